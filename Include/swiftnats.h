@@ -1,0 +1,788 @@
+/**
+ * @file swiftnats.h
+ * @brief swiftnats: a NATS client with RPC and micro-services, as a C library.
+ *
+ * Conventions, true of every function below unless its comment says otherwise:
+ *  - Fallible functions return ::snats_status; ::SNATS_OK is 0. On failure,
+ *    snats_last_error() has a message for the calling thread.
+ *  - Out-parameters come first. On failure an out-pointer is set to NULL (or 0).
+ *  - Ownership words: *owned* (the caller releases it with the named function),
+ *    *borrowed* (valid only as long as stated), *copied* (the library copies it; the caller
+ *    may free it on return).
+ *  - `json_t *` arguments are borrowed (the library takes its own reference when it keeps
+ *    one); `json_t **` outputs are new references, released with json_decref() or
+ *    snats_json_decref().
+ *  - Timeouts are int64_t milliseconds and must be greater than 0. Payloads are
+ *    `const void *data, size_t len`; data may be NULL when len is 0.
+ *  - A NULL handle or other bad argument returns ::SNATS_INVALID_ARG (or a more precise
+ *    status); the library never aborts on a caller's mistake. `*_destroy(NULL)` is a no-op.
+ *  - Every function is thread-safe. Callbacks run on threads owned by the library, never on
+ *    its network thread; a callback may call any function of this header, blocking ones
+ *    included, without deadlock.
+ */
+#ifndef SWIFTNATS_H
+#define SWIFTNATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** \defgroup libGroup Library: version, statuses, errors, JSON helpers
+ *  Nothing to initialise: the library starts its network thread on the first connect.
+ *  @{ */
+
+#define SNATS_VERSION_MAJOR 0
+#define SNATS_VERSION_MINOR 1
+#define SNATS_VERSION_PATCH 0
+
+/** Outcome of a call. Values are stable; new ones are only ever appended. */
+typedef enum {
+    SNATS_OK = 0,                   /**< Success. */
+    SNATS_ERR = 1,                  /**< Failure with no more precise status. */
+    SNATS_INVALID_ARG = 2,          /**< NULL handle, bad value, malformed URL... */
+    SNATS_INVALID_SUBJECT = 3,      /**< Empty token, whitespace, or a wildcard where none may be. */
+    SNATS_TIMEOUT = 4,              /**< The wait ended before the event. */
+    SNATS_NO_RESPONDERS = 5,        /**< The server reported no subscriber for a request. */
+    SNATS_MAX_PAYLOAD = 6,          /**< Headers + payload exceed the server's max_payload. */
+    SNATS_CONNECTION_CLOSED = 7,    /**< The connection is closed, or closed during the call. */
+    SNATS_NOT_CONNECTED = 8,        /**< The connection is not (yet, or any longer) connected. */
+    SNATS_NO_SERVER = 9,            /**< No server of the list could be reached. */
+    SNATS_IO_ERROR = 10,            /**< A socket error. */
+    SNATS_PROTOCOL_ERROR = 11,      /**< The server sent something the protocol does not allow. */
+    SNATS_STALE_CONNECTION = 12,    /**< The server stopped answering PINGs. */
+    SNATS_SLOW_CONSUMER = 13,       /**< A subscription's pending limit was hit; messages dropped. */
+    SNATS_PERMISSION_VIOLATION = 14,/**< The server refused a publish or subscribe. */
+    SNATS_AUTH_FAILED = 15,         /**< The server refused the credentials. */
+    SNATS_INVALID_SUBSCRIPTION = 16,/**< The subscription is closed. */
+    SNATS_DRAINING = 17,            /**< The connection or subscription is draining. */
+    SNATS_ILLEGAL_STATE = 18,       /**< The call does not fit the object's kind or state. */
+    SNATS_MAX_DELIVERED = 19,       /**< The subscription delivered its auto-unsubscribe count. */
+    SNATS_SERVER_ERROR = 20,        /**< The server sent -ERR. */
+    SNATS_INVALID_JSON = 21,        /**< Text that is not the JSON expected. */
+    SNATS_NOT_FOUND = 22,           /**< No such key or item. */
+    SNATS_BUFFER_TOO_SMALL = 23     /**< A caller's buffer cannot hold the result. */
+} snats_status;
+
+/**
+ * @brief Returns the library version, "MAJOR.MINOR.PATCH".
+ * @return A static string. Blocks: no. Threads: any.
+ */
+const char *snats_version(void);
+
+/**
+ * @brief Names a status, e.g. "SNATS_TIMEOUT: timeout".
+ * @param status Any value; unknown values give "unknown status".
+ * @return A static string. Blocks: no. Threads: any.
+ */
+const char *snats_status_text(snats_status status);
+
+/**
+ * @brief Returns the calling thread's message for its last failed call.
+ * @return Borrowed: owned by the library and valid until the next call that fails on this
+ *         thread; "" when no call has failed on it. Each thread has its own, so one thread's
+ *         failure never overwrites another's message. Credentials never appear in it.
+ * Blocks: no. Threads: any.
+ */
+const char *snats_last_error(void);
+
+/**
+ * @brief Releases a reference to a JSON value (json_decref() for callers, such as ctypes,
+ *        that cannot call Jansson's inline functions).
+ * @param json Taken: one reference is released; NULL is a no-op.
+ * Blocks: no. Threads: as Jansson's (a value may be shared for reading).
+ */
+void snats_json_decref(json_t *json);
+
+/**
+ * @brief Adds a reference to a JSON value.
+ * @param json Borrowed; NULL is allowed.
+ * @return @p json, with one more reference (the caller owns it).
+ * Blocks: no. Threads: as Jansson's.
+ */
+json_t *snats_json_incref(json_t *json);
+
+/**
+ * @brief Parses JSON text (any value, not only objects or arrays).
+ * @param[out] json On SNATS_OK a new reference; else NULL.
+ * @param text      Borrowed, NUL-terminated UTF-8.
+ * @retval SNATS_OK           parsed.
+ * @retval SNATS_INVALID_JSON not JSON; snats_last_error() has line and column.
+ * @retval SNATS_INVALID_ARG  @p json or @p text is NULL.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_json_loads(json_t **json, const char *text);
+
+/**
+ * @brief Serialises JSON compactly, keys in insertion order.
+ * @param[out] text On SNATS_OK an owned NUL-terminated string, freed with snats_free(); else NULL.
+ * @param json      Borrowed.
+ * @retval SNATS_OK           serialised.
+ * @retval SNATS_INVALID_JSON Jansson could not serialise it (invalid UTF-8 in a string).
+ * @retval SNATS_INVALID_ARG  a NULL argument.
+ * Blocks: no. Threads: as Jansson's.
+ */
+snats_status snats_json_dumps(char **text, const json_t *json);
+
+/**
+ * @brief Frees memory the library returned as owned (snats_json_dumps()).
+ * @param pointer Taken; NULL is a no-op.
+ * Blocks: no. Threads: any.
+ */
+void snats_free(void *pointer);
+
+/** @} */
+
+/** \defgroup optsGroup Options
+ *  Lifecycle: snats_options_create(), any snats_options_set_*(), snats_conn_connect(), which
+ *  copies them, then snats_options_destroy() (at any time after the connect returns).
+ *  Defaults follow nats.c: server nats://127.0.0.1:4222, connect timeout 2 s, ping every
+ *  2 min with 2 outstanding allowed, echo on, inbox prefix "_INBOX", 65536 messages /
+ *  64 MiB pending per subscription.
+ *  Every setter returns SNATS_OK, or SNATS_INVALID_ARG when @p opts is NULL or a value is
+ *  out of range (stated per setter); Blocks: no; Threads: any, but one options object must not
+ *  be changed from two threads at once.
+ *  @{ */
+
+typedef struct snats_options snats_options;
+typedef struct snats_conn snats_conn;
+typedef struct snats_sub snats_sub;
+typedef struct snats_msg snats_msg;
+typedef struct snats_headers snats_headers;
+
+/**
+ * @brief Called for connection events (closed, disconnected).
+ * @param conn    Borrowed: the handle the application holds; valid during the call.
+ * @param closure The pointer given with the callback, untouched.
+ * Threads: the connection's event thread, one event at a time, in order. The closed
+ * callback runs once, before snats_conn_close() returns (unless close was called from a
+ * callback of the same connection, then soon after). Any function may be called inside,
+ * except snats_conn_destroy() of @p conn.
+ */
+typedef void (*snats_conn_handler)(snats_conn *conn, void *closure);
+
+/**
+ * @brief Called for asynchronous errors: SNATS_SLOW_CONSUMER (once per episode of a
+ *        subscription), SNATS_PERMISSION_VIOLATION, SNATS_SERVER_ERROR, SNATS_AUTH_FAILED.
+ * @param conn    Borrowed, valid during the call.
+ * @param sub     Borrowed, the subscription concerned, or NULL.
+ * @param status  What happened.
+ * @param text    Borrowed, valid during the call: the detail (e.g. the server's -ERR text).
+ * @param closure The pointer given with the callback, untouched.
+ * Threads: the connection's event thread, in order with the other connection events.
+ */
+typedef void (*snats_error_handler)(snats_conn *conn, snats_sub *sub, snats_status status,
+                                    const char *text, void *closure);
+
+/**
+ * @brief Creates options with the defaults above.
+ * @param[out] opts On SNATS_OK owned (snats_options_destroy()); else NULL.
+ * @retval SNATS_OK created. @retval SNATS_INVALID_ARG @p opts is NULL.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_options_create(snats_options **opts);
+
+/** @brief Destroys options. @param opts Taken; NULL is a no-op. Blocks: no. Threads: any. */
+void snats_options_destroy(snats_options *opts);
+
+/**
+ * @brief Sets the servers from a comma-separated list of URLs:
+ *        `nats://[user[:password]@]host[:port]`, a bare `host[:port]`, or `[ipv6]:port`.
+ * @param opts Borrowed. @param urls Copied.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL argument, empty list, bad scheme or port.
+ */
+snats_status snats_options_set_url(snats_options *opts, const char *urls);
+
+/**
+ * @brief Sets the servers from an array of URLs, tried in this order.
+ * @param opts Borrowed. @param urls Copied: @p count NUL-terminated URLs. @param count > 0.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL argument, count <= 0, or a bad URL.
+ */
+snats_status snats_options_set_servers(snats_options *opts, const char *const *urls, int count);
+
+/** @brief Sets the client name sent in CONNECT. @param opts Borrowed. @param name Copied; NULL clears it.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_name(snats_options *opts, const char *name);
+
+/** @brief Sets how long connecting to one server (TCP and handshake) may take.
+ *  @param opts Borrowed. @param timeout_ms > 0.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or timeout_ms <= 0. */
+snats_status snats_options_set_connect_timeout(snats_options *opts, int64_t timeout_ms);
+
+/** @brief Sets the keep-alive PING interval. @param opts Borrowed. @param interval_ms > 0.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or interval_ms <= 0. */
+snats_status snats_options_set_ping_interval(snats_options *opts, int64_t interval_ms);
+
+/** @brief Sets how many keep-alive PINGs may go unanswered before the connection is stale
+ *  (closed with SNATS_STALE_CONNECTION). @param opts Borrowed. @param max_pings_out >= 1.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or max_pings_out < 1. */
+snats_status snats_options_set_max_pings_out(snats_options *opts, int max_pings_out);
+
+/** @brief With @p no_echo true, the server does not deliver this connection's own publishes
+ *  to its own subscriptions. @param opts Borrowed.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_no_echo(snats_options *opts, bool no_echo);
+
+/** @brief Asks the server to acknowledge every op with +OK. @param opts Borrowed.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_verbose(snats_options *opts, bool verbose);
+
+/** @brief Asks the server for strict protocol checks. @param opts Borrowed.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_pedantic(snats_options *opts, bool pedantic);
+
+/** @brief Sets the prefix of reply inboxes ("_INBOX" by default).
+ *  @param opts Borrowed. @param prefix Copied; a subject without wildcards.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL argument or invalid subject. */
+snats_status snats_options_set_inbox_prefix(snats_options *opts, const char *prefix);
+
+/** @brief Sets the default pending limits of new subscriptions; 0 means unlimited.
+ *  @param opts Borrowed. @param max_msgs >= 0. @param max_bytes >= 0.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or a negative limit. */
+snats_status snats_options_set_pending_limits(snats_options *opts, int max_msgs, int64_t max_bytes);
+
+/** @brief Sets user and password for CONNECT (a URL's own user info takes precedence).
+ *  @param opts Borrowed. @param user Copied; NULL clears both. @param password Copied; may be NULL.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_user_info(snats_options *opts, const char *user, const char *password);
+
+/** @brief Sets the authentication token for CONNECT. @param opts Borrowed.
+ *  @param token Copied; NULL clears it.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_token(snats_options *opts, const char *token);
+
+/** @brief Sets the callback run once when the connection is closed (by the application or
+ *  the server). @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_closed_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+
+/** @brief Sets the callback run when the server side ends the connection (before the closed
+ *  callback). @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_disconnected_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+
+/** @brief Sets the asynchronous error callback. @param opts Borrowed. @param cb NULL clears it.
+ *  @param closure Passed to @p cb.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_error_cb(snats_options *opts, snats_error_handler cb, void *closure);
+
+/** @} */
+
+/** \defgroup connGroup Connection
+ *  Lifecycle: snats_conn_connect() (or snats_conn_connect_to()), publish / subscribe /
+ *  request / flush from any thread, then snats_conn_close() or snats_conn_drain(), and
+ *  snats_conn_destroy(), which closes first if needed.
+ *  @{ */
+
+/** Where a connection is in its life. */
+typedef enum {
+    SNATS_CONN_DISCONNECTED = 0,
+    SNATS_CONN_CONNECTING = 1,
+    SNATS_CONN_CONNECTED = 2,
+    SNATS_CONN_RECONNECTING = 3,
+    SNATS_CONN_DRAINING = 4,
+    SNATS_CONN_CLOSED = 5
+} snats_conn_state;
+
+/**
+ * @brief Connects to the first reachable server of @p opts and completes the handshake
+ *        (INFO, CONNECT with headers and no_responders, PING/PONG).
+ * @param[out] conn On SNATS_OK owned (snats_conn_destroy()); else NULL.
+ * @param opts      Borrowed and copied; NULL uses the defaults.
+ * @retval SNATS_OK            connected.
+ * @retval SNATS_NO_SERVER     no server of the list answered in time.
+ * @retval SNATS_TIMEOUT       a server accepted TCP but not the handshake in time.
+ * @retval SNATS_AUTH_FAILED   the server refused the credentials.
+ * @retval SNATS_SERVER_ERROR  the server answered the handshake with another -ERR.
+ * @retval SNATS_PROTOCOL_ERROR the server's first bytes are not a NATS INFO.
+ * @retval SNATS_INVALID_ARG   @p conn is NULL, or invalid options.
+ * Blocks: up to the connect timeout per server. Threads: any.
+ */
+snats_status snats_conn_connect(snats_conn **conn, const snats_options *opts);
+
+/**
+ * @brief Connects with default options to a comma-separated list of URLs.
+ * @param[out] conn On SNATS_OK owned (snats_conn_destroy()); else NULL.
+ * @param urls      Borrowed; NULL means nats://127.0.0.1:4222.
+ * @retval SNATS_OK, SNATS_NO_SERVER, SNATS_TIMEOUT, SNATS_AUTH_FAILED, SNATS_SERVER_ERROR,
+ *         SNATS_PROTOCOL_ERROR as snats_conn_connect().
+ * @retval SNATS_INVALID_ARG @p conn is NULL or a URL is malformed.
+ * Blocks: as snats_conn_connect(). Threads: any.
+ */
+snats_status snats_conn_connect_to(snats_conn **conn, const char *urls);
+
+/**
+ * @brief Flushes buffered publishes, closes the socket, ends every subscription and fails
+ *        waiting requests and flushes with SNATS_CONNECTION_CLOSED. Idempotent.
+ * @param conn Borrowed; NULL is a no-op.
+ * Blocks: until the socket is closed and the closed callback has run, unless called from a
+ * callback of this connection (then it returns without waiting for other callbacks).
+ * Threads: any, including this connection's callbacks.
+ */
+void snats_conn_close(snats_conn *conn);
+
+/**
+ * @brief Closes (as snats_conn_close()) and frees the connection handle.
+ * @param conn Taken; NULL is a no-op. Subscription handles of this connection stay valid
+ *             objects (closed) until their own snats_sub_destroy().
+ * Blocks: as snats_conn_close(). Threads: any, but not from this connection's own callbacks
+ * (use snats_conn_close() there, and destroy afterwards from another thread).
+ */
+void snats_conn_destroy(snats_conn *conn);
+
+/**
+ * @brief Drains: unsubscribes every subscription, delivers what is already queued for them,
+ *        flushes publishes, then closes. Publishing is allowed during the drain.
+ * @param conn       Borrowed.
+ * @param timeout_ms > 0: for the whole drain.
+ * @retval SNATS_OK                drained and closed.
+ * @retval SNATS_TIMEOUT           not finished in time; the connection is closed anyway.
+ * @retval SNATS_DRAINING          a drain is already running.
+ * @retval SNATS_CONNECTION_CLOSED already closed.
+ * @retval SNATS_INVALID_ARG       NULL or timeout_ms <= 0.
+ * Blocks: up to @p timeout_ms. Threads: any, including callbacks of other connections.
+ */
+snats_status snats_conn_drain(snats_conn *conn, int64_t timeout_ms);
+
+/**
+ * @brief Reads the connection state.
+ * @param[out] state Set on SNATS_OK. @param conn Borrowed.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_conn_get_state(snats_conn_state *state, snats_conn *conn);
+
+/** @brief Whether the connection is closed (true for NULL). @param conn Borrowed.
+ *  Blocks: no. Threads: any. */
+bool snats_conn_is_closed(snats_conn *conn);
+
+/**
+ * @brief Publishes @p len bytes on @p subject. Returns once the message is in the outbound
+ *        buffer; writes to the socket are coalesced on the network thread.
+ * @param conn    Borrowed.
+ * @param subject Borrowed for the call; no wildcards.
+ * @param data    Borrowed for the call (copied); NULL allowed when @p len is 0.
+ * @param len     Bytes of @p data; at most the server's max_payload.
+ * @retval SNATS_OK                buffered.
+ * @retval SNATS_INVALID_SUBJECT   @p subject is empty, has whitespace, empty tokens or wildcards.
+ * @retval SNATS_MAX_PAYLOAD       @p len exceeds max_payload.
+ * @retval SNATS_CONNECTION_CLOSED the connection is closed.
+ * @retval SNATS_NOT_CONNECTED     the connection is not connected.
+ * @retval SNATS_INVALID_ARG       NULL @p conn or @p subject, or NULL @p data with @p len > 0.
+ * Blocks: only while 64 MiB are already waiting for a socket that cannot keep up.
+ * Threads: any.
+ */
+snats_status snats_publish(snats_conn *conn, const char *subject, const void *data, size_t len);
+
+/**
+ * @brief Publishes with a reply subject (for a responder to answer on).
+ * @param reply Borrowed for the call; a subject, or NULL for none.
+ * Other parameters, statuses, blocking and threads: as snats_publish(); SNATS_INVALID_SUBJECT
+ * also for a bad @p reply.
+ */
+snats_status snats_publish_request(snats_conn *conn, const char *subject, const char *reply,
+                                   const void *data, size_t len);
+
+/**
+ * @brief Publishes with headers (HPUB) and an optional reply subject.
+ * @param reply   Borrowed for the call; NULL for none.
+ * @param headers Borrowed for the call (encoded before return); NULL or empty sends a plain PUB.
+ * Other parameters, statuses, blocking and threads: as snats_publish(); SNATS_MAX_PAYLOAD
+ * counts the encoded headers too.
+ */
+snats_status snats_publish_msg(snats_conn *conn, const char *subject, const char *reply,
+                               const snats_headers *headers, const void *data, size_t len);
+
+/**
+ * @brief Sends a request and waits for the first reply. The reply inbox is one wildcard
+ *        subscription shared by all requests of the connection.
+ * @param[out] reply On SNATS_OK an owned message (snats_msg_release()); else NULL.
+ * @param conn       Borrowed.
+ * @param subject    Borrowed for the call; no wildcards.
+ * @param data       Borrowed for the call; NULL allowed when @p len is 0.
+ * @param len        At most the server's max_payload.
+ * @param timeout_ms > 0.
+ * @retval SNATS_OK                *reply holds the reply.
+ * @retval SNATS_TIMEOUT           no reply within @p timeout_ms.
+ * @retval SNATS_NO_RESPONDERS     the server reported no subscriber (immediately).
+ * @retval SNATS_MAX_PAYLOAD       @p len exceeds max_payload.
+ * @retval SNATS_INVALID_SUBJECT   bad @p subject.
+ * @retval SNATS_CONNECTION_CLOSED closed before or during the wait.
+ * @retval SNATS_NOT_CONNECTED     not connected.
+ * @retval SNATS_INVALID_ARG       NULL pointer or timeout_ms <= 0.
+ * Blocks: up to @p timeout_ms. Threads: any, including this connection's callbacks.
+ */
+snats_status snats_request(snats_msg **reply, snats_conn *conn, const char *subject,
+                           const void *data, size_t len, int64_t timeout_ms);
+
+/**
+ * @brief As snats_request(), with headers.
+ * @param headers Borrowed for the call; NULL for none.
+ * Statuses, blocking and threads: as snats_request().
+ */
+snats_status snats_request_msg(snats_msg **reply, snats_conn *conn, const char *subject,
+                               const snats_headers *headers, const void *data, size_t len,
+                               int64_t timeout_ms);
+
+/**
+ * @brief Sends a PING and waits for the PONG: everything published before has reached the
+ *        server.
+ * @param conn Borrowed. @param timeout_ms > 0.
+ * @retval SNATS_OK                the server answered.
+ * @retval SNATS_TIMEOUT           no PONG within @p timeout_ms.
+ * @retval SNATS_CONNECTION_CLOSED closed before or during the wait.
+ * @retval SNATS_NOT_CONNECTED     not connected.
+ * @retval SNATS_INVALID_ARG       NULL or timeout_ms <= 0.
+ * Blocks: up to @p timeout_ms. Threads: any, including callbacks.
+ */
+snats_status snats_conn_flush(snats_conn *conn, int64_t timeout_ms);
+
+/**
+ * @brief Measures the round trip to the server (a PING/PONG).
+ * @param[out] rtt_us On SNATS_OK microseconds; else 0. @param conn Borrowed. @param timeout_ms > 0.
+ * @retval SNATS_OK, SNATS_TIMEOUT, SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED, SNATS_INVALID_ARG
+ *         as snats_conn_flush().
+ * Blocks: up to @p timeout_ms. Threads: any.
+ */
+snats_status snats_conn_rtt(int64_t *rtt_us, snats_conn *conn, int64_t timeout_ms);
+
+/**
+ * @brief Reads the traffic counters. Any out-pointer may be NULL.
+ * @param[out] in_msgs, in_bytes, out_msgs, out_bytes Messages and payload bytes received and sent.
+ * @param conn Borrowed.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG @p conn is NULL.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_conn_get_stats(uint64_t *in_msgs, uint64_t *in_bytes, uint64_t *out_msgs,
+                                  uint64_t *out_bytes, snats_conn *conn);
+
+/**
+ * @brief Copies the URL of the server the connection is on, without credentials.
+ * @param[out] buffer Receives a NUL-terminated URL. @param capacity Bytes available in @p buffer.
+ * @param conn Borrowed.
+ * @retval SNATS_OK               copied.
+ * @retval SNATS_BUFFER_TOO_SMALL @p capacity is too small (nothing copied).
+ * @retval SNATS_NOT_CONNECTED    not connected, or closed.
+ * @retval SNATS_INVALID_ARG      a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_conn_get_connected_url(char *buffer, size_t capacity, snats_conn *conn);
+
+/**
+ * @brief Returns the server's last INFO as JSON (server_id, version, max_payload, ...).
+ * @param[out] info On SNATS_OK a new reference to a JSON object; else NULL.
+ * @param conn Borrowed.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_conn_get_server_info(json_t **info, snats_conn *conn);
+
+/**
+ * @brief Reads the server's max_payload, the largest headers + payload a publish may carry.
+ * @param[out] max_payload Bytes. @param conn Borrowed.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_conn_get_max_payload(int64_t *max_payload, snats_conn *conn);
+
+/**
+ * @brief Makes a unique subject under the connection's inbox prefix.
+ * @param[out] buffer Receives the NUL-terminated subject. @param capacity Bytes in @p buffer
+ *        (64 is enough for the default prefix). @param conn Borrowed.
+ * @retval SNATS_OK made. @retval SNATS_BUFFER_TOO_SMALL @p capacity too small.
+ * @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_conn_new_inbox(char *buffer, size_t capacity, snats_conn *conn);
+
+/** @} */
+
+/** \defgroup subGroup Subscriptions
+ *  Lifecycle: snats_subscribe() (callback) or snats_subscribe_sync() (read with
+ *  snats_sub_next_msg()), then snats_sub_unsubscribe(), snats_sub_auto_unsubscribe() or
+ *  snats_sub_drain(), and snats_sub_destroy(), which unsubscribes first if needed.
+ *  Messages of one subscription are delivered one at a time, in order, on a thread of that
+ *  subscription. Past the pending limits, messages are dropped, counted
+ *  (snats_sub_get_dropped()) and reported once per episode as SNATS_SLOW_CONSUMER.
+ *  @{ */
+
+/**
+ * @brief Called for each message of an asynchronous subscription.
+ * @param conn    Borrowed, valid during the call.
+ * @param sub     Borrowed, valid during the call.
+ * @param msg     Borrowed for the call: the library releases it when the callback returns.
+ *                Keep it with snats_msg_retain() (then snats_msg_release() it).
+ * @param closure The pointer given at subscribe, untouched.
+ * Threads: the subscription's delivery thread; one call at a time, in arrival order. Any
+ * function may be called inside, including snats_request(), snats_conn_flush(),
+ * snats_sub_unsubscribe() / snats_sub_destroy() of @p sub, and snats_conn_close().
+ */
+typedef void (*snats_msg_handler)(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure);
+
+/**
+ * @brief Subscribes with a callback. Wildcards: `*` matches one token, `>` the rest.
+ * @param[out] sub On SNATS_OK owned (snats_sub_destroy()); else NULL.
+ * @param conn     Borrowed.
+ * @param subject  Copied.
+ * @param cb       Called for each message.
+ * @param closure  Passed to @p cb.
+ * @retval SNATS_OK                subscribed (SUB is on its way to the server; snats_conn_flush()
+ *                                 waits until the server has it).
+ * @retval SNATS_INVALID_SUBJECT   bad subject.
+ * @retval SNATS_CONNECTION_CLOSED closed. @retval SNATS_DRAINING the connection is draining.
+ * @retval SNATS_NOT_CONNECTED     not connected.
+ * @retval SNATS_INVALID_ARG       a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_subscribe(snats_sub **sub, snats_conn *conn, const char *subject,
+                             snats_msg_handler cb, void *closure);
+
+/**
+ * @brief As snats_subscribe(), in queue group @p queue: each message goes to one member.
+ * @param queue Copied; non-empty, no whitespace (else SNATS_INVALID_ARG).
+ */
+snats_status snats_queue_subscribe(snats_sub **sub, snats_conn *conn, const char *subject,
+                                   const char *queue, snats_msg_handler cb, void *closure);
+
+/**
+ * @brief Subscribes for reading with snats_sub_next_msg().
+ * @param[out] sub On SNATS_OK owned (snats_sub_destroy()); else NULL.
+ * Other parameters and statuses: as snats_subscribe().
+ */
+snats_status snats_subscribe_sync(snats_sub **sub, snats_conn *conn, const char *subject);
+
+/** @brief As snats_subscribe_sync(), in queue group @p queue (copied). */
+snats_status snats_queue_subscribe_sync(snats_sub **sub, snats_conn *conn, const char *subject,
+                                        const char *queue);
+
+/**
+ * @brief Takes the next message of a synchronous subscription, waiting for one.
+ * @param[out] msg On SNATS_OK owned (snats_msg_release()); else NULL.
+ * @param sub        Borrowed.
+ * @param timeout_ms > 0.
+ * @retval SNATS_OK                   *msg holds the message.
+ * @retval SNATS_TIMEOUT              none within @p timeout_ms.
+ * @retval SNATS_MAX_DELIVERED        the auto-unsubscribe count was delivered.
+ * @retval SNATS_INVALID_SUBSCRIPTION unsubscribed (or drained and empty).
+ * @retval SNATS_CONNECTION_CLOSED    the connection closed.
+ * @retval SNATS_ILLEGAL_STATE        @p sub has a callback.
+ * @retval SNATS_INVALID_ARG          a NULL argument or timeout_ms <= 0.
+ * Blocks: up to @p timeout_ms. Threads: any.
+ */
+snats_status snats_sub_next_msg(snats_msg **msg, snats_sub *sub, int64_t timeout_ms);
+
+/**
+ * @brief Ends the subscription now: UNSUB, queued messages discarded, no further callbacks.
+ * @param sub Borrowed (still to be destroyed).
+ * @retval SNATS_OK                   unsubscribed.
+ * @retval SNATS_INVALID_SUBSCRIPTION already ended.
+ * @retval SNATS_CONNECTION_CLOSED    the connection is closed (the subscription ended with it).
+ * @retval SNATS_INVALID_ARG          @p sub is NULL.
+ * Blocks: until a callback running on another thread returns (not when called from that
+ * callback itself). Threads: any, including the subscription's own callback.
+ */
+snats_status snats_sub_unsubscribe(snats_sub *sub);
+
+/**
+ * @brief Ends the subscription after @p max messages in all (counting those delivered already);
+ *        the server is told, and the library delivers no more than @p max.
+ * @param sub Borrowed. @param max > 0.
+ * @retval SNATS_OK set (or ended now, if @p max were already delivered).
+ * @retval SNATS_INVALID_SUBSCRIPTION already ended. @retval SNATS_CONNECTION_CLOSED closed.
+ * @retval SNATS_INVALID_ARG NULL or max <= 0.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_sub_auto_unsubscribe(snats_sub *sub, int max);
+
+/**
+ * @brief Drains: UNSUB, wait until every message in flight has arrived and been delivered
+ *        (callback) or taken (snats_sub_next_msg()), then end.
+ * @param sub Borrowed. @param timeout_ms > 0.
+ * @retval SNATS_OK drained. @retval SNATS_TIMEOUT not in time (the subscription ended anyway).
+ * @retval SNATS_INVALID_SUBSCRIPTION already ended. @retval SNATS_CONNECTION_CLOSED closed.
+ * @retval SNATS_INVALID_ARG NULL or timeout_ms <= 0.
+ * Blocks: up to @p timeout_ms; from the subscription's own callback it returns after the
+ * server round trip and the subscription ends when its queue is empty. Threads: any.
+ */
+snats_status snats_sub_drain(snats_sub *sub, int64_t timeout_ms);
+
+/**
+ * @brief Sets the pending limits of this subscription; 0 means unlimited.
+ * @param sub Borrowed. @param max_msgs >= 0. @param max_bytes >= 0.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_SUBSCRIPTION ended.
+ * @retval SNATS_INVALID_ARG NULL or negative.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_sub_set_pending_limits(snats_sub *sub, int max_msgs, int64_t max_bytes);
+
+/**
+ * @brief Reads how many messages and bytes wait for delivery. Either out-pointer may be NULL.
+ * @param[out] msgs, bytes Current counts. @param sub Borrowed.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG @p sub is NULL.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_sub_get_pending(int *msgs, int64_t *bytes, snats_sub *sub);
+
+/**
+ * @brief Reads how many messages were delivered (callback called or taken by next_msg).
+ * @param[out] delivered Count. @param sub Borrowed.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_sub_get_delivered(uint64_t *delivered, snats_sub *sub);
+
+/**
+ * @brief Reads how many messages were dropped because the pending limits were reached.
+ * @param[out] dropped Count. @param sub Borrowed.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_sub_get_dropped(uint64_t *dropped, snats_sub *sub);
+
+/** @brief Whether the subscription is still active (false for NULL). @param sub Borrowed.
+ *  Blocks: no. Threads: any. */
+bool snats_sub_is_valid(snats_sub *sub);
+
+/** @brief Returns the subject subscribed to. @param sub Borrowed.
+ *  @return Borrowed: valid until snats_sub_destroy(); NULL when @p sub is NULL.
+ *  Blocks: no. Threads: any. */
+const char *snats_sub_subject(snats_sub *sub);
+
+/**
+ * @brief Unsubscribes if still active, then frees the handle.
+ * @param sub Taken; NULL is a no-op.
+ * Blocks: as snats_sub_unsubscribe(). Threads: any, including its own callback (the rest of
+ * that callback must not use @p sub).
+ */
+void snats_sub_destroy(snats_sub *sub);
+
+/** @} */
+
+/** \defgroup msgGroup Messages
+ *  A message passed to a callback is borrowed for the call; one returned through an
+ *  out-parameter is owned. Accessors never fail on a valid message; on NULL they return
+ *  NULL or 0. Strings and data returned live as long as the message. Blocks: no.
+ *  Threads: any; a message may be read from several threads at once.
+ *  @{ */
+
+/** @brief Returns the subject. @param msg Borrowed. @return Borrowed, NUL-terminated. */
+const char *snats_msg_subject(const snats_msg *msg);
+
+/** @brief Returns the reply subject. @param msg Borrowed. @return Borrowed; NULL when none. */
+const char *snats_msg_reply(const snats_msg *msg);
+
+/** @brief Returns the payload. @param msg Borrowed.
+ *  @return Borrowed; followed by a NUL byte (not counted), so a text payload is a C string. */
+const void *snats_msg_data(const snats_msg *msg);
+
+/** @brief Returns the payload length in bytes. @param msg Borrowed. */
+size_t snats_msg_data_len(const snats_msg *msg);
+
+/** @brief Returns the message's headers. @param msg Borrowed.
+ *  @return Borrowed, read-only (the setters return SNATS_ILLEGAL_STATE on it), valid as long
+ *  as the message; NULL when the message has no header block. */
+const snats_headers *snats_msg_headers(const snats_msg *msg);
+
+/** @brief Returns the inline status code (503 for no responders), 0 when none.
+ *  @param msg Borrowed. */
+int snats_msg_status_code(const snats_msg *msg);
+
+/** @brief Keeps a message beyond its callback. @param msg Borrowed.
+ *  @return @p msg, now also owned by the caller: release it with snats_msg_release(). */
+snats_msg *snats_msg_retain(snats_msg *msg);
+
+/** @brief Drops one ownership of a message. @param msg Taken; NULL is a no-op. */
+void snats_msg_release(snats_msg *msg);
+
+/**
+ * @brief Publishes a reply to @p msg, on its reply subject, over the connection it arrived on.
+ * @param msg Borrowed. @param data Borrowed for the call. @param len At most max_payload.
+ * @retval SNATS_OK sent to the outbound buffer.
+ * @retval SNATS_INVALID_ARG NULL @p msg, no reply subject, or a message not received.
+ * @retval SNATS_MAX_PAYLOAD, SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED as snats_publish().
+ * Blocks: as snats_publish(). Threads: any.
+ */
+snats_status snats_msg_respond(const snats_msg *msg, const void *data, size_t len);
+
+/** @} */
+
+/** \defgroup hdrGroup Headers
+ *  Lifecycle: snats_headers_create(), set/add/delete, pass to snats_publish_msg() or
+ *  snats_request_msg() (they copy), snats_headers_destroy(). Keys are compared exactly; a
+ *  key may have several values. Strings returned are borrowed: valid until the headers are
+ *  next changed or destroyed (for a message's headers, as long as the message).
+ *  Blocks: no. Threads: any, but one headers object must not be changed while another thread
+ *  uses it.
+ *  @{ */
+
+/** @brief Creates an empty header set. @param[out] headers On SNATS_OK owned
+ *  (snats_headers_destroy()); else NULL.
+ *  @retval SNATS_OK created. @retval SNATS_INVALID_ARG @p headers is NULL. */
+snats_status snats_headers_create(snats_headers **headers);
+
+/** @brief Destroys a header set. @param headers Taken; NULL is a no-op. Never pass a
+ *  message's headers (they belong to the message). */
+void snats_headers_destroy(snats_headers *headers);
+
+/** @brief Replaces every value of @p key with @p value. @param headers Borrowed.
+ *  @param key Copied; no whitespace, control characters or ':'. @param value Copied; no CR/LF.
+ *  @retval SNATS_OK set. @retval SNATS_ILLEGAL_STATE @p headers belong to a received message.
+ *  @retval SNATS_INVALID_ARG NULL argument or forbidden characters. */
+snats_status snats_headers_set(snats_headers *headers, const char *key, const char *value);
+
+/** @brief Adds @p value after the existing values of @p key.
+ *  Parameters and statuses as snats_headers_set(). */
+snats_status snats_headers_add(snats_headers *headers, const char *key, const char *value);
+
+/** @brief Removes @p key and all its values. @param headers Borrowed. @param key Borrowed.
+ *  @retval SNATS_OK removed. @retval SNATS_NOT_FOUND no such key.
+ *  @retval SNATS_ILLEGAL_STATE message headers. @retval SNATS_INVALID_ARG a NULL argument. */
+snats_status snats_headers_delete(snats_headers *headers, const char *key);
+
+/** @brief Reads the first value of @p key.
+ *  @param[out] value On SNATS_OK borrowed (see the group's lifetime rule); else NULL.
+ *  @param headers Borrowed. @param key Borrowed.
+ *  @retval SNATS_OK found. @retval SNATS_NOT_FOUND no such key.
+ *  @retval SNATS_INVALID_ARG a NULL argument. */
+snats_status snats_headers_get(const char **value, const snats_headers *headers, const char *key);
+
+/** @brief Counts the values of @p key (0 when absent; 0 for NULL arguments).
+ *  @param headers Borrowed. @param key Borrowed. */
+size_t snats_headers_value_count(const snats_headers *headers, const char *key);
+
+/** @brief Reads value number @p index of @p key.
+ *  @param[out] value On SNATS_OK borrowed; else NULL. @param headers Borrowed. @param key Borrowed.
+ *  @param index From 0.
+ *  @retval SNATS_OK found. @retval SNATS_NOT_FOUND no such key or index.
+ *  @retval SNATS_INVALID_ARG a NULL argument. */
+snats_status snats_headers_value_at(const char **value, const snats_headers *headers,
+                                    const char *key, size_t index);
+
+/** @brief Counts distinct keys (0 for NULL). @param headers Borrowed. */
+size_t snats_headers_key_count(const snats_headers *headers);
+
+/** @brief Reads key number @p index, in insertion (or wire) order.
+ *  @param[out] key On SNATS_OK borrowed; else NULL. @param headers Borrowed. @param index From 0.
+ *  @retval SNATS_OK found. @retval SNATS_NOT_FOUND index out of range.
+ *  @retval SNATS_INVALID_ARG a NULL argument. */
+snats_status snats_headers_key_at(const char **key, const snats_headers *headers, size_t index);
+
+/** @brief Returns the inline status code of a received header block (503, 408, ...), else 0.
+ *  @param headers Borrowed. */
+int snats_headers_status(const snats_headers *headers);
+
+/** @brief Returns the text after the status code ("No Responders"), "" when none, NULL for
+ *  NULL. @param headers Borrowed. @return Borrowed (group lifetime rule). */
+const char *snats_headers_description(const snats_headers *headers);
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWIFTNATS_H */

@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The linker does not run in the package folder, so the version script needs an absolute path.
+let exportsMap = Context.packageDirectory + "/Sources/SwiftNATS/exports.map"
+
+// SWIFTNATS_DYNAMIC_RUNTIME=1 links the Swift runtime dynamically: a trap then prints a
+// backtrace instead of a silent SIGILL. Release artefacts always carry the runtime statically.
+let dynamicRuntime = Context.environment["SWIFTNATS_DYNAMIC_RUNTIME"] == "1"
+
+var libraryLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags([
+        "-Xlinker", "--version-script=\(exportsMap)",
+        "-Xlinker", "-soname=libswiftnats.so.0",
+    ])
+]
+if !dynamicRuntime {
+    libraryLinkerSettings.append(.unsafeFlags(["-static-stdlib"]))
+}
+
+let package = Package(
+    name: "swiftnats",
+    products: [
+        .library(name: "swiftnats", type: .dynamic, targets: ["SwiftNATS"]),
+        .library(name: "NATS", targets: ["NATS"]),
+        .executable(name: "snats", targets: ["snats"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CJansson",
+            path: "Sources/CJansson",
+            pkgConfig: "jansson",
+            providers: [.apt(["libjansson-dev"])]
+        ),
+        .target(
+            name: "NATS",
+            dependencies: [
+                "CJansson",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "SwiftNATS",
+            dependencies: ["NATS", "CJansson"],
+            linkerSettings: libraryLinkerSettings
+        ),
+        .executableTarget(
+            name: "snats",
+            dependencies: [
+                "NATS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "NATSTests",
+            dependencies: [
+                "NATS",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

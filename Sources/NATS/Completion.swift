@@ -1,0 +1,26 @@
+/// A one-shot result that one thread waits for and another supplies, with a deadline.
+final class Completion<Value> {
+    private let condition = Condition()
+    private var result: Result<Value, NATSError>?
+
+    /// Supplies the result; later calls are ignored. Returns whether this call supplied it.
+    @discardableResult
+    func complete(_ value: Result<Value, NATSError>) -> Bool {
+        condition.withLock {
+            guard result == nil else { return false }
+            result = value
+            condition.broadcast()
+            return true
+        }
+    }
+
+    /// Waits for the result; nil when `deadline` passed first.
+    func wait(until deadline: Deadline?) -> Result<Value, NATSError>? {
+        condition.withLock {
+            while result == nil {
+                if !condition.wait(until: deadline) { break }
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A mutex with a condition variable whose waits take a deadline on the monotonic clock.
+/// NIO's `ConditionLock` waits on the wall clock; blocking C calls promise "at most N ms"
+/// whatever the wall clock does, so they wait here.
+public final class Condition {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    public init() {
+        pthread_mutex_init(mutex, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    @inline(__always)
+    public func lock() { pthread_mutex_lock(mutex) }
+
+    @inline(__always)
+    public func unlock() { pthread_mutex_unlock(mutex) }
+
+    @inline(__always)
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
+    public func signal() { pthread_cond_signal(cond) }
+    public func broadcast() { pthread_cond_broadcast(cond) }
+
+    /// Waits with the lock held. Returns false when `deadline` passed first.
+    /// `deadline` nil waits without limit.
+    @discardableResult
+    public func wait(until deadline: Deadline?) -> Bool {
+        guard let deadline else {
+            pthread_cond_wait(cond, mutex)
+            return true
+        }
+        var spec = deadline.timeSpec
+        return pthread_cond_timedwait(cond, mutex, &spec) != ETIMEDOUT
+    }
+}
+
+/// A point on the monotonic clock, in nanoseconds.
+public struct Deadline: Comparable {
+    public let uptimeNanoseconds: UInt64
+
+    public init(uptimeNanoseconds: UInt64) { self.uptimeNanoseconds = uptimeNanoseconds }
+
+    public static func now() -> Deadline {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Deadline(uptimeNanoseconds: UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec))
+    }
+
+    /// `milliseconds` from now; negative counts as zero.
+    public static func after(milliseconds: Int64) -> Deadline {
+        let delta = UInt64(max(0, milliseconds)) &* 1_000_000
+        return Deadline(uptimeNanoseconds: now().uptimeNanoseconds &+ delta)
+    }
+
+    public var hasPassed: Bool { Deadline.now() >= self }
+
+    public var remainingNanoseconds: Int64 {
+        let now = Deadline.now().uptimeNanoseconds
+        return uptimeNanoseconds > now ? Int64(uptimeNanoseconds - now) : 0
+    }
+
+    var timeSpec: timespec {
+        timespec(tv_sec: Int(uptimeNanoseconds / 1_000_000_000), tv_nsec: Int(uptimeNanoseconds % 1_000_000_000))
+    }
+
+    public static func < (lhs: Deadline, rhs: Deadline) -> Bool { lhs.uptimeNanoseconds < rhs.uptimeNanoseconds }
+}

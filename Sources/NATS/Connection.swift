@@ -1,0 +1,665 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A connection to a NATS server. Thread-safe: publish, subscribe, request and flush may be
+/// called from any thread, including from this connection's callbacks.
+///
+/// Publishing appends to `outbound` under the lock and, when no flush is pending, asks the
+/// event loop for one; the event loop takes the whole buffer in one write. So publishers never
+/// wait for the socket, and writes are coalesced (DESIGN.md, threading model).
+public final class Connection {
+    public let options: Options
+
+    /// One event-loop thread serves every connection: on two cores a second loop only adds
+    /// context switches. Created on first use, never shut down (shutting a group down from one
+    /// of its own threads is a crash, and a library cannot know which thread it is called on).
+    static let eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    let eventLoop: EventLoop
+    let muxer: RequestMuxer
+    private let lock = Condition()
+
+    // Guarded by `lock`.
+    private var status: ConnectionStatus = .connecting
+    private var channel: Channel?
+    private var outbound: ByteBuffer
+    private var flushScheduled = false
+    private var publishersWaiting = 0
+    private var pongWaiters: [Completion<Void>?] = []
+    private var pingsOut = 0
+    private var subscriptions: [UInt64: Subscription] = [:]
+    private var nextSid: UInt64 = 0
+    private var info = ServerInfo()
+    private var connectedServer: ServerAddress?
+    private var stats = Statistics()
+    private var lastError: NATSError?
+    private var teardown = TeardownState.none
+    private var pingTask: RepeatedTask?
+    private var callbacks: CallbackQueue?
+
+    private enum TeardownState { case none, running, done }
+
+    static let outboundCapacity = 64 * 1024
+
+    private init(options: Options) {
+        self.options = options
+        self.eventLoop = Self.eventLoopGroup.next()
+        self.muxer = RequestMuxer(inboxPrefix: options.inboxPrefix)
+        self.outbound = ByteBufferAllocator().buffer(capacity: Self.outboundCapacity)
+    }
+
+    // MARK: connecting
+
+    /// Connects to the first server of `options.servers` that answers, and completes the
+    /// handshake (INFO, CONNECT, PING/PONG). Blocks up to the connect timeout per server.
+    public static func connect(_ options: Options) throws -> Connection {
+        try options.validate()
+        let connection = Connection(options: options)
+        connection.callbacks = try CallbackQueue(owner: connection)
+        do {
+            try connection.connectToFirstServer()
+        } catch {
+            connection.callbacks?.stop(detach: false)
+            throw error
+        }
+        return connection
+    }
+
+    public static func connect(url: String) throws -> Connection {
+        try connect(Options(url: url))
+    }
+
+    private func connectToFirstServer() throws {
+        var failure = NATSError.connectFailed("no server to connect to")
+        for server in options.servers {
+            do {
+                try establish(server)
+                return
+            } catch let error as NATSError {
+                // Authentication failures are answers, not unreachable servers: report them as such.
+                if case .authorizationViolation = error { throw error }
+                failure = error
+            } catch {
+                failure = .connectFailed("\(server): \(error)")
+            }
+        }
+        throw failure
+    }
+
+    private func establish(_ server: ServerAddress) throws {
+        let handshake = eventLoop.makePromise(of: Void.self)
+        let handler = ConnectionHandler(connection: self, handshake: handshake)
+        let timeout = TimeAmount.milliseconds(options.connectTimeoutMilliseconds)
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+            }
+        let channel: Channel
+        do {
+            channel = try bootstrap.connect(host: server.host, port: server.port).wait()
+        } catch {
+            throw NATSError.connectFailed("\(server): \(error)")
+        }
+        let timer = eventLoop.scheduleTask(in: timeout) {
+            handshake.fail(NATSError.timeout("handshake with \(server) took longer than \(self.options.connectTimeoutMilliseconds) ms"))
+        }
+        lock.withLock { connectedServer = server }
+        do {
+            try handshake.futureResult.wait()
+            timer.cancel()
+        } catch {
+            timer.cancel()
+            channel.close(promise: nil)
+            if let error = error as? NATSError { throw error }
+            throw NATSError.connectFailed("\(server): \(error)")
+        }
+        let interval = TimeAmount.milliseconds(options.pingIntervalMilliseconds)
+        let task = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
+            self?.sendKeepAlivePing()
+        }
+        lock.withLock {
+            self.channel = channel
+            self.status = .connected
+            self.pingTask = task
+        }
+    }
+
+    /// The CONNECT document for `info`: protocol 1 with headers and no-responders, and the
+    /// credentials of the server URL or the options.
+    func connectDocument(for info: ServerInfo) -> String {
+        let server = lock.withLock { connectedServer }
+        let document = JSONValue.object()
+        document.set("verbose", options.verbose)
+        document.set("pedantic", options.pedantic)
+        document.set("tls_required", false)
+        if let name = options.name { document.set("name", name) }
+        document.set("lang", "swift")
+        document.set("version", SwiftNATSVersion.string)
+        document.set("protocol", 1)
+        document.set("echo", options.echo)
+        document.set("headers", true)
+        document.set("no_responders", true)
+        if let user = server?.user ?? options.user {
+            document.set("user", user)
+            if let password = server?.password ?? options.password { document.set("pass", password) }
+        } else if let token = options.token {
+            document.set("auth_token", token)
+        }
+        return document.serialized()
+    }
+
+    // MARK: state
+
+    public var connectionStatus: ConnectionStatus { lock.withLock { status } }
+    public var isClosed: Bool { lock.withLock { status == .closed } }
+    public var statistics: Statistics { lock.withLock { stats } }
+    public var serverInfo: ServerInfo { lock.withLock { info } }
+    public var maxPayload: Int { lock.withLock { info.maxPayload } }
+    /// The server's URL without credentials; nil when not connected.
+    public var connectedURL: String? {
+        lock.withLock { status == .connected || status == .draining ? connectedServer?.description : nil }
+    }
+    /// The error that ended the connection, if it did not end by `close()`.
+    public var closeReason: NATSError? { lock.withLock { lastError } }
+
+    /// A fresh subject under the inbox prefix.
+    public func newInbox() -> String { options.inboxPrefix + "." + SharedNUID.next() }
+
+    // MARK: publishing
+
+    /// Publishes `payload` on `subject`. Returns once the message is in the outbound buffer.
+    public func publish(_ subject: String, payload: [UInt8] = [], reply: String? = nil, headers: Headers? = nil) throws {
+        var subjectCopy = subject
+        var replyCopy = reply ?? ""
+        let headerBytes = headers.map { $0.encoded() }
+        try subjectCopy.withUTF8 { subjectBytes in
+            try replyCopy.withUTF8 { replyBytes in
+                try payload.withUnsafeBytes { payloadBytes in
+                    if let headerBytes {
+                        try headerBytes.withUnsafeBytes { headerBuffer in
+                            try publish(
+                                subject: UnsafeRawBufferPointer(subjectBytes),
+                                reply: reply == nil ? nil : UnsafeRawBufferPointer(replyBytes),
+                                headers: headerBuffer, payload: payloadBytes)
+                        }
+                    } else {
+                        try publish(
+                            subject: UnsafeRawBufferPointer(subjectBytes),
+                            reply: reply == nil ? nil : UnsafeRawBufferPointer(replyBytes),
+                            headers: nil, payload: payloadBytes)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The byte-level publish that the C ABI calls without building Swift strings.
+    public func publish(
+        subject: UnsafeRawBufferPointer, reply: UnsafeRawBufferPointer?,
+        headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer
+    ) throws {
+        guard Subject.isValidPublishSubject(subject) else {
+            throw NATSError.invalidSubject(String(decoding: subject, as: UTF8.self))
+        }
+        if let reply, reply.count > 0, !Subject.isValidPublishSubject(reply) {
+            throw NATSError.invalidSubject(String(decoding: reply, as: UTF8.self))
+        }
+        let size = (headers?.count ?? 0) + payload.count
+        lock.lock()
+        defer { lock.unlock() }
+        if size > info.maxPayload { throw NATSError.maxPayload(limit: info.maxPayload, actual: size) }
+        try waitForOutboundSpace()
+        outbound.writePublish(subject: subject, reply: reply, headers: headers, payload: payload)
+        stats.outMessages &+= 1
+        stats.outBytes &+= UInt64(payload.count)
+        scheduleFlushLocked()
+    }
+
+    /// With the lock held: fails unless the connection takes publishes, and waits while the
+    /// outbound buffer is over its limit (the socket is not keeping up).
+    private func waitForOutboundSpace() throws {
+        while true {
+            switch status {
+            case .closed: throw NATSError.connectionClosed
+            case .connecting, .disconnected, .reconnecting: throw NATSError.notConnected
+            case .connected, .draining: break
+            }
+            if outbound.readableBytes < options.maxOutboundBytes { return }
+            publishersWaiting += 1
+            lock.wait(until: nil)
+            publishersWaiting -= 1
+        }
+    }
+
+    private func scheduleFlushLocked() {
+        if flushScheduled { return }
+        flushScheduled = true
+        eventLoop.execute { self.flushOutbound() }
+    }
+
+    /// On the event loop: hands the whole outbound buffer to the channel in one write.
+    func flushOutbound() {
+        let (target, data): (Channel?, ByteBuffer?) = lock.withLock {
+            flushScheduled = false
+            guard let current = channel, outbound.readableBytes > 0, current.isWritable else { return (nil, nil) }
+            let data = outbound
+            outbound = current.allocator.buffer(capacity: Self.outboundCapacity)
+            if publishersWaiting > 0 { lock.broadcast() }
+            return (current, data)
+        }
+        if let target, let data { target.writeAndFlush(data, promise: nil) }
+    }
+
+    /// Appends a control op to the outbound buffer (SUB, UNSUB, PING, PONG).
+    private func enqueueControlLocked(_ write: (inout ByteBuffer) -> Void) {
+        write(&outbound)
+        scheduleFlushLocked()
+    }
+
+    // MARK: flush, ping
+
+    /// Sends a PING and waits for its PONG: everything published before has reached the server.
+    public func flush(timeoutMilliseconds: Int64) throws {
+        guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        let completion = Completion<Void>()
+        try lock.withLock {
+            switch status {
+            case .closed: throw NATSError.connectionClosed
+            case .connected, .draining: break
+            default: throw NATSError.notConnected
+            }
+            pongWaiters.append(completion)
+            enqueueControlLocked { $0.writePing() }
+        }
+        guard let result = completion.wait(until: deadline) else {
+            throw NATSError.timeout("no PONG within \(timeoutMilliseconds) ms")
+        }
+        try result.get()
+    }
+
+    /// Round-trip time to the server, in nanoseconds.
+    public func rtt(timeoutMilliseconds: Int64) throws -> Int64 {
+        let start = Deadline.now()
+        try flush(timeoutMilliseconds: timeoutMilliseconds)
+        return Int64(Deadline.now().uptimeNanoseconds - start.uptimeNanoseconds)
+    }
+
+    /// On the event loop, every ping interval: too many PINGs unanswered means the server or
+    /// the path to it is gone (nats.go's stale connection).
+    private func sendKeepAlivePing() {
+        let stale: Bool = lock.withLock {
+            guard status == .connected || status == .draining else { return false }
+            if pingsOut + 1 > options.maxPingsOut { return true }
+            pingsOut += 1
+            pongWaiters.append(nil)
+            enqueueControlLocked { $0.writePing() }
+            return false
+        }
+        if stale { connectionLost(.staleConnection) }
+    }
+
+    // MARK: subscribing
+
+    /// Subscribes with a handler that runs on this subscription's delivery thread.
+    public func subscribe(
+        _ subject: String, queue: String? = nil, handler: @escaping (Message) -> Void
+    ) throws -> Subscription {
+        try addSubscription(subject: subject, queue: queue, handler: handler, inline: nil)
+    }
+
+    /// Subscribes for reading with `Subscription.next(timeoutMilliseconds:)`.
+    public func subscribeSync(_ subject: String, queue: String? = nil) throws -> Subscription {
+        try addSubscription(subject: subject, queue: queue, handler: nil, inline: nil)
+    }
+
+    private func addSubscription(
+        subject: String, queue: String?, handler: ((Message) -> Void)?, inline: ((Message) -> Void)?
+    ) throws -> Subscription {
+        guard Subject.isValidSubscribeSubject(subject) else { throw NATSError.invalidSubject(subject) }
+        if let queue, !Subject.isValidQueueGroup(queue) {
+            throw NATSError.invalidArgument("invalid queue group \"\(queue)\"")
+        }
+        let subscription: Subscription = try lock.withLock {
+            switch status {
+            case .closed: throw NATSError.connectionClosed
+            case .draining: throw NATSError.draining
+            case .connected: break
+            default: throw NATSError.notConnected
+            }
+            nextSid += 1
+            let subscription = Subscription(
+                connection: self, sid: nextSid, subject: subject, queue: queue,
+                pendingLimits: (options.pendingMessagesLimit, options.pendingBytesLimit),
+                handler: handler, inlineHandler: inline)
+            subscriptions[nextSid] = subscription
+            return subscription
+        }
+        do {
+            try subscription.startDelivery()
+        } catch {
+            lock.withLock { _ = subscriptions.removeValue(forKey: subscription.sid) }
+            throw error
+        }
+        lock.withLock {
+            enqueueControlLocked { $0.writeSubscribe(subject: subject, queue: queue, sid: subscription.sid) }
+        }
+        return subscription
+    }
+
+    /// UNSUB now (`max` nil) or after `max` messages in all.
+    func unsubscribe(_ subscription: Subscription, max: Int?) throws {
+        let onWorker = WorkerThread.isOnWorker(of: self)
+        if let max {
+            let alreadyReached = try subscription.setMaxMessages(max)
+            if alreadyReached {
+                try unsubscribe(subscription, max: nil)
+                return
+            }
+            try lock.withLock {
+                guard subscriptions[subscription.sid] != nil else { throw NATSError.invalidSubscription("subscription is closed") }
+                guard status != .closed else { throw NATSError.connectionClosed }
+                enqueueControlLocked { $0.writeUnsubscribe(sid: subscription.sid, max: max) }
+            }
+            return
+        }
+        try lock.withLock {
+            guard subscriptions.removeValue(forKey: subscription.sid) != nil else {
+                throw status == .closed ? NATSError.connectionClosed : NATSError.invalidSubscription("subscription is closed")
+            }
+            enqueueControlLocked { $0.writeUnsubscribe(sid: subscription.sid, max: nil) }
+        }
+        subscription.close(detachWorker: onWorker)
+    }
+
+    /// Called when a subscription reached its end (auto-unsubscribe count, drain).
+    func subscriptionEnded(_ subscription: Subscription) {
+        _ = lock.withLock { subscriptions.removeValue(forKey: subscription.sid) }
+        subscription.close(detachWorker: WorkerThread.isOnWorker(of: self))
+    }
+
+    /// Drains one subscription: UNSUB, a PING round trip so every message in flight has
+    /// arrived, then delivery of what is queued; the subscription then ends.
+    public func drain(_ subscription: Subscription, timeoutMilliseconds: Int64) throws {
+        guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        try lock.withLock {
+            guard subscriptions[subscription.sid] != nil else {
+                throw status == .closed ? NATSError.connectionClosed : NATSError.invalidSubscription("subscription is closed")
+            }
+            enqueueControlLocked { $0.writeUnsubscribe(sid: subscription.sid, max: nil) }
+        }
+        try flush(timeoutMilliseconds: max(1, deadline.remainingNanoseconds / 1_000_000))
+        if !subscription.finishWhenEmpty(deadline: deadline) {
+            throw NATSError.timeout("drain of \"\(subscription.subject)\" did not finish in \(timeoutMilliseconds) ms")
+        }
+    }
+
+    // MARK: request / reply
+
+    /// Publishes a request with a muxed reply inbox and waits for the first reply.
+    public func request(
+        _ subject: String, payload: [UInt8] = [], headers: Headers? = nil, timeoutMilliseconds: Int64
+    ) throws -> Message {
+        let headerBytes = headers.map { $0.encoded() }
+        var subjectCopy = subject
+        return try subjectCopy.withUTF8 { subjectBytes in
+            try payload.withUnsafeBytes { payloadBytes in
+                if let headerBytes {
+                    return try headerBytes.withUnsafeBytes {
+                        try request(subject: UnsafeRawBufferPointer(subjectBytes), headers: $0,
+                                    payload: payloadBytes, timeoutMilliseconds: timeoutMilliseconds)
+                    }
+                }
+                return try request(subject: UnsafeRawBufferPointer(subjectBytes), headers: nil,
+                                   payload: payloadBytes, timeoutMilliseconds: timeoutMilliseconds)
+            }
+        }
+    }
+
+    public func request(
+        subject: UnsafeRawBufferPointer, headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
+        timeoutMilliseconds: Int64
+    ) throws -> Message {
+        guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        let completion = Completion<Message>()
+        let token = try startRequest(subject: subject, headers: headers, payload: payload) { completion.complete($0) }
+        guard let result = completion.wait(until: deadline) else {
+            muxer.cancel(token: token)
+            throw NATSError.timeout("no reply to request on \"\(String(decoding: subject, as: UTF8.self))\" within \(timeoutMilliseconds) ms")
+        }
+        switch result {
+        case .success(let message): return message
+        case .failure(.noResponders): throw NATSError.noResponders(String(decoding: subject, as: UTF8.self))
+        case .failure(let error): throw error
+        }
+    }
+
+    /// Sends a request whose reply (or failure) goes to `completion`, called on the event loop
+    /// or the calling thread: library code only, it must not block. Returns the token that
+    /// `cancelRequest` takes.
+    public func startRequest(
+        subject: UnsafeRawBufferPointer, headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
+        completion: @escaping (Result<Message, NATSError>) -> Void
+    ) throws -> String {
+        try muxer.ensureSubscription {
+            try addSubscription(subject: muxer.replyPrefix + "*", queue: nil, handler: nil) { [weak self] message in
+                self?.muxer.deliver(message)
+            }
+        }
+        let (token, reply) = muxer.register(completion)
+        do {
+            var replyCopy = reply
+            try replyCopy.withUTF8 { replyBytes in
+                try publish(subject: subject, reply: UnsafeRawBufferPointer(replyBytes), headers: headers, payload: payload)
+            }
+        } catch {
+            muxer.cancel(token: token)
+            throw error
+        }
+        return token
+    }
+
+    public func cancelRequest(token: String) { muxer.cancel(token: token) }
+
+    // MARK: from the event loop
+
+    func handshakeInfo(_ newInfo: ServerInfo) {
+        lock.withLock { info = newInfo }
+    }
+
+    func updateInfo(_ newInfo: ServerInfo) {
+        lock.withLock { info = newInfo }
+    }
+
+    func handlePong() {
+        let waiter: Completion<Void>?? = lock.withLock {
+            pingsOut = 0
+            return pongWaiters.isEmpty ? nil : pongWaiters.removeFirst()
+        }
+        if case .some(.some(let completion)) = waiter { completion.complete(.success(())) }
+    }
+
+    func sendPong() {
+        lock.withLock { enqueueControlLocked { $0.writePong() } }
+    }
+
+    /// A `-ERR` after the handshake. Permission violations leave the connection up; anything
+    /// else is followed by the server closing it.
+    func handleServerError(_ text: String) {
+        let lowered = text.lowercased()
+        let error: NATSError
+        if lowered.hasPrefix("permissions violation") {
+            error = .permissionViolation(text)
+        } else if lowered.contains("authorization violation") || lowered.contains("authentication") {
+            error = .authorizationViolation(text)
+        } else {
+            error = .serverError(text)
+        }
+        lock.withLock { if !(error.isPermission) { lastError = error } }
+        postError(error, subscription: nil)
+    }
+
+    func subscriptionsSnapshot() -> [UInt64: Subscription] { lock.withLock { subscriptions } }
+
+    func countInbound(messages: UInt64, bytes: UInt64) {
+        lock.withLock {
+            stats.inMessages &+= messages
+            stats.inBytes &+= bytes
+        }
+    }
+
+    func reportSlowConsumer(_ subscription: Subscription) {
+        postError(.slowConsumer(subject: subscription.subject), subscription: subscription)
+    }
+
+    private func postError(_ error: NATSError, subscription: Subscription?) {
+        guard let onError = options.onError else { return }
+        let queue = lock.withLock { callbacks }
+        queue?.post { [self] in onError(self, subscription, error) }
+    }
+
+    /// On the event loop, when the channel is gone: for this client a lost connection
+    /// is a closed one; the teardown (which may wait on threads) runs on the callback thread.
+    func connectionLost(_ error: NATSError?) {
+        let queue: CallbackQueue? = lock.withLock {
+            guard teardown == .none else { return nil }
+            teardown = .running
+            if lastError == nil { lastError = error ?? .connectionClosed }
+            status = .closed
+            lock.broadcast()
+            return callbacks
+        }
+        guard let queue else { return }
+        queue.post { [self] in performTeardown(serverSide: true) }
+    }
+
+    // MARK: closing
+
+    /// Flushes what is buffered, closes the socket, ends every subscription and fails every
+    /// pending request and flush with `connectionClosed`. Idempotent. When it returns, no
+    /// callback of this connection is running unless it was called from one.
+    public func close() {
+        let onWorker = WorkerThread.isOnWorker(of: self)
+        let mustRun: Bool = lock.withLock {
+            switch teardown {
+            case .done:
+                return false
+            case .running:
+                if !onWorker { while teardown != .done { lock.wait(until: nil) } }
+                return false
+            case .none:
+                teardown = .running
+                status = .closed
+                lock.broadcast()
+                return true
+            }
+        }
+        if mustRun { performTeardown(serverSide: false) }
+    }
+
+    private func performTeardown(serverSide: Bool) {
+        let onWorker = WorkerThread.isOnWorker(of: self)
+        let (channel, waiters, subs, task, queue) = lock.withLock {
+            let taken = (self.channel, pongWaiters, Array(subscriptions.values), pingTask, callbacks)
+            pongWaiters.removeAll()
+            subscriptions.removeAll()
+            pingTask = nil
+            lock.broadcast()
+            return taken
+        }
+        task?.cancel()
+        if let channel {
+            // Whatever was published before close goes out before the socket closes.
+            let closed = eventLoop.submit { () -> EventLoopFuture<Void> in
+                self.flushOutbound()
+                return channel.close()
+            }.flatMap { $0 }
+            _ = try? closed.wait()
+        }
+        lock.withLock {
+            self.channel = nil
+            outbound.clear()
+        }
+        for waiter in waiters { waiter?.complete(.failure(.connectionClosed)) }
+        muxer.failAll(.connectionClosed)
+        for subscription in subs { subscription.close(detachWorker: onWorker && !serverSide) }
+        if let queue {
+            if serverSide, let onDisconnected = options.onDisconnected { onDisconnected(self) }
+            if let onClosed = options.onClosed {
+                if serverSide { onClosed(self) } else { queue.post { [self] in onClosed(self) } }
+            }
+            queue.stop(detach: onWorker || serverSide)
+        }
+        lock.withLock {
+            teardown = .done
+            lock.broadcast()
+        }
+    }
+
+    /// Drains every subscription, then flushes and closes. Publishing stays possible while
+    /// subscriptions drain; new subscriptions are refused.
+    public func drain(timeoutMilliseconds: Int64) throws {
+        guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        let subs: [Subscription] = try lock.withLock {
+            switch status {
+            case .closed: throw NATSError.connectionClosed
+            case .draining: throw NATSError.draining
+            case .connected: break
+            default: throw NATSError.notConnected
+            }
+            status = .draining
+            let muxSid = muxer.subscription?.sid
+            let subs = subscriptions.values.filter { $0.sid != muxSid }
+            for subscription in subs {
+                enqueueControlLocked { $0.writeUnsubscribe(sid: subscription.sid, max: nil) }
+            }
+            return Array(subs)
+        }
+        var failure: NATSError?
+        do {
+            try flush(timeoutMilliseconds: max(1, deadline.remainingNanoseconds / 1_000_000))
+            for subscription in subs where !subscription.finishWhenEmpty(deadline: deadline) {
+                failure = .timeout("drain did not finish within \(timeoutMilliseconds) ms")
+            }
+            try flush(timeoutMilliseconds: max(1, deadline.remainingNanoseconds / 1_000_000))
+        } catch let error as NATSError {
+            failure = error
+        }
+        close()
+        if let failure { throw failure }
+    }
+
+    /// Replies to a request message.
+    public func respond(to message: Message, payload: [UInt8], headers: Headers? = nil) throws {
+        guard let reply = message.reply, !reply.isEmpty else {
+            throw NATSError.invalidArgument("message has no reply subject")
+        }
+        try publish(reply, payload: payload, headers: headers)
+    }
+
+    deinit {
+        // A connection dropped without close(): release the socket; threads hold no reference.
+        channel?.close(promise: nil)
+    }
+}
+
+extension NATSError {
+    var isPermission: Bool {
+        if case .permissionViolation = self { return true }
+        return false
+    }
+}
+
+/// The library version, also sent in CONNECT.
+public enum SwiftNATSVersion {
+    public static let major = 0
+    public static let minor = 1
+    public static let patch = 0
+    public static let string = "\(major).\(minor).\(patch)"
+}

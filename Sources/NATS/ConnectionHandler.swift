@@ -1,0 +1,176 @@
+import NIOCore
+
+/// The NIO side of a connection: decodes server ops, answers the handshake, and routes
+/// messages to subscriptions. No user code runs here; messages are queued for the delivery
+/// threads in batches, one lock per subscription per read rather than per message.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let connection: Connection
+    private var handshake: EventLoopPromise<Void>?
+    private var parser = ProtocolParser()
+    /// Bytes of an op that has not fully arrived yet, kept for the next read.
+    private var leftover: ByteBuffer?
+    private var sawInfo = false
+
+    // Per-read routing state.
+    private var subscriptions: [UInt64: Subscription] = [:]
+    private var batchSubscription: Subscription?
+    private var batch: [Message] = []
+    private var inMessages: UInt64 = 0
+    private var inBytes: UInt64 = 0
+
+    init(connection: Connection, handshake: EventLoopPromise<Void>) {
+        self.connection = connection
+        self.handshake = handshake
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        if var kept = leftover {
+            leftover = nil
+            kept.writeBuffer(&buffer)
+            buffer = kept
+        }
+        subscriptions = connection.subscriptionsSnapshot()
+        do {
+            while let op = try parser.decode(buffer: &buffer) {
+                try handle(op, context: context)
+            }
+            if buffer.readableBytes > 0 {
+                buffer.discardReadBytes()
+                leftover = buffer
+            }
+        } catch {
+            flushBatch()
+            fail(context: context, error: error as? NATSError ?? .protocolError("\(error)"))
+            return
+        }
+        flushBatch()
+        if inMessages > 0 {
+            connection.countInbound(messages: inMessages, bytes: inBytes)
+            inMessages = 0
+            inBytes = 0
+        }
+        subscriptions = [:]
+    }
+
+    private func handle(_ op: ServerOp, context: ChannelHandlerContext) throws {
+        switch op {
+        case .message(let inbound):
+            route(inbound)
+        case .ping:
+            if handshake != nil {
+                context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: "PONG\r\n")), promise: nil)
+            } else {
+                connection.sendPong()
+            }
+        case .pong:
+            if let promise = handshake {
+                handshake = nil
+                promise.succeed(())
+            } else {
+                connection.handlePong()
+            }
+        case .ok:
+            break
+        case .err(let text):
+            if let promise = handshake {
+                handshake = nil
+                let lowered = text.lowercased()
+                if lowered.contains("authorization") || lowered.contains("authentication") {
+                    promise.fail(NATSError.authorizationViolation(text))
+                } else {
+                    promise.fail(NATSError.serverError(text))
+                }
+            } else {
+                connection.handleServerError(text)
+            }
+        case .info(let info):
+            parser.maxPayload = max(info.maxPayload, 1)
+            if !sawInfo {
+                sawInfo = true
+                connection.handshakeInfo(info)
+                var out = context.channel.allocator.buffer(capacity: 512)
+                out.writeConnect(connection.connectDocument(for: info))
+                out.writePing()
+                context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+            } else {
+                connection.updateInfo(info)
+            }
+        }
+    }
+
+    typealias OutboundOut = ByteBuffer
+
+    private func route(_ inbound: InboundMessage) {
+        inMessages &+= 1
+        inBytes &+= UInt64(inbound.body.readableBytes - inbound.headerLength)
+        guard let subscription = subscriptions[inbound.sid] else { return }
+        let message = makeMessage(inbound)
+        if let inline = subscription.inlineHandler {
+            subscription.countInline()
+            inline(message)
+            return
+        }
+        if batchSubscription !== subscription {
+            flushBatch()
+            batchSubscription = subscription
+        }
+        batch.append(message)
+    }
+
+    private func makeMessage(_ inbound: InboundMessage) -> Message {
+        let storage = inbound.subject.withUnsafeReadableBytes { subject in
+            inbound.body.withUnsafeReadableBytes { body in
+                let headers = inbound.headerLength > 0
+                    ? UnsafeRawBufferPointer(rebasing: body[0..<inbound.headerLength]) : nil
+                let payload = UnsafeRawBufferPointer(rebasing: body[inbound.headerLength...])
+                if let reply = inbound.reply {
+                    return reply.withUnsafeReadableBytes { reply in
+                        MessageStorage.make(subject: subject, reply: reply, headers: headers, payload: payload,
+                                            sid: inbound.sid, connection: connection)
+                    }
+                }
+                return MessageStorage.make(subject: subject, reply: nil, headers: headers, payload: payload,
+                                           sid: inbound.sid, connection: connection)
+            }
+        }
+        return Message(storage: storage)
+    }
+
+    private func flushBatch() {
+        guard let subscription = batchSubscription else { return }
+        batchSubscription = nil
+        if subscription.enqueue(batch) { connection.reportSlowConsumer(subscription) }
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { connection.flushOutbound() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        fail(context: context, error: error as? NATSError ?? .io("\(error)"))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let promise = handshake {
+            handshake = nil
+            promise.fail(NATSError.connectFailed("connection closed during handshake"))
+        }
+        connection.connectionLost(nil)
+        context.fireChannelInactive()
+    }
+
+    private func fail(context: ChannelHandlerContext, error: NATSError) {
+        if let promise = handshake {
+            handshake = nil
+            promise.fail(error)
+        } else {
+            connection.connectionLost(error)
+        }
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,162 @@
+import NIOConcurrencyHelpers
+
+/// One received message. A value type over `MessageStorage`, which holds subject, reply,
+/// header block and payload in a single allocation, each NUL-terminated so that the C ABI can
+/// hand out pointers into it without copying (as nats.c's `natsMsg` does).
+public struct Message {
+    public let storage: MessageStorage
+
+    public init(storage: MessageStorage) { self.storage = storage }
+
+    /// Builds a message from parts; used by the parser path and by tests.
+    public init(subject: String, reply: String? = nil, headers: Headers? = nil, payload: [UInt8] = []) {
+        var subjectCopy = subject
+        var replyCopy = reply ?? ""
+        let headerBytes = headers.map { $0.encoded() } ?? []
+        storage = subjectCopy.withUTF8 { subjectBytes in
+            replyCopy.withUTF8 { replyBytes in
+                headerBytes.withUnsafeBytes { headerBuffer in
+                    payload.withUnsafeBytes { payloadBuffer in
+                        MessageStorage.make(
+                            subject: UnsafeRawBufferPointer(subjectBytes),
+                            reply: reply == nil ? nil : UnsafeRawBufferPointer(replyBytes),
+                            headers: headerBuffer.isEmpty ? nil : headerBuffer,
+                            payload: payloadBuffer,
+                            sid: 0, connection: nil)
+                    }
+                }
+            }
+        }
+    }
+
+    public var subject: String { storage.string(storage.subjectRange) }
+    public var reply: String? { storage.hasReply ? storage.string(storage.replyRange) : nil }
+    public var payload: [UInt8] { storage.withPayload { Array($0) } }
+    public var payloadCount: Int { storage.header.payloadLength }
+
+    /// The parsed header block, nil when the message carries none.
+    public var headers: Headers? {
+        guard storage.header.headerLength > 0 else { return nil }
+        return storage.withHeaderBlock { try? Headers.parse($0) }
+    }
+
+    /// The inline status code (503 for no responders), 0 when none.
+    public var statusCode: Int { headers?.statusCode ?? 0 }
+
+    public var isNoResponders: Bool {
+        storage.header.headerLength > 0 && storage.header.payloadLength == 0 && statusCode == 503
+    }
+
+    /// The connection it arrived on, if any: used to reply.
+    public var connection: Connection? { storage.header.connection }
+}
+
+/// Offsets and lengths of the four NUL-terminated sections, and the message's origin.
+public struct MessageLayout {
+    var subjectLength: Int
+    var replyLength: Int  // -1: no reply subject
+    var headerLength: Int  // 0: no header block
+    var payloadLength: Int
+    var sid: UInt64
+    var connection: Connection?
+    /// A lazily built view derived from the header block (the C ABI keeps its C-string table
+    /// here), guarded by `MessageStorage.cacheLock`.
+    var derivedCache: AnyObject?
+}
+
+public final class MessageStorage: ManagedBuffer<MessageLayout, UInt8> {
+    public static let cacheLock = NIOLock()
+
+    static func make(
+        subject: UnsafeRawBufferPointer, reply: UnsafeRawBufferPointer?,
+        headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
+        sid: UInt64, connection: Connection?
+    ) -> MessageStorage {
+        let replyCount = reply?.count ?? 0
+        let headerCount = headers?.count ?? 0
+        let total = subject.count + 1 + replyCount + 1 + headerCount + 1 + payload.count + 1
+        let buffer = MessageStorage.create(minimumCapacity: total) { _ in
+            MessageLayout(
+                subjectLength: subject.count, replyLength: reply == nil ? -1 : replyCount,
+                headerLength: headerCount, payloadLength: payload.count, sid: sid,
+                connection: connection, derivedCache: nil)
+        }
+        // `create` on a subclass returns an instance of that subclass.
+        let storage = unsafeDowncast(buffer, to: MessageStorage.self)
+        storage.withUnsafeMutablePointerToElements { base in
+            var cursor = base
+            func put(_ bytes: UnsafeRawBufferPointer?) {
+                if let bytes, bytes.count > 0, let source = bytes.baseAddress {
+                    (cursor as UnsafeMutablePointer<UInt8>).update(
+                        from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+                    cursor += bytes.count
+                }
+                cursor.pointee = 0
+                cursor += 1
+            }
+            put(subject)
+            put(reply)
+            put(headers)
+            put(payload)
+        }
+        return storage
+    }
+
+    var subjectRange: Range<Int> { 0..<header.subjectLength }
+    var hasReply: Bool { header.replyLength >= 0 }
+    var replyRange: Range<Int> {
+        let start = header.subjectLength + 1
+        return start..<(start + max(0, header.replyLength))
+    }
+    var headerRange: Range<Int> {
+        let start = replyRange.upperBound + 1
+        return start..<(start + header.headerLength)
+    }
+    var payloadRange: Range<Int> {
+        let start = headerRange.upperBound + 1
+        return start..<(start + header.payloadLength)
+    }
+
+    public var sid: UInt64 { header.sid }
+
+    /// Pointer to a NUL-terminated section; valid while this storage is alive.
+    public func pointer(at offset: Int) -> UnsafePointer<CChar> {
+        withUnsafeMutablePointerToElements { UnsafeRawPointer($0 + offset).assumingMemoryBound(to: CChar.self) }
+    }
+
+    public var subjectPointer: UnsafePointer<CChar> { pointer(at: subjectRange.lowerBound) }
+    public var replyPointer: UnsafePointer<CChar>? { hasReply ? pointer(at: replyRange.lowerBound) : nil }
+    public var payloadPointer: UnsafePointer<CChar> { pointer(at: payloadRange.lowerBound) }
+    public var payloadLength: Int { header.payloadLength }
+    public var headerLength: Int { header.headerLength }
+
+    func string(_ range: Range<Int>) -> String {
+        withUnsafeMutablePointerToElements { base in
+            String(decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
+        }
+    }
+
+    public func withPayload<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let range = payloadRange
+        return try withUnsafeMutablePointerToElements { base in
+            try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
+        }
+    }
+
+    public func withHeaderBlock<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let range = headerRange
+        return try withUnsafeMutablePointerToElements { base in
+            try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
+        }
+    }
+
+    /// Returns the cached derived object, building it once.
+    public func derived<T: AnyObject>(_ build: () -> T) -> T {
+        Self.cacheLock.withLock {
+            if let cached = header.derivedCache as? T { return cached }
+            let made = build()
+            header.derivedCache = made
+            return made
+        }
+    }
+}

@@ -1,0 +1,55 @@
+/// Every failure the core client reports. Each case maps to exactly one `snats_status`
+/// in the C ABI (`CStatus.swift`); the associated text is the detail for `snats_last_error()`.
+public enum NATSError: Error, Equatable, CustomStringConvertible {
+    case invalidArgument(String)
+    case invalidSubject(String)
+    case timeout(String)
+    case noResponders(String)
+    case maxPayload(limit: Int, actual: Int)
+    case connectionClosed
+    case notConnected
+    case connectFailed(String)
+    case io(String)
+    case protocolError(String)
+    case controlLineTooLong(Int)
+    case payloadTooLarge(limit: Int, actual: Int)
+    case staleConnection
+    case slowConsumer(subject: String)
+    case permissionViolation(String)
+    case authorizationViolation(String)
+    case invalidSubscription(String)
+    case draining
+    case illegalState(String)
+    case maxMessagesDelivered
+    case serverError(String)
+    case invalidJSON(String)
+
+    public var description: String {
+        switch self {
+        case .invalidArgument(let text): return "invalid argument: \(text)"
+        case .invalidSubject(let subject): return "invalid subject: \"\(subject)\""
+        case .timeout(let what): return "timed out: \(what)"
+        case .noResponders(let subject): return "no responders available for request on \"\(subject)\""
+        case .maxPayload(let limit, let actual):
+            return "payload of \(actual) bytes exceeds the server's max_payload of \(limit) bytes"
+        case .connectionClosed: return "connection closed"
+        case .notConnected: return "not connected"
+        case .connectFailed(let text): return "could not connect: \(text)"
+        case .io(let text): return "I/O error: \(text)"
+        case .protocolError(let text): return "protocol error: \(text)"
+        case .controlLineTooLong(let limit): return "protocol error: control line longer than \(limit) bytes"
+        case .payloadTooLarge(let limit, let actual):
+            return "protocol error: server announced a \(actual)-byte message, limit is \(limit)"
+        case .staleConnection: return "stale connection: the server did not answer PINGs"
+        case .slowConsumer(let subject): return "slow consumer: messages dropped on subscription \"\(subject)\""
+        case .permissionViolation(let text): return "permissions violation: \(text)"
+        case .authorizationViolation(let text): return "authorization violation: \(text)"
+        case .invalidSubscription(let text): return "invalid subscription: \(text)"
+        case .draining: return "connection or subscription is draining"
+        case .illegalState(let text): return "illegal state: \(text)"
+        case .maxMessagesDelivered: return "subscription reached its auto-unsubscribe limit"
+        case .serverError(let text): return "server error: \(text)"
+        case .invalidJSON(let text): return "invalid JSON: \(text)"
+        }
+    }
+}

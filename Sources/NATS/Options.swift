@@ -1,0 +1,48 @@
+/// Everything a connection is configured with. A value: `Connection.connect` copies it, so a
+/// caller may change or drop its own copy afterwards (as nats.c clones `natsOptions`).
+/// Defaults follow nats.c and nats.go.
+public struct Options {
+    public var servers: [ServerAddress] = [ServerAddress(host: "127.0.0.1")]
+    public var name: String?
+    public var connectTimeoutMilliseconds: Int64 = 2_000
+    public var pingIntervalMilliseconds: Int64 = 120_000
+    public var maxPingsOut = 2
+    public var echo = true
+    public var verbose = false
+    public var pedantic = false
+    public var inboxPrefix = "_INBOX"
+    /// Per-subscription limits on messages waiting for delivery; past either, messages are
+    /// dropped and the error callback hears `slowConsumer` (0 = no limit).
+    public var pendingMessagesLimit = 65_536
+    public var pendingBytesLimit = 64 * 1024 * 1024
+    /// Publishers wait while this many bytes are queued for a socket that cannot keep up.
+    public var maxOutboundBytes = 64 * 1024 * 1024
+    public var user: String?
+    public var password: String?
+    public var token: String?
+
+    public var onClosed: ((Connection) -> Void)?
+    public var onDisconnected: ((Connection) -> Void)?
+    /// Asynchronous errors: slow consumers, permission violations, server `-ERR`s that do not
+    /// close the connection. The subscription is set when the error concerns one.
+    public var onError: ((Connection, Subscription?, NATSError) -> Void)?
+
+    public init() {}
+
+    public init(url: String) throws {
+        servers = try ServerAddress.parseList(url)
+    }
+
+    func validate() throws {
+        if servers.isEmpty { throw NATSError.invalidArgument("no server URL given") }
+        if connectTimeoutMilliseconds <= 0 { throw NATSError.invalidArgument("connect timeout must be positive") }
+        if pingIntervalMilliseconds <= 0 { throw NATSError.invalidArgument("ping interval must be positive") }
+        if maxPingsOut < 1 { throw NATSError.invalidArgument("max pings out must be at least 1") }
+        if !Subject.isValidPublishSubject(inboxPrefix) || inboxPrefix.contains("*") || inboxPrefix.contains(">") {
+            throw NATSError.invalidArgument("inbox prefix \"\(inboxPrefix)\" is not a valid subject")
+        }
+        if pendingMessagesLimit < 0 || pendingBytesLimit < 0 {
+            throw NATSError.invalidArgument("pending limits must not be negative")
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import NIOCore
+
+/// Decodes the server side of the NATS protocol, one op per call, in the shape of
+/// `NIOSingleStepByteToMessageDecoder`: `nil` means "need more bytes" and leaves the reader
+/// index at the start of the incomplete op, so NIO keeps the tail for the next read.
+///
+/// Works on bytes only (no `String` until an op is complete), enforces the control-line limits
+/// and max_payload, and resumes its line-feed search where it stopped so that a line dripping
+/// in one byte at a time costs O(n), not O(n²).
+public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
+    public typealias InboundOut = ServerOp
+
+    /// Longest control line other than INFO (MSG/HMSG/-ERR/...), as in nats.go and nats.c.
+    public static let maxControlLine = 4096
+    /// INFO grows with `connect_urls` in large clusters, so it has its own, larger cap.
+    public static let maxInfoLine = 1 << 20
+
+    /// Largest payload the server may send: its INFO `max_payload`.
+    public var maxPayload: Int
+    /// Bytes already searched for LF, counted from the reader index.
+    private var scanned = 0
+
+    public init(maxPayload: Int = 64 << 20) {
+        self.maxPayload = maxPayload
+    }
+
+    public mutating func decode(buffer: inout ByteBuffer) throws -> ServerOp? {
+        let readable = buffer.readableBytes
+        guard readable > 0 else { return nil }
+        let start = buffer.readerIndex
+        guard let lineEnd = try findLineFeed(in: buffer) else { return nil }
+        // Control line is [start, lineEnd) without the LF; drop a CR before it.
+        var lineLength = lineEnd - start
+        if lineLength > 0, buffer.getInteger(at: start + lineLength - 1, as: UInt8.self) == 13 { lineLength -= 1 }
+        let consumedLine = lineEnd - start + 1
+
+        let op = try buffer.withUnsafeReadableBytes { raw -> ParsedLine in
+            try Self.parseControlLine(UnsafeRawBufferPointer(rebasing: raw[0..<lineLength]))
+        }
+        switch op {
+        case .ping:
+            buffer.moveReaderIndex(forwardBy: consumedLine)
+            scanned = 0
+            return .ping
+        case .pong:
+            buffer.moveReaderIndex(forwardBy: consumedLine)
+            scanned = 0
+            return .pong
+        case .ok:
+            buffer.moveReaderIndex(forwardBy: consumedLine)
+            scanned = 0
+            return .ok
+        case .err(let range):
+            let text = buffer.getString(at: start + range.lowerBound, length: range.count) ?? ""
+            buffer.moveReaderIndex(forwardBy: consumedLine)
+            scanned = 0
+            return .err(Self.unquote(text))
+        case .info(let range):
+            let info = try buffer.withUnsafeReadableBytes { raw in
+                try ServerInfo(json: UnsafeRawBufferPointer(rebasing: raw[range]))
+            }
+            buffer.moveReaderIndex(forwardBy: consumedLine)
+            scanned = 0
+            return .info(info)
+        case .message(let subject, let sid, let reply, let headerLength, let totalLength):
+            if totalLength > maxPayload {
+                throw NATSError.payloadTooLarge(limit: maxPayload, actual: totalLength)
+            }
+            // Payload plus its trailing CRLF must be here, or we wait with the whole op unread.
+            guard readable >= consumedLine + totalLength + 2 else {
+                // The line is known to be complete; the LF search restarts at the payload.
+                scanned = consumedLine
+                return nil
+            }
+            let bodyStart = start + consumedLine
+            guard buffer.getInteger(at: bodyStart + totalLength, as: UInt8.self) == 13,
+                buffer.getInteger(at: bodyStart + totalLength + 1, as: UInt8.self) == 10
+            else {
+                throw NATSError.protocolError("message payload is not followed by CRLF")
+            }
+            // getSlice within readable bytes cannot fail; the guards above prove the ranges.
+            guard let subjectSlice = buffer.getSlice(at: start + subject.lowerBound, length: subject.count),
+                let body = buffer.getSlice(at: bodyStart, length: totalLength)
+            else { throw NATSError.protocolError("message framing") }
+            let replySlice = reply.flatMap { buffer.getSlice(at: start + $0.lowerBound, length: $0.count) }
+            buffer.moveReaderIndex(forwardBy: consumedLine + totalLength + 2)
+            scanned = 0
+            return .message(
+                InboundMessage(
+                    subject: subjectSlice, sid: sid, reply: replySlice, headerLength: headerLength, body: body))
+        }
+    }
+
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> ServerOp? {
+        try decode(buffer: &buffer)
+    }
+
+    /// Finds the LF ending the control line, resuming after the bytes searched last time.
+    private mutating func findLineFeed(in buffer: ByteBuffer) throws -> Int? {
+        let start = buffer.readerIndex
+        let readable = buffer.readableBytes
+        let limit: Int
+        if let first = buffer.getInteger(at: start, as: UInt8.self), first | 0x20 == UInt8(ascii: "i") {
+            limit = Self.maxInfoLine
+        } else {
+            limit = Self.maxControlLine
+        }
+        let found: Int? = buffer.withUnsafeReadableBytes { raw in
+            var index = scanned
+            while index < raw.count {
+                if raw[index] == 10 { return index }
+                index += 1
+            }
+            return nil
+        }
+        if let found {
+            if found > limit { throw NATSError.controlLineTooLong(limit) }
+            return start + found
+        }
+        if readable > limit { throw NATSError.controlLineTooLong(limit) }
+        scanned = readable
+        return nil
+    }
+
+    // MARK: control lines
+
+    enum ParsedLine {
+        case ping, pong, ok
+        case err(Range<Int>)
+        case info(Range<Int>)
+        case message(subject: Range<Int>, sid: UInt64, reply: Range<Int>?, headerLength: Int, totalLength: Int)
+    }
+
+    @inline(__always)
+    static func lower(_ byte: UInt8) -> UInt8 { byte | 0x20 }
+
+    static func matches(_ line: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard line.count >= count else { return false }
+        let bytes = word.utf8Start
+        for index in 0..<count where lower(line[index]) != lower(bytes[index]) { return false }
+        return true
+    }
+
+    static func parseControlLine(_ line: UnsafeRawBufferPointer) throws -> ParsedLine {
+        guard let first = line.first else { throw NATSError.protocolError("empty control line") }
+        switch lower(first) {
+        case UInt8(ascii: "m"):
+            guard matches(line, "MSG"), line.count > 3, isSpace(line[3]) else { break }
+            return try parseMessageArguments(line, from: 4, withHeaders: false)
+        case UInt8(ascii: "h"):
+            guard matches(line, "HMSG"), line.count > 4, isSpace(line[4]) else { break }
+            return try parseMessageArguments(line, from: 5, withHeaders: true)
+        case UInt8(ascii: "p"):
+            if matches(line, "PING") && trimmedCount(line) == 4 { return .ping }
+            if matches(line, "PONG") && trimmedCount(line) == 4 { return .pong }
+        case UInt8(ascii: "+"):
+            if matches(line, "+OK") && trimmedCount(line) == 3 { return .ok }
+        case UInt8(ascii: "-"):
+            if matches(line, "-ERR") {
+                var start = 4
+                while start < line.count && isSpace(line[start]) { start += 1 }
+                return .err(start..<line.count)
+            }
+        case UInt8(ascii: "i"):
+            if matches(line, "INFO"), line.count > 4, isSpace(line[4]) {
+                var start = 5
+                while start < line.count && isSpace(line[start]) { start += 1 }
+                return .info(start..<line.count)
+            }
+        default:
+            break
+        }
+        throw NATSError.protocolError("unknown operation \"\(printable(line.prefix(32)))\"")
+    }
+
+    @inline(__always)
+    static func isSpace(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+
+    static func trimmedCount(_ line: UnsafeRawBufferPointer) -> Int {
+        var count = line.count
+        while count > 0 && isSpace(line[count - 1]) { count -= 1 }
+        return count
+    }
+
+    /// `MSG <subject> <sid> [reply] <size>` / `HMSG <subject> <sid> [reply] <hdr> <total>`.
+    static func parseMessageArguments(
+        _ line: UnsafeRawBufferPointer, from offset: Int, withHeaders: Bool
+    ) throws -> ParsedLine {
+        var arguments: (Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>) = (0..<0, 0..<0, 0..<0, 0..<0, 0..<0)
+        var count = 0
+        var index = offset
+        while index < line.count {
+            while index < line.count && isSpace(line[index]) { index += 1 }
+            if index == line.count { break }
+            let tokenStart = index
+            while index < line.count && !isSpace(line[index]) { index += 1 }
+            let token = tokenStart..<index
+            switch count {
+            case 0: arguments.0 = token
+            case 1: arguments.1 = token
+            case 2: arguments.2 = token
+            case 3: arguments.3 = token
+            case 4: arguments.4 = token
+            default: throw NATSError.protocolError("too many arguments in \(withHeaders ? "HMSG" : "MSG")")
+            }
+            count += 1
+        }
+        let name = withHeaders ? "HMSG" : "MSG"
+        let subject = arguments.0
+        let sid = try parseNumber(line, arguments.1, name: name)
+        let reply: Range<Int>?
+        let headerLength: Int
+        let totalLength: Int
+        switch (withHeaders, count) {
+        case (false, 3):
+            reply = nil
+            headerLength = 0
+            totalLength = try parseNumber(line, arguments.2, name: name)
+        case (false, 4):
+            reply = arguments.2
+            headerLength = 0
+            totalLength = try parseNumber(line, arguments.3, name: name)
+        case (true, 4):
+            reply = nil
+            headerLength = try parseNumber(line, arguments.2, name: name)
+            totalLength = try parseNumber(line, arguments.3, name: name)
+        case (true, 5):
+            reply = arguments.2
+            headerLength = try parseNumber(line, arguments.3, name: name)
+            totalLength = try parseNumber(line, arguments.4, name: name)
+        default:
+            throw NATSError.protocolError("wrong number of arguments in \(name)")
+        }
+        if headerLength > totalLength {
+            throw NATSError.protocolError("\(name) header size \(headerLength) exceeds total size \(totalLength)")
+        }
+        return .message(
+            subject: subject, sid: UInt64(sid), reply: reply, headerLength: headerLength, totalLength: totalLength)
+    }
+
+    /// A non-negative decimal with overflow checks: hostile sizes must fail, not wrap or trap.
+    static func parseNumber(_ line: UnsafeRawBufferPointer, _ range: Range<Int>, name: String) throws -> Int {
+        guard !range.isEmpty, range.count <= 18 else {
+            throw NATSError.protocolError("bad number in \(name)")
+        }
+        var value = 0
+        for index in range {
+            let digit = Int(line[index]) - 48
+            guard digit >= 0 && digit <= 9 else { throw NATSError.protocolError("bad number in \(name)") }
+            value = value * 10 + digit
+        }
+        return value
+    }
+
+    static func printable(_ bytes: Slice<UnsafeRawBufferPointer>) -> String {
+        String(decoding: bytes.map { $0 >= 32 && $0 < 127 ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+    }
+
+    /// `-ERR 'Authorization Violation'` → `Authorization Violation`.
+    static func unquote(_ text: String) -> String {
+        var result = Substring(text)
+        if result.hasPrefix("'") { result = result.dropFirst() }
+        if result.hasSuffix("'") { result = result.dropLast() }
+        return String(result)
+    }
+}

@@ -1,0 +1,82 @@
+import NIOConcurrencyHelpers
+
+/// Request/reply over one wildcard inbox subscription (`<prefix>.<nuid>.*`), as nats.go and
+/// nats.c do: each request gets a token, and replies are matched on the event loop by the
+/// last subject token, so a request costs no SUB/UNSUB round trip.
+final class RequestMuxer {
+    typealias Waiter = (Result<Message, NATSError>) -> Void
+
+    /// `<inbox prefix>.<nuid>.`
+    let replyPrefix: String
+    private struct State {
+        var waiters: [String: Waiter] = [:]
+        var nextToken: UInt64 = 0
+        var subscription: Subscription?
+    }
+    private let state = NIOLockedValueBox(State())
+
+    init(inboxPrefix: String) {
+        replyPrefix = inboxPrefix + "." + SharedNUID.next() + "."
+    }
+
+    var subscription: Subscription? { state.withLockedValue { $0.subscription } }
+
+    /// Installs the wildcard subscription once; `make` runs under the muxer's lock at most once.
+    func ensureSubscription(_ make: () throws -> Subscription) rethrows {
+        try state.withLockedValue { state in
+            if state.subscription == nil { state.subscription = try make() }
+        }
+    }
+
+    /// Registers a waiter; returns the reply subject to publish with.
+    func register(_ waiter: @escaping Waiter) -> (token: String, reply: String) {
+        state.withLockedValue { state in
+            state.nextToken += 1
+            let token = Self.encode(state.nextToken)
+            state.waiters[token] = waiter
+            return (token, replyPrefix + token)
+        }
+    }
+
+    /// Forgets a waiter (timeout, failed publish); returns whether it was still waiting.
+    @discardableResult
+    func cancel(token: String) -> Bool {
+        state.withLockedValue { $0.waiters.removeValue(forKey: token) != nil }
+    }
+
+    /// Runs on the event loop for each message on the inbox subscription.
+    func deliver(_ message: Message) {
+        let subject = message.subject
+        guard subject.count > replyPrefix.count, subject.hasPrefix(replyPrefix) else { return }
+        let token = String(subject.dropFirst(replyPrefix.count))
+        guard let waiter = state.withLockedValue({ $0.waiters.removeValue(forKey: token) }) else { return }
+        if message.isNoResponders {
+            waiter(.failure(.noResponders("")))
+        } else {
+            waiter(.success(message))
+        }
+    }
+
+    /// Fails every waiter, when the connection closes.
+    func failAll(_ error: NATSError) {
+        let waiters = state.withLockedValue { state -> [Waiter] in
+            let all = Array(state.waiters.values)
+            state.waiters.removeAll()
+            state.subscription = nil
+            return all
+        }
+        for waiter in waiters { waiter(.failure(error)) }
+    }
+
+    private static let alphabet: [UInt8] = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+
+    static func encode(_ value: UInt64) -> String {
+        var remaining = value
+        var bytes: [UInt8] = []
+        repeat {
+            bytes.append(alphabet[Int(remaining % 62)])
+            remaining /= 62
+        } while remaining > 0
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,20 @@
+/// Traffic counters of a connection, as nats.c's `natsStatistics` and nats.go's `Stats()`.
+public struct Statistics: Equatable {
+    public var inMessages: UInt64 = 0
+    public var inBytes: UInt64 = 0
+    public var outMessages: UInt64 = 0
+    public var outBytes: UInt64 = 0
+    public var reconnects: UInt64 = 0
+
+    public init() {}
+}
+
+/// Where a connection is in its life.
+public enum ConnectionStatus: Int, Equatable {
+    case disconnected = 0
+    case connecting = 1
+    case connected = 2
+    case reconnecting = 3
+    case draining = 4
+    case closed = 5
+}

@@ -1,0 +1,264 @@
+import CJansson
+import NATS
+import NIOConcurrencyHelpers
+
+/// `snats_conn`: the connection, and the map from its subscriptions to their C handles (for
+/// the error callback's `sub` argument).
+final class CConnection {
+    private(set) var connection: Connection?
+    private let subscriptionHandles = NIOLockedValueBox<[ObjectIdentifier: OpaquePointer]>([:])
+
+    func attach(_ connection: Connection) { self.connection = connection }
+
+    func connected() throws -> Connection {
+        guard let connection else { throw NATSError.connectionClosed }
+        return connection
+    }
+
+    func remember(_ subscription: Subscription, handle: OpaquePointer) {
+        subscriptionHandles.withLockedValue { $0[ObjectIdentifier(subscription)] = handle }
+    }
+
+    func forget(_ subscription: Subscription) {
+        _ = subscriptionHandles.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(subscription)) }
+    }
+
+    func handle(for subscription: Subscription) -> OpaquePointer? {
+        subscriptionHandles.withLockedValue { $0[ObjectIdentifier(subscription)] }
+    }
+}
+
+@inline(__always)
+func connection(_ pointer: OpaquePointer?) throws -> Connection {
+    try Handle.get(pointer, as: CConnection.self, "conn").connected()
+}
+
+/// Builds the Swift options, turning the C callbacks into closures that hand back `handle`.
+/// The closures hold the handle unretained: the box outlives its connection's callbacks
+/// because `snats_conn_destroy` closes (and so waits for them) before releasing it.
+private func swiftOptions(_ cOptions: COptions?, handle: OpaquePointer) -> Options {
+    guard let cOptions else { return Options() }
+    var options = cOptions.options
+    if let callback = cOptions.closed {
+        options.onClosed = { _ in callback.function(handle, callback.closure) }
+    }
+    if let callback = cOptions.disconnected {
+        options.onDisconnected = { _ in callback.function(handle, callback.closure) }
+    }
+    if let callback = cOptions.error {
+        options.onError = { _, subscription, error in
+            let box = Handle.borrow(handle, as: CConnection.self)
+            let subHandle = subscription.flatMap { box.handle(for: $0) }
+            error.description.withCString { text in
+                callback.function(handle, subHandle, CStatus(error).rawValue, text, callback.closure)
+            }
+        }
+    }
+    return options
+}
+
+private func connect(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ cOptions: COptions?, urls: String?) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, "conn")
+        let box = CConnection()
+        let handle = Handle.unretained(box)
+        var options = swiftOptions(cOptions, handle: handle)
+        if let urls { options.servers = try ServerAddress.parseList(urls) }
+        box.attach(try Connection.connect(options))
+        out.pointee = Handle.make(box)
+    }
+}
+
+@_cdecl("snats_conn_connect")
+public func snats_conn_connect(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ options: OpaquePointer?) -> Int32 {
+    let cOptions = options.map { Handle.borrow($0, as: COptions.self) }
+    return connect(out, cOptions, urls: nil)
+}
+
+@_cdecl("snats_conn_connect_to")
+public func snats_conn_connect_to(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ urls: UnsafePointer<CChar>?) -> Int32 {
+    connect(out, nil, urls: optionalString(urls))
+}
+
+@_cdecl("snats_conn_close")
+public func snats_conn_close(_ pointer: OpaquePointer?) {
+    guard let pointer else { return }
+    Handle.borrow(pointer, as: CConnection.self).connection?.close()
+}
+
+@_cdecl("snats_conn_destroy")
+public func snats_conn_destroy(_ pointer: OpaquePointer?) {
+    guard let pointer else { return }
+    Handle.borrow(pointer, as: CConnection.self).connection?.close()
+    Handle.release(pointer, as: CConnection.self)
+}
+
+@_cdecl("snats_conn_drain")
+public func snats_conn_drain(_ pointer: OpaquePointer?, _ timeout: Int64) -> Int32 {
+    withStatus { try connection(pointer).drain(timeoutMilliseconds: positiveTimeout(timeout)) }
+}
+
+@_cdecl("snats_conn_get_state")
+public func snats_conn_get_state(_ out: UnsafeMutablePointer<Int32>?, _ pointer: OpaquePointer?) -> Int32 {
+    withStatus {
+        let out = try required(out, "state")
+        out.pointee = Int32(try connection(pointer).connectionStatus.rawValue)
+    }
+}
+
+@_cdecl("snats_conn_is_closed")
+public func snats_conn_is_closed(_ pointer: OpaquePointer?) -> Bool {
+    guard let pointer, let connection = Handle.borrow(pointer, as: CConnection.self).connection else { return true }
+    return connection.isClosed
+}
+
+@_cdecl("snats_publish")
+public func snats_publish(
+    _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?, _ length: Int
+) -> Int32 {
+    withStatus {
+        try connection(pointer).publish(
+            subject: cBytes(required(subject, "subject")), reply: nil, headers: nil,
+            payload: payloadBytes(data, length))
+    }
+}
+
+@_cdecl("snats_publish_request")
+public func snats_publish_request(
+    _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ reply: UnsafePointer<CChar>?,
+    _ data: UnsafeRawPointer?, _ length: Int
+) -> Int32 {
+    withStatus {
+        try connection(pointer).publish(
+            subject: cBytes(required(subject, "subject")), reply: reply.map(cBytes), headers: nil,
+            payload: payloadBytes(data, length))
+    }
+}
+
+@_cdecl("snats_publish_msg")
+public func snats_publish_msg(
+    _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ reply: UnsafePointer<CChar>?,
+    _ headers: OpaquePointer?, _ data: UnsafeRawPointer?, _ length: Int
+) -> Int32 {
+    withStatus {
+        let conn = try connection(pointer)
+        let subjectBytes = cBytes(try required(subject, "subject"))
+        let payload = try payloadBytes(data, length)
+        let encoded = headers.map { Handle.borrow($0, as: CHeaders.self).encoded() } ?? []
+        try encoded.withUnsafeBytes { headerBytes in
+            try conn.publish(
+                subject: subjectBytes, reply: reply.map(cBytes), headers: headerBytes.isEmpty ? nil : headerBytes,
+                payload: payload)
+        }
+    }
+}
+
+private func request(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
+    _ headers: OpaquePointer?, _ data: UnsafeRawPointer?, _ length: Int, _ timeout: Int64
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, "reply")
+        let conn = try connection(pointer)
+        let subjectBytes = cBytes(try required(subject, "subject"))
+        let payload = try payloadBytes(data, length)
+        let timeout = try positiveTimeout(timeout)
+        let encoded = headers.map { Handle.borrow($0, as: CHeaders.self).encoded() } ?? []
+        let reply = try encoded.withUnsafeBytes { headerBytes in
+            try conn.request(
+                subject: subjectBytes, headers: headerBytes.isEmpty ? nil : headerBytes, payload: payload,
+                timeoutMilliseconds: timeout)
+        }
+        out.pointee = Handle.make(reply.storage)
+    }
+}
+
+@_cdecl("snats_request")
+public func snats_request(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
+    _ data: UnsafeRawPointer?, _ length: Int, _ timeout: Int64
+) -> Int32 {
+    request(out, pointer, subject, nil, data, length, timeout)
+}
+
+@_cdecl("snats_request_msg")
+public func snats_request_msg(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
+    _ headers: OpaquePointer?, _ data: UnsafeRawPointer?, _ length: Int, _ timeout: Int64
+) -> Int32 {
+    request(out, pointer, subject, headers, data, length, timeout)
+}
+
+@_cdecl("snats_conn_flush")
+public func snats_conn_flush(_ pointer: OpaquePointer?, _ timeout: Int64) -> Int32 {
+    withStatus { try connection(pointer).flush(timeoutMilliseconds: positiveTimeout(timeout)) }
+}
+
+@_cdecl("snats_conn_rtt")
+public func snats_conn_rtt(_ out: UnsafeMutablePointer<Int64>?, _ pointer: OpaquePointer?, _ timeout: Int64) -> Int32 {
+    out?.pointee = 0
+    return withStatus {
+        let out = try required(out, "rtt_us")
+        out.pointee = try connection(pointer).rtt(timeoutMilliseconds: positiveTimeout(timeout)) / 1_000
+    }
+}
+
+@_cdecl("snats_conn_get_stats")
+public func snats_conn_get_stats(
+    _ inMessages: UnsafeMutablePointer<UInt64>?, _ inBytes: UnsafeMutablePointer<UInt64>?,
+    _ outMessages: UnsafeMutablePointer<UInt64>?, _ outBytes: UnsafeMutablePointer<UInt64>?,
+    _ pointer: OpaquePointer?
+) -> Int32 {
+    withStatus {
+        let stats = try connection(pointer).statistics
+        inMessages?.pointee = stats.inMessages
+        inBytes?.pointee = stats.inBytes
+        outMessages?.pointee = stats.outMessages
+        outBytes?.pointee = stats.outBytes
+    }
+}
+
+@_cdecl("snats_conn_get_connected_url")
+public func snats_conn_get_connected_url(
+    _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ pointer: OpaquePointer?
+) -> Int32 {
+    withStatus {
+        _ = try required(buffer, "buffer")
+        guard let url = try connection(pointer).connectedURL else { throw NATSError.notConnected }
+        try copyOut(url, to: buffer, capacity: capacity)
+    }
+}
+
+@_cdecl("snats_conn_get_server_info")
+public func snats_conn_get_server_info(
+    _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ pointer: OpaquePointer?
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, "info")
+        let info = try connection(pointer).serverInfo
+        var error = json_error_t()
+        guard let value = json_loads(info.json, 0, &error) else {
+            throw NATSError.invalidJSON("server INFO could not be re-read")
+        }
+        out.pointee = value
+    }
+}
+
+@_cdecl("snats_conn_get_max_payload")
+public func snats_conn_get_max_payload(_ out: UnsafeMutablePointer<Int64>?, _ pointer: OpaquePointer?) -> Int32 {
+    withStatus {
+        let out = try required(out, "max_payload")
+        out.pointee = Int64(try connection(pointer).maxPayload)
+    }
+}
+
+@_cdecl("snats_conn_new_inbox")
+public func snats_conn_new_inbox(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ pointer: OpaquePointer?) -> Int32 {
+    withStatus {
+        _ = try required(buffer, "buffer")
+        try copyOut(try connection(pointer).newInbox(), to: buffer, capacity: capacity)
+    }
+}

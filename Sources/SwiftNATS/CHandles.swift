@@ -1,0 +1,43 @@
+import NATS
+
+/// All boxing of Swift objects into C handles lives here. A handle is an `Unmanaged` pointer
+/// to a box retained once for the caller; `*_destroy` releases that retain.
+enum Handle {
+    @inline(__always)
+    static func make<T: AnyObject>(_ object: T) -> OpaquePointer {
+        OpaquePointer(Unmanaged.passRetained(object).toOpaque())
+    }
+
+    @inline(__always)
+    static func borrow<T: AnyObject>(_ pointer: OpaquePointer, as type: T.Type) -> T {
+        Unmanaged<T>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+
+    @inline(__always)
+    static func unretained<T: AnyObject>(_ object: T) -> OpaquePointer {
+        OpaquePointer(Unmanaged.passUnretained(object).toOpaque())
+    }
+
+    @inline(__always)
+    static func release<T: AnyObject>(_ pointer: OpaquePointer, as type: T.Type) {
+        Unmanaged<T>.fromOpaque(UnsafeRawPointer(pointer)).release()
+    }
+
+    static func get<T: AnyObject>(_ pointer: OpaquePointer?, as type: T.Type, _ name: String) throws -> T {
+        guard let pointer else { throw NATSError.nullArgument(name) }
+        return borrow(pointer, as: type)
+    }
+}
+
+/// C callback shapes of the header.
+public typealias CConnHandler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void
+public typealias CErrorHandler = @convention(c) (
+    OpaquePointer?, OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?
+) -> Void
+public typealias CMsgHandler = @convention(c) (OpaquePointer?, OpaquePointer?, OpaquePointer?, UnsafeMutableRawPointer?) -> Void
+
+/// A C function pointer with its closure.
+struct CCallback<Function> {
+    let function: Function
+    let closure: UnsafeMutableRawPointer?
+}

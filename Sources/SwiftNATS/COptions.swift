@@ -1,0 +1,138 @@
+import NATS
+
+/// `snats_options`: core options plus the C callbacks, which become Swift closures only at
+/// connect time, when the connection handle they receive exists.
+final class COptions {
+    var options = Options()
+    var closed: CCallback<CConnHandler>?
+    var disconnected: CCallback<CConnHandler>?
+    var error: CCallback<CErrorHandler>?
+}
+
+/// Shared shape of the setters: check the handle, apply, map errors.
+@inline(__always)
+private func updating(_ pointer: OpaquePointer?, _ body: (COptions) throws -> Void) -> Int32 {
+    withStatus { try body(Handle.get(pointer, as: COptions.self, "opts")) }
+}
+
+@_cdecl("snats_options_create")
+public func snats_options_create(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    withStatus { try required(out, "opts").pointee = Handle.make(COptions()) }
+}
+
+@_cdecl("snats_options_destroy")
+public func snats_options_destroy(_ pointer: OpaquePointer?) {
+    if let pointer { Handle.release(pointer, as: COptions.self) }
+}
+
+@_cdecl("snats_options_set_url")
+public func snats_options_set_url(_ pointer: OpaquePointer?, _ urls: UnsafePointer<CChar>?) -> Int32 {
+    updating(pointer) { $0.options.servers = try ServerAddress.parseList(requiredString(urls, "urls")) }
+}
+
+@_cdecl("snats_options_set_servers")
+public func snats_options_set_servers(
+    _ pointer: OpaquePointer?, _ urls: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int32
+) -> Int32 {
+    updating(pointer) { box in
+        let urls = try required(urls, "urls")
+        guard count > 0 else { throw NATSError.invalidArgument("count must be greater than 0") }
+        box.options.servers = try (0..<Int(count)).map { index in
+            try ServerAddress(parsing: requiredString(urls[index], "urls[\(index)]"))
+        }
+    }
+}
+
+@_cdecl("snats_options_set_name")
+public func snats_options_set_name(_ pointer: OpaquePointer?, _ name: UnsafePointer<CChar>?) -> Int32 {
+    updating(pointer) { $0.options.name = optionalString(name) }
+}
+
+@_cdecl("snats_options_set_connect_timeout")
+public func snats_options_set_connect_timeout(_ pointer: OpaquePointer?, _ timeout: Int64) -> Int32 {
+    updating(pointer) { $0.options.connectTimeoutMilliseconds = try positiveTimeout(timeout) }
+}
+
+@_cdecl("snats_options_set_ping_interval")
+public func snats_options_set_ping_interval(_ pointer: OpaquePointer?, _ interval: Int64) -> Int32 {
+    updating(pointer) { $0.options.pingIntervalMilliseconds = try positiveTimeout(interval) }
+}
+
+@_cdecl("snats_options_set_max_pings_out")
+public func snats_options_set_max_pings_out(_ pointer: OpaquePointer?, _ maxPingsOut: Int32) -> Int32 {
+    updating(pointer) { box in
+        guard maxPingsOut >= 1 else { throw NATSError.invalidArgument("max_pings_out must be at least 1") }
+        box.options.maxPingsOut = Int(maxPingsOut)
+    }
+}
+
+@_cdecl("snats_options_set_no_echo")
+public func snats_options_set_no_echo(_ pointer: OpaquePointer?, _ noEcho: Bool) -> Int32 {
+    updating(pointer) { $0.options.echo = !noEcho }
+}
+
+@_cdecl("snats_options_set_verbose")
+public func snats_options_set_verbose(_ pointer: OpaquePointer?, _ verbose: Bool) -> Int32 {
+    updating(pointer) { $0.options.verbose = verbose }
+}
+
+@_cdecl("snats_options_set_pedantic")
+public func snats_options_set_pedantic(_ pointer: OpaquePointer?, _ pedantic: Bool) -> Int32 {
+    updating(pointer) { $0.options.pedantic = pedantic }
+}
+
+@_cdecl("snats_options_set_inbox_prefix")
+public func snats_options_set_inbox_prefix(_ pointer: OpaquePointer?, _ prefix: UnsafePointer<CChar>?) -> Int32 {
+    updating(pointer) { box in
+        let prefix = try requiredString(prefix, "prefix")
+        guard Subject.isValidPublishSubject(prefix) else {
+            throw NATSError.invalidArgument("inbox prefix \"\(prefix)\" is not a subject without wildcards")
+        }
+        box.options.inboxPrefix = prefix
+    }
+}
+
+@_cdecl("snats_options_set_pending_limits")
+public func snats_options_set_pending_limits(_ pointer: OpaquePointer?, _ messages: Int32, _ bytes: Int64) -> Int32 {
+    updating(pointer) { box in
+        guard messages >= 0, bytes >= 0 else { throw NATSError.invalidArgument("pending limits must not be negative") }
+        box.options.pendingMessagesLimit = Int(messages)
+        box.options.pendingBytesLimit = Int(bytes)
+    }
+}
+
+@_cdecl("snats_options_set_user_info")
+public func snats_options_set_user_info(
+    _ pointer: OpaquePointer?, _ user: UnsafePointer<CChar>?, _ password: UnsafePointer<CChar>?
+) -> Int32 {
+    updating(pointer) { box in
+        box.options.user = optionalString(user)
+        box.options.password = user == nil ? nil : optionalString(password)
+    }
+}
+
+@_cdecl("snats_options_set_token")
+public func snats_options_set_token(_ pointer: OpaquePointer?, _ token: UnsafePointer<CChar>?) -> Int32 {
+    updating(pointer) { $0.options.token = optionalString(token) }
+}
+
+@_cdecl("snats_options_set_closed_cb")
+public func snats_options_set_closed_cb(
+    _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    updating(pointer) { box in box.closed = callback.map { CCallback(function: $0, closure: closure) } }
+}
+
+@_cdecl("snats_options_set_disconnected_cb")
+public func snats_options_set_disconnected_cb(
+    _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    updating(pointer) { box in box.disconnected = callback.map { CCallback(function: $0, closure: closure) } }
+}
+
+@_cdecl("snats_options_set_error_cb")
+public func snats_options_set_error_cb(
+    _ pointer: OpaquePointer?, _ callback: CErrorHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    updating(pointer) { box in box.error = callback.map { CCallback(function: $0, closure: closure) } }
+}

@@ -1,0 +1,169 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NATS
+
+/// `snats_sub`: the subscription, its subject as a C string, and its connection's box (kept
+/// alive for as long as the subscription handle is).
+final class CSubscription {
+    let connectionBox: CConnection
+    let subject: UnsafeMutablePointer<CChar>
+    var subscription: Subscription?
+
+    init(connectionBox: CConnection, subject: String) {
+        self.connectionBox = connectionBox
+        // strdup fails only when malloc does.
+        self.subject = strdup(subject)!
+    }
+
+    deinit { free(subject) }
+
+    func active() throws -> Subscription {
+        guard let subscription else { throw NATSError.invalidSubscription("subscription is not set up") }
+        return subscription
+    }
+}
+
+@inline(__always)
+private func subscription(_ pointer: OpaquePointer?) throws -> Subscription {
+    try Handle.get(pointer, as: CSubscription.self, "sub").active()
+}
+
+private func subscribe(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ connPointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
+    _ queue: UnsafePointer<CChar>?, queueRequired: Bool, _ callback: CMsgHandler?, _ closure: UnsafeMutableRawPointer?,
+    synchronous: Bool
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, "sub")
+        let connectionBox = try Handle.get(connPointer, as: CConnection.self, "conn")
+        let conn = try connectionBox.connected()
+        let subject = try requiredString(subject, "subject")
+        let queue = queueRequired ? try requiredString(queue, "queue") : nil
+        let box = CSubscription(connectionBox: connectionBox, subject: subject)
+        let handle = Handle.unretained(box)
+        let made: Subscription
+        if synchronous {
+            made = try conn.subscribeSync(subject, queue: queue)
+        } else {
+            let callback = try required(callback, "cb")
+            let connHandle = connPointer
+            made = try conn.subscribe(subject, queue: queue) { message in
+                callback(connHandle, handle, Handle.unretained(message.storage), closure)
+            }
+        }
+        box.subscription = made
+        connectionBox.remember(made, handle: handle)
+        out.pointee = Handle.make(box)
+    }
+}
+
+@_cdecl("snats_subscribe")
+public func snats_subscribe(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
+    _ callback: CMsgHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    subscribe(out, conn, subject, nil, queueRequired: false, callback, closure, synchronous: false)
+}
+
+@_cdecl("snats_queue_subscribe")
+public func snats_queue_subscribe(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
+    _ queue: UnsafePointer<CChar>?, _ callback: CMsgHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    subscribe(out, conn, subject, queue, queueRequired: true, callback, closure, synchronous: false)
+}
+
+@_cdecl("snats_subscribe_sync")
+public func snats_subscribe_sync(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?
+) -> Int32 {
+    subscribe(out, conn, subject, nil, queueRequired: false, nil, nil, synchronous: true)
+}
+
+@_cdecl("snats_queue_subscribe_sync")
+public func snats_queue_subscribe_sync(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
+    _ queue: UnsafePointer<CChar>?
+) -> Int32 {
+    subscribe(out, conn, subject, queue, queueRequired: true, nil, nil, synchronous: true)
+}
+
+@_cdecl("snats_sub_next_msg")
+public func snats_sub_next_msg(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ timeout: Int64
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, "msg")
+        let message = try subscription(pointer).next(timeoutMilliseconds: positiveTimeout(timeout))
+        out.pointee = Handle.make(message.storage)
+    }
+}
+
+@_cdecl("snats_sub_unsubscribe")
+public func snats_sub_unsubscribe(_ pointer: OpaquePointer?) -> Int32 {
+    withStatus { try subscription(pointer).unsubscribe() }
+}
+
+@_cdecl("snats_sub_auto_unsubscribe")
+public func snats_sub_auto_unsubscribe(_ pointer: OpaquePointer?, _ max: Int32) -> Int32 {
+    withStatus { try subscription(pointer).autoUnsubscribe(after: Int(max)) }
+}
+
+@_cdecl("snats_sub_drain")
+public func snats_sub_drain(_ pointer: OpaquePointer?, _ timeout: Int64) -> Int32 {
+    withStatus {
+        let sub = try subscription(pointer)
+        try sub.connection.drain(sub, timeoutMilliseconds: positiveTimeout(timeout))
+    }
+}
+
+@_cdecl("snats_sub_set_pending_limits")
+public func snats_sub_set_pending_limits(_ pointer: OpaquePointer?, _ messages: Int32, _ bytes: Int64) -> Int32 {
+    withStatus { try subscription(pointer).setPendingLimits(messages: Int(messages), bytes: Int(bytes)) }
+}
+
+@_cdecl("snats_sub_get_pending")
+public func snats_sub_get_pending(
+    _ messages: UnsafeMutablePointer<Int32>?, _ bytes: UnsafeMutablePointer<Int64>?, _ pointer: OpaquePointer?
+) -> Int32 {
+    withStatus {
+        let pending = try subscription(pointer).pendingCount
+        messages?.pointee = Int32(clamping: pending.messages)
+        bytes?.pointee = Int64(pending.bytes)
+    }
+}
+
+@_cdecl("snats_sub_get_delivered")
+public func snats_sub_get_delivered(_ out: UnsafeMutablePointer<UInt64>?, _ pointer: OpaquePointer?) -> Int32 {
+    withStatus { try required(out, "delivered").pointee = try subscription(pointer).delivered }
+}
+
+@_cdecl("snats_sub_get_dropped")
+public func snats_sub_get_dropped(_ out: UnsafeMutablePointer<UInt64>?, _ pointer: OpaquePointer?) -> Int32 {
+    withStatus { try required(out, "dropped").pointee = try subscription(pointer).dropped }
+}
+
+@_cdecl("snats_sub_is_valid")
+public func snats_sub_is_valid(_ pointer: OpaquePointer?) -> Bool {
+    (try? subscription(pointer).isValid) ?? false
+}
+
+@_cdecl("snats_sub_subject")
+public func snats_sub_subject(_ pointer: OpaquePointer?) -> UnsafePointer<CChar>? {
+    guard let pointer else { return nil }
+    return UnsafePointer(Handle.borrow(pointer, as: CSubscription.self).subject)
+}
+
+@_cdecl("snats_sub_destroy")
+public func snats_sub_destroy(_ pointer: OpaquePointer?) {
+    guard let pointer else { return }
+    let box = Handle.borrow(pointer, as: CSubscription.self)
+    if let sub = box.subscription {
+        if sub.isValid { try? sub.unsubscribe() }
+        box.connectionBox.forget(sub)
+    }
+    Handle.release(pointer, as: CSubscription.self)
+}

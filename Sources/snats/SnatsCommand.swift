@@ -1,0 +1,187 @@
+import ArgumentParser
+import NATS
+
+struct SnatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snats",
+        abstract: "swiftnats command-line tool: publish, subscribe, request, reply, benchmark.",
+        version: SwiftNATSVersion.string,
+        subcommands: [PubCommand.self, SubCommand.self, RequestCommand.self, ReplyCommand.self, BenchCommand.self]
+    )
+}
+
+/// Options every command shares.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Server URL(s), comma-separated (or $NATS_URL).")
+    var server: String?
+
+    @Option(help: "Connection name sent to the server.")
+    var name: String = "snats"
+
+    func connect() throws -> Connection {
+        var options = try Options(url: server ?? environment("NATS_URL") ?? "nats://127.0.0.1:4222")
+        options.name = name
+        do {
+            return try Connection.connect(options)
+        } catch let error as NATSError {
+            throw CLIError(error.description)
+        }
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ text: String) { description = text }
+}
+
+func environment(_ name: String) -> String? {
+    guard let value = getenv(name) else { return nil }
+    return String(cString: value)
+}
+
+/// Runs a NATS call and turns its error into a clean one-line message.
+func natsCall<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as NATSError {
+        throw CLIError(error.description)
+    }
+}
+
+func printMessage(_ message: Message, index: Int) {
+    var line = "[#\(index)] Received on \"\(message.subject)\""
+    if let reply = message.reply { line += " with reply \"\(reply)\"" }
+    print(line)
+    if let headers = message.headers {
+        for entry in headers { for value in entry.values { print("\(entry.name): \(value)") } }
+    }
+    print(String(decoding: message.payload, as: UTF8.self))
+    print("")
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Stdout is a pipe in scripts and tests: flush each line so readers see it at once.
+func flushStdout() { fflush(stdout) }
+
+struct PubCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pub", abstract: "Publish a message.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Subject to publish on.") var subject: String
+    @Argument(help: "Payload (default empty).") var data: String = ""
+    @Option(help: "Publish this many times.") var count: Int = 1
+    @Option(name: .customLong("header"), help: "Header as Key:Value (repeatable).") var headers: [String] = []
+
+    func run() throws {
+        let conn = try connection.connect()
+        defer { conn.close() }
+        let parsed = try parseHeaders(headers)
+        try natsCall {
+            for _ in 0..<max(1, count) { try conn.publish(subject, payload: Array(data.utf8), headers: parsed) }
+            try conn.flush(timeoutMilliseconds: 5_000)
+        }
+        print("Published \(max(1, count)) message(s) to \"\(subject)\"")
+    }
+}
+
+func parseHeaders(_ items: [String]) throws -> Headers? {
+    guard !items.isEmpty else { return nil }
+    var headers = Headers()
+    for item in items {
+        guard let colon = item.firstIndex(of: ":") else { throw CLIError("header \"\(item)\" is not Key:Value") }
+        let value = item[item.index(after: colon)...].drop { $0 == " " }
+        try natsCall { try headers.add(String(item[..<colon]), String(value)) }
+    }
+    return headers
+}
+
+struct SubCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sub", abstract: "Subscribe and print messages.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Subject (wildcards * and > allowed).") var subject: String
+    @Option(help: "Queue group.") var queue: String?
+    @Option(help: "Exit after this many messages (0 = never).") var count: Int = 0
+
+    func run() throws {
+        let conn = try connection.connect()
+        defer { conn.close() }
+        let sub = try natsCall { try conn.subscribeSync(subject, queue: queue) }
+        try natsCall { try conn.flush(timeoutMilliseconds: 5_000) }
+        print("Listening on \"\(subject)\"" + (queue.map { " in queue group \"\($0)\"" } ?? ""))
+        flushStdout()
+        var received = 0
+        while count == 0 || received < count {
+            do {
+                let message = try sub.next(timeoutMilliseconds: 1_000)
+                received += 1
+                printMessage(message, index: received)
+                flushStdout()
+            } catch NATSError.timeout {
+                continue
+            } catch let error as NATSError {
+                throw CLIError(error.description)
+            }
+        }
+    }
+}
+
+struct RequestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "request", abstract: "Send a request and print the reply.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Subject.") var subject: String
+    @Argument(help: "Payload.") var data: String = ""
+    @Option(help: "Timeout in milliseconds.") var timeout: Int64 = 2_000
+    @Option(name: .customLong("header"), help: "Header as Key:Value (repeatable).") var headers: [String] = []
+
+    func run() throws {
+        let conn = try connection.connect()
+        defer { conn.close() }
+        let parsed = try parseHeaders(headers)
+        let reply = try natsCall {
+            try conn.request(subject, payload: Array(data.utf8), headers: parsed, timeoutMilliseconds: timeout)
+        }
+        if let headers = reply.headers {
+            for entry in headers { for value in entry.values { print("\(entry.name): \(value)") } }
+        }
+        print(String(decoding: reply.payload, as: UTF8.self))
+    }
+}
+
+struct ReplyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reply", abstract: "Answer requests with a fixed payload.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Subject.") var subject: String
+    @Argument(help: "Reply payload.") var data: String
+    @Option(help: "Queue group.") var queue: String = "snats"
+    @Option(help: "Exit after this many requests (0 = never).") var count: Int = 0
+
+    func run() throws {
+        let conn = try connection.connect()
+        defer { conn.close() }
+        let sub = try natsCall { try conn.subscribeSync(subject, queue: queue) }
+        try natsCall { try conn.flush(timeoutMilliseconds: 5_000) }
+        print("Replying on \"\(subject)\"")
+        flushStdout()
+        var answered = 0
+        while count == 0 || answered < count {
+            do {
+                let message = try sub.next(timeoutMilliseconds: 1_000)
+                answered += 1
+                printMessage(message, index: answered)
+                if message.reply != nil { try conn.respond(to: message, payload: Array(data.utf8)) }
+                flushStdout()
+            } catch NATSError.timeout {
+                continue
+            } catch let error as NATSError {
+                throw CLIError(error.description)
+            }
+        }
+        try natsCall { try conn.flush(timeoutMilliseconds: 5_000) }
+    }
+}
