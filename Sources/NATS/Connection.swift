@@ -97,16 +97,18 @@ public final class Connection {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }
+        // CONNECT is built from the server's URL (its credentials) as soon as INFO arrives.
+        lock.withLock { connectedServer = server }
         let channel: Channel
         do {
             channel = try bootstrap.connect(host: server.host, port: server.port).wait()
         } catch {
+            handshake.fail(NATSError.connectFailed("\(server): \(error)"))
             throw NATSError.connectFailed("\(server): \(error)")
         }
         let timer = eventLoop.scheduleTask(in: timeout) {
             handshake.fail(NATSError.timeout("handshake with \(server) took longer than \(self.options.connectTimeoutMilliseconds) ms"))
         }
-        lock.withLock { connectedServer = server }
         do {
             try handshake.futureResult.wait()
             timer.cancel()

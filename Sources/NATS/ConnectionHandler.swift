@@ -46,12 +46,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             fail(context: context, error: error as? NATSError ?? .protocolError("\(error)"))
             return
         }
+        // Counted before delivery, so a reader that has a message also sees it in the stats.
+        flushCounts()
         flushBatch()
-        if inMessages > 0 {
-            connection.countInbound(messages: inMessages, bytes: inBytes)
-            inMessages = 0
-            inBytes = 0
-        }
         subscriptions = [:]
     }
 
@@ -66,6 +63,9 @@ final class ConnectionHandler: ChannelInboundHandler {
                 connection.sendPong()
             }
         case .pong:
+            // Messages read before this PONG are queued before the flush waiting on it returns.
+            flushCounts()
+            flushBatch()
             if let promise = handshake {
                 handshake = nil
                 promise.succeed(())
@@ -109,11 +109,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard let subscription = subscriptions[inbound.sid] else { return }
         let message = makeMessage(inbound)
         if let inline = subscription.inlineHandler {
+            flushCounts()
             subscription.countInline()
             inline(message)
             return
         }
         if batchSubscription !== subscription {
+            flushCounts()
             flushBatch()
             batchSubscription = subscription
         }
@@ -137,6 +139,13 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         }
         return Message(storage: storage)
+    }
+
+    private func flushCounts() {
+        guard inMessages > 0 else { return }
+        connection.countInbound(messages: inMessages, bytes: inBytes)
+        inMessages = 0
+        inBytes = 0
     }
 
     private func flushBatch() {

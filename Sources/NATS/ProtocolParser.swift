@@ -19,6 +19,9 @@ public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
     public var maxPayload: Int
     /// Bytes already searched for LF, counted from the reader index.
     private var scanned = 0
+    /// Where the LF of the current control line is, once found, while its payload is still
+    /// arriving: the payload may itself hold LFs, so the search must not run again.
+    private var knownLineFeed: Int?
 
     public init(maxPayload: Int = 64 << 20) {
         self.maxPayload = maxPayload
@@ -68,8 +71,7 @@ public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
             }
             // Payload plus its trailing CRLF must be here, or we wait with the whole op unread.
             guard readable >= consumedLine + totalLength + 2 else {
-                // The line is known to be complete; the LF search restarts at the payload.
-                scanned = consumedLine
+                knownLineFeed = lineEnd - start
                 return nil
             }
             let bodyStart = start + consumedLine
@@ -85,6 +87,7 @@ public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
             let replySlice = reply.flatMap { buffer.getSlice(at: start + $0.lowerBound, length: $0.count) }
             buffer.moveReaderIndex(forwardBy: consumedLine + totalLength + 2)
             scanned = 0
+            knownLineFeed = nil
             return .message(
                 InboundMessage(
                     subject: subjectSlice, sid: sid, reply: replySlice, headerLength: headerLength, body: body))
@@ -98,6 +101,7 @@ public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
     /// Finds the LF ending the control line, resuming after the bytes searched last time.
     private mutating func findLineFeed(in buffer: ByteBuffer) throws -> Int? {
         let start = buffer.readerIndex
+        if let knownLineFeed { return start + knownLineFeed }
         let readable = buffer.readableBytes
         let limit: Int
         if let first = buffer.getInteger(at: start, as: UInt8.self), first | 0x20 == UInt8(ascii: "i") {

@@ -1,0 +1,155 @@
+import XCTest
+
+@testable import NATS
+
+final class ConnectionTests: ServerTestCase {
+    func connect(_ configure: (inout Options) -> Void = { _ in }) throws -> Connection {
+        var options = try Options(url: server.url)
+        configure(&options)
+        return try Connection.connect(options)
+    }
+
+    func testConnectReportsServerAndState() throws {
+        let conn = try connect()
+        defer { conn.close() }
+        XCTAssertEqual(conn.connectionStatus, .connected)
+        XCTAssertEqual(conn.connectedURL, "nats://127.0.0.1:\(server.port)")
+        XCTAssertFalse(conn.serverInfo.serverID.isEmpty)
+        XCTAssertTrue(conn.serverInfo.headers)
+        XCTAssertGreaterThan(conn.maxPayload, 0)
+    }
+
+    func testNoServer() throws {
+        let port = server.port
+        server.stop()
+        XCTAssertThrowsError(try Connection.connect(url: "nats://127.0.0.1:\(port)")) { error in
+            guard case .connectFailed = error as? NATSError else { return XCTFail("got \(error)") }
+        }
+    }
+
+    func testCloseIsIdempotentAndFailsLaterCalls() throws {
+        let closed = Collector<Int>()
+        let conn = try connect { $0.onClosed = { _ in closed.append(1) } }
+        conn.close()
+        conn.close()
+        XCTAssertEqual(closed.count, 1, "closed callback runs once, before close returns")
+        XCTAssertTrue(conn.isClosed)
+        XCTAssertThrowsError(try conn.publish("foo")) { XCTAssertEqual($0 as? NATSError, .connectionClosed) }
+        XCTAssertThrowsError(try conn.flush(timeoutMilliseconds: 100)) { XCTAssertEqual($0 as? NATSError, .connectionClosed) }
+        XCTAssertThrowsError(try conn.subscribeSync("foo")) { XCTAssertEqual($0 as? NATSError, .connectionClosed) }
+    }
+
+    func testFlushRttAndStatistics() throws {
+        let conn = try connect()
+        defer { conn.close() }
+        let sub = try conn.subscribeSync("stats.>")
+        for index in 0..<10 { try conn.publish("stats.\(index)", payload: Array("12345".utf8)) }
+        try conn.flush(timeoutMilliseconds: 2_000)
+        for _ in 0..<10 { _ = try sub.next(timeoutMilliseconds: 2_000) }
+        let stats = conn.statistics
+        XCTAssertEqual(stats.outMessages, 10)
+        XCTAssertEqual(stats.outBytes, 50)
+        XCTAssertEqual(stats.inMessages, 10)
+        XCTAssertEqual(stats.inBytes, 50)
+        XCTAssertGreaterThan(try conn.rtt(timeoutMilliseconds: 2_000), 0)
+    }
+
+    func testMaxPayloadEnforcedOnPublish() throws {
+        let conn = try connect()
+        defer { conn.close() }
+        let limit = conn.maxPayload
+        XCTAssertThrowsError(try conn.publish("big", payload: [UInt8](repeating: 0, count: limit + 1))) {
+            XCTAssertEqual($0 as? NATSError, .maxPayload(limit: limit, actual: limit + 1))
+        }
+        try conn.publish("big", payload: [UInt8](repeating: 0, count: limit))
+        try conn.flush(timeoutMilliseconds: 2_000)
+    }
+
+    func testInvalidSubjects() throws {
+        let conn = try connect()
+        defer { conn.close() }
+        for subject in ["", "foo bar", "foo.*", "a..b"] {
+            XCTAssertThrowsError(try conn.publish(subject), subject) {
+                XCTAssertEqual($0 as? NATSError, .invalidSubject(subject))
+            }
+        }
+        XCTAssertThrowsError(try conn.subscribeSync("foo..bar"))
+        XCTAssertThrowsError(try conn.subscribeSync("foo", queue: "bad queue"))
+    }
+
+    func testServerShutdownClosesWithCallbacks() throws {
+        let events = Collector<String>()
+        let conn = try connect {
+            $0.onDisconnected = { _ in events.append("disconnected") }
+            $0.onClosed = { _ in events.append("closed") }
+        }
+        server.stop()
+        XCTAssertTrue(eventually { events.count == 2 })
+        XCTAssertEqual(events.all, ["disconnected", "closed"])
+        XCTAssertTrue(conn.isClosed)
+        conn.close()
+    }
+
+    func testNoEcho() throws {
+        let conn = try connect { $0.echo = false }
+        defer { conn.close() }
+        let sub = try conn.subscribeSync("echo")
+        try conn.publish("echo")
+        try conn.flush(timeoutMilliseconds: 2_000)
+        XCTAssertThrowsError(try sub.next(timeoutMilliseconds: 200)) {
+            guard case .timeout = $0 as? NATSError else { return XCTFail("got \($0)") }
+        }
+    }
+
+    func testPendingRequestsFailWhenClosed() throws {
+        let conn = try connect()
+        _ = try conn.subscribeSync("silent")
+        let result = Collector<NATSError>()
+        let thread = Thread {
+            do { _ = try conn.request("silent", timeoutMilliseconds: 10_000) } catch let error as NATSError { result.append(error) } catch {}
+        }
+        thread.start()
+        usleep(200_000)
+        conn.close()
+        XCTAssertTrue(eventually(2) { result.count == 1 })
+        XCTAssertEqual(result.all.first, .connectionClosed)
+    }
+}
+
+final class AuthTests: ServerTestCase {
+    override var serverArguments: [String] { ["--user", "alice", "--pass", "s3cret"] }
+
+    func testUserPasswordInURL() throws {
+        let conn = try Connection.connect(url: "nats://alice:s3cret@127.0.0.1:\(server.port)")
+        defer { conn.close() }
+        XCTAssertEqual(conn.connectedURL, "nats://127.0.0.1:\(server.port)", "no credentials in the URL getter")
+    }
+
+    func testWrongPassword() throws {
+        XCTAssertThrowsError(try Connection.connect(url: "nats://alice:wrong@127.0.0.1:\(server.port)")) { error in
+            guard case .authorizationViolation = error as? NATSError else { return XCTFail("got \(error)") }
+            XCTAssertFalse("\(error)".contains("wrong"))
+        }
+    }
+
+    func testUserPasswordInOptions() throws {
+        var options = try Options(url: server.url)
+        options.user = "alice"
+        options.password = "s3cret"
+        let conn = try Connection.connect(options)
+        conn.close()
+    }
+}
+
+final class TokenAuthTests: ServerTestCase {
+    override var serverArguments: [String] { ["--auth", "t0ken"] }
+
+    func testToken() throws {
+        var options = try Options(url: server.url)
+        options.token = "t0ken"
+        let conn = try Connection.connect(options)
+        conn.close()
+        options.token = "nope"
+        XCTAssertThrowsError(try Connection.connect(options))
+    }
+}

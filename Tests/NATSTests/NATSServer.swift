@@ -1,0 +1,100 @@
+import Foundation
+import XCTest
+
+/// A throwaway nats-server on a free loopback port: `-p -1` lets the server pick the port,
+/// `--ports_file_dir` tells us which one. The log is printed when the test failed.
+final class NATSServer {
+    let process = Process()
+    let directory: URL
+    let logURL: URL
+    private(set) var url = ""
+    private(set) var port = 0
+
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["NATS_SERVER_BIN"], !path.isEmpty { return path }
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = "\(directory)/nats-server"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return "/usr/sbin/nats-server"
+    }
+
+    init(arguments: [String] = [], fixedPort: Int? = nil) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("snats-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        logURL = directory.appendingPathComponent("server.log")
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = ["-a", "127.0.0.1", "-p", fixedPort.map(String.init) ?? "-1", "--ports_file_dir", directory.path] + arguments
+        let logHandle = try FileHandle(forWritingTo: logURL)
+        process.standardOutput = logHandle
+        process.standardError = logHandle
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if let file = try? FileManager.default.contentsOfDirectory(atPath: directory.path).first(where: { $0.hasSuffix(".ports") }),
+                let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path),
+                let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let urls = json["nats"] as? [String], let first = urls.first
+            {
+                url = first
+                port = Int(first.split(separator: ":").last ?? "") ?? 0
+                return
+            }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        stop()
+        throw NSError(domain: "NATSServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "nats-server did not start: \(log())"])
+    }
+
+    func log() -> String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Base class: one server per test, its log printed on failure.
+class ServerTestCase: XCTestCase {
+    var server: NATSServer!
+
+    var serverArguments: [String] { [] }
+
+    override func setUpWithError() throws {
+        server = try NATSServer(arguments: serverArguments)
+    }
+
+    override func tearDown() {
+        if let run = testRun, run.failureCount > 0 { print("--- nats-server log ---\n\(server.log())") }
+        server.stop()
+        server = nil
+    }
+}
+
+/// Polls until `condition` holds or `seconds` pass: waits for events, not for time.
+func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(5_000)
+    }
+    return condition()
+}
+
+/// A thread-safe collector for callback tests.
+final class Collector<T> {
+    private let lock = NSLock()
+    private var items: [T] = []
+    func append(_ item: T) { lock.lock(); items.append(item); lock.unlock() }
+    var all: [T] { lock.lock(); defer { lock.unlock() }; return items }
+    var count: Int { all.count }
+}
