@@ -8,8 +8,11 @@ let exportsMap = Context.packageDirectory + "/Sources/SwiftNATS/exports.map"
 // backtrace instead of a silent SIGILL. Release artefacts always carry the runtime statically.
 let dynamicRuntime = Context.environment["SWIFTNATS_DYNAMIC_RUNTIME"] == "1"
 
+// lld, because gold keeps the version script's hidden symbols as LOCAL entries in .dynsym,
+// where `nm -D` still lists them; lld leaves only the exported snats_* functions.
 var libraryLinkerSettings: [LinkerSetting] = [
     .unsafeFlags([
+        "-use-ld=lld",
         "-Xlinker", "--version-script=\(exportsMap)",
         "-Xlinker", "-soname=libswiftnats.so.0",
     ])

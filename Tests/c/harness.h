@@ -10,7 +10,7 @@
  *
  * Usage of the built binary:
  *   snats_ctests                 run every test
- *   snats_ctests NAME...         run only the named tests (a family prefix "conn_" works too)
+ *   snats_ctests NAME...         run only the named tests; "NAME*" selects by prefix
  *   snats_ctests --list          print the test names
  * Environment:
  *   SNATS_TEST_TIMEOUT  per-test timeout in seconds (default 30)
@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
+#include <pthread.h>
 
 #include "swiftnats.h"
 
@@ -181,11 +182,8 @@ const char *harness_test_dir(void);
 /* Connects to url and fails the test on error. */
 snats_conn *connect_or_fail(const char *url);
 
-/* Runs fn(arg) on a new thread; harness_join waits for it. */
-typedef struct {
-    unsigned long id; /* pthread_t, kept opaque here */
-} harness_thread;
-void harness_spawn(harness_thread *t, void *(*fn)(void *), void *arg);
-void harness_join(harness_thread *t);
+/* Runs fn(arg) on a new thread (fails the test if it cannot); harness_join waits for it. */
+void harness_spawn(pthread_t *t, void *(*fn)(void *), void *arg);
+void harness_join(pthread_t t);
 
 #endif /* SNATS_HARNESS_H */

@@ -1,0 +1,24 @@
+#!/bin/sh
+# build.sh LIBDIR OUTDIR - builds the C test harness into OUTDIR/snats_ctests.
+#   LIBDIR  directory holding libswiftnats.so (linked with an rpath to it)
+#   OUTDIR  where the binary goes (created if needed)
+# Env: CC (default gcc), EXTRA_CFLAGS.
+# Run: OUTDIR/snats_ctests [--list | TEST... | PREFIX*]; the last line is "N passed, N failed".
+set -eu
+if [ $# -ne 2 ]; then
+    echo "usage: $0 LIBDIR OUTDIR" >&2
+    exit 2
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+libdir=$(cd "$1" && pwd)
+mkdir -p "$2"
+outdir=$(cd "$2" && pwd)
+cc=${CC:-gcc}
+# shellcheck disable=SC2086
+$cc -std=c11 -Wall -Wextra -Werror -O1 -g ${EXTRA_CFLAGS:-} \
+    -I"$root/Include" -I"$here" \
+    "$here/harness.c" "$here"/test_*.c \
+    -o "$outdir/snats_ctests" \
+    -L"$libdir" -lswiftnats -ljansson -lpthread -Wl,-rpath,"$libdir"
+echo "built $outdir/snats_ctests"

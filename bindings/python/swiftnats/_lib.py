@@ -1,0 +1,269 @@
+"""Loading of libswiftnats and the ctypes declaration of every ``snats_`` function.
+
+This is the only module that knows the C ABI (``Include/swiftnats.h``). Everything else in the
+package goes through :data:`lib`, whose functions all have ``argtypes`` and ``restype`` declared
+once, here, in header order.
+
+The library is looked up in this order:
+
+1. ``$SWIFTNATS_LIBRARY``: a path to the shared library (an error if it cannot be loaded);
+2. an installed library: ``ctypes.util.find_library("swiftnats")``, then ``/usr/local/lib`` and
+   ``/usr/lib`` (and their multiarch / lib64 variants);
+3. a build tree: walking up from this file to a directory holding
+   ``.build/release/libswiftnats.so`` or ``.build/debug/libswiftnats.so``.
+
+It is loaded with :class:`ctypes.CDLL`, which releases the GIL for the duration of every call.
+(``ctypes.PyDLL`` keeps the GIL, and deadlocks as soon as a blocking call such as a request
+waits on a library thread that needs the GIL to run a Python callback.)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sysconfig
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    c_bool,
+    c_char_p,
+    c_int,
+    c_int64,
+    c_size_t,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+__all__ = [
+    "lib",
+    "library_path",
+    "LibraryNotFoundError",
+    "SIGNATURES",
+    "CONN_HANDLER",
+    "ERROR_HANDLER",
+    "MSG_HANDLER",
+    "LIBRARY_ENV",
+]
+
+LIBRARY_ENV = "SWIFTNATS_LIBRARY"
+_SONAME = "libswiftnats.so"
+
+
+class LibraryNotFoundError(OSError):
+    """libswiftnats could not be found or loaded."""
+
+
+# --------------------------------------------------------------------------------------------
+# Locating the library
+# --------------------------------------------------------------------------------------------
+
+
+def _installed_candidates() -> List[str]:
+    found: List[str] = []
+    name = ctypes.util.find_library("swiftnats")
+    if name:
+        found.append(name)
+    dirs = ["/usr/local/lib", "/usr/lib", "/usr/local/lib64", "/usr/lib64"]
+    multiarch = sysconfig.get_config_var("MULTIARCH")
+    if multiarch:
+        dirs += [f"/usr/local/lib/{multiarch}", f"/usr/lib/{multiarch}"]
+    for d in dirs:
+        for so in (_SONAME, _SONAME + ".0"):
+            p = os.path.join(d, so)
+            if os.path.exists(p):
+                found.append(p)
+    return found
+
+
+def _build_tree_candidates(start: Path) -> List[str]:
+    found: List[str] = []
+    for directory in [start, *start.parents]:
+        for config in ("release", "debug"):
+            p = directory / ".build" / config / _SONAME
+            if p.exists():
+                found.append(str(p))
+        if found:
+            break
+    return found
+
+
+def _candidates() -> List[Tuple[str, str]]:
+    """(origin, path-or-name) pairs in search order, without the environment variable."""
+    out: List[Tuple[str, str]] = [("installed", c) for c in _installed_candidates()]
+    out += [("build tree", c) for c in _build_tree_candidates(Path(__file__).resolve().parent)]
+    return out
+
+
+def _load() -> Tuple[ctypes.CDLL, str]:
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        try:
+            return ctypes.CDLL(env), env
+        except OSError as e:
+            raise LibraryNotFoundError(f"${LIBRARY_ENV}={env!r} cannot be loaded: {e}") from e
+    errors: List[str] = []
+    for origin, candidate in _candidates():
+        try:
+            return ctypes.CDLL(candidate), candidate
+        except OSError as e:  # try the next one
+            errors.append(f"{origin} {candidate}: {e}")
+    tried = "; ".join(errors) if errors else "no candidate found"
+    raise LibraryNotFoundError(
+        f"libswiftnats not found ({tried}). Install it (make install), build it (swift build), "
+        f"or set ${LIBRARY_ENV} to the path of libswiftnats.so"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Types
+# --------------------------------------------------------------------------------------------
+
+c_status = c_int  # snats_status (enum)
+c_conn_state = c_int  # snats_conn_state (enum)
+c_handle = c_void_p  # snats_options*, snats_conn*, snats_sub*, snats_msg*, snats_headers*
+c_json = c_void_p  # json_t*
+c_handle_p = POINTER(c_void_p)  # T** out-parameters
+
+#: typedef void (*snats_conn_handler)(snats_conn *conn, void *closure);
+CONN_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p)
+#: typedef void (*snats_error_handler)(snats_conn *, snats_sub *, snats_status, const char *, void *);
+ERROR_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_status, c_char_p, c_void_p)
+#: typedef void (*snats_msg_handler)(snats_conn *, snats_sub *, snats_msg *, void *closure);
+MSG_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_void_p)
+
+# Borrowed `const char *` results are declared c_char_p: ctypes copies them into `bytes` at once.
+# Owned `char *` results (snats_json_dumps) are declared c_void_p so they can be snats_free()d.
+_Sig = Tuple[Optional[type], Sequence[type]]
+
+#: name -> (restype, argtypes), in header order. Every `snats_` function of the header is here.
+SIGNATURES: Dict[str, _Sig] = {
+    # Library: version, statuses, errors, JSON helpers
+    "snats_version": (c_char_p, []),
+    "snats_status_text": (c_char_p, [c_status]),
+    "snats_last_error": (c_char_p, []),
+    "snats_json_decref": (None, [c_json]),
+    "snats_json_incref": (c_json, [c_json]),
+    "snats_json_loads": (c_status, [POINTER(c_json), c_char_p]),
+    "snats_json_dumps": (c_status, [POINTER(c_void_p), c_json]),
+    "snats_free": (None, [c_void_p]),
+    # Options
+    "snats_options_create": (c_status, [c_handle_p]),
+    "snats_options_destroy": (None, [c_handle]),
+    "snats_options_set_url": (c_status, [c_handle, c_char_p]),
+    "snats_options_set_servers": (c_status, [c_handle, POINTER(c_char_p), c_int]),
+    "snats_options_set_name": (c_status, [c_handle, c_char_p]),
+    "snats_options_set_connect_timeout": (c_status, [c_handle, c_int64]),
+    "snats_options_set_ping_interval": (c_status, [c_handle, c_int64]),
+    "snats_options_set_max_pings_out": (c_status, [c_handle, c_int]),
+    "snats_options_set_no_echo": (c_status, [c_handle, c_bool]),
+    "snats_options_set_verbose": (c_status, [c_handle, c_bool]),
+    "snats_options_set_pedantic": (c_status, [c_handle, c_bool]),
+    "snats_options_set_inbox_prefix": (c_status, [c_handle, c_char_p]),
+    "snats_options_set_pending_limits": (c_status, [c_handle, c_int, c_int64]),
+    "snats_options_set_user_info": (c_status, [c_handle, c_char_p, c_char_p]),
+    "snats_options_set_token": (c_status, [c_handle, c_char_p]),
+    "snats_options_set_closed_cb": (c_status, [c_handle, CONN_HANDLER, c_void_p]),
+    "snats_options_set_disconnected_cb": (c_status, [c_handle, CONN_HANDLER, c_void_p]),
+    "snats_options_set_error_cb": (c_status, [c_handle, ERROR_HANDLER, c_void_p]),
+    # Connection
+    "snats_conn_connect": (c_status, [c_handle_p, c_handle]),
+    "snats_conn_connect_to": (c_status, [c_handle_p, c_char_p]),
+    "snats_conn_close": (None, [c_handle]),
+    "snats_conn_destroy": (None, [c_handle]),
+    "snats_conn_drain": (c_status, [c_handle, c_int64]),
+    "snats_conn_get_state": (c_status, [POINTER(c_conn_state), c_handle]),
+    "snats_conn_is_closed": (c_bool, [c_handle]),
+    "snats_publish": (c_status, [c_handle, c_char_p, c_void_p, c_size_t]),
+    "snats_publish_request": (c_status, [c_handle, c_char_p, c_char_p, c_void_p, c_size_t]),
+    "snats_publish_msg": (
+        c_status,
+        [c_handle, c_char_p, c_char_p, c_handle, c_void_p, c_size_t],
+    ),
+    "snats_request": (
+        c_status,
+        [c_handle_p, c_handle, c_char_p, c_void_p, c_size_t, c_int64],
+    ),
+    "snats_request_msg": (
+        c_status,
+        [c_handle_p, c_handle, c_char_p, c_handle, c_void_p, c_size_t, c_int64],
+    ),
+    "snats_conn_flush": (c_status, [c_handle, c_int64]),
+    "snats_conn_rtt": (c_status, [POINTER(c_int64), c_handle, c_int64]),
+    "snats_conn_get_stats": (
+        c_status,
+        [POINTER(c_uint64), POINTER(c_uint64), POINTER(c_uint64), POINTER(c_uint64), c_handle],
+    ),
+    "snats_conn_get_connected_url": (c_status, [c_char_p, c_size_t, c_handle]),
+    "snats_conn_get_server_info": (c_status, [POINTER(c_json), c_handle]),
+    "snats_conn_get_max_payload": (c_status, [POINTER(c_int64), c_handle]),
+    "snats_conn_new_inbox": (c_status, [c_char_p, c_size_t, c_handle]),
+    # Subscriptions
+    "snats_subscribe": (c_status, [c_handle_p, c_handle, c_char_p, MSG_HANDLER, c_void_p]),
+    "snats_queue_subscribe": (
+        c_status,
+        [c_handle_p, c_handle, c_char_p, c_char_p, MSG_HANDLER, c_void_p],
+    ),
+    "snats_subscribe_sync": (c_status, [c_handle_p, c_handle, c_char_p]),
+    "snats_queue_subscribe_sync": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p]),
+    "snats_sub_next_msg": (c_status, [c_handle_p, c_handle, c_int64]),
+    "snats_sub_unsubscribe": (c_status, [c_handle]),
+    "snats_sub_auto_unsubscribe": (c_status, [c_handle, c_int]),
+    "snats_sub_drain": (c_status, [c_handle, c_int64]),
+    "snats_sub_set_pending_limits": (c_status, [c_handle, c_int, c_int64]),
+    "snats_sub_get_pending": (c_status, [POINTER(c_int), POINTER(c_int64), c_handle]),
+    "snats_sub_get_delivered": (c_status, [POINTER(c_uint64), c_handle]),
+    "snats_sub_get_dropped": (c_status, [POINTER(c_uint64), c_handle]),
+    "snats_sub_is_valid": (c_bool, [c_handle]),
+    "snats_sub_subject": (c_char_p, [c_handle]),
+    "snats_sub_destroy": (None, [c_handle]),
+    # Messages
+    "snats_msg_subject": (c_char_p, [c_handle]),
+    "snats_msg_reply": (c_char_p, [c_handle]),
+    "snats_msg_data": (c_void_p, [c_handle]),
+    "snats_msg_data_len": (c_size_t, [c_handle]),
+    "snats_msg_headers": (c_handle, [c_handle]),
+    "snats_msg_status_code": (c_int, [c_handle]),
+    "snats_msg_retain": (c_handle, [c_handle]),
+    "snats_msg_release": (None, [c_handle]),
+    "snats_msg_respond": (c_status, [c_handle, c_void_p, c_size_t]),
+    # Headers
+    "snats_headers_create": (c_status, [c_handle_p]),
+    "snats_headers_destroy": (None, [c_handle]),
+    "snats_headers_set": (c_status, [c_handle, c_char_p, c_char_p]),
+    "snats_headers_add": (c_status, [c_handle, c_char_p, c_char_p]),
+    "snats_headers_delete": (c_status, [c_handle, c_char_p]),
+    "snats_headers_get": (c_status, [POINTER(c_char_p), c_handle, c_char_p]),
+    "snats_headers_value_count": (c_size_t, [c_handle, c_char_p]),
+    "snats_headers_value_at": (c_status, [POINTER(c_char_p), c_handle, c_char_p, c_size_t]),
+    "snats_headers_key_count": (c_size_t, [c_handle]),
+    "snats_headers_key_at": (c_status, [POINTER(c_char_p), c_handle, c_size_t]),
+    "snats_headers_status": (c_int, [c_handle]),
+    "snats_headers_description": (c_char_p, [c_handle]),
+}
+
+
+def _declare(dll: ctypes.CDLL) -> None:
+    missing = [name for name in SIGNATURES if not hasattr(dll, name)]
+    if missing:
+        raise LibraryNotFoundError(
+            f"{getattr(dll, '_name', dll)} lacks {', '.join(missing)}: "
+            "the library is older than these bindings"
+        )
+    for name, (restype, argtypes) in SIGNATURES.items():
+        fn = getattr(dll, name)
+        fn.restype = restype
+        fn.argtypes = list(argtypes)
+
+
+lib, library_path = _load()
+_declare(lib)
+
+
+def version() -> str:
+    """The library's version, "MAJOR.MINOR.PATCH"."""
+    v = lib.snats_version()
+    return v.decode() if v else ""
+

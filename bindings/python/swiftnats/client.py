@@ -1,0 +1,601 @@
+"""Connections: :func:`connect` and :class:`Client`."""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import inspect
+import threading
+import weakref
+from typing import Any, Callable, Dict, Optional, Sequence, Union
+
+from . import _runtime as rt
+from ._lib import CONN_HANDLER, ERROR_HANDLER, lib
+from ._runtime import Payload
+from .errors import (
+    ConnectionClosedError,
+    Status,
+    SwiftNatsError,
+    _check,
+    _last_error,
+    error_for_status,
+)
+from .headers import HeadersArg, c_headers
+from ._json import json_value
+from .msg import Msg
+from .subscription import _MSG_THUNK, MsgHandler, Subscription
+
+__all__ = ["connect", "Client", "ConnState", "ClosedCallback", "ErrorCallback"]
+
+ClosedCallback = Callable[[], None]
+#: error_cb(error, subscription): an asynchronous SwiftNatsError (slow consumer, permission
+#: violation, -ERR...) or an exception raised by one of this client's callbacks; the
+#: subscription concerned, or None.
+ErrorCallback = Callable[[BaseException, Optional[Subscription]], None]
+
+DEFAULT_URL = "nats://127.0.0.1:4222"
+
+
+class ConnState(enum.IntEnum):
+    """snats_conn_state."""
+
+    DISCONNECTED = 0
+    CONNECTING = 1
+    CONNECTED = 2
+    RECONNECTING = 3
+    DRAINING = 4
+    CLOSED = 5
+
+
+# --------------------------------------------------------------------------------------------
+# Connection events: one _Events per connection, registered under an integer key that is the
+# `closure` of the three C callbacks; it holds the user callables (not the Client, so that an
+# unused Client can be collected) until snats_conn_destroy() has returned.
+# --------------------------------------------------------------------------------------------
+
+
+class _Events:
+    def __init__(
+        self,
+        closed_cb: Optional[ClosedCallback],
+        disconnected_cb: Optional[ClosedCallback],
+        error_cb: Optional[ErrorCallback],
+    ) -> None:
+        self.closed_cb = closed_cb
+        self.disconnected_cb = disconnected_cb
+        self.error_cb = error_cb
+        # snats_sub* address -> Subscription, to give error_cb the subscription concerned
+        self.subs: "weakref.WeakValueDictionary[int, Subscription]" = weakref.WeakValueDictionary()
+        self.closed = threading.Event()
+        self.disconnected = threading.Event()
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as e:
+            self.report(e, None, failed=fn)
+
+    def report(self, error: BaseException, sub: Optional[Subscription], failed: Any = None) -> None:
+        """Gives @p error to the error callback, or to logging when there is none (or when it is
+        the error callback itself that failed)."""
+        cb = self.error_cb
+        if cb is not None and failed is not cb:
+            try:
+                cb(error, sub)
+                return
+            except Exception:
+                rt.log.exception("swiftnats: the error callback raised")
+        if isinstance(error, SwiftNatsError) and error.__traceback__ is None:
+            rt.log.error("swiftnats: asynchronous error: %s (subscription: %r)", error, sub)
+        else:
+            rt.log.error(
+                "swiftnats: exception in a callback (subscription: %r)",
+                sub,
+                exc_info=(type(error), error, error.__traceback__),
+            )
+
+
+def _on_closed(conn: Optional[int], closure: Optional[int]) -> None:
+    try:
+        with rt.in_callback():
+            ev = rt.lookup(closure)
+            if ev is None:
+                return
+            ev.closed.set()
+            if ev.closed_cb is not None:
+                ev.call(ev.closed_cb)
+    except BaseException:
+        _thunk_failed("closed")
+
+
+def _on_disconnected(conn: Optional[int], closure: Optional[int]) -> None:
+    try:
+        with rt.in_callback():
+            ev = rt.lookup(closure)
+            if ev is None:
+                return
+            ev.disconnected.set()
+            if ev.disconnected_cb is not None:
+                ev.call(ev.disconnected_cb)
+    except BaseException:
+        _thunk_failed("disconnected")
+
+
+def _on_error(
+    conn: Optional[int],
+    sub: Optional[int],
+    status: int,
+    text: Optional[bytes],
+    closure: Optional[int],
+) -> None:
+    try:
+        with rt.in_callback():
+            ev = rt.lookup(closure)
+            if ev is None:
+                return
+            error = error_for_status(status, rt.decode(text))
+            subscription = ev.subs.get(sub) if sub else None
+            ev.report(error, subscription)
+    except BaseException:
+        _thunk_failed("error")
+
+
+def _thunk_failed(which: str) -> None:
+    try:
+        rt.log.exception("swiftnats: error in the %s callback thunk", which)
+    except BaseException:
+        pass
+
+
+# the C function pointers given to the options (live as long as the module)
+_CLOSED_THUNK = CONN_HANDLER(_on_closed)
+_DISCONNECTED_THUNK = CONN_HANDLER(_on_disconnected)
+_ERROR_THUNK = ERROR_HANDLER(_on_error)
+
+
+def _conn_closed_error() -> ConnectionClosedError:
+    return ConnectionClosedError("the connection is closed")
+
+
+def _make_destroy(key: int) -> Callable[[int], None]:
+    def destroy(ptr: int) -> None:
+        lib.snats_conn_destroy(ptr)  # closes first if needed, waits for the closed callback
+        rt.unregister(key)  # only now: no connection callback can come any more
+
+    return destroy
+
+
+def _finalize_client(handle: rt.Handle) -> None:
+    use = handle.try_use()
+    if use is not None:
+        with use as ptr:
+            lib.snats_conn_close(ptr)
+    handle.close()
+
+
+# --------------------------------------------------------------------------------------------
+# connect()
+# --------------------------------------------------------------------------------------------
+
+
+def connect(
+    servers: Union[str, Sequence[str]] = DEFAULT_URL,
+    *,
+    name: Optional[str] = None,
+    connect_timeout: float = 2.0,
+    ping_interval: float = 120.0,
+    max_pings_out: int = 2,
+    no_echo: bool = False,
+    verbose: bool = False,
+    pedantic: bool = False,
+    inbox_prefix: str = "_INBOX",
+    pending_msgs_limit: int = 65536,
+    pending_bytes_limit: int = 64 * 1024 * 1024,
+    user: Optional[str] = None,
+    password: Optional[str] = None,
+    token: Optional[str] = None,
+    closed_cb: Optional[ClosedCallback] = None,
+    disconnected_cb: Optional[ClosedCallback] = None,
+    error_cb: Optional[ErrorCallback] = None,
+) -> "Client":
+    """Connects to the first reachable server of @p servers and returns the :class:`Client`.
+
+    Args:
+        servers: a URL (``nats://[user[:password]@]host[:port]``, ``host[:port]``), several
+            URLs separated by commas, or a list of URLs, tried in order.
+        connect_timeout: seconds for connecting to one server (TCP and handshake).
+        ping_interval: seconds between keep-alive PINGs; max_pings_out: unanswered PINGs
+            before the connection is stale.
+        pending_msgs_limit, pending_bytes_limit: default pending limits of subscriptions
+            (0: unlimited).
+        closed_cb(): called once when the connection is closed (by the application or the
+            server); disconnected_cb(): when the server side ends the connection.
+        error_cb(error, subscription): asynchronous errors (SlowConsumerError, ...) and
+            exceptions raised by callbacks; without it they are logged ("swiftnats" logger).
+            Callbacks run on library threads and may call any method, blocking ones included.
+
+    Raises:
+        NoServersError, TimeoutError, AuthorizationError, ServerError, ProtocolError,
+        InvalidArgumentError.
+    """
+    for cb_name, cb in (("closed_cb", closed_cb), ("disconnected_cb", disconnected_cb), ("error_cb", error_cb)):
+        if cb is not None and not callable(cb):
+            raise TypeError(f"{cb_name} must be callable")
+        if cb is not None and inspect.iscoroutinefunction(cb):
+            raise TypeError(f"{cb_name} must be a plain function (callbacks run on library threads)")
+
+    events = _Events(closed_cb, disconnected_cb, error_cb)
+    key = rt.register(events)
+    opts = ctypes.c_void_p()
+    conn = ctypes.c_void_p()
+    try:
+        _check(lib.snats_options_create(ctypes.byref(opts)))
+        o = opts.value
+        if isinstance(servers, str):
+            _check(lib.snats_options_set_url(o, rt.text_arg(servers, "servers")))
+        else:
+            urls = [rt.text_arg(u, "server URL") for u in servers]
+            array = (ctypes.c_char_p * len(urls))(*urls)
+            _check(lib.snats_options_set_servers(o, array, len(urls)))
+        if name is not None:
+            _check(lib.snats_options_set_name(o, rt.text_arg(name, "name")))
+        _check(lib.snats_options_set_connect_timeout(o, rt.ms_arg(connect_timeout, "connect_timeout")))
+        _check(lib.snats_options_set_ping_interval(o, rt.ms_arg(ping_interval, "ping_interval")))
+        _check(lib.snats_options_set_max_pings_out(o, max_pings_out))
+        _check(lib.snats_options_set_no_echo(o, bool(no_echo)))
+        _check(lib.snats_options_set_verbose(o, bool(verbose)))
+        _check(lib.snats_options_set_pedantic(o, bool(pedantic)))
+        _check(lib.snats_options_set_inbox_prefix(o, rt.subject_arg(inbox_prefix, "inbox_prefix")))
+        _check(lib.snats_options_set_pending_limits(o, pending_msgs_limit, pending_bytes_limit))
+        if user is not None or password is not None:
+            _check(
+                lib.snats_options_set_user_info(
+                    o, rt.optional_text_arg(user, "user"), rt.optional_text_arg(password, "password")
+                )
+            )
+        if token is not None:
+            _check(lib.snats_options_set_token(o, rt.text_arg(token, "token")))
+        _check(lib.snats_options_set_closed_cb(o, _CLOSED_THUNK, key))
+        _check(lib.snats_options_set_disconnected_cb(o, _DISCONNECTED_THUNK, key))
+        _check(lib.snats_options_set_error_cb(o, _ERROR_THUNK, key))
+        _check(lib.snats_conn_connect(ctypes.byref(conn), o))
+    except BaseException:
+        rt.unregister(key)
+        raise
+    finally:
+        lib.snats_options_destroy(opts.value)
+    return Client._create(conn.value, events, key)
+
+
+# --------------------------------------------------------------------------------------------
+# Client
+# --------------------------------------------------------------------------------------------
+
+
+class Client:
+    """A connection to a NATS server, made by :func:`connect`. Thread-safe.
+
+    Use it as a context manager or call :meth:`close` (or :meth:`drain`); a client that is
+    garbage collected, or still open when the interpreter exits, is closed then.
+    """
+
+    _handle: rt.Handle
+
+    def __init__(self) -> None:
+        raise TypeError("use swiftnats.connect() to make a Client")
+
+    @classmethod
+    def _create(cls, ptr: int, events: _Events, key: int) -> "Client":
+        self = object.__new__(cls)
+        self._handle = rt.Handle(
+            ptr, _make_destroy(key), _conn_closed_error, "conn", defer_on_callback_thread=True
+        )
+        self._events = events
+        self._key = key
+        self._lock = threading.Lock()
+        self._subs: Dict[int, Subscription] = {}  # registry key -> subscription with a callback
+        self._closing = False
+        self._final_stats: Optional[Dict[str, int]] = None
+        self._finalizer = weakref.finalize(self, _finalize_client, self._handle)
+        return self
+
+    # -- publish ------------------------------------------------------------------------------
+
+    def publish(
+        self,
+        subject: str,
+        payload: Payload = b"",
+        reply: str = "",
+        headers: HeadersArg = None,
+    ) -> None:
+        """Publishes @p payload on @p subject, with an optional reply subject and headers
+        (``{key: value or [values]}``). Returns once the message is buffered.
+
+        Raises InvalidSubjectError, MaxPayloadError, ConnectionClosedError, NotConnectedError.
+        """
+        subj = rt.subject_arg(subject)
+        rep = rt.optional_subject_arg(reply)
+        data, size = rt.payload_arg(payload)
+        if headers:
+            with c_headers(headers) as hdrs, self._use() as ptr:
+                _check(lib.snats_publish_msg(ptr, subj, rep, hdrs, data, size))
+        elif rep is not None:
+            with self._use() as ptr:
+                _check(lib.snats_publish_request(ptr, subj, rep, data, size))
+        else:
+            with self._use() as ptr:
+                _check(lib.snats_publish(ptr, subj, data, size))
+
+    def request(
+        self,
+        subject: str,
+        payload: Payload = b"",
+        timeout: float = 0.5,
+        headers: HeadersArg = None,
+    ) -> Msg:
+        """Sends a request and waits up to @p timeout seconds for the first reply.
+
+        Raises TimeoutError, NoRespondersError, MaxPayloadError, InvalidSubjectError,
+        ConnectionClosedError, NotConnectedError.
+        """
+        subj = rt.subject_arg(subject)
+        data, size = rt.payload_arg(payload)
+        ms = rt.ms_arg(timeout)
+        out = ctypes.c_void_p()
+        if headers:
+            with c_headers(headers) as hdrs, self._use() as ptr:
+                _check(lib.snats_request_msg(ctypes.byref(out), ptr, subj, hdrs, data, size, ms))
+        else:
+            with self._use() as ptr:
+                _check(lib.snats_request(ctypes.byref(out), ptr, subj, data, size, ms))
+        return Msg._take(out.value, self)
+
+    # -- subscribe ----------------------------------------------------------------------------
+
+    def subscribe(
+        self,
+        subject: str,
+        queue: str = "",
+        cb: Optional[MsgHandler] = None,
+        max_msgs: int = 0,
+        pending_msgs_limit: Optional[int] = None,
+        pending_bytes_limit: Optional[int] = None,
+    ) -> Subscription:
+        """Subscribes to @p subject (``*`` matches one token, ``>`` the rest), in queue group
+        @p queue if given.
+
+        With @p cb, each message is passed to ``cb(msg)`` on a library thread, one at a time,
+        in order; without, read messages with :meth:`Subscription.next_msg`. @p max_msgs > 0
+        ends the subscription after that many messages. The pending limits default to the
+        connection's.
+
+        Raises InvalidSubjectError, InvalidArgumentError (bad queue name),
+        ConnectionClosedError, DrainingError, NotConnectedError.
+        """
+        if cb is not None:
+            if not callable(cb):
+                raise TypeError("cb must be callable")
+            if inspect.iscoroutinefunction(cb):
+                raise TypeError("cb must be a plain function (it runs on a library thread)")
+        subj = rt.subject_arg(subject)
+        q = rt.text_arg(queue, "queue") if queue else None
+        self._sweep()
+        sub = Subscription(self, subject, queue, cb)
+        out = ctypes.c_void_p()
+        try:
+            with self._use() as ptr:
+                if cb is not None and q is not None:
+                    st = lib.snats_queue_subscribe(ctypes.byref(out), ptr, subj, q, _MSG_THUNK, sub._key)
+                elif cb is not None:
+                    st = lib.snats_subscribe(ctypes.byref(out), ptr, subj, _MSG_THUNK, sub._key)
+                elif q is not None:
+                    st = lib.snats_queue_subscribe_sync(ctypes.byref(out), ptr, subj, q)
+                else:
+                    st = lib.snats_subscribe_sync(ctypes.byref(out), ptr, subj)
+                _check(st)
+        except BaseException:
+            sub._abandon()
+            raise
+        sub._attach(out.value)
+        with self._lock:
+            self._events.subs[out.value] = sub
+            if sub._key is not None:
+                self._subs[sub._key] = sub
+        try:
+            if pending_msgs_limit is not None or pending_bytes_limit is not None:
+                sub.set_pending_limits(
+                    65536 if pending_msgs_limit is None else pending_msgs_limit,
+                    64 * 1024 * 1024 if pending_bytes_limit is None else pending_bytes_limit,
+                )
+            if max_msgs > 0:
+                sub.unsubscribe(limit=max_msgs)
+        except BaseException:
+            sub.close()
+            raise
+        return sub
+
+    # -- flush, rtt, drain, close -------------------------------------------------------------
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Waits until the server has processed everything sent before (PING/PONG).
+        Raises TimeoutError, ConnectionClosedError, NotConnectedError."""
+        ms = rt.ms_arg(timeout)
+        with self._use() as ptr:
+            _check(lib.snats_conn_flush(ptr, ms))
+
+    def rtt(self, timeout: float = 10.0) -> float:
+        """Measures the round trip to the server, in seconds."""
+        ms = rt.ms_arg(timeout)
+        us = ctypes.c_int64()
+        with self._use() as ptr:
+            _check(lib.snats_conn_rtt(ctypes.byref(us), ptr, ms))
+        return us.value / 1e6
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Unsubscribes every subscription, delivers what is already queued, flushes, then
+        closes. Raises TimeoutError when not done in time (the connection is closed anyway),
+        DrainingError when a drain is running, ConnectionClosedError when already closed."""
+        ms = rt.ms_arg(timeout)
+        error: Optional[SwiftNatsError] = None
+        with self._use() as ptr:
+            st = lib.snats_conn_drain(ptr, ms)
+            if st != Status.OK:
+                error = error_for_status(st, _last_error())
+        if error is not None and error.status in (Status.DRAINING, Status.INVALID_ARG):
+            raise error
+        self.close()
+        if error is not None:
+            raise error
+
+    def close(self) -> None:
+        """Closes the connection: flushes buffered publishes, ends every subscription, fails
+        pending requests with ConnectionClosedError, runs the closed callback. Idempotent;
+        allowed from callbacks."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+        use = self._handle.try_use()
+        if use is not None:
+            with use as ptr:
+                lib.snats_conn_close(ptr)
+                self._final_stats = self._read_stats(ptr)
+        with self._lock:
+            subs, self._subs = list(self._subs.values()), {}
+        for sub in subs:
+            rt.unregister(sub._key)
+        self._finalizer()  # destroys the handle once no call uses it (off callback threads)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- state and information ----------------------------------------------------------------
+
+    @property
+    def state(self) -> ConnState:
+        use = self._handle.try_use()
+        if use is None:
+            return ConnState.CLOSED
+        state = ctypes.c_int()
+        with use as ptr:
+            _check(lib.snats_conn_get_state(ctypes.byref(state), ptr))
+        return ConnState(state.value)
+
+    @property
+    def is_connected(self) -> bool:
+        return self.state == ConnState.CONNECTED
+
+    @property
+    def is_closed(self) -> bool:
+        use = self._handle.try_use()
+        if use is None:
+            return True
+        with use as ptr:
+            return bool(lib.snats_conn_is_closed(ptr))
+
+    @property
+    def is_draining(self) -> bool:
+        return self.state == ConnState.DRAINING
+
+    @property
+    def stats(self) -> Dict[str, int]:
+        """Messages and payload bytes received and sent: in_msgs, in_bytes, out_msgs, out_bytes
+        (the last values once closed)."""
+        use = self._handle.try_use()
+        if use is None:
+            return dict(self._final_stats or {"in_msgs": 0, "in_bytes": 0, "out_msgs": 0, "out_bytes": 0})
+        with use as ptr:
+            return self._read_stats(ptr)
+
+    @staticmethod
+    def _read_stats(ptr: int) -> Dict[str, int]:
+        v = [ctypes.c_uint64() for _ in range(4)]
+        _check(lib.snats_conn_get_stats(*(ctypes.byref(x) for x in v), ptr))
+        return {"in_msgs": v[0].value, "in_bytes": v[1].value, "out_msgs": v[2].value, "out_bytes": v[3].value}
+
+    @property
+    def connected_url(self) -> Optional[str]:
+        """The URL of the server the connection is on (without credentials), None when not
+        connected."""
+        use = self._handle.try_use()
+        if use is None:
+            return None
+        with use as ptr:
+            text = _read_string(lambda buf, cap: lib.snats_conn_get_connected_url(buf, cap, ptr), 256, none_on=Status.NOT_CONNECTED)
+        return text
+
+    @property
+    def server_info(self) -> Dict[str, Any]:
+        """The server's last INFO (server_id, version, max_payload, ...)."""
+        info = ctypes.c_void_p()
+        with self._use() as ptr:
+            _check(lib.snats_conn_get_server_info(ctypes.byref(info), ptr))
+        try:
+            return json_value(info.value)
+        finally:
+            lib.snats_json_decref(info.value)
+
+    @property
+    def max_payload(self) -> int:
+        """The largest headers + payload a publish may carry, in bytes."""
+        value = ctypes.c_int64()
+        with self._use() as ptr:
+            _check(lib.snats_conn_get_max_payload(ctypes.byref(value), ptr))
+        return value.value
+
+    def new_inbox(self) -> str:
+        """A unique subject under the connection's inbox prefix."""
+        with self._use() as ptr:
+            text = _read_string(lambda buf, cap: lib.snats_conn_new_inbox(buf, cap, ptr), 128)
+        assert text is not None
+        return text
+
+    def __repr__(self) -> str:
+        state = self.state
+        url = self.connected_url if state == ConnState.CONNECTED else None
+        return f"<Client {state.name.lower()}{' ' + url if url else ''}>"
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _use(self):
+        return self._handle.use()
+
+    def _report_callback_exception(self, error: BaseException, sub: Optional[Subscription]) -> None:
+        self._events.report(error, sub)
+
+    def _forget_sub(self, sub: Subscription) -> None:
+        """The subscription delivers no more: drop the client's references to it."""
+        with self._lock:
+            if sub._key is not None:
+                self._subs.pop(sub._key, None)
+            addr = sub._address
+            if addr is not None and self._events.subs.get(addr) is sub:
+                del self._events.subs[addr]
+        rt.unregister(sub._key)
+
+    def _sweep(self) -> None:
+        """Forgets subscriptions whose auto-unsubscribe or drain has finished."""
+        with self._lock:
+            candidates = [s for s in self._subs.values() if s._ending]
+        for sub in candidates:
+            if sub._ended():
+                self._forget_sub(sub)
+
+
+def _read_string(
+    call: Callable[[Any, int], int], capacity: int, none_on: Optional[int] = None
+) -> Optional[str]:
+    """Calls a ``(char *buffer, size_t capacity)`` function, growing the buffer as needed."""
+    while True:
+        buf = ctypes.create_string_buffer(capacity)
+        st = call(buf, capacity)
+        if st == Status.BUFFER_TOO_SMALL and capacity < 1 << 20:
+            capacity *= 4
+            continue
+        if none_on is not None and st == none_on:
+            return None
+        _check(st)
+        return rt.decode(buf.value)

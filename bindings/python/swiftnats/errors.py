@@ -1,0 +1,298 @@
+"""Exceptions of swiftnats, one class per ``snats_status``, named after nats.py's.
+
+Every exception raised for a failed library call is a :class:`SwiftNatsError` carrying
+``.status`` (the ``snats_status`` value, an ``int``) and ``.detail`` (the library's
+``snats_last_error()`` text, copied right after the failed call).
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Dict, Optional, Type
+
+from ._lib import lib
+
+__all__ = [
+    "Status",
+    "SwiftNatsError",
+    "TimeoutError",
+    "InvalidArgumentError",
+    "InvalidSubjectError",
+    "NoRespondersError",
+    "MaxPayloadError",
+    "ConnectionClosedError",
+    "NotConnectedError",
+    "NoServersError",
+    "SocketError",
+    "ProtocolError",
+    "StaleConnectionError",
+    "SlowConsumerError",
+    "PermissionViolationError",
+    "AuthorizationError",
+    "InvalidSubscriptionError",
+    "DrainingError",
+    "IllegalStateError",
+    "MaxDeliveredError",
+    "ServerError",
+    "InvalidJSONError",
+    "NotFoundError",
+    "BufferTooSmallError",
+    # nats.py spellings
+    "BadSubjectError",
+    "BadSubscriptionError",
+    "ConnectionDrainingError",
+    "JsonParseError",
+    "error_for_status",
+]
+
+
+class Status:
+    """The values of the C enum ``snats_status`` (stable; new ones are only appended)."""
+
+    OK = 0
+    ERR = 1
+    INVALID_ARG = 2
+    INVALID_SUBJECT = 3
+    TIMEOUT = 4
+    NO_RESPONDERS = 5
+    MAX_PAYLOAD = 6
+    CONNECTION_CLOSED = 7
+    NOT_CONNECTED = 8
+    NO_SERVER = 9
+    IO_ERROR = 10
+    PROTOCOL_ERROR = 11
+    STALE_CONNECTION = 12
+    SLOW_CONSUMER = 13
+    PERMISSION_VIOLATION = 14
+    AUTH_FAILED = 15
+    INVALID_SUBSCRIPTION = 16
+    DRAINING = 17
+    ILLEGAL_STATE = 18
+    MAX_DELIVERED = 19
+    SERVER_ERROR = 20
+    INVALID_JSON = 21
+    NOT_FOUND = 22
+    BUFFER_TOO_SMALL = 23
+
+
+def status_text(status: int) -> str:
+    """The library's name of a status, e.g. ``"SNATS_TIMEOUT: timeout"``."""
+    text = lib.snats_status_text(status)
+    return text.decode("utf-8", "replace") if text else "unknown status"
+
+
+class SwiftNatsError(Exception):
+    """Base of every swiftnats error.
+
+    Attributes:
+        status: the ``snats_status`` value (an ``int``; see :class:`Status`).
+        detail: the library's explanation (``snats_last_error()`` of the failed call, or the
+            text an asynchronous error came with).
+    """
+
+    #: the status this class stands for (the base class stands for SNATS_ERR and unknown ones)
+    default_status: int = Status.ERR
+
+    def __init__(self, detail: str = "", status: Optional[int] = None) -> None:
+        self.status: int = self.default_status if status is None else int(status)
+        self.detail: str = detail
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        name = status_text(self.status)
+        return f"{name}: {self.detail}" if self.detail else name
+
+    def __str__(self) -> str:
+        return self._message()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, detail={self.detail!r})"
+
+    def __reduce__(self):  # picklable despite the keyword-ish constructor
+        return (type(self), (self.detail, self.status))
+
+
+class TimeoutError(SwiftNatsError, builtins.TimeoutError):
+    """The wait ended before the event (SNATS_TIMEOUT). Also a builtin ``TimeoutError``
+    (and so ``asyncio.TimeoutError`` on Python >= 3.11)."""
+
+    default_status = Status.TIMEOUT
+
+
+class InvalidArgumentError(SwiftNatsError, ValueError):
+    """A bad value: NULL handle, malformed URL, timeout <= 0... (SNATS_INVALID_ARG)."""
+
+    default_status = Status.INVALID_ARG
+
+
+class InvalidSubjectError(InvalidArgumentError):
+    """Empty token, whitespace, or a wildcard where none may be (SNATS_INVALID_SUBJECT)."""
+
+    default_status = Status.INVALID_SUBJECT
+
+
+class NoRespondersError(SwiftNatsError):
+    """The server reported no subscriber for a request (SNATS_NO_RESPONDERS)."""
+
+    default_status = Status.NO_RESPONDERS
+
+
+class MaxPayloadError(SwiftNatsError):
+    """Headers + payload exceed the server's max_payload (SNATS_MAX_PAYLOAD)."""
+
+    default_status = Status.MAX_PAYLOAD
+
+
+class ConnectionClosedError(SwiftNatsError):
+    """The connection is closed, or closed during the call (SNATS_CONNECTION_CLOSED)."""
+
+    default_status = Status.CONNECTION_CLOSED
+
+
+class NotConnectedError(SwiftNatsError):
+    """The connection is not (yet, or any longer) connected (SNATS_NOT_CONNECTED)."""
+
+    default_status = Status.NOT_CONNECTED
+
+
+class NoServersError(SwiftNatsError):
+    """No server of the list could be reached (SNATS_NO_SERVER)."""
+
+    default_status = Status.NO_SERVER
+
+
+class SocketError(SwiftNatsError):
+    """A socket error (SNATS_IO_ERROR)."""
+
+    default_status = Status.IO_ERROR
+
+
+class ProtocolError(SwiftNatsError):
+    """The server sent something the protocol does not allow (SNATS_PROTOCOL_ERROR)."""
+
+    default_status = Status.PROTOCOL_ERROR
+
+
+class StaleConnectionError(SwiftNatsError):
+    """The server stopped answering PINGs (SNATS_STALE_CONNECTION)."""
+
+    default_status = Status.STALE_CONNECTION
+
+
+class SlowConsumerError(SwiftNatsError):
+    """A subscription's pending limit was hit; messages were dropped (SNATS_SLOW_CONSUMER)."""
+
+    default_status = Status.SLOW_CONSUMER
+
+
+class PermissionViolationError(SwiftNatsError):
+    """The server refused a publish or subscribe (SNATS_PERMISSION_VIOLATION)."""
+
+    default_status = Status.PERMISSION_VIOLATION
+
+
+class AuthorizationError(SwiftNatsError):
+    """The server refused the credentials (SNATS_AUTH_FAILED)."""
+
+    default_status = Status.AUTH_FAILED
+
+
+class InvalidSubscriptionError(SwiftNatsError):
+    """The subscription is closed (SNATS_INVALID_SUBSCRIPTION)."""
+
+    default_status = Status.INVALID_SUBSCRIPTION
+
+
+class DrainingError(SwiftNatsError):
+    """The connection or subscription is draining (SNATS_DRAINING)."""
+
+    default_status = Status.DRAINING
+
+
+class IllegalStateError(SwiftNatsError):
+    """The call does not fit the object's kind or state (SNATS_ILLEGAL_STATE)."""
+
+    default_status = Status.ILLEGAL_STATE
+
+
+class MaxDeliveredError(SwiftNatsError):
+    """The subscription delivered its auto-unsubscribe count (SNATS_MAX_DELIVERED)."""
+
+    default_status = Status.MAX_DELIVERED
+
+
+class ServerError(SwiftNatsError):
+    """The server sent -ERR (SNATS_SERVER_ERROR)."""
+
+    default_status = Status.SERVER_ERROR
+
+
+class InvalidJSONError(SwiftNatsError, ValueError):
+    """Text that is not the JSON expected (SNATS_INVALID_JSON)."""
+
+    default_status = Status.INVALID_JSON
+
+
+class NotFoundError(SwiftNatsError, LookupError):
+    """No such key or item (SNATS_NOT_FOUND)."""
+
+    default_status = Status.NOT_FOUND
+
+
+class BufferTooSmallError(SwiftNatsError):
+    """A caller's buffer cannot hold the result (SNATS_BUFFER_TOO_SMALL)."""
+
+    default_status = Status.BUFFER_TOO_SMALL
+
+
+# nats.py's names for the same errors
+BadSubjectError = InvalidSubjectError
+BadSubscriptionError = InvalidSubscriptionError
+ConnectionDrainingError = DrainingError
+JsonParseError = InvalidJSONError
+
+#: every snats_status value (except SNATS_OK) -> its exception class
+_BY_STATUS: Dict[int, Type[SwiftNatsError]] = {
+    Status.ERR: SwiftNatsError,
+    Status.INVALID_ARG: InvalidArgumentError,
+    Status.INVALID_SUBJECT: InvalidSubjectError,
+    Status.TIMEOUT: TimeoutError,
+    Status.NO_RESPONDERS: NoRespondersError,
+    Status.MAX_PAYLOAD: MaxPayloadError,
+    Status.CONNECTION_CLOSED: ConnectionClosedError,
+    Status.NOT_CONNECTED: NotConnectedError,
+    Status.NO_SERVER: NoServersError,
+    Status.IO_ERROR: SocketError,
+    Status.PROTOCOL_ERROR: ProtocolError,
+    Status.STALE_CONNECTION: StaleConnectionError,
+    Status.SLOW_CONSUMER: SlowConsumerError,
+    Status.PERMISSION_VIOLATION: PermissionViolationError,
+    Status.AUTH_FAILED: AuthorizationError,
+    Status.INVALID_SUBSCRIPTION: InvalidSubscriptionError,
+    Status.DRAINING: DrainingError,
+    Status.ILLEGAL_STATE: IllegalStateError,
+    Status.MAX_DELIVERED: MaxDeliveredError,
+    Status.SERVER_ERROR: ServerError,
+    Status.INVALID_JSON: InvalidJSONError,
+    Status.NOT_FOUND: NotFoundError,
+    Status.BUFFER_TOO_SMALL: BufferTooSmallError,
+}
+
+
+def error_for_status(status: int, detail: str = "") -> SwiftNatsError:
+    """Builds (does not raise) the exception for a non-OK status; unknown values give the base
+    class with that status."""
+    cls = _BY_STATUS.get(int(status), SwiftNatsError)
+    return cls(detail, status=status)
+
+
+def _last_error() -> str:
+    text = lib.snats_last_error()
+    return text.decode("utf-8", "replace") if text else ""
+
+
+def _check(status: int) -> None:
+    """Raises the exception for @p status, with this thread's ``snats_last_error()`` (copied at
+    once); returns for SNATS_OK. Call it right after the library call, on the same thread."""
+    if status != Status.OK:
+        raise error_for_status(status, _last_error())

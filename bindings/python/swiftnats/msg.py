@@ -1,0 +1,102 @@
+"""Received messages."""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Dict, List, Optional
+
+from ._lib import lib
+from ._runtime import Payload, decode
+from .errors import IllegalStateError, InvalidArgumentError
+from .headers import HeaderItems, HeadersArg, read_headers
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import Client
+
+__all__ = ["Msg"]
+
+
+@dataclass(eq=False)
+class Msg:
+    """A message, copied out of the library: it holds no C memory.
+
+    Attributes:
+        subject: the subject it was published on.
+        reply: the reply subject, "" when none.
+        data: the payload.
+        headers: the first value of each header key, None when the message had no header block
+            (see :meth:`header_values` for every value of a key).
+        status: the inline status code of the header block (503, 408...), 0 when none.
+    """
+
+    subject: str
+    reply: str = ""
+    data: bytes = b""
+    headers: Optional[Dict[str, str]] = None
+    status: int = 0
+    _header_items: Optional[HeaderItems] = field(default=None, repr=False)
+    _client: "Optional[Client]" = field(default=None, repr=False)
+
+    # -- construction from the library --------------------------------------------------------
+
+    @classmethod
+    def _copy(cls, handle: int, client: "Optional[Client]") -> "Msg":
+        """Copies a ``snats_msg*`` (borrowed or owned; the caller still releases an owned one)."""
+        length = lib.snats_msg_data_len(handle)
+        data = ctypes.string_at(lib.snats_msg_data(handle), length) if length else b""
+        items = read_headers(lib.snats_msg_headers(handle))
+        return cls(
+            subject=decode(lib.snats_msg_subject(handle)),
+            reply=decode(lib.snats_msg_reply(handle)),
+            data=data,
+            headers=None if items is None else {k: v[0] for k, v in items if v},
+            status=lib.snats_msg_status_code(handle),
+            _header_items=items,
+            _client=client,
+        )
+
+    @classmethod
+    def _take(cls, handle: int, client: "Optional[Client]") -> "Msg":
+        """Copies an owned ``snats_msg*`` and releases it."""
+        try:
+            return cls._copy(handle, client)
+        finally:
+            lib.snats_msg_release(handle)
+
+    # -- API ----------------------------------------------------------------------------------
+
+    def header_values(self, key: str) -> List[str]:
+        """Every value of header @p key, in wire order ([] when absent). Keys match exactly."""
+        for k, values in self._header_items or ():
+            if k == key:
+                return list(values)
+        return []
+
+    @property
+    def header_items(self) -> List[tuple]:
+        """Every header as ``(key, [values])`` pairs, in wire order."""
+        return [(k, list(v)) for k, v in self._header_items or ()]
+
+    def respond(self, data: Payload = b"", headers: HeadersArg = None) -> None:
+        """Publishes @p data on this message's reply subject, over the connection it arrived on.
+
+        Raises InvalidArgumentError when the message has no reply subject.
+        """
+        if not self.reply:
+            raise InvalidArgumentError("the message has no reply subject")
+        if self._client is None:
+            raise IllegalStateError("the message was not received by a client")
+        self._client.publish(self.reply, data, headers=headers)
+
+    def __repr__(self) -> str:
+        data = self.data if len(self.data) <= 64 else self.data[:64] + b"..."
+        parts = [f"subject={self.subject!r}"]
+        if self.reply:
+            parts.append(f"reply={self.reply!r}")
+        parts.append(f"data={data!r}")
+        if self.headers is not None:
+            parts.append(f"headers={self.headers!r}")
+        if self.status:
+            parts.append(f"status={self.status}")
+        return f"<Msg {' '.join(parts)}>"

