@@ -23,7 +23,10 @@ public final class Connection {
     // Guarded by `lock`.
     private var status: ConnectionStatus = .connecting
     private var channel: Channel?
-    private var outbound: ByteBuffer
+    /// Publishers append to `outbound` under the lock; the event loop swaps it with
+    /// `writing` (which only it touches otherwise) and copies that into one socket write.
+    private var outbound = OutboundBuffer()
+    private var writing = OutboundBuffer()
     private var flushScheduled = false
     private var publishersWaiting = 0
     private var pongWaiters: [Completion<Void>?] = []
@@ -40,13 +43,13 @@ public final class Connection {
 
     private enum TeardownState { case none, running, done }
 
-    static let outboundCapacity = 64 * 1024
+    /// Buffers beyond this are freed once written, so a burst does not keep its memory.
+    static let retainedBufferCapacity = 4 * 1024 * 1024
 
     private init(options: Options) {
         self.options = options
         self.eventLoop = Self.eventLoopGroup.next()
         self.muxer = RequestMuxer(inboxPrefix: options.inboxPrefix)
-        self.outbound = ByteBufferAllocator().buffer(capacity: Self.outboundCapacity)
     }
 
     // MARK: connecting
@@ -214,7 +217,7 @@ public final class Connection {
         defer { lock.unlock() }
         if size > info.maxPayload { throw NATSError.maxPayload(limit: info.maxPayload, actual: size) }
         try waitForOutboundSpace()
-        outbound.writePublish(subject: subject, reply: reply, headers: headers, payload: payload)
+        outbound.appendPublish(subject: subject, reply: reply, headers: headers, payload: payload)
         stats.outMessages &+= 1
         stats.outBytes &+= UInt64(payload.count)
         scheduleFlushLocked()
@@ -229,7 +232,7 @@ public final class Connection {
             case .connecting, .disconnected, .reconnecting: throw NATSError.notConnected
             case .connected, .draining: break
             }
-            if outbound.readableBytes < options.maxOutboundBytes { return }
+            if outbound.count < options.maxOutboundBytes { return }
             publishersWaiting += 1
             lock.wait(until: nil)
             publishersWaiting -= 1
@@ -242,21 +245,25 @@ public final class Connection {
         eventLoop.execute { self.flushOutbound() }
     }
 
-    /// On the event loop: hands the whole outbound buffer to the channel in one write.
+    /// On the event loop: hands everything buffered to the channel in one write.
     func flushOutbound() {
-        let (target, data): (Channel?, ByteBuffer?) = lock.withLock {
+        let target: Channel? = lock.withLock {
             flushScheduled = false
-            guard let current = channel, outbound.readableBytes > 0, current.isWritable else { return (nil, nil) }
-            let data = outbound
-            outbound = current.allocator.buffer(capacity: Self.outboundCapacity)
+            guard let current = channel, !outbound.isEmpty, current.isWritable else { return nil }
+            swap(&outbound, &writing)
             if publishersWaiting > 0 { lock.broadcast() }
-            return (current, data)
+            return current
         }
-        if let target, let data { target.writeAndFlush(data, promise: nil) }
+        guard let target else { return }
+        var data = target.allocator.buffer(capacity: writing.count)
+        writing.withBytes { data.writeBytes($0) }
+        writing.removeAll()
+        writing.shrinkIfLarge(keeping: Self.retainedBufferCapacity)
+        target.writeAndFlush(data, promise: nil)
     }
 
     /// Appends a control op to the outbound buffer (SUB, UNSUB, PING, PONG).
-    private func enqueueControlLocked(_ write: (inout ByteBuffer) -> Void) {
+    private func enqueueControlLocked(_ write: (inout OutboundBuffer) -> Void) {
         write(&outbound)
         scheduleFlushLocked()
     }
@@ -275,7 +282,7 @@ public final class Connection {
             default: throw NATSError.notConnected
             }
             pongWaiters.append(completion)
-            enqueueControlLocked { $0.writePing() }
+            enqueueControlLocked { $0.appendPing() }
         }
         guard let result = completion.wait(until: deadline) else {
             throw NATSError.timeout("no PONG within \(timeoutMilliseconds) ms")
@@ -298,7 +305,7 @@ public final class Connection {
             if pingsOut + 1 > options.maxPingsOut { return true }
             pingsOut += 1
             pongWaiters.append(nil)
-            enqueueControlLocked { $0.writePing() }
+            enqueueControlLocked { $0.appendPing() }
             return false
         }
         if stale { connectionLost(.staleConnection) }
@@ -347,7 +354,7 @@ public final class Connection {
             throw error
         }
         lock.withLock {
-            enqueueControlLocked { $0.writeSubscribe(subject: subject, queue: queue, sid: subscription.sid) }
+            enqueueControlLocked { $0.appendSubscribe(subject: subject, queue: queue, sid: subscription.sid) }
         }
         return subscription
     }
@@ -364,7 +371,7 @@ public final class Connection {
             try lock.withLock {
                 guard subscriptions[subscription.sid] != nil else { throw NATSError.invalidSubscription("subscription is closed") }
                 guard status != .closed else { throw NATSError.connectionClosed }
-                enqueueControlLocked { $0.writeUnsubscribe(sid: subscription.sid, max: max) }
+                enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: max) }
             }
             return
         }
@@ -372,7 +379,7 @@ public final class Connection {
             guard subscriptions.removeValue(forKey: subscription.sid) != nil else {
                 throw status == .closed ? NATSError.connectionClosed : NATSError.invalidSubscription("subscription is closed")
             }
-            enqueueControlLocked { $0.writeUnsubscribe(sid: subscription.sid, max: nil) }
+            enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: nil) }
         }
         subscription.close(detachWorker: onWorker)
     }
@@ -392,7 +399,7 @@ public final class Connection {
             guard subscriptions[subscription.sid] != nil else {
                 throw status == .closed ? NATSError.connectionClosed : NATSError.invalidSubscription("subscription is closed")
             }
-            enqueueControlLocked { $0.writeUnsubscribe(sid: subscription.sid, max: nil) }
+            enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: nil) }
         }
         try flush(timeoutMilliseconds: max(1, deadline.remainingNanoseconds / 1_000_000))
         if !subscription.finishWhenEmpty(deadline: deadline) {
@@ -487,7 +494,7 @@ public final class Connection {
     }
 
     func sendPong() {
-        lock.withLock { enqueueControlLocked { $0.writePong() } }
+        lock.withLock { enqueueControlLocked { $0.appendPong() } }
     }
 
     /// A `-ERR` after the handshake. Permission violations leave the connection up; anything
@@ -585,7 +592,7 @@ public final class Connection {
         }
         lock.withLock {
             self.channel = nil
-            outbound.clear()
+            outbound.release()
         }
         for waiter in waiters { waiter?.complete(.failure(.connectionClosed)) }
         muxer.failAll(.connectionClosed)
@@ -619,7 +626,7 @@ public final class Connection {
             let muxSid = muxer.subscription?.sid
             let subs = subscriptions.values.filter { $0.sid != muxSid }
             for subscription in subs {
-                enqueueControlLocked { $0.writeUnsubscribe(sid: subscription.sid, max: nil) }
+                enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: nil) }
             }
             return Array(subs)
         }
@@ -648,6 +655,8 @@ public final class Connection {
     deinit {
         // A connection dropped without close(): release the socket; threads hold no reference.
         channel?.close(promise: nil)
+        outbound.release()
+        writing.release()
     }
 }
 

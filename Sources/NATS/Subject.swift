@@ -42,18 +42,27 @@ public enum Subject {
             || byte == UInt8(ascii: "\n") || byte == 0
     }
 
+    /// Bytes that end a token or are never allowed, for one table lookup per byte.
+    @usableFromInline
+    static let special: [Bool] = (0..<256).map { byte in
+        byte == 0x2E || byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A || byte == 0
+    }
+
     @inlinable
     static func validate(_ bytes: UnsafeRawBufferPointer, allowWildcards: Bool) -> Bool {
         let count = bytes.count
-        if count == 0 { return false }
-        var tokenStart = 0
-        var index = 0
-        while index <= count {
-            if index == count || bytes[index] == UInt8(ascii: ".") {
+        guard count > 0, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+        return special.withUnsafeBufferPointer { table in
+            var tokenStart = 0
+            var index = 0
+            while true {
+                // Scan one token: the common case is a run of ordinary bytes.
+                while index < count && !table[Int(base[index])] { index += 1 }
+                if index < count && base[index] != UInt8(ascii: ".") { return false }
                 let tokenLength = index - tokenStart
                 if tokenLength == 0 { return false }
                 if tokenLength == 1 {
-                    let byte = bytes[tokenStart]
+                    let byte = base[tokenStart]
                     if byte == UInt8(ascii: ">") {
                         if !allowWildcards || index != count { return false }
                     } else if byte == UInt8(ascii: "*") && !allowWildcards {
@@ -62,12 +71,10 @@ public enum Subject {
                 }
                 // Longer tokens may hold '*' or '>' as ordinary characters: only whole tokens
                 // are wildcards (as in nats.go).
-                tokenStart = index + 1
-            } else if isWhitespace(bytes[index]) {
-                return false
+                if index == count { return true }
+                index += 1
+                tokenStart = index
             }
-            index += 1
         }
-        return true
     }
 }

@@ -193,6 +193,12 @@ class Subscription:
             if self._final is not None:
                 return
             self._final = self._read_counters() if self._handle else (0, 0)
+        use = self._handle.try_use() if self._handle else None
+        if use is not None:
+            with use as ptr:
+                # ends it now, waking a next_msg() blocked on another thread, so that the
+                # destroy below need not wait for that call's timeout
+                lib.snats_sub_unsubscribe(ptr)
         self._client._forget_sub(self)
         if self._finalizer is not None:
             self._finalizer()  # unregister the key, then snats_sub_destroy (once idle)

@@ -150,4 +150,6 @@ def test_json_loads_invalid():
     assert status == errors.Status.INVALID_JSON and out.value is None
     with pytest.raises(swiftnats.InvalidJSONError):
         errors._check(status)
-    assert json_new("text") is not None
+    handle = json_new("text")
+    assert handle is not None
+    _lib.lib.snats_json_decref(handle)

@@ -1,0 +1,257 @@
+"""Subscription life: next_msg, auto-unsubscribe, drain, pending counts, close."""
+
+from __future__ import annotations
+
+import builtins
+import gc
+import threading
+import time
+
+import pytest
+
+from conftest import eventually
+
+import swiftnats
+from swiftnats import _runtime
+
+
+@pytest.mark.parametrize(
+    "error", [swiftnats.TimeoutError, builtins.TimeoutError, swiftnats.SwiftNatsError],
+    ids=["swiftnats.TimeoutError", "builtins.TimeoutError", "SwiftNatsError"],
+)
+def test_next_msg_timeout(nc, error):
+    sub = nc.subscribe("quiet")
+    start = time.monotonic()
+    with pytest.raises(error) as info:
+        sub.next_msg(timeout=0.1)
+    assert info.value.status == swiftnats.Status.TIMEOUT
+    assert time.monotonic() - start >= 0.09
+
+
+def test_next_msg_in_order(nc):
+    sub = nc.subscribe("order")
+    for i in range(100):
+        nc.publish("order", b"%d" % i)
+    assert [sub.next_msg(timeout=5.0).data for _ in range(100)] == [b"%d" % i for i in range(100)]
+    assert sub.delivered == 100
+
+
+def test_next_msg_on_callback_subscription(nc):
+    sub = nc.subscribe("cbsub", cb=lambda m: None)
+    with pytest.raises(swiftnats.IllegalStateError):
+        sub.next_msg(timeout=0.1)
+
+
+@pytest.mark.parametrize("how", ["unsubscribe-limit", "max_msgs"])
+def test_auto_unsubscribe_callback(nc, how):
+    got = []
+    cb = lambda m: got.append(m.data)  # noqa: E731
+    if how == "max_msgs":
+        sub = nc.subscribe("auto", cb=cb, max_msgs=3)
+    else:
+        sub = nc.subscribe("auto", cb=cb)
+        sub.unsubscribe(limit=3)
+    nc.flush()
+    for i in range(10):
+        nc.publish("auto", b"%d" % i)
+    nc.flush()
+    eventually(lambda: len(got) >= 3, what=f"3 messages, got {got}")
+    time.sleep(0.2)  # show that no fourth one comes
+    assert got == [b"0", b"1", b"2"]
+    assert sub.delivered == 3
+    eventually(lambda: not sub.is_valid, what="subscription ended after its limit")
+
+
+@pytest.mark.parametrize("how", ["unsubscribe-limit", "max_msgs"])
+def test_auto_unsubscribe_sync(nc, how):
+    sub = nc.subscribe("auto.sync", max_msgs=3) if how == "max_msgs" else nc.subscribe("auto.sync")
+    if how == "unsubscribe-limit":
+        sub.unsubscribe(limit=3)
+    nc.flush()
+    for i in range(10):
+        nc.publish("auto.sync", b"%d" % i)
+    nc.flush()
+    assert [sub.next_msg(timeout=5.0).data for _ in range(3)] == [b"0", b"1", b"2"]
+    with pytest.raises(swiftnats.MaxDeliveredError):
+        sub.next_msg(timeout=0.5)
+    assert sub.delivered == 3
+
+
+def test_auto_unsubscribe_after_some_delivered(nc):
+    sub = nc.subscribe("auto.late")
+    for i in range(2):
+        nc.publish("auto.late", b"%d" % i)
+    assert [sub.next_msg(timeout=5.0).data for _ in range(2)] == [b"0", b"1"]
+    sub.unsubscribe(limit=3)  # counts the two already delivered
+    for i in range(2, 6):
+        nc.publish("auto.late", b"%d" % i)
+    assert sub.next_msg(timeout=5.0).data == b"2"
+    with pytest.raises(swiftnats.MaxDeliveredError):
+        sub.next_msg(timeout=0.5)
+
+
+def test_unsubscribe(nc):
+    sub = nc.subscribe("unsub")
+    nc.publish("unsub", b"before")
+    nc.flush()
+    sub.unsubscribe()
+    assert not sub.is_valid
+    with pytest.raises(swiftnats.InvalidSubscriptionError):
+        sub.next_msg(timeout=0.1)
+    with pytest.raises(swiftnats.InvalidSubscriptionError):
+        sub.unsubscribe()
+    assert repr(sub) == "<Subscription 'unsub' sync ended>"
+
+
+def test_unsubscribe_negative_limit(nc):
+    with pytest.raises(ValueError):
+        nc.subscribe("x").unsubscribe(limit=-1)
+
+
+@pytest.mark.parametrize("mode", ["callback", "sync"])
+def test_subscription_drain(nc, mode):
+    total = 50
+    got = []
+    if mode == "callback":
+        def cb(msg):
+            time.sleep(0.002)  # slow consumer: messages queue up
+            got.append(msg.data)
+        sub = nc.subscribe("drain.sub", cb=cb)
+    else:
+        sub = nc.subscribe("drain.sub")
+    nc.flush()
+    for i in range(total):
+        nc.publish("drain.sub", b"%d" % i)
+    if mode == "callback":
+        sub.drain(timeout=10.0)
+        assert got == [b"%d" % i for i in range(total)]
+    else:
+        done = []
+        t = threading.Thread(target=lambda: done.append(sub.drain(timeout=10.0)))
+        t.start()
+        while True:
+            try:
+                got.append(sub.next_msg(timeout=5.0).data)
+            except (swiftnats.InvalidSubscriptionError, swiftnats.TimeoutError):
+                break
+        t.join(10)
+        assert done == [None]
+        assert got == [b"%d" % i for i in range(total)]
+    assert not sub.is_valid
+    assert sub.delivered == total
+    nc.publish("drain.sub", b"after")
+    nc.flush()
+    assert sub.delivered == total
+
+
+def test_drain_timeout(nc):
+    release = threading.Event()
+    sub = nc.subscribe("drain.stuck", cb=lambda m: release.wait(10))
+    nc.flush()
+    for _ in range(3):
+        nc.publish("drain.stuck", b"")
+    nc.flush()
+    try:
+        with pytest.raises(swiftnats.TimeoutError):
+            sub.drain(timeout=0.2)
+    finally:
+        release.set()
+    eventually(lambda: not sub.is_valid, what="the subscription ended after the drain timeout")
+
+
+def test_pending_and_limits(nc):
+    release = threading.Event()
+    entered = threading.Event()
+
+    def blocked(msg):
+        entered.set()
+        release.wait(10)
+
+    sub = nc.subscribe("pending", cb=blocked)
+    sub.set_pending_limits(1000, 10_000_000)
+    nc.flush()
+    for _ in range(11):
+        nc.publish("pending", b"12345")
+    nc.flush()
+    assert entered.wait(5)
+    eventually(lambda: sub.pending == (10, 50), what=f"pending {sub.pending}")
+    release.set()
+    eventually(lambda: sub.pending == (0, 0) and sub.delivered == 11, what="all delivered")
+    assert sub.dropped == 0
+
+
+def test_set_pending_limits_invalid(nc):
+    sub = nc.subscribe("limits")
+    with pytest.raises(swiftnats.InvalidArgumentError):
+        sub.set_pending_limits(-1, 0)
+    sub.close()
+    with pytest.raises(swiftnats.InvalidSubscriptionError):
+        sub.set_pending_limits(10, 10)
+
+
+def test_close_idempotent_and_context_manager(nc):
+    baseline = _runtime.registry_size()
+    with nc.subscribe("ctx", cb=lambda m: None) as sub:
+        assert sub.is_valid
+        assert _runtime.registry_size() == baseline + 1
+    assert sub.is_closed and not sub.is_valid
+    sub.close()
+    sub.close()
+    assert _runtime.registry_size() == baseline
+    assert repr(sub) == "<Subscription 'ctx' async closed>"
+    assert sub.pending == (0, 0)
+    with pytest.raises(swiftnats.InvalidSubscriptionError):
+        sub.unsubscribe()
+
+
+def test_counters_survive_close(nc):
+    sub = nc.subscribe("count")
+    nc.publish("count", b"a")
+    nc.publish("count", b"b")
+    sub.next_msg(timeout=5.0)
+    sub.next_msg(timeout=5.0)
+    sub.close()
+    assert sub.delivered == 2 and sub.dropped == 0
+
+
+def test_next_msg_woken_by_close_from_other_thread(nc):
+    sub = nc.subscribe("wake")
+    errors = []
+
+    def reader():
+        try:
+            sub.next_msg(timeout=30.0)
+        except swiftnats.SwiftNatsError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    time.sleep(0.1)  # let the reader block
+    sub.close()
+    t.join(10)
+    assert not t.is_alive(), "next_msg not woken by close"
+    assert len(errors) == 1 and isinstance(errors[0], swiftnats.InvalidSubscriptionError), errors
+
+
+def test_subscriptions_after_client_close(nats_server):
+    nc = swiftnats.connect(nats_server)
+    sync = nc.subscribe("after")
+    cbsub = nc.subscribe("after.cb", cb=lambda m: None)
+    nc.publish("after", b"x")
+    nc.flush()
+    nc.close()
+    assert not sync.is_valid and not cbsub.is_valid
+    with pytest.raises((swiftnats.ConnectionClosedError, swiftnats.InvalidSubscriptionError)):
+        sync.next_msg(timeout=0.5)
+    sync.close()
+    cbsub.close()
+
+
+def test_unreferenced_sync_subscription_is_destroyed(nc):
+    baseline = _runtime.registry_size()
+    sub = nc.subscribe("gone")
+    finalizer = sub._finalizer
+    del sub
+    gc.collect()
+    assert not finalizer.alive
+    assert _runtime.registry_size() == baseline
