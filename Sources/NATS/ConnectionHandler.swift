@@ -27,13 +27,11 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        if var kept = leftover {
-            leftover = nil
-            kept.writeBuffer(&buffer)
-            buffer = kept
-        }
         subscriptions = connection.subscriptionsSnapshot()
         do {
+            if leftover != nil, try !completeLeftover(from: &buffer, context: context) {
+                return
+            }
             while let op = try parser.decode(buffer: &buffer) {
                 try handle(op, context: context)
             }
@@ -50,6 +48,37 @@ final class ConnectionHandler: ChannelInboundHandler {
         flushCounts()
         flushBatch()
         subscriptions = [:]
+    }
+
+    /// Finishes the op that straddled the previous read by moving into `leftover` only the
+    /// bytes it still needs (the rest of its control line, then its payload), so the new read
+    /// is parsed where it lies instead of being copied behind the old tail. Returns false when
+    /// the new read ended before the op did.
+    private func completeLeftover(from buffer: inout ByteBuffer, context: ChannelHandlerContext) throws -> Bool {
+        guard var kept = leftover else { return true }
+        leftover = nil
+        while kept.readableBytes > 0 {
+            if let op = try parser.decode(buffer: &kept) {
+                try handle(op, context: context)
+                continue
+            }
+            guard buffer.readableBytes > 0 else {
+                leftover = kept
+                return false
+            }
+            let take: Int
+            if let needed = parser.bytesNeeded {
+                take = min(needed, buffer.readableBytes)
+            } else if let lineFeed = buffer.readableBytesView.firstIndex(of: 10) {
+                take = lineFeed - buffer.readerIndex + 1
+            } else {
+                take = buffer.readableBytes
+            }
+            // `take` is at most the readable bytes, so the slice exists.
+            guard var piece = buffer.readSlice(length: take) else { break }
+            kept.writeBuffer(&piece)
+        }
+        return true
     }
 
     private func handle(_ op: ServerOp, context: ChannelHandlerContext) throws {

@@ -22,6 +22,9 @@ public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
     /// Where the LF of the current control line is, once found, while its payload is still
     /// arriving: the payload may itself hold LFs, so the search must not run again.
     private var knownLineFeed: Int?
+    /// After `decode` returned nil: how many more bytes complete the op, when the control line
+    /// is already known (nil while the control line itself is incomplete).
+    public private(set) var bytesNeeded: Int?
 
     public init(maxPayload: Int = 64 << 20) {
         self.maxPayload = maxPayload
@@ -29,6 +32,7 @@ public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> ServerOp? {
         let readable = buffer.readableBytes
+        bytesNeeded = nil
         guard readable > 0 else { return nil }
         let start = buffer.readerIndex
         guard let lineEnd = try findLineFeed(in: buffer) else { return nil }
@@ -72,6 +76,7 @@ public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
             // Payload plus its trailing CRLF must be here, or we wait with the whole op unread.
             guard readable >= consumedLine + totalLength + 2 else {
                 knownLineFeed = lineEnd - start
+                bytesNeeded = consumedLine + totalLength + 2 - readable
                 return nil
             }
             let bodyStart = start + consumedLine

@@ -126,6 +126,31 @@ final class SubscriptionTests: ServerTestCase {
         XCTAssertTrue(conn.isClosed)
     }
 
+    /// Sizes from 0 to 512 KiB, with and without headers, so ops straddle socket reads at
+    /// every kind of point (inside the control line, the headers, the payload, the CRLF).
+    func testMixedSizesSurviveReadBoundaries() throws {
+        let sub = try conn.subscribeSync("sizes")
+        try sub.setPendingLimits(messages: 0, bytes: 0)
+        try conn.flush(timeoutMilliseconds: 2_000)
+        var sizes: [Int] = []
+        var generator = SystemRandomNumberGenerator()
+        for index in 0..<400 {
+            sizes.append(index % 50 == 0 ? Int.random(in: 100_000...524_288, using: &generator) : Int.random(in: 0...3000, using: &generator))
+        }
+        var headers = Headers()
+        try headers.set("Index", "x")
+        for (index, size) in sizes.enumerated() {
+            let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &+ index) }
+            try conn.publish("sizes", payload: payload, headers: index % 3 == 0 ? headers : nil)
+        }
+        for (index, size) in sizes.enumerated() {
+            let message = try sub.next(timeoutMilliseconds: 5_000)
+            XCTAssertEqual(message.payloadCount, size, "message \(index)")
+            XCTAssertEqual(message.payload, (0..<size).map { UInt8(truncatingIfNeeded: $0 &+ index) }, "message \(index)")
+            XCTAssertEqual(message.headers?["Index"], index % 3 == 0 ? "x" : nil, "message \(index)")
+        }
+    }
+
     func testHeadersRoundTrip() throws {
         let sub = try conn.subscribeSync("hdr")
         var headers = Headers()

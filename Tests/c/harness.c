@@ -62,7 +62,7 @@ bool harness_wait_until(bool (*cond)(void *arg), void *arg, int64_t timeout_ms) 
  * Failure (runs in the test's child process)
  * ---------------------------------------------------------------------------------------- */
 
-static char g_test_dir[512];
+static char g_test_dir[400];
 
 const char *harness_test_dir(void) { return g_test_dir; }
 
@@ -338,9 +338,9 @@ static int test_timeout_s(void) {
 
 /* Runs one test in a child process; returns true when it passed. */
 static bool run_one(const test_case *t) {
-    char dir[512];
+    char dir[300];
     const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/snats_ctest_%s_XXXXXX", tmp && tmp[0] ? tmp : "/tmp", t->name);
+    snprintf(dir, sizeof dir, "%.150s/snats_ctest_%.100s_XXXXXX", tmp && tmp[0] ? tmp : "/tmp", t->name);
     if (mkdtemp(dir) == NULL) {
         printf("FAIL %s: mkdtemp: %s\n", t->name, strerror(errno));
         return false;

@@ -2,6 +2,7 @@
  * test_message.c - Messages: accessors (NULL included), payload termination, retain/release
  * beyond the callback, reading one message from several threads.
  */
+#define _GNU_SOURCE
 #include "harness.h"
 
 #include <stdlib.h>

@@ -2,6 +2,7 @@
  * test_options.c - Options family: every setter with NULL options, bad values and good
  * values; URL parsing; options copied by connect.
  */
+#define _GNU_SOURCE
 #include "harness.h"
 
 #include <stdlib.h>

@@ -2,6 +2,7 @@
  * test_request.c - Request/reply: replies, no responders, timeouts, concurrency, headers,
  * msg_respond, closing during a wait, argument checks.
  */
+#define _GNU_SOURCE
 #include "harness.h"
 
 #include <stdlib.h>

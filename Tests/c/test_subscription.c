@@ -4,6 +4,7 @@
  * drain, and the calls a callback may make (destroy its own subscription, close its
  * connection, a blocking request).
  */
+#define _GNU_SOURCE
 #include "harness.h"
 
 #include <stdlib.h>
