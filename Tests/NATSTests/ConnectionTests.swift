@@ -153,3 +153,31 @@ final class TokenAuthTests: ServerTestCase {
         XCTAssertThrowsError(try Connection.connect(options))
     }
 }
+
+/// A publish the server refuses is reported through the error callback; the connection stays up.
+final class PermissionTests: XCTestCase {
+    func testPermissionViolationIsAsyncErrorAndConnectionSurvives() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("snats-perm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("server.conf")
+        try """
+            authorization {
+              users = [ { user: "bob", password: "pw", permissions: { publish: { deny: ["secret.>"] } } } ]
+            }
+            """.write(to: config, atomically: true, encoding: .utf8)
+        let server = try NATSServer(arguments: ["-c", config.path])
+        defer { server.stop() }
+        let errors = Collector<NATSError>()
+        var options = try Options(url: "nats://bob:pw@127.0.0.1:\(server.port)")
+        options.onError = { _, _, error in errors.append(error) }
+        let conn = try Connection.connect(options)
+        defer { conn.close() }
+        try conn.publish("secret.plans")
+        XCTAssertTrue(eventually { errors.count == 1 })
+        guard case .permissionViolation(let text)? = errors.all.first else { return XCTFail("got \(errors.all)") }
+        XCTAssertTrue(text.contains("secret.plans"), text)
+        try conn.flush(timeoutMilliseconds: 2_000)
+        XCTAssertEqual(conn.connectionStatus, .connected)
+    }
+}
