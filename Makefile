@@ -45,7 +45,7 @@ $(OUT)/examples/%: bindings/c/examples/%.c Include/swiftnats.h build
 
 # ---------------------------------------------------------------- tests ---
 test: deps build
-	@$(MAKE) --no-print-directory test-swift test-c test-python test-install
+	@$(MAKE) --no-print-directory test-swift test-python test-install test-c
 
 test-swift:
 	$(SWIFT) test

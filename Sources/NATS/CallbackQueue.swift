@@ -6,8 +6,8 @@ final class CallbackQueue {
     private var stopping = false
     private var thread: WorkerThread?
 
-    init(owner: AnyObject) throws {
-        let thread = try WorkerThread(owner: owner) { [self] in run() }
+    init(owner: Connection) throws {
+        let thread = try owner.startWorker { [self] in run() }
         condition.withLock { self.thread = thread }
     }
 

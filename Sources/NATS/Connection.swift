@@ -40,6 +40,8 @@ public final class Connection {
     private var teardown = TeardownState.none
     private var pingTask: RepeatedTask?
     private var callbacks: CallbackQueue?
+    /// Library threads of this connection still running (delivery and callback threads).
+    private var liveWorkers = 0
 
     private enum TeardownState { case none, running, done }
 
@@ -363,6 +365,7 @@ public final class Connection {
     func unsubscribe(_ subscription: Subscription, max: Int?) throws {
         let onWorker = WorkerThread.isOnWorker(of: self)
         if let max {
+            if isClosed { throw NATSError.connectionClosed }
             let alreadyReached = try subscription.setMaxMessages(max)
             if alreadyReached {
                 try unsubscribe(subscription, max: nil)
@@ -385,9 +388,21 @@ public final class Connection {
     }
 
     /// Called when a subscription reached its end (auto-unsubscribe count, drain).
-    func subscriptionEnded(_ subscription: Subscription) {
+    func subscriptionEnded(_ subscription: Subscription, detach: Bool = false) {
         _ = lock.withLock { subscriptions.removeValue(forKey: subscription.sid) }
-        subscription.close(detachWorker: WorkerThread.isOnWorker(of: self))
+        subscription.close(detachWorker: detach || WorkerThread.isOnWorker(of: self))
+    }
+
+    /// Starts a library thread of this connection, counted until it ends, so that `close()`
+    /// can wait for callbacks that a close from inside a callback could only detach.
+    func startWorker(_ body: @escaping () -> Void) throws -> WorkerThread {
+        lock.withLock { liveWorkers += 1 }
+        return try WorkerThread(owner: self, onExit: { [self] in
+            lock.withLock {
+                liveWorkers -= 1
+                lock.broadcast()
+            }
+        }, body)
     }
 
     /// Drains one subscription: UNSUB, a PING round trip so every message in flight has
@@ -553,25 +568,31 @@ public final class Connection {
     /// pending request and flush with `connectionClosed`. Idempotent. When it returns, no
     /// callback of this connection is running unless it was called from one.
     public func close() {
+        close(waitForCallbacks: true)
+    }
+
+    /// `waitForCallbacks` false: a drain that timed out leaves callbacks still running to end
+    /// by themselves rather than waiting past its deadline.
+    private func close(waitForCallbacks: Bool) {
         let onWorker = WorkerThread.isOnWorker(of: self)
         let mustRun: Bool = lock.withLock {
-            switch teardown {
-            case .done:
-                return false
-            case .running:
-                if !onWorker { while teardown != .done { lock.wait(until: nil) } }
-                return false
-            case .none:
+            if teardown == .none {
                 teardown = .running
                 status = .closed
                 lock.broadcast()
                 return true
             }
+            return false
         }
-        if mustRun { performTeardown(serverSide: false) }
+        if mustRun { performTeardown(serverSide: false, detachWorkers: onWorker || !waitForCallbacks) }
+        guard !onWorker && waitForCallbacks else { return }
+        // Whoever ran the teardown, from here on no callback of this connection is running.
+        lock.withLock {
+            while teardown != .done || liveWorkers > 0 { lock.wait(until: nil) }
+        }
     }
 
-    private func performTeardown(serverSide: Bool) {
+    private func performTeardown(serverSide: Bool, detachWorkers: Bool = false) {
         let onWorker = WorkerThread.isOnWorker(of: self)
         let (channel, waiters, subs, task, queue) = lock.withLock {
             let taken = (self.channel, pongWaiters, Array(subscriptions.values), pingTask, callbacks)
@@ -596,13 +617,15 @@ public final class Connection {
         }
         for waiter in waiters { waiter?.complete(.failure(.connectionClosed)) }
         muxer.failAll(.connectionClosed)
-        for subscription in subs { subscription.close(detachWorker: onWorker && !serverSide) }
+        for subscription in subs { subscription.close(detachWorker: detachWorkers || (onWorker && !serverSide)) }
         if let queue {
             if serverSide, let onDisconnected = options.onDisconnected { onDisconnected(self) }
             if let onClosed = options.onClosed {
                 if serverSide { onClosed(self) } else { queue.post { [self] in onClosed(self) } }
             }
-            queue.stop(detach: onWorker || serverSide)
+            // The closed callback runs on the queue's thread: wait for it unless this is that
+            // thread; close() then also waits for every worker to have ended.
+            queue.stop(detach: serverSide || queue.isCurrent || detachWorkers)
         }
         lock.withLock {
             teardown = .done
@@ -640,7 +663,7 @@ public final class Connection {
         } catch let error as NATSError {
             failure = error
         }
-        close()
+        close(waitForCallbacks: failure == nil)
         if let failure { throw failure }
     }
 

@@ -46,7 +46,7 @@ public final class Subscription {
     /// Starts the delivery thread of an asynchronous subscription.
     func startDelivery() throws {
         guard handler != nil else { return }
-        let thread = try WorkerThread(owner: connection) { [self] in runDelivery() }
+        let thread = try connection.startWorker { [self] in runDelivery() }
         condition.withLock { worker = thread }
     }
 
@@ -120,7 +120,9 @@ public final class Subscription {
                 consumerWaiting = false
             }
             if closed || (closeWhenEmpty && pending.isEmpty) {
+                let drained = !closed
                 condition.unlock()
+                if drained { connection.subscriptionEnded(self) }
                 break
             }
             // pending is not empty here: the loop above exits only when it is, or when closed.
@@ -232,7 +234,8 @@ public final class Subscription {
         }
         let emptyNow = pending.isEmpty && !inCallback
         condition.unlock()
-        if emptyNow || !inTime { connection.subscriptionEnded(self) }
+        // On timeout a callback may still be running: end without waiting for it.
+        if emptyNow || !inTime { connection.subscriptionEnded(self, detach: !inTime) }
         return inTime
     }
 

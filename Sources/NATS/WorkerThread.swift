@@ -10,9 +10,11 @@ final class WorkerThread {
     private final class Start {
         let owner: UnsafeMutableRawPointer?
         let body: () -> Void
-        init(owner: UnsafeMutableRawPointer?, body: @escaping () -> Void) {
+        let onExit: (() -> Void)?
+        init(owner: UnsafeMutableRawPointer?, body: @escaping () -> Void, onExit: (() -> Void)?) {
             self.owner = owner
             self.body = body
+            self.onExit = onExit
         }
     }
 
@@ -25,9 +27,9 @@ final class WorkerThread {
     private var thread = pthread_t()
     private var finished = false
 
-    /// Starts `body` on a new thread belonging to `owner`.
-    init(owner: AnyObject, _ body: @escaping () -> Void) throws {
-        let start = Start(owner: Unmanaged.passUnretained(owner).toOpaque(), body: body)
+    /// Starts `body` on a new thread belonging to `owner`; `onExit` runs on it last.
+    init(owner: AnyObject, onExit: (() -> Void)? = nil, _ body: @escaping () -> Void) throws {
+        let start = Start(owner: Unmanaged.passUnretained(owner).toOpaque(), body: body, onExit: onExit)
         let argument = Unmanaged.passRetained(start).toOpaque()
         _ = Self.ownerKey
         let result = pthread_create(&thread, nil, { argument in
@@ -35,10 +37,12 @@ final class WorkerThread {
             let start = Unmanaged<Start>.fromOpaque(argument).takeRetainedValue()
             pthread_setspecific(WorkerThread.ownerKey, start.owner)
             start.body()
+            start.onExit?()
             return nil
         }, argument)
         if result != 0 {
             Unmanaged<Start>.fromOpaque(argument).release()
+            onExit?()
             throw NATSError.illegalState("cannot start a delivery thread (error \(result))")
         }
     }
