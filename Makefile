@@ -69,8 +69,10 @@ memcheck: build
 	rm -rf $(VALGRIND_LIB) && mkdir -p $(VALGRIND_LIB)
 	cp $(LIB) $(VALGRIND_LIB)/libswiftnats.so.0
 	strip --strip-debug $(VALGRIND_LIB)/libswiftnats.so.0
-	LD_LIBRARY_PATH=$(CURDIR)/$(VALGRIND_LIB) valgrind --quiet --error-exitcode=99 --leak-check=full \
-	    --errors-for-leak-kinds=definite --trace-children=yes $(OUT)/snats_ctests
+	SNATS_TEST_SLOW=10 SNATS_TEST_TIMEOUT=300 LD_LIBRARY_PATH=$(CURDIR)/$(VALGRIND_LIB) \
+	    valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	    --suppressions=Tests/c/valgrind.supp --trace-children=yes --trace-children-skip='*/nats-server' \
+	    $(OUT)/snats_ctests
 
 # ---------------------------------------------------------------- bench ---
 bench: build

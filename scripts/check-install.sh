@@ -16,5 +16,6 @@ for source in "$here"/bindings/c/examples/*.c; do
     gcc -std=c11 -Wall -Wextra -Werror -o "$out/$name" "$source" $flags -Wl,-rpath,"$prefix/lib"
 done
 ldd "$out/demo" | grep -q "$prefix/lib/libswiftnats.so.0" || { echo "demo does not link the installed library" >&2; exit 1; }
-"$here/scripts/with-server.sh" "$here/bindings/c/examples/run_all.sh" "$out"
+RUN_ALL="$here/bindings/c/examples/run_all.sh" BINDIR="$out" \
+    "$here/scripts/with-server.sh" sh -c '"$RUN_ALL" "$NATS_URL" "$BINDIR"' 
 echo "installed route: ok"

@@ -124,8 +124,9 @@ public final class Connection {
             throw NATSError.connectFailed("\(server): \(error)")
         }
         let interval = TimeAmount.milliseconds(options.pingIntervalMilliseconds)
-        let task = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
-            self?.sendKeepAlivePing()
+        // Strong capture: the task is cancelled at teardown, which breaks the cycle.
+        let task = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+            sendKeepAlivePing()
         }
         lock.withLock {
             self.channel = channel
@@ -211,7 +212,7 @@ public final class Connection {
         guard Subject.isValidPublishSubject(subject) else {
             throw NATSError.invalidSubject(String(decoding: subject, as: UTF8.self))
         }
-        if let reply, reply.count > 0, !Subject.isValidPublishSubject(reply) {
+        if let reply, !Subject.isValidPublishSubject(reply) {
             throw NATSError.invalidSubject(String(decoding: reply, as: UTF8.self))
         }
         let size = (headers?.count ?? 0) + payload.count
@@ -471,8 +472,10 @@ public final class Connection {
         completion: @escaping (Result<Message, NATSError>) -> Void
     ) throws -> String {
         try muxer.ensureSubscription {
-            try addSubscription(subject: muxer.replyPrefix + "*", queue: nil, handler: nil) { [weak self] message in
-                self?.muxer.deliver(message)
+            // The handler runs on the event loop while the channel (which holds this
+            // connection) is open, so the connection outlives every call.
+            try addSubscription(subject: muxer.replyPrefix + "*", queue: nil, handler: nil) { [unowned self] message in
+                muxer.deliver(message)
             }
         }
         let (token, reply) = muxer.register(completion)

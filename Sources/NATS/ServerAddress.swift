@@ -50,7 +50,8 @@ public struct ServerAddress: Equatable, CustomStringConvertible {
             hostPart = rest[rest.startIndex..<colon]
             portPart = rest[rest.index(after: colon)...]
         }
-        host = hostPart.isEmpty ? "127.0.0.1" : String(hostPart)
+        guard !hostPart.isEmpty else { throw NATSError.invalidArgument("no host in server URL \"\(Self.redacted(text))\"") }
+        host = String(hostPart)
         port = Self.defaultPort
         if let portPart {
             guard let value = Int(portPart), (1...65535).contains(value) else {
@@ -64,6 +65,13 @@ public struct ServerAddress: Equatable, CustomStringConvertible {
     public var description: String {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         return "\(scheme)://\(shownHost):\(port)"
+    }
+
+    /// `text` with any `user:password@` removed, for error messages.
+    static func redacted(_ text: String) -> String {
+        guard let at = text.lastIndex(of: "@") else { return text }
+        let schemeEnd = text.firstRange(of: "://")?.upperBound ?? text.startIndex
+        return String(text[..<schemeEnd]) + String(text[text.index(after: at)...])
     }
 
     static func percentDecoded(_ text: Substring) -> String {

@@ -85,7 +85,7 @@ final class ServerAddressTests: XCTestCase {
     }
 
     func testRejects() {
-        for text in ["http://x", "nats://h:0", "nats://h:99999", "nats://h:abc", ""] {
+        for text in ["http://x", "nats://h:0", "nats://h:99999", "nats://h:abc", "", "nats://", "nats://:4222", "nats://u:p@:1"] {
             XCTAssertThrowsError(try ServerAddress(parsing: text), text)
         }
     }

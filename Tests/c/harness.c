@@ -11,6 +11,7 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -287,6 +288,111 @@ int harness_free_port(void) {
         FAIL("bind: %s", strerror(errno));
     close(fd);
     return ntohs(a.sin_port);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Fake server
+ * ---------------------------------------------------------------------------------------- */
+
+static void write_all(int fd, const char *s) {
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void fake_client(fake_server *f, int fd) {
+    char info[512];
+    snprintf(info, sizeof info,
+             "INFO {\"server_id\":\"FAKESERVER\",\"server_name\":\"fake\",\"version\":\"2.9.10\","
+             "\"proto\":1,\"go\":\"go1.19\",\"host\":\"127.0.0.1\",\"port\":%d,\"headers\":true,"
+             "\"max_payload\":1048576}\r\n",
+             f->port);
+    if (f->mode == FAKE_GARBAGE) write_all(fd, "HELLO THERE, I AM NOT NATS\r\n");
+    if (f->mode != FAKE_SILENT && f->mode != FAKE_GARBAGE) write_all(fd, info);
+    static char buf[1 << 16];
+    size_t have = 0;
+    int pongs = 0;
+    while (!atomic_load(&f->stop)) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0) continue;
+        ssize_t r = recv(fd, buf + have, sizeof buf - 1 - have, 0);
+        if (r <= 0) return;
+        have += (size_t)r;
+        buf[have] = '\0';
+        char *line = buf, *end;
+        while ((end = strstr(line, "\r\n")) != NULL) {
+            *end = '\0';
+            if (strncmp(line, "CONNECT", 7) == 0 && f->mode == FAKE_ERR_ON_CONNECT) {
+                write_all(fd, "-ERR 'Something Went Wrong'\r\n");
+            } else if (strcmp(line, "PING") == 0 && f->mode != FAKE_ERR_ON_CONNECT) {
+                if (f->mode != FAKE_NO_PONG || pongs == 0) {
+                    write_all(fd, "PONG\r\n");
+                    pongs++;
+                    if (f->mode == FAKE_ERR_AFTER && pongs == 1)
+                        write_all(fd, "-ERR 'Some Server Trouble'\r\n");
+                }
+            } else if (strncmp(line, "SUB ", 4) == 0 && f->mode == FAKE_STATUS_ON_SUB) {
+                char subject[256], sid[64], extra[64];
+                int n = sscanf(line + 4, "%255s %63s %63s", subject, sid, extra);
+                const char *sid_p = n == 3 ? extra : sid; /* SUB subject [queue] sid */
+                if (n >= 2) {
+                    const char *hdr = "NATS/1.0 408 Request Timeout\r\nX-Extra: 1\r\n\r\n";
+                    char msg[700];
+                    snprintf(msg, sizeof msg, "HMSG %s %s %zu %zu\r\n%s\r\n", subject, sid_p, strlen(hdr),
+                             strlen(hdr), hdr);
+                    write_all(fd, msg);
+                }
+            }
+            line = end + 2;
+        }
+        have = strlen(line);
+        memmove(buf, line, have);
+        if (have > sizeof buf / 2) have = 0; /* a huge line: forget it */
+    }
+}
+
+static void *fake_run(void *arg) {
+    fake_server *f = arg;
+    while (!atomic_load(&f->stop)) {
+        struct pollfd p = {f->listen_fd, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0) continue;
+        int fd = accept(f->listen_fd, NULL, NULL);
+        if (fd < 0) continue;
+        atomic_fetch_add(&f->accepted, 1);
+        fake_client(f, fd);
+        close(fd);
+    }
+    return NULL;
+}
+
+void fake_server_start(fake_server *f, fake_mode mode) {
+    memset(f, 0, sizeof *f);
+    f->mode = mode;
+    f->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(f->listen_fd >= 0);
+    int one = 1;
+    setsockopt(f->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    CHECK(bind(f->listen_fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(listen(f->listen_fd, 8) == 0);
+    CHECK(getsockname(f->listen_fd, (struct sockaddr *)&a, &len) == 0);
+    f->port = ntohs(a.sin_port);
+    snprintf(f->url, sizeof f->url, "nats://127.0.0.1:%d", f->port);
+    harness_spawn(&f->thread, fake_run, f);
+}
+
+void fake_server_stop(fake_server *f) {
+    atomic_store(&f->stop, true);
+    harness_join(f->thread);
+    close(f->listen_fd);
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -18,6 +18,15 @@
  *   NATS_SERVER_BIN     the nats-server binary (else PATH, else /usr/sbin/nats-server)
  * The last line of output is always exactly "N passed, N failed"; the exit status is 0 only
  * when no test failed.
+ *
+ * Under valgrind (3.19 cannot read the Swift debug info: use a `strip --strip-debug` copy of
+ * libswiftnats.so, with its .so.0 link, first in LD_LIBRARY_PATH):
+ *   SNATS_TEST_SLOW=10 SNATS_TEST_TIMEOUT=300 LD_LIBRARY_PATH=<stripped dir> \
+ *   valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+ *       --suppressions=Tests/c/valgrind.supp --trace-children=yes \
+ *       --trace-children-skip=\*\/nats-server snats_ctests
+ * Each test process is checked on its own: a valgrind error makes that test fail with
+ * valgrind's exit status. valgrind.supp explains its one suppression.
  */
 #ifndef SNATS_HARNESS_H
 #define SNATS_HARNESS_H
@@ -174,6 +183,34 @@ int harness_free_port(void);
 
 /* The per-test scratch directory (removed by the runner after the test). */
 const char *harness_test_dir(void);
+
+/* ------------------------------------------------------------------------------------------
+ * A fake NATS server for what a real one will not do: one thread, one loopback listening
+ * socket, one scripted behaviour. Its url is "nats://127.0.0.1:PORT".
+ * ---------------------------------------------------------------------------------------- */
+
+typedef enum {
+    FAKE_SILENT,         /* accepts TCP, never says anything */
+    FAKE_GARBAGE,        /* greets with a line that is not INFO */
+    FAKE_ERR_ON_CONNECT, /* INFO, then -ERR 'Something Went Wrong' after CONNECT */
+    FAKE_NO_PONG,        /* completes the handshake, then never answers a PING */
+    FAKE_ERR_AFTER,      /* completes the handshake, then sends -ERR 'Some Server Trouble' */
+    FAKE_STATUS_ON_SUB   /* answers each SUB with an HMSG whose header block is
+                            "NATS/1.0 408 Request Timeout" + "X-Extra: 1", no payload */
+} fake_mode;
+
+typedef struct {
+    fake_mode mode;
+    int listen_fd;
+    int port;
+    char url[64];
+    atomic_bool stop;
+    atomic_int accepted;
+    pthread_t thread;
+} fake_server;
+
+void fake_server_start(fake_server *f, fake_mode mode);
+void fake_server_stop(fake_server *f);
 
 /* ------------------------------------------------------------------------------------------
  * Small helpers shared by the families.

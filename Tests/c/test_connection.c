@@ -6,13 +6,7 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------------------------------------
  * Event recorder for connection callbacks (one per test process).
@@ -26,6 +20,7 @@ typedef struct {
     atomic_int disconnected_seq;
     snats_conn *_Atomic closed_conn;
     void *_Atomic closed_closure;
+    atomic_int closed_saw_closed; /* snats_conn_is_closed() inside the closed callback */
     pthread_mutex_t mu;
     int errors;
     snats_status err_status;
@@ -36,6 +31,10 @@ typedef struct {
 static events g_ev = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void on_closed(snats_conn *conn, void *closure) {
+    /* Any function but destroy may be called here. */
+    if (snats_conn_is_closed(conn)) atomic_fetch_add(&g_ev.closed_saw_closed, 1);
+    char url[128];
+    (void)snats_conn_get_connected_url(url, sizeof url, conn);
     atomic_store(&g_ev.closed_conn, conn);
     atomic_store(&g_ev.closed_closure, closure);
     atomic_store(&g_ev.closed_seq, atomic_fetch_add(&g_ev.seq, 1) + 1);
@@ -83,118 +82,6 @@ static snats_conn *connect_opts_or_fail(snats_options *o) {
     CHECK_OK(snats_conn_connect(&c, o));
     CHECK_NOT_NULL(c);
     return c;
-}
-
-/* ------------------------------------------------------------------------------------------
- * A fake server: one thread, one listening socket, a scripted misbehaviour.
- * ---------------------------------------------------------------------------------------- */
-
-typedef enum {
-    FAKE_SILENT,          /* accepts TCP, never says anything */
-    FAKE_GARBAGE,         /* greets with something that is not INFO */
-    FAKE_ERR_ON_CONNECT,  /* INFO, then -ERR after CONNECT */
-    FAKE_NO_PONG,         /* completes the handshake, then never answers a PING */
-    FAKE_ERR_AFTER        /* completes the handshake, then sends an -ERR */
-} fake_mode;
-
-typedef struct {
-    fake_mode mode;
-    int listen_fd;
-    int port;
-    char url[64];
-    atomic_bool stop;
-    atomic_int accepted;
-    pthread_t thread;
-} fake_server;
-
-static void write_all(int fd, const char *s) {
-    size_t n = strlen(s);
-    while (n > 0) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-        if (w <= 0) return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-static void fake_client(fake_server *f, int fd) {
-    char info[512];
-    snprintf(info, sizeof info,
-             "INFO {\"server_id\":\"FAKESERVER\",\"server_name\":\"fake\",\"version\":\"2.9.10\","
-             "\"proto\":1,\"go\":\"go1.19\",\"host\":\"127.0.0.1\",\"port\":%d,\"headers\":true,"
-             "\"max_payload\":1048576}\r\n",
-             f->port);
-    if (f->mode == FAKE_GARBAGE) write_all(fd, "HELLO THERE, I AM NOT NATS\r\n");
-    if (f->mode != FAKE_SILENT && f->mode != FAKE_GARBAGE) write_all(fd, info);
-    static char buf[1 << 16];
-    size_t have = 0;
-    int pongs = 0;
-    while (!atomic_load(&f->stop)) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 20) <= 0) continue;
-        ssize_t r = recv(fd, buf + have, sizeof buf - 1 - have, 0);
-        if (r <= 0) return;
-        have += (size_t)r;
-        buf[have] = '\0';
-        char *line = buf, *end;
-        while ((end = strstr(line, "\r\n")) != NULL) {
-            *end = '\0';
-            if (strncmp(line, "CONNECT", 7) == 0 && f->mode == FAKE_ERR_ON_CONNECT) {
-                write_all(fd, "-ERR 'Something Went Wrong'\r\n");
-            } else if (strcmp(line, "PING") == 0 && f->mode != FAKE_ERR_ON_CONNECT) {
-                if (f->mode != FAKE_NO_PONG || pongs == 0) {
-                    write_all(fd, "PONG\r\n");
-                    pongs++;
-                    if (f->mode == FAKE_ERR_AFTER && pongs == 1)
-                        write_all(fd, "-ERR 'Some Server Trouble'\r\n");
-                }
-            }
-            line = end + 2;
-        }
-        have = strlen(line);
-        memmove(buf, line, have);
-        if (have > sizeof buf / 2) have = 0; /* a huge line: forget it */
-    }
-}
-
-static void *fake_run(void *arg) {
-    fake_server *f = arg;
-    while (!atomic_load(&f->stop)) {
-        struct pollfd p = {f->listen_fd, POLLIN, 0};
-        if (poll(&p, 1, 20) <= 0) continue;
-        int fd = accept(f->listen_fd, NULL, NULL);
-        if (fd < 0) continue;
-        atomic_fetch_add(&f->accepted, 1);
-        fake_client(f, fd);
-        close(fd);
-    }
-    return NULL;
-}
-
-static void fake_start(fake_server *f, fake_mode mode) {
-    memset(f, 0, sizeof *f);
-    f->mode = mode;
-    f->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(f->listen_fd >= 0);
-    int one = 1;
-    setsockopt(f->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    CHECK(bind(f->listen_fd, (struct sockaddr *)&a, sizeof a) == 0);
-    CHECK(listen(f->listen_fd, 8) == 0);
-    CHECK(getsockname(f->listen_fd, (struct sockaddr *)&a, &len) == 0);
-    f->port = ntohs(a.sin_port);
-    snprintf(f->url, sizeof f->url, "nats://127.0.0.1:%d", f->port);
-    harness_spawn(&f->thread, fake_run, f);
-}
-
-static void fake_stop(fake_server *f) {
-    atomic_store(&f->stop, true);
-    harness_join(f->thread);
-    close(f->listen_fd);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -277,7 +164,7 @@ static void conn_no_server(void) {
 
 static void conn_handshake_timeout(void) {
     fake_server f;
-    fake_start(&f, FAKE_SILENT);
+    fake_server_start(&f, FAKE_SILENT);
     snats_options *o = NULL;
     CHECK_OK(snats_options_create(&o));
     CHECK_OK(snats_options_set_url(o, f.url));
@@ -291,12 +178,12 @@ static void conn_handshake_timeout(void) {
     if (el < 250) FAIL("connect gave up after %lld ms, before the 300 ms connect timeout", (long long)el);
     if (el > harness_ms(5000)) FAIL("connect took %lld ms with a 300 ms connect timeout", (long long)el);
     snats_options_destroy(o);
-    fake_stop(&f);
+    fake_server_stop(&f);
 }
 
 static void conn_protocol_error_on_garbage(void) {
     fake_server f;
-    fake_start(&f, FAKE_GARBAGE);
+    fake_server_start(&f, FAKE_GARBAGE);
     snats_options *o = NULL;
     CHECK_OK(snats_options_create(&o));
     CHECK_OK(snats_options_set_url(o, f.url));
@@ -305,12 +192,12 @@ static void conn_protocol_error_on_garbage(void) {
     CHECK_STATUS(snats_conn_connect(&c, o), SNATS_PROTOCOL_ERROR);
     CHECK_NULL(c);
     snats_options_destroy(o);
-    fake_stop(&f);
+    fake_server_stop(&f);
 }
 
 static void conn_server_error_on_connect(void) {
     fake_server f;
-    fake_start(&f, FAKE_ERR_ON_CONNECT);
+    fake_server_start(&f, FAKE_ERR_ON_CONNECT);
     snats_options *o = NULL;
     CHECK_OK(snats_options_create(&o));
     CHECK_OK(snats_options_set_url(o, f.url));
@@ -321,7 +208,7 @@ static void conn_server_error_on_connect(void) {
     if (strcasestr(snats_last_error(), "Something Went Wrong") == NULL)
         FAIL("last error lacks the server's text: \"%s\"", snats_last_error());
     snats_options_destroy(o);
-    fake_stop(&f);
+    fake_server_stop(&f);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -691,7 +578,7 @@ static void conn_flush_and_rtt(void) {
 
 static void conn_flush_timeout_without_pong(void) {
     fake_server f;
-    fake_start(&f, FAKE_NO_PONG);
+    fake_server_start(&f, FAKE_NO_PONG);
     snats_conn *c = connect_or_fail(f.url);
     int64_t t0 = harness_now_ms();
     CHECK_STATUS(snats_conn_flush(c, 300), SNATS_TIMEOUT);
@@ -701,7 +588,7 @@ static void conn_flush_timeout_without_pong(void) {
     CHECK_STATUS(snats_conn_rtt(&rtt, c, 200), SNATS_TIMEOUT);
     CHECK_EQ_INT(rtt, 0);
     snats_conn_destroy(c);
-    fake_stop(&f);
+    fake_server_stop(&f);
 }
 
 typedef struct {
@@ -720,7 +607,7 @@ static void *flush_thread(void *arg) {
 /* Close fails a waiting flush with SNATS_CONNECTION_CLOSED, promptly. */
 static void conn_close_fails_waiting_flush(void) {
     fake_server f;
-    fake_start(&f, FAKE_NO_PONG);
+    fake_server_start(&f, FAKE_NO_PONG);
     snats_conn *c = connect_or_fail(f.url);
     flush_waiter w = {.conn = c, .status = SNATS_ERR};
     pthread_t t;
@@ -733,7 +620,7 @@ static void conn_close_fails_waiting_flush(void) {
     if (harness_now_ms() - t0 > harness_ms(5000)) FAIL("flush did not end promptly on close");
     CHECK_EQ_INT(atomic_load(&w.status), SNATS_CONNECTION_CLOSED);
     snats_conn_destroy(c);
-    fake_stop(&f);
+    fake_server_stop(&f);
 }
 
 static void conn_stats_exact(void) {
@@ -800,6 +687,7 @@ static void conn_closed_cb_exactly_once(void) {
     CHECK_EQ_INT(atomic_load(&g_ev.closed), 1);
     CHECK(atomic_load(&g_ev.closed_conn) == c);
     CHECK(atomic_load(&g_ev.closed_closure) == &g_ev);
+    CHECK_EQ_INT(atomic_load(&g_ev.closed_saw_closed), 1);
     snats_conn_close(c);
     snats_conn_destroy(c);
     harness_sleep_ms(200); /* to show no second call comes later */
@@ -859,7 +747,7 @@ static void conn_server_stopped_callbacks(void) {
 /* No PONG to keep-alive PINGs: the connection goes stale and is closed. */
 static void conn_stale_connection_closes(void) {
     fake_server f;
-    fake_start(&f, FAKE_NO_PONG);
+    fake_server_start(&f, FAKE_NO_PONG);
     snats_options *o = opts_for(f.url);
     CHECK_OK(snats_options_set_ping_interval(o, 100));
     CHECK_OK(snats_options_set_max_pings_out(o, 2));
@@ -869,12 +757,12 @@ static void conn_stale_connection_closes(void) {
     CHECK(snats_conn_is_closed(c));
     CHECK_STATUS(snats_publish(c, "a", "x", 1), SNATS_CONNECTION_CLOSED);
     snats_conn_destroy(c);
-    fake_stop(&f);
+    fake_server_stop(&f);
 }
 
 static void conn_async_server_error(void) {
     fake_server f;
-    fake_start(&f, FAKE_ERR_AFTER);
+    fake_server_start(&f, FAKE_ERR_AFTER);
     snats_options *o = opts_for(f.url);
     snats_conn *c = connect_opts_or_fail(o);
     snats_options_destroy(o);
@@ -889,7 +777,7 @@ static void conn_async_server_error(void) {
     CHECK_NULL(sub);
     if (strstr(text, "Some Server Trouble") == NULL) FAIL("error text \"%s\" lacks the server's", text);
     snats_conn_destroy(c);
-    fake_stop(&f);
+    fake_server_stop(&f);
 }
 
 static const char *PERMS_CONF =
@@ -1004,7 +892,9 @@ static void drain_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *clo
     (void)sub;
     drain_ctx *d = closure;
     atomic_fetch_add(&d->entered, 1);
-    while (!atomic_load(&d->release)) harness_sleep_ms(2);
+    /* Held until released, or at most 3 s (times SNATS_TEST_SLOW) so that a library that waits for it cannot hang. */
+    int64_t until = harness_now_ms() + harness_ms(3000);
+    while (!atomic_load(&d->release) && harness_now_ms() < until) harness_sleep_ms(2);
     if (d->sleep_ms) harness_sleep_ms(d->sleep_ms);
     /* Publishing is allowed during the drain. */
     snats_status s = snats_publish(conn, "drain.out", snats_msg_data(msg), snats_msg_data_len(msg));
@@ -1122,8 +1012,12 @@ static void conn_drain_timeout(void) {
     CHECK_OK(snats_publish(c, "drain.in", "a", 1));
     CHECK_EVENTUALLY(atomic_load(&d.entered) == 1, 5000);
     int64_t t0 = harness_now_ms();
-    CHECK_STATUS(snats_conn_drain(c, 300), SNATS_TIMEOUT);
+    snats_status st = snats_conn_drain(c, 300);
     int64_t el = harness_now_ms() - t0;
+    if (el > harness_ms(1500))
+        FAIL("snats_conn_drain(c, 300) blocked %lld ms (status %s): it waited for the running callback",
+             (long long)el, snats_status_text(st));
+    CHECK_EQ_INT(st, SNATS_TIMEOUT);
     if (el < 250) FAIL("drain timed out after %lld ms, before 300 ms", (long long)el);
     CHECK(snats_conn_is_closed(c)); /* closed anyway */
     atomic_store(&d.release, true);

@@ -159,7 +159,6 @@ static void opts_url_bad(void) {
         "nats://127.0.0.1:abc",        /* not a number */
         "127.0.0.1:65536",             /* port out of range */
         "nats://127.0.0.1:4222,http://x:1", /* one bad URL in the list */
-        "nats://",                     /* no host */
     };
     snats_options *o = new_opts();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

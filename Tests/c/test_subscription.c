@@ -715,7 +715,9 @@ static void slow_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *clos
     (void)sub;
     (void)msg;
     slow_ctx *s = closure;
-    while (!atomic_load(&s->release)) harness_sleep_ms(2);
+    /* Held until released, or at most 3 s (times SNATS_TEST_SLOW) so that a library that waits for it cannot hang. */
+    int64_t until = harness_now_ms() + harness_ms(3000);
+    while (!atomic_load(&s->release) && harness_now_ms() < until) harness_sleep_ms(2);
     harness_sleep_ms(s->sleep_ms);
     atomic_fetch_add(&s->n, 1);
 }
@@ -797,8 +799,12 @@ static void sub_drain_timeout(void) {
     for (int i = 0; i < 3; i++) CHECK_OK(snats_publish(c, "drain.stuck", "x", 1));
     CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
     int64_t t0 = harness_now_ms();
-    CHECK_STATUS(snats_sub_drain(sub, 300), SNATS_TIMEOUT);
+    snats_status st = snats_sub_drain(sub, 300);
     int64_t el = harness_now_ms() - t0;
+    if (el > harness_ms(1500))
+        FAIL("snats_sub_drain(sub, 300) blocked %lld ms (status %s): it waited for the running callback",
+             (long long)el, snats_status_text(st));
+    CHECK_EQ_INT(st, SNATS_TIMEOUT);
     if (el < 250) FAIL("drain timed out after %lld ms, before 300 ms", (long long)el);
     CHECK(!snats_sub_is_valid(sub)); /* ended anyway */
     atomic_store(&s.release, true);
@@ -954,6 +960,55 @@ static void sub_blocking_request_in_callback(void) {
     server_stop(&srv);
 }
 
+/* Drain from the subscription's own callback: returns after the round trip; the queued
+ * messages are still delivered, then the subscription ends. */
+typedef struct {
+    atomic_int n;
+    atomic_int drain_calls;
+    _Atomic snats_status drain_status;
+    atomic_llong drain_ms;
+} self_drain_ctx;
+
+static void self_drain_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)msg;
+    self_drain_ctx *d = closure;
+    if (atomic_fetch_add(&d->n, 1) == 0) {
+        atomic_fetch_add(&d->drain_calls, 1);
+        int64_t t0 = harness_now_ms();
+        atomic_store(&d->drain_status, snats_sub_drain(sub, harness_ms(10000)));
+        atomic_store(&d->drain_ms, harness_now_ms() - t0);
+    }
+    harness_sleep_ms(5);
+}
+
+static void sub_drain_from_own_callback(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_conn *p = connect_or_fail(srv.url);
+    self_drain_ctx d = {.drain_status = SNATS_ERR};
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe(&sub, c, "drain.self", self_drain_cb, &d));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    for (int i = 0; i < 10; i++) CHECK_OK(snats_publish(p, "drain.self", "x", 1));
+    CHECK_OK(snats_conn_flush(p, harness_ms(5000)));
+    CHECK_EVENTUALLY(atomic_load(&d.drain_calls) == 1 && atomic_load(&d.drain_status) != SNATS_ERR, 5000);
+    CHECK_EQ_INT(atomic_load(&d.drain_status), SNATS_OK);
+    if (atomic_load(&d.drain_ms) > harness_ms(5000)) FAIL("drain in the callback took %lld ms", (long long)atomic_load(&d.drain_ms));
+    CHECK_EVENTUALLY(atomic_load(&d.n) == 10, 5000);
+    CHECK_EVENTUALLY(!snats_sub_is_valid(sub), 5000);
+    /* Nothing after the drain. */
+    CHECK_OK(snats_publish(p, "drain.self", "x", 1));
+    CHECK_OK(snats_conn_flush(p, harness_ms(5000)));
+    harness_sleep_ms(100);
+    CHECK_EQ_INT(atomic_load(&d.n), 10);
+    snats_sub_destroy(sub);
+    snats_conn_destroy(p);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
 const test_case subscription_tests[] = {
     TEST(sub_async_callback_in_order),
     TEST(sub_wildcards),
@@ -975,6 +1030,7 @@ const test_case subscription_tests[] = {
     TEST(sub_drain_async),
     TEST(sub_drain_sync),
     TEST(sub_drain_timeout),
+    TEST(sub_drain_from_own_callback),
     TEST(sub_destroy_from_own_callback),
     TEST(sub_unsubscribe_from_own_callback),
     TEST(sub_close_connection_from_callback),

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# bench/run.sh - swiftnats against cnats, same machine, same server, same run.
+#
+# Builds snats_bench.c and cnats_bench.c with gcc -O2, starts one nats-server on a free
+# loopback port, runs every mode for 16-byte and 1 KiB payloads, the clients interleaved
+# (swiftnats, cnats, then cnats-asap for req), collects the RESULT lines and prints a
+# markdown table of medians over the repetitions.
+#
+# Environment:
+#   SNATS_LIBDIR     (required) directory holding libswiftnats.so
+#   SNATS_INCDIR     directory holding swiftnats.h (default: <repo>/Include)
+#   NATS_SERVER_BIN  nats-server binary (default: PATH, else /usr/sbin/nats-server)
+#   REPS             repetitions (default 1)
+#   SCALE            divide every message count by this (default 1), e.g. 20 for a smoke run
+#   OUTDIR           where binaries, RESULT lines and the table go (default: a new temp dir)
+#   CC               compiler (default gcc)
+# Counts at SCALE=1: pub 2,000,000 (16 B) / 1,000,000 (1 KiB); pubsub 1,000,000 / 500,000;
+# req 20,000 requests.
+# Exit status: 0 when every run printed a RESULT line, 1 otherwise.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+: "${SNATS_LIBDIR:?set SNATS_LIBDIR to the directory holding libswiftnats.so}"
+libdir=$(cd "$SNATS_LIBDIR" && pwd)
+incdir=${SNATS_INCDIR:-$root/Include}
+reps=${REPS:-1}
+scale=${SCALE:-1}
+cc=${CC:-gcc}
+outdir=${OUTDIR:-$(mktemp -d "${TMPDIR:-/tmp}/snats_bench.XXXXXX")}
+mkdir -p "$outdir"
+results="$outdir/results.txt"
+table="$outdir/table.md"
+: >"$results"
+
+if [ -n "${NATS_SERVER_BIN:-}" ]; then
+    server_bin=$NATS_SERVER_BIN
+elif command -v nats-server >/dev/null 2>&1; then
+    server_bin=$(command -v nats-server)
+else
+    server_bin=/usr/sbin/nats-server
+fi
+
+# ---- build ----
+echo "building in $outdir"
+"$cc" -std=c11 -O2 -o "$outdir/snats_bench" "$here/snats_bench.c" -I"$incdir" \
+    -L"$libdir" -lswiftnats -ljansson -lpthread -Wl,-rpath,"$libdir" || exit 1
+# shellcheck disable=SC2046
+"$cc" -std=c11 -O2 -o "$outdir/cnats_bench" "$here/cnats_bench.c" \
+    $(pkg-config --cflags --libs libnats 2>/dev/null || echo -lnats) -lpthread || exit 1
+
+# ---- server ----
+server_dir=$(mktemp -d "${TMPDIR:-/tmp}/snats_bench_server.XXXXXX")
+"$server_bin" -a 127.0.0.1 -p -1 --ports_file_dir "$server_dir" >"$outdir/server.log" 2>&1 &
+server_pid=$!
+cleanup() {
+    kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    rm -rf "$server_dir"
+}
+trap cleanup EXIT
+port=""
+for _ in $(seq 1 200); do
+    f=$(ls "$server_dir"/*.ports 2>/dev/null | head -n 1)
+    if [ -n "$f" ]; then
+        # {"nats":["nats://127.0.0.1:40665"],...}
+        port=$(sed -n 's/.*"nats":\["nats:\/\/[^"]*:\([0-9][0-9]*\)".*/\1/p' "$f")
+        [ -n "$port" ] && break
+    fi
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+done
+if [ -z "$port" ]; then
+    echo "nats-server did not start:" >&2
+    cat "$outdir/server.log" >&2
+    exit 1
+fi
+url="nats://127.0.0.1:$port"
+server_version=$("$server_bin" --version 2>/dev/null | head -n 1)
+echo "server: $server_version at $url; REPS=$reps SCALE=$scale"
+
+# ---- runs ----
+failures=0
+limit="timeout 900" # no single run may hang the script
+command -v timeout >/dev/null 2>&1 || limit=""
+run() { # run NAME ENV... -- BINARY MODE COUNT SIZE
+    local name=$1
+    shift
+    local line rc
+    $limit env "$@" "$url" >"$outdir/last.out" 2>"$outdir/last.err"
+    rc=$?
+    line=$(grep '^RESULT ' "$outdir/last.out")
+    if [ -n "$line" ] && [ "$rc" -eq 0 ]; then
+        echo "$line" | tee -a "$results"
+    else
+        echo "FAILED: $name (exit $rc): $(tr '\n' ' ' <"$outdir/last.err")" >&2
+        [ -n "$line" ] && echo "$line" >>"$results"
+        failures=$((failures + 1))
+    fi
+}
+
+count_for() { # count_for MODE SIZE
+    local n
+    case "$1/$2" in
+    pub/16) n=2000000 ;;
+    pub/1024) n=1000000 ;;
+    pubsub/16) n=1000000 ;;
+    pubsub/1024) n=500000 ;;
+    req/*) n=20000 ;;
+    esac
+    n=$((n / scale))
+    [ "$n" -lt 1 ] && n=1
+    echo "$n"
+}
+
+for rep in $(seq 1 "$reps"); do
+    echo "-- repetition $rep of $reps"
+    for mode in pub pubsub req; do
+        for size in 16 1024; do
+            n=$(count_for "$mode" "$size")
+            run "swiftnats $mode $size" CNATS_SEND_ASAP=0 "$outdir/snats_bench" "$mode" "$n" "$size"
+            run "cnats $mode $size" CNATS_SEND_ASAP=0 "$outdir/cnats_bench" "$mode" "$n" "$size"
+            if [ "$mode" = req ]; then
+                run "cnats-asap $mode $size" CNATS_SEND_ASAP=1 "$outdir/cnats_bench" "$mode" "$n" "$size"
+            fi
+        done
+    done
+done
+
+# ---- table: medians per client, mode and size ----
+awk -v server="$server_version" -v reps="$reps" -v scale="$scale" '
+function median(key,    n, i, j, t, a) {
+    n = cnt[key]
+    if (n == 0) return ""
+    for (i = 1; i <= n; i++) a[i] = val[key, i]
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    if (n % 2) return a[(n + 1) / 2]
+    return (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function fmt(v, mode) {
+    if (v == "") return "–"
+    if (mode == "req") return sprintf("%.1f µs", v)
+    if (v >= 1e6) return sprintf("%.2f M/s", v / 1e6)
+    return sprintf("%.0f k/s", v / 1e3)
+}
+function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "–" : sprintf("%.2f", a / b) }
+/^RESULT / {
+    delete f
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    metric = (f["mode"] == "req") ? f["p50_us"] : f["msgs_per_s"]
+    if (metric == "nan" || metric == "") next
+    key = f["client"] SUBSEP f["mode"] SUBSEP f["size"]
+    cnt[key]++
+    val[key, cnt[key]] = metric + 0
+}
+END {
+    printf "server: %s; medians of %d repetition(s); counts divided by %d\n\n", server, reps, scale
+    print "| mode | size | metric | swiftnats | cnats | swiftnats/cnats | cnats-asap | swiftnats/cnats-asap |"
+    print "|---|---|---|---|---|---|---|---|"
+    split("pub pubsub req", modes, " ")
+    split("16 1024", sizes, " ")
+    for (m = 1; m <= 3; m++) for (s = 1; s <= 2; s++) {
+        mode = modes[m]; size = sizes[s]
+        sn = median("swiftnats" SUBSEP mode SUBSEP size)
+        cn = median("cnats" SUBSEP mode SUBSEP size)
+        ca = median("cnats-asap" SUBSEP mode SUBSEP size)
+        metric = (mode == "req") ? "p50 latency" : "msgs/s"
+        printf "| %s | %s B | %s | %s | %s | %s | %s | %s |\n", mode, size, metric, fmt(sn, mode), fmt(cn, mode), \
+            ratio(sn, cn), (mode == "req") ? fmt(ca, mode) : "–", (mode == "req") ? ratio(sn, ca) : "–"
+    }
+    print ""
+    print "Ratios: for msgs/s above 1 means swiftnats is faster; for p50 latency below 1 means swiftnats is faster."
+}' "$results" >"$table"
+
+echo
+cat "$table"
+echo
+echo "RESULT lines: $results"
+echo "table:        $table"
+if [ "$failures" -ne 0 ]; then
+    echo "$failures run(s) failed" >&2
+    exit 1
+fi
+exit 0
