@@ -8,6 +8,7 @@ import json
 from typing import Any, Optional
 
 from ._lib import lib
+from ._runtime import out_ptr
 from .errors import _check
 
 __all__ = ["json_value", "json_new"]
@@ -20,7 +21,7 @@ def json_value(handle: Optional[int]) -> Any:
     text = ctypes.c_void_p()
     _check(lib.snats_json_dumps(ctypes.byref(text), handle))
     try:
-        raw = ctypes.string_at(text.value)
+        raw = ctypes.string_at(out_ptr(text, "JSON text"))
     finally:
         lib.snats_free(text.value)
     return json.loads(raw)
@@ -30,5 +31,5 @@ def json_new(value: Any) -> int:
     """Converts a Python value to a new ``json_t*`` reference (release with snats_json_decref)."""
     out = ctypes.c_void_p()
     _check(lib.snats_json_loads(ctypes.byref(out), json.dumps(value).encode()))
-    return out.value  # type: ignore[return-value]
+    return out_ptr(out, "JSON value")
 

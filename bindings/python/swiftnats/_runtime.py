@@ -7,8 +7,7 @@ import itertools
 import logging
 import math
 import threading
-from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Type, Union
 
 from .errors import InvalidArgumentError, InvalidSubjectError, SwiftNatsError
 
@@ -59,14 +58,14 @@ def registry_size() -> int:
 _tls = threading.local()
 
 
-@contextmanager
-def in_callback() -> Iterator[None]:
-    """Marks the current thread as running a library callback (used by every thunk)."""
+def enter_callback() -> None:
+    """Marks the current thread as running a library callback (every thunk calls it first,
+    and :func:`leave_callback` in ``finally``)."""
     _tls.depth = getattr(_tls, "depth", 0) + 1
-    try:
-        yield
-    finally:
-        _tls.depth -= 1
+
+
+def leave_callback() -> None:
+    _tls.depth -= 1
 
 
 def on_callback_thread() -> bool:
@@ -123,17 +122,22 @@ class Handle:
         """The pointer while not destroyed (for identity only: never call C with it)."""
         return self._ptr
 
-    @contextmanager
-    def use(self) -> Iterator[int]:
+    def acquire(self) -> int:
+        """Holds the handle for one C call (pair with :meth:`release`, in ``finally``); raises
+        the closed error once closed."""
         with self._lock:
-            if self._closed or self._ptr is None:
+            ptr = self._ptr
+            if self._closed or ptr is None:
                 raise self._closed_error()
             self._users += 1
-            ptr = self._ptr
-        try:
-            yield ptr
-        finally:
-            self._release()
+            return ptr
+
+    def release(self) -> None:
+        self._release()
+
+    def use(self) -> "_Use":
+        """``with handle.use() as ptr:`` holds the handle for the block."""
+        return _Use(self, self.acquire())
 
     def try_use(self) -> "Optional[_Use]":
         """As :meth:`use`, but gives None instead of raising when closed."""
@@ -192,6 +196,15 @@ class _Use:
 # Conversions
 # --------------------------------------------------------------------------------------------
 
+
+def out_ptr(out: Any, what: str) -> int:
+    """The pointer an out-parameter received on SNATS_OK (never NULL by the header's contract)."""
+    value = out.value
+    if not value:
+        raise SwiftNatsError(f"the library returned SNATS_OK with a NULL {what}")
+    return int(value)
+
+
 _ENC = "utf-8"
 _ERRORS = "surrogateescape"  # subjects and header values round-trip even if not UTF-8
 
@@ -209,8 +222,21 @@ def _encode(value: str, what: str, error: Type[SwiftNatsError]) -> bytes:
     return raw
 
 
+_subject_cache: Dict[str, bytes] = {}
+_SUBJECT_CACHE_MAX = 4096
+
+
 def subject_arg(subject: str, what: str = "subject") -> bytes:
-    return _encode(subject, what, InvalidSubjectError)
+    """The encoded subject (cached: publishers reuse a few subjects). Validity is the
+    library's to check; only a NUL, which C would not see, is refused here."""
+    raw = _subject_cache.get(subject)  # a non-str misses, and _encode raises TypeError
+    if raw is not None:
+        return raw
+    raw = _encode(subject, what, InvalidSubjectError)
+    if len(_subject_cache) >= _SUBJECT_CACHE_MAX:
+        _subject_cache.clear()
+    _subject_cache[subject] = raw
+    return raw
 
 
 def optional_subject_arg(subject: Optional[str], what: str = "reply") -> Optional[bytes]:

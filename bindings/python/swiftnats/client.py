@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ctypes
+import atexit
 import enum
 import inspect
 import threading
 import weakref
-from typing import Any, Callable, Dict, Optional, Sequence, Union
+from typing import Any, Callable, ContextManager, Dict, Optional, Sequence, Tuple, Union
 
 from . import _runtime as rt
 from ._lib import CONN_HANDLER, ERROR_HANDLER, lib
@@ -97,26 +98,30 @@ class _Events:
 
 def _on_closed(conn: Optional[int], closure: Optional[int]) -> None:
     try:
-        with rt.in_callback():
+        rt.enter_callback()
+        try:
             ev = rt.lookup(closure)
-            if ev is None:
-                return
-            ev.closed.set()
-            if ev.closed_cb is not None:
-                ev.call(ev.closed_cb)
+            if ev is not None:
+                ev.closed.set()
+                if ev.closed_cb is not None:
+                    ev.call(ev.closed_cb)
+        finally:
+            rt.leave_callback()
     except BaseException:
         _thunk_failed("closed")
 
 
 def _on_disconnected(conn: Optional[int], closure: Optional[int]) -> None:
     try:
-        with rt.in_callback():
+        rt.enter_callback()
+        try:
             ev = rt.lookup(closure)
-            if ev is None:
-                return
-            ev.disconnected.set()
-            if ev.disconnected_cb is not None:
-                ev.call(ev.disconnected_cb)
+            if ev is not None:
+                ev.disconnected.set()
+                if ev.disconnected_cb is not None:
+                    ev.call(ev.disconnected_cb)
+        finally:
+            rt.leave_callback()
     except BaseException:
         _thunk_failed("disconnected")
 
@@ -129,13 +134,15 @@ def _on_error(
     closure: Optional[int],
 ) -> None:
     try:
-        with rt.in_callback():
+        rt.enter_callback()
+        try:
             ev = rt.lookup(closure)
-            if ev is None:
-                return
-            error = error_for_status(status, rt.decode(text))
-            subscription = ev.subs.get(sub) if sub else None
-            ev.report(error, subscription)
+            if ev is not None:
+                error = error_for_status(status, rt.decode(text))
+                subscription = ev.subs.get(sub) if sub else None
+                ev.report(error, subscription)
+        finally:
+            rt.leave_callback()
     except BaseException:
         _thunk_failed("error")
 
@@ -171,6 +178,34 @@ def _finalize_client(handle: rt.Handle) -> None:
         with use as ptr:
             lib.snats_conn_close(ptr)
     handle.close()
+
+
+# At interpreter exit, open clients are closed before weakref.finalize's own exit hook destroys
+# what is left (in reverse creation order, which would destroy subscriptions before their
+# connection): closing first flushes publishes, fails waiting requests with
+# ConnectionClosedError and runs closed callbacks while everything is still in place.
+_live_clients: "weakref.WeakSet[Client]" = weakref.WeakSet()
+_exit_hook_lock = threading.Lock()
+_exit_hook_registered = False
+
+
+def _close_live_clients() -> None:
+    for client in list(_live_clients):
+        try:
+            client.close()
+        except Exception:  # pragma: no cover - best effort at exit
+            rt.log.exception("swiftnats: closing a client at exit")
+
+
+def _track(client: "Client") -> None:
+    global _exit_hook_registered
+    _live_clients.add(client)
+    with _exit_hook_lock:
+        if not _exit_hook_registered:
+            # registered after the client's weakref.finalize, so that it runs before
+            # finalize's exit hook (atexit runs hooks last-in, first-out)
+            atexit.register(_close_live_clients)
+            _exit_hook_registered = True
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,7 +299,11 @@ def connect(
         raise
     finally:
         lib.snats_options_destroy(opts.value)
-    return Client._create(conn.value, events, key)
+    client = Client._create(
+        rt.out_ptr(conn, "connection"), events, key, (pending_msgs_limit, pending_bytes_limit)
+    )
+    _track(client)
+    return client
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,12 +319,20 @@ class Client:
     """
 
     _handle: rt.Handle
+    _events: _Events
+    _key: int
+    _lock: threading.Lock
+    _subs: Dict[int, Subscription]  # registry key -> subscription with a callback (held here)
+    _closing: bool
+    _final_stats: Optional[Dict[str, int]]
+    _pending_limits: Tuple[int, int]  # the connection's defaults for new subscriptions
+    _finalizer: "weakref.finalize[..., Client]"
 
     def __init__(self) -> None:
         raise TypeError("use swiftnats.connect() to make a Client")
 
     @classmethod
-    def _create(cls, ptr: int, events: _Events, key: int) -> "Client":
+    def _create(cls, ptr: int, events: _Events, key: int, pending_limits: Tuple[int, int]) -> "Client":
         self = object.__new__(cls)
         self._handle = rt.Handle(
             ptr, _make_destroy(key), _conn_closed_error, "conn", defer_on_callback_thread=True
@@ -293,9 +340,10 @@ class Client:
         self._events = events
         self._key = key
         self._lock = threading.Lock()
-        self._subs: Dict[int, Subscription] = {}  # registry key -> subscription with a callback
+        self._subs = {}
         self._closing = False
-        self._final_stats: Optional[Dict[str, int]] = None
+        self._final_stats = None
+        self._pending_limits = pending_limits
         self._finalizer = weakref.finalize(self, _finalize_client, self._handle)
         return self
 
@@ -314,17 +362,23 @@ class Client:
         Raises InvalidSubjectError, MaxPayloadError, ConnectionClosedError, NotConnectedError.
         """
         subj = rt.subject_arg(subject)
-        rep = rt.optional_subject_arg(reply)
+        rep = rt.optional_subject_arg(reply) if reply else None
         data, size = rt.payload_arg(payload)
         if headers:
             with c_headers(headers) as hdrs, self._use() as ptr:
                 _check(lib.snats_publish_msg(ptr, subj, rep, hdrs, data, size))
-        elif rep is not None:
-            with self._use() as ptr:
-                _check(lib.snats_publish_request(ptr, subj, rep, data, size))
-        else:
-            with self._use() as ptr:
-                _check(lib.snats_publish(ptr, subj, data, size))
+            return
+        handle = self._handle
+        ptr = handle.acquire()  # the hot path: no context-manager objects
+        try:
+            if rep is None:
+                status = lib.snats_publish(ptr, subj, data, size)
+            else:
+                status = lib.snats_publish_request(ptr, subj, rep, data, size)
+            if status:
+                _check(status)
+        finally:
+            handle.release()
 
     def request(
         self,
@@ -348,7 +402,7 @@ class Client:
         else:
             with self._use() as ptr:
                 _check(lib.snats_request(ctypes.byref(out), ptr, subj, data, size, ms))
-        return Msg._take(out.value, self)
+        return Msg._take(rt.out_ptr(out, "reply"), self)
 
     # -- subscribe ----------------------------------------------------------------------------
 
@@ -396,16 +450,21 @@ class Client:
         except BaseException:
             sub._abandon()
             raise
-        sub._attach(out.value)
+        sub_ptr = rt.out_ptr(out, "subscription")
+        sub._attach(sub_ptr)
         with self._lock:
-            self._events.subs[out.value] = sub
-            if sub._key is not None:
+            self._events.subs[sub_ptr] = sub
+            if sub._key is not None and not self._closing:
                 self._subs[sub._key] = sub
+            closing = self._closing
+        if closing:  # closed meanwhile: the subscription ended with the connection
+            rt.unregister(sub._key)
         try:
             if pending_msgs_limit is not None or pending_bytes_limit is not None:
+                default_msgs, default_bytes = self._pending_limits
                 sub.set_pending_limits(
-                    65536 if pending_msgs_limit is None else pending_msgs_limit,
-                    64 * 1024 * 1024 if pending_bytes_limit is None else pending_bytes_limit,
+                    default_msgs if pending_msgs_limit is None else pending_msgs_limit,
+                    default_bytes if pending_bytes_limit is None else pending_bytes_limit,
                 )
             if max_msgs > 0:
                 sub.unsubscribe(limit=max_msgs)
@@ -441,11 +500,12 @@ class Client:
             st = lib.snats_conn_drain(ptr, ms)
             if st != Status.OK:
                 error = error_for_status(st, _last_error())
-        if error is not None and error.status in (Status.DRAINING, Status.INVALID_ARG):
+        if error is not None:
+            # The library closed the connection, but a callback may still be running past
+            # the deadline; close() would wait for it. Releasing the handle is left to
+            # close() or the finalizer, so the timeout is reported on time.
             raise error
         self.close()
-        if error is not None:
-            raise error
 
     def close(self) -> None:
         """Closes the connection: flushes buffered publishes, ends every subscription, fails
@@ -534,7 +594,8 @@ class Client:
         with self._use() as ptr:
             _check(lib.snats_conn_get_server_info(ctypes.byref(info), ptr))
         try:
-            return json_value(info.value)
+            value: Dict[str, Any] = json_value(info.value)
+            return value
         finally:
             lib.snats_json_decref(info.value)
 
@@ -560,7 +621,7 @@ class Client:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _use(self):
+    def _use(self) -> ContextManager[int]:
         return self._handle.use()
 
     def _report_callback_exception(self, error: BaseException, sub: Optional[Subscription]) -> None:

@@ -7,8 +7,10 @@ Every exception raised for a failed library call is a :class:`SwiftNatsError` ca
 
 from __future__ import annotations
 
+import asyncio
 import builtins
-from typing import Dict, Optional, Type
+import sys
+from typing import Dict, Optional, Tuple, Type
 
 from ._lib import lib
 
@@ -108,15 +110,25 @@ class SwiftNatsError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status}, detail={self.detail!r})"
 
-    def __reduce__(self):  # picklable despite the keyword-ish constructor
+    def __reduce__(self) -> Tuple[Type["SwiftNatsError"], Tuple[str, int]]:  # picklable
         return (type(self), (self.detail, self.status))
 
 
-class TimeoutError(SwiftNatsError, builtins.TimeoutError):
-    """The wait ended before the event (SNATS_TIMEOUT). Also a builtin ``TimeoutError``
-    (and so ``asyncio.TimeoutError`` on Python >= 3.11)."""
+if sys.version_info >= (3, 11):  # asyncio.TimeoutError is builtins.TimeoutError
 
-    default_status = Status.TIMEOUT
+    class TimeoutError(SwiftNatsError, builtins.TimeoutError):
+        """The wait ended before the event (SNATS_TIMEOUT). Also a builtin ``TimeoutError``
+        and so an ``asyncio.TimeoutError``."""
+
+        default_status = Status.TIMEOUT
+
+else:  # asyncio.TimeoutError is a class of its own before Python 3.11
+
+    class TimeoutError(SwiftNatsError, builtins.TimeoutError, asyncio.TimeoutError):
+        """The wait ended before the event (SNATS_TIMEOUT). Also a builtin ``TimeoutError``
+        and an ``asyncio.TimeoutError``."""
+
+        default_status = Status.TIMEOUT
 
 
 class InvalidArgumentError(SwiftNatsError, ValueError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ._lib import lib
 from ._runtime import Payload, decode
@@ -28,6 +28,7 @@ class Msg:
         headers: the first value of each header key, None when the message had no header block
             (see :meth:`header_values` for every value of a key).
         status: the inline status code of the header block (503, 408...), 0 when none.
+        description: the text after the status code ("No Responders"), "" when none.
     """
 
     subject: str
@@ -35,6 +36,7 @@ class Msg:
     data: bytes = b""
     headers: Optional[Dict[str, str]] = None
     status: int = 0
+    description: str = ""
     _header_items: Optional[HeaderItems] = field(default=None, repr=False)
     _client: "Optional[Client]" = field(default=None, repr=False)
 
@@ -45,13 +47,16 @@ class Msg:
         """Copies a ``snats_msg*`` (borrowed or owned; the caller still releases an owned one)."""
         length = lib.snats_msg_data_len(handle)
         data = ctypes.string_at(lib.snats_msg_data(handle), length) if length else b""
-        items = read_headers(lib.snats_msg_headers(handle))
+        hdrs = lib.snats_msg_headers(handle)
+        items = read_headers(hdrs)
+        status = lib.snats_msg_status_code(handle)
         return cls(
             subject=decode(lib.snats_msg_subject(handle)),
             reply=decode(lib.snats_msg_reply(handle)),
             data=data,
             headers=None if items is None else {k: v[0] for k, v in items if v},
-            status=lib.snats_msg_status_code(handle),
+            status=status,
+            description=decode(lib.snats_headers_description(hdrs)) if status and hdrs else "",
             _header_items=items,
             _client=client,
         )
@@ -74,7 +79,7 @@ class Msg:
         return []
 
     @property
-    def header_items(self) -> List[tuple]:
+    def header_items(self) -> List[Tuple[str, List[str]]]:
         """Every header as ``(key, [values])`` pairs, in wire order."""
         return [(k, list(v)) for k, v in self._header_items or ()]
 
@@ -99,4 +104,6 @@ class Msg:
             parts.append(f"headers={self.headers!r}")
         if self.status:
             parts.append(f"status={self.status}")
+        if self.description:
+            parts.append(f"description={self.description!r}")
         return f"<Msg {' '.join(parts)}>"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
-from typing import TYPE_CHECKING, Callable, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, ContextManager, Optional, Tuple
 
 from . import _runtime as rt
 from ._lib import MSG_HANDLER, lib
@@ -25,11 +25,13 @@ def _on_msg(conn: Optional[int], sub: Optional[int], msg: Optional[int], closure
     """snats_msg_handler for every subscription: @p closure is the registry key of the
     Subscription. The message is borrowed, so it is copied before anything else."""
     try:
-        with rt.in_callback():
+        rt.enter_callback()
+        try:
             target = rt.lookup(closure)
-            if target is None or not msg:
-                return
-            target._deliver(msg)
+            if target is not None and msg:
+                target._deliver(msg)
+        finally:
+            rt.leave_callback()
     except BaseException:  # never let anything reach ctypes
         try:
             rt.log.exception("swiftnats: error in the message callback thunk")
@@ -73,10 +75,9 @@ class Subscription:
         self._key: Optional[int] = rt.register(self) if cb is not None else None
         self._handle: Optional[rt.Handle] = None
         self._lock = threading.Lock()
-        self._limit = 0
         self._ending = False  # auto-unsubscribe or drain pending: the client sweeps it later
         self._final: Optional[Tuple[int, int]] = None  # (delivered, dropped) at close
-        self._finalizer: Optional[weakref.finalize] = None
+        self._finalizer: "Optional[weakref.finalize[..., Subscription]]" = None
 
     # -- set-up by the client -----------------------------------------------------------------
 
@@ -134,7 +135,7 @@ class Subscription:
         out = ctypes.c_void_p()
         with self._use() as ptr:
             _check(lib.snats_sub_next_msg(ctypes.byref(out), ptr, ms))
-        return Msg._take(out.value, self._client)
+        return Msg._take(rt.out_ptr(out, "message"), self._client)
 
     def unsubscribe(self, limit: int = 0) -> None:
         """Ends the subscription now (limit == 0), or after @p limit messages in all, counting
@@ -143,7 +144,6 @@ class Subscription:
             raise ValueError("limit must be >= 0")
         with self._use() as ptr:
             if limit > 0:
-                self._limit = limit
                 self._ending = True
                 _check(lib.snats_sub_auto_unsubscribe(ptr, limit))
             else:
@@ -226,7 +226,7 @@ class Subscription:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _use(self):
+    def _use(self) -> ContextManager[int]:
         if self._handle is None:
             raise _closed_error()
         return self._handle.use()

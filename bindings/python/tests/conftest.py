@@ -113,6 +113,26 @@ def server(request, tmp_path) -> Iterator[NATSServer]:
 
 
 @pytest.fixture
+def server_factory(request, tmp_path) -> Iterator[Callable[..., NATSServer]]:
+    """start(extra_args) -> a started NATSServer with extra command-line arguments."""
+    started: List[NATSServer] = []
+
+    def start(extra_args: Optional[List[str]] = None) -> NATSServer:
+        srv = NATSServer(tmp_path / f"nats-{len(started)}", extra_args)
+        started.append(srv)
+        srv.start()
+        return srv
+
+    try:
+        yield start
+    finally:
+        for srv in started:
+            srv.stop()
+            if _failed(request):
+                print(f"----- nats-server log ({srv.url} {srv.extra_args}) -----\n{srv.log()}")
+
+
+@pytest.fixture
 def nats_server(server: NATSServer) -> Iterator[str]:
     """The URL of a fresh nats-server, e.g. nats://127.0.0.1:43127."""
     yield server.url

@@ -14,7 +14,10 @@ import swiftnats
 from swiftnats import _runtime
 
 
-@pytest.mark.parametrize("how", ["unsubscribe", "close", "drain"])
+@pytest.mark.parametrize(
+    "how",
+    ["unsubscribe", "close", "drain"],
+)
 def test_callback_ends_its_own_subscription(nc, how):
     got = []
     holder = {}
@@ -41,7 +44,7 @@ def test_callback_ends_its_own_subscription(nc, how):
     nc.flush()
     time.sleep(0.2)  # show that nothing more is delivered
     assert got == [b"first"]
-    eventually(lambda: not holder["sub"].is_valid)
+    eventually(lambda: not holder["sub"].is_valid, timeout=2.0, what="the subscription ended")
 
 
 def test_callback_calls_request(nc):
@@ -65,20 +68,42 @@ def test_callback_calls_request(nc):
 
 
 def test_callback_closes_connection(nats_server):
-    closed = threading.Event()
-    nc = swiftnats.connect(nats_server, closed_cb=closed.set)
+    # Client.close() in a callback: snats_conn_close() there, snats_conn_destroy() on another
+    # thread. Repeated: the closed callback used to be lost in about one run in two (destroy
+    # returned before it ran), fixed in the library at 4264cf0.
+    for attempt in range(10):
+        closed = threading.Event()
+        nc = swiftnats.connect(nats_server, closed_cb=closed.set)
+        returned = threading.Event()
+
+        def cb(msg, nc=nc, returned=returned):
+            nc.close()  # from a callback of this very connection
+            returned.set()
+
+        nc.subscribe("close.me", cb=cb)
+        nc.flush()
+        nc.publish("close.me", b"")
+        assert returned.wait(5)
+        eventually(lambda: nc.is_closed, what="closed")
+        assert closed.wait(2), f"closed_cb not called (attempt {attempt})"
+        nc.close()
+
+
+def test_callback_closes_connection_client_usable_after(nats_server):
+    nc = swiftnats.connect(nats_server)
     returned = threading.Event()
 
     def cb(msg):
-        nc.close()  # from a callback of this very connection
+        nc.close()
         returned.set()
 
     nc.subscribe("close.me", cb=cb)
     nc.flush()
     nc.publish("close.me", b"")
     assert returned.wait(5)
-    assert closed.wait(5)
-    assert nc.is_closed
+    eventually(lambda: nc.is_closed, what="closed")
+    with pytest.raises(swiftnats.ConnectionClosedError):
+        nc.publish("x", b"")
     nc.close()
 
 
@@ -219,16 +244,20 @@ def test_coroutine_callback_rejected(nc):
 
 def test_registry_released(nats_server):
     baseline = _runtime.registry_size()
-    with swiftnats.connect(nats_server, closed_cb=lambda: None) as nc:
-        subs = [nc.subscribe(f"reg.{i}", cb=lambda m: None) for i in range(5)]
-        auto = nc.subscribe("reg.auto", cb=lambda m: None, max_msgs=1)
-        nc.publish("reg.auto", b"")
-        nc.flush()
-        eventually(lambda: auto.delivered == 1)
-        for s in subs[:2]:
-            s.close()
-        assert _runtime.registry_size() == baseline + 1 + 4
-    del subs, auto, nc
+
+    def use_and_close():
+        with swiftnats.connect(nats_server, closed_cb=lambda: None) as nc:
+            subs = [nc.subscribe(f"reg.{i}", cb=lambda m: None) for i in range(5)]
+            auto = nc.subscribe("reg.auto", cb=lambda m: None, max_msgs=1)
+            nc.publish("reg.auto", b"")
+            nc.flush()
+            eventually(lambda: auto.delivered == 1)
+            for s in subs[:2]:
+                s.close()
+            # the connection's events + 3 open subscriptions + the auto-unsubscribed one
+            assert _runtime.registry_size() == baseline + 1 + 4
+
+    use_and_close()
     eventually(lambda: _runtime.registry_size() == baseline, what="registry back to baseline")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 
 import pytest
 
@@ -194,3 +195,141 @@ def test_unclosed_client_is_closed_when_collected(nats_server):
 def test_client_not_constructible_directly():
     with pytest.raises(TypeError):
         swiftnats.Client()
+
+
+AUTH_CASES = [
+    # (server args, connect kwargs or URL builder, expected error or None)
+    ("user-ok", ["--user", "alice", "--pass", "s3cret"], {"user": "alice", "password": "s3cret"}, None),
+    ("user-in-url", ["--user", "alice", "--pass", "s3cret"], "alice:s3cret@", None),
+    ("url-wins-over-option", ["--user", "alice", "--pass", "s3cret"],
+     ("alice:s3cret@", {"user": "alice", "password": "wrong"}), None),
+    ("wrong-password", ["--user", "alice", "--pass", "s3cret"], {"user": "alice", "password": "nope-pw"},
+     swiftnats.AuthorizationError),
+    ("no-credentials", ["--user", "alice", "--pass", "s3cret"], {}, swiftnats.AuthorizationError),
+    ("token-ok", ["--auth", "t0ken"], {"token": "t0ken"}, None),
+    ("token-wrong", ["--auth", "t0ken"], {"token": "bad-t0ken"}, swiftnats.AuthorizationError),
+]
+
+
+@pytest.mark.parametrize("args,how,error", [c[1:] for c in AUTH_CASES], ids=[c[0] for c in AUTH_CASES])
+def test_authentication(server_factory, args, how, error):
+    srv = server_factory(args)
+    url, kwargs = srv.url, {}
+    if isinstance(how, tuple):
+        userinfo, kwargs = how
+        url = url.replace("nats://", "nats://" + userinfo)
+    elif isinstance(how, str):
+        url = url.replace("nats://", "nats://" + how)
+    else:
+        kwargs = how
+    if error is None:
+        with swiftnats.connect(url, **kwargs) as nc:
+            assert nc.is_connected
+            assert nc.connected_url == srv.url  # without credentials
+    else:
+        with pytest.raises(error) as info:
+            swiftnats.connect(url, connect_timeout=2.0, **kwargs)
+        for secret in ("s3cret", "nope-pw", "t0ken"):
+            assert secret not in str(info.value), "credentials in the error text"
+
+
+def test_client_drain(nats_server):
+    closed = []
+    nc = swiftnats.connect(nats_server, closed_cb=lambda: closed.append(1))
+    got = []
+
+    def slow(msg):
+        time.sleep(0.002)
+        got.append(msg.data)
+
+    sub = nc.subscribe("drain.client", cb=slow)
+    sync = nc.subscribe("drain.client.sync")
+    nc.flush()
+    for i in range(50):
+        nc.publish("drain.client", b"%d" % i)
+    nc.drain(timeout=10.0)
+    assert got == [b"%d" % i for i in range(50)]
+    assert nc.is_closed and closed == [1]
+    assert not sub.is_valid and not sync.is_valid
+    with pytest.raises(swiftnats.ConnectionClosedError):
+        nc.publish("x", b"")
+    with pytest.raises(swiftnats.ConnectionClosedError):
+        nc.drain()
+
+
+def test_client_drain_while_draining(nats_server):
+    nc = swiftnats.connect(nats_server)
+    release, entered = threading.Event(), threading.Event()
+
+    def blocked(msg):
+        entered.set()
+        release.wait(10)
+
+    nc.subscribe("drain.busy", cb=blocked)
+    nc.flush()
+    nc.publish("drain.busy", b"")
+    assert entered.wait(5)
+    first = threading.Thread(target=nc.drain, kwargs={"timeout": 10.0})
+    first.start()
+    try:
+        eventually(lambda: nc.is_draining, what="draining")
+        with pytest.raises(swiftnats.DrainingError):
+            nc.drain(timeout=1.0)
+        with pytest.raises(swiftnats.DrainingError):
+            nc.subscribe("during.drain")
+        nc.publish("during.drain", b"allowed")  # publishing is allowed during a drain
+    finally:
+        release.set()
+        first.join(10)
+    assert nc.is_closed
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"verbose": True},
+        {"pedantic": True},
+        {"verbose": True, "pedantic": True},
+        {"name": "named-client"},
+        {"ping_interval": 0.05, "max_pings_out": 3},
+        {"pending_msgs_limit": 0, "pending_bytes_limit": 0},
+        {"inbox_prefix": "_CUSTOM"},
+    ],
+    ids=["verbose", "pedantic", "verbose-pedantic", "name", "fast-pings", "unlimited-pending", "inbox-prefix"],
+)
+def test_connect_options_work(nats_server, kwargs):
+    with swiftnats.connect(nats_server, **kwargs) as nc:
+        nc.subscribe("opt.echo", cb=lambda m: m.respond(m.data))
+        sub = nc.subscribe("opt.sync")
+        nc.flush()
+        for i in range(20):
+            assert nc.request("opt.echo", b"%d" % i, timeout=5.0).data == b"%d" % i
+            nc.publish("opt.sync", b"%d" % i)
+        assert [sub.next_msg(timeout=5.0).data for _ in range(20)] == [b"%d" % i for i in range(20)]
+        if "ping_interval" in kwargs:
+            time.sleep(0.3)  # several keep-alive PINGs: the connection must stay up
+        nc.flush()
+        assert nc.is_connected
+
+
+def test_close_from_many_threads(nats_server):
+    closed = []
+    nc = swiftnats.connect(nats_server, closed_cb=lambda: closed.append(1))
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def closer():
+        try:
+            barrier.wait()
+            nc.close()
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=closer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert errors == []
+    assert nc.is_closed
+    eventually(lambda: closed == [1], what=f"closed_cb once, got {closed}")

@@ -67,3 +67,25 @@ def test_empty_headers_send_plain_message(nc):
 def test_invalid_headers(nc, headers):
     with pytest.raises(swiftnats.InvalidArgumentError):
         nc.publish("hdr", b"", headers=headers)
+
+
+def test_status_message_no_responders(nc):
+    # a publish with a reply subject and no subscriber: the server answers the reply inbox
+    # with an inline status "NATS/1.0 503" (the connection asked for no_responders)
+    inbox = nc.new_inbox()
+    sub = nc.subscribe(inbox)
+    nc.flush()
+    nc.publish("nobody.here", b"", reply=inbox)
+    msg = sub.next_msg(timeout=5.0)
+    assert msg.status == 503
+    assert msg.description in ("", "No Responders")  # 2.9.10 sends a bare "NATS/1.0 503"
+    assert msg.data == b""
+    assert msg.headers == {}
+    assert "status=503" in repr(msg)
+
+
+def test_plain_message_has_no_status(nc):
+    sub = nc.subscribe("plain")
+    nc.publish("plain", b"x", headers={"K": "v"})
+    msg = sub.next_msg(timeout=5.0)
+    assert msg.status == 0 and msg.description == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import ctypes
 import re
@@ -118,11 +119,12 @@ def test_unknown_status_gives_base_class():
     "cls,builtin",
     [
         (swiftnats.TimeoutError, builtins.TimeoutError),
+        (swiftnats.TimeoutError, asyncio.TimeoutError),
         (swiftnats.InvalidArgumentError, ValueError),
         (swiftnats.InvalidSubjectError, ValueError),
         (swiftnats.InvalidSubjectError, swiftnats.InvalidArgumentError),
     ],
-    ids=["timeout-builtin", "invalid-arg-valueerror", "invalid-subject-valueerror", "invalid-subject-invalid-arg"],
+    ids=["timeout-builtin", "timeout-asyncio", "invalid-arg-valueerror", "invalid-subject-valueerror", "invalid-subject-invalid-arg"],
 )
 def test_error_hierarchy(cls, builtin):
     assert issubclass(cls, builtin)

@@ -144,14 +144,9 @@ def test_subscription_drain(nc, mode):
     assert sub.delivered == total
 
 
-DRAIN_BUG = (
-    "library bug: snats_sub_drain()/snats_conn_drain() with a callback still running return "
-    "SNATS_TIMEOUT only once that callback returns, not after timeout_ms as the header says"
-)
 
 
 @pytest.mark.parametrize("what", ["subscription", "connection"])
-@pytest.mark.xfail(reason=DRAIN_BUG)
 def test_drain_timeout(nats_server, what):
     nc = swiftnats.connect(nats_server)
     release = threading.Event()
@@ -264,17 +259,29 @@ def test_next_msg_woken_by_close_from_other_thread(nc):
     assert len(errors) == 1 and isinstance(errors[0], swiftnats.InvalidSubscriptionError), errors
 
 
-def test_subscriptions_after_client_close(nats_server):
+@pytest.mark.parametrize(
+    "call,error",
+    [
+        (lambda sub: sub.next_msg(timeout=0.5), swiftnats.ConnectionClosedError),
+        (lambda sub: sub.unsubscribe(), swiftnats.ConnectionClosedError),
+        (lambda sub: sub.drain(timeout=0.5), swiftnats.ConnectionClosedError),
+        (lambda sub: sub.unsubscribe(limit=5), swiftnats.ConnectionClosedError),
+        (lambda sub: sub.set_pending_limits(10, 10), swiftnats.InvalidSubscriptionError),
+    ],
+    ids=["next_msg", "unsubscribe", "drain", "auto-unsubscribe", "set_pending_limits"],
+)
+def test_subscription_after_client_close(nats_server, call, error):
     nc = swiftnats.connect(nats_server)
-    sync = nc.subscribe("after")
+    sub = nc.subscribe("after")
     cbsub = nc.subscribe("after.cb", cb=lambda m: None)
     nc.publish("after", b"x")
     nc.flush()
     nc.close()
-    assert not sync.is_valid and not cbsub.is_valid
-    with pytest.raises((swiftnats.ConnectionClosedError, swiftnats.InvalidSubscriptionError)):
-        sync.next_msg(timeout=0.5)
-    sync.close()
+    assert not sub.is_valid and not cbsub.is_valid
+    with pytest.raises(error) as info:
+        call(sub)
+    assert type(info.value) is error
+    sub.close()
     cbsub.close()
 
 
