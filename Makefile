@@ -1,7 +1,8 @@
 # swiftnats: build, install, test, demo, bench.
 #   make            release build of libswiftnats.so and snats
 #   make demo       build, then run the C and Python demos (throwaway server unless NATS_URL)
-#   make test       XCTest, the C harness, pytest, and the installed pkg-config route
+#   make test       XCTest, pytest, the installed pkg-config route, the C harness under
+#                   valgrind, then the C harness (its "N passed, N failed" closes the run)
 #   make memcheck   the C harness under valgrind
 #   make bench      swiftnats beside cnats on one nats-server
 #   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
@@ -45,7 +46,7 @@ $(OUT)/examples/%: bindings/c/examples/%.c Include/swiftnats.h build
 
 # ---------------------------------------------------------------- tests ---
 test: deps build
-	@$(MAKE) --no-print-directory test-swift test-python test-install test-c
+	@$(MAKE) --no-print-directory test-swift test-python test-install memcheck test-c
 
 test-swift:
 	$(SWIFT) test
@@ -70,7 +71,7 @@ memcheck: build
 	cp $(LIB) $(VALGRIND_LIB)/libswiftnats.so.0
 	strip --strip-debug $(VALGRIND_LIB)/libswiftnats.so.0
 	SNATS_TEST_SLOW=10 SNATS_TEST_TIMEOUT=300 LD_LIBRARY_PATH=$(CURDIR)/$(VALGRIND_LIB) \
-	    valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	    valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	    --suppressions=Tests/c/valgrind.supp --trace-children=yes --trace-children-skip='*/nats-server' \
 	    $(OUT)/snats_ctests
 
