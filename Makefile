@@ -78,7 +78,7 @@ memcheck: build
 # ---------------------------------------------------------------- bench ---
 bench: build
 	@WANT_BENCH=1 scripts/deps.sh
-	SNATS_LIBDIR=$(CURDIR)/$(RELEASE) SNATS_CLI=$(CURDIR)/$(RELEASE)/snats bench/run.sh
+	SNATS_LIBDIR=$(CURDIR)/$(RELEASE) PYTHON=$(CURDIR)/$(PY) bench/run.sh
 
 # -------------------------------------------------------------- install ---
 install: build

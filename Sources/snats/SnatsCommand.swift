@@ -63,6 +63,23 @@ func printMessage(_ message: Message, index: Int) {
 import Glibc
 #endif
 
+/// Reads a synchronous subscription until `count` messages (0: forever), numbering them from 1.
+func forEachMessage(of sub: Subscription, count: Int, _ body: (Message, Int) throws -> Void) throws {
+    var received = 0
+    while count == 0 || received < count {
+        do {
+            let message = try sub.next(timeoutMilliseconds: 1_000)
+            received += 1
+            try body(message, received)
+            flushStdout()
+        } catch NATSError.timeout {
+            continue
+        } catch let error as NATSError {
+            throw CLIError(error.description)
+        }
+    }
+}
+
 /// Stdout is a pipe in scripts and tests: flush each line so readers see it at once.
 func flushStdout() { fflush(stdout) }
 
@@ -113,18 +130,8 @@ struct SubCommand: ParsableCommand {
         try natsCall { try conn.flush(timeoutMilliseconds: 5_000) }
         print("Listening on \"\(subject)\"" + (queue.map { " in queue group \"\($0)\"" } ?? ""))
         flushStdout()
-        var received = 0
-        while count == 0 || received < count {
-            do {
-                let message = try sub.next(timeoutMilliseconds: 1_000)
-                received += 1
-                printMessage(message, index: received)
-                flushStdout()
-            } catch NATSError.timeout {
-                continue
-            } catch let error as NATSError {
-                throw CLIError(error.description)
-            }
+        try forEachMessage(of: sub, count: count) { message, index in
+            printMessage(message, index: index)
         }
     }
 }
@@ -168,19 +175,9 @@ struct ReplyCommand: ParsableCommand {
         try natsCall { try conn.flush(timeoutMilliseconds: 5_000) }
         print("Replying on \"\(subject)\"")
         flushStdout()
-        var answered = 0
-        while count == 0 || answered < count {
-            do {
-                let message = try sub.next(timeoutMilliseconds: 1_000)
-                answered += 1
-                printMessage(message, index: answered)
-                if message.reply != nil { try conn.respond(to: message, payload: Array(data.utf8)) }
-                flushStdout()
-            } catch NATSError.timeout {
-                continue
-            } catch let error as NATSError {
-                throw CLIError(error.description)
-            }
+        try forEachMessage(of: sub, count: count) { message, index in
+            printMessage(message, index: index)
+            if message.reply != nil { try conn.respond(to: message, payload: Array(data.utf8)) }
         }
         try natsCall { try conn.flush(timeoutMilliseconds: 5_000) }
     }

@@ -96,34 +96,29 @@ class _Events:
             )
 
 
-def _on_closed(conn: Optional[int], closure: Optional[int]) -> None:
+def _connection_event(closure: Optional[int], name: str) -> None:
+    """Sets the event's flag (`closed` or `disconnected`) and runs its user callback."""
     try:
         rt.enter_callback()
         try:
             ev = rt.lookup(closure)
             if ev is not None:
-                ev.closed.set()
-                if ev.closed_cb is not None:
-                    ev.call(ev.closed_cb)
+                getattr(ev, name).set()
+                user_cb = getattr(ev, name + "_cb")
+                if user_cb is not None:
+                    ev.call(user_cb)
         finally:
             rt.leave_callback()
     except BaseException:
-        _thunk_failed("closed")
+        _thunk_failed(name)
+
+
+def _on_closed(conn: Optional[int], closure: Optional[int]) -> None:
+    _connection_event(closure, "closed")
 
 
 def _on_disconnected(conn: Optional[int], closure: Optional[int]) -> None:
-    try:
-        rt.enter_callback()
-        try:
-            ev = rt.lookup(closure)
-            if ev is not None:
-                ev.disconnected.set()
-                if ev.disconnected_cb is not None:
-                    ev.call(ev.disconnected_cb)
-        finally:
-            rt.leave_callback()
-    except BaseException:
-        _thunk_failed("disconnected")
+    _connection_event(closure, "disconnected")
 
 
 def _on_error(
