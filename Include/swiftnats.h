@@ -373,7 +373,8 @@ bool snats_conn_is_closed(snats_conn *conn);
  * @retval SNATS_CONNECTION_CLOSED the connection is closed.
  * @retval SNATS_NOT_CONNECTED     the connection is not connected.
  * @retval SNATS_INVALID_ARG       NULL @p conn or @p subject, or NULL @p data with @p len > 0.
- * Blocks: only while 64 MiB are already waiting for a socket that cannot keep up.
+ * Blocks: only while 256 KiB are already waiting for the socket (until the network thread
+ * has taken them).
  * Threads: any.
  */
 snats_status snats_publish(snats_conn *conn, const char *subject, const void *data, size_t len);
