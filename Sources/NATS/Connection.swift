@@ -495,10 +495,6 @@ public final class Connection {
 
     // MARK: from the event loop
 
-    func handshakeInfo(_ newInfo: ServerInfo) {
-        lock.withLock { info = newInfo }
-    }
-
     func updateInfo(_ newInfo: ServerInfo) {
         lock.withLock { info = newInfo }
     }

@@ -119,7 +119,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             parser.maxPayload = max(info.maxPayload, 1)
             if !sawInfo {
                 sawInfo = true
-                connection.handshakeInfo(info)
+                connection.updateInfo(info)
                 var out = context.channel.allocator.buffer(capacity: 512)
                 out.writeConnect(connection.connectDocument(for: info))
                 out.writePing()

@@ -4,7 +4,6 @@ public struct Statistics: Equatable {
     public var inBytes: UInt64 = 0
     public var outMessages: UInt64 = 0
     public var outBytes: UInt64 = 0
-    public var reconnects: UInt64 = 0
 
     public init() {}
 }

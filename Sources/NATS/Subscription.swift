@@ -239,9 +239,8 @@ public final class Subscription {
         return inTime
     }
 
-    /// Marks the subscription closed and stops its thread. Returns false when it already was.
-    @discardableResult
-    func close(detachWorker: Bool) -> Bool {
+    /// Marks the subscription closed and stops its thread; a no-op when it already was.
+    func close(detachWorker: Bool) {
         let thread: WorkerThread? = condition.withLock {
             if closed { return nil }
             closed = true
@@ -252,6 +251,5 @@ public final class Subscription {
             return thread
         }
         thread?.finish(detachOnly: detachWorker)
-        return true
     }
 }
