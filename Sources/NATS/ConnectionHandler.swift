@@ -36,8 +36,10 @@ final class ConnectionHandler: ChannelInboundHandler {
                 try handle(op, context: context)
             }
             if buffer.readableBytes > 0 {
-                buffer.discardReadBytes()
-                leftover = buffer
+                // Copy the tail (at most one op) out, so NIO can reuse its receive buffer.
+                var kept = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+                kept.writeBuffer(&buffer)
+                leftover = kept
             }
         } catch {
             flushBatch()
