@@ -74,8 +74,6 @@ public struct Deadline: Comparable {
         return Deadline(uptimeNanoseconds: now().uptimeNanoseconds &+ delta)
     }
 
-    public var hasPassed: Bool { Deadline.now() >= self }
-
     public var remainingNanoseconds: Int64 {
         let now = Deadline.now().uptimeNanoseconds
         return uptimeNanoseconds > now ? Int64(uptimeNanoseconds - now) : 0

@@ -180,27 +180,8 @@ public final class Connection {
 
     /// Publishes `payload` on `subject`. Returns once the message is in the outbound buffer.
     public func publish(_ subject: String, payload: [UInt8] = [], reply: String? = nil, headers: Headers? = nil) throws {
-        var subjectCopy = subject
-        var replyCopy = reply ?? ""
-        let headerBytes = headers.map { $0.encoded() }
-        try subjectCopy.withUTF8 { subjectBytes in
-            try replyCopy.withUTF8 { replyBytes in
-                try payload.withUnsafeBytes { payloadBytes in
-                    if let headerBytes {
-                        try headerBytes.withUnsafeBytes { headerBuffer in
-                            try publish(
-                                subject: UnsafeRawBufferPointer(subjectBytes),
-                                reply: reply == nil ? nil : UnsafeRawBufferPointer(replyBytes),
-                                headers: headerBuffer, payload: payloadBytes)
-                        }
-                    } else {
-                        try publish(
-                            subject: UnsafeRawBufferPointer(subjectBytes),
-                            reply: reply == nil ? nil : UnsafeRawBufferPointer(replyBytes),
-                            headers: nil, payload: payloadBytes)
-                    }
-                }
-            }
+        try withWireBytes(subject: subject, reply: reply, headers: headers, payload: payload) {
+            try publish(subject: $0, reply: $1, headers: $2, payload: $3)
         }
     }
 
@@ -373,19 +354,24 @@ public final class Connection {
                 return
             }
             try lock.withLock {
-                guard subscriptions[subscription.sid] != nil else { throw NATSError.invalidSubscription("subscription is closed") }
-                guard status != .closed else { throw NATSError.connectionClosed }
+                try requireRegisteredLocked(subscription)
                 enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: max) }
             }
             return
         }
         try lock.withLock {
-            guard subscriptions.removeValue(forKey: subscription.sid) != nil else {
-                throw status == .closed ? NATSError.connectionClosed : NATSError.invalidSubscription("subscription is closed")
-            }
+            try requireRegisteredLocked(subscription)
+            subscriptions.removeValue(forKey: subscription.sid)
             enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: nil) }
         }
         subscription.close(detachWorker: onWorker)
+    }
+
+    /// With the lock held: fails unless `subscription` is still in the table, naming why.
+    private func requireRegisteredLocked(_ subscription: Subscription) throws {
+        guard subscriptions[subscription.sid] != nil else {
+            throw status == .closed ? NATSError.connectionClosed : NATSError.invalidSubscription("subscription is closed")
+        }
     }
 
     /// Called when a subscription reached its end (auto-unsubscribe count, drain).
@@ -412,9 +398,7 @@ public final class Connection {
         guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         try lock.withLock {
-            guard subscriptions[subscription.sid] != nil else {
-                throw status == .closed ? NATSError.connectionClosed : NATSError.invalidSubscription("subscription is closed")
-            }
+            try requireRegisteredLocked(subscription)
             enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: nil) }
         }
         try flush(timeoutMilliseconds: max(1, deadline.remainingNanoseconds / 1_000_000))
@@ -429,19 +413,8 @@ public final class Connection {
     public func request(
         _ subject: String, payload: [UInt8] = [], headers: Headers? = nil, timeoutMilliseconds: Int64
     ) throws -> Message {
-        let headerBytes = headers.map { $0.encoded() }
-        var subjectCopy = subject
-        return try subjectCopy.withUTF8 { subjectBytes in
-            try payload.withUnsafeBytes { payloadBytes in
-                if let headerBytes {
-                    return try headerBytes.withUnsafeBytes {
-                        try request(subject: UnsafeRawBufferPointer(subjectBytes), headers: $0,
-                                    payload: payloadBytes, timeoutMilliseconds: timeoutMilliseconds)
-                    }
-                }
-                return try request(subject: UnsafeRawBufferPointer(subjectBytes), headers: nil,
-                                   payload: payloadBytes, timeoutMilliseconds: timeoutMilliseconds)
-            }
+        try withWireBytes(subject: subject, reply: nil, headers: headers, payload: payload) {
+            try request(subject: $0, headers: $2, payload: $3, timeoutMilliseconds: timeoutMilliseconds)
         }
     }
 

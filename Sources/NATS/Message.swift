@@ -8,27 +8,6 @@ public struct Message {
 
     public init(storage: MessageStorage) { self.storage = storage }
 
-    /// Builds a message from parts; used by the parser path and by tests.
-    public init(subject: String, reply: String? = nil, headers: Headers? = nil, payload: [UInt8] = []) {
-        var subjectCopy = subject
-        var replyCopy = reply ?? ""
-        let headerBytes = headers.map { $0.encoded() } ?? []
-        storage = subjectCopy.withUTF8 { subjectBytes in
-            replyCopy.withUTF8 { replyBytes in
-                headerBytes.withUnsafeBytes { headerBuffer in
-                    payload.withUnsafeBytes { payloadBuffer in
-                        MessageStorage.make(
-                            subject: UnsafeRawBufferPointer(subjectBytes),
-                            reply: reply == nil ? nil : UnsafeRawBufferPointer(replyBytes),
-                            headers: headerBuffer.isEmpty ? nil : headerBuffer,
-                            payload: payloadBuffer,
-                            sid: 0, connection: nil)
-                    }
-                }
-            }
-        }
-    }
-
     public var subject: String { storage.string(storage.subjectRange) }
     public var reply: String? { storage.hasReply ? storage.string(storage.replyRange) : nil }
     public var payload: [UInt8] { storage.withPayload { Array($0) } }

@@ -145,11 +145,8 @@ public func snats_publish_msg(
         let conn = try connection(pointer)
         let subjectBytes = cBytes(try required(subject, "subject"))
         let payload = try payloadBytes(data, length)
-        let encoded = headers.map { Handle.borrow($0, as: CHeaders.self).encoded() } ?? []
-        try encoded.withUnsafeBytes { headerBytes in
-            try conn.publish(
-                subject: subjectBytes, reply: reply.map(cBytes), headers: headerBytes.isEmpty ? nil : headerBytes,
-                payload: payload)
+        try CHeaders.withEncoded(headers) { headerBytes in
+            try conn.publish(subject: subjectBytes, reply: reply.map(cBytes), headers: headerBytes, payload: payload)
         }
     }
 }
@@ -165,11 +162,8 @@ private func request(
         let subjectBytes = cBytes(try required(subject, "subject"))
         let payload = try payloadBytes(data, length)
         let timeout = try positiveTimeout(timeout)
-        let encoded = headers.map { Handle.borrow($0, as: CHeaders.self).encoded() } ?? []
-        let reply = try encoded.withUnsafeBytes { headerBytes in
-            try conn.request(
-                subject: subjectBytes, headers: headerBytes.isEmpty ? nil : headerBytes, payload: payload,
-                timeoutMilliseconds: timeout)
+        let reply = try CHeaders.withEncoded(headers) { headerBytes in
+            try conn.request(subject: subjectBytes, headers: headerBytes, payload: payload, timeoutMilliseconds: timeout)
         }
         out.pointee = Handle.make(reply.storage)
     }

@@ -20,6 +20,12 @@ final class CHeaders {
 
     func encoded() -> [UInt8] { headers.isEmpty ? [] : headers.encoded() }
 
+    /// Lends the encoded block of an optional header handle; NULL or empty lends nil.
+    static func withEncoded<T>(_ pointer: OpaquePointer?, _ body: (UnsafeRawBufferPointer?) throws -> T) rethrows -> T {
+        let encoded = pointer.map { Handle.borrow($0, as: CHeaders.self).encoded() } ?? []
+        return try encoded.withUnsafeBytes { try body($0.isEmpty ? nil : $0) }
+    }
+
     func mutate(_ body: (inout Headers) throws -> Void) throws {
         guard !readOnly else { throw NATSError.illegalState("a received message's headers are read-only") }
         try body(&headers)

@@ -33,6 +33,7 @@ final class ConnectionTests: ServerTestCase {
         conn.close()
         conn.close()
         XCTAssertEqual(closed.count, 1, "closed callback runs once, before close returns")
+        XCTAssertNil(conn.closeReason, "closed by the application, not by an error")
         XCTAssertTrue(conn.isClosed)
         XCTAssertThrowsError(try conn.publish("foo")) { XCTAssertEqual($0 as? NATSError, .connectionClosed) }
         XCTAssertThrowsError(try conn.flush(timeoutMilliseconds: 100)) { XCTAssertEqual($0 as? NATSError, .connectionClosed) }
@@ -87,6 +88,7 @@ final class ConnectionTests: ServerTestCase {
         XCTAssertTrue(eventually { events.count == 2 })
         XCTAssertEqual(events.all, ["disconnected", "closed"])
         XCTAssertTrue(conn.isClosed)
+        XCTAssertEqual(conn.closeReason, .connectionClosed)
         conn.close()
     }
 
