@@ -6,12 +6,15 @@ final class Completion<Value> {
     /// Supplies the result; later calls are ignored. Returns whether this call supplied it.
     @discardableResult
     func complete(_ value: Result<Value, NATSError>) -> Bool {
-        condition.withLock {
+        let supplied: Bool = condition.withLock {
             guard result == nil else { return false }
             result = value
-            condition.broadcast()
             return true
         }
+        // Woken after the unlock, the waiter finds the mutex free instead of sleeping on it
+        // once more (a second wake-up, which costs as much as the first).
+        if supplied { condition.broadcast() }
+        return supplied
     }
 
     /// Waits for the result; nil when `deadline` passed first.

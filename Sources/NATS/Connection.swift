@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -28,6 +31,13 @@ public final class Connection {
     private var outbound = OutboundBuffer()
     private var writing = OutboundBuffer()
     private var flushScheduled = false
+    /// Writes handed to NIO and not yet done; while any is, every write must go through NIO.
+    private var writesInFlight = 0
+    /// For send-now writes on the caller's thread (plain TCP only: TLS encrypts on the loop).
+    private var writer: SocketWriter?
+    /// Batches publishers wrote themselves, and whether the tail-flush timer runs.
+    private var publisherWrites: UInt64 = 0
+    private var tailFlushArmed = false
     private var publishersWaiting = 0
     private var pongWaiters: [Completion<Void>?] = []
     private var pingsOut = 0
@@ -44,6 +54,11 @@ public final class Connection {
     private var liveWorkers = 0
 
     private enum TeardownState { case none, running, done }
+
+    /// A publisher that has buffered this much writes it itself, as nats.c does: a loop of
+    /// publishes then costs one syscall per 64 KiB and no thread wake-ups.
+    static let publisherWriteThreshold = 64 * 1024
+    static let tailFlushDelay = TimeAmount.milliseconds(1)
 
     /// Buffers beyond this are freed once written, so a burst does not keep its memory.
     static let retainedBufferCapacity = 4 * 1024 * 1024
@@ -97,7 +112,6 @@ public final class Connection {
         let handler = ConnectionHandler(connection: self, handshake: handshake)
         let timeout = TimeAmount.milliseconds(options.connectTimeoutMilliseconds)
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
@@ -105,11 +119,23 @@ public final class Connection {
         // CONNECT is built from the server's URL (its credentials) as soon as INFO arrives.
         lock.withLock { connectedServer = server }
         let channel: Channel
+        var writer: SocketWriter?
         do {
-            channel = try bootstrap.connect(host: server.host, port: server.port).wait()
+            let socket = try TCPConnector.connect(
+                host: server.host, port: server.port,
+                deadline: .after(milliseconds: options.connectTimeoutMilliseconds))
+            writer = SocketWriter(duplicating: socket)
+            do {
+                channel = try bootstrap.withConnectedSocket(socket).wait()
+            } catch {
+                Glibc.close(socket)
+                throw error
+            }
         } catch {
-            handshake.fail(NATSError.connectFailed("\(server): \(error)"))
-            throw NATSError.connectFailed("\(server): \(error)")
+            writer?.close()
+            let failure = (error as? NATSError) ?? NATSError.connectFailed("\(server): \(error)")
+            handshake.fail(failure)
+            throw failure
         }
         let timer = eventLoop.scheduleTask(in: timeout) {
             handshake.fail(NATSError.timeout("handshake with \(server) took longer than \(self.options.connectTimeoutMilliseconds) ms"))
@@ -119,6 +145,7 @@ public final class Connection {
             timer.cancel()
         } catch {
             timer.cancel()
+            writer?.close()
             channel.close(promise: nil)
             if let error = error as? NATSError { throw error }
             throw NATSError.connectFailed("\(server): \(error)")
@@ -130,6 +157,7 @@ public final class Connection {
         }
         lock.withLock {
             self.channel = channel
+            self.writer = writer
             self.status = .connected
             self.pingTask = task
         }
@@ -186,9 +214,12 @@ public final class Connection {
     }
 
     /// The byte-level publish that the C ABI calls without building Swift strings.
+    /// `sendNow`: write on this thread when the socket is idle, instead of waking the event
+    /// loop: for a request or a reply, where someone waits for the answer. Publishers in a
+    /// loop keep the default, which coalesces their messages into few writes.
     public func publish(
         subject: UnsafeRawBufferPointer, reply: UnsafeRawBufferPointer?,
-        headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer
+        headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, sendNow: Bool = false
     ) throws {
         guard Subject.isValidPublishSubject(subject) else {
             throw NATSError.invalidSubject(String(decoding: subject, as: UTF8.self))
@@ -204,7 +235,15 @@ public final class Connection {
         outbound.appendPublish(subject: subject, reply: reply, headers: headers, payload: payload)
         stats.outMessages &+= 1
         stats.outBytes &+= UInt64(payload.count)
-        scheduleFlushLocked()
+        if sendNow {
+            writeNowLocked()
+        } else if outbound.count >= Self.publisherWriteThreshold {
+            writeNowLocked()
+            publisherWrites &+= 1
+            armTailFlushLocked()
+        } else if !tailFlushArmed {
+            scheduleFlushLocked()
+        }
     }
 
     /// With the lock held: fails unless the connection takes publishes, and waits while the
@@ -223,10 +262,46 @@ public final class Connection {
         }
     }
 
+    /// A publisher writing its own batches is in a burst: rather than waking the event loop
+    /// for every batch begun, a timer on the loop sends the tail that no batch write took,
+    /// at most `tailFlushDelay` late (nats.c's flusher always waits that long).
+    private func armTailFlushLocked() {
+        if tailFlushArmed { return }
+        tailFlushArmed = true
+        let seen = publisherWrites
+        eventLoop.scheduleTask(in: Self.tailFlushDelay) { self.flushTail(seenWrites: seen) }
+    }
+
+    /// On the event loop: sends what is buffered; stays armed while publishers still write.
+    private func flushTail(seenWrites: UInt64) {
+        let stillBursting: UInt64? = lock.withLock {
+            if channel != nil && publisherWrites != seenWrites { return publisherWrites }
+            tailFlushArmed = false
+            return nil
+        }
+        flushOutbound()
+        if let seen = stillBursting {
+            eventLoop.scheduleTask(in: Self.tailFlushDelay) { self.flushTail(seenWrites: seen) }
+        }
+    }
+
     private func scheduleFlushLocked() {
         if flushScheduled { return }
         flushScheduled = true
         eventLoop.execute { self.flushOutbound() }
+    }
+
+    /// With the lock held, on any thread: writes the outbound buffer straight to the socket
+    /// when NIO holds none of our bytes (everything before `outbound` is on the wire, so the
+    /// order holds); whatever the socket does not take now goes through the event loop.
+    private func writeNowLocked() {
+        guard writesInFlight == 0, channel != nil, let writer else {
+            scheduleFlushLocked()
+            return
+        }
+        let written = outbound.withBytes { writer.writeNow($0) } ?? 0
+        outbound.removeFirst(written)
+        if !outbound.isEmpty { scheduleFlushLocked() }
     }
 
     /// On the event loop: hands everything buffered to the channel in one write.
@@ -235,15 +310,18 @@ public final class Connection {
             flushScheduled = false
             guard let current = channel, !outbound.isEmpty, current.isWritable else { return nil }
             swap(&outbound, &writing)
+            writesInFlight += 1
             if publishersWaiting > 0 { lock.broadcast() }
             return current
         }
         guard let target else { return }
         var data = target.allocator.buffer(capacity: writing.count)
-        writing.withBytes { data.writeBytes($0) }
+        _ = writing.withBytes { data.writeBytes($0) }
         writing.removeAll()
         writing.shrinkIfLarge(keeping: Self.retainedBufferCapacity)
-        target.writeAndFlush(data, promise: nil)
+        target.writeAndFlush(data).whenComplete { _ in
+            self.lock.withLock { self.writesInFlight -= 1 }
+        }
     }
 
     /// Appends a control op to the outbound buffer (SUB, UNSUB, PING, PONG).
@@ -455,7 +533,9 @@ public final class Connection {
         do {
             var replyCopy = reply
             try replyCopy.withUTF8 { replyBytes in
-                try publish(subject: subject, reply: UnsafeRawBufferPointer(replyBytes), headers: headers, payload: payload)
+                try publish(
+                    subject: subject, reply: UnsafeRawBufferPointer(replyBytes), headers: headers, payload: payload,
+                    sendNow: true)
             }
         } catch {
             muxer.cancel(token: token)
@@ -585,6 +665,8 @@ public final class Connection {
         }
         lock.withLock {
             self.channel = nil
+            writer?.close()
+            writer = nil
             outbound.release()
         }
         for waiter in waiters { waiter?.complete(.failure(.connectionClosed)) }
@@ -644,12 +726,15 @@ public final class Connection {
         guard let reply = message.reply, !reply.isEmpty else {
             throw NATSError.invalidArgument("message has no reply subject")
         }
-        try publish(reply, payload: payload, headers: headers)
+        try withWireBytes(subject: reply, reply: nil, headers: headers, payload: payload) {
+            try publish(subject: $0, reply: nil, headers: $2, payload: $3, sendNow: true)
+        }
     }
 
     deinit {
         // A connection dropped without close(): release the socket; threads hold no reference.
         channel?.close(promise: nil)
+        writer?.close()
         outbound.release()
         writing.release()
     }

@@ -23,6 +23,17 @@ struct OutboundBuffer {
 
     mutating func removeAll() { count = 0 }
 
+    /// Drops the first `written` bytes, keeping the rest in order.
+    mutating func removeFirst(_ written: Int) {
+        guard written > 0, let base else { return }
+        if written >= count {
+            count = 0
+            return
+        }
+        memmove(base, base + written, count - written)
+        count -= written
+    }
+
     /// Gives back memory after a burst, so one large flush does not pin it for good.
     mutating func shrinkIfLarge(keeping limit: Int) {
         if capacity > limit && count == 0 { release() }

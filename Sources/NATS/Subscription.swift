@@ -80,6 +80,7 @@ public final class Subscription {
     /// slow-consumer episode that the caller should report.
     func enqueue(_ batch: [Message]) -> Bool {
         var startedSlowConsumer = false
+        var wake = false
         condition.withLock {
             if closed { return }
             for message in batch {
@@ -98,8 +99,10 @@ public final class Subscription {
                 received += 1
                 pending.append(message)
             }
-            if consumerWaiting { condition.signal() }
+            wake = consumerWaiting
         }
+        // After the unlock, as in Completion.complete.
+        if wake { condition.signal() }
         return startedSlowConsumer
     }
 

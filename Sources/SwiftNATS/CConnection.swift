@@ -6,9 +6,15 @@ import NIOConcurrencyHelpers
 /// the error callback's `sub` argument).
 final class CConnection {
     private(set) var connection: Connection?
+    /// The same connection, for the publish path: lending it costs no reference counting.
+    /// Set once, before the handle reaches the caller; `connection` keeps it alive.
+    fileprivate var lentConnection: Unmanaged<Connection>?
     private let subscriptionHandles = NIOLockedValueBox<[ObjectIdentifier: OpaquePointer]>([:])
 
-    func attach(_ connection: Connection) { self.connection = connection }
+    func attach(_ connection: Connection) {
+        self.connection = connection
+        lentConnection = .passUnretained(connection)
+    }
 
     func connected() throws -> Connection {
         guard let connection else { throw NATSError.connectionClosed }
@@ -31,6 +37,17 @@ final class CConnection {
 @inline(__always)
 func connection(_ pointer: OpaquePointer?) throws -> Connection {
     try Handle.get(pointer, as: CConnection.self, "conn").connected()
+}
+
+/// Runs `body` with the handle's connection borrowed: no retain or release, which is a
+/// tenth of a small publish. The caller's handle keeps both alive for the call.
+@inline(__always)
+func withConnection<T>(_ pointer: OpaquePointer?, _ body: (Connection) throws -> T) throws -> T {
+    guard let pointer else { throw NATSError.nullArgument("conn") }
+    return try Unmanaged<CConnection>.fromOpaque(UnsafeRawPointer(pointer))._withUnsafeGuaranteedRef { box in
+        guard let lent = box.lentConnection else { throw NATSError.connectionClosed }
+        return try lent._withUnsafeGuaranteedRef(body)
+    }
 }
 
 /// Builds the Swift options, turning the C callbacks into closures that hand back `handle`.
@@ -118,9 +135,11 @@ public func snats_publish(
     _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?, _ length: Int
 ) -> Int32 {
     withStatus {
-        try connection(pointer).publish(
-            subject: cBytes(required(subject, "subject")), reply: nil, headers: nil,
-            payload: payloadBytes(data, length))
+        try withConnection(pointer) {
+            try $0.publish(
+                subject: cBytes(required(subject, "subject")), reply: nil, headers: nil,
+                payload: payloadBytes(data, length))
+        }
     }
 }
 
@@ -130,9 +149,11 @@ public func snats_publish_request(
     _ data: UnsafeRawPointer?, _ length: Int
 ) -> Int32 {
     withStatus {
-        try connection(pointer).publish(
-            subject: cBytes(required(subject, "subject")), reply: reply.map(cBytes), headers: nil,
-            payload: payloadBytes(data, length))
+        try withConnection(pointer) {
+            try $0.publish(
+                subject: cBytes(required(subject, "subject")), reply: reply.map(cBytes), headers: nil,
+                payload: payloadBytes(data, length))
+        }
     }
 }
 

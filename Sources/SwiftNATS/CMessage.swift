@@ -70,6 +70,6 @@ public func snats_msg_respond(_ pointer: OpaquePointer?, _ data: UnsafeRawPointe
         guard let conn = message.connection else {
             throw NATSError.invalidArgument("message was not received on a connection")
         }
-        try conn.publish(subject: cBytes(reply), reply: nil, headers: nil, payload: payloadBytes(data, length))
+        try conn.publish(subject: cBytes(reply), reply: nil, headers: nil, payload: payloadBytes(data, length), sendNow: true)
     }
 }
