@@ -577,6 +577,38 @@ snats_status snats_queue_subscribe_sync(snats_sub **sub, snats_conn *conn, const
 snats_status snats_sub_next_msg(snats_msg **msg, snats_sub *sub, int64_t timeout_ms);
 
 /**
+ * @brief Takes a batch of messages of a synchronous subscription, copied into @p buffer:
+ *        waits for the first, then takes those queued behind it, up to @p max_msgs and as
+ *        many as fit. One call per batch, for bindings where each call is costly (ctypes).
+ *
+ * Each message is one record: four native-endian `uint32_t` lengths (subject, reply, header
+ * block, payload; reply 0 when none, header block 0 when none), then the subject, reply, the
+ * raw `NATS/1.0` header block and the payload bytes, unpadded and not NUL-terminated. Records
+ * follow each other; taken messages count as delivered. Until the next call on @p sub, a
+ * drain counts the batch as still being handled (as a running callback), so that a binding
+ * that runs callbacks on its own thread has run them all when snats_sub_drain() or
+ * snats_conn_drain() returns.
+ * @param sub        Borrowed.
+ * @param buffer     Borrowed; written up to *used.
+ * @param capacity   Bytes available at @p buffer.
+ * @param max_msgs   > 0.
+ * @param timeout_ms > 0.
+ * @param[out] used  Bytes written; with SNATS_BUFFER_TOO_SMALL, the size the first record needs.
+ * @param[out] count Messages written.
+ * @retval SNATS_OK                   *count >= 1 messages in @p buffer.
+ * @retval SNATS_BUFFER_TOO_SMALL     the first message needs *used bytes; it stays queued.
+ * @retval SNATS_TIMEOUT              none within @p timeout_ms.
+ * @retval SNATS_MAX_DELIVERED        the auto-unsubscribe count was delivered.
+ * @retval SNATS_INVALID_SUBSCRIPTION unsubscribed (or drained and empty).
+ * @retval SNATS_CONNECTION_CLOSED    the connection closed.
+ * @retval SNATS_ILLEGAL_STATE        @p sub has a callback.
+ * @retval SNATS_INVALID_ARG          a NULL argument, max_msgs <= 0 or timeout_ms <= 0.
+ * Blocks: up to @p timeout_ms. Threads: any.
+ */
+snats_status snats_sub_next_msgs(snats_sub *sub, void *buffer, size_t capacity, size_t max_msgs,
+                                 int64_t timeout_ms, size_t *used, size_t *count);
+
+/**
  * @brief Ends the subscription now: UNSUB, queued messages discarded, no further callbacks.
  * @param sub Borrowed (still to be destroyed).
  * @retval SNATS_OK                   unsubscribed.

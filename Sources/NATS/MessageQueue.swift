@@ -7,6 +7,7 @@ struct MessageQueue {
 
     var count: Int { items.count - head }
     var isEmpty: Bool { head == items.count }
+    var first: Message? { head < items.count ? items[head] : nil }
 
     mutating func append(_ message: Message) {
         items.append(message)

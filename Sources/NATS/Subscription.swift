@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Interest in a subject. Asynchronous subscriptions run their handler on a delivery thread of
 /// their own (one message at a time, in order); synchronous ones are read with `next(timeout:)`.
 /// Messages wait in a bounded queue: past the pending limits they are dropped and counted, and
@@ -26,6 +30,8 @@ public final class Subscription {
     private var closeWhenEmpty = false
     private var inCallback = false
     private var consumerWaiting = false
+    /// The thread that took the batch being handled (`next(maxMessages:...)`).
+    private var batchHolder: pthread_t?
     private var slowConsumerReported = false
     private var worker: WorkerThread?
 
@@ -154,13 +160,45 @@ public final class Subscription {
 
     /// Waits for the next message of a synchronous subscription.
     public func next(timeoutMilliseconds: Int64) throws -> Message {
+        let taken = try take(
+            maxMessages: 1, maxBytes: Int.max, size: { _ in 0 }, holdsBatch: false,
+            timeoutMilliseconds: timeoutMilliseconds)
+        // `take` returns at least one message or throws.
+        guard let message = taken.first else { throw NATSError.timeout("no message within \(timeoutMilliseconds) ms") }
+        return message
+    }
+
+    /// Waits for the first pending message, then takes it and those queued behind it, at most
+    /// `maxMessages` and as many as fit in `maxBytes` by the caller's `size` measure: one wake-up
+    /// and one lock for a whole batch. When the first message alone is larger than
+    /// `maxBytes`, it stays queued and `MessageTooLarge` tells its size.
+    ///
+    /// The batch counts as being handled until the next call, as a callback is until it
+    /// returns: a drain waits for that call, so that a binding running callbacks on its own
+    /// thread has run them all before the drain ends.
+    public func next(
+        maxMessages: Int, maxBytes: Int, size: (Message) -> Int, timeoutMilliseconds: Int64
+    ) throws -> [Message] {
+        try take(
+            maxMessages: maxMessages, maxBytes: maxBytes, size: size, holdsBatch: true,
+            timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    private func take(
+        maxMessages: Int, maxBytes: Int, size: (Message) -> Int, holdsBatch: Bool, timeoutMilliseconds: Int64
+    ) throws -> [Message] {
         guard isSynchronous else { throw NATSError.illegalState("next message called on an asynchronous subscription") }
         guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
+        guard maxMessages > 0 else { throw NATSError.invalidArgument("maxMessages must be positive") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         condition.lock()
+        if holdsBatch && inCallback {
+            inCallback = false  // the previous batch is handled
+            condition.broadcast()
+        }
         while pending.isEmpty {
             if closed || closeWhenEmpty {
-                let reachedMax = maxMessages > 0 && deliveredCount >= maxMessages
+                let reachedMax = self.maxMessages > 0 && deliveredCount >= self.maxMessages
                 condition.unlock()
                 if closeWhenEmpty && !closed { connection.subscriptionEnded(self) }
                 if reachedMax { throw NATSError.maxMessagesDelivered }
@@ -174,18 +212,40 @@ public final class Subscription {
                 throw NATSError.timeout("no message within \(timeoutMilliseconds) ms")
             }
         }
-        // The loop exits only with a message queued.
-        guard let message = pending.popFirst() else {
-            condition.unlock()
-            throw NATSError.timeout("no message within \(timeoutMilliseconds) ms")
+        var taken: [Message] = []
+        var bytes = 0
+        while taken.count < maxMessages, let first = pending.first {
+            let measured = size(first)
+            if bytes + measured > maxBytes {
+                if taken.isEmpty {
+                    condition.unlock()
+                    throw MessageTooLarge(size: measured, limit: maxBytes)
+                }
+                break
+            }
+            bytes += measured
+            _ = pending.popFirst()
+            taken.append(first)
         }
-        deliveredCount += 1
+        deliveredCount += UInt64(taken.count)
+        if holdsBatch {
+            inCallback = true
+            batchHolder = pthread_self()
+        }
         if pending.count < maxPendingMessages / 2 || maxPendingMessages == 0 { slowConsumerReported = false }
-        let finished = (maxMessages > 0 && deliveredCount >= maxMessages) || (closeWhenEmpty && pending.isEmpty)
+        // A drained queue ends the subscription now, or for a batch at the next call.
+        let finished = (self.maxMessages > 0 && deliveredCount >= self.maxMessages)
+            || (closeWhenEmpty && pending.isEmpty && !holdsBatch)
         condition.broadcast()
         condition.unlock()
         if finished { connection.subscriptionEnded(self) }
-        return message
+        return taken
+    }
+
+    /// The first queued message does not fit the caller's batch limit.
+    public struct MessageTooLarge: Error {
+        public let size: Int
+        public let limit: Int
     }
 
     // MARK: ending
@@ -223,7 +283,8 @@ public final class Subscription {
         condition.lock()
         closeWhenEmpty = true
         condition.broadcast()
-        let onOwnThread = worker?.isCurrent ?? false
+        // The consumer's own thread: its callback, or the thread handling a taken batch.
+        let onOwnThread = worker?.isCurrent ?? (inCallback && batchHolder.map { pthread_equal($0, pthread_self()) != 0 } ?? false)
         if onOwnThread {
             condition.unlock()
             return true

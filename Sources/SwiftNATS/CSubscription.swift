@@ -102,6 +102,35 @@ public func snats_sub_next_msg(
     }
 }
 
+@_cdecl("snats_sub_next_msgs")
+public func snats_sub_next_msgs(
+    _ pointer: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ maxMessages: Int,
+    _ timeout: Int64, _ used: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    used?.pointee = 0
+    count?.pointee = 0
+    return withStatus {
+        let buffer = try required(buffer, "buffer")
+        let used = try required(used, "used")
+        let count = try required(count, "count")
+        guard capacity >= 0 else { throw NATSError.invalidArgument("capacity must not be negative") }
+        guard maxMessages > 0 else { throw NATSError.invalidArgument("max_msgs must be positive") }
+        let messages: [Message]
+        do {
+            messages = try subscription(pointer).next(
+                maxMessages: maxMessages, maxBytes: capacity, size: { PackedMessage.size(of: $0.storage) },
+                timeoutMilliseconds: positiveTimeout(timeout))
+        } catch let tooLarge as Subscription.MessageTooLarge {
+            used.pointee = tooLarge.size
+            throw CopyOutError.tooSmall(needed: tooLarge.size, capacity: capacity)
+        }
+        var cursor = buffer
+        for message in messages { cursor = PackedMessage.write(message.storage, at: cursor) }
+        used.pointee = cursor - buffer
+        count.pointee = messages.count
+    }
+}
+
 @_cdecl("snats_sub_unsubscribe")
 public func snats_sub_unsubscribe(_ pointer: OpaquePointer?) -> Int32 {
     withStatus { try subscription(pointer).unsubscribe() }

@@ -344,6 +344,99 @@ static void sub_sync_next_msg_and_timeout(void) {
     server_stop(&srv);
 }
 
+/* Reads one record of snats_sub_next_msgs(); returns the position after it. */
+static const unsigned char *read_record(const unsigned char *p, char *subject, char *reply,
+                                        uint32_t *header_len, char *data) {
+    uint32_t len[4];
+    memcpy(len, p, sizeof len);
+    p += sizeof len;
+    memcpy(subject, p, len[0]);
+    subject[len[0]] = 0;
+    p += len[0];
+    memcpy(reply, p, len[1]);
+    reply[len[1]] = 0;
+    p += len[1];
+    *header_len = len[2];
+    p += len[2];
+    memcpy(data, p, len[3]);
+    data[len[3]] = 0;
+    return p + len[3];
+}
+
+static void sub_next_msgs_batches(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe_sync(&sub, c, "batch.>"));
+    unsigned char buf[256];
+    size_t used = 99, count = 99;
+    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 10, 200, &used, &count), SNATS_TIMEOUT);
+    CHECK_EQ_INT(used, 0);
+    CHECK_EQ_INT(count, 0);
+
+    snats_headers *h = NULL;
+    CHECK_OK(snats_headers_create(&h));
+    CHECK_OK(snats_headers_add(h, "K", "v"));
+    CHECK_OK(snats_publish(c, "batch.a", "one", 3));
+    CHECK_OK(snats_publish_request(c, "batch.b", "reply.to", "two", 3));
+    CHECK_OK(snats_publish_msg(c, "batch.c", NULL, h, "three", 5));
+    CHECK_OK(snats_publish(c, "batch.d", "four", 4));
+    snats_headers_destroy(h);
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    int64_t deadline = harness_now_ms() + harness_ms(5000);
+    while (pending_of(sub) < 4 && harness_now_ms() < deadline) harness_sleep_ms(5);
+
+    /* at most 3 by count */
+    CHECK_OK(snats_sub_next_msgs(sub, buf, sizeof buf, 3, harness_ms(5000), &used, &count));
+    CHECK_EQ_INT(count, 3);
+    char subject[64], reply[64], data[64];
+    uint32_t header_len = 0;
+    const unsigned char *p = read_record(buf, subject, reply, &header_len, data);
+    CHECK_EQ_STR(subject, "batch.a");
+    CHECK_EQ_STR(reply, "");
+    CHECK_EQ_INT(header_len, 0);
+    CHECK_EQ_STR(data, "one");
+    p = read_record(p, subject, reply, &header_len, data);
+    CHECK_EQ_STR(subject, "batch.b");
+    CHECK_EQ_STR(reply, "reply.to");
+    CHECK_EQ_STR(data, "two");
+    const unsigned char *third = p + 16 + strlen("batch.c");
+    p = read_record(p, subject, reply, &header_len, data);
+    CHECK_EQ_STR(subject, "batch.c");
+    if (header_len < 12 || memcmp(third, "NATS/1.0", 8) != 0) FAIL("header block not passed raw (%u bytes)", header_len);
+    CHECK_EQ_STR(data, "three");
+    CHECK_EQ_INT((size_t)(p - buf), used);
+    CHECK_EQ_INT(delivered_of(sub), 3);
+
+    /* a buffer too small for the first record: its size is told and it stays queued */
+    size_t need = 16 + strlen("batch.d") + 4;
+    CHECK_STATUS(snats_sub_next_msgs(sub, buf, need - 1, 10, harness_ms(5000), &used, &count), SNATS_BUFFER_TOO_SMALL);
+    CHECK_EQ_INT(used, need);
+    CHECK_EQ_INT(count, 0);
+    CHECK_EQ_INT(pending_of(sub), 1);
+    CHECK_OK(snats_sub_next_msgs(sub, buf, need, 10, harness_ms(5000), &used, &count));
+    CHECK_EQ_INT(count, 1);
+    CHECK_EQ_INT(used, need);
+    read_record(buf, subject, reply, &header_len, data);
+    CHECK_EQ_STR(data, "four");
+
+    /* bad arguments */
+    CHECK_STATUS(snats_sub_next_msgs(NULL, buf, sizeof buf, 1, 100, &used, &count), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(sub, NULL, sizeof buf, 1, 100, &used, &count), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 0, 100, &used, &count), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, 0, &used, &count), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, 100, NULL, &count), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, 100, &used, NULL), SNATS_INVALID_ARG);
+
+    /* the end of the subscription ends the batches */
+    CHECK_OK(snats_sub_unsubscribe(sub));
+    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, 100, &used, &count), SNATS_INVALID_SUBSCRIPTION);
+    snats_sub_destroy(sub);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
 static void sub_next_msg_on_async_is_illegal(void) {
     test_server srv;
     server_start(&srv);
@@ -1015,6 +1108,7 @@ const test_case subscription_tests[] = {
     TEST(sub_queue_group_split),
     TEST(sub_bad_arguments),
     TEST(sub_sync_next_msg_and_timeout),
+    TEST(sub_next_msgs_batches),
     TEST(sub_next_msg_on_async_is_illegal),
     TEST(sub_next_msg_connection_closed),
     TEST(sub_auto_unsubscribe_sync),

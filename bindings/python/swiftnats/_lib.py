@@ -209,6 +209,10 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_subscribe_sync": (c_status, [c_handle_p, c_handle, c_char_p]),
     "snats_queue_subscribe_sync": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p]),
     "snats_sub_next_msg": (c_status, [c_handle_p, c_handle, c_int64]),
+    "snats_sub_next_msgs": (
+        c_status,
+        [c_handle, c_void_p, c_size_t, c_size_t, c_int64, POINTER(c_size_t), POINTER(c_size_t)],
+    ),
     "snats_sub_unsubscribe": (c_status, [c_handle]),
     "snats_sub_auto_unsubscribe": (c_status, [c_handle, c_int]),
     "snats_sub_drain": (c_status, [c_handle, c_int64]),

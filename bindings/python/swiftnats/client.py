@@ -24,7 +24,7 @@ from .errors import (
 from .headers import HeadersArg, c_headers
 from ._json import json_value
 from .msg import Msg
-from .subscription import _MSG_THUNK, MsgHandler, Subscription
+from .subscription import MsgHandler, Subscription
 
 __all__ = ["connect", "Client", "ConnState", "ClosedCallback", "ErrorCallback"]
 
@@ -413,7 +413,7 @@ class Client:
         """Subscribes to @p subject (``*`` matches one token, ``>`` the rest), in queue group
         @p queue if given.
 
-        With @p cb, each message is passed to ``cb(msg)`` on a library thread, one at a time,
+        With @p cb, each message is passed to ``cb(msg)`` on the subscription's thread, one at a time,
         in order; without, read messages with :meth:`Subscription.next_msg`. @p max_msgs > 0
         ends the subscription after that many messages. The pending limits default to the
         connection's.
@@ -425,7 +425,7 @@ class Client:
             if not callable(cb):
                 raise TypeError("cb must be callable")
             if inspect.iscoroutinefunction(cb):
-                raise TypeError("cb must be a plain function (it runs on a library thread)")
+                raise TypeError("cb must be a plain function (it runs on the subscription's thread)")
         subj = rt.subject_arg(subject)
         q = rt.text_arg(queue, "queue") if queue else None
         self._sweep()
@@ -433,11 +433,8 @@ class Client:
         out = ctypes.c_void_p()
         try:
             with self._use() as ptr:
-                if cb is not None and q is not None:
-                    st = lib.snats_queue_subscribe(ctypes.byref(out), ptr, subj, q, _MSG_THUNK, sub._key)
-                elif cb is not None:
-                    st = lib.snats_subscribe(ctypes.byref(out), ptr, subj, _MSG_THUNK, sub._key)
-                elif q is not None:
+                # with a callback too: the subscription's Python thread takes its messages
+                if q is not None:
                     st = lib.snats_queue_subscribe_sync(ctypes.byref(out), ptr, subj, q)
                 else:
                     st = lib.snats_subscribe_sync(ctypes.byref(out), ptr, subj)
@@ -454,6 +451,8 @@ class Client:
             closing = self._closing
         if closing:  # closed meanwhile: the subscription ended with the connection
             rt.unregister(sub._key)
+        if cb is not None:
+            sub._start_pump()
         try:
             if pending_msgs_limit is not None or pending_bytes_limit is not None:
                 default_msgs, default_bytes = self._pending_limits
@@ -519,6 +518,7 @@ class Client:
             subs, self._subs = list(self._subs.values()), {}
         for sub in subs:
             rt.unregister(sub._key)
+            sub._join_pump()  # woken by the close: no callback runs after close() returns
         self._finalizer()  # destroys the handle once no call uses it (off callback threads)
 
     def __enter__(self) -> "Client":

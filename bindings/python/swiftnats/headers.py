@@ -15,7 +15,7 @@ from ._lib import lib
 from ._runtime import decode, text_arg
 from .errors import Status, _check
 
-__all__ = ["HeadersArg", "HeaderItems", "c_headers", "read_headers"]
+__all__ = ["HeadersArg", "HeaderItems", "c_headers", "read_headers", "parse_header_block"]
 
 HeaderValue = Union[str, Sequence[str]]
 HeadersArg = Optional[Mapping[str, HeaderValue]]
@@ -68,3 +68,22 @@ def read_headers(handle: Optional[int]) -> Optional[HeaderItems]:
             values.append(decode(value.value))
         items.append((decode(raw_key), tuple(values)))
     return tuple(items)
+
+
+def parse_header_block(raw: bytes) -> Tuple[int, str, HeaderItems]:
+    """Parses a raw ``NATS/1.0`` block as the library does (Headers.parse): the inline status
+    code and description, then ``((key, (value, ...)), ...)`` in wire order, values of a
+    repeated key grouped under its first occurrence, keys exact, values trimmed."""
+    lines = raw.decode("utf-8", "replace").split("\r\n")
+    status, description = 0, ""
+    rest = lines[0][len("NATS/1.0"):].lstrip(" ") if lines[0].startswith("NATS/1.0") else ""
+    code = rest[:3]
+    if len(code) == 3 and code.isdigit() and not rest[3:4].isdigit():
+        status, description = int(code), rest[3:].lstrip(" ")
+    grouped: dict = {}
+    for line in lines[1:]:
+        key, colon, value = line.partition(":")
+        if not colon or not key:
+            continue
+        grouped.setdefault(key, []).append(value.strip(" \t"))
+    return status, description, tuple((k, tuple(v)) for k, v in grouped.items())

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import ctypes
+import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from ._lib import lib
 from ._runtime import Payload, decode
 from .errors import IllegalStateError, InvalidArgumentError
-from .headers import HeaderItems, HeadersArg, read_headers
+from .headers import HeaderItems, HeadersArg, parse_header_block, read_headers
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
 
 __all__ = ["Msg"]
+
+_RECORD_LENGTHS = struct.Struct("=IIII").unpack_from
 
 
 @dataclass(eq=False)
@@ -60,6 +63,34 @@ class Msg:
             _header_items=items,
             _client=client,
         )
+
+    @classmethod
+    def _unpack(cls, raw: bytes, count: int, client: "Optional[Client]") -> "Tuple[List[Msg], List[int]]":
+        """Builds the messages of a snats_sub_next_msgs() batch (per record four native uint32
+        lengths: subject, reply, header block, payload; then those bytes), and the size of
+        each as the pending limits count it (header block + payload)."""
+        msgs: List[Msg] = []
+        sizes: List[int] = []
+        append = msgs.append
+        lengths = _RECORD_LENGTHS
+        offset = 0
+        for _ in range(count):
+            subject_len, reply_len, header_len, data_len = lengths(raw, offset)
+            offset += 16
+            subject = raw[offset:offset + subject_len].decode("utf-8", "replace")
+            offset += subject_len
+            reply = raw[offset:offset + reply_len].decode("utf-8", "replace") if reply_len else ""
+            offset += reply_len
+            if header_len:
+                status, description, items = parse_header_block(raw[offset:offset + header_len])
+                offset += header_len
+                headers: Optional[Dict[str, str]] = {k: v[0] for k, v in items if v}
+            else:
+                status, description, items, headers = 0, "", None, None
+            append(cls(subject, reply, raw[offset:offset + data_len], headers, status, description, items, client))
+            sizes.append(header_len + data_len)
+            offset += data_len
+        return msgs, sizes
 
     @classmethod
     def _take(cls, handle: int, client: "Optional[Client]") -> "Msg":

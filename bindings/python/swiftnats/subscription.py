@@ -1,5 +1,9 @@
-"""Subscriptions: with a callback (messages pushed on a library thread) or synchronous (read
-with :meth:`Subscription.next_msg`)."""
+"""Subscriptions: with a callback (run on the subscription's own Python thread) or synchronous
+(read with :meth:`Subscription.next_msg`).
+
+A subscription with a callback is a synchronous one in the library, emptied by a Python thread
+that takes whole batches with snats_sub_next_msgs(): one ctypes call and one hold of the GIL
+per batch instead of a C-to-Python callback (and a GIL hand-over) per message."""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ import weakref
 from typing import TYPE_CHECKING, Callable, ContextManager, Optional, Tuple
 
 from . import _runtime as rt
-from ._lib import MSG_HANDLER, lib
-from .errors import InvalidSubscriptionError, _check
+from ._lib import lib
+from .errors import IllegalStateError, InvalidSubscriptionError, Status, _check
 from .msg import Msg
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,26 +25,11 @@ __all__ = ["Subscription", "MsgHandler"]
 MsgHandler = Callable[[Msg], None]
 
 
-def _on_msg(conn: Optional[int], sub: Optional[int], msg: Optional[int], closure: Optional[int]) -> None:
-    """snats_msg_handler for every subscription: @p closure is the registry key of the
-    Subscription. The message is borrowed, so it is copied before anything else."""
-    try:
-        rt.enter_callback()
-        try:
-            target = rt.lookup(closure)
-            if target is not None and msg:
-                target._deliver(msg)
-        finally:
-            rt.leave_callback()
-    except BaseException:  # never let anything reach ctypes
-        try:
-            rt.log.exception("swiftnats: error in the message callback thunk")
-        except BaseException:
-            pass
-
-
-#: the one C function pointer given to snats_subscribe() (lives as long as the module)
-_MSG_THUNK = MSG_HANDLER(_on_msg)
+#: a batch: at most this many messages, in a buffer of this many bytes to start with (it
+#: grows for a larger message); the wait per call, after which the thread checks it is wanted
+_BATCH_MSGS = 1024
+_BATCH_BYTES = 256 * 1024
+_WAIT_MS = 1000
 
 
 def _destroy_sub(ptr: int) -> None:
@@ -70,8 +59,10 @@ class Subscription:
         self._subject = subject
         self._queue = queue
         self._cb = cb
-        # the C function pointer: a module-level object, referenced here too for clarity
-        self._thunk = _MSG_THUNK if cb is not None else None
+        self._pump: Optional[threading.Thread] = None
+        # messages and bytes of the batch taken from the library whose callbacks have not run
+        # yet: still pending, not yet delivered, as the user sees it
+        self._held = (0, 0)
         self._key: Optional[int] = rt.register(self) if cb is not None else None
         self._handle: Optional[rt.Handle] = None
         self._lock = threading.Lock()
@@ -90,17 +81,61 @@ class Subscription:
         rt.unregister(self._key)
         self._key = None
 
-    # -- delivery (library thread) ------------------------------------------------------------
+    # -- delivery (the subscription's thread) ------------------------------------------------
 
-    def _deliver(self, msg_ptr: int) -> None:
-        msg = Msg._copy(msg_ptr, self._client)
+    def _start_pump(self) -> None:
+        self._pump = threading.Thread(
+            target=self._run_pump, name=f"swiftnats-sub-{self._subject}", daemon=True)
+        self._pump.start()
+
+    def _run_pump(self) -> None:
+        """Takes batches until the subscription ends, and runs the callback on each message."""
+        capacity = _BATCH_BYTES
+        buf = ctypes.create_string_buffer(capacity)
+        used, count = ctypes.c_size_t(), ctypes.c_size_t()
+        next_msgs = lib.snats_sub_next_msgs
+        unpack = Msg._unpack
+        client = self._client
         cb = self._cb
-        if cb is None:
-            return
+        rt.enter_callback()
         try:
-            cb(msg)
-        except Exception as e:  # user code: report, never propagate into ctypes
-            self._client._report_callback_exception(e, self)
+            while True:
+                use = self._handle.try_use() if self._handle else None
+                if use is None:
+                    return
+                with use as ptr:
+                    st = next_msgs(ptr, buf, capacity, _BATCH_MSGS, _WAIT_MS, ctypes.byref(used), ctypes.byref(count))
+                if st == Status.TIMEOUT:
+                    continue
+                if st == Status.BUFFER_TOO_SMALL:
+                    capacity = max(capacity * 2, used.value)
+                    buf = ctypes.create_string_buffer(capacity)
+                    continue
+                if st != Status.OK:
+                    return  # unsubscribed, drained, auto-unsubscribe reached, or closed
+                msgs, sizes = unpack(ctypes.string_at(buf, used.value), count.value, client)
+                held_msgs, held_bytes = len(msgs), sum(sizes)
+                self._held = (held_msgs, held_bytes)
+                for msg, size in zip(msgs, sizes):
+                    if self._final is not None:
+                        return  # closed by a callback: deliver nothing more
+                    held_msgs -= 1
+                    held_bytes -= size
+                    self._held = (held_msgs, held_bytes)
+                    try:
+                        cb(msg)  # type: ignore[misc]
+                    except Exception as e:  # user code: report, never end the thread
+                        client._report_callback_exception(e, self)
+        except BaseException:  # pragma: no cover - a bug here must not pass silently
+            rt.log.exception("swiftnats: error in the delivery thread of %r", self._subject)
+        finally:
+            rt.leave_callback()
+
+    def _join_pump(self) -> None:
+        """Waits until the delivery thread has ended (not when called from it)."""
+        pump = self._pump
+        if pump is not None and pump is not threading.current_thread():
+            pump.join()
 
     # -- API ----------------------------------------------------------------------------------
 
@@ -132,6 +167,8 @@ class Subscription:
         InvalidSubscriptionError (unsubscribed), ConnectionClosedError, or IllegalStateError
         for a subscription with a callback."""
         ms = rt.ms_arg(timeout)
+        if self._cb is not None:
+            raise IllegalStateError("next_msg() on a subscription with a callback")
         out = ctypes.c_void_p()
         with self._use() as ptr:
             _check(lib.snats_sub_next_msg(ctypes.byref(out), ptr, ms))
@@ -158,6 +195,7 @@ class Subscription:
         self._ending = True
         with self._use() as ptr:
             _check(lib.snats_sub_drain(ptr, ms))
+        self._join_pump()  # the callback has run on every message taken
 
     def set_pending_limits(self, msgs: int = 65536, bytes: int = 64 * 1024 * 1024) -> None:
         """Sets how many messages / bytes may wait for delivery; 0 means unlimited. Past them,
@@ -174,7 +212,8 @@ class Subscription:
         msgs, nbytes = ctypes.c_int(), ctypes.c_int64()
         with use as ptr:
             _check(lib.snats_sub_get_pending(ctypes.byref(msgs), ctypes.byref(nbytes), ptr))
-        return (msgs.value, nbytes.value)
+        held_msgs, held_bytes = self._held
+        return (msgs.value + held_msgs, nbytes.value + held_bytes)
 
     @property
     def delivered(self) -> int:
@@ -200,6 +239,7 @@ class Subscription:
                 # destroy below need not wait for that call's timeout
                 lib.snats_sub_unsubscribe(ptr)
         self._client._forget_sub(self)
+        self._join_pump()
         if self._finalizer is not None:
             self._finalizer()  # unregister the key, then snats_sub_destroy (once idle)
         else:
@@ -244,7 +284,7 @@ class Subscription:
         with use as ptr:
             _check(lib.snats_sub_get_delivered(ctypes.byref(delivered), ptr))
             _check(lib.snats_sub_get_dropped(ctypes.byref(dropped), ptr))
-        return (delivered.value, dropped.value)
+        return (delivered.value - self._held[0], dropped.value)
 
     def _ended(self) -> bool:
         """True once an auto-unsubscribe or drain has finished (used by the client's sweep)."""

@@ -211,3 +211,41 @@ def test_subscription_dropped_by_user_keeps_delivering(nc):
     nc.flush()
     nc.publish("kept", b"")
     assert got.wait(5)
+
+
+def test_callback_batches_carry_headers_replies_and_large_payloads(nc):
+    """Callback subscriptions take messages in batches (snats_sub_next_msgs): every part of a
+    record survives, including a payload larger than the first batch buffer."""
+    got = []
+    done = threading.Event()
+
+    def cb(msg):
+        got.append(msg)
+        if len(got) == 4:
+            done.set()
+
+    nc.subscribe("batch.>", cb=cb)
+    nc.flush()
+    big = bytes(range(256)) * 2048  # 512 KiB: more than one batch buffer
+    nc.publish("batch.plain", b"one")
+    nc.publish("batch.reply", b"two", reply="inbox.x")
+    nc.publish("batch.hdrs", b"three", headers={"K": ["a", "b"], "Other": "v"})
+    nc.publish("batch.big", big)
+    assert done.wait(10)
+    plain, reply, hdrs, large = got
+    assert (plain.subject, plain.reply, plain.data, plain.headers) == ("batch.plain", "", b"one", None)
+    assert (reply.subject, reply.reply, reply.data) == ("batch.reply", "inbox.x", b"two")
+    assert hdrs.data == b"three"
+    assert hdrs.headers == {"K": "a", "Other": "v"}
+    assert hdrs.header_values("K") == ["a", "b"]
+    assert hdrs.header_items == [("K", ["a", "b"]), ("Other", ["v"])]
+    assert large.subject == "batch.big" and large.data == big
+
+
+def test_parse_header_block_matches_the_library():
+    from swiftnats.headers import parse_header_block
+
+    assert parse_header_block(b"NATS/1.0 503 No Responders\r\n\r\n") == (503, "No Responders", ())
+    assert parse_header_block(b"NATS/1.0\r\nA: 1\r\nB:2 \r\nA:  3\r\nbad line\r\n\r\n") == (
+        0, "", (("A", ("1", "3")), ("B", ("2",))))
+    assert parse_header_block(b"NATS/1.0 408\r\n\r\n") == (408, "", ())
