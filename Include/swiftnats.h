@@ -65,7 +65,8 @@ typedef enum {
     SNATS_SERVER_ERROR = 20,        /**< The server sent -ERR. */
     SNATS_INVALID_JSON = 21,        /**< Text that is not the JSON expected. */
     SNATS_NOT_FOUND = 22,           /**< No such key or item. */
-    SNATS_BUFFER_TOO_SMALL = 23     /**< A caller's buffer cannot hold the result. */
+    SNATS_BUFFER_TOO_SMALL = 23,    /**< A caller's buffer cannot hold the result. */
+    SNATS_RECONNECT_BUFFER_FULL = 24/**< Reconnecting, and the reconnect buffer is full. */
 } snats_status;
 
 /**
@@ -142,7 +143,9 @@ void snats_free(void *pointer);
  *  copies them, then snats_options_destroy() (at any time after the connect returns).
  *  Defaults follow nats.c: server nats://127.0.0.1:4222, connect timeout 2 s, ping every
  *  2 min with 2 outstanding allowed, echo on, inbox prefix "_INBOX", 65536 messages /
- *  64 MiB pending per subscription.
+ *  64 MiB pending per subscription; reconnect on, 60 attempts per server, 2 s wait after each
+ *  pass through the server list plus up to 100 ms jitter (1 s for tls:// servers), an 8 MiB
+ *  reconnect buffer, the server list shuffled, servers announced by the cluster added.
  *  Every setter returns SNATS_OK, or SNATS_INVALID_ARG when @p opts is NULL or a value is
  *  out of range (stated per setter); Blocks: no; Threads: any, but one options object must not
  *  be changed from two threads at once.
@@ -155,7 +158,8 @@ typedef struct snats_msg snats_msg;
 typedef struct snats_headers snats_headers;
 
 /**
- * @brief Called for connection events (closed, disconnected).
+ * @brief Called for connection events (closed, disconnected, reconnected, discovered
+ *        servers, lame-duck mode).
  * @param conn    Borrowed: the handle the application holds; valid during the call.
  * @param closure The pointer given with the callback, untouched.
  * Threads: the connection's event thread, one event at a time, in order. The closed
@@ -179,6 +183,19 @@ typedef void (*snats_error_handler)(snats_conn *conn, snats_sub *sub, snats_stat
                                     const char *text, void *closure);
 
 /**
+ * @brief Called on the reconnect thread before each new pass through the server list,
+ *        instead of waiting reconnect wait + jitter.
+ * @param conn     Borrowed, valid during the call.
+ * @param attempts How many passes through the whole list have failed so far (1, 2, ...).
+ * @param closure  The pointer given with the callback, untouched.
+ * @return How long to wait, in milliseconds (negative counts as 0). snats_conn_close() ends
+ *         the wait early.
+ * Threads: the connection's reconnect thread. It may call any function, snats_conn_close()
+ * included, except snats_conn_destroy() of @p conn.
+ */
+typedef int64_t (*snats_reconnect_delay_handler)(snats_conn *conn, int attempts, void *closure);
+
+/**
  * @brief Creates options with the defaults above.
  * @param[out] opts On SNATS_OK owned (snats_options_destroy()); else NULL.
  * @retval SNATS_OK created. @retval SNATS_INVALID_ARG @p opts is NULL.
@@ -198,7 +215,8 @@ void snats_options_destroy(snats_options *opts);
 snats_status snats_options_set_url(snats_options *opts, const char *urls);
 
 /**
- * @brief Sets the servers from an array of URLs, tried in this order.
+ * @brief Sets the servers from an array of URLs. They are shuffled unless
+ *        snats_options_set_no_randomize() says otherwise; the first connect tries each once.
  * @param opts Borrowed. @param urls Copied: @p count NUL-terminated URLs. @param count > 0.
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL argument, count <= 0, or a bad URL.
  */
@@ -260,10 +278,72 @@ snats_status snats_options_set_token(snats_options *opts, const char *token);
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_closed_cb(snats_options *opts, snats_conn_handler cb, void *closure);
 
-/** @brief Sets the callback run when the server side ends the connection (before the closed
- *  callback). @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
+/** @brief Sets the callback run each time the link to the server is lost: before reconnecting
+ *  starts, or before the closed callback when reconnect is off. Not run by snats_conn_close().
+ *  @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_disconnected_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+
+/** @brief Sets the callback run after a reconnect: subscriptions are restored and the
+ *  reconnect buffer is on its way. @param opts Borrowed. @param cb NULL clears it.
+ *  @param closure Passed to @p cb. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_reconnected_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+
+/** @brief Sets the callback run when the cluster announces servers (INFO connect_urls) that
+ *  were not in the pool; read them with snats_conn_get_discovered_servers().
+ *  @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_discovered_servers_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+
+/** @brief Sets the callback run when the server enters lame-duck mode (it is about to shut
+ *  down). With reconnect on, the client then moves to another server at once.
+ *  @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_lame_duck_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+
+/** @brief Turns reconnecting on (the default) or off. Off, losing the server closes the
+ *  connection (disconnected, then closed callback).
+ *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_allow_reconnect(snats_options *opts, bool allow);
+
+/** @brief Sets how many failed reconnect attempts a server may have before it leaves the pool;
+ *  once the pool is empty the connection closes (closed callback; SNATS_NO_SERVER as reason).
+ *  @param opts Borrowed. @param attempts -1 (forever) or more; default 60.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or attempts < -1. */
+snats_status snats_options_set_max_reconnect(snats_options *opts, int attempts);
+
+/** @brief Sets the pause after each pass through the server list while reconnecting.
+ *  @param opts Borrowed. @param wait_ms >= 0; default 2000.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or wait_ms < 0. */
+snats_status snats_options_set_reconnect_wait(snats_options *opts, int64_t wait_ms);
+
+/** @brief Sets the random extra pause (0..jitter) added to the reconnect wait, for plain and
+ *  for tls:// servers, so that many clients do not all return at once.
+ *  @param opts Borrowed. @param jitter_ms >= 0; default 100. @param jitter_tls_ms >= 0; default 1000.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or a negative value. */
+snats_status snats_options_set_reconnect_jitter(snats_options *opts, int64_t jitter_ms, int64_t jitter_tls_ms);
+
+/** @brief Sets a callback that decides the pause between passes instead of wait + jitter.
+ *  @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_custom_reconnect_delay(snats_options *opts, snats_reconnect_delay_handler cb,
+                                                      void *closure);
+
+/** @brief Sets the reconnect buffer: publishes made while reconnecting wait in it and are sent,
+ *  in order, after the subscriptions once connected again. When the next publish would not
+ *  fit it fails with SNATS_RECONNECT_BUFFER_FULL (nothing blocks, nothing grows). 0 disables
+ *  it: publishing while reconnecting then fails with SNATS_NOT_CONNECTED.
+ *  @param opts Borrowed. @param bytes 0 to 2^31-1; default 8 MiB.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or out of range. */
+snats_status snats_options_set_reconnect_buffer_size(snats_options *opts, int64_t bytes);
+
+/** @brief With @p no_randomize true the server list is used in the given order.
+ *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_no_randomize(snats_options *opts, bool no_randomize);
+
+/** @brief With @p ignore true the servers a cluster announces are not added to the pool.
+ *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_ignore_discovered_servers(snats_options *opts, bool ignore);
 
 /** @brief Sets the asynchronous error callback. @param opts Borrowed. @param cb NULL clears it.
  *  @param closure Passed to @p cb.
@@ -276,6 +356,15 @@ snats_status snats_options_set_error_cb(snats_options *opts, snats_error_handler
  *  Lifecycle: snats_conn_connect() (or snats_conn_connect_to()), publish / subscribe /
  *  request / flush from any thread, then snats_conn_close() or snats_conn_drain(), and
  *  snats_conn_destroy(), which closes first if needed.
+ *
+ *  Losing the server: the state becomes SNATS_CONN_RECONNECTING and the disconnected callback
+ *  runs; a library thread walks the server pool until a handshake succeeds. Meanwhile
+ *  publishes go to the reconnect buffer, subscribing and unsubscribing work (the server hears
+ *  of them on reconnect), flushes wait for the new server, requests sent before the loss fail
+ *  with SNATS_NOT_CONNECTED and new ones wait (both within their timeout), drains fail with
+ *  SNATS_NOT_CONNECTED. On reconnect every subscription is sent again with its queue group and
+ *  the rest of its auto-unsubscribe count, then the buffer, then the reconnected callback runs.
+ *  Bytes that were queued for the dead socket are lost (at most once, as in every NATS client).
  *  @{ */
 
 /** Where a connection is in its life. */
@@ -343,6 +432,7 @@ void snats_conn_destroy(snats_conn *conn);
  * @retval SNATS_TIMEOUT           not finished in time; the connection is closed anyway.
  * @retval SNATS_DRAINING          a drain is already running.
  * @retval SNATS_CONNECTION_CLOSED already closed.
+ * @retval SNATS_NOT_CONNECTED     reconnecting: nothing to drain from (try again later).
  * @retval SNATS_INVALID_ARG       NULL or timeout_ms <= 0.
  * Blocks: up to @p timeout_ms. Threads: any, including callbacks of other connections.
  */
@@ -371,10 +461,12 @@ bool snats_conn_is_closed(snats_conn *conn);
  * @retval SNATS_INVALID_SUBJECT   @p subject is empty, has whitespace, empty tokens or wildcards.
  * @retval SNATS_MAX_PAYLOAD       @p len exceeds max_payload.
  * @retval SNATS_CONNECTION_CLOSED the connection is closed.
- * @retval SNATS_NOT_CONNECTED     the connection is not connected.
+ * @retval SNATS_RECONNECT_BUFFER_FULL reconnecting, and the message does not fit the
+ *                                 reconnect buffer (nothing was buffered).
+ * @retval SNATS_NOT_CONNECTED     reconnecting with the reconnect buffer disabled.
  * @retval SNATS_INVALID_ARG       NULL @p conn or @p subject, or NULL @p data with @p len > 0.
  * Blocks: only while 256 KiB are already waiting for the socket (until the network thread
- * has taken them).
+ * has taken them); never while reconnecting.
  * Threads: any.
  */
 snats_status snats_publish(snats_conn *conn, const char *subject, const void *data, size_t len);
@@ -413,7 +505,9 @@ snats_status snats_publish_msg(snats_conn *conn, const char *subject, const char
  * @retval SNATS_MAX_PAYLOAD       @p len exceeds max_payload.
  * @retval SNATS_INVALID_SUBJECT   bad @p subject.
  * @retval SNATS_CONNECTION_CLOSED closed before or during the wait.
- * @retval SNATS_NOT_CONNECTED     not connected.
+ * @retval SNATS_NOT_CONNECTED     the server went away while waiting for the reply (a request
+ *                                 sent while reconnecting is buffered and waits instead).
+ * @retval SNATS_RECONNECT_BUFFER_FULL reconnecting, and the request does not fit the buffer.
  * @retval SNATS_INVALID_ARG       NULL pointer or timeout_ms <= 0.
  * Blocks: up to @p timeout_ms. Threads: any, including this connection's callbacks.
  */
@@ -433,10 +527,10 @@ snats_status snats_request_msg(snats_msg **reply, snats_conn *conn, const char *
  * @brief Sends a PING and waits for the PONG: everything published before has reached the
  *        server.
  * @param conn Borrowed. @param timeout_ms > 0.
- * @retval SNATS_OK                the server answered.
+ * @retval SNATS_OK                the server answered (while reconnecting: the new server,
+ *                                 after the reconnect buffer).
  * @retval SNATS_TIMEOUT           no PONG within @p timeout_ms.
  * @retval SNATS_CONNECTION_CLOSED closed before or during the wait.
- * @retval SNATS_NOT_CONNECTED     not connected.
  * @retval SNATS_INVALID_ARG       NULL or timeout_ms <= 0.
  * Blocks: up to @p timeout_ms. Threads: any, including callbacks.
  */
@@ -460,6 +554,32 @@ snats_status snats_conn_rtt(int64_t *rtt_us, snats_conn *conn, int64_t timeout_m
  */
 snats_status snats_conn_get_stats(uint64_t *in_msgs, uint64_t *in_bytes, uint64_t *out_msgs,
                                   uint64_t *out_bytes, snats_conn *conn);
+
+/**
+ * @brief Reads how many times the connection was re-established after losing its server.
+ * @param[out] reconnects Set on SNATS_OK. @param conn Borrowed.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_conn_get_reconnects(uint64_t *reconnects, snats_conn *conn);
+
+/**
+ * @brief Lists the server pool (configured and discovered servers) as URLs without credentials.
+ * @param[out] servers On SNATS_OK a new reference to a JSON array of strings; else NULL.
+ * @param conn Borrowed.
+ * @retval SNATS_OK listed. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_conn_get_servers(json_t **servers, snats_conn *conn);
+
+/**
+ * @brief Lists only the servers learned from the cluster (INFO connect_urls), without credentials.
+ * @param[out] servers On SNATS_OK a new reference to a JSON array of strings; else NULL.
+ * @param conn Borrowed.
+ * @retval SNATS_OK listed. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_conn_get_discovered_servers(json_t **servers, snats_conn *conn);
 
 /**
  * @brief Copies the URL of the server the connection is on, without credentials.
@@ -637,6 +757,7 @@ snats_status snats_sub_auto_unsubscribe(snats_sub *sub, int max);
  * @param sub Borrowed. @param timeout_ms > 0.
  * @retval SNATS_OK drained. @retval SNATS_TIMEOUT not in time (the subscription ended anyway).
  * @retval SNATS_INVALID_SUBSCRIPTION already ended. @retval SNATS_CONNECTION_CLOSED closed.
+ * @retval SNATS_NOT_CONNECTED reconnecting (the subscription stays).
  * @retval SNATS_INVALID_ARG NULL or timeout_ms <= 0.
  * Blocks: up to @p timeout_ms; from the subscription's own callback it returns after the
  * server round trip and the subscription ends when its queue is empty. Threads: any.

@@ -21,39 +21,49 @@ public final class Connection {
 
     let eventLoop: EventLoop
     let muxer: RequestMuxer
-    private let lock = Condition()
+    let lock = Condition()
 
-    // Guarded by `lock`.
-    private var status: ConnectionStatus = .connecting
-    private var channel: Channel?
+    // Guarded by `lock`. Internal rather than private for Connection+Reconnect.swift.
+    var status: ConnectionStatus = .connecting
+    var channel: Channel?
     /// Publishers append to `outbound` under the lock; the event loop swaps it with
     /// `writing` (which only it touches otherwise) and copies that into one socket write.
-    private var outbound = OutboundBuffer()
+    var outbound = OutboundBuffer()
     private var writing = OutboundBuffer()
-    private var flushScheduled = false
+    var flushScheduled = false
     /// Writes handed to NIO and not yet done; while any is, every write must go through NIO.
-    private var writesInFlight = 0
+    var writesInFlight = 0
+    /// Counts links (sockets); a write completing for an older link is not counted down.
+    var linkGeneration: UInt64 = 0
     /// For send-now writes on the caller's thread (plain TCP only: TLS encrypts on the loop).
-    private var writer: SocketWriter?
+    var writer: SocketWriter?
     /// Batches publishers wrote themselves, and whether the tail-flush timer runs.
     private var publisherWrites: UInt64 = 0
     private var tailFlushArmed = false
     private var publishersWaiting = 0
-    private var pongWaiters: [Completion<Void>?] = []
-    private var pingsOut = 0
-    private var subscriptions: [UInt64: Subscription] = [:]
+    /// One entry per PING in flight: a flush waiting, or nil for a keep-alive PING.
+    var pongWaiters: [Completion<Void>?] = []
+    var pingsOut = 0
+    var subscriptions: [UInt64: Subscription] = [:]
     private var nextSid: UInt64 = 0
     private var info = ServerInfo()
-    private var connectedServer: ServerAddress?
-    private var stats = Statistics()
-    private var lastError: NATSError?
-    private var teardown = TeardownState.none
-    private var pingTask: RepeatedTask?
-    private var callbacks: CallbackQueue?
+    var pool: ServerPool
+    var connectedServer: ServerAddress?
+    /// Whether a handshake ever completed: INFOs after that announce discovered servers.
+    var hasConnected = false
+    var stats = Statistics()
+    /// The error that ended the connection (`closeReason`).
+    var lastError: NATSError?
+    /// Why the current or last link went down (a server -ERR before it closes, a failed
+    /// reconnect attempt): becomes `lastError` if reconnecting gives up.
+    var linkError: NATSError?
+    var teardown = TeardownState.none
+    var pingTask: RepeatedTask?
+    var callbacks: CallbackQueue?
     /// Library threads of this connection still running (delivery and callback threads).
     private var liveWorkers = 0
 
-    private enum TeardownState { case none, running, done }
+    enum TeardownState { case none, running, done }
 
     /// A publisher that has buffered this much writes it itself, as nats.c does: a loop of
     /// publishes then costs one syscall per 64 KiB and no thread wake-ups.
@@ -67,6 +77,7 @@ public final class Connection {
         self.options = options
         self.eventLoop = Self.eventLoopGroup.next()
         self.muxer = RequestMuxer(inboxPrefix: options.inboxPrefix)
+        self.pool = ServerPool(options.servers, randomize: !options.noRandomize)
     }
 
     // MARK: connecting
@@ -90,11 +101,14 @@ public final class Connection {
         try connect(Options(url: url))
     }
 
+    /// Tries each server of the pool once, in pool order (shuffled unless `noRandomize`).
     private func connectToFirstServer() throws {
         var failure = NATSError.connectFailed("no server to connect to")
-        for server in options.servers {
+        for server in lock.withLock({ pool.addresses }) {
             do {
-                try establish(server)
+                let link = try open(server)
+                lock.withLock { pool.moveToHead(server) }
+                guard adopt(link, server: server) else { throw NATSError.connectionClosed }
                 return
             } catch let error as NATSError {
                 // Authentication failures are answers, not unreachable servers: report them as such.
@@ -107,17 +121,28 @@ public final class Connection {
         throw failure
     }
 
-    private func establish(_ server: ServerAddress) throws {
+    /// A socket whose handshake completed, not yet the connection's.
+    struct Link {
+        let channel: Channel
+        var writer: SocketWriter?
+
+        mutating func close() {
+            writer?.close()
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Opens a TCP connection to `server` and completes the handshake (INFO, CONNECT,
+    /// PING/PONG) within the connect timeout. Touches no connection state but the INFO.
+    func open(_ server: ServerAddress) throws -> Link {
         let handshake = eventLoop.makePromise(of: Void.self)
-        let handler = ConnectionHandler(connection: self, handshake: handshake)
+        let handler = ConnectionHandler(connection: self, server: server, handshake: handshake)
         let timeout = TimeAmount.milliseconds(options.connectTimeoutMilliseconds)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }
-        // CONNECT is built from the server's URL (its credentials) as soon as INFO arrives.
-        lock.withLock { connectedServer = server }
         let channel: Channel
         var writer: SocketWriter?
         do {
@@ -150,23 +175,62 @@ public final class Connection {
             if let error = error as? NATSError { throw error }
             throw NATSError.connectFailed("\(server): \(error)")
         }
+        return Link(channel: channel, writer: writer)
+    }
+
+    /// Makes an opened link the connection's. After a reconnect the server knows nothing of
+    /// this client, so the link first carries every subscription again (with what remains of
+    /// its auto-unsubscribe count), then what was published while disconnected, then a PING
+    /// for each flush still waiting. Returns false, closing the link, when the connection was
+    /// closed meanwhile.
+    func adopt(_ opened: Link, server: ServerAddress) -> Bool {
+        var link = opened
         let interval = TimeAmount.milliseconds(options.pingIntervalMilliseconds)
-        // Strong capture: the task is cancelled at teardown, which breaks the cycle.
-        let task = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
-            sendKeepAlivePing()
+        let adopted: Bool = lock.withLock {
+            guard teardown == .none, status == .connecting || status == .reconnecting else { return false }
+            if status == .reconnecting {
+                var replay = OutboundBuffer()
+                for subscription in subscriptions.values.sorted(by: { $0.sid < $1.sid }) {
+                    replay.appendSubscribe(subject: subscription.subject, queue: subscription.queue, sid: subscription.sid)
+                    if let remaining = subscription.remainingMessages {
+                        replay.appendUnsubscribe(sid: subscription.sid, max: max(1, remaining))
+                    }
+                }
+                outbound.withBytes { replay.appendBytes($0) }
+                for _ in pongWaiters { replay.appendPing() }
+                outbound.release()
+                outbound = replay
+                stats.reconnects &+= 1
+            }
+            channel = link.channel
+            writer = link.writer
+            connectedServer = server
+            hasConnected = true
+            linkError = nil
+            pool.recordSuccess()
+            linkGeneration &+= 1
+            writesInFlight = 0
+            status = .connected
+            // Strong capture: the task is cancelled when the link goes, which breaks the cycle.
+            pingTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
+                sendKeepAlivePing()
+            }
+            scheduleFlushLocked()
+            lock.broadcast()
+            return true
         }
-        lock.withLock {
-            self.channel = channel
-            self.writer = writer
-            self.status = .connected
-            self.pingTask = task
+        guard adopted else {
+            link.close()
+            return false
         }
+        // A link that died between its handshake and now was not ours when it reported it.
+        if !link.channel.isActive { connectionLost(.io("connection closed after the handshake"), channel: link.channel) }
+        return true
     }
 
     /// The CONNECT document for `info`: protocol 1 with headers and no-responders, and the
     /// credentials of the server URL or the options.
-    func connectDocument(for info: ServerInfo) -> String {
-        let server = lock.withLock { connectedServer }
+    func connectDocument(for info: ServerInfo, server: ServerAddress?) -> String {
         let document = JSONValue.object()
         document.set("verbose", options.verbose)
         document.set("pedantic", options.pedantic)
@@ -201,6 +265,11 @@ public final class Connection {
     /// The error that ended the connection, if it did not end by `close()`.
     public var closeReason: NATSError? { lock.withLock { lastError } }
 
+    /// The server pool: configured and discovered servers, without credentials.
+    public var servers: [String] { lock.withLock { pool.addresses.map(\.description) } }
+    /// The servers learned from the cluster (INFO `connect_urls`), without credentials.
+    public var discoveredServers: [String] { lock.withLock { pool.discovered.map(\.description) } }
+
     /// A fresh subject under the inbox prefix.
     public func newInbox() -> String { options.inboxPrefix + "." + SharedNUID.next() }
 
@@ -231,7 +300,7 @@ public final class Connection {
         lock.lock()
         defer { lock.unlock() }
         if size > info.maxPayload { throw NATSError.maxPayload(limit: info.maxPayload, actual: size) }
-        try waitForOutboundSpace()
+        try waitForOutboundSpace(adding: size + subject.count + (reply?.count ?? 0) + 32)
         outbound.appendPublish(subject: subject, reply: reply, headers: headers, payload: payload)
         stats.outMessages &+= 1
         stats.outBytes &+= UInt64(payload.count)
@@ -247,12 +316,18 @@ public final class Connection {
     }
 
     /// With the lock held: fails unless the connection takes publishes, and waits while the
-    /// outbound buffer is over its limit (the socket is not keeping up).
-    private func waitForOutboundSpace() throws {
+    /// outbound buffer is over its limit (the socket is not keeping up). While reconnecting,
+    /// `outbound` is the reconnect buffer: it never waits then, and fails once full.
+    private func waitForOutboundSpace(adding opSize: Int) throws {
         while true {
             switch status {
             case .closed: throw NATSError.connectionClosed
-            case .connecting, .disconnected, .reconnecting: throw NATSError.notConnected
+            case .reconnecting:
+                let limit = options.reconnectBufferBytes
+                if limit == 0 { throw NATSError.reconnecting }
+                if outbound.count + opSize > limit { throw NATSError.reconnectBufferExceeded(limit: limit) }
+                return
+            case .connecting, .disconnected: throw NATSError.notConnected
             case .connected, .draining: break
             }
             if outbound.count < options.maxOutboundBytes { return }
@@ -306,26 +381,28 @@ public final class Connection {
 
     /// On the event loop: hands everything buffered to the channel in one write.
     func flushOutbound() {
-        let target: Channel? = lock.withLock {
+        let taken: (Channel, UInt64)? = lock.withLock {
             flushScheduled = false
             guard let current = channel, !outbound.isEmpty, current.isWritable else { return nil }
             swap(&outbound, &writing)
             writesInFlight += 1
             if publishersWaiting > 0 { lock.broadcast() }
-            return current
+            return (current, linkGeneration)
         }
-        guard let target else { return }
+        guard let (target, generation) = taken else { return }
         var data = target.allocator.buffer(capacity: writing.count)
         _ = writing.withBytes { data.writeBytes($0) }
         writing.removeAll()
         writing.shrinkIfLarge(keeping: Self.retainedBufferCapacity)
         target.writeAndFlush(data).whenComplete { _ in
-            self.lock.withLock { self.writesInFlight -= 1 }
+            self.lock.withLock { if self.linkGeneration == generation { self.writesInFlight -= 1 } }
         }
     }
 
-    /// Appends a control op to the outbound buffer (SUB, UNSUB, PING, PONG).
+    /// Appends a control op to the outbound buffer (SUB, UNSUB, PING, PONG). Dropped while
+    /// reconnecting: the new link gets the subscriptions and PINGs it needs from `adopt`.
     private func enqueueControlLocked(_ write: (inout OutboundBuffer) -> Void) {
+        if status == .reconnecting { return }
         write(&outbound)
         scheduleFlushLocked()
     }
@@ -340,7 +417,7 @@ public final class Connection {
         try lock.withLock {
             switch status {
             case .closed: throw NATSError.connectionClosed
-            case .connected, .draining: break
+            case .connected, .draining, .reconnecting: break
             default: throw NATSError.notConnected
             }
             pongWaiters.append(completion)
@@ -362,15 +439,15 @@ public final class Connection {
     /// On the event loop, every ping interval: too many PINGs unanswered means the server or
     /// the path to it is gone (nats.go's stale connection).
     private func sendKeepAlivePing() {
-        let stale: Bool = lock.withLock {
-            guard status == .connected || status == .draining else { return false }
-            if pingsOut + 1 > options.maxPingsOut { return true }
+        let stale: Channel? = lock.withLock {
+            guard status == .connected || status == .draining else { return nil }
+            if pingsOut + 1 > options.maxPingsOut { return channel }
             pingsOut += 1
             pongWaiters.append(nil)
             enqueueControlLocked { $0.appendPing() }
-            return false
+            return nil
         }
-        if stale { connectionLost(.staleConnection) }
+        if let stale { connectionLost(.staleConnection, channel: stale) }
     }
 
     // MARK: subscribing
@@ -398,7 +475,7 @@ public final class Connection {
             switch status {
             case .closed: throw NATSError.connectionClosed
             case .draining: throw NATSError.draining
-            case .connected: break
+            case .connected, .reconnecting: break
             default: throw NATSError.notConnected
             }
             nextSid += 1
@@ -477,6 +554,7 @@ public final class Connection {
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         try lock.withLock {
             try requireRegisteredLocked(subscription)
+            if status == .reconnecting { throw NATSError.reconnecting }
             enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: nil) }
         }
         try flush(timeoutMilliseconds: max(1, deadline.remainingNanoseconds / 1_000_000))
@@ -548,8 +626,25 @@ public final class Connection {
 
     // MARK: from the event loop
 
-    func updateInfo(_ newInfo: ServerInfo) {
-        lock.withLock { info = newInfo }
+    /// An INFO from `server`, during the handshake or later. Adds the servers it announces to
+    /// the pool; lame-duck mode is reported and, with reconnect on, the client moves to another
+    /// server at once instead of waiting for this one to drop it.
+    func updateInfo(_ newInfo: ServerInfo, from server: ServerAddress, channel: Channel) {
+        let (discovered, enteredLameDuck): (Bool, Bool) = lock.withLock {
+            let enteredLameDuck = newInfo.lameDuckMode && !info.lameDuckMode && self.channel === channel
+            info = newInfo
+            var discovered = false
+            if !options.ignoreDiscoveredServers && !newInfo.connectURLs.isEmpty {
+                discovered = pool.addDiscovered(newInfo.connectURLs, template: server, randomize: !options.noRandomize)
+                    && hasConnected
+            }
+            return (discovered, enteredLameDuck)
+        }
+        if discovered, let onDiscovered = options.onDiscoveredServers { post { onDiscovered($0) } }
+        if enteredLameDuck {
+            if let onLameDuck = options.onLameDuckMode { post { onLameDuck($0) } }
+            if options.allowReconnect { channel.close(promise: nil) }
+        }
     }
 
     func handlePong() {
@@ -576,7 +671,7 @@ public final class Connection {
         } else {
             error = .serverError(text)
         }
-        lock.withLock { if !(error.isPermission) { lastError = error } }
+        lock.withLock { if !(error.isPermission) { linkError = error } }
         postError(error, subscription: nil)
     }
 
@@ -593,25 +688,29 @@ public final class Connection {
         postError(.slowConsumer(subject: subscription.subject), subscription: subscription)
     }
 
-    private func postError(_ error: NATSError, subscription: Subscription?) {
+    func postError(_ error: NATSError, subscription: Subscription?) {
         guard let onError = options.onError else { return }
-        let queue = lock.withLock { callbacks }
-        queue?.post { [self] in onError(self, subscription, error) }
+        post { onError($0, subscription, error) }
     }
 
-    /// On the event loop, when the channel is gone: for this client a lost connection
-    /// is a closed one; the teardown (which may wait on threads) runs on the callback thread.
-    func connectionLost(_ error: NATSError?) {
+    /// Runs `event` on the callback thread, in order with the other connection events.
+    func post(_ event: @escaping (Connection) -> Void) {
+        let queue = lock.withLock { callbacks }
+        queue?.post { [self] in event(self) }
+    }
+
+    /// Ends the connection from the library's side (server gone without reconnect, reconnect
+    /// given up): the teardown, which may wait on threads, runs on the callback thread.
+    func closeFromLibrary(_ error: NATSError, reportDisconnect: Bool) {
         let queue: CallbackQueue? = lock.withLock {
             guard teardown == .none else { return nil }
             teardown = .running
-            if lastError == nil { lastError = error ?? .connectionClosed }
+            if lastError == nil { lastError = error }
             status = .closed
             lock.broadcast()
             return callbacks
         }
-        guard let queue else { return }
-        queue.post { [self] in performTeardown(serverSide: true) }
+        queue?.post { [self] in performTeardown(serverSide: true, reportDisconnect: reportDisconnect) }
     }
 
     // MARK: closing
@@ -644,7 +743,7 @@ public final class Connection {
         }
     }
 
-    private func performTeardown(serverSide: Bool, detachWorkers: Bool = false) {
+    private func performTeardown(serverSide: Bool, reportDisconnect: Bool = false, detachWorkers: Bool = false) {
         let onWorker = WorkerThread.isOnWorker(of: self)
         let (channel, waiters, subs, task, queue) = lock.withLock {
             let taken = (self.channel, pongWaiters, Array(subscriptions.values), pingTask, callbacks)
@@ -673,7 +772,7 @@ public final class Connection {
         muxer.failAll(.connectionClosed)
         for subscription in subs { subscription.close(detachWorker: detachWorkers || (onWorker && !serverSide)) }
         if let queue {
-            if serverSide, let onDisconnected = options.onDisconnected { onDisconnected(self) }
+            if reportDisconnect, let onDisconnected = options.onDisconnected { onDisconnected(self) }
             if let onClosed = options.onClosed {
                 if serverSide { onClosed(self) } else { queue.post { [self] in onClosed(self) } }
             }
@@ -697,6 +796,7 @@ public final class Connection {
             case .closed: throw NATSError.connectionClosed
             case .draining: throw NATSError.draining
             case .connected: break
+            case .reconnecting: throw NATSError.reconnecting
             default: throw NATSError.notConnected
             }
             status = .draining

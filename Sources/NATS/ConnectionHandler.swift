@@ -7,6 +7,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let connection: Connection
+    /// The server this link is to: CONNECT carries its credentials, its INFO names its peers.
+    private let server: ServerAddress
     private var handshake: EventLoopPromise<Void>?
     private var parser = ProtocolParser()
     /// Bytes of an op that has not fully arrived yet, kept for the next read.
@@ -20,8 +22,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var inMessages: UInt64 = 0
     private var inBytes: UInt64 = 0
 
-    init(connection: Connection, handshake: EventLoopPromise<Void>) {
+    init(connection: Connection, server: ServerAddress, handshake: EventLoopPromise<Void>) {
         self.connection = connection
+        self.server = server
         self.handshake = handshake
     }
 
@@ -119,15 +122,13 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         case .info(let info):
             parser.maxPayload = max(info.maxPayload, 1)
+            connection.updateInfo(info, from: server, channel: context.channel)
             if !sawInfo {
                 sawInfo = true
-                connection.updateInfo(info)
                 var out = context.channel.allocator.buffer(capacity: 512)
-                out.writeConnect(connection.connectDocument(for: info))
+                out.writeConnect(connection.connectDocument(for: info, server: server))
                 out.writePing()
                 context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-            } else {
-                connection.updateInfo(info)
             }
         }
     }
@@ -200,7 +201,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             handshake = nil
             promise.fail(NATSError.connectFailed("connection closed during handshake"))
         }
-        connection.connectionLost(nil)
+        connection.connectionLost(nil, channel: context.channel)
         context.fireChannelInactive()
     }
 
@@ -209,7 +210,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             handshake = nil
             promise.fail(error)
         } else {
-            connection.connectionLost(error)
+            connection.connectionLost(error, channel: context.channel)
         }
         context.close(promise: nil)
     }

@@ -23,6 +23,12 @@ public enum NATSError: Error, Equatable, CustomStringConvertible {
     case maxMessagesDelivered
     case serverError(String)
     case invalidJSON(String)
+    /// The connection is re-establishing itself; the call needs a live server.
+    case reconnecting
+    /// Publishes made while reconnecting would exceed the reconnect buffer.
+    case reconnectBufferExceeded(limit: Int)
+    /// The server went away while the call waited for it (a request's reply).
+    case connectionLost(String)
 
     public var description: String {
         switch self {
@@ -50,6 +56,10 @@ public enum NATSError: Error, Equatable, CustomStringConvertible {
         case .maxMessagesDelivered: return "subscription reached its auto-unsubscribe limit"
         case .serverError(let text): return "server error: \(text)"
         case .invalidJSON(let text): return "invalid JSON: \(text)"
+        case .reconnecting: return "not connected: the connection is reconnecting"
+        case .reconnectBufferExceeded(let limit):
+            return "reconnect buffer of \(limit) bytes is full: publish again once reconnected"
+        case .connectionLost(let text): return "connection lost: \(text)"
         }
     }
 }

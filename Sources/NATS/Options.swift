@@ -23,8 +23,36 @@ public struct Options {
     public var password: String?
     public var token: String?
 
+    // Reconnect and fail-over (defaults as nats.c and nats.go).
+    /// Whether a lost connection is re-established; off, losing the server closes it.
+    public var allowReconnect = true
+    /// Attempts per server before it leaves the pool; -1 tries forever.
+    public var maxReconnectAttempts = 60
+    /// Pause after every pass through the whole server list, plus a random jitter.
+    public var reconnectWaitMilliseconds: Int64 = 2_000
+    public var reconnectJitterMilliseconds: Int64 = 100
+    public var reconnectJitterTLSMilliseconds: Int64 = 1_000
+    /// Replaces wait + jitter: given how many passes through the list failed, returns the
+    /// pause in milliseconds. Runs on the connection's reconnect thread.
+    public var customReconnectDelay: ((Connection, Int) -> Int64)?
+    /// Publishes made while reconnecting wait here and go out after the subscriptions once
+    /// connected again; past it, publish fails with `reconnectBufferExceeded`. 0: no buffer,
+    /// publish fails with `reconnecting`.
+    public var reconnectBufferBytes = 8 * 1024 * 1024
+    /// Keep the server list in the given order instead of shuffling it.
+    public var noRandomize = false
+    /// Do not add the servers a cluster announces (INFO `connect_urls`) to the pool.
+    public var ignoreDiscoveredServers = false
+
     public var onClosed: ((Connection) -> Void)?
+    /// The connection to the server was lost (a reconnect may follow).
     public var onDisconnected: ((Connection) -> Void)?
+    /// The connection is back, on the same or another server; subscriptions are restored.
+    public var onReconnected: ((Connection) -> Void)?
+    /// The cluster announced servers that were not in the pool yet.
+    public var onDiscoveredServers: ((Connection) -> Void)?
+    /// The server entered lame-duck mode: it will shut down soon.
+    public var onLameDuckMode: ((Connection) -> Void)?
     /// Asynchronous errors: slow consumers, permission violations, server `-ERR`s that do not
     /// close the connection. The subscription is set when the error concerns one.
     public var onError: ((Connection, Subscription?, NATSError) -> Void)?
@@ -46,5 +74,10 @@ public struct Options {
         if pendingMessagesLimit < 0 || pendingBytesLimit < 0 {
             throw NATSError.invalidArgument("pending limits must not be negative")
         }
+        if maxReconnectAttempts < -1 { throw NATSError.invalidArgument("max reconnect attempts must be -1 or more") }
+        if reconnectWaitMilliseconds < 0 || reconnectJitterMilliseconds < 0 || reconnectJitterTLSMilliseconds < 0 {
+            throw NATSError.invalidArgument("reconnect wait and jitter must not be negative")
+        }
+        if reconnectBufferBytes < 0 { throw NATSError.invalidArgument("reconnect buffer size must not be negative") }
     }
 }

@@ -162,6 +162,12 @@ struct OutboundBuffer {
         appendCRLF()
     }
 
+    /// Appends bytes already encoded as client ops (the reconnect buffer, replayed).
+    mutating func appendBytes(_ bytes: UnsafeRawBufferPointer) {
+        reserve(bytes.count)
+        appendUnchecked(bytes)
+    }
+
     mutating func appendPing() {
         reserve(6)
         appendStatic("PING\r\n")

@@ -57,6 +57,18 @@ final class RequestMuxer {
         }
     }
 
+    /// Fails the requests waiting now, when the link to the server is lost: their replies, if
+    /// any come, went to a subscription the new server does not know. The inbox subscription
+    /// stays, for requests made from now on.
+    func failWaiting(_ error: NATSError) {
+        let waiters = state.withLockedValue { state -> [Waiter] in
+            let all = Array(state.waiters.values)
+            state.waiters.removeAll()
+            return all
+        }
+        for waiter in waiters { waiter(.failure(error)) }
+    }
+
     /// Fails every waiter, when the connection closes.
     func failAll(_ error: NATSError) {
         let waiters = state.withLockedValue { state -> [Waiter] in

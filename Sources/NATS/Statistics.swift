@@ -4,6 +4,8 @@ public struct Statistics: Equatable {
     public var inBytes: UInt64 = 0
     public var outMessages: UInt64 = 0
     public var outBytes: UInt64 = 0
+    /// Times the connection was re-established after losing its server.
+    public var reconnects: UInt64 = 0
 
     public init() {}
 }

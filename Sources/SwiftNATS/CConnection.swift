@@ -62,6 +62,20 @@ private func swiftOptions(_ cOptions: COptions?, handle: OpaquePointer) -> Optio
     if let callback = cOptions.disconnected {
         options.onDisconnected = { _ in callback.function(handle, callback.closure) }
     }
+    if let callback = cOptions.reconnected {
+        options.onReconnected = { _ in callback.function(handle, callback.closure) }
+    }
+    if let callback = cOptions.discoveredServers {
+        options.onDiscoveredServers = { _ in callback.function(handle, callback.closure) }
+    }
+    if let callback = cOptions.lameDuckMode {
+        options.onLameDuckMode = { _ in callback.function(handle, callback.closure) }
+    }
+    if let callback = cOptions.reconnectDelay {
+        options.customReconnectDelay = { _, passes in
+            callback.function(handle, Int32(clamping: passes), callback.closure)
+        }
+    }
     if let callback = cOptions.error {
         options.onError = { _, subscription, error in
             let box = Handle.borrow(handle, as: CConnection.self)
@@ -232,6 +246,49 @@ public func snats_conn_get_stats(
         inBytes?.pointee = stats.inBytes
         outMessages?.pointee = stats.outMessages
         outBytes?.pointee = stats.outBytes
+    }
+}
+
+@_cdecl("snats_conn_get_reconnects")
+public func snats_conn_get_reconnects(_ out: UnsafeMutablePointer<UInt64>?, _ pointer: OpaquePointer?) -> Int32 {
+    withStatus {
+        let out = try required(out, "reconnects")
+        out.pointee = try connection(pointer).statistics.reconnects
+    }
+}
+
+/// A new JSON array of strings, for the server-list getters.
+private func jsonStrings(_ strings: [String]) throws -> UnsafeMutablePointer<json_t> {
+    guard let array = json_array() else { throw NATSError.invalidJSON("out of memory") }
+    for string in strings {
+        guard let item = json_string(string) else {
+            cjansson_decref(array)
+            throw NATSError.invalidJSON("server URL is not valid UTF-8")
+        }
+        json_array_append_new(array, item)
+    }
+    return array
+}
+
+@_cdecl("snats_conn_get_servers")
+public func snats_conn_get_servers(
+    _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ pointer: OpaquePointer?
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, "servers")
+        out.pointee = try jsonStrings(try connection(pointer).servers)
+    }
+}
+
+@_cdecl("snats_conn_get_discovered_servers")
+public func snats_conn_get_discovered_servers(
+    _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ pointer: OpaquePointer?
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, "servers")
+        out.pointee = try jsonStrings(try connection(pointer).discoveredServers)
     }
 }
 

@@ -31,6 +31,7 @@ enum Handle {
 
 /// C callback shapes of the header.
 public typealias CConnHandler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void
+public typealias CReconnectDelayHandler = @convention(c) (OpaquePointer?, Int32, UnsafeMutableRawPointer?) -> Int64
 public typealias CErrorHandler = @convention(c) (
     OpaquePointer?, OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?
 ) -> Void

@@ -6,6 +6,10 @@ final class COptions {
     var options = Options()
     var closed: CCallback<CConnHandler>?
     var disconnected: CCallback<CConnHandler>?
+    var reconnected: CCallback<CConnHandler>?
+    var discoveredServers: CCallback<CConnHandler>?
+    var lameDuckMode: CCallback<CConnHandler>?
+    var reconnectDelay: CCallback<CReconnectDelayHandler>?
     var error: CCallback<CErrorHandler>?
 }
 
@@ -135,4 +139,82 @@ public func snats_options_set_error_cb(
     _ pointer: OpaquePointer?, _ callback: CErrorHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
     updating(pointer) { box in box.error = callback.map { CCallback(function: $0, closure: closure) } }
+}
+
+@_cdecl("snats_options_set_reconnected_cb")
+public func snats_options_set_reconnected_cb(
+    _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    updating(pointer) { box in box.reconnected = callback.map { CCallback(function: $0, closure: closure) } }
+}
+
+@_cdecl("snats_options_set_discovered_servers_cb")
+public func snats_options_set_discovered_servers_cb(
+    _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    updating(pointer) { box in box.discoveredServers = callback.map { CCallback(function: $0, closure: closure) } }
+}
+
+@_cdecl("snats_options_set_lame_duck_cb")
+public func snats_options_set_lame_duck_cb(
+    _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    updating(pointer) { box in box.lameDuckMode = callback.map { CCallback(function: $0, closure: closure) } }
+}
+
+@_cdecl("snats_options_set_allow_reconnect")
+public func snats_options_set_allow_reconnect(_ pointer: OpaquePointer?, _ allow: Bool) -> Int32 {
+    updating(pointer) { $0.options.allowReconnect = allow }
+}
+
+@_cdecl("snats_options_set_max_reconnect")
+public func snats_options_set_max_reconnect(_ pointer: OpaquePointer?, _ attempts: Int32) -> Int32 {
+    updating(pointer) { box in
+        guard attempts >= -1 else { throw NATSError.invalidArgument("max_reconnect must be -1 (forever) or more") }
+        box.options.maxReconnectAttempts = Int(attempts)
+    }
+}
+
+@_cdecl("snats_options_set_reconnect_wait")
+public func snats_options_set_reconnect_wait(_ pointer: OpaquePointer?, _ wait: Int64) -> Int32 {
+    updating(pointer) { box in
+        guard wait >= 0 else { throw NATSError.invalidArgument("reconnect wait must not be negative") }
+        box.options.reconnectWaitMilliseconds = wait
+    }
+}
+
+@_cdecl("snats_options_set_reconnect_jitter")
+public func snats_options_set_reconnect_jitter(_ pointer: OpaquePointer?, _ jitter: Int64, _ jitterTLS: Int64) -> Int32 {
+    updating(pointer) { box in
+        guard jitter >= 0, jitterTLS >= 0 else { throw NATSError.invalidArgument("reconnect jitter must not be negative") }
+        box.options.reconnectJitterMilliseconds = jitter
+        box.options.reconnectJitterTLSMilliseconds = jitterTLS
+    }
+}
+
+@_cdecl("snats_options_set_custom_reconnect_delay")
+public func snats_options_set_custom_reconnect_delay(
+    _ pointer: OpaquePointer?, _ callback: CReconnectDelayHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    updating(pointer) { box in box.reconnectDelay = callback.map { CCallback(function: $0, closure: closure) } }
+}
+
+@_cdecl("snats_options_set_reconnect_buffer_size")
+public func snats_options_set_reconnect_buffer_size(_ pointer: OpaquePointer?, _ bytes: Int64) -> Int32 {
+    updating(pointer) { box in
+        guard bytes >= 0, bytes <= Int64(Int32.max) else {
+            throw NATSError.invalidArgument("reconnect buffer size must be between 0 and 2 GiB")
+        }
+        box.options.reconnectBufferBytes = Int(bytes)
+    }
+}
+
+@_cdecl("snats_options_set_no_randomize")
+public func snats_options_set_no_randomize(_ pointer: OpaquePointer?, _ noRandomize: Bool) -> Int32 {
+    updating(pointer) { $0.options.noRandomize = noRandomize }
+}
+
+@_cdecl("snats_options_set_ignore_discovered_servers")
+public func snats_options_set_ignore_discovered_servers(_ pointer: OpaquePointer?, _ ignore: Bool) -> Int32 {
+    updating(pointer) { $0.options.ignoreDiscoveredServers = ignore }
 }

@@ -8,7 +8,8 @@ enum CStatus: Int32 {
     case ok = 0, err, invalidArg, invalidSubject, timeout, noResponders, maxPayload,
         connectionClosed, notConnected, noServer, ioError, protocolError, staleConnection,
         slowConsumer, permissionViolation, authFailed, invalidSubscription, draining,
-        illegalState, maxDelivered, serverError, invalidJSON, notFound, bufferTooSmall
+        illegalState, maxDelivered, serverError, invalidJSON, notFound, bufferTooSmall,
+        reconnectBufferFull
 
     var name: String {
         switch self {
@@ -36,6 +37,7 @@ enum CStatus: Int32 {
         case .invalidJSON: return "SNATS_INVALID_JSON: invalid JSON"
         case .notFound: return "SNATS_NOT_FOUND: not found"
         case .bufferTooSmall: return "SNATS_BUFFER_TOO_SMALL: buffer too small"
+        case .reconnectBufferFull: return "SNATS_RECONNECT_BUFFER_FULL: reconnect buffer full"
         }
     }
 
@@ -62,6 +64,8 @@ enum CStatus: Int32 {
         case .maxMessagesDelivered: self = .maxDelivered
         case .serverError: self = .serverError
         case .invalidJSON: self = .invalidJSON
+        case .reconnecting, .connectionLost: self = .notConnected
+        case .reconnectBufferExceeded: self = .reconnectBufferFull
         }
     }
 }
@@ -115,7 +119,7 @@ func withStatus(_ body: () throws -> Void) -> Int32 {
     }
 }
 
-let statusTexts: [UnsafeMutablePointer<CChar>] = (0...CStatus.bufferTooSmall.rawValue).map {
+let statusTexts: [UnsafeMutablePointer<CChar>] = (0...CStatus.reconnectBufferFull.rawValue).map {
     // Every raw value in this range names a case.
     strdup(CStatus(rawValue: $0)?.name ?? "unknown status")!
 }

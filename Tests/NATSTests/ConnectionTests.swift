@@ -81,6 +81,7 @@ final class ConnectionTests: ServerTestCase {
     func testServerShutdownClosesWithCallbacks() throws {
         let events = Collector<String>()
         let conn = try connect {
+            $0.allowReconnect = false
             $0.onDisconnected = { _ in events.append("disconnected") }
             $0.onClosed = { _ in events.append("closed") }
         }

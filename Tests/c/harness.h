@@ -63,7 +63,8 @@ typedef struct {
     X(subscription)         \
     X(request)              \
     X(message)              \
-    X(headers)
+    X(headers)              \
+    X(reconnect)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \

@@ -712,6 +712,7 @@ static void conn_server_killed_callbacks(void) {
     test_server srv;
     server_start(&srv);
     snats_options *o = opts_for(srv.url);
+    CHECK_OK(snats_options_set_allow_reconnect(o, false)); /* losing the server closes */
     snats_conn *c = connect_opts_or_fail(o);
     snats_options_destroy(o);
     server_kill(&srv);
@@ -735,6 +736,7 @@ static void conn_server_stopped_callbacks(void) {
     test_server srv;
     server_start(&srv);
     snats_options *o = opts_for(srv.url);
+    CHECK_OK(snats_options_set_allow_reconnect(o, false)); /* losing the server closes */
     snats_conn *c = connect_opts_or_fail(o);
     snats_options_destroy(o);
     server_stop(&srv); /* a graceful shutdown this time */
@@ -751,6 +753,7 @@ static void conn_stale_connection_closes(void) {
     snats_options *o = opts_for(f.url);
     CHECK_OK(snats_options_set_ping_interval(o, 100));
     CHECK_OK(snats_options_set_max_pings_out(o, 2));
+    CHECK_OK(snats_options_set_allow_reconnect(o, false)); /* losing the server closes */
     snats_conn *c = connect_opts_or_fail(o);
     snats_options_destroy(o);
     CHECK_EVENTUALLY(atomic_load(&g_ev.closed) == 1, 10000);

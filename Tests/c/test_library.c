@@ -46,6 +46,7 @@ static void lib_status_text_names_every_status(void) {
         {SNATS_INVALID_JSON, "SNATS_INVALID_JSON"},
         {SNATS_NOT_FOUND, "SNATS_NOT_FOUND"},
         {SNATS_BUFFER_TOO_SMALL, "SNATS_BUFFER_TOO_SMALL"},
+        {SNATS_RECONNECT_BUFFER_FULL, "SNATS_RECONNECT_BUFFER_FULL"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *text = snats_status_text(cases[i].status);
@@ -60,7 +61,7 @@ static void lib_status_text_names_every_status(void) {
 }
 
 static void lib_status_text_unknown(void) {
-    CHECK_EQ_STR(snats_status_text((snats_status)24), "unknown status");
+    CHECK_EQ_STR(snats_status_text((snats_status)(SNATS_RECONNECT_BUFFER_FULL + 1)), "unknown status");
     CHECK_EQ_STR(snats_status_text((snats_status)9999), "unknown status");
     CHECK_EQ_STR(snats_status_text((snats_status)-1), "unknown status");
 }

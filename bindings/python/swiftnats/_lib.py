@@ -45,6 +45,7 @@ __all__ = [
     "CONN_HANDLER",
     "ERROR_HANDLER",
     "MSG_HANDLER",
+    "RECONNECT_DELAY_HANDLER",
     "LIBRARY_ENV",
 ]
 
@@ -131,6 +132,8 @@ c_handle_p = POINTER(c_void_p)  # T** out-parameters
 CONN_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p)
 #: typedef void (*snats_error_handler)(snats_conn *, snats_sub *, snats_status, const char *, void *);
 ERROR_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_status, c_char_p, c_void_p)
+#: typedef int64_t (*snats_reconnect_delay_handler)(snats_conn *conn, int attempts, void *closure);
+RECONNECT_DELAY_HANDLER = CFUNCTYPE(c_int64, c_void_p, c_int, c_void_p)
 #: typedef void (*snats_msg_handler)(snats_conn *, snats_sub *, snats_msg *, void *closure);
 MSG_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_void_p)
 
@@ -167,6 +170,17 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_options_set_token": (c_status, [c_handle, c_char_p]),
     "snats_options_set_closed_cb": (c_status, [c_handle, CONN_HANDLER, c_void_p]),
     "snats_options_set_disconnected_cb": (c_status, [c_handle, CONN_HANDLER, c_void_p]),
+    "snats_options_set_reconnected_cb": (c_status, [c_handle, CONN_HANDLER, c_void_p]),
+    "snats_options_set_discovered_servers_cb": (c_status, [c_handle, CONN_HANDLER, c_void_p]),
+    "snats_options_set_lame_duck_cb": (c_status, [c_handle, CONN_HANDLER, c_void_p]),
+    "snats_options_set_allow_reconnect": (c_status, [c_handle, c_bool]),
+    "snats_options_set_max_reconnect": (c_status, [c_handle, c_int]),
+    "snats_options_set_reconnect_wait": (c_status, [c_handle, c_int64]),
+    "snats_options_set_reconnect_jitter": (c_status, [c_handle, c_int64, c_int64]),
+    "snats_options_set_custom_reconnect_delay": (c_status, [c_handle, RECONNECT_DELAY_HANDLER, c_void_p]),
+    "snats_options_set_reconnect_buffer_size": (c_status, [c_handle, c_int64]),
+    "snats_options_set_no_randomize": (c_status, [c_handle, c_bool]),
+    "snats_options_set_ignore_discovered_servers": (c_status, [c_handle, c_bool]),
     "snats_options_set_error_cb": (c_status, [c_handle, ERROR_HANDLER, c_void_p]),
     # Connection
     "snats_conn_connect": (c_status, [c_handle_p, c_handle]),
@@ -196,6 +210,9 @@ SIGNATURES: Dict[str, _Sig] = {
         c_status,
         [POINTER(c_uint64), POINTER(c_uint64), POINTER(c_uint64), POINTER(c_uint64), c_handle],
     ),
+    "snats_conn_get_reconnects": (c_status, [POINTER(c_uint64), c_handle]),
+    "snats_conn_get_servers": (c_status, [POINTER(c_json), c_handle]),
+    "snats_conn_get_discovered_servers": (c_status, [POINTER(c_json), c_handle]),
     "snats_conn_get_connected_url": (c_status, [c_char_p, c_size_t, c_handle]),
     "snats_conn_get_server_info": (c_status, [POINTER(c_json), c_handle]),
     "snats_conn_get_max_payload": (c_status, [POINTER(c_int64), c_handle]),

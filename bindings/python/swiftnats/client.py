@@ -8,10 +8,10 @@ import enum
 import inspect
 import threading
 import weakref
-from typing import Any, Callable, ContextManager, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _runtime as rt
-from ._lib import CONN_HANDLER, ERROR_HANDLER, lib
+from ._lib import CONN_HANDLER, ERROR_HANDLER, RECONNECT_DELAY_HANDLER, lib
 from ._runtime import Payload
 from .errors import (
     ConnectionClosedError,
@@ -29,6 +29,8 @@ from .subscription import MsgHandler, Subscription
 __all__ = ["connect", "Client", "ConnState", "ClosedCallback", "ErrorCallback"]
 
 ClosedCallback = Callable[[], None]
+#: custom_reconnect_delay(attempts) -> seconds to wait before the next pass through the servers
+ReconnectDelayCallback = Callable[[int], float]
 #: error_cb(error, subscription): an asynchronous SwiftNatsError (slow consumer, permission
 #: violation, -ERR...) or an exception raised by one of this client's callbacks; the
 #: subscription concerned, or None.
@@ -50,7 +52,7 @@ class ConnState(enum.IntEnum):
 
 # --------------------------------------------------------------------------------------------
 # Connection events: one _Events per connection, registered under an integer key that is the
-# `closure` of the three C callbacks; it holds the user callables (not the Client, so that an
+# `closure` of the C callbacks; it holds the user callables (not the Client, so that an
 # unused Client can be collected) until snats_conn_destroy() has returned.
 # --------------------------------------------------------------------------------------------
 
@@ -61,14 +63,21 @@ class _Events:
         closed_cb: Optional[ClosedCallback],
         disconnected_cb: Optional[ClosedCallback],
         error_cb: Optional[ErrorCallback],
+        reconnected_cb: Optional[ClosedCallback] = None,
+        discovered_server_cb: Optional[ClosedCallback] = None,
+        lame_duck_mode_cb: Optional[ClosedCallback] = None,
+        custom_reconnect_delay: Optional[ReconnectDelayCallback] = None,
     ) -> None:
         self.closed_cb = closed_cb
         self.disconnected_cb = disconnected_cb
         self.error_cb = error_cb
+        self.reconnected_cb = reconnected_cb
+        self.discovered_server_cb = discovered_server_cb
+        self.lame_duck_mode_cb = lame_duck_mode_cb
+        self.custom_reconnect_delay = custom_reconnect_delay
         # snats_sub* address -> Subscription, to give error_cb the subscription concerned
         self.subs: "weakref.WeakValueDictionary[int, Subscription]" = weakref.WeakValueDictionary()
         self.closed = threading.Event()
-        self.disconnected = threading.Event()
 
     def call(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
@@ -97,13 +106,14 @@ class _Events:
 
 
 def _connection_event(closure: Optional[int], name: str) -> None:
-    """Sets the event's flag (`closed` or `disconnected`) and runs its user callback."""
+    """Runs the user callback `<name>_cb` (and sets the `closed` flag for that event)."""
     try:
         rt.enter_callback()
         try:
             ev = rt.lookup(closure)
             if ev is not None:
-                getattr(ev, name).set()
+                if name == "closed":
+                    ev.closed.set()
                 user_cb = getattr(ev, name + "_cb")
                 if user_cb is not None:
                     ev.call(user_cb)
@@ -119,6 +129,43 @@ def _on_closed(conn: Optional[int], closure: Optional[int]) -> None:
 
 def _on_disconnected(conn: Optional[int], closure: Optional[int]) -> None:
     _connection_event(closure, "disconnected")
+
+
+def _on_reconnected(conn: Optional[int], closure: Optional[int]) -> None:
+    _connection_event(closure, "reconnected")
+
+
+def _on_discovered_servers(conn: Optional[int], closure: Optional[int]) -> None:
+    _connection_event(closure, "discovered_server")
+
+
+def _on_lame_duck(conn: Optional[int], closure: Optional[int]) -> None:
+    _connection_event(closure, "lame_duck_mode")
+
+
+def _on_reconnect_delay(conn: Optional[int], attempts: int, closure: Optional[int]) -> int:
+    """Asks custom_reconnect_delay(attempts) for seconds; an exception or a bad value counts
+    as the default wait (2 s), reported to the error callback."""
+    fallback = 2000
+    try:
+        rt.enter_callback()
+        try:
+            ev = rt.lookup(closure)
+            if ev is None or ev.custom_reconnect_delay is None:
+                return fallback
+            try:
+                seconds = float(ev.custom_reconnect_delay(attempts))
+                if seconds != seconds or seconds < 0:
+                    raise ValueError(f"custom_reconnect_delay returned {seconds!r}, not seconds >= 0")
+                return int(min(seconds, 86400.0) * 1000)
+            except Exception as e:
+                ev.report(e, None, failed=ev.custom_reconnect_delay)
+                return fallback
+        finally:
+            rt.leave_callback()
+    except BaseException:
+        _thunk_failed("custom reconnect delay")
+        return fallback
 
 
 def _on_error(
@@ -152,6 +199,10 @@ def _thunk_failed(which: str) -> None:
 # the C function pointers given to the options (live as long as the module)
 _CLOSED_THUNK = CONN_HANDLER(_on_closed)
 _DISCONNECTED_THUNK = CONN_HANDLER(_on_disconnected)
+_RECONNECTED_THUNK = CONN_HANDLER(_on_reconnected)
+_DISCOVERED_THUNK = CONN_HANDLER(_on_discovered_servers)
+_LAME_DUCK_THUNK = CONN_HANDLER(_on_lame_duck)
+_RECONNECT_DELAY_THUNK = RECONNECT_DELAY_HANDLER(_on_reconnect_delay)
 _ERROR_THUNK = ERROR_HANDLER(_on_error)
 
 
@@ -227,19 +278,45 @@ def connect(
     closed_cb: Optional[ClosedCallback] = None,
     disconnected_cb: Optional[ClosedCallback] = None,
     error_cb: Optional[ErrorCallback] = None,
+    allow_reconnect: bool = True,
+    max_reconnect_attempts: int = 60,
+    reconnect_time_wait: float = 2.0,
+    reconnect_jitter: float = 0.1,
+    reconnect_jitter_tls: float = 1.0,
+    custom_reconnect_delay: Optional[ReconnectDelayCallback] = None,
+    reconnect_buffer_size: int = 8 * 1024 * 1024,
+    dont_randomize: bool = False,
+    ignore_discovered_servers: bool = False,
+    reconnected_cb: Optional[ClosedCallback] = None,
+    discovered_server_cb: Optional[ClosedCallback] = None,
+    lame_duck_mode_cb: Optional[ClosedCallback] = None,
 ) -> "Client":
     """Connects to the first reachable server of @p servers and returns the :class:`Client`.
 
     Args:
         servers: a URL (``nats://[user[:password]@]host[:port]``, ``host[:port]``), several
-            URLs separated by commas, or a list of URLs, tried in order.
+            URLs separated by commas, or a list of URLs; shuffled unless dont_randomize.
         connect_timeout: seconds for connecting to one server (TCP and handshake).
         ping_interval: seconds between keep-alive PINGs; max_pings_out: unanswered PINGs
             before the connection is stale.
         pending_msgs_limit, pending_bytes_limit: default pending limits of subscriptions
             (0: unlimited).
-        closed_cb(): called once when the connection is closed (by the application or the
-            server); disconnected_cb(): when the server side ends the connection.
+        closed_cb(): called once when the connection is closed (by the application, or when
+            the server is lost for good); disconnected_cb(): each time the link to the server
+            is lost; reconnected_cb(): when it is back (subscriptions restored);
+            discovered_server_cb(): the cluster announced new servers (see
+            :attr:`Client.discovered_servers`); lame_duck_mode_cb(): the server is about to
+            shut down (with reconnect on, the client moves to another one at once).
+        allow_reconnect: reconnect when the server is lost (default) instead of closing.
+        max_reconnect_attempts: failed attempts per server before it leaves the pool (-1:
+            forever); reconnect_time_wait: seconds to pause after each pass through the
+            servers, plus up to reconnect_jitter (reconnect_jitter_tls for tls:// servers);
+            custom_reconnect_delay(attempts) -> seconds replaces that pause.
+        reconnect_buffer_size: bytes of publishes kept while reconnecting and sent after it
+            (0: publishing while reconnecting raises NotConnectedError); past it, publish
+            raises ReconnectBufferFullError.
+        dont_randomize: use the servers in the given order; ignore_discovered_servers: do not
+            add the servers a cluster announces.
         error_cb(error, subscription): asynchronous errors (SlowConsumerError, ...) and
             exceptions raised by callbacks; without it they are logged ("swiftnats" logger).
             Callbacks run on library threads and may call any method, blocking ones included.
@@ -248,13 +325,29 @@ def connect(
         NoServersError, TimeoutError, AuthorizationError, ServerError, ProtocolError,
         InvalidArgumentError.
     """
-    for cb_name, cb in (("closed_cb", closed_cb), ("disconnected_cb", disconnected_cb), ("error_cb", error_cb)):
+    for cb_name, cb in (
+        ("closed_cb", closed_cb),
+        ("disconnected_cb", disconnected_cb),
+        ("error_cb", error_cb),
+        ("reconnected_cb", reconnected_cb),
+        ("discovered_server_cb", discovered_server_cb),
+        ("lame_duck_mode_cb", lame_duck_mode_cb),
+        ("custom_reconnect_delay", custom_reconnect_delay),
+    ):
         if cb is not None and not callable(cb):
             raise TypeError(f"{cb_name} must be callable")
         if cb is not None and inspect.iscoroutinefunction(cb):
             raise TypeError(f"{cb_name} must be a plain function (callbacks run on library threads)")
 
-    events = _Events(closed_cb, disconnected_cb, error_cb)
+    events = _Events(
+        closed_cb,
+        disconnected_cb,
+        error_cb,
+        reconnected_cb=reconnected_cb,
+        discovered_server_cb=discovered_server_cb,
+        lame_duck_mode_cb=lame_duck_mode_cb,
+        custom_reconnect_delay=custom_reconnect_delay,
+    )
     key = rt.register(events)
     opts = ctypes.c_void_p()
     conn = ctypes.c_void_p()
@@ -288,6 +381,24 @@ def connect(
         _check(lib.snats_options_set_closed_cb(o, _CLOSED_THUNK, key))
         _check(lib.snats_options_set_disconnected_cb(o, _DISCONNECTED_THUNK, key))
         _check(lib.snats_options_set_error_cb(o, _ERROR_THUNK, key))
+        _check(lib.snats_options_set_reconnected_cb(o, _RECONNECTED_THUNK, key))
+        _check(lib.snats_options_set_discovered_servers_cb(o, _DISCOVERED_THUNK, key))
+        _check(lib.snats_options_set_lame_duck_cb(o, _LAME_DUCK_THUNK, key))
+        if custom_reconnect_delay is not None:
+            _check(lib.snats_options_set_custom_reconnect_delay(o, _RECONNECT_DELAY_THUNK, key))
+        _check(lib.snats_options_set_allow_reconnect(o, bool(allow_reconnect)))
+        _check(lib.snats_options_set_max_reconnect(o, max_reconnect_attempts))
+        _check(lib.snats_options_set_reconnect_wait(o, rt.ms_arg(reconnect_time_wait, "reconnect_time_wait")))
+        _check(
+            lib.snats_options_set_reconnect_jitter(
+                o,
+                rt.ms_arg(reconnect_jitter, "reconnect_jitter"),
+                rt.ms_arg(reconnect_jitter_tls, "reconnect_jitter_tls"),
+            )
+        )
+        _check(lib.snats_options_set_reconnect_buffer_size(o, reconnect_buffer_size))
+        _check(lib.snats_options_set_no_randomize(o, bool(dont_randomize)))
+        _check(lib.snats_options_set_ignore_discovered_servers(o, bool(ignore_discovered_servers)))
         _check(lib.snats_conn_connect(ctypes.byref(conn), o))
     except BaseException:
         rt.unregister(key)
@@ -556,20 +667,52 @@ class Client:
         return self.state == ConnState.DRAINING
 
     @property
+    def is_reconnecting(self) -> bool:
+        return self.state == ConnState.RECONNECTING
+
+    @property
+    def servers(self) -> List[str]:
+        """The server pool (configured and discovered), URLs without credentials."""
+        return self._server_list(lib.snats_conn_get_servers)
+
+    @property
+    def discovered_servers(self) -> List[str]:
+        """The servers learned from the cluster (INFO connect_urls), URLs without credentials."""
+        return self._server_list(lib.snats_conn_get_discovered_servers)
+
+    def _server_list(self, getter: Callable[..., int]) -> List[str]:
+        value = ctypes.c_void_p()
+        with self._use() as ptr:
+            _check(getter(ctypes.byref(value), ptr))
+        try:
+            return [str(url) for url in json_value(value.value)]
+        finally:
+            lib.snats_json_decref(value.value)
+
+    @property
     def stats(self) -> Dict[str, int]:
-        """Messages and payload bytes received and sent: in_msgs, in_bytes, out_msgs, out_bytes
-        (the last values once closed)."""
+        """Messages and payload bytes received and sent, and reconnects: in_msgs, in_bytes,
+        out_msgs, out_bytes, reconnects (the last values once closed)."""
         use = self._handle.try_use()
         if use is None:
-            return dict(self._final_stats or {"in_msgs": 0, "in_bytes": 0, "out_msgs": 0, "out_bytes": 0})
+            return dict(
+                self._final_stats or {"in_msgs": 0, "in_bytes": 0, "out_msgs": 0, "out_bytes": 0, "reconnects": 0}
+            )
         with use as ptr:
             return self._read_stats(ptr)
 
     @staticmethod
     def _read_stats(ptr: int) -> Dict[str, int]:
-        v = [ctypes.c_uint64() for _ in range(4)]
-        _check(lib.snats_conn_get_stats(*(ctypes.byref(x) for x in v), ptr))
-        return {"in_msgs": v[0].value, "in_bytes": v[1].value, "out_msgs": v[2].value, "out_bytes": v[3].value}
+        v = [ctypes.c_uint64() for _ in range(5)]
+        _check(lib.snats_conn_get_stats(*(ctypes.byref(x) for x in v[:4]), ptr))
+        _check(lib.snats_conn_get_reconnects(ctypes.byref(v[4]), ptr))
+        return {
+            "in_msgs": v[0].value,
+            "in_bytes": v[1].value,
+            "out_msgs": v[2].value,
+            "out_bytes": v[3].value,
+            "reconnects": v[4].value,
+        }
 
     @property
     def connected_url(self) -> Optional[str]:

@@ -39,7 +39,9 @@ __all__ = [
     "InvalidJSONError",
     "NotFoundError",
     "BufferTooSmallError",
+    "ReconnectBufferFullError",
     # nats.py spellings
+    "OutboundBufferLimitError",
     "BadSubjectError",
     "BadSubscriptionError",
     "ConnectionDrainingError",
@@ -75,6 +77,7 @@ class Status:
     INVALID_JSON = 21
     NOT_FOUND = 22
     BUFFER_TOO_SMALL = 23
+    RECONNECT_BUFFER_FULL = 24
 
 
 def status_text(status: int) -> str:
@@ -257,11 +260,19 @@ class BufferTooSmallError(SwiftNatsError):
     default_status = Status.BUFFER_TOO_SMALL
 
 
+class ReconnectBufferFullError(SwiftNatsError):
+    """Reconnecting, and the publish does not fit the reconnect buffer
+    (SNATS_RECONNECT_BUFFER_FULL); nothing was buffered."""
+
+    default_status = Status.RECONNECT_BUFFER_FULL
+
+
 # nats.py's names for the same errors
 BadSubjectError = InvalidSubjectError
 BadSubscriptionError = InvalidSubscriptionError
 ConnectionDrainingError = DrainingError
 JsonParseError = InvalidJSONError
+OutboundBufferLimitError = ReconnectBufferFullError
 
 #: every snats_status value (except SNATS_OK) -> its exception class
 _BY_STATUS: Dict[int, Type[SwiftNatsError]] = {
@@ -288,6 +299,7 @@ _BY_STATUS: Dict[int, Type[SwiftNatsError]] = {
     Status.INVALID_JSON: InvalidJSONError,
     Status.NOT_FOUND: NotFoundError,
     Status.BUFFER_TOO_SMALL: BufferTooSmallError,
+    Status.RECONNECT_BUFFER_FULL: ReconnectBufferFullError,
 }
 
 
