@@ -72,7 +72,7 @@ memcheck: build
 	strip --strip-debug $(VALGRIND_LIB)/libswiftnats.so.0
 	SNATS_TEST_SLOW=10 SNATS_TEST_TIMEOUT=300 LD_LIBRARY_PATH=$(CURDIR)/$(VALGRIND_LIB) \
 	    valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
-	    --suppressions=Tests/c/valgrind.supp --trace-children=yes --trace-children-skip='*/nats-server' \
+	    --suppressions=$(CURDIR)/Tests/c/valgrind.supp --trace-children=yes --trace-children-skip='*/nats-server,*/sh,*/openssl' \
 	    $(OUT)/snats_ctests
 
 # ---------------------------------------------------------------- bench ---

@@ -66,7 +66,8 @@ typedef enum {
     SNATS_INVALID_JSON = 21,        /**< Text that is not the JSON expected. */
     SNATS_NOT_FOUND = 22,           /**< No such key or item. */
     SNATS_BUFFER_TOO_SMALL = 23,    /**< A caller's buffer cannot hold the result. */
-    SNATS_RECONNECT_BUFFER_FULL = 24/**< Reconnecting, and the reconnect buffer is full. */
+    SNATS_RECONNECT_BUFFER_FULL = 24,/**< Reconnecting, and the reconnect buffer is full. */
+    SNATS_TLS_ERROR = 25            /**< TLS failed: certificate files, handshake, verification. */
 } snats_status;
 
 /**
@@ -194,6 +195,27 @@ typedef void (*snats_error_handler)(snats_conn *conn, snats_sub *sub, snats_stat
  * included, except snats_conn_destroy() of @p conn.
  */
 typedef int64_t (*snats_reconnect_delay_handler)(snats_conn *conn, int attempts, void *closure);
+
+/**
+ * @brief Called at each handshake (reconnects included) for the user JWT, when the
+ *        application keeps its credentials itself (see snats_options_set_user_credentials_callbacks()).
+ * @param[out] jwt  Set to a NUL-terminated JWT allocated with malloc(); the library frees it.
+ * @param closure   The pointer given with the callback, untouched.
+ * @return SNATS_OK, or any other status to fail the handshake (SNATS_AUTH_FAILED reported).
+ * Threads: the connecting thread (the caller of snats_conn_connect(), or the reconnect
+ * thread), never the network thread. It must not call functions of the connection being made.
+ */
+typedef snats_status (*snats_user_jwt_handler)(char **jwt, void *closure);
+
+/**
+ * @brief Called at each handshake to sign the server's nonce with the user's nkey (Ed25519).
+ * @param[out] signature 64 bytes to fill with the Ed25519 signature of @p nonce.
+ * @param nonce   Borrowed, valid during the call: the nonce text, NUL-terminated.
+ * @param closure The pointer given with the callback, untouched.
+ * @return SNATS_OK, or any other status to fail the handshake.
+ * Threads: as ::snats_user_jwt_handler.
+ */
+typedef snats_status (*snats_signature_handler)(unsigned char signature[64], const char *nonce, void *closure);
 
 /**
  * @brief Creates options with the defaults above.
@@ -345,6 +367,89 @@ snats_status snats_options_set_no_randomize(snats_options *opts, bool no_randomi
  *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_ignore_discovered_servers(snats_options *opts, bool ignore);
 
+/*
+ * TLS. A connection uses TLS for tls:// URLs, when snats_options_set_secure() or any TLS file
+ * is set, and whenever the server's INFO says tls_required; the upgrade happens after INFO
+ * (or before it, with snats_options_set_tls_handshake_first()). The server's certificate is
+ * verified against the system's CAs (or the CA file), hostname included, unless told
+ * otherwise. Files are read when connecting: a missing or malformed file, a failed
+ * handshake and a rejected certificate make snats_conn_connect() return SNATS_TLS_ERROR.
+ */
+
+/** @brief Requires TLS even for nats:// URLs (a server that offers none is an error).
+ *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_secure(snats_options *opts, bool secure);
+
+/** @brief Trusts the certificate authorities of a PEM file instead of the system's.
+ *  @param opts Borrowed. @param path Copied; NULL returns to the system's.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_tls_ca_file(snats_options *opts, const char *path);
+
+/** @brief Presents a client certificate (PEM chain and PEM private key) to servers that ask.
+ *  @param opts Borrowed. @param cert_path, key_path Copied; both NULL to clear.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL, or only one path given. */
+snats_status snats_options_set_tls_client_cert(snats_options *opts, const char *cert_path, const char *key_path);
+
+/** @brief Sets the name expected in the server's certificate (and sent as SNI) instead of the
+ *  URL's host. @param opts Borrowed. @param hostname Copied; NULL uses the URL's host.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_tls_hostname(snats_options *opts, const char *hostname);
+
+/** @brief Turns the check of the certificate's host name off (the chain is still verified).
+ *  @param opts Borrowed. @param verify Default true.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_tls_verify_hostname(snats_options *opts, bool verify);
+
+/** @brief Accepts any server certificate. For tests only: it defeats the point of TLS.
+ *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_tls_skip_verify(snats_options *opts, bool skip);
+
+/** @brief Starts TLS right after TCP connects, before INFO, for servers configured with
+ *  handshake_first (nats-server 2.10.3 and later). @param opts Borrowed.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_tls_handshake_first(snats_options *opts, bool first);
+
+/*
+ * Authentication. User and password (options or URL), a token (options, or `nats://TOKEN@host`),
+ * an nkey seed (signs the server's nonce), a .creds file (user JWT + seed), or handlers for
+ * keys kept elsewhere. A signed nonce goes with user/password when both are set; a server
+ * that refuses makes snats_conn_connect() return SNATS_AUTH_FAILED with its message, and a
+ * refusal while reconnecting reaches the error callback. No credential appears in any string
+ * the library produces (URLs, errors, snats_last_error()). Seeds read from files and decoded
+ * keys are zeroed once the nonce is signed.
+ */
+
+/** @brief Authenticates with an nkey seed held in memory (`SU...`): its public key goes in
+ *  CONNECT and it signs the server's nonce. @param opts Borrowed. @param seed Copied (zeroed when
+ *  the options are destroyed); NULL clears it. Not checked until connect (SNATS_INVALID_ARG then).
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_nkey_seed(snats_options *opts, const char *seed);
+
+/** @brief As snats_options_set_nkey_seed(), reading the seed from a file at each handshake.
+ *  @param opts Borrowed. @param path Copied; NULL clears it.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_nkey_seed_file(snats_options *opts, const char *path);
+
+/** @brief Authenticates with a .creds file (user JWT and nkey seed, as `nsc` writes them), read
+ *  at each handshake. @param opts Borrowed. @param path Copied; NULL clears it.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_credentials_file(snats_options *opts, const char *path);
+
+/** @brief Authenticates with a user JWT and nonce signatures from the application's handlers.
+ *  @param opts Borrowed. @param jwt_cb, sig_cb Both, or both NULL to clear.
+ *  @param jwt_closure, sig_closure Passed to the handlers.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL, or only one handler given. */
+snats_status snats_options_set_user_credentials_callbacks(snats_options *opts, snats_user_jwt_handler jwt_cb,
+                                                          void *jwt_closure, snats_signature_handler sig_cb,
+                                                          void *sig_closure);
+
+/** @brief Authenticates as nkey user @p public_key, the application signing the nonce.
+ *  @param opts Borrowed. @param public_key Copied (`U...`). @param sig_cb Both NULL to clear.
+ *  @param closure Passed to @p sig_cb.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL, or only one of the two given. */
+snats_status snats_options_set_nkey(snats_options *opts, const char *public_key, snats_signature_handler sig_cb,
+                                    void *closure);
+
 /** @brief Sets the asynchronous error callback. @param opts Borrowed. @param cb NULL clears it.
  *  @param closure Passed to @p cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
@@ -385,10 +490,13 @@ typedef enum {
  * @retval SNATS_OK            connected.
  * @retval SNATS_NO_SERVER     no server of the list answered in time.
  * @retval SNATS_TIMEOUT       a server accepted TCP but not the handshake in time.
- * @retval SNATS_AUTH_FAILED   the server refused the credentials.
+ * @retval SNATS_AUTH_FAILED   the server refused the credentials (its message in
+ *                             snats_last_error()), or it cannot take the nkey/JWT scheme.
+ * @retval SNATS_TLS_ERROR     TLS files, handshake or certificate verification failed.
  * @retval SNATS_SERVER_ERROR  the server answered the handshake with another -ERR.
  * @retval SNATS_PROTOCOL_ERROR the server's first bytes are not a NATS INFO.
- * @retval SNATS_INVALID_ARG   @p conn is NULL, or invalid options.
+ * @retval SNATS_INVALID_ARG   @p conn is NULL, or invalid options (a malformed nkey seed, an
+ *                             unreadable credentials file, a half-given client certificate).
  * Blocks: up to the connect timeout per server. Threads: any.
  */
 snats_status snats_conn_connect(snats_conn **conn, const snats_options *opts);

@@ -14,6 +14,7 @@ command -v pkg-config >/dev/null 2>&1 || apt_packages+=(pkg-config)
 pkg-config --exists jansson 2>/dev/null || apt_packages+=(libjansson-dev)
 command -v gcc >/dev/null 2>&1 || apt_packages+=(gcc)
 command -v valgrind >/dev/null 2>&1 || apt_packages+=(valgrind)
+command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
 scripts/find-nats-server.sh >/dev/null 2>&1 || apt_packages+=(nats-server)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || apt_packages+=(python3-venv)
 if [ "$want_bench" = 1 ]; then
@@ -41,8 +42,9 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv || { echo "deps: cannot create the Python virtualenv .venv" >&2; exit 1; }
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check pytest \
-    || echo "deps: pip install pytest failed" >&2
+# cryptography: an Ed25519 independent of the library, for the signature-callback tests.
+.venv/bin/python -m pip install -q --disable-pip-version-check pytest cryptography \
+    || echo "deps: pip install pytest cryptography failed" >&2
 if [ "$want_bench" = 1 ]; then
     .venv/bin/python -m pip install -q --disable-pip-version-check nats-py \
         || echo "deps: pip install nats-py failed: make bench skips the nats-py comparison" >&2
@@ -57,7 +59,8 @@ status=0
 pkg-config --exists jansson 2>/dev/null || { echo "deps: MISSING libjansson-dev (Jansson headers)" >&2; status=1; }
 scripts/find-nats-server.sh >/dev/null 2>&1 || { echo "deps: MISSING nats-server" >&2; status=1; }
 command -v gcc >/dev/null 2>&1 || { echo "deps: MISSING gcc" >&2; status=1; }
-.venv/bin/python -c 'import pytest' 2>/dev/null || { echo "deps: MISSING pytest in .venv" >&2; status=1; }
+.venv/bin/python -c 'import pytest, cryptography' 2>/dev/null || { echo "deps: MISSING pytest or cryptography in .venv" >&2; status=1; }
+command -v openssl >/dev/null 2>&1 || { echo "deps: MISSING openssl (the TLS tests make certificates with it)" >&2; status=1; }
 command -v valgrind >/dev/null 2>&1 || echo "deps: valgrind missing: make memcheck will not run" >&2
 if [ "$want_bench" = 1 ]; then
     pkg-config --exists libnats 2>/dev/null || echo "deps: libnats-dev missing: make bench runs swiftnats only" >&2

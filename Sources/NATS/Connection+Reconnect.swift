@@ -70,7 +70,7 @@ extension Connection {
             }
             lock.withLock { pool.recordAttempt() }
             do {
-                let link = try open(step.server)
+                let link = try self.open(step.server)
                 if adopt(link, server: step.server), let onReconnected = options.onReconnected {
                     post { onReconnected($0) }
                 }

@@ -4,6 +4,7 @@ import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A connection to a NATS server. Thread-safe: publish, subscribe, request and flush may be
 /// called from any thread, including from this connection's callbacks.
@@ -60,6 +61,8 @@ public final class Connection {
     var teardown = TeardownState.none
     var pingTask: RepeatedTask?
     var callbacks: CallbackQueue?
+    /// Made on the first TLS handshake and kept: loading certificates once per connection.
+    var tlsContext: NIOSSLContext?
     /// Library threads of this connection still running (delivery and callback threads).
     private var liveWorkers = 0
 
@@ -106,7 +109,7 @@ public final class Connection {
         var failure = NATSError.connectFailed("no server to connect to")
         for server in lock.withLock({ pool.addresses }) {
             do {
-                let link = try open(server)
+                let link = try self.open(server)
                 lock.withLock { pool.moveToHead(server) }
                 guard adopt(link, server: server) else { throw NATSError.connectionClosed }
                 return
@@ -130,52 +133,6 @@ public final class Connection {
             writer?.close()
             channel.close(promise: nil)
         }
-    }
-
-    /// Opens a TCP connection to `server` and completes the handshake (INFO, CONNECT,
-    /// PING/PONG) within the connect timeout. Touches no connection state but the INFO.
-    func open(_ server: ServerAddress) throws -> Link {
-        let handshake = eventLoop.makePromise(of: Void.self)
-        let handler = ConnectionHandler(connection: self, server: server, handshake: handshake)
-        let timeout = TimeAmount.milliseconds(options.connectTimeoutMilliseconds)
-        let bootstrap = ClientBootstrap(group: eventLoop)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
-            }
-        let channel: Channel
-        var writer: SocketWriter?
-        do {
-            let socket = try TCPConnector.connect(
-                host: server.host, port: server.port,
-                deadline: .after(milliseconds: options.connectTimeoutMilliseconds))
-            writer = SocketWriter(duplicating: socket)
-            do {
-                channel = try bootstrap.withConnectedSocket(socket).wait()
-            } catch {
-                Glibc.close(socket)
-                throw error
-            }
-        } catch {
-            writer?.close()
-            let failure = (error as? NATSError) ?? NATSError.connectFailed("\(server): \(error)")
-            handshake.fail(failure)
-            throw failure
-        }
-        let timer = eventLoop.scheduleTask(in: timeout) {
-            handshake.fail(NATSError.timeout("handshake with \(server) took longer than \(self.options.connectTimeoutMilliseconds) ms"))
-        }
-        do {
-            try handshake.futureResult.wait()
-            timer.cancel()
-        } catch {
-            timer.cancel()
-            writer?.close()
-            channel.close(promise: nil)
-            if let error = error as? NATSError { throw error }
-            throw NATSError.connectFailed("\(server): \(error)")
-        }
-        return Link(channel: channel, writer: writer)
     }
 
     /// Makes an opened link the connection's. After a reconnect the server knows nothing of
@@ -226,29 +183,6 @@ public final class Connection {
         // A link that died between its handshake and now was not ours when it reported it.
         if !link.channel.isActive { connectionLost(.io("connection closed after the handshake"), channel: link.channel) }
         return true
-    }
-
-    /// The CONNECT document for `info`: protocol 1 with headers and no-responders, and the
-    /// credentials of the server URL or the options.
-    func connectDocument(for info: ServerInfo, server: ServerAddress?) -> String {
-        let document = JSONValue.object()
-        document.set("verbose", options.verbose)
-        document.set("pedantic", options.pedantic)
-        document.set("tls_required", false)
-        if let name = options.name { document.set("name", name) }
-        document.set("lang", "swift")
-        document.set("version", SwiftNATSVersion.string)
-        document.set("protocol", 1)
-        document.set("echo", options.echo)
-        document.set("headers", true)
-        document.set("no_responders", true)
-        if let user = server?.user ?? options.user {
-            document.set("user", user)
-            if let password = server?.password ?? options.password { document.set("pass", password) }
-        } else if let token = options.token {
-            document.set("auth_token", token)
-        }
-        return document.serialized()
     }
 
     // MARK: state

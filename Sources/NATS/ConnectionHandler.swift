@@ -1,6 +1,8 @@
 import NIOCore
 
-/// The NIO side of a connection: decodes server ops, answers the handshake, and routes
+/// The NIO side of a connection: decodes server ops, reports the handshake's INFO and PONG to
+/// the connecting thread (which writes CONNECT: building it may read files and run the
+/// application's credential handlers, never on the event loop), and routes
 /// messages to subscriptions. No user code runs here; messages are queued for the delivery
 /// threads in batches, one lock per subscription per read rather than per message.
 final class ConnectionHandler: ChannelInboundHandler {
@@ -9,6 +11,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let connection: Connection
     /// The server this link is to: CONNECT carries its credentials, its INFO names its peers.
     private let server: ServerAddress
+    /// The first INFO, then the PONG answering CONNECT's PING: the handshake's two steps.
+    private var info: EventLoopPromise<ServerInfo>?
     private var handshake: EventLoopPromise<Void>?
     private var parser = ProtocolParser()
     /// Bytes of an op that has not fully arrived yet, kept for the next read.
@@ -22,9 +26,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var inMessages: UInt64 = 0
     private var inBytes: UInt64 = 0
 
-    init(connection: Connection, server: ServerAddress, handshake: EventLoopPromise<Void>) {
+    init(connection: Connection, server: ServerAddress, info: EventLoopPromise<ServerInfo>,
+         handshake: EventLoopPromise<Void>) {
         self.connection = connection
         self.server = server
+        self.info = info
         self.handshake = handshake
     }
 
@@ -109,13 +115,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .ok:
             break
         case .err(let text):
-            if let promise = handshake {
-                handshake = nil
+            if handshake != nil {
                 let lowered = text.lowercased()
                 if lowered.contains("authorization") || lowered.contains("authentication") {
-                    promise.fail(NATSError.authorizationViolation(text))
+                    failHandshake(NATSError.authorizationViolation(text))
                 } else {
-                    promise.fail(NATSError.serverError(text))
+                    failHandshake(NATSError.serverError(text))
                 }
             } else {
                 connection.handleServerError(text)
@@ -125,10 +130,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             connection.updateInfo(info, from: server, channel: context.channel)
             if !sawInfo {
                 sawInfo = true
-                var out = context.channel.allocator.buffer(capacity: 512)
-                out.writeConnect(connection.connectDocument(for: info, server: server))
-                out.writePing()
-                context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+                self.info?.succeed(info)
+                self.info = nil
             }
         }
     }
@@ -193,22 +196,36 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        fail(context: context, error: error as? NATSError ?? .io("\(error)"))
+        let failure: NATSError
+        if let error = error as? NATSError {
+            failure = error
+        } else if let tls = NATSError.tls(error, server: server) {
+            failure = tls
+        } else {
+            failure = .io("\(error)")
+        }
+        fail(context: context, error: failure)
+    }
+
+    /// Fails whichever handshake step is still waiting.
+    private func failHandshake(_ error: NATSError) {
+        info?.fail(error)
+        info = nil
+        handshake?.fail(error)
+        handshake = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let promise = handshake {
-            handshake = nil
-            promise.fail(NATSError.connectFailed("connection closed during handshake"))
+        if handshake != nil {
+            failHandshake(NATSError.connectFailed("\(server): connection closed during the handshake"))
         }
         connection.connectionLost(nil, channel: context.channel)
         context.fireChannelInactive()
     }
 
     private func fail(context: ChannelHandlerContext, error: NATSError) {
-        if let promise = handshake {
-            handshake = nil
-            promise.fail(error)
+        if handshake != nil {
+            failHandshake(error)
         } else {
             connection.connectionLost(error, channel: context.channel)
         }

@@ -29,6 +29,8 @@ public enum NATSError: Error, Equatable, CustomStringConvertible {
     case reconnectBufferExceeded(limit: Int)
     /// The server went away while the call waited for it (a request's reply).
     case connectionLost(String)
+    /// TLS could not be set up: files, handshake, certificate verification.
+    case tls(String)
 
     public var description: String {
         switch self {
@@ -60,6 +62,7 @@ public enum NATSError: Error, Equatable, CustomStringConvertible {
         case .reconnectBufferExceeded(let limit):
             return "reconnect buffer of \(limit) bytes is full: publish again once reconnected"
         case .connectionLost(let text): return "connection lost: \(text)"
+        case .tls(let text): return "TLS error: \(text)"
         }
     }
 }

@@ -22,6 +22,20 @@ public struct Options {
     public var user: String?
     public var password: String?
     public var token: String?
+    /// nkey authentication: the user's seed (`SU...`) in memory, or a file holding it. The
+    /// public key goes in CONNECT and the seed signs the server's nonce.
+    public var nkeySeed: [UInt8]?
+    public var nkeySeedFile: String?
+    /// JWT authentication: a `.creds` file with the user JWT and its nkey seed.
+    public var credentialsFile: String?
+    /// For keys kept elsewhere: the user JWT (nil with `signature` alone means plain nkey
+    /// authentication with `nkeyPublicKey`), and a function that signs the server's nonce
+    /// (returns the 64-byte Ed25519 signature). Called on the connecting thread at each
+    /// handshake, reconnects included.
+    public var userJWT: (() throws -> String)?
+    public var nkeyPublicKey: String?
+    public var signature: ((_ nonce: [UInt8]) throws -> [UInt8])?
+    public var tls = TLSOptions()
 
     // Reconnect and fail-over (defaults as nats.c and nats.go).
     /// Whether a lost connection is re-established; off, losing the server closes it.
@@ -79,5 +93,12 @@ public struct Options {
             throw NATSError.invalidArgument("reconnect wait and jitter must not be negative")
         }
         if reconnectBufferBytes < 0 { throw NATSError.invalidArgument("reconnect buffer size must not be negative") }
+        try tls.validate()
+        if signature != nil && userJWT == nil && nkeyPublicKey == nil {
+            throw NATSError.invalidArgument("a signature handler needs a user JWT handler or an nkey public key")
+        }
+        if (userJWT != nil || nkeyPublicKey != nil) && signature == nil {
+            throw NATSError.invalidArgument("a user JWT or nkey public key needs a signature handler")
+        }
     }
 }

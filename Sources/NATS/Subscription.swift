@@ -32,6 +32,10 @@ public final class Subscription {
     private var consumerWaiting = false
     /// The thread that took the batch being handled (`next(maxMessages:...)`).
     private var batchHolder: pthread_t?
+    /// Messages and bytes of the batch being handled: still pending for the limits, so that a
+    /// binding taking whole batches gets the same bound and slow-consumer episodes as a callback.
+    private var batchMessages = 0
+    private var batchBytes = 0
     private var slowConsumerReported = false
     private var worker: WorkerThread?
 
@@ -92,8 +96,8 @@ public final class Subscription {
             for message in batch {
                 if maxMessages > 0 && received >= maxMessages { break }
                 let size = message.storage.payloadLength + message.storage.headerLength
-                if (maxPendingMessages > 0 && pending.count >= maxPendingMessages)
-                    || (maxPendingBytes > 0 && pending.bytes + size > maxPendingBytes)
+                if (maxPendingMessages > 0 && pending.count + batchMessages >= maxPendingMessages)
+                    || (maxPendingBytes > 0 && pending.bytes + batchBytes + size > maxPendingBytes)
                 {
                     droppedCount += 1
                     if !slowConsumerReported {
@@ -194,6 +198,8 @@ public final class Subscription {
         condition.lock()
         if holdsBatch && inCallback {
             inCallback = false  // the previous batch is handled
+            batchMessages = 0
+            batchBytes = 0
             condition.broadcast()
         }
         while pending.isEmpty {
@@ -231,8 +237,10 @@ public final class Subscription {
         if holdsBatch {
             inCallback = true
             batchHolder = pthread_self()
+            batchMessages = taken.count
+            batchBytes = taken.reduce(0) { $0 + $1.storage.payloadLength + $1.storage.headerLength }
         }
-        if pending.count < maxPendingMessages / 2 || maxPendingMessages == 0 { slowConsumerReported = false }
+        if pending.count + batchMessages < maxPendingMessages / 2 || maxPendingMessages == 0 { slowConsumerReported = false }
         // A drained queue ends the subscription now, or for a batch at the next call.
         let finished = (self.maxMessages > 0 && deliveredCount >= self.maxMessages)
             || (closeWhenEmpty && pending.isEmpty && !holdsBatch)

@@ -71,6 +71,30 @@ private func swiftOptions(_ cOptions: COptions?, handle: OpaquePointer) -> Optio
     if let callback = cOptions.lameDuckMode {
         options.onLameDuckMode = { _ in callback.function(handle, callback.closure) }
     }
+    if let callback = cOptions.userJWT {
+        options.userJWT = {
+            var text: UnsafeMutablePointer<CChar>?
+            let status = callback.function(&text, callback.closure)
+            defer { free(text) }
+            guard status == CStatus.ok.rawValue, let text else {
+                throw NATSError.authorizationViolation("the user JWT handler failed (status \(status))")
+            }
+            return String(cString: text)
+        }
+    }
+    if let callback = cOptions.signature {
+        options.signature = { nonce in
+            var signature = [UInt8](repeating: 0, count: 64)
+            var nonceText = nonce + [0]
+            let status = nonceText.withUnsafeMutableBytes { nonceBytes in
+                callback.function(&signature, nonceBytes.baseAddress?.assumingMemoryBound(to: CChar.self), callback.closure)
+            }
+            guard status == CStatus.ok.rawValue else {
+                throw NATSError.authorizationViolation("the signature handler failed (status \(status))")
+            }
+            return signature
+        }
+    }
     if let callback = cOptions.reconnectDelay {
         options.customReconnectDelay = { _, passes in
             callback.function(handle, Int32(clamping: passes), callback.closure)

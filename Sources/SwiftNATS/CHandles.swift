@@ -31,6 +31,12 @@ enum Handle {
 
 /// C callback shapes of the header.
 public typealias CConnHandler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void
+public typealias CUserJWTHandler = @convention(c) (
+    UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, UnsafeMutableRawPointer?
+) -> Int32
+public typealias CSignatureHandler = @convention(c) (
+    UnsafeMutablePointer<UInt8>?, UnsafePointer<CChar>?, UnsafeMutableRawPointer?
+) -> Int32
 public typealias CReconnectDelayHandler = @convention(c) (OpaquePointer?, Int32, UnsafeMutableRawPointer?) -> Int64
 public typealias CErrorHandler = @convention(c) (
     OpaquePointer?, OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NATS
 
 /// `snats_options`: core options plus the C callbacks, which become Swift closures only at
@@ -10,7 +13,14 @@ final class COptions {
     var discoveredServers: CCallback<CConnHandler>?
     var lameDuckMode: CCallback<CConnHandler>?
     var reconnectDelay: CCallback<CReconnectDelayHandler>?
+    var userJWT: CCallback<CUserJWTHandler>?
+    var signature: CCallback<CSignatureHandler>?
     var error: CCallback<CErrorHandler>?
+
+    deinit {
+        // A seed given in memory: zeroed here unless a connection still shares the storage.
+        options.nkeySeed?.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+    }
 }
 
 /// Shared shape of the setters: check the handle, apply, map errors.
@@ -217,4 +227,99 @@ public func snats_options_set_no_randomize(_ pointer: OpaquePointer?, _ noRandom
 @_cdecl("snats_options_set_ignore_discovered_servers")
 public func snats_options_set_ignore_discovered_servers(_ pointer: OpaquePointer?, _ ignore: Bool) -> Int32 {
     updating(pointer) { $0.options.ignoreDiscoveredServers = ignore }
+}
+
+// MARK: TLS
+
+@_cdecl("snats_options_set_secure")
+public func snats_options_set_secure(_ pointer: OpaquePointer?, _ secure: Bool) -> Int32 {
+    updating(pointer) { $0.options.tls.required = secure }
+}
+
+@_cdecl("snats_options_set_tls_ca_file")
+public func snats_options_set_tls_ca_file(_ pointer: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    updating(pointer) { $0.options.tls.caFile = optionalString(path) }
+}
+
+@_cdecl("snats_options_set_tls_client_cert")
+public func snats_options_set_tls_client_cert(
+    _ pointer: OpaquePointer?, _ certificate: UnsafePointer<CChar>?, _ key: UnsafePointer<CChar>?
+) -> Int32 {
+    updating(pointer) { box in
+        guard (certificate == nil) == (key == nil) else {
+            throw NATSError.invalidArgument("give both the certificate and the key file, or neither")
+        }
+        box.options.tls.certificateFile = optionalString(certificate)
+        box.options.tls.keyFile = optionalString(key)
+    }
+}
+
+@_cdecl("snats_options_set_tls_hostname")
+public func snats_options_set_tls_hostname(_ pointer: OpaquePointer?, _ hostname: UnsafePointer<CChar>?) -> Int32 {
+    updating(pointer) { $0.options.tls.serverName = optionalString(hostname) }
+}
+
+@_cdecl("snats_options_set_tls_verify_hostname")
+public func snats_options_set_tls_verify_hostname(_ pointer: OpaquePointer?, _ verify: Bool) -> Int32 {
+    updating(pointer) { $0.options.tls.verifyHostname = verify }
+}
+
+@_cdecl("snats_options_set_tls_skip_verify")
+public func snats_options_set_tls_skip_verify(_ pointer: OpaquePointer?, _ skip: Bool) -> Int32 {
+    updating(pointer) { $0.options.tls.skipVerification = skip }
+}
+
+@_cdecl("snats_options_set_tls_handshake_first")
+public func snats_options_set_tls_handshake_first(_ pointer: OpaquePointer?, _ first: Bool) -> Int32 {
+    updating(pointer) { $0.options.tls.handshakeFirst = first }
+}
+
+// MARK: authentication
+
+@_cdecl("snats_options_set_nkey_seed")
+public func snats_options_set_nkey_seed(_ pointer: OpaquePointer?, _ seed: UnsafePointer<CChar>?) -> Int32 {
+    updating(pointer) { box in
+        box.options.nkeySeed?.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+        box.options.nkeySeed = seed.map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) }
+    }
+}
+
+@_cdecl("snats_options_set_nkey_seed_file")
+public func snats_options_set_nkey_seed_file(_ pointer: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    updating(pointer) { $0.options.nkeySeedFile = optionalString(path) }
+}
+
+@_cdecl("snats_options_set_credentials_file")
+public func snats_options_set_credentials_file(_ pointer: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    updating(pointer) { $0.options.credentialsFile = optionalString(path) }
+}
+
+@_cdecl("snats_options_set_user_credentials_callbacks")
+public func snats_options_set_user_credentials_callbacks(
+    _ pointer: OpaquePointer?, _ jwt: CUserJWTHandler?, _ jwtClosure: UnsafeMutableRawPointer?,
+    _ signature: CSignatureHandler?, _ signatureClosure: UnsafeMutableRawPointer?
+) -> Int32 {
+    updating(pointer) { box in
+        guard (jwt == nil) == (signature == nil) else {
+            throw NATSError.invalidArgument("give both the JWT and the signature handler, or neither")
+        }
+        box.userJWT = jwt.map { CCallback(function: $0, closure: jwtClosure) }
+        box.signature = signature.map { CCallback(function: $0, closure: signatureClosure) }
+        box.options.nkeyPublicKey = nil
+    }
+}
+
+@_cdecl("snats_options_set_nkey")
+public func snats_options_set_nkey(
+    _ pointer: OpaquePointer?, _ publicKey: UnsafePointer<CChar>?, _ signature: CSignatureHandler?,
+    _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    updating(pointer) { box in
+        guard (publicKey == nil) == (signature == nil) else {
+            throw NATSError.invalidArgument("give both the public key and the signature handler, or neither")
+        }
+        box.options.nkeyPublicKey = optionalString(publicKey)
+        box.signature = signature.map { CCallback(function: $0, closure: closure) }
+        box.userJWT = nil
+    }
 }

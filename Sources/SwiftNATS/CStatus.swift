@@ -9,7 +9,7 @@ enum CStatus: Int32 {
         connectionClosed, notConnected, noServer, ioError, protocolError, staleConnection,
         slowConsumer, permissionViolation, authFailed, invalidSubscription, draining,
         illegalState, maxDelivered, serverError, invalidJSON, notFound, bufferTooSmall,
-        reconnectBufferFull
+        reconnectBufferFull, tlsError
 
     var name: String {
         switch self {
@@ -38,6 +38,7 @@ enum CStatus: Int32 {
         case .notFound: return "SNATS_NOT_FOUND: not found"
         case .bufferTooSmall: return "SNATS_BUFFER_TOO_SMALL: buffer too small"
         case .reconnectBufferFull: return "SNATS_RECONNECT_BUFFER_FULL: reconnect buffer full"
+        case .tlsError: return "SNATS_TLS_ERROR: TLS error"
         }
     }
 
@@ -66,6 +67,7 @@ enum CStatus: Int32 {
         case .invalidJSON: self = .invalidJSON
         case .reconnecting, .connectionLost: self = .notConnected
         case .reconnectBufferExceeded: self = .reconnectBufferFull
+        case .tls: self = .tlsError
         }
     }
 }
@@ -119,7 +121,7 @@ func withStatus(_ body: () throws -> Void) -> Int32 {
     }
 }
 
-let statusTexts: [UnsafeMutablePointer<CChar>] = (0...CStatus.reconnectBufferFull.rawValue).map {
+let statusTexts: [UnsafeMutablePointer<CChar>] = (0...CStatus.tlsError.rawValue).map {
     // Every raw value in this range names a case.
     strdup(CStatus(rawValue: $0)?.name ?? "unknown status")!
 }

@@ -10,7 +10,8 @@ struct SnatsCommand: ParsableCommand {
     )
 }
 
-/// Options every command shares.
+/// Options every command shares: the servers, credentials, TLS and reconnect behaviour.
+/// The flag names follow the `nats` CLI's.
 struct ConnectionOptions: ParsableArguments {
     @Option(name: [.short, .long], help: "Server URL(s), comma-separated (or $NATS_URL).")
     var server: String?
@@ -18,15 +19,75 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Connection name sent to the server.")
     var name: String = "snats"
 
-    func connect() throws -> Connection {
-        var options = try Options(url: server ?? environment("NATS_URL") ?? "nats://127.0.0.1:4222")
+    @Option(help: "User name (or put it in the URL).")
+    var user: String?
+
+    @Option(help: "Password.")
+    var password: String?
+
+    @Option(help: "Authentication token.")
+    var token: String?
+
+    @Option(help: "User credentials file (JWT and nkey seed).")
+    var creds: String?
+
+    @Option(help: "File holding an nkey seed.")
+    var nkey: String?
+
+    @Option(help: "CA certificates (PEM) to verify the server with.")
+    var tlsca: String?
+
+    @Option(help: "Client certificate (PEM).")
+    var tlscert: String?
+
+    @Option(help: "Client certificate's private key (PEM).")
+    var tlskey: String?
+
+    @Flag(help: "Start TLS before the server's INFO (servers with handshake_first).")
+    var tlsfirst = false
+
+    @Flag(help: "Do not reconnect when the server goes away.")
+    var noReconnect = false
+
+    @Option(help: "Milliseconds to wait between passes through the servers when reconnecting.")
+    var reconnectWait: Int64 = 2_000
+
+    @Option(help: "Reconnect attempts per server (-1: forever).")
+    var maxReconnects: Int = 60
+
+    func options() throws -> Options {
+        var options = try natsCall { try Options(url: server ?? environment("NATS_URL") ?? "nats://127.0.0.1:4222") }
         options.name = name
-        do {
-            return try Connection.connect(options)
-        } catch let error as NATSError {
-            throw CLIError(error.description)
-        }
+        options.user = user
+        options.password = password
+        options.token = token
+        options.credentialsFile = creds
+        options.nkeySeedFile = nkey
+        options.tls.caFile = tlsca
+        options.tls.certificateFile = tlscert
+        options.tls.keyFile = tlskey
+        options.tls.handshakeFirst = tlsfirst
+        options.allowReconnect = !noReconnect
+        options.reconnectWaitMilliseconds = reconnectWait
+        options.maxReconnectAttempts = maxReconnects
+        // Say what happens to the link, on stderr, so that piped output stays clean.
+        options.onDisconnected = { _ in report("disconnected") }
+        options.onReconnected = { connection in report("reconnected to \(connection.connectedURL ?? "?")") }
+        options.onLameDuckMode = { _ in report("server entered lame-duck mode") }
+        options.onError = { _, _, error in report("error: \(error)") }
+        return options
     }
+
+    func connect() throws -> Connection {
+        let options = try options()
+        return try natsCall { try Connection.connect(options) }
+    }
+}
+
+/// One line on stderr.
+func report(_ text: String) {
+    var line = "snats: \(text)\n"
+    line.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
 }
 
 struct CLIError: Error, CustomStringConvertible {

@@ -42,4 +42,30 @@ final class BatchTakeTests: ServerTestCase {
         }
         XCTAssertEqual(drained.wait(timeout: .now() + 5), .success)
     }
+
+    /// A batch being handled still counts against the pending limits: a binding that takes
+    /// whole batches is bounded like a callback, and one episode is reported once.
+    func testBatchBeingHandledCountsAsPending() throws {
+        let errors = Collector<NATSError>()
+        var options = try Options(url: server.url)
+        options.pendingMessagesLimit = 5
+        options.onError = { _, _, error in errors.append(error) }
+        let conn = try Connection.connect(options)
+        defer { conn.close() }
+        let sub = try conn.subscribeSync("limited")
+        for value in 0..<5 { try conn.publish("limited", payload: [UInt8(value)]) }
+        try conn.flush(timeoutMilliseconds: 2_000)
+        XCTAssertTrue(eventually { sub.pendingCount.messages == 5 })
+        let size: (Message) -> Int = { $0.payloadCount }
+        XCTAssertEqual(try sub.next(maxMessages: 100, maxBytes: 1_000, size: size, timeoutMilliseconds: 1_000).count, 5)
+        for value in 5..<10 { try conn.publish("limited", payload: [UInt8(value)]) }
+        try conn.flush(timeoutMilliseconds: 2_000)
+        XCTAssertTrue(eventually { sub.dropped == 5 }, "the held batch fills the limit")
+        XCTAssertTrue(eventually { errors.count == 1 })
+        // The next call ends the batch: room again.
+        XCTAssertThrowsError(try sub.next(maxMessages: 100, maxBytes: 1_000, size: size, timeoutMilliseconds: 50))
+        try conn.publish("limited", payload: [10])
+        XCTAssertEqual(try sub.next(maxMessages: 100, maxBytes: 1_000, size: size, timeoutMilliseconds: 1_000).map(\.payload), [[10]])
+        XCTAssertEqual(errors.count, 1, "one episode, one report")
+    }
 }

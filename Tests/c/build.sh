@@ -17,7 +17,7 @@ outdir=$(cd "$2" && pwd)
 cc=${CC:-gcc}
 # shellcheck disable=SC2086
 $cc -std=c11 -Wall -Wextra -Werror -O1 -g ${EXTRA_CFLAGS:-} \
-    -I"$root/Include" -I"$here" \
+    -I"$root/Include" -I"$here" -DSNATS_FIXTURES="\"$root/Tests/fixtures\"" \
     "$here/harness.c" "$here"/test_*.c \
     -o "$outdir/snats_ctests" \
     -L"$libdir" -lswiftnats -ljansson -lpthread -Wl,-rpath,"$libdir"

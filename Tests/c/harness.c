@@ -334,6 +334,8 @@ static void fake_client(fake_server *f, int fd) {
                     pongs++;
                     if (f->mode == FAKE_ERR_AFTER && pongs == 1)
                         write_all(fd, "-ERR 'Some Server Trouble'\r\n");
+                    if (f->mode == FAKE_OVERSIZE_MSG && pongs == 1)
+                        write_all(fd, "MSG big 1 999999999\r\n");
                 }
             } else if (strncmp(line, "SUB ", 4) == 0 && f->mode == FAKE_STATUS_ON_SUB) {
                 char subject[256], sid[64], extra[64];

@@ -24,7 +24,7 @@
  *   SNATS_TEST_SLOW=10 SNATS_TEST_TIMEOUT=300 LD_LIBRARY_PATH=<stripped dir> \
  *   valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
  *       --suppressions=Tests/c/valgrind.supp --trace-children=yes \
- *       --trace-children-skip=\*\/nats-server snats_ctests
+ *       --trace-children-skip=\*\/nats-server,\*\/sh,\*\/openssl snats_ctests
  * Each test process is checked on its own: a valgrind error makes that test fail with
  * valgrind's exit status. valgrind.supp explains its one suppression.
  */
@@ -64,7 +64,8 @@ typedef struct {
     X(request)              \
     X(message)              \
     X(headers)              \
-    X(reconnect)
+    X(reconnect)            \
+    X(security)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \
@@ -196,8 +197,10 @@ typedef enum {
     FAKE_ERR_ON_CONNECT, /* INFO, then -ERR 'Something Went Wrong' after CONNECT */
     FAKE_NO_PONG,        /* completes the handshake, then never answers a PING */
     FAKE_ERR_AFTER,      /* completes the handshake, then sends -ERR 'Some Server Trouble' */
-    FAKE_STATUS_ON_SUB   /* answers each SUB with an HMSG whose header block is
+    FAKE_STATUS_ON_SUB,  /* answers each SUB with an HMSG whose header block is
                             "NATS/1.0 408 Request Timeout" + "X-Extra: 1", no payload */
+    FAKE_OVERSIZE_MSG    /* completes the handshake, then announces a 999999999-byte MSG
+                            (far beyond its max_payload) */
 } fake_mode;
 
 typedef struct {

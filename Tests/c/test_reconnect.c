@@ -376,6 +376,40 @@ static void reconnect_server_list_hides_credentials(void) {
     server_stop(&srv);
 }
 
+/* Hostile servers: a protocol violation and a server that stops answering PINGs end the link
+ * cleanly; with reconnect on the client comes back (to the same hostile server here), with it
+ * off the connection closes. */
+static void reconnect_after_hostile_server(void) {
+    static const fake_mode modes[] = {FAKE_OVERSIZE_MSG, FAKE_NO_PONG};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        memset(&g_ev, 0, sizeof g_ev);
+        fake_server f;
+        fake_server_start(&f, modes[i]);
+        snats_options *o = reconnect_opts(f.url);
+        CHECK_OK(snats_options_set_ping_interval(o, 50));
+        snats_conn *c = connect_with(o);
+        CHECK_EVENTUALLY(atomic_load(&g_ev.reconnected) >= 1, 10000);
+        CHECK(atomic_load(&g_ev.disconnected) >= 1);
+        CHECK(atomic_load(&f.accepted) >= 2);
+        CHECK_EQ_INT(atomic_load(&g_ev.closed), 0);
+        snats_conn_destroy(c);
+        CHECK_EQ_INT(atomic_load(&g_ev.closed), 1);
+        fake_server_stop(&f);
+
+        memset(&g_ev, 0, sizeof g_ev);
+        fake_server_start(&f, modes[i]);
+        o = reconnect_opts(f.url);
+        CHECK_OK(snats_options_set_ping_interval(o, 50));
+        CHECK_OK(snats_options_set_allow_reconnect(o, false));
+        c = connect_with(o);
+        CHECK_EVENTUALLY(atomic_load(&g_ev.closed) == 1, 10000);
+        CHECK_EQ_INT(atomic_load(&f.accepted), 1);
+        CHECK(snats_conn_is_closed(c));
+        snats_conn_destroy(c);
+        fake_server_stop(&f);
+    }
+}
+
 static void reconnect_bad_arguments(void) {
     CHECK_STATUS(snats_options_set_allow_reconnect(NULL, true), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_options_set_max_reconnect(NULL, 1), SNATS_INVALID_ARG);
@@ -432,6 +466,7 @@ const test_case reconnect_tests[] = {
     TEST(reconnect_lame_duck_moves_client),
     TEST(reconnect_no_randomize_and_ignore_discovered),
     TEST(reconnect_server_list_hides_credentials),
+    TEST(reconnect_after_hostile_server),
     TEST(reconnect_bad_arguments),
 };
 HARNESS_TABLE_COUNT(reconnect);

@@ -46,6 +46,8 @@ __all__ = [
     "ERROR_HANDLER",
     "MSG_HANDLER",
     "RECONNECT_DELAY_HANDLER",
+    "USER_JWT_HANDLER",
+    "SIGNATURE_HANDLER",
     "LIBRARY_ENV",
 ]
 
@@ -134,6 +136,10 @@ CONN_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p)
 ERROR_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_status, c_char_p, c_void_p)
 #: typedef int64_t (*snats_reconnect_delay_handler)(snats_conn *conn, int attempts, void *closure);
 RECONNECT_DELAY_HANDLER = CFUNCTYPE(c_int64, c_void_p, c_int, c_void_p)
+#: typedef snats_status (*snats_user_jwt_handler)(char **jwt, void *closure);
+USER_JWT_HANDLER = CFUNCTYPE(c_status, POINTER(c_void_p), c_void_p)
+#: typedef snats_status (*snats_signature_handler)(unsigned char signature[64], const char *nonce, void *closure);
+SIGNATURE_HANDLER = CFUNCTYPE(c_status, c_void_p, c_char_p, c_void_p)
 #: typedef void (*snats_msg_handler)(snats_conn *, snats_sub *, snats_msg *, void *closure);
 MSG_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_void_p)
 
@@ -181,6 +187,21 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_options_set_reconnect_buffer_size": (c_status, [c_handle, c_int64]),
     "snats_options_set_no_randomize": (c_status, [c_handle, c_bool]),
     "snats_options_set_ignore_discovered_servers": (c_status, [c_handle, c_bool]),
+    "snats_options_set_secure": (c_status, [c_handle, c_bool]),
+    "snats_options_set_tls_ca_file": (c_status, [c_handle, c_char_p]),
+    "snats_options_set_tls_client_cert": (c_status, [c_handle, c_char_p, c_char_p]),
+    "snats_options_set_tls_hostname": (c_status, [c_handle, c_char_p]),
+    "snats_options_set_tls_verify_hostname": (c_status, [c_handle, c_bool]),
+    "snats_options_set_tls_skip_verify": (c_status, [c_handle, c_bool]),
+    "snats_options_set_tls_handshake_first": (c_status, [c_handle, c_bool]),
+    "snats_options_set_nkey_seed": (c_status, [c_handle, c_char_p]),
+    "snats_options_set_nkey_seed_file": (c_status, [c_handle, c_char_p]),
+    "snats_options_set_credentials_file": (c_status, [c_handle, c_char_p]),
+    "snats_options_set_user_credentials_callbacks": (
+        c_status,
+        [c_handle, USER_JWT_HANDLER, c_void_p, SIGNATURE_HANDLER, c_void_p],
+    ),
+    "snats_options_set_nkey": (c_status, [c_handle, c_char_p, SIGNATURE_HANDLER, c_void_p]),
     "snats_options_set_error_cb": (c_status, [c_handle, ERROR_HANDLER, c_void_p]),
     # Connection
     "snats_conn_connect": (c_status, [c_handle_p, c_handle]),

@@ -11,10 +11,11 @@ import weakref
 from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _runtime as rt
-from ._lib import CONN_HANDLER, ERROR_HANDLER, RECONNECT_DELAY_HANDLER, lib
+from ._lib import CONN_HANDLER, ERROR_HANDLER, RECONNECT_DELAY_HANDLER, SIGNATURE_HANDLER, USER_JWT_HANDLER, lib
 from ._runtime import Payload
 from .errors import (
     ConnectionClosedError,
+    InvalidArgumentError,
     Status,
     SwiftNatsError,
     _check,
@@ -31,6 +32,9 @@ __all__ = ["connect", "Client", "ConnState", "ClosedCallback", "ErrorCallback"]
 ClosedCallback = Callable[[], None]
 #: custom_reconnect_delay(attempts) -> seconds to wait before the next pass through the servers
 ReconnectDelayCallback = Callable[[int], float]
+#: user_jwt_cb() -> the user JWT; signature_cb(nonce: bytes) -> the 64-byte Ed25519 signature
+UserJWTCallback = Callable[[], Union[str, bytes]]
+SignatureCallback = Callable[[bytes], bytes]
 #: error_cb(error, subscription): an asynchronous SwiftNatsError (slow consumer, permission
 #: violation, -ERR...) or an exception raised by one of this client's callbacks; the
 #: subscription concerned, or None.
@@ -67,6 +71,8 @@ class _Events:
         discovered_server_cb: Optional[ClosedCallback] = None,
         lame_duck_mode_cb: Optional[ClosedCallback] = None,
         custom_reconnect_delay: Optional[ReconnectDelayCallback] = None,
+        user_jwt_cb: Optional[UserJWTCallback] = None,
+        signature_cb: Optional[SignatureCallback] = None,
     ) -> None:
         self.closed_cb = closed_cb
         self.disconnected_cb = disconnected_cb
@@ -75,6 +81,8 @@ class _Events:
         self.discovered_server_cb = discovered_server_cb
         self.lame_duck_mode_cb = lame_duck_mode_cb
         self.custom_reconnect_delay = custom_reconnect_delay
+        self.user_jwt_cb = user_jwt_cb
+        self.signature_cb = signature_cb
         # snats_sub* address -> Subscription, to give error_cb the subscription concerned
         self.subs: "weakref.WeakValueDictionary[int, Subscription]" = weakref.WeakValueDictionary()
         self.closed = threading.Event()
@@ -168,6 +176,59 @@ def _on_reconnect_delay(conn: Optional[int], attempts: int, closure: Optional[in
         return fallback
 
 
+def _credential_handler(closure: Optional[int], which: str, produce: Callable[[Any], None]) -> int:
+    """Runs the user's credential handler `which` through @p produce; an exception fails the
+    handshake (SNATS_AUTH_FAILED) and is reported to the error callback."""
+    try:
+        rt.enter_callback()
+        try:
+            ev = rt.lookup(closure)
+            handler = getattr(ev, which, None) if ev is not None else None
+            if handler is None:
+                return Status.AUTH_FAILED
+            try:
+                produce(handler)
+                return Status.OK
+            except Exception as e:
+                ev.report(e, None, failed=handler)
+                return Status.AUTH_FAILED
+        finally:
+            rt.leave_callback()
+    except BaseException:
+        _thunk_failed(which)
+        return Status.AUTH_FAILED
+
+
+def _on_user_jwt(out: Any, closure: Optional[int]) -> int:
+    def produce(handler: UserJWTCallback) -> None:
+        jwt = handler()
+        raw = jwt.encode() if isinstance(jwt, str) else bytes(jwt)
+        if not raw or b"\0" in raw:
+            raise ValueError("user_jwt_cb must return a non-empty JWT")
+        copy = _libc.malloc(len(raw) + 1)
+        if not copy:
+            raise MemoryError("cannot copy the JWT")
+        ctypes.memmove(copy, raw + b"\0", len(raw) + 1)
+        out[0] = copy  # the library frees it
+
+    return _credential_handler(closure, "user_jwt_cb", produce)
+
+
+def _on_signature(signature: Optional[int], nonce: Optional[bytes], closure: Optional[int]) -> int:
+    def produce(handler: SignatureCallback) -> None:
+        sig = bytes(handler(nonce or b""))
+        if len(sig) != 64:
+            raise ValueError(f"signature_cb must return the 64-byte Ed25519 signature, not {len(sig)} bytes")
+        ctypes.memmove(signature, sig, 64)
+
+    return _credential_handler(closure, "signature_cb", produce)
+
+
+_libc = ctypes.CDLL(None)
+_libc.malloc.restype = ctypes.c_void_p
+_libc.malloc.argtypes = [ctypes.c_size_t]
+
+
 def _on_error(
     conn: Optional[int],
     sub: Optional[int],
@@ -203,6 +264,8 @@ _RECONNECTED_THUNK = CONN_HANDLER(_on_reconnected)
 _DISCOVERED_THUNK = CONN_HANDLER(_on_discovered_servers)
 _LAME_DUCK_THUNK = CONN_HANDLER(_on_lame_duck)
 _RECONNECT_DELAY_THUNK = RECONNECT_DELAY_HANDLER(_on_reconnect_delay)
+_USER_JWT_THUNK = USER_JWT_HANDLER(_on_user_jwt)
+_SIGNATURE_THUNK = SIGNATURE_HANDLER(_on_signature)
 _ERROR_THUNK = ERROR_HANDLER(_on_error)
 
 
@@ -290,6 +353,20 @@ def connect(
     reconnected_cb: Optional[ClosedCallback] = None,
     discovered_server_cb: Optional[ClosedCallback] = None,
     lame_duck_mode_cb: Optional[ClosedCallback] = None,
+    secure: bool = False,
+    tls_ca_file: Optional[str] = None,
+    tls_cert_file: Optional[str] = None,
+    tls_key_file: Optional[str] = None,
+    tls_hostname: Optional[str] = None,
+    tls_verify_hostname: bool = True,
+    tls_skip_verify: bool = False,
+    tls_handshake_first: bool = False,
+    nkeys_seed: Optional[str] = None,
+    nkeys_seed_str: Optional[str] = None,
+    user_credentials: Optional[str] = None,
+    user_jwt_cb: Optional[UserJWTCallback] = None,
+    signature_cb: Optional[SignatureCallback] = None,
+    nkey: Optional[str] = None,
 ) -> "Client":
     """Connects to the first reachable server of @p servers and returns the :class:`Client`.
 
@@ -317,6 +394,16 @@ def connect(
             raises ReconnectBufferFullError.
         dont_randomize: use the servers in the given order; ignore_discovered_servers: do not
             add the servers a cluster announces.
+        secure: require TLS even for nats:// URLs (tls:// URLs and servers that require TLS
+            use it anyway). tls_ca_file: PEM file of the CAs to trust (default: the system's);
+            tls_cert_file + tls_key_file: a client certificate; tls_hostname: the name to expect
+            in the server's certificate; tls_verify_hostname=False checks the chain only;
+            tls_skip_verify=True accepts any certificate (tests only); tls_handshake_first: TLS
+            before INFO (servers with handshake_first).
+        nkeys_seed: a file holding an nkey seed; nkeys_seed_str: the seed itself (``SU...``);
+            user_credentials: a .creds file (user JWT + seed); user_jwt_cb() -> JWT and
+            signature_cb(nonce) -> 64-byte signature for keys kept elsewhere (or nkey= the public
+            key with signature_cb alone). Credentials never appear in errors or URLs.
         error_cb(error, subscription): asynchronous errors (SlowConsumerError, ...) and
             exceptions raised by callbacks; without it they are logged ("swiftnats" logger).
             Callbacks run on library threads and may call any method, blocking ones included.
@@ -333,6 +420,8 @@ def connect(
         ("discovered_server_cb", discovered_server_cb),
         ("lame_duck_mode_cb", lame_duck_mode_cb),
         ("custom_reconnect_delay", custom_reconnect_delay),
+        ("user_jwt_cb", user_jwt_cb),
+        ("signature_cb", signature_cb),
     ):
         if cb is not None and not callable(cb):
             raise TypeError(f"{cb_name} must be callable")
@@ -347,6 +436,8 @@ def connect(
         discovered_server_cb=discovered_server_cb,
         lame_duck_mode_cb=lame_duck_mode_cb,
         custom_reconnect_delay=custom_reconnect_delay,
+        user_jwt_cb=user_jwt_cb,
+        signature_cb=signature_cb,
     )
     key = rt.register(events)
     opts = ctypes.c_void_p()
@@ -399,6 +490,36 @@ def connect(
         _check(lib.snats_options_set_reconnect_buffer_size(o, reconnect_buffer_size))
         _check(lib.snats_options_set_no_randomize(o, bool(dont_randomize)))
         _check(lib.snats_options_set_ignore_discovered_servers(o, bool(ignore_discovered_servers)))
+        _check(lib.snats_options_set_secure(o, bool(secure)))
+        if tls_ca_file is not None:
+            _check(lib.snats_options_set_tls_ca_file(o, rt.text_arg(str(tls_ca_file), "tls_ca_file")))
+        if tls_cert_file is not None or tls_key_file is not None:
+            _check(
+                lib.snats_options_set_tls_client_cert(
+                    o,
+                    rt.optional_text_arg(None if tls_cert_file is None else str(tls_cert_file), "tls_cert_file"),
+                    rt.optional_text_arg(None if tls_key_file is None else str(tls_key_file), "tls_key_file"),
+                )
+            )
+        if tls_hostname is not None:
+            _check(lib.snats_options_set_tls_hostname(o, rt.text_arg(tls_hostname, "tls_hostname")))
+        _check(lib.snats_options_set_tls_verify_hostname(o, bool(tls_verify_hostname)))
+        _check(lib.snats_options_set_tls_skip_verify(o, bool(tls_skip_verify)))
+        _check(lib.snats_options_set_tls_handshake_first(o, bool(tls_handshake_first)))
+        if nkeys_seed is not None:
+            _check(lib.snats_options_set_nkey_seed_file(o, rt.text_arg(str(nkeys_seed), "nkeys_seed")))
+        if nkeys_seed_str is not None:
+            _check(lib.snats_options_set_nkey_seed(o, rt.text_arg(nkeys_seed_str, "nkeys_seed_str")))
+        if user_credentials is not None:
+            _check(lib.snats_options_set_credentials_file(o, rt.text_arg(str(user_credentials), "user_credentials")))
+        if user_jwt_cb is not None or (signature_cb is not None and nkey is None):
+            if user_jwt_cb is None or signature_cb is None:
+                raise InvalidArgumentError("user_jwt_cb needs signature_cb (or give nkey= with signature_cb)")
+            _check(lib.snats_options_set_user_credentials_callbacks(o, _USER_JWT_THUNK, key, _SIGNATURE_THUNK, key))
+        elif nkey is not None:
+            if signature_cb is None:
+                raise InvalidArgumentError("nkey= needs signature_cb")
+            _check(lib.snats_options_set_nkey(o, rt.text_arg(nkey, "nkey"), _SIGNATURE_THUNK, key))
         _check(lib.snats_conn_connect(ctypes.byref(conn), o))
     except BaseException:
         rt.unregister(key)

@@ -40,6 +40,7 @@ __all__ = [
     "NotFoundError",
     "BufferTooSmallError",
     "ReconnectBufferFullError",
+    "TLSError",
     # nats.py spellings
     "OutboundBufferLimitError",
     "BadSubjectError",
@@ -78,6 +79,7 @@ class Status:
     NOT_FOUND = 22
     BUFFER_TOO_SMALL = 23
     RECONNECT_BUFFER_FULL = 24
+    TLS_ERROR = 25
 
 
 def status_text(status: int) -> str:
@@ -267,6 +269,12 @@ class ReconnectBufferFullError(SwiftNatsError):
     default_status = Status.RECONNECT_BUFFER_FULL
 
 
+class TLSError(SwiftNatsError):
+    """TLS failed: certificate files, handshake or verification (SNATS_TLS_ERROR)."""
+
+    default_status = Status.TLS_ERROR
+
+
 # nats.py's names for the same errors
 BadSubjectError = InvalidSubjectError
 BadSubscriptionError = InvalidSubscriptionError
@@ -300,6 +308,7 @@ _BY_STATUS: Dict[int, Type[SwiftNatsError]] = {
     Status.NOT_FOUND: NotFoundError,
     Status.BUFFER_TOO_SMALL: BufferTooSmallError,
     Status.RECONNECT_BUFFER_FULL: ReconnectBufferFullError,
+    Status.TLS_ERROR: TLSError,
 }
 
 

@@ -32,7 +32,8 @@ PROTOTYPES = _prototypes()
 
 
 def test_header_parsed():
-    names_in_text = set(re.findall(r"\b(snats_[a-z0-9_]+)\s*\(", HEADER.read_text()))
+    # every "snats_name(" except a callback typedef's return type ("snats_status (*handler)(")
+    names_in_text = set(re.findall(r"\b(snats_[a-z0-9_]+)\s*\((?!\*)", HEADER.read_text()))
     assert set(PROTOTYPES) == names_in_text
     assert len(PROTOTYPES) >= 80
 

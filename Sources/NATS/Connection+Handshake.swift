@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Opening a link to one server: TCP, the server's INFO, TLS when wanted or required, then
+/// CONNECT and a PING whose PONG ends the handshake. The event loop only reports INFO and
+/// PONG; CONNECT is built here, on the connecting thread (the caller's, or the reconnect
+/// thread), because authentication may read files and run the application's handlers.
+extension Connection {
+    /// Opens a TCP connection to `server` and completes the handshake within the connect
+    /// timeout. Touches no connection state but the INFO and the TLS context.
+    func open(_ server: ServerAddress) throws -> Link {
+        let deadline = Deadline.after(milliseconds: options.connectTimeoutMilliseconds)
+        let infoPromise = eventLoop.makePromise(of: ServerInfo.self)
+        let handshake = eventLoop.makePromise(of: Void.self)
+        let handler = ConnectionHandler(connection: self, server: server, info: infoPromise, handshake: handshake)
+        let tlsFirst = options.tls.handshakeFirst
+        let firstTLS = tlsFirst ? (context: try tlsContextForConnection(), name: sniName(for: server)) : nil
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let firstTLS {
+                        let tlsHandler = try NIOSSLClientHandler(context: firstTLS.context, serverHostname: firstTLS.name)
+                        try channel.pipeline.syncOperations.addHandler(tlsHandler)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+        let channel: Channel
+        var writer: SocketWriter?
+        do {
+            let socket = try TCPConnector.connect(host: server.host, port: server.port, deadline: deadline)
+            // Writes on the caller's thread go around TLS, so TLS links make none.
+            if !tlsFirst { writer = SocketWriter(duplicating: socket) }
+            do {
+                channel = try bootstrap.withConnectedSocket(socket).wait()
+            } catch {
+                Glibc.close(socket)
+                throw error
+            }
+        } catch {
+            writer?.close()
+            let failure = (error as? NATSError) ?? NATSError.connectFailed("\(server): \(error)")
+            infoPromise.fail(failure)
+            handshake.fail(failure)
+            throw failure
+        }
+        let timer = eventLoop.scheduleTask(deadline: NIODeadline.uptimeNanoseconds(deadline.uptimeNanoseconds)) {
+            let timeout = NATSError.timeout("handshake with \(server) took longer than \(self.options.connectTimeoutMilliseconds) ms")
+            infoPromise.fail(timeout)
+            handshake.fail(timeout)
+        }
+        do {
+            let info = try infoPromise.futureResult.wait()
+            let useTLS = tlsFirst || server.scheme == "tls" || options.tls.wantsTLS || info.tlsRequired
+            if useTLS && !tlsFirst {
+                guard info.tlsRequired || info.tlsAvailable else {
+                    throw NATSError.tls("\(server) does not offer TLS, and the options require it")
+                }
+                writer?.close()
+                writer = nil
+                let context = try tlsContextForConnection()
+                let name = sniName(for: server)
+                try channel.eventLoop.submit {
+                    let tlsHandler = try NIOSSLClientHandler(context: context, serverHostname: name)
+                    try channel.pipeline.syncOperations.addHandler(tlsHandler, position: .first)
+                }.wait()
+            }
+            let document = try connectDocument(for: info, server: server, tls: useTLS)
+            var out = channel.allocator.buffer(capacity: document.utf8.count + 32)
+            out.writeConnect(document)
+            out.writePing()
+            channel.writeAndFlush(out, promise: nil)
+            try handshake.futureResult.wait()
+            timer.cancel()
+        } catch {
+            timer.cancel()
+            // Whichever step is still waiting ends with this error, not a late one.
+            infoPromise.fail(error)
+            handshake.fail(error)
+            writer?.close()
+            channel.close(promise: nil)
+            if let error = error as? NATSError { throw error }
+            if let tls = NATSError.tls(error, server: server) { throw tls }
+            throw NATSError.connectFailed("\(server): \(error)")
+        }
+        return Link(channel: channel, writer: writer)
+    }
+
+    /// The connection's TLS context, made on first use (it reads the certificate files).
+    private func tlsContextForConnection() throws -> NIOSSLContext {
+        try lock.withLock {
+            if let tlsContext { return tlsContext }
+            let made = try options.tls.makeContext()
+            tlsContext = made
+            return made
+        }
+    }
+
+    /// The name to send as SNI and verify: the TLS server name, else the URL's host. An IP
+    /// address is no valid SNI name; NIOSSL then checks the certificate against the peer's
+    /// address instead.
+    private func sniName(for server: ServerAddress) -> String? {
+        let name = options.tls.serverName ?? server.host
+        return Self.isIPAddress(name) ? nil : name
+    }
+
+    private static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
+    }
+
+    /// The CONNECT document for `info`: protocol 1 with headers and no-responders, and the
+    /// credentials: a signed nonce (JWT or nkey), and the URL's user and password (or token),
+    /// else the options' user and password, else the options' token.
+    func connectDocument(for info: ServerInfo, server: ServerAddress, tls: Bool) throws -> String {
+        let document = JSONValue.object()
+        document.set("verbose", options.verbose)
+        document.set("pedantic", options.pedantic)
+        document.set("tls_required", tls)
+        if let name = options.name { document.set("name", name) }
+        document.set("lang", "swift")
+        document.set("version", SwiftNATSVersion.string)
+        document.set("protocol", 1)
+        document.set("echo", options.echo)
+        document.set("headers", true)
+        document.set("no_responders", true)
+        if let signed = try NonceAuthentication.make(options: options, nonce: info.nonce) {
+            if let jwt = signed.jwt { document.set("jwt", jwt) }
+            if let nkey = signed.nkey { document.set("nkey", nkey) }
+            document.set("sig", signed.signature)
+        }
+        if let user = server.user, let password = server.password {
+            document.set("user", user)
+            document.set("pass", password)
+        } else if let token = server.user {
+            // `nats://TOKEN@host`: user info without a password is a token, as in nats.go and nats.c.
+            document.set("auth_token", token)
+        } else if let user = options.user {
+            document.set("user", user)
+            if let password = options.password { document.set("pass", password) }
+        } else if let token = options.token {
+            document.set("auth_token", token)
+        }
+        return document.serialized()
+    }
+}
