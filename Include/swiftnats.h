@@ -187,12 +187,14 @@ typedef void (*snats_error_handler)(snats_conn *conn, snats_sub *sub, snats_stat
  * @brief Called on the reconnect thread before each new pass through the server list,
  *        instead of waiting reconnect wait + jitter.
  * @param conn     Borrowed, valid during the call.
- * @param attempts How many passes through the whole list have failed so far (1, 2, ...).
+ * @param attempts Which pause this is (1, 2, ...): one per pass through the server list. With
+ *                 a single server the first pause comes before the first attempt.
  * @param closure  The pointer given with the callback, untouched.
  * @return How long to wait, in milliseconds (negative counts as 0). snats_conn_close() ends
  *         the wait early.
- * Threads: the connection's reconnect thread. It may call any function, snats_conn_close()
- * included, except snats_conn_destroy() of @p conn.
+ * Threads: the connection's reconnect thread. It may call snats_conn_close() (which ends the
+ * reconnecting) and any function of other connections; it must not wait on @p conn
+ * (flush, request: only this thread can bring it back) nor destroy it.
  */
 typedef int64_t (*snats_reconnect_delay_handler)(snats_conn *conn, int attempts, void *closure);
 
@@ -300,8 +302,9 @@ snats_status snats_options_set_token(snats_options *opts, const char *token);
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_closed_cb(snats_options *opts, snats_conn_handler cb, void *closure);
 
-/** @brief Sets the callback run each time the link to the server is lost: before reconnecting
- *  starts, or before the closed callback when reconnect is off. Not run by snats_conn_close().
+/** @brief Sets the callback run each time the link to the server is lost (reconnecting starts at
+ *  the same moment, so it may already have succeeded; the reconnected callback always comes
+ *  after), or before the closed callback when reconnect is off. Not run by snats_conn_close().
  *  @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_disconnected_cb(snats_options *opts, snats_conn_handler cb, void *closure);
@@ -329,7 +332,8 @@ snats_status snats_options_set_lame_duck_cb(snats_options *opts, snats_conn_hand
 snats_status snats_options_set_allow_reconnect(snats_options *opts, bool allow);
 
 /** @brief Sets how many failed reconnect attempts a server may have before it leaves the pool;
- *  once the pool is empty the connection closes (closed callback; SNATS_NO_SERVER as reason).
+ *  once the pool is empty the connection closes (closed callback). A server tried less than
+ *  the reconnect wait ago is tried again only when that wait is over.
  *  @param opts Borrowed. @param attempts -1 (forever) or more; default 60.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or attempts < -1. */
 snats_status snats_options_set_max_reconnect(snats_options *opts, int attempts);
@@ -421,7 +425,8 @@ snats_status snats_options_set_tls_handshake_first(snats_options *opts, bool fir
 
 /** @brief Authenticates with an nkey seed held in memory (`SU...`): its public key goes in
  *  CONNECT and it signs the server's nonce. @param opts Borrowed. @param seed Copied (zeroed when
- *  the options are destroyed); NULL clears it. Not checked until connect (SNATS_INVALID_ARG then).
+ *  neither the options nor a connection made from them need it any more); NULL clears it. Not
+ *  checked until connect (SNATS_INVALID_ARG then).
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_nkey_seed(snats_options *opts, const char *seed);
 
@@ -465,9 +470,9 @@ snats_status snats_options_set_error_cb(snats_options *opts, snats_error_handler
  *  Losing the server: the state becomes SNATS_CONN_RECONNECTING and the disconnected callback
  *  runs; a library thread walks the server pool until a handshake succeeds. Meanwhile
  *  publishes go to the reconnect buffer, subscribing and unsubscribing work (the server hears
- *  of them on reconnect), flushes wait for the new server, requests sent before the loss fail
- *  with SNATS_NOT_CONNECTED and new ones wait (both within their timeout), drains fail with
- *  SNATS_NOT_CONNECTED. On reconnect every subscription is sent again with its queue group and
+ *  of them on reconnect), flushes and requests made before the loss (or at that very moment)
+ *  fail with SNATS_NOT_CONNECTED while new ones wait for the next server within their
+ *  timeout, and drains fail with SNATS_NOT_CONNECTED. On reconnect every subscription is sent again with its queue group and
  *  the rest of its auto-unsubscribe count, then the buffer, then the reconnected callback runs.
  *  Bytes that were queued for the dead socket are lost (at most once, as in every NATS client).
  *  @{ */
@@ -517,7 +522,9 @@ snats_status snats_conn_connect_to(snats_conn **conn, const char *urls);
  *        waiting requests and flushes with SNATS_CONNECTION_CLOSED. Idempotent.
  * @param conn Borrowed; NULL is a no-op.
  * Blocks: until the socket is closed and the closed callback has run, unless called from a
- * callback of this connection (then it returns without waiting for other callbacks).
+ * callback of this connection (then it returns without waiting for other callbacks). While
+ * reconnecting it also waits for the reconnect thread to give up its current attempt: at most
+ * the connect timeout (plus name resolution and any credential handler it is running).
  * Threads: any, including this connection's callbacks.
  */
 void snats_conn_close(snats_conn *conn);
@@ -635,9 +642,11 @@ snats_status snats_request_msg(snats_msg **reply, snats_conn *conn, const char *
  * @brief Sends a PING and waits for the PONG: everything published before has reached the
  *        server.
  * @param conn Borrowed. @param timeout_ms > 0.
- * @retval SNATS_OK                the server answered (while reconnecting: the new server,
- *                                 after the reconnect buffer).
+ * @retval SNATS_OK                the server answered (for a flush made while reconnecting: the
+ *                                 new server, after the reconnect buffer).
  * @retval SNATS_TIMEOUT           no PONG within @p timeout_ms.
+ * @retval SNATS_NOT_CONNECTED     the server went away before answering: what was published
+ *                                 before may not have reached it.
  * @retval SNATS_CONNECTION_CLOSED closed before or during the wait.
  * @retval SNATS_INVALID_ARG       NULL or timeout_ms <= 0.
  * Blocks: up to @p timeout_ms. Threads: any, including callbacks.

@@ -74,9 +74,10 @@ public struct Deadline: Comparable {
         return Deadline(uptimeNanoseconds: UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec))
     }
 
-    /// `milliseconds` from now; negative counts as zero.
+    /// `milliseconds` from now; negative counts as zero, and anything beyond a century as a
+    /// century (so no sum overflows).
     public static func after(milliseconds: Int64) -> Deadline {
-        let delta = UInt64(max(0, milliseconds)) &* 1_000_000
+        let delta = UInt64(min(max(0, milliseconds), 3_153_600_000_000)) * 1_000_000
         return Deadline(uptimeNanoseconds: now().uptimeNanoseconds &+ delta)
     }
 

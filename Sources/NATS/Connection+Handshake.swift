@@ -11,22 +11,21 @@ import NIOSSL
 /// thread), because authentication may read files and run the application's handlers.
 extension Connection {
     /// Opens a TCP connection to `server` and completes the handshake within the connect
-    /// timeout. Touches no connection state but the INFO and the TLS context.
+    /// timeout. Touches no connection state but the pool (servers its INFO announces) and the
+    /// TLS context.
     func open(_ server: ServerAddress) throws -> Link {
         let deadline = Deadline.after(milliseconds: options.connectTimeoutMilliseconds)
+        let tlsFirst = options.tls.handshakeFirst
+        // Made before anything that must be cleaned up: building it may fail (files, names).
+        let firstTLSHandler = tlsFirst ? UncheckedSendable(try makeTLSHandler(for: server)) : nil
         let infoPromise = eventLoop.makePromise(of: ServerInfo.self)
         let handshake = eventLoop.makePromise(of: Void.self)
         let handler = ConnectionHandler(connection: self, server: server, info: infoPromise, handshake: handshake)
-        let tlsFirst = options.tls.handshakeFirst
-        let firstTLS = tlsFirst ? (context: try tlsContextForConnection(), name: sniName(for: server)) : nil
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let firstTLS {
-                        let tlsHandler = try NIOSSLClientHandler(context: firstTLS.context, serverHostname: firstTLS.name)
-                        try channel.pipeline.syncOperations.addHandler(tlsHandler)
-                    }
+                    if let firstTLSHandler { try channel.pipeline.syncOperations.addHandler(firstTLSHandler.value) }
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -36,12 +35,8 @@ extension Connection {
             let socket = try TCPConnector.connect(host: server.host, port: server.port, deadline: deadline)
             // Writes on the caller's thread go around TLS, so TLS links make none.
             if !tlsFirst { writer = SocketWriter(duplicating: socket) }
-            do {
-                channel = try bootstrap.withConnectedSocket(socket).wait()
-            } catch {
-                Glibc.close(socket)
-                throw error
-            }
+            // From here NIO owns the socket: a failed setup closes it.
+            channel = try bootstrap.withConnectedSocket(socket).wait()
         } catch {
             writer?.close()
             let failure = (error as? NATSError) ?? NATSError.connectFailed("\(server): \(error)")
@@ -63,11 +58,9 @@ extension Connection {
                 }
                 writer?.close()
                 writer = nil
-                let context = try tlsContextForConnection()
-                let name = sniName(for: server)
+                let tlsHandler = UncheckedSendable(try makeTLSHandler(for: server))
                 try channel.eventLoop.submit {
-                    let tlsHandler = try NIOSSLClientHandler(context: context, serverHostname: name)
-                    try channel.pipeline.syncOperations.addHandler(tlsHandler, position: .first)
+                    try channel.pipeline.syncOperations.addHandler(tlsHandler.value, position: .first)
                 }.wait()
             }
             let document = try connectDocument(for: info, server: server, tls: useTLS)
@@ -77,6 +70,7 @@ extension Connection {
             channel.writeAndFlush(out, promise: nil)
             try handshake.futureResult.wait()
             timer.cancel()
+            return Link(channel: channel, writer: writer, info: info)
         } catch {
             timer.cancel()
             // Whichever step is still waiting ends with this error, not a late one.
@@ -88,24 +82,36 @@ extension Connection {
             if let tls = NATSError.tls(error, server: server) { throw tls }
             throw NATSError.connectFailed("\(server): \(error)")
         }
-        return Link(channel: channel, writer: writer)
+    }
+
+    /// A TLS client handler for `server`, from the connection's context.
+    private func makeTLSHandler(for server: ServerAddress) throws -> NIOSSLClientHandler {
+        let context = try tlsContextForConnection()
+        do {
+            return try NIOSSLClientHandler(context: context, serverHostname: sniName(for: server))
+        } catch {
+            throw NATSError.tls(error, server: server) ?? .tls("\(server): \(error)")
+        }
     }
 
     /// The connection's TLS context, made on first use (it reads the certificate files).
     private func tlsContextForConnection() throws -> NIOSSLContext {
-        try lock.withLock {
+        if let made = lock.withLock({ tlsContext }) { return made }
+        // Files are read outside the lock, which the event loop needs meanwhile.
+        let made = try options.tls.makeContext()
+        return lock.withLock {
             if let tlsContext { return tlsContext }
-            let made = try options.tls.makeContext()
             tlsContext = made
             return made
         }
     }
 
-    /// The name to send as SNI and verify: the TLS server name, else the URL's host. An IP
-    /// address is no valid SNI name; NIOSSL then checks the certificate against the peer's
-    /// address instead.
+    /// The name to send as SNI and verify: the TLS server name, else the name the server was
+    /// known by (a discovered server's announcing host, as nats.go's tlsName), else the URL's
+    /// host. An IP address is no valid SNI name; NIOSSL then checks the certificate against the
+    /// peer's address instead.
     private func sniName(for server: ServerAddress) -> String? {
-        let name = options.tls.serverName ?? server.host
+        let name = options.tls.serverName ?? server.tlsName ?? server.host
         return Self.isIPAddress(name) ? nil : name
     }
 
@@ -149,4 +155,10 @@ extension Connection {
         }
         return document.serialized()
     }
+}
+
+/// Hands a value that is not `Sendable` to the event loop, which alone uses it from then on.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -12,7 +12,7 @@ extension Connection {
     /// waiting for a reply fail at once rather than at their timeout, and flushes wait for the
     /// next link.
     func connectionLost(_ error: NATSError?, channel lost: Channel) {
-        enum Next { case ignore, close(NATSError), reconnect }
+        enum Next { case ignore, close(NATSError), reconnect(lostFlushes: [Completion<Void>]) }
         let next: Next = lock.withLock {
             guard teardown == .none, let current = channel, current === lost else { return .ignore }
             pingTask?.cancel()
@@ -24,19 +24,23 @@ extension Connection {
             writer?.close()
             writer = nil
             outbound.removeAll()
-            pongWaiters.removeAll { $0 == nil }
+            // Their PINGs went to the dead link behind publishes that may be lost: answering
+            // them from the next server would claim those publishes arrived.
+            let lostFlushes = pongWaiters.compactMap { $0 }
+            pongWaiters.removeAll()
             pingsOut = 0
             status = .reconnecting
             lock.broadcast()
-            return .reconnect
+            return .reconnect(lostFlushes: lostFlushes)
         }
         switch next {
         case .ignore:
             return
         case .close(let reason):
             closeFromLibrary(reason, reportDisconnect: true)
-        case .reconnect:
+        case .reconnect(let lostFlushes):
             lost.close(promise: nil)
+            for flush in lostFlushes { flush.complete(.failure(.connectionLost("the server went away before answering the flush"))) }
             muxer.failWaiting(.connectionLost("the server went away before the reply arrived"))
             if let onDisconnected = options.onDisconnected { post { onDisconnected($0) } }
             do {
@@ -66,14 +70,19 @@ extension Connection {
             guard let step else { break }
             if step.pause {
                 passes += 1
-                guard pauseBeforeReconnecting(passes: passes, tls: step.server.scheme == "tls") else { return }
+                guard pause(milliseconds: delayAfterPass(passes, tls: step.server.scheme == "tls")) else { return }
+            } else if let last = lock.withLock({ pool.headLastAttempt }) {
+                // A server tried less than a wait ago (its link died right after the handshake,
+                // say) waits out the rest: a flapping cluster costs no busy loop.
+                let elapsed = Int64((Deadline.now().uptimeNanoseconds - last.uptimeNanoseconds) / 1_000_000)
+                if elapsed < options.reconnectWaitMilliseconds {
+                    guard pause(milliseconds: options.reconnectWaitMilliseconds - elapsed) else { return }
+                }
             }
             lock.withLock { pool.recordAttempt() }
             do {
                 let link = try self.open(step.server)
-                if adopt(link, server: step.server), let onReconnected = options.onReconnected {
-                    post { onReconnected($0) }
-                }
+                _ = adopt(link, server: step.server)
                 return
             } catch {
                 let failure = error as? NATSError ?? .connectFailed("\(step.server): \(error)")
@@ -89,16 +98,19 @@ extension Connection {
         if let reason { closeFromLibrary(reason, reportDisconnect: false) }
     }
 
-    /// Waits before the next pass through the server list. Returns false when the connection
-    /// was closed meanwhile (close wakes the wait).
-    private func pauseBeforeReconnecting(passes: Int, tls: Bool) -> Bool {
-        let milliseconds: Int64
-        if let custom = options.customReconnectDelay {
-            milliseconds = max(0, custom(self, passes))
-        } else {
-            let jitter = tls ? options.reconnectJitterTLSMilliseconds : options.reconnectJitterMilliseconds
-            milliseconds = options.reconnectWaitMilliseconds + (jitter > 0 ? Int64.random(in: 0...jitter) : 0)
-        }
+    /// The pause after `passes` failed passes through the server list: the custom delay, or
+    /// the wait plus a random jitter (saturating: huge settings mean "very long", not a trap).
+    private func delayAfterPass(_ passes: Int, tls: Bool) -> Int64 {
+        if let custom = options.customReconnectDelay { return max(0, custom(self, passes)) }
+        let jitter = tls ? options.reconnectJitterTLSMilliseconds : options.reconnectJitterMilliseconds
+        let (total, overflow) = options.reconnectWaitMilliseconds.addingReportingOverflow(
+            jitter > 0 ? Int64.random(in: 0...jitter) : 0)
+        return overflow ? Int64.max : total
+    }
+
+    /// Waits while reconnecting. Returns false when the connection was closed meanwhile (close
+    /// wakes the wait).
+    private func pause(milliseconds: Int64) -> Bool {
         let deadline = Deadline.after(milliseconds: milliseconds)
         return lock.withLock {
             while status == .reconnecting && deadline.remainingNanoseconds > 0 { lock.wait(until: deadline) }

@@ -128,6 +128,8 @@ public final class Connection {
     struct Link {
         let channel: Channel
         var writer: SocketWriter?
+        /// The server's INFO from the handshake; the connection's once adopted.
+        let info: ServerInfo
 
         mutating func close() {
             writer?.close()
@@ -147,7 +149,9 @@ public final class Connection {
             guard teardown == .none, status == .connecting || status == .reconnecting else { return false }
             if status == .reconnecting {
                 var replay = OutboundBuffer()
-                for subscription in subscriptions.values.sorted(by: { $0.sid < $1.sid }) {
+                // Lock order: this connection's, then a subscription's (never the reverse).
+                // A draining subscription has unsubscribed already: the new server never hears of it.
+                for subscription in subscriptions.values.sorted(by: { $0.sid < $1.sid }) where !subscription.isDraining {
                     replay.appendSubscribe(subject: subscription.subject, queue: subscription.queue, sid: subscription.sid)
                     if let remaining = subscription.remainingMessages {
                         replay.appendUnsubscribe(sid: subscription.sid, max: max(1, remaining))
@@ -158,7 +162,10 @@ public final class Connection {
                 outbound.release()
                 outbound = replay
                 stats.reconnects &+= 1
+                // Queued before the lock is released, so it cannot follow a newer disconnect.
+                if let onReconnected = options.onReconnected { callbacks?.post { [self] in onReconnected(self) } }
             }
+            info = link.info
             channel = link.channel
             writer = link.writer
             connectedServer = server
@@ -313,8 +320,10 @@ public final class Connection {
         if !outbound.isEmpty { scheduleFlushLocked() }
     }
 
-    /// On the event loop: hands everything buffered to the channel in one write.
-    func flushOutbound() {
+    /// On the event loop: hands everything buffered to the channel in one write; returns when
+    /// that write is done, or nil when nothing was written.
+    @discardableResult
+    func flushOutbound() -> EventLoopFuture<Void>? {
         let taken: (Channel, UInt64)? = lock.withLock {
             flushScheduled = false
             guard let current = channel, !outbound.isEmpty, current.isWritable else { return nil }
@@ -323,14 +332,16 @@ public final class Connection {
             if publishersWaiting > 0 { lock.broadcast() }
             return (current, linkGeneration)
         }
-        guard let (target, generation) = taken else { return }
+        guard let (target, generation) = taken else { return nil }
         var data = target.allocator.buffer(capacity: writing.count)
         _ = writing.withBytes { data.writeBytes($0) }
         writing.removeAll()
         writing.shrinkIfLarge(keeping: Self.retainedBufferCapacity)
-        target.writeAndFlush(data).whenComplete { _ in
+        let written = target.writeAndFlush(data)
+        written.whenComplete { _ in
             self.lock.withLock { if self.linkGeneration == generation { self.writesInFlight -= 1 } }
         }
+        return written
     }
 
     /// Appends a control op to the outbound buffer (SUB, UNSUB, PING, PONG). Dropped while
@@ -563,10 +574,12 @@ public final class Connection {
     /// An INFO from `server`, during the handshake or later. Adds the servers it announces to
     /// the pool; lame-duck mode is reported and, with reconnect on, the client moves to another
     /// server at once instead of waiting for this one to drop it.
-    func updateInfo(_ newInfo: ServerInfo, from server: ServerAddress, channel: Channel) {
+    func updateInfo(_ newInfo: ServerInfo, from server: ServerAddress, channel link: Channel) {
         let (discovered, enteredLameDuck): (Bool, Bool) = lock.withLock {
-            let enteredLameDuck = newInfo.lameDuckMode && !info.lameDuckMode && self.channel === channel
-            info = newInfo
+            let current = channel === link
+            let enteredLameDuck = current && newInfo.lameDuckMode && !info.lameDuckMode
+            // A link still in its handshake is not the connection's yet: `adopt` takes its INFO.
+            if current { info = newInfo }
             var discovered = false
             if !options.ignoreDiscoveredServers && !newInfo.connectURLs.isEmpty {
                 discovered = pool.addDiscovered(newInfo.connectURLs, template: server, randomize: !options.noRandomize)
@@ -577,25 +590,36 @@ public final class Connection {
         if discovered, let onDiscovered = options.onDiscoveredServers { post { onDiscovered($0) } }
         if enteredLameDuck {
             if let onLameDuck = options.onLameDuckMode { post { onLameDuck($0) } }
-            if options.allowReconnect { channel.close(promise: nil) }
+            if options.allowReconnect { leaveLameDuck(link) }
         }
     }
 
-    func handlePong() {
+    /// On the event loop: leaves a server that announced its shutdown. What is queued goes out
+    /// first; closing the link then starts the reconnect, to another server.
+    private func leaveLameDuck(_ link: Channel) {
+        if let written = flushOutbound() {
+            written.whenComplete { _ in link.close(promise: nil) }
+        } else {
+            link.close(promise: nil)
+        }
+    }
+
+    func handlePong(from link: Channel) {
         let waiter: Completion<Void>?? = lock.withLock {
+            guard channel === link else { return nil }
             pingsOut = 0
             return pongWaiters.isEmpty ? nil : pongWaiters.removeFirst()
         }
         if case .some(.some(let completion)) = waiter { completion.complete(.success(())) }
     }
 
-    func sendPong() {
-        lock.withLock { enqueueControlLocked { $0.appendPong() } }
+    func sendPong(to link: Channel) {
+        lock.withLock { if channel === link { enqueueControlLocked { $0.appendPong() } } }
     }
 
     /// A `-ERR` after the handshake. Permission violations leave the connection up; anything
     /// else is followed by the server closing it.
-    func handleServerError(_ text: String) {
+    func handleServerError(_ text: String, from link: Channel) {
         let lowered = text.lowercased()
         let error: NATSError
         if lowered.hasPrefix("permissions violation") {
@@ -605,8 +629,12 @@ public final class Connection {
         } else {
             error = .serverError(text)
         }
-        lock.withLock { if !(error.isPermission) { linkError = error } }
-        postError(error, subscription: nil)
+        let current: Bool = lock.withLock {
+            guard channel === link else { return false }
+            if !error.isPermission { linkError = error }
+            return true
+        }
+        if current { postError(error, subscription: nil) }
     }
 
     func subscriptionsSnapshot() -> [UInt64: Subscription] { lock.withLock { subscriptions } }
@@ -725,6 +753,9 @@ public final class Connection {
     public func drain(timeoutMilliseconds: Int64) throws {
         guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        // Read before taking the lock: the muxer creates its subscription under its own lock
+        // and then takes this one, so the other order could deadlock.
+        let muxSid = muxer.subscription?.sid
         let subs: [Subscription] = try lock.withLock {
             switch status {
             case .closed: throw NATSError.connectionClosed
@@ -734,7 +765,6 @@ public final class Connection {
             default: throw NATSError.notConnected
             }
             status = .draining
-            let muxSid = muxer.subscription?.sid
             let subs = subscriptions.values.filter { $0.sid != muxSid }
             for subscription in subs {
                 enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: nil) }

@@ -100,7 +100,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             if handshake != nil {
                 context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: "PONG\r\n")), promise: nil)
             } else {
-                connection.sendPong()
+                connection.sendPong(to: context.channel)
             }
         case .pong:
             // Messages read before this PONG are queued before the flush waiting on it returns.
@@ -110,7 +110,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 handshake = nil
                 promise.succeed(())
             } else {
-                connection.handlePong()
+                connection.handlePong(from: context.channel)
             }
         case .ok:
             break
@@ -123,7 +123,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                     failHandshake(NATSError.serverError(text))
                 }
             } else {
-                connection.handleServerError(text)
+                connection.handleServerError(text, from: context.channel)
             }
         case .info(let info):
             parser.maxPayload = max(info.maxPayload, 1)

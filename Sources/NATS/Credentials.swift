@@ -23,28 +23,28 @@ struct NonceAuthentication {
         if let path = options.credentialsFile {
             var contents = try FileContents.read(path, what: "credentials file")
             defer { Secret.wipe(&contents) }
-            let blocks = CredentialsFile.blocks(contents)
+            let blocks = CredentialsFile.blockRanges(contents)
             guard blocks.count >= 2 else {
                 throw NATSError.invalidArgument("credentials file \(path) does not hold a user JWT and a seed")
             }
-            var seed = blocks[1]
-            defer { Secret.wipe(&seed) }
-            let key = try NKey(seed: seed)
+            let key = try NKey(seed: contents[blocks[1]])
             return NonceAuthentication(
-                jwt: String(decoding: blocks[0], as: UTF8.self), nkey: nil, signature: key.signNonce(nonce))
+                jwt: String(decoding: contents[blocks[0]], as: UTF8.self), nkey: nil, signature: key.signNonce(nonce))
         }
-        if let seedText = options.nkeySeed {
-            var seed = seedText.filter { !CredentialsFile.isSpace($0) }  // a private copy, wiped below
-            defer { Secret.wipe(&seed) }
-            let key = try NKey(seed: seed)
+        if let secret = options.nkeySeed {
+            let key = try secret.withBytes { try NKey(seed: $0.lazy.filter { !CredentialsFile.isSpace($0) }) }
             return NonceAuthentication(jwt: nil, nkey: key.publicKey, signature: key.signNonce(nonce))
         }
         if let path = options.nkeySeedFile {
             var contents = try FileContents.read(path, what: "nkey seed file")
             defer { Secret.wipe(&contents) }
-            var seed = CredentialsFile.blocks(contents).last ?? contents.filter { !CredentialsFile.isSpace($0) }
-            defer { Secret.wipe(&seed) }
-            let key = try NKey(seed: seed)
+            // A bare seed, or the seed block of a .creds-style file.
+            let key: NKey
+            if let block = CredentialsFile.blockRanges(contents).last {
+                key = try NKey(seed: contents[block])
+            } else {
+                key = try NKey(seed: contents.lazy.filter { !CredentialsFile.isSpace($0) })
+            }
             return NonceAuthentication(jwt: nil, nkey: key.publicKey, signature: key.signNonce(nonce))
         }
         guard let sign = options.signature else { return nil }
@@ -64,30 +64,38 @@ struct NonceAuthentication {
 enum CredentialsFile {
     static func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 10 || byte == 13 }
 
-    /// The first non-empty line after each `---...BEGIN...` line.
-    static func blocks(_ contents: [UInt8]) -> [[UInt8]] {
-        let lines = contents.split(separator: 10, omittingEmptySubsequences: false).map {
-            Array($0.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
-        }
-        var blocks: [[UInt8]] = []
-        var index = 0
-        while index < lines.count {
-            let line = lines[index]
-            index += 1
-            guard line.starts(with: Array("---".utf8)), containsBegin(line) else { continue }
-            while index < lines.count && lines[index].isEmpty { index += 1 }
-            if index < lines.count && !lines[index].starts(with: Array("---".utf8)) {
-                blocks.append(lines[index])
-                index += 1
+    /// Where each block's text lies in `contents`: the first non-empty line after each
+    /// `---...BEGIN...` line, trimmed. Ranges rather than copies, so that the only copy of the
+    /// seed is `contents`, which the caller wipes.
+    static func blockRanges(_ contents: [UInt8]) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var lineStart = 0
+        var afterBegin = false
+        while lineStart < contents.count {
+            var lineEnd = lineStart
+            while lineEnd < contents.count && contents[lineEnd] != 10 { lineEnd += 1 }
+            var low = lineStart
+            var high = lineEnd
+            while low < high && isSpace(contents[low]) { low += 1 }
+            while high > low && isSpace(contents[high - 1]) { high -= 1 }
+            let line = contents[low..<high]
+            if line.starts(with: "---".utf8) {
+                afterBegin = containsBegin(line)
+            } else if afterBegin && !line.isEmpty {
+                ranges.append(low..<high)
+                afterBegin = false
             }
+            lineStart = lineEnd + 1
         }
-        return blocks
+        return ranges
     }
 
-    private static func containsBegin(_ line: [UInt8]) -> Bool {
+    private static func containsBegin(_ line: ArraySlice<UInt8>) -> Bool {
         let begin = Array("BEGIN".utf8)
         guard line.count >= begin.count else { return false }
-        return (0...(line.count - begin.count)).contains { line[$0..<($0 + begin.count)].elementsEqual(begin) }
+        return (line.startIndex...(line.endIndex - begin.count)).contains {
+            line[$0..<($0 + begin.count)].elementsEqual(begin)
+        }
     }
 }
 
@@ -100,6 +108,9 @@ enum FileContents {
         }
         defer { close(fd) }
         var bytes: [UInt8] = []
+        // Sized up front: growing the array would leave copies of the secret in freed memory.
+        var info = stat()
+        if fstat(fd, &info) == 0 { bytes.reserveCapacity(min(Int(info.st_size), 1 << 20) + 4096) }
         var chunk = [UInt8](repeating: 0, count: 4096)
         defer { Secret.wipe(&chunk) }
         while true {

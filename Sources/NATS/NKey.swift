@@ -17,7 +17,7 @@ final class NKey {
     private static let seedPrefix: UInt8 = 18 << 3  // 'S'
 
     /// Decodes `seed` (its bytes are not kept: the caller wipes its own copy).
-    init(seed: [UInt8]) throws {
+    init<Bytes: Sequence>(seed: Bytes) throws where Bytes.Element == UInt8 {
         var raw = try Base32.decode(seed)
         defer { Secret.wipe(&raw) }
         guard raw.count == 36 else { throw NATSError.invalidArgument("nkey seed has the wrong length") }
@@ -62,6 +62,35 @@ final class NKey {
     }
 }
 
+/// Secret bytes (an nkey seed given in memory) in one allocation of their own, zeroed when the
+/// last reference goes. Options are values: their copies share this object, so the bytes are
+/// wiped once no copy (the caller's options, a connection made from them) needs them.
+public final class SecretBytes {
+    private let storage: UnsafeMutableRawBufferPointer
+
+    public convenience init(_ bytes: [UInt8]) {
+        self.init(copying: bytes.withUnsafeBytes { $0 })
+    }
+
+    /// Copies `bytes` straight into the secret storage (no intermediate array).
+    public init(copying bytes: UnsafeRawBufferPointer) {
+        storage = .allocate(byteCount: max(1, bytes.count), alignment: 1)
+        storage.copyMemory(from: bytes)
+        count = bytes.count
+    }
+
+    public let count: Int
+
+    func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        try body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
+    }
+
+    deinit {
+        if let base = storage.baseAddress { explicit_bzero(base, storage.count) }
+        storage.deallocate()
+    }
+}
+
 /// Zeroing of secret bytes in a way the optimiser keeps.
 public enum Secret {
     static func wipe(_ pointer: UnsafeMutablePointer<UInt8>, count: Int) {
@@ -96,9 +125,9 @@ enum Base32 {
         return out
     }
 
-    static func decode(_ text: [UInt8]) throws -> [UInt8] {
+    static func decode<Bytes: Sequence>(_ text: Bytes) throws -> [UInt8] where Bytes.Element == UInt8 {
         var out: [UInt8] = []
-        out.reserveCapacity(text.count * 5 / 8)
+        out.reserveCapacity(64)  // seeds decode to 36 bytes: no reallocation leaves copies behind
         var buffer: UInt32 = 0
         var bits = 0
         for character in text {

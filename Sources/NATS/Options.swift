@@ -24,7 +24,7 @@ public struct Options {
     public var token: String?
     /// nkey authentication: the user's seed (`SU...`) in memory, or a file holding it. The
     /// public key goes in CONNECT and the seed signs the server's nonce.
-    public var nkeySeed: [UInt8]?
+    public var nkeySeed: SecretBytes?
     public var nkeySeedFile: String?
     /// JWT authentication: a `.creds` file with the user JWT and its nkey seed.
     public var credentialsFile: String?

@@ -6,6 +6,9 @@ public struct ServerAddress: Equatable, CustomStringConvertible {
     public var port: Int
     public var user: String?
     public var password: String?
+    /// For servers learned from the cluster, usually by IP address: the host name of the
+    /// server that announced them, which their TLS certificates are expected to carry.
+    public var tlsName: String?
 
     public static let defaultPort = 4222
 
@@ -26,7 +29,8 @@ public struct ServerAddress: Equatable, CustomStringConvertible {
         guard ["nats", "tls"].contains(scheme) else {
             throw NATSError.invalidArgument("unsupported URL scheme \"\(scheme)\" (use nats:// or tls://)")
         }
-        if let slash = rest.firstIndex(of: "/") { rest = rest[rest.startIndex..<slash] }
+        // User info first: a password may hold a "/", which must not be taken for a path
+        // (the rest of the password would then show up as a host or port in messages).
         if let at = rest.lastIndex(of: "@") {
             let userInfo = rest[rest.startIndex..<at]
             rest = rest[rest.index(after: at)...]
@@ -37,6 +41,7 @@ public struct ServerAddress: Equatable, CustomStringConvertible {
                 user = Self.percentDecoded(userInfo)
             }
         }
+        if let slash = rest.firstIndex(of: "/") { rest = rest[rest.startIndex..<slash] }
         var hostPart = rest
         var portPart: Substring?
         if rest.hasPrefix("[") {

@@ -12,6 +12,7 @@ struct ServerPool {
         var attempts = 0
         /// Learned from the cluster rather than configured.
         var isImplicit = false
+        var lastAttempt: Deadline?
     }
 
     private(set) var entries: [Entry]
@@ -39,7 +40,11 @@ struct ServerPool {
     mutating func recordAttempt() {
         guard !entries.isEmpty else { return }
         entries[0].attempts += 1
+        entries[0].lastAttempt = .now()
     }
+
+    /// When the head server was last tried, if ever.
+    var headLastAttempt: Deadline? { entries.first?.lastAttempt }
 
     /// The head server connected: its attempts start over.
     mutating func recordSuccess() {
@@ -69,6 +74,7 @@ struct ServerPool {
             address.scheme = template.scheme
             address.user = template.user
             address.password = template.password
+            address.tlsName = template.tlsName ?? template.host
             added.append(Entry(address: address, isImplicit: true))
         }
         if added.isEmpty { return false }

@@ -279,6 +279,9 @@ public final class Subscription {
         }
     }
 
+    /// Whether a drain has unsubscribed it and it only delivers what it has.
+    var isDraining: Bool { condition.withLock { closeWhenEmpty } }
+
     /// Remaining auto-unsubscribe allowance, nil when there is no limit.
     var remainingMessages: Int? {
         condition.withLock { maxMessages > 0 ? Int(maxMessages - min(maxMessages, deliveredCount)) : nil }

@@ -16,11 +16,6 @@ final class COptions {
     var userJWT: CCallback<CUserJWTHandler>?
     var signature: CCallback<CSignatureHandler>?
     var error: CCallback<CErrorHandler>?
-
-    deinit {
-        // A seed given in memory: zeroed here unless a connection still shares the storage.
-        options.nkeySeed?.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
-    }
 }
 
 /// Shared shape of the setters: check the handle, apply, map errors.
@@ -279,8 +274,7 @@ public func snats_options_set_tls_handshake_first(_ pointer: OpaquePointer?, _ f
 @_cdecl("snats_options_set_nkey_seed")
 public func snats_options_set_nkey_seed(_ pointer: OpaquePointer?, _ seed: UnsafePointer<CChar>?) -> Int32 {
     updating(pointer) { box in
-        box.options.nkeySeed?.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
-        box.options.nkeySeed = seed.map { Array(UnsafeBufferPointer(start: UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self), count: strlen($0))) }
+        box.options.nkeySeed = seed.map { SecretBytes(copying: UnsafeRawBufferPointer(start: $0, count: strlen($0))) }
     }
 }
 

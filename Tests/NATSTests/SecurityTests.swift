@@ -45,10 +45,11 @@ final class NKeyTests: XCTestCase {
 
     func testCredentialsFileBlocks() throws {
         let contents = try FileContents.read(auth("user.creds"), what: "creds")
-        let blocks = CredentialsFile.blocks(contents)
+        let blocks = CredentialsFile.blockRanges(contents)
         XCTAssertEqual(blocks.count, 2)
-        XCTAssertTrue(blocks[0].starts(with: Array("eyJ".utf8)))
-        XCTAssertTrue(blocks[1].starts(with: Array("SU".utf8)))
+        XCTAssertTrue(contents[blocks[0]].starts(with: Array("eyJ".utf8)))
+        XCTAssertTrue(contents[blocks[1]].starts(with: Array("SU".utf8)))
+        XCTAssertEqual(contents[blocks[1]].count, 58, "a seed, trimmed")
     }
 }
 
@@ -195,7 +196,7 @@ final class SecurityTests: XCTestCase {
         try roundTrip(fromFile)
         fromFile.close()
         let seed = try String(contentsOfFile: auth("nkey_user.seed"), encoding: .utf8)
-        XCTAssertNoThrow(try connect(nkeyServer.url) { $0.nkeySeed = Array(seed.utf8) }.close())
+        XCTAssertNoThrow(try connect(nkeyServer.url) { $0.nkeySeed = SecretBytes(Array(seed.utf8)) }.close())
         assertFails(try connect(nkeyServer.url) { $0.nkeySeedFile = auth("nkey_other.seed") }, Self.isAuth, "unknown key")
         assertFails(try connect(nkeyServer.url) { _ in }, Self.isAuth, "no credentials")
     }

@@ -211,6 +211,37 @@ static void reconnect_pending_request_fails_on_loss(void) {
     snats_conn_destroy(c);
 }
 
+typedef struct {
+    snats_conn *conn;
+    atomic_int status;
+    atomic_bool done;
+} flush_job;
+
+static void *flush_thread(void *arg) {
+    flush_job *job = arg;
+    atomic_store(&job->status, snats_conn_flush(job->conn, harness_ms(20000)));
+    atomic_store(&job->done, true);
+    return NULL;
+}
+
+/* A flush whose PING went to a server that then went away fails: what was published before it
+ * may be lost, so no later server's PONG may answer it. */
+static void reconnect_pending_flush_fails_on_loss(void) {
+    fake_server f;
+    fake_server_start(&f, FAKE_NO_PONG); /* answers the handshake's PING only */
+    snats_conn *c = connect_with(reconnect_opts(f.url));
+    flush_job job = {.conn = c};
+    pthread_t t;
+    harness_spawn(&t, flush_thread, &job);
+    harness_sleep_ms(100); /* the flush waits for a PONG that will not come */
+    CHECK(!atomic_load(&job.done));
+    fake_server_stop(&f);
+    CHECK_EVENTUALLY(atomic_load(&job.done), 5000);
+    CHECK_EQ_INT(atomic_load(&job.status), SNATS_NOT_CONNECTED);
+    harness_join(t);
+    snats_conn_destroy(c);
+}
+
 static void reconnect_gives_up_and_closes(void) {
     test_server srv;
     server_start(&srv);
@@ -460,6 +491,7 @@ const test_case reconnect_tests[] = {
     TEST(reconnect_buffer_full),
     TEST(reconnect_buffer_disabled_and_drain),
     TEST(reconnect_pending_request_fails_on_loss),
+    TEST(reconnect_pending_flush_fails_on_loss),
     TEST(reconnect_gives_up_and_closes),
     TEST(reconnect_close_while_reconnecting),
     TEST(reconnect_cluster_discovery_and_failover),
