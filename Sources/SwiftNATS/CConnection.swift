@@ -294,26 +294,30 @@ private func jsonStrings(_ strings: [String]) throws -> UnsafeMutablePointer<jso
     return array
 }
 
-@_cdecl("snats_conn_get_servers")
-public func snats_conn_get_servers(
-    _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ pointer: OpaquePointer?
+/// A server-list getter: a new JSON array of `list`'s URLs in `out`.
+private func serverList(
+    _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ pointer: OpaquePointer?,
+    _ list: (Connection) -> [String]
 ) -> Int32 {
     out?.pointee = nil
     return withStatus {
         let out = try required(out, "servers")
-        out.pointee = try jsonStrings(try connection(pointer).servers)
+        out.pointee = try jsonStrings(list(try connection(pointer)))
     }
+}
+
+@_cdecl("snats_conn_get_servers")
+public func snats_conn_get_servers(
+    _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ pointer: OpaquePointer?
+) -> Int32 {
+    serverList(out, pointer) { $0.servers }
 }
 
 @_cdecl("snats_conn_get_discovered_servers")
 public func snats_conn_get_discovered_servers(
     _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ pointer: OpaquePointer?
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "servers")
-        out.pointee = try jsonStrings(try connection(pointer).discoveredServers)
-    }
+    serverList(out, pointer) { $0.discoveredServers }
 }
 
 @_cdecl("snats_conn_get_connected_url")

@@ -18,6 +18,14 @@ final class COptions {
     var error: CCallback<CErrorHandler>?
 }
 
+/// The callback setters: a NULL function clears the callback.
+private func setting<Function>(
+    _ pointer: OpaquePointer?, _ callback: Function?, _ closure: UnsafeMutableRawPointer?,
+    _ field: ReferenceWritableKeyPath<COptions, CCallback<Function>?>
+) -> Int32 {
+    updating(pointer) { box in box[keyPath: field] = callback.map { CCallback(function: $0, closure: closure) } }
+}
+
 /// Shared shape of the setters: check the handle, apply, map errors.
 @inline(__always)
 private func updating(_ pointer: OpaquePointer?, _ body: (COptions) throws -> Void) -> Int32 {
@@ -129,42 +137,42 @@ public func snats_options_set_token(_ pointer: OpaquePointer?, _ token: UnsafePo
 public func snats_options_set_closed_cb(
     _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    updating(pointer) { box in box.closed = callback.map { CCallback(function: $0, closure: closure) } }
+    setting(pointer, callback, closure, \.closed)
 }
 
 @_cdecl("snats_options_set_disconnected_cb")
 public func snats_options_set_disconnected_cb(
     _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    updating(pointer) { box in box.disconnected = callback.map { CCallback(function: $0, closure: closure) } }
+    setting(pointer, callback, closure, \.disconnected)
 }
 
 @_cdecl("snats_options_set_error_cb")
 public func snats_options_set_error_cb(
     _ pointer: OpaquePointer?, _ callback: CErrorHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    updating(pointer) { box in box.error = callback.map { CCallback(function: $0, closure: closure) } }
+    setting(pointer, callback, closure, \.error)
 }
 
 @_cdecl("snats_options_set_reconnected_cb")
 public func snats_options_set_reconnected_cb(
     _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    updating(pointer) { box in box.reconnected = callback.map { CCallback(function: $0, closure: closure) } }
+    setting(pointer, callback, closure, \.reconnected)
 }
 
 @_cdecl("snats_options_set_discovered_servers_cb")
 public func snats_options_set_discovered_servers_cb(
     _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    updating(pointer) { box in box.discoveredServers = callback.map { CCallback(function: $0, closure: closure) } }
+    setting(pointer, callback, closure, \.discoveredServers)
 }
 
 @_cdecl("snats_options_set_lame_duck_cb")
 public func snats_options_set_lame_duck_cb(
     _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    updating(pointer) { box in box.lameDuckMode = callback.map { CCallback(function: $0, closure: closure) } }
+    setting(pointer, callback, closure, \.lameDuckMode)
 }
 
 @_cdecl("snats_options_set_allow_reconnect")
@@ -201,7 +209,7 @@ public func snats_options_set_reconnect_jitter(_ pointer: OpaquePointer?, _ jitt
 public func snats_options_set_custom_reconnect_delay(
     _ pointer: OpaquePointer?, _ callback: CReconnectDelayHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    updating(pointer) { box in box.reconnectDelay = callback.map { CCallback(function: $0, closure: closure) } }
+    setting(pointer, callback, closure, \.reconnectDelay)
 }
 
 @_cdecl("snats_options_set_reconnect_buffer_size")

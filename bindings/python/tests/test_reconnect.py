@@ -4,8 +4,7 @@ lame-duck mode, and the argument checks of the new options."""
 
 from __future__ import annotations
 
-import os
-import signal
+import subprocess
 import threading
 import time
 from typing import List
@@ -13,7 +12,7 @@ from typing import List
 import pytest
 
 import swiftnats
-from conftest import NATSServer, eventually, free_port
+from conftest import NATSServer, eventually, free_port, nats_server_bin
 
 FAST = dict(reconnect_time_wait=0.05, reconnect_jitter=0, max_reconnect_attempts=-1)
 
@@ -294,7 +293,7 @@ def test_lame_duck_mode_moves_the_client(cluster):
         cl.url(0), lame_duck_mode_cb=lame.set, reconnected_cb=reconnected.set, dont_randomize=True, **FAST
     ) as nc:
         eventually(lambda: len(nc.discovered_servers) == 1, timeout=10)
-        os.kill(cl.nodes[0].proc.pid, signal.SIGUSR2)  # nats-server --signal ldm
+        subprocess.run([nats_server_bin(), "--signal", f"ldm={cl.nodes[0].proc.pid}"], check=True)
         assert lame.wait(10)
         assert reconnected.wait(10)
         assert nc.connected_url == cl.url(1)
