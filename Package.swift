@@ -33,6 +33,7 @@ let package = Package(
     products: [
         .library(name: "swiftnats", type: .dynamic, targets: ["SwiftNATS"]),
         .library(name: "NATS", targets: ["NATS"]),
+        .library(name: "NATSMicro", targets: ["NATSMicro"]),
         .executable(name: "snats", targets: ["snats"]),
     ],
     dependencies: [
@@ -59,6 +60,11 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(
+            name: "NATSMicro",
+            dependencies: ["NATS"],
+            swiftSettings: hotPathSettings
+        ),
+        .target(
             name: "SwiftNATS",
             dependencies: ["NATS", "CJansson"],
             swiftSettings: hotPathSettings,
@@ -71,12 +77,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The nats-server fixture and test helpers, shared by the XCTest targets.
+        .target(
+            name: "NATSTestSupport",
+            path: "Tests/NATSTestSupport"
+        ),
         .testTarget(
             name: "NATSTests",
             dependencies: [
                 "NATS",
+                "NATSTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "NATSMicroTests",
+            dependencies: ["NATSMicro", "NATS", "NATSTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -61,6 +61,12 @@ public final class Connection {
     var teardown = TeardownState.none
     var pingTask: RepeatedTask?
     var callbacks: CallbackQueue?
+    struct Observer {
+        var closed: ((Connection) -> Void)?
+        var error: ((Connection, Subscription?, NATSError) -> Void)?
+    }
+    private var observers: [Int: Observer] = [:]
+    private var nextObserver = 0
     /// Made on the first TLS handshake and kept: loading certificates once per connection.
     var tlsContext: NIOSSLContext?
     /// Library threads of this connection still running (delivery and callback threads).
@@ -651,8 +657,29 @@ public final class Connection {
     }
 
     func postError(_ error: NATSError, subscription: Subscription?) {
-        guard let onError = options.onError else { return }
-        post { onError($0, subscription, error) }
+        let watchers = lock.withLock { observers.values.compactMap(\.error) }
+        guard options.onError != nil || !watchers.isEmpty else { return }
+        post { connection in
+            for watcher in watchers { watcher(connection, subscription, error) }
+            connection.options.onError?(connection, subscription, error)
+        }
+    }
+
+    /// Library layers built on a connection (micro services) hear of its asynchronous errors
+    /// and of its closing, beside the application's own callbacks: on the callback thread, in
+    /// order with the other events. Returns the key for `removeObserver`.
+    public func addObserver(
+        closed: ((Connection) -> Void)? = nil, error: ((Connection, Subscription?, NATSError) -> Void)? = nil
+    ) -> Int {
+        lock.withLock {
+            nextObserver += 1
+            observers[nextObserver] = Observer(closed: closed, error: error)
+            return nextObserver
+        }
+    }
+
+    public func removeObserver(_ key: Int) {
+        _ = lock.withLock { observers.removeValue(forKey: key) }
     }
 
     /// Runs `event` on the callback thread, in order with the other connection events.
@@ -735,9 +762,12 @@ public final class Connection {
         for subscription in subs { subscription.close(detachWorker: detachWorkers || (onWorker && !serverSide)) }
         if let queue {
             if reportDisconnect, let onDisconnected = options.onDisconnected { onDisconnected(self) }
-            if let onClosed = options.onClosed {
-                if serverSide { onClosed(self) } else { queue.post { [self] in onClosed(self) } }
+            let watchers = lock.withLock { observers.values.compactMap(\.closed) }
+            let closedEvent: (Connection) -> Void = { connection in
+                for watcher in watchers { watcher(connection) }
+                connection.options.onClosed?(connection)
             }
+            if serverSide { closedEvent(self) } else { queue.post { [self] in closedEvent(self) } }
             // The closed callback runs on the queue's thread: wait for it unless this is that
             // thread; close() then also waits for every worker to have ended.
             queue.stop(detach: serverSide || queue.isCurrent || detachWorkers)

@@ -63,6 +63,42 @@ public final class JSONValue {
     public func set(_ key: String, _ value: Int) { json_object_set_new(raw, key, json_integer(json_int_t(value))) }
     public func set(_ key: String, _ value: Bool) { json_object_set_new(raw, key, json_boolean(value)) }
 
+    /// Shares a value someone else owns (takes a new reference).
+    public init(retaining raw: UnsafeMutablePointer<json_t>) {
+        self.raw = cjansson_incref(raw) ?? raw
+    }
+
+    public static func array() -> JSONValue {
+        // json_array() returns NULL only when malloc fails.
+        JSONValue(taking: json_array()!)
+    }
+
+    public static func stringObject(_ pairs: [String: String]) -> JSONValue {
+        let object = JSONValue.object()
+        for key in pairs.keys.sorted() { object.set(key, pairs[key] ?? "") }
+        return object
+    }
+
+    public func set(_ key: String, _ value: Int64) { json_object_set_new(raw, key, json_integer(json_int_t(value))) }
+    public func set(_ key: String, _ value: JSONValue) { json_object_set(raw, key, value.raw) }
+    public func setNull(_ key: String) { json_object_set_new(raw, key, json_null()) }
+    public func append(_ value: JSONValue) { json_array_append(raw, value.raw) }
+
+    public var isObject: Bool { raw.pointee.type == JSON_OBJECT }
+    public var isArray: Bool { raw.pointee.type == JSON_ARRAY }
+
+    /// The member `key` of an object, shared.
+    public func value(_ key: String) -> JSONValue? {
+        guard let member = json_object_get(raw, key) else { return nil }
+        return JSONValue(retaining: member)
+    }
+
+    /// The items of an array, shared.
+    public var items: [JSONValue] {
+        guard isArray else { return [] }
+        return (0..<json_array_size(raw)).compactMap { index in json_array_get(raw, index).map { JSONValue(retaining: $0) } }
+    }
+
     /// Compact serialisation, keys in insertion order.
     public func serialized() -> String {
         guard let text = json_dumps(raw, Int(JSON_COMPACT) | Int(JSON_PRESERVE_ORDER)) else { return "null" }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import NATS
+import NATSTestSupport
 import XCTest
 
 /// Tests/fixtures: TLS certificates are made per test by tls/make_certs.sh (openssl); the

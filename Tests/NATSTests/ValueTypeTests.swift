@@ -1,3 +1,4 @@
+import NATSTestSupport
 import XCTest
 
 @testable import NATS

@@ -3,14 +3,14 @@ import XCTest
 
 /// A throwaway nats-server on a free loopback port: `-p -1` lets the server pick the port,
 /// `--ports_file_dir` tells us which one. The log is printed when the test failed.
-final class NATSServer {
-    let process = Process()
-    let directory: URL
-    let logURL: URL
-    private(set) var url = ""
-    private(set) var port = 0
+public final class NATSServer {
+    public let process = Process()
+    public let directory: URL
+    public let logURL: URL
+    public private(set) var url = ""
+    public private(set) var port = 0
 
-    static var binary: String {
+    public static var binary: String {
         if let path = ProcessInfo.processInfo.environment["NATS_SERVER_BIN"], !path.isEmpty { return path }
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
             let candidate = "\(directory)/nats-server"
@@ -19,7 +19,7 @@ final class NATSServer {
         return "/usr/sbin/nats-server"
     }
 
-    init(arguments: [String] = [], fixedPort: Int? = nil) throws {
+    public init(arguments: [String] = [], fixedPort: Int? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("snats-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         logURL = directory.appendingPathComponent("server.log")
@@ -48,9 +48,9 @@ final class NATSServer {
         throw NSError(domain: "NATSServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "nats-server did not start: \(log())"])
     }
 
-    func log() -> String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+    public func log() -> String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
@@ -64,16 +64,16 @@ final class NATSServer {
 }
 
 /// Base class: one server per test, its log printed on failure.
-class ServerTestCase: XCTestCase {
-    var server: NATSServer!
+open class ServerTestCase: XCTestCase {
+    public var server: NATSServer!
 
-    var serverArguments: [String] { [] }
+    open var serverArguments: [String] { [] }
 
-    override func setUpWithError() throws {
+    override open func setUpWithError() throws {
         server = try NATSServer(arguments: serverArguments)
     }
 
-    override func tearDown() {
+    override open func tearDown() {
         if let run = testRun, run.failureCount > 0 { print("--- nats-server log ---\n\(server.log())") }
         server.stop()
         server = nil
@@ -81,7 +81,7 @@ class ServerTestCase: XCTestCase {
 }
 
 /// Polls until `condition` holds or `seconds` pass: waits for events, not for time.
-func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+public func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
@@ -91,10 +91,31 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
 }
 
 /// A thread-safe collector for callback tests.
-final class Collector<T> {
+public final class Collector<T> {
     private let lock = NSLock()
     private var items: [T] = []
-    func append(_ item: T) { lock.lock(); items.append(item); lock.unlock() }
-    var all: [T] { lock.lock(); defer { lock.unlock() }; return items }
-    var count: Int { all.count }
+    public init() {}
+    public func append(_ item: T) { lock.lock(); items.append(item); lock.unlock() }
+    public var all: [T] { lock.lock(); defer { lock.unlock() }; return items }
+    public var count: Int { all.count }
 }
+
+/// A free loopback TCP port (bound, then released), for servers that must come back on the
+/// same port or know each other's cluster ports in advance.
+public func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+

@@ -1,0 +1,81 @@
+import NATS
+
+/// A request as an endpoint's handler sees it. It may be answered inside the handler or kept
+/// and answered later from another thread: once, with data, JSON, or an error.
+public final class MicroRequest {
+    public let message: Message
+    public weak var endpoint: Endpoint?
+    private let lock = Condition()
+    private var recordedFailure: String?
+    private var handlerReturned = false
+
+    init(message: Message, endpoint: Endpoint) {
+        self.message = message
+        self.endpoint = endpoint
+    }
+
+    public var subject: String { message.subject }
+    public var reply: String? { message.reply }
+    public var headers: Headers? { message.headers }
+    public var data: [UInt8] { message.payload }
+
+    /// Marks the handler call over; returns the error to count with it, if any. An error
+    /// response sent later (a request kept for an asynchronous answer) is counted when sent.
+    func finishHandler() -> String? {
+        lock.withLock {
+            handlerReturned = true
+            return recordedFailure
+        }
+    }
+
+    func recordFailure(_ text: String) {
+        let late: Bool = lock.withLock {
+            if handlerReturned { return true }
+            recordedFailure = text
+            return false
+        }
+        if late { endpoint?.recordError(text) }
+    }
+
+    /// Sends `payload` (and headers) to the requester.
+    public func respond(_ payload: [UInt8], headers: Headers? = nil) throws {
+        guard let connection = message.connection else { throw NATSError.connectionClosed }
+        do {
+            try connection.respond(to: message, payload: payload, headers: headers)
+        } catch {
+            recordFailure("NATS error when sending response: \(error)")
+            throw error
+        }
+    }
+
+    /// Sends a JSON document.
+    public func respondJSON(_ value: JSONValue, headers: Headers? = nil) throws {
+        try respond(Array(value.serialized().utf8), headers: headers)
+    }
+
+    /// Sends an error: `Nats-Service-Error` and `Nats-Service-Error-Code` headers (plus
+    /// `headers`), `data` as the body; counted in the endpoint's `num_errors` and `last_error`
+    /// ("code:description", as nats.go).
+    public func respondError(code: String, description: String, data: [UInt8] = [], headers: Headers? = nil) throws {
+        guard !code.isEmpty, !description.isEmpty else {
+            throw MicroError.invalidArgument("an error response needs a code and a description")
+        }
+        var all = Headers()
+        try all.set(MicroHeaders.error, description)
+        try all.set(MicroHeaders.errorCode, code)
+        for entry in headers ?? Headers() {
+            for (index, value) in entry.values.enumerated() {
+                if index == 0 { try all.set(entry.name, value) } else { try all.add(entry.name, value) }
+            }
+        }
+        recordFailure("\(code):\(description)")
+        guard let connection = message.connection else { throw NATSError.connectionClosed }
+        try connection.respond(to: message, payload: data, headers: all)
+    }
+}
+
+/// ADR-32's error headers.
+public enum MicroHeaders {
+    public static let error = "Nats-Service-Error"
+    public static let errorCode = "Nats-Service-Error-Code"
+}
