@@ -66,7 +66,7 @@ let package = Package(
         ),
         .target(
             name: "SwiftNATS",
-            dependencies: ["NATS", "CJansson"],
+            dependencies: ["NATS", "NATSMicro", "CJansson"],
             swiftSettings: hotPathSettings,
             linkerSettings: libraryLinkerSettings
         ),

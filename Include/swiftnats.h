@@ -1052,6 +1052,282 @@ const char *snats_headers_description(const snats_headers *headers);
 
 /** @} */
 
+
+/** \defgroup microGroup Micro services (NATS Service API, ADR-32)
+ *  Lifecycle: snats_service_config_create(), its setters, snats_service_create() (which copies
+ *  the configuration: destroy it at any time after), snats_service_add_endpoint() /
+ *  snats_service_add_group() (also while running), then snats_service_stop() and
+ *  snats_service_destroy(). A service answers `$SRV.PING|INFO|STATS[.name[.id]]` exactly as
+ *  nats.go's micro package does, so `nats micro ls|info|stats` and other NATS clients see it.
+ *  Endpoints are queue subscriptions (group "q" unless the endpoint, its group or the service
+ *  says otherwise; an empty queue group inherits). Each endpoint handles one request at a time,
+ *  in order, on a library thread. A service stops by itself when its connection closes, and
+ *  after an asynchronous error of one of its subscriptions (slow consumer, permissions).
+ *  @{ */
+
+typedef struct snats_service_config snats_service_config;
+typedef struct snats_endpoint_config snats_endpoint_config;
+typedef struct snats_service snats_service;
+typedef struct snats_group snats_group;
+typedef struct snats_endpoint snats_endpoint;
+typedef struct snats_micro_request snats_micro_request;
+
+/**
+ * @brief Handles one request of an endpoint.
+ * @param req     Borrowed for the call; snats_micro_request_retain() keeps it for an answer
+ *                from another thread later (then snats_micro_request_release()).
+ * @param closure The pointer given with the handler, untouched.
+ * Threads: the endpoint's delivery thread; one request at a time per endpoint, in order. Any
+ * function may be called inside, blocking ones included.
+ */
+typedef void (*snats_micro_handler)(snats_micro_request *req, void *closure);
+
+/** @brief Called once when a service has stopped (snats_service_stop(), its connection closed,
+ *  or an asynchronous error). @param svc Borrowed, valid during the call.
+ *  Threads: the thread that stopped it (the caller of snats_service_stop(), or the connection's
+ *  event thread). */
+typedef void (*snats_service_done_handler)(snats_service *svc, void *closure);
+
+/** @brief Called for an asynchronous error of a service's subscription; the service then stops.
+ *  @param svc Borrowed. @param ep Borrowed: the endpoint concerned, or NULL for a `$SRV` one.
+ *  @param status What happened (e.g. SNATS_SLOW_CONSUMER). @param text Borrowed for the call.
+ *  Threads: the connection's event thread. */
+typedef void (*snats_service_error_handler)(snats_service *svc, snats_endpoint *ep, snats_status status,
+                                            const char *text, void *closure);
+
+/** @brief Supplies an endpoint's extra STATS `data`.
+ *  @param endpoint_name Borrowed for the call.
+ *  @return A new reference (the library releases it), or NULL for `"data": null`.
+ *  Threads: the thread answering the STATS request (a library thread). */
+typedef json_t *(*snats_stats_handler)(const char *endpoint_name, void *closure);
+
+/**
+ * @brief Creates a service configuration.
+ * @param[out] cfg On SNATS_OK owned (snats_service_config_destroy()); else NULL.
+ * @param name    Copied; checked by snats_service_create(): letters, digits, `-`, `_`.
+ * @param version Copied; checked by snats_service_create(): a semantic version (1.0.0).
+ * @retval SNATS_OK created. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_service_config_create(snats_service_config **cfg, const char *name, const char *version);
+
+/** @brief Destroys a service configuration. @param cfg Taken; NULL is a no-op. */
+void snats_service_config_destroy(snats_service_config *cfg);
+
+/** @brief Sets the description INFO reports. @param cfg Borrowed. @param description Copied; NULL for "".
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
+snats_status snats_service_config_set_description(snats_service_config *cfg, const char *description);
+
+/** @brief Sets the service metadata. @param cfg Borrowed.
+ *  @param metadata Borrowed, read before return: a JSON object of strings; NULL for {}.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p cfg, or not an object of strings. */
+snats_status snats_service_config_set_metadata(snats_service_config *cfg, const json_t *metadata);
+
+/** @brief Sets the default queue group of the service's endpoints ("q" when NULL), or with
+ *  @p disabled true plain subscriptions, so that every instance receives every request.
+ *  @param cfg Borrowed. @param queue_group Copied; NULL or "" for the default.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
+snats_status snats_service_config_set_queue_group(snats_service_config *cfg, const char *queue_group, bool disabled);
+
+/** @brief Sets the done callback. @param cfg Borrowed. @param cb NULL clears it.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
+snats_status snats_service_config_set_done_cb(snats_service_config *cfg, snats_service_done_handler cb, void *closure);
+
+/** @brief Sets the asynchronous error callback. @param cfg Borrowed. @param cb NULL clears it.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
+snats_status snats_service_config_set_error_cb(snats_service_config *cfg, snats_service_error_handler cb,
+                                               void *closure);
+
+/** @brief Sets the STATS `data` callback. @param cfg Borrowed. @param cb NULL clears it.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
+snats_status snats_service_config_set_stats_cb(snats_service_config *cfg, snats_stats_handler cb, void *closure);
+
+/** @brief Creates an endpoint configuration (all defaults: subject = endpoint name, inherited
+ *  queue group, no metadata, the connection's pending limits).
+ *  @param[out] cfg On SNATS_OK owned (snats_endpoint_config_destroy()); else NULL.
+ *  @retval SNATS_OK created. @retval SNATS_INVALID_ARG @p cfg is NULL. */
+snats_status snats_endpoint_config_create(snats_endpoint_config **cfg);
+
+/** @brief Destroys an endpoint configuration. @param cfg Taken; NULL is a no-op. */
+void snats_endpoint_config_destroy(snats_endpoint_config *cfg);
+
+/** @brief Sets the subject (prefixed by the groups); NULL or "" uses the endpoint's name.
+ *  @param cfg Borrowed. @param subject Copied; checked when the endpoint is added.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
+snats_status snats_endpoint_config_set_subject(snats_endpoint_config *cfg, const char *subject);
+
+/** @brief Sets the endpoint metadata INFO reports. @param cfg Borrowed.
+ *  @param metadata Borrowed, read before return: an object of strings; NULL for null.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p cfg, or not an object of strings. */
+snats_status snats_endpoint_config_set_metadata(snats_endpoint_config *cfg, const json_t *metadata);
+
+/** @brief Sets the endpoint's queue group (NULL or "" inherits), or disables it.
+ *  @param cfg Borrowed. @param queue_group Copied.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
+snats_status snats_endpoint_config_set_queue_group(snats_endpoint_config *cfg, const char *queue_group, bool disabled);
+
+/** @brief Sets the pending limits of the endpoint's subscription (0 = unlimited); past them
+ *  requests are dropped and the service's error callback hears SNATS_SLOW_CONSUMER.
+ *  @param cfg Borrowed. @param max_msgs >= 0. @param max_bytes >= 0.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or negative. */
+snats_status snats_endpoint_config_set_pending_limits(snats_endpoint_config *cfg, int max_msgs, int64_t max_bytes);
+
+/**
+ * @brief Starts a service on @p conn: validates the configuration, then subscribes the nine
+ *        `$SRV` handlers. Many services may share one connection.
+ * @param[out] svc On SNATS_OK owned (snats_service_destroy()); else NULL.
+ * @param conn Borrowed; must outlive the service handle. @param cfg Borrowed, copied.
+ * @retval SNATS_OK running.
+ * @retval SNATS_INVALID_ARG NULL argument, invalid name, version or queue group (nothing subscribed).
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED the connection cannot subscribe.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_service_create(snats_service **svc, snats_conn *conn, const snats_service_config *cfg);
+
+/**
+ * @brief Adds an endpoint, subscribed at once (also after the service started).
+ * @param[out] ep May be NULL; on SNATS_OK the endpoint, borrowed from the service (valid
+ *                until snats_service_destroy()); else NULL.
+ * @param svc Borrowed. @param name Copied: letters, digits, `-`, `_`.
+ * @param cfg Borrowed, copied; NULL for the defaults.
+ * @param handler Called for each request. @param closure Passed to @p handler.
+ * @retval SNATS_OK added. @retval SNATS_INVALID_ARG NULL argument, bad name, subject or queue group.
+ * @retval SNATS_ILLEGAL_STATE the service has stopped.
+ * Blocks: no. Threads: any, handlers included.
+ */
+snats_status snats_service_add_endpoint(snats_endpoint **ep, snats_service *svc, const char *name,
+                                        const snats_endpoint_config *cfg, snats_micro_handler handler, void *closure);
+
+/**
+ * @brief Adds a group: a subject prefix ("" adds none) with a default queue group.
+ * @param[out] group On SNATS_OK owned (snats_group_destroy(), at any time: its endpoints stay);
+ *                   else NULL.
+ * @param svc Borrowed. @param name Copied: a subject without `>`, or "".
+ * @param queue_group Copied; NULL or "" inherits. @param disabled true: plain subscriptions.
+ * @retval SNATS_OK added. @retval SNATS_INVALID_ARG a NULL argument or a bad name.
+ * @retval SNATS_ILLEGAL_STATE the service has stopped.
+ */
+snats_status snats_service_add_group(snats_group **group, snats_service *svc, const char *name,
+                                     const char *queue_group, bool disabled);
+
+/** @brief Adds a group inside @p parent (prefixes join with "."). Parameters and statuses as
+ *  snats_service_add_group(). */
+snats_status snats_group_add_group(snats_group **group, snats_group *parent, const char *name,
+                                   const char *queue_group, bool disabled);
+
+/** @brief Adds an endpoint under @p group's prefix. Parameters and statuses as
+ *  snats_service_add_endpoint(). */
+snats_status snats_group_add_endpoint(snats_endpoint **ep, snats_group *group, const char *name,
+                                      const snats_endpoint_config *cfg, snats_micro_handler handler, void *closure);
+
+/** @brief Releases a group handle (not its endpoints). @param group Taken; NULL is a no-op. */
+void snats_group_destroy(snats_group *group);
+
+/**
+ * @brief Stops the service: drains every endpoint and `$SRV` subscription (requests already
+ *        received are still handled), then runs the done callback. Idempotent.
+ * @param svc Borrowed.
+ * @retval SNATS_OK stopped. @retval SNATS_INVALID_ARG @p svc is NULL.
+ * Blocks: for the drains (a server round trip each, at most 5 s each). Threads: any, handlers included.
+ */
+snats_status snats_service_stop(snats_service *svc);
+
+/** @brief Whether the service has stopped (true for NULL). @param svc Borrowed. */
+bool snats_service_is_stopped(snats_service *svc);
+
+/** @brief Zeroes every endpoint's counters and restarts the `started` clock.
+ *  @param svc Borrowed. @retval SNATS_OK reset. @retval SNATS_INVALID_ARG @p svc is NULL. */
+snats_status snats_service_reset(snats_service *svc);
+
+/** @brief Stops (as snats_service_stop()) and frees the service. @param svc Taken; NULL is a
+ *  no-op. Its endpoint handles are invalid afterwards. Threads: any, but not the service's own
+ *  handlers. */
+void snats_service_destroy(snats_service *svc);
+
+/** @brief The instance id (22 characters). @param svc Borrowed. @return Borrowed, valid while
+ *  @p svc is; NULL for NULL. */
+const char *snats_service_id(snats_service *svc);
+
+/** @brief This instance's INFO document. @param[out] info On SNATS_OK a new reference; else NULL.
+ *  @param svc Borrowed. @retval SNATS_OK made. @retval SNATS_INVALID_ARG a NULL argument. */
+snats_status snats_service_get_info(json_t **info, snats_service *svc);
+
+/** @brief This instance's STATS document. @param[out] stats On SNATS_OK a new reference; else NULL.
+ *  @param svc Borrowed. @retval SNATS_OK made. @retval SNATS_INVALID_ARG a NULL argument. */
+snats_status snats_service_get_stats(json_t **stats, snats_service *svc);
+
+/** @brief The endpoint's name. @param ep Borrowed. @return Borrowed, valid while its service
+ *  handle is; NULL for NULL. */
+const char *snats_endpoint_name(snats_endpoint *ep);
+
+/** @brief The endpoint's full subject. @param ep Borrowed. @return As snats_endpoint_name(). */
+const char *snats_endpoint_subject(snats_endpoint *ep);
+
+/** @brief The request as a message (subject, reply, headers, data: the snats_msg_* getters).
+ *  @param req Borrowed. @return Borrowed, valid as long as @p req; NULL for NULL. */
+const snats_msg *snats_micro_request_msg(snats_micro_request *req);
+
+/**
+ * @brief Answers the request with @p len bytes and optional headers.
+ * @param req Borrowed. @param headers Borrowed for the call; NULL for none.
+ * @param data Borrowed for the call; NULL allowed when @p len is 0.
+ * @retval SNATS_OK sent. @retval SNATS_INVALID_ARG NULL @p req, or NULL @p data with @p len > 0.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_MAX_PAYLOAD, SNATS_NOT_CONNECTED as snats_publish()
+ *         (the endpoint counts the failure in num_errors).
+ * Blocks: no. Threads: any, also after the handler returned (with a retained request).
+ */
+snats_status snats_micro_request_respond(snats_micro_request *req, const snats_headers *headers,
+                                         const void *data, size_t len);
+
+/** @brief Answers with a JSON document. @param req Borrowed. @param json Borrowed for the call.
+ *  @retval SNATS_OK sent; others as snats_micro_request_respond(). */
+snats_status snats_micro_request_respond_json(snats_micro_request *req, const json_t *json);
+
+/**
+ * @brief Answers with an error: headers `Nats-Service-Error: description` and
+ *        `Nats-Service-Error-Code: code`, @p data as the body. Counted in num_errors, and
+ *        last_error becomes "code:description".
+ * @param req Borrowed. @param code, description Borrowed for the call; both non-empty.
+ * @param data Borrowed for the call; NULL allowed when @p len is 0.
+ * @retval SNATS_OK sent. @retval SNATS_INVALID_ARG NULL, or an empty code or description.
+ * Others as snats_micro_request_respond().
+ */
+snats_status snats_micro_request_respond_error(snats_micro_request *req, const char *code, const char *description,
+                                               const void *data, size_t len);
+
+/** @brief Keeps a request beyond its handler call. @param req Borrowed. @return @p req.
+ *  Threads: any. */
+snats_micro_request *snats_micro_request_retain(snats_micro_request *req);
+
+/** @brief Drops a retained request. @param req Taken; NULL is a no-op. */
+void snats_micro_request_release(snats_micro_request *req);
+
+/**
+ * @brief Discovers services (any NATS client's): sends `$SRV.PING[.name[.id]]` and gathers the
+ *        answers that arrive within @p timeout_ms (or until @p max_replies).
+ * @param[out] replies On SNATS_OK a new reference to a JSON array of PING documents (empty when
+ *                     no service answered); else NULL.
+ * @param conn Borrowed. @param name Borrowed; NULL for every service. @param id Borrowed; NULL
+ *             for every instance (needs @p name). @param timeout_ms > 0.
+ * @param max_replies 0 for no limit.
+ * @retval SNATS_OK gathered. @retval SNATS_INVALID_ARG NULL @p replies or @p conn, an id without
+ *         a name, a bad name, timeout_ms <= 0, max_replies < 0.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED the connection cannot ask.
+ * Blocks: up to @p timeout_ms (returns early when no service exists). Threads: any.
+ */
+snats_status snats_micro_ping(json_t **replies, snats_conn *conn, const char *name, const char *id,
+                              int64_t timeout_ms, int max_replies);
+
+/** @brief As snats_micro_ping(), gathering INFO documents. */
+snats_status snats_micro_info(json_t **replies, snats_conn *conn, const char *name, const char *id,
+                              int64_t timeout_ms, int max_replies);
+
+/** @brief As snats_micro_ping(), gathering STATS documents. */
+snats_status snats_micro_stats(json_t **replies, snats_conn *conn, const char *name, const char *id,
+                               int64_t timeout_ms, int max_replies);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

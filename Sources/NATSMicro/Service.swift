@@ -90,8 +90,11 @@ public final class Service {
         if !isRunning { throw MicroError.stopped("cannot add endpoint \(quoted(name)) to \(quoted(self.config.name))") }
         let endpoint = Endpoint(name: name, subject: subject, queueGroup: setting.effective, metadata: config.metadata,
                                 service: self, handler: handler)
-        // The subscription holds the endpoint until the service stops and ends it.
-        let subscription = try connection.subscribe(subject, queue: setting.effective) { message in endpoint.handle(message) }
+        // Weak: the service keeps its endpoints; a subscription holding its endpoint would
+        // make a cycle (endpoint -> subscription -> handler -> endpoint) that outlives stop().
+        let subscription = try connection.subscribe(subject, queue: setting.effective) { [weak endpoint] message in
+            endpoint?.handle(message)
+        }
         if let limits = config.pendingLimits {
             try subscription.setPendingLimits(messages: limits.messages, bytes: limits.bytes)
         }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import NATS
+import NATSMicro
 
 /// The `snats_status` values of Include/swiftnats.h.
 enum CStatus: Int32 {
@@ -107,6 +108,12 @@ func fail(_ error: Error) -> Int32 {
     if let error = error as? NATSError { return fail(CStatus(error), error.description) }
     if let error = error as? CopyOutError { return fail(.bufferTooSmall, error.description) }
     if let error = error as? NotFound { return fail(.notFound, error.description) }
+    if let error = error as? MicroError {
+        switch error {
+        case .invalidConfig, .invalidArgument: return fail(.invalidArg, error.description)
+        case .stopped: return fail(.illegalState, error.description)
+        }
+    }
     return fail(.err, "\(error)")
 }
 

@@ -65,7 +65,8 @@ typedef struct {
     X(message)              \
     X(headers)              \
     X(reconnect)            \
-    X(security)
+    X(security)             \
+    X(micro)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \

@@ -48,6 +48,10 @@ __all__ = [
     "RECONNECT_DELAY_HANDLER",
     "USER_JWT_HANDLER",
     "SIGNATURE_HANDLER",
+    "MICRO_HANDLER",
+    "SERVICE_DONE_HANDLER",
+    "SERVICE_ERROR_HANDLER",
+    "STATS_HANDLER",
     "LIBRARY_ENV",
 ]
 
@@ -140,6 +144,14 @@ RECONNECT_DELAY_HANDLER = CFUNCTYPE(c_int64, c_void_p, c_int, c_void_p)
 USER_JWT_HANDLER = CFUNCTYPE(c_status, POINTER(c_void_p), c_void_p)
 #: typedef snats_status (*snats_signature_handler)(unsigned char signature[64], const char *nonce, void *closure);
 SIGNATURE_HANDLER = CFUNCTYPE(c_status, c_void_p, c_char_p, c_void_p)
+#: typedef void (*snats_micro_handler)(snats_micro_request *req, void *closure);
+MICRO_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p)
+#: typedef void (*snats_service_done_handler)(snats_service *svc, void *closure);
+SERVICE_DONE_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p)
+#: typedef void (*snats_service_error_handler)(snats_service *, snats_endpoint *, snats_status, const char *, void *);
+SERVICE_ERROR_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_status, c_char_p, c_void_p)
+#: typedef json_t *(*snats_stats_handler)(const char *endpoint_name, void *closure);  (new reference or NULL)
+STATS_HANDLER = CFUNCTYPE(c_void_p, c_char_p, c_void_p)
 #: typedef void (*snats_msg_handler)(snats_conn *, snats_sub *, snats_msg *, void *closure);
 MSG_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_void_p)
 
@@ -284,6 +296,45 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_headers_key_at": (c_status, [POINTER(c_char_p), c_handle, c_size_t]),
     "snats_headers_status": (c_int, [c_handle]),
     "snats_headers_description": (c_char_p, [c_handle]),
+    # Micro services
+    "snats_service_config_create": (c_status, [c_handle_p, c_char_p, c_char_p]),
+    "snats_service_config_destroy": (None, [c_handle]),
+    "snats_service_config_set_description": (c_status, [c_handle, c_char_p]),
+    "snats_service_config_set_metadata": (c_status, [c_handle, c_json]),
+    "snats_service_config_set_queue_group": (c_status, [c_handle, c_char_p, c_bool]),
+    "snats_service_config_set_done_cb": (c_status, [c_handle, SERVICE_DONE_HANDLER, c_void_p]),
+    "snats_service_config_set_error_cb": (c_status, [c_handle, SERVICE_ERROR_HANDLER, c_void_p]),
+    "snats_service_config_set_stats_cb": (c_status, [c_handle, STATS_HANDLER, c_void_p]),
+    "snats_endpoint_config_create": (c_status, [c_handle_p]),
+    "snats_endpoint_config_destroy": (None, [c_handle]),
+    "snats_endpoint_config_set_subject": (c_status, [c_handle, c_char_p]),
+    "snats_endpoint_config_set_metadata": (c_status, [c_handle, c_json]),
+    "snats_endpoint_config_set_queue_group": (c_status, [c_handle, c_char_p, c_bool]),
+    "snats_endpoint_config_set_pending_limits": (c_status, [c_handle, c_int, c_int64]),
+    "snats_service_create": (c_status, [c_handle_p, c_handle, c_handle]),
+    "snats_service_add_endpoint": (c_status, [c_handle_p, c_handle, c_char_p, c_handle, MICRO_HANDLER, c_void_p]),
+    "snats_service_add_group": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p, c_bool]),
+    "snats_group_add_group": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p, c_bool]),
+    "snats_group_add_endpoint": (c_status, [c_handle_p, c_handle, c_char_p, c_handle, MICRO_HANDLER, c_void_p]),
+    "snats_group_destroy": (None, [c_handle]),
+    "snats_service_stop": (c_status, [c_handle]),
+    "snats_service_is_stopped": (c_bool, [c_handle]),
+    "snats_service_reset": (c_status, [c_handle]),
+    "snats_service_destroy": (None, [c_handle]),
+    "snats_service_id": (c_char_p, [c_handle]),
+    "snats_service_get_info": (c_status, [POINTER(c_json), c_handle]),
+    "snats_service_get_stats": (c_status, [POINTER(c_json), c_handle]),
+    "snats_endpoint_name": (c_char_p, [c_handle]),
+    "snats_endpoint_subject": (c_char_p, [c_handle]),
+    "snats_micro_request_msg": (c_handle, [c_handle]),
+    "snats_micro_request_respond": (c_status, [c_handle, c_handle, c_void_p, c_size_t]),
+    "snats_micro_request_respond_json": (c_status, [c_handle, c_json]),
+    "snats_micro_request_respond_error": (c_status, [c_handle, c_char_p, c_char_p, c_void_p, c_size_t]),
+    "snats_micro_request_retain": (c_handle, [c_handle]),
+    "snats_micro_request_release": (None, [c_handle]),
+    "snats_micro_ping": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p, c_int64, c_int]),
+    "snats_micro_info": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p, c_int64, c_int]),
+    "snats_micro_stats": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p, c_int64, c_int]),
 }
 
 
