@@ -74,6 +74,7 @@ let package = Package(
             name: "snats",
             dependencies: [
                 "NATS",
+                "NATSMicro",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -4,9 +4,10 @@ import NATS
 struct SnatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snats",
-        abstract: "swiftnats command-line tool: publish, subscribe, request, reply, benchmark.",
+        abstract: "swiftnats command-line tool: publish, subscribe, request, reply, micro services, benchmark.",
         version: SwiftNATSVersion.string,
-        subcommands: [PubCommand.self, SubCommand.self, RequestCommand.self, ReplyCommand.self, BenchCommand.self]
+        subcommands: [PubCommand.self, SubCommand.self, RequestCommand.self, ReplyCommand.self, MicroCommand.self,
+                      BenchCommand.self]
     )
 }
 

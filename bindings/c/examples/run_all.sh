@@ -11,7 +11,7 @@ set -u
 
 url=${1:?usage: run_all.sh URL [BINDIR]}
 here=$(cd "$(dirname "$0")" && pwd)
-examples="pub sub request reply headers demo"
+examples="pub sub request reply headers demo micro_service"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/snats_examples.XXXXXX")
 cleanup() {
     # Only the background examples this script started.
@@ -103,6 +103,8 @@ echo "== headers"
 if $limit "$bindir/headers" "$url" "examples.headers.$subject_suffix"; then ok "headers"; else fail "headers"; fi
 echo "== demo"
 if $limit "$bindir/demo" "$url"; then ok "demo"; else fail "demo"; fi
+echo "== micro_service"
+if $limit "$bindir/micro_service" "$url"; then ok "micro_service"; else fail "micro_service"; fi
 
 # ---- $NATS_URL is honoured when no URL argument is given ----
 echo "== NATS_URL"
