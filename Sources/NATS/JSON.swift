@@ -101,7 +101,7 @@ public final class JSONValue {
 
     /// Compact serialisation, keys in insertion order.
     public func serialized() -> String {
-        guard let text = json_dumps(raw, Int(JSON_COMPACT) | Int(JSON_PRESERVE_ORDER)) else { return "null" }
+        guard let text = json_dumps(raw, Int(JSON_COMPACT) | Int(JSON_PRESERVE_ORDER) | Int(JSON_ENCODE_ANY)) else { return "null" }
         defer { free(text) }
         return String(cString: text)
     }

@@ -431,13 +431,14 @@ public func snats_micro_request_respond_json(
 @_cdecl("snats_micro_request_respond_error")
 public func snats_micro_request_respond_error(
     _ pointer: OpaquePointer?, _ code: UnsafePointer<CChar>?, _ description: UnsafePointer<CChar>?,
-    _ data: UnsafeRawPointer?, _ length: Int
+    _ headers: OpaquePointer?, _ data: UnsafeRawPointer?, _ length: Int
 ) -> Int32 {
     withStatus {
         let request = try request(pointer)
+        let extra = try headers.map { try Handle.get($0, as: CHeaders.self, "headers").headers }
         try request.respondError(
             code: try requiredString(code, "code"), description: try requiredString(description, "description"),
-            data: Array(try payloadBytes(data, length)))
+            data: Array(try payloadBytes(data, length)), headers: extra)
     }
 }
 

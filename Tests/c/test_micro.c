@@ -32,7 +32,7 @@ static void handler(snats_micro_request *req, void *closure) {
         if (snats_micro_request_respond_json(req, doc) != SNATS_OK) FAIL("respond_json");
         json_decref(doc);
     } else if (len == 4 && memcmp(data, "fail", 4) == 0) {
-        if (snats_micro_request_respond_error(req, "500", "oops", "details", 7) != SNATS_OK) FAIL("respond_error");
+        if (snats_micro_request_respond_error(req, "500", "oops", NULL, "details", 7) != SNATS_OK) FAIL("respond_error");
     } else if (len == 5 && memcmp(data, "later", 5) == 0) {
         pthread_t t;
         harness_spawn(&t, answer_later, snats_micro_request_retain(req));
@@ -310,7 +310,7 @@ static void micro_bad_arguments(void) {
     CHECK_STATUS(snats_micro_ping(NULL, c, NULL, NULL, 100, 0), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_micro_request_respond(NULL, NULL, "x", 1), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_micro_request_respond_json(NULL, NULL), SNATS_INVALID_ARG);
-    CHECK_STATUS(snats_micro_request_respond_error(NULL, "1", "x", NULL, 0), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_micro_request_respond_error(NULL, "1", "x", NULL, NULL, 0), SNATS_INVALID_ARG);
     CHECK_NULL(snats_micro_request_msg(NULL));
     CHECK_NULL(snats_micro_request_retain(NULL));
     snats_micro_request_release(NULL);
@@ -333,7 +333,7 @@ static void micro_bad_arguments(void) {
  * as an error of the endpoint. */
 static void empty_code_handler(snats_micro_request *req, void *closure) {
     micro_state *st = closure;
-    atomic_store(&st->last_status, snats_micro_request_respond_error(req, "", "x", NULL, 0));
+    atomic_store(&st->last_status, snats_micro_request_respond_error(req, "", "x", NULL, NULL, 0));
     snats_micro_request_respond(req, NULL, "ok", 2);
 }
 

@@ -43,7 +43,7 @@ static void upper(snats_micro_request *req, void *closure) {
 
 static void fail(snats_micro_request *req, void *closure) {
     (void)closure;
-    snats_micro_request_respond_error(req, "400", "this endpoint always fails", NULL, 0);
+    snats_micro_request_respond_error(req, "400", "this endpoint always fails", NULL, NULL, 0);
 }
 
 static void print_json(const char *title, json_t *json) {

@@ -18,6 +18,7 @@ from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
 from .msg import Msg
 from .subscription import Subscription
+from . import micro  # noqa: E402  (needs Client)
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "ConnState",
     "Subscription",
     "Msg",
+    "micro",
     "version",
     "library_path",
     "LibraryNotFoundError",

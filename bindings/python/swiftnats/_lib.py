@@ -329,7 +329,7 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_micro_request_msg": (c_handle, [c_handle]),
     "snats_micro_request_respond": (c_status, [c_handle, c_handle, c_void_p, c_size_t]),
     "snats_micro_request_respond_json": (c_status, [c_handle, c_json]),
-    "snats_micro_request_respond_error": (c_status, [c_handle, c_char_p, c_char_p, c_void_p, c_size_t]),
+    "snats_micro_request_respond_error": (c_status, [c_handle, c_char_p, c_char_p, c_handle, c_void_p, c_size_t]),
     "snats_micro_request_retain": (c_handle, [c_handle]),
     "snats_micro_request_release": (None, [c_handle]),
     "snats_micro_ping": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p, c_int64, c_int]),

@@ -177,7 +177,7 @@ def test_credentials_file(start):
 
 def _sign_with_seed(seed: str):
     """An Ed25519 signer from an nkey seed, independent of the library."""
-    ed25519 = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.ed25519")
+    from cryptography.hazmat.primitives.asymmetric import ed25519  # installed by scripts/deps.sh
     raw = base64.b32decode(seed + "=" * (-len(seed) % 8))
     key = ed25519.Ed25519PrivateKey.from_private_bytes(raw[2:34])
     return key.sign
