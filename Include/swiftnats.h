@@ -1061,7 +1061,7 @@ const char *snats_headers_description(const snats_headers *headers);
  *  nats.go's micro package does, so `nats micro ls|info|stats` and other NATS clients see it.
  *  Endpoints are queue subscriptions (group "q" unless the endpoint, its group or the service
  *  says otherwise; an empty queue group inherits). Each endpoint handles one request at a time,
- *  in order, on a library thread. A service stops by itself when its connection closes, and
+ *  in order, on a library thread, unless snats_endpoint_config_set_concurrency() allows more. A service stops by itself when its connection closes, and
  *  after an asynchronous error of one of its subscriptions (slow consumer, permissions).
  *  @{ */
 
@@ -1165,6 +1165,12 @@ snats_status snats_endpoint_config_set_metadata(snats_endpoint_config *cfg, cons
  *  @param cfg Borrowed. @param queue_group Copied.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
 snats_status snats_endpoint_config_set_queue_group(snats_endpoint_config *cfg, const char *queue_group, bool disabled);
+
+/** @brief Lets the handler work on up to @p concurrency requests at once, on as many library
+ *  threads (default 1: one at a time, in order). For slow handlers; the order is then lost.
+ *  @param cfg Borrowed. @param concurrency 1 to 1024.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or out of range. */
+snats_status snats_endpoint_config_set_concurrency(snats_endpoint_config *cfg, int concurrency);
 
 /** @brief Sets the pending limits of the endpoint's subscription (0 = unlimited); past them
  *  requests are dropped and the service's error callback hears SNATS_SLOW_CONSUMER.

@@ -488,7 +488,7 @@ public final class Connection {
 
     /// Starts a library thread of this connection, counted until it ends, so that `close()`
     /// can wait for callbacks that a close from inside a callback could only detach.
-    func startWorker(_ body: @escaping () -> Void) throws -> WorkerThread {
+    public func startWorker(_ body: @escaping () -> Void) throws -> WorkerThread {
         lock.withLock { liveWorkers += 1 }
         return try WorkerThread(owner: self, onExit: { [self] in
             lock.withLock {

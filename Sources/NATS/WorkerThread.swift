@@ -6,7 +6,7 @@ import Glibc
 /// Each worker records its owner (a connection) in thread-local storage, so that a blocking
 /// call can tell it is being made from one of that owner's callbacks and avoid waiting on
 /// itself.
-final class WorkerThread {
+public final class WorkerThread {
     private final class Start {
         let owner: UnsafeMutableRawPointer?
         let body: () -> Void
@@ -57,7 +57,7 @@ final class WorkerThread {
     /// Waits for the thread to end, or detaches it when waiting could deadlock: when called
     /// from the thread itself, or when `detachOnly` says the caller is another worker of the
     /// same owner (which may be what this thread is waiting for).
-    func finish(detachOnly: Bool) {
+    public func finish(detachOnly: Bool) {
         if finished { return }
         finished = true
         if detachOnly || isCurrent {

@@ -86,15 +86,14 @@ public final class Service {
         if let limits = config.pendingLimits, limits.messages < 0 || limits.bytes < 0 {
             throw MicroError.invalidConfig("pending limits must not be negative")
         }
+        guard (1...1024).contains(config.concurrency) else {
+            throw MicroError.invalidConfig("concurrency must be between 1 and 1024, got \(config.concurrency)")
+        }
         let setting = QueueSetting(group: config.queueGroup, disabled: config.queueGroupDisabled).resolved(under: parentQueue)
         if !isRunning { throw MicroError.stopped("cannot add endpoint \(quoted(name)) to \(quoted(self.config.name))") }
         let endpoint = Endpoint(name: name, subject: subject, queueGroup: setting.effective, metadata: config.metadata,
                                 service: self, handler: handler)
-        // Weak: the service keeps its endpoints; a subscription holding its endpoint would
-        // make a cycle (endpoint -> subscription -> handler -> endpoint) that outlives stop().
-        let subscription = try connection.subscribe(subject, queue: setting.effective) { [weak endpoint] message in
-            endpoint?.handle(message)
-        }
+        let subscription = try subscribe(endpoint, queue: setting.effective, concurrency: config.concurrency)
         if let limits = config.pendingLimits {
             try subscription.setPendingLimits(messages: limits.messages, bytes: limits.bytes)
         }
@@ -109,6 +108,35 @@ public final class Service {
             throw MicroError.stopped("cannot add endpoint \(quoted(name)) to \(quoted(self.config.name))")
         }
         return endpoint
+    }
+
+    /// The endpoint's subscription. One handler at a time: a callback subscription (its
+    /// delivery thread keeps the order). More: a synchronous subscription that as many
+    /// connection worker threads read from (the connection's close waits for them).
+    /// The endpoint is held weakly: the service keeps its endpoints, and a subscription holding
+    /// its endpoint would make a cycle (endpoint -> subscription -> handler) that outlives stop().
+    private func subscribe(_ endpoint: Endpoint, queue: String?, concurrency: Int) throws -> Subscription {
+        if concurrency == 1 {
+            return try connection.subscribe(endpoint.subject, queue: queue) { [weak endpoint] message in
+                endpoint?.handle(message)
+            }
+        }
+        let subscription = try connection.subscribeSync(endpoint.subject, queue: queue)
+        do {
+            for _ in 0..<concurrency {
+                try connection.startWorker { [weak endpoint] in
+                    while subscription.isValid {
+                        guard let message = try? subscription.next(timeoutMilliseconds: 1_000) else { continue }
+                        guard let endpoint else { return }
+                        endpoint.handle(message)
+                    }
+                }.finish(detachOnly: true)
+            }
+        } catch {
+            try? subscription.unsubscribe()
+            throw error
+        }
+        return subscription
     }
 
     // MARK: life cycle

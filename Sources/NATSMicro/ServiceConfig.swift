@@ -46,6 +46,10 @@ public struct EndpointConfig {
     public var queueGroupDisabled = false
     /// Pending limits of the endpoint's subscription (nil: the connection's defaults).
     public var pendingLimits: (messages: Int, bytes: Int)?
+    /// How many requests the handler may work on at once, on as many library threads. 1 (the
+    /// default) handles them one at a time, in order, as ADR-32 clients do; more suits slow
+    /// handlers (waiting on a database, say), and gives up the ordering.
+    public var concurrency = 1
 
     public init(subject: String? = nil, metadata: [String: String]? = nil, queueGroup: String? = nil,
                 queueGroupDisabled: Bool = false) {

@@ -212,6 +212,16 @@ public func snats_endpoint_config_set_queue_group(
     }
 }
 
+@_cdecl("snats_endpoint_config_set_concurrency")
+public func snats_endpoint_config_set_concurrency(_ pointer: OpaquePointer?, _ concurrency: Int32) -> Int32 {
+    updatingEndpoint(pointer) { box in
+        guard (1...1024).contains(concurrency) else {
+            throw NATSError.invalidArgument("concurrency must be between 1 and 1024, got \(concurrency)")
+        }
+        box.config.concurrency = Int(concurrency)
+    }
+}
+
 @_cdecl("snats_endpoint_config_set_pending_limits")
 public func snats_endpoint_config_set_pending_limits(_ pointer: OpaquePointer?, _ messages: Int32, _ bytes: Int64) -> Int32 {
     updatingEndpoint(pointer) { box in

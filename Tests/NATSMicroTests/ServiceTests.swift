@@ -338,4 +338,38 @@ final class ServiceTests: ServerTestCase {
         XCTAssertEqual(MonitoringVerb.stats.subject(name: "svc", id: "1"), "$SRV.STATS.svc.1")
         XCTAssertEqual(MonitoringVerb.ping.subject(), "$SRV.PING")
     }
+
+    /// Default: one request at a time; with `concurrency` the handler overlaps itself.
+    func testConcurrencyOption() throws {
+        let service = try Service.add(to: conn, config: config())
+        defer { service.stop() }
+        let lock = NSLock()
+        var running = 0
+        var most: [String: Int] = [:]
+        func handler(_ name: String) -> (MicroRequest) -> Void {
+            { request in
+                lock.lock(); running += 1; most[name] = max(most[name] ?? 0, running); lock.unlock()
+                usleep(100_000)
+                lock.lock(); running -= 1; lock.unlock()
+                try? request.respond([])
+            }
+        }
+        var parallel = EndpointConfig()
+        parallel.concurrency = 4
+        try service.addEndpoint("serial", handler: handler("serial"))
+        try service.addEndpoint("parallel", config: parallel, handler: handler("parallel"))
+        for name in ["serial", "parallel"] {
+            let inbox = conn.newInbox()
+            let replies = try conn.subscribeSync(inbox)
+            for _ in 0..<4 { try conn.publish(name, payload: [], reply: inbox) }
+            for _ in 0..<4 { _ = try replies.next(timeoutMilliseconds: 5_000) }
+            try replies.unsubscribe()
+        }
+        XCTAssertEqual(most["serial"], 1)
+        XCTAssertEqual(most["parallel"], 4)
+        XCTAssertEqual(service.endpoints.last?.stats.numRequests, 4)
+        var bad = EndpointConfig()
+        bad.concurrency = 0
+        XCTAssertThrowsError(try service.addEndpoint("bad", config: bad, handler: handler("bad")))
+    }
 }

@@ -283,6 +283,9 @@ static void micro_bad_arguments(void) {
     CHECK_STATUS(snats_endpoint_config_create(NULL), SNATS_INVALID_ARG);
     CHECK_OK(snats_endpoint_config_create(&ecfg));
     CHECK_STATUS(snats_endpoint_config_set_pending_limits(ecfg, -1, 0), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_endpoint_config_set_concurrency(ecfg, 0), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_endpoint_config_set_concurrency(NULL, 2), SNATS_INVALID_ARG);
+    CHECK_OK(snats_endpoint_config_set_concurrency(ecfg, 4));
     CHECK_STATUS(snats_endpoint_config_set_subject(NULL, "x"), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_endpoint_config_set_metadata(NULL, NULL), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_endpoint_config_set_queue_group(NULL, NULL, false), SNATS_INVALID_ARG);

@@ -310,6 +310,7 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_endpoint_config_set_subject": (c_status, [c_handle, c_char_p]),
     "snats_endpoint_config_set_metadata": (c_status, [c_handle, c_json]),
     "snats_endpoint_config_set_queue_group": (c_status, [c_handle, c_char_p, c_bool]),
+    "snats_endpoint_config_set_concurrency": (c_status, [c_handle, c_int]),
     "snats_endpoint_config_set_pending_limits": (c_status, [c_handle, c_int, c_int64]),
     "snats_service_create": (c_status, [c_handle_p, c_handle, c_handle]),
     "snats_service_add_endpoint": (c_status, [c_handle_p, c_handle, c_char_p, c_handle, MICRO_HANDLER, c_void_p]),

@@ -321,9 +321,11 @@ class Service:
     def add_endpoint(self, name: str, handler: Handler, *, subject: Optional[str] = None,
                      queue_group: Optional[str] = None, queue_group_disabled: bool = False,
                      metadata: Optional[Mapping[str, str]] = None,
-                     pending_limits: Optional[tuple] = None) -> str:
-        """Adds an endpoint (also while running); returns its full subject."""
-        return self._add(None, name, handler, subject, queue_group, queue_group_disabled, metadata, pending_limits)
+                     pending_limits: Optional[tuple] = None, concurrency: int = 1) -> str:
+        """Adds an endpoint (also while running); returns its full subject. ``concurrency``
+        lets the handler run on up to that many requests at once (default 1: in order)."""
+        return self._add(None, name, handler, subject, queue_group, queue_group_disabled, metadata, pending_limits,
+                         concurrency)
 
     def endpoint(self, name: str, **options: Any) -> Callable[[Handler], Handler]:
         """Decorator form of :meth:`add_endpoint`."""
@@ -337,7 +339,8 @@ class Service:
         return Group._make(self, None, name, queue_group, queue_group_disabled)
 
     def _add(self, group: Optional[int], name: str, handler: Handler, subject: Optional[str], queue_group: Optional[str],
-             queue_group_disabled: bool, metadata: Optional[Mapping[str, str]], pending_limits: Optional[tuple]) -> str:
+             queue_group_disabled: bool, metadata: Optional[Mapping[str, str]], pending_limits: Optional[tuple],
+             concurrency: int = 1) -> str:
         if not callable(handler):
             raise TypeError("handler must be callable")
         cfg = ctypes.c_void_p()
@@ -355,6 +358,8 @@ class Service:
                     _check(lib.snats_endpoint_config_set_metadata(cfg.value, meta))
                 finally:
                     lib.snats_json_decref(meta)
+            if concurrency != 1:
+                _check(lib.snats_endpoint_config_set_concurrency(cfg.value, concurrency))
             if pending_limits is not None:
                 msgs, size = pending_limits
                 _check(lib.snats_endpoint_config_set_pending_limits(cfg.value, msgs, size))
@@ -489,7 +494,8 @@ class Group:
     def add_endpoint(self, name: str, handler: Handler, **options: Any) -> str:
         return self._service._add(
             self._ptr, name, handler, options.get("subject"), options.get("queue_group"),
-            options.get("queue_group_disabled", False), options.get("metadata"), options.get("pending_limits"))
+            options.get("queue_group_disabled", False), options.get("metadata"), options.get("pending_limits"),
+            options.get("concurrency", 1))
 
     def endpoint(self, name: str, **options: Any) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
