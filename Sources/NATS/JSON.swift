@@ -85,12 +85,25 @@ public final class JSONValue {
     public func append(_ value: JSONValue) { json_array_append(raw, value.raw) }
 
     public var isObject: Bool { raw.pointee.type == JSON_OBJECT }
+    public var isNull: Bool { raw.pointee.type == JSON_NULL }
     public var isArray: Bool { raw.pointee.type == JSON_ARRAY }
 
     /// The member `key` of an object, shared.
     public func value(_ key: String) -> JSONValue? {
         guard let member = json_object_get(raw, key) else { return nil }
         return JSONValue(retaining: member)
+    }
+
+    /// The keys of an object, in order.
+    public var keys: [String] {
+        guard isObject else { return [] }
+        var keys: [String] = []
+        var iterator = json_object_iter(raw)
+        while let current = iterator {
+            if let key = json_object_iter_key(current) { keys.append(String(cString: key)) }
+            iterator = json_object_iter_next(raw, current)
+        }
+        return keys
     }
 
     /// The items of an array, shared.

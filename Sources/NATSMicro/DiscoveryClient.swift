@@ -7,20 +7,20 @@ public struct DiscoveryClient {
 
     public init(connection: Connection) { self.connection = connection }
 
-    public func ping(name: String? = nil, id: String? = nil, timeoutMilliseconds: Int64 = 1_000, maxReplies: Int = 0) throws -> [JSONValue] {
-        try gather(.ping, name: name, id: id, timeoutMilliseconds: timeoutMilliseconds, maxReplies: maxReplies)
+    public func ping(name: String? = nil, id: String? = nil, timeoutMilliseconds: Int64 = 1_000, maxReplies: Int = 0) throws -> [PingResponse] {
+        try gather(.ping, name: name, id: id, timeoutMilliseconds: timeoutMilliseconds, maxReplies: maxReplies).map(PingResponse.init)
     }
 
-    public func info(name: String? = nil, id: String? = nil, timeoutMilliseconds: Int64 = 1_000, maxReplies: Int = 0) throws -> [JSONValue] {
-        try gather(.info, name: name, id: id, timeoutMilliseconds: timeoutMilliseconds, maxReplies: maxReplies)
+    public func info(name: String? = nil, id: String? = nil, timeoutMilliseconds: Int64 = 1_000, maxReplies: Int = 0) throws -> [InfoResponse] {
+        try gather(.info, name: name, id: id, timeoutMilliseconds: timeoutMilliseconds, maxReplies: maxReplies).map(InfoResponse.init)
     }
 
-    public func stats(name: String? = nil, id: String? = nil, timeoutMilliseconds: Int64 = 1_000, maxReplies: Int = 0) throws -> [JSONValue] {
-        try gather(.stats, name: name, id: id, timeoutMilliseconds: timeoutMilliseconds, maxReplies: maxReplies)
+    public func stats(name: String? = nil, id: String? = nil, timeoutMilliseconds: Int64 = 1_000, maxReplies: Int = 0) throws -> [StatsResponse] {
+        try gather(.stats, name: name, id: id, timeoutMilliseconds: timeoutMilliseconds, maxReplies: maxReplies).map(StatsResponse.init)
     }
 
-    /// Replies that are not JSON objects of the verb's type are skipped: other software may
-    /// answer on `$SRV` too.
+    /// The raw documents (what the C API returns). Replies that are not JSON objects of the
+    /// verb's type are skipped: other software may answer on `$SRV` too.
     public func gather(
         _ verb: MonitoringVerb, name: String?, id: String?, timeoutMilliseconds: Int64, maxReplies: Int
     ) throws -> [JSONValue] {

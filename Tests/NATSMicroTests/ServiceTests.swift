@@ -120,9 +120,12 @@ final class ServiceTests: ServerTestCase {
         XCTAssertEqual(try discovery.ping(name: "CoolAddService", timeoutMilliseconds: 500).count, 5)
         let stats = try discovery.stats(name: "CoolAddService", timeoutMilliseconds: 500)
         XCTAssertEqual(stats.count, 5)
-        let total = stats.compactMap { $0.value("endpoints")?.items.first?.int("num_requests") }.reduce(0, +)
+        let total = stats.compactMap { $0.endpoints.first?.stats.numRequests }.reduce(0, +)
         XCTAssertEqual(total, 50)
-        XCTAssertEqual(try discovery.info(name: "CoolAddService", id: services[2].id, timeoutMilliseconds: 500).first?.string("id"), services[2].id)
+        let info = try XCTUnwrap(try discovery.info(name: "CoolAddService", id: services[2].id, timeoutMilliseconds: 500).first)
+        XCTAssertEqual(info.service, ServiceIdentity(name: "CoolAddService", id: services[2].id, version: "0.1.0",
+                                                     metadata: ["basic": "metadata"]))
+        XCTAssertEqual(info.endpoints, [.init(name: "add", subject: "svc.add", queueGroup: "q", metadata: nil)])
         XCTAssertEqual(try discovery.ping(name: "CoolAddService", timeoutMilliseconds: 2_000, maxReplies: 2).count, 2)
         services[0].reset()
         XCTAssertEqual(services[0].endpoints.first?.stats.numRequests, 0)
@@ -248,6 +251,10 @@ final class ServiceTests: ServerTestCase {
         XCTAssertTrue(stats.lastError.contains("no reply subject"), stats.lastError)
         XCTAssertGreaterThan(stats.processingTime, 0)
         XCTAssertEqual(stats.averageProcessingTime, stats.processingTime / 5)
+        let typed = try XCTUnwrap(try DiscoveryClient(connection: conn).stats(name: "test_service").first)
+        XCTAssertEqual(typed.endpoints.first?.stats, stats)
+        XCTAssertEqual(typed.endpoints.first?.data?.string("endpoint"), "func")
+        XCTAssertFalse(typed.started.isEmpty)
         let document = object(try conn.request("$SRV.STATS.test_service", timeoutMilliseconds: 2_000).payload)
         let endpoint = (document["endpoints"] as? [[String: Any]])?.first
         XCTAssertEqual(endpoint?["num_requests"] as? Int, 5)
@@ -273,9 +280,9 @@ final class ServiceTests: ServerTestCase {
         let service = try Service.add(to: conn, config: config())
         defer { service.stop() }
         let discovery = DiscoveryClient(connection: conn)
-        XCTAssertEqual(try discovery.info(name: "test_service").first?.value("endpoints")?.items.count, 0)
+        XCTAssertEqual(try discovery.info(name: "test_service").first?.endpoints.count, 0)
         try service.addEndpoint("late", handler: echo)
-        XCTAssertEqual(try discovery.info(name: "test_service").first?.value("endpoints")?.items.count, 1)
+        XCTAssertEqual(try discovery.info(name: "test_service").first?.endpoints.map(\.name), ["late"])
     }
 
     func testStopDrainsIsIdempotentAndRunsDoneOnce() throws {

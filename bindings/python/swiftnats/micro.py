@@ -21,6 +21,7 @@ import ctypes
 import json
 import threading
 import weakref
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from . import _runtime as rt
@@ -42,6 +43,11 @@ __all__ = [
     "info",
     "stats",
     "Handler",
+    "PingResponse",
+    "InfoResponse",
+    "StatsResponse",
+    "EndpointInfo",
+    "EndpointStats",
 ]
 
 #: handler(request): answer with request.respond / respond_json / respond_error, or raise.
@@ -512,6 +518,80 @@ class Group:
 # --------------------------------------------------------------------------------------------
 
 
+def _strings(value: Any) -> Dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+@dataclass
+class PingResponse:
+    """A PING answer. Fields a service left out read as empty; ``raw`` is the whole document."""
+
+    name: str
+    id: str
+    version: str
+    metadata: Dict[str, str]
+    raw: Dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_dict(cls, raw: Dict[str, Any]) -> "PingResponse":
+        return cls(str(raw.get("name", "")), str(raw.get("id", "")), str(raw.get("version", "")),
+                   _strings(raw.get("metadata")), raw)
+
+
+@dataclass
+class EndpointInfo:
+    name: str
+    subject: str
+    queue_group: str
+    metadata: Optional[Dict[str, str]]
+
+
+@dataclass
+class InfoResponse(PingResponse):
+    description: str = ""
+    endpoints: List[EndpointInfo] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, raw: Dict[str, Any]) -> "InfoResponse":
+        base = PingResponse.from_dict(raw)
+        endpoints = [
+            EndpointInfo(str(e.get("name", "")), str(e.get("subject", "")), str(e.get("queue_group") or ""),
+                         _strings(e["metadata"]) if isinstance(e.get("metadata"), dict) else None)
+            for e in raw.get("endpoints") or [] if isinstance(e, dict)
+        ]
+        return cls(base.name, base.id, base.version, base.metadata, raw, str(raw.get("description") or ""), endpoints)
+
+
+@dataclass
+class EndpointStats:
+    name: str
+    subject: str
+    queue_group: str
+    num_requests: int
+    num_errors: int
+    last_error: str
+    processing_time: int  #: nanoseconds
+    average_processing_time: int  #: nanoseconds
+    data: Any = None
+
+
+@dataclass
+class StatsResponse(PingResponse):
+    started: str = ""
+    endpoints: List[EndpointStats] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, raw: Dict[str, Any]) -> "StatsResponse":
+        base = PingResponse.from_dict(raw)
+        endpoints = [
+            EndpointStats(str(e.get("name", "")), str(e.get("subject", "")), str(e.get("queue_group") or ""),
+                          int(e.get("num_requests") or 0), int(e.get("num_errors") or 0), str(e.get("last_error") or ""),
+                          int(e.get("processing_time") or 0), int(e.get("average_processing_time") or 0), e.get("data"))
+            for e in raw.get("endpoints") or [] if isinstance(e, dict)
+        ]
+        return cls(base.name, base.id, base.version, base.metadata, raw, str(raw.get("started") or ""), endpoints)
+
+
 def _discover(getter: Callable[..., int], nc: Client, name: Optional[str], id: Optional[str], timeout: float,
               max_replies: int) -> List[Dict[str, Any]]:
     out = ctypes.c_void_p()
@@ -526,19 +606,19 @@ def _discover(getter: Callable[..., int], nc: Client, name: Optional[str], id: O
 
 
 def ping(nc: Client, name: Optional[str] = None, id: Optional[str] = None, *, timeout: float = 1.0,
-         max_replies: int = 0) -> List[Dict[str, Any]]:
-    """PING documents of the services that answer within @p timeout seconds (or the first
-    @p max_replies); narrowed by service name and instance id."""
-    return _discover(lib.snats_micro_ping, nc, name, id, timeout, max_replies)
+         max_replies: int = 0) -> List[PingResponse]:
+    """The services that answer PING within @p timeout seconds (or the first @p max_replies);
+    narrowed by service name and instance id. Works with services of any NATS client."""
+    return [PingResponse.from_dict(d) for d in _discover(lib.snats_micro_ping, nc, name, id, timeout, max_replies)]
 
 
 def info(nc: Client, name: Optional[str] = None, id: Optional[str] = None, *, timeout: float = 1.0,
-         max_replies: int = 0) -> List[Dict[str, Any]]:
-    """INFO documents, as :func:`ping`."""
-    return _discover(lib.snats_micro_info, nc, name, id, timeout, max_replies)
+         max_replies: int = 0) -> List[InfoResponse]:
+    """INFO answers (description, endpoints), as :func:`ping`."""
+    return [InfoResponse.from_dict(d) for d in _discover(lib.snats_micro_info, nc, name, id, timeout, max_replies)]
 
 
 def stats(nc: Client, name: Optional[str] = None, id: Optional[str] = None, *, timeout: float = 1.0,
-          max_replies: int = 0) -> List[Dict[str, Any]]:
-    """STATS documents, as :func:`ping`."""
-    return _discover(lib.snats_micro_stats, nc, name, id, timeout, max_replies)
+          max_replies: int = 0) -> List[StatsResponse]:
+    """STATS answers (per-endpoint counters), as :func:`ping`."""
+    return [StatsResponse.from_dict(d) for d in _discover(lib.snats_micro_stats, nc, name, id, timeout, max_replies)]

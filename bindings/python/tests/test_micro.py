@@ -76,10 +76,13 @@ def test_discovery_ping_info_stats(nc, svc):
     svc.add_endpoint("echo", lambda req: req.respond(req.data))
     other = micro.add_service(nc, name="calc", version="1.2.0")
     try:
-        assert {p["id"] for p in micro.ping(nc, "calc", timeout=0.5)} == {svc.id, other.id}
+        assert {p.id for p in micro.ping(nc, "calc", timeout=0.5)} == {svc.id, other.id}
         assert len(micro.ping(nc, timeout=2, max_replies=1)) == 1
         [only] = micro.info(nc, "calc", svc.id, timeout=0.5)
-        assert only["metadata"] == {"lang": "python"}
+        assert only.metadata == {"lang": "python"} and only.description == 'a "quoted" calculator'
+        assert only.endpoints == [micro.EndpointInfo("echo", "echo", "q", None)]
+        [counted] = micro.stats(nc, "calc", svc.id, timeout=0.5)
+        assert counted.endpoints[0].data == {"endpoint": "echo"} and counted.started.endswith("Z")
         assert micro.stats(nc, "nobody", timeout=2) == []
         with pytest.raises(swiftnats.InvalidArgumentError):
             micro.ping(nc, None, "id-without-name")
@@ -244,13 +247,13 @@ def test_we_find_a_nats_py_service(nats_server, nc):
         assert nc.request("py.echo", b"hi", timeout=2).data == b"hi"
         nc.request("py.echo", b"fail", timeout=2)
         [ping] = micro.ping(nc, "pysvc", timeout=0.5)
-        assert ping["version"] == "0.3.0"
-        [info] = micro.info(nc, "pysvc", ping["id"], timeout=0.5)
-        assert info["endpoints"][0]["subject"] == "py.echo"
+        assert ping.version == "0.3.0"
+        [info] = micro.info(nc, "pysvc", ping.id, timeout=0.5)
+        assert info.endpoints[0].subject == "py.echo" and info.description == "from nats-py"
         # nats-py counts an error after sending it: the reply may arrive first.
         def counted() -> bool:
             [stats] = micro.stats(nc, "pysvc", timeout=0.5)
-            return stats["endpoints"][0]["num_requests"] == 2 and stats["endpoints"][0]["num_errors"] == 1
+            return stats.endpoints[0].num_requests == 2 and stats.endpoints[0].num_errors == 1
 
         eventually(counted, what="nats-py's counters")
     finally:
