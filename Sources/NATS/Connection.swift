@@ -619,8 +619,11 @@ public final class Connection {
         if case .some(.some(let completion)) = waiter { completion.complete(.success(())) }
     }
 
+    /// A server PING: answered on the current link. With no current link (between a handshake
+    /// and `adopt`) the PONG waits in `outbound` for the first connect (a reconnect drops it:
+    /// its link starts with a PING of its own).
     func sendPong(to link: Channel) {
-        lock.withLock { if channel === link { enqueueControlLocked { $0.appendPong() } } }
+        lock.withLock { if channel === link || channel == nil { enqueueControlLocked { $0.appendPong() } } }
     }
 
     /// A `-ERR` after the handshake. Permission violations leave the connection up; anything
@@ -635,8 +638,10 @@ public final class Connection {
         } else {
             error = .serverError(text)
         }
+        // With no current link the error comes from the one being adopted (or the last words
+        // of a dead one): reported either way. A replaced link's errors are not.
         let current: Bool = lock.withLock {
-            guard channel === link else { return false }
+            guard channel === link || channel == nil else { return false }
             if !error.isPermission { linkError = error }
             return true
         }
