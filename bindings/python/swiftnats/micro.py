@@ -290,6 +290,8 @@ class Service:
         self._error_cb = error_cb
         self._stopped = threading.Event()
         self._keys: List[int] = []
+        self._groups: Dict[str, "Group"] = {}
+        self._groups_lock = threading.Lock()
         self._key = rt.register(self)
         cfg = ctypes.c_void_p()
         svc = ctypes.c_void_p()
@@ -325,13 +327,26 @@ class Service:
     # -- endpoints ----------------------------------------------------------------------------
 
     def add_endpoint(self, name: str, handler: Handler, *, subject: Optional[str] = None,
-                     queue_group: Optional[str] = None, queue_group_disabled: bool = False,
-                     metadata: Optional[Mapping[str, str]] = None,
+                     group: "Optional[Any]" = None, queue_group: Optional[str] = None,
+                     queue_group_disabled: bool = False, metadata: Optional[Mapping[str, str]] = None,
                      pending_limits: Optional[tuple] = None, concurrency: int = 1) -> str:
-        """Adds an endpoint (also while running); returns its full subject. ``concurrency``
-        lets the handler run on up to that many requests at once (default 1: in order)."""
+        """Adds an endpoint (also while running); returns its full subject. ``group``: a
+        :class:`Group`, or a prefix (its group is made once and reused). ``concurrency`` lets
+        the handler run on up to that many requests at once (default 1: in order)."""
+        if group is not None:
+            target = group if isinstance(group, Group) else self._group_named(str(group))
+            return target.add_endpoint(name, handler, subject=subject, queue_group=queue_group,
+                                       queue_group_disabled=queue_group_disabled, metadata=metadata,
+                                       pending_limits=pending_limits, concurrency=concurrency)
         return self._add(None, name, handler, subject, queue_group, queue_group_disabled, metadata, pending_limits,
                          concurrency)
+
+    def _group_named(self, prefix: str) -> "Group":
+        with self._groups_lock:
+            found = self._groups.get(prefix)
+            if found is None:
+                found = self._groups[prefix] = self.add_group(prefix)
+            return found
 
     def endpoint(self, name: str, **options: Any) -> Callable[[Handler], Handler]:
         """Decorator form of :meth:`add_endpoint`."""

@@ -42,6 +42,12 @@ def test_endpoints_answers_and_errors(nc, svc):
     def crash(req: micro.Request) -> None:
         raise RuntimeError("boom")
 
+    @svc.endpoint("mul", group="ops")
+    def mul(req: micro.Request) -> None:
+        a, b = req.json()
+        req.respond_json(a * b)
+
+    assert nc.request("ops.mul", b"[2, 3]", timeout=2).data == b"6"
     assert nc.request("calc.add", b"[2, 3]", timeout=2).data == b"5"
     failed = nc.request("math.fail", b"", timeout=2)
     assert failed.headers == {"Nats-Service-Error": "bad numbers", "Nats-Service-Error-Code": "400"}
@@ -56,7 +62,7 @@ def test_endpoints_answers_and_errors(nc, svc):
     assert stats["crash"]["num_errors"] == 1
     assert stats["add"]["data"] == {"endpoint": "add"}
     info = svc.info()
-    assert [e["subject"] for e in info["endpoints"]] == ["calc.add", "math.fail", "math.crash"]
+    assert [e["subject"] for e in info["endpoints"]] == ["calc.add", "math.fail", "math.crash", "ops.mul"]
     assert info["description"] == 'a "quoted" calculator'
 
 
