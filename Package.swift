@@ -67,6 +67,7 @@ let package = Package(
         .target(
             name: "SwiftNATS",
             dependencies: ["NATS", "NATSMicro", "CJansson"],
+            exclude: ["exports.map"],
             swiftSettings: hotPathSettings,
             linkerSettings: libraryLinkerSettings
         ),
