@@ -1061,8 +1061,9 @@ const char *snats_headers_description(const snats_headers *headers);
  *  nats.go's micro package does, so `nats micro ls|info|stats` and other NATS clients see it.
  *  Endpoints are queue subscriptions (group "q" unless the endpoint, its group or the service
  *  says otherwise; an empty queue group inherits). Each endpoint handles one request at a time,
- *  in order, on a library thread, unless snats_endpoint_config_set_concurrency() allows more. A service stops by itself when its connection closes, and
- *  after an asynchronous error of one of its subscriptions (slow consumer, permissions).
+ *  in order, on a library thread, unless snats_endpoint_config_set_concurrency() allows more.
+ *  A service stops by itself when its connection closes, and after an asynchronous error of one
+ *  of its subscriptions (a slow consumer).
  *  @{ */
 
 typedef struct snats_service_config snats_service_config;
@@ -1077,28 +1078,35 @@ typedef struct snats_micro_request snats_micro_request;
  * @param req     Borrowed for the call; snats_micro_request_retain() keeps it for an answer
  *                from another thread later (then snats_micro_request_release()).
  * @param closure The pointer given with the handler, untouched.
- * Threads: the endpoint's delivery thread; one request at a time per endpoint, in order. Any
- * function may be called inside, blocking ones included.
+ * Threads: the endpoint's delivery thread, one request at a time per endpoint, in order (with
+ * snats_endpoint_config_set_concurrency() N: up to N library threads at once). Any function may
+ * be called inside, blocking ones included; snats_service_stop() of its own service returns
+ * at once there (the done callback runs when the handlers have returned).
  */
 typedef void (*snats_micro_handler)(snats_micro_request *req, void *closure);
 
 /** @brief Called once when a service has stopped (snats_service_stop(), its connection closed,
- *  or an asynchronous error). @param svc Borrowed, valid during the call.
- *  Threads: the thread that stopped it (the caller of snats_service_stop(), or the connection's
- *  event thread). */
+ *  or an asynchronous error) and every handler has returned: no handler, error or stats
+ *  callback of the service runs after it. Not called when snats_service_create() fails.
+ *  @param svc Borrowed, valid during the call.
+ *  Threads: the thread that stopped it, or the library thread that saw the last handler end. */
 typedef void (*snats_service_done_handler)(snats_service *svc, void *closure);
 
-/** @brief Called for an asynchronous error of a service's subscription; the service then stops.
+/** @brief Called for an asynchronous error of a service's subscription (a slow consumer: the
+ *  server's permission errors name no subscription and go to the connection's error
+ *  callback); the service then stops. Also called, without stopping it, when a `$SRV` request
+ *  cannot be answered (it has no reply subject).
  *  @param svc Borrowed. @param ep Borrowed: the endpoint concerned, or NULL for a `$SRV` one.
  *  @param status What happened (e.g. SNATS_SLOW_CONSUMER). @param text Borrowed for the call.
- *  Threads: the connection's event thread. */
+ *  Threads: the connection's event thread, or the `$SRV` subscription's thread. */
 typedef void (*snats_service_error_handler)(snats_service *svc, snats_endpoint *ep, snats_status status,
                                             const char *text, void *closure);
 
 /** @brief Supplies an endpoint's extra STATS `data`.
  *  @param endpoint_name Borrowed for the call.
  *  @return A new reference (the library releases it), or NULL for `"data": null`.
- *  Threads: the thread answering the STATS request (a library thread). */
+ *  Threads: the thread answering a STATS request (a library thread), or the caller of
+ *  snats_service_get_stats(). */
 typedef json_t *(*snats_stats_handler)(const char *endpoint_name, void *closure);
 
 /**
@@ -1185,7 +1193,7 @@ snats_status snats_endpoint_config_set_pending_limits(snats_endpoint_config *cfg
  * @param conn Borrowed; must outlive the service handle. @param cfg Borrowed, copied.
  * @retval SNATS_OK running.
  * @retval SNATS_INVALID_ARG NULL argument, invalid name, version or queue group (nothing subscribed).
- * @retval SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED the connection cannot subscribe.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_DRAINING the connection cannot subscribe.
  * Blocks: no. Threads: any.
  */
 snats_status snats_service_create(snats_service **svc, snats_conn *conn, const snats_service_config *cfg);
@@ -1199,6 +1207,7 @@ snats_status snats_service_create(snats_service **svc, snats_conn *conn, const s
  * @param handler Called for each request. @param closure Passed to @p handler.
  * @retval SNATS_OK added. @retval SNATS_INVALID_ARG NULL argument, bad name, subject or queue group.
  * @retval SNATS_ILLEGAL_STATE the service has stopped.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_DRAINING the connection cannot subscribe.
  * Blocks: no. Threads: any, handlers included.
  */
 snats_status snats_service_add_endpoint(snats_endpoint **ep, snats_service *svc, const char *name,
@@ -1231,10 +1240,14 @@ void snats_group_destroy(snats_group *group);
 
 /**
  * @brief Stops the service: drains every endpoint and `$SRV` subscription (requests already
- *        received are still handled), then runs the done callback. Idempotent.
+ *        received are still handled), waits for the handlers, then runs the done callback.
+ *        Idempotent: a concurrent call waits for the first to finish.
  * @param svc Borrowed.
- * @retval SNATS_OK stopped. @retval SNATS_INVALID_ARG @p svc is NULL.
- * Blocks: for the drains (a server round trip each, at most 5 s each). Threads: any, handlers included.
+ * @retval SNATS_OK stopped (or stopping, when called from one of its handlers).
+ * @retval SNATS_INVALID_ARG @p svc is NULL.
+ * Blocks: for the drains (a server round trip each, at most 5 s each) and for running handlers
+ * (at most 30 s; the done callback then runs when they return); from one of the service's own
+ * handlers it does not wait. Threads: any, handlers included.
  */
 snats_status snats_service_stop(snats_service *svc);
 
@@ -1246,8 +1259,8 @@ bool snats_service_is_stopped(snats_service *svc);
 snats_status snats_service_reset(snats_service *svc);
 
 /** @brief Stops (as snats_service_stop()) and frees the service. @param svc Taken; NULL is a
- *  no-op. Its endpoint handles are invalid afterwards. Threads: any, but not the service's own
- *  handlers. */
+ *  no-op. Its endpoint handles are invalid afterwards. Blocks: as snats_service_stop().
+ *  Threads: any, but not the service's own handlers or callbacks. */
 void snats_service_destroy(snats_service *svc);
 
 /** @brief The instance id (22 characters). @param svc Borrowed. @return Borrowed, valid while

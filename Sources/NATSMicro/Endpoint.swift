@@ -39,7 +39,14 @@ public final class Endpoint {
     private let handler: (MicroRequest) -> Void
     private let lock = Condition()
     private var counters = EndpointStats()
+    private var inFlight = 0
     var subscription: Subscription?
+
+    /// No handler running, and the subscription ended (drained: nothing left to deliver).
+    var isIdle: Bool {
+        let running = lock.withLock { inFlight }
+        return running == 0 && !(subscription?.isValid ?? false)
+    }
 
     init(name: String, subject: String, queueGroup: String?, metadata: [String: String]?, service: Service,
          handler: @escaping (MicroRequest) -> Void) {
@@ -60,14 +67,12 @@ public final class Endpoint {
     /// On the endpoint's delivery thread: runs the handler, then counts the request, its time,
     /// and its error (an error response, or a response that could not be sent).
     func handle(_ message: Message) {
+        lock.withLock { inFlight += 1 }
         let request = MicroRequest(message: message, endpoint: self)
         let start = Deadline.now()
-        if message.reply == nil || message.reply?.isEmpty == true {
-            // ADR-32 (nats.go, nats.py): a request nobody can answer is a request and an error.
-            request.recordFailure("request on \"\(message.subject)\" has no reply subject")
-        } else {
-            handler(request)
-        }
+        // A request without a reply subject still reaches the handler; answering it fails,
+        // which counts as an error (as in nats.go and nats.py).
+        HandlerContext.run(inside: service) { handler(request) }
         let elapsed = Int64(Deadline.now().uptimeNanoseconds - start.uptimeNanoseconds)
         let failure = request.finishHandler()
         lock.withLock {
@@ -77,7 +82,9 @@ public final class Endpoint {
                 counters.numErrors += 1
                 counters.lastError = failure
             }
+            inFlight -= 1
         }
+        if let service, !service.isRunning { service.finishIfIdle() }
     }
 
     /// Counts a failure outside a handler call (an asynchronous subscription error).
@@ -89,4 +96,25 @@ public final class Endpoint {
     }
 
     func reset() { lock.withLock { counters = EndpointStats() } }
+}
+
+/// Which service's handler the current thread is running, so that `stop()` called from a
+/// handler does not wait for that very handler.
+enum HandlerContext {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    static func run(inside service: Service?, _ body: () -> Void) {
+        let previous = pthread_getspecific(key)
+        pthread_setspecific(key, service.map { Unmanaged.passUnretained($0).toOpaque() })
+        body()
+        pthread_setspecific(key, previous)
+    }
+
+    static func isInside(_ service: Service) -> Bool {
+        pthread_getspecific(key) == Unmanaged.passUnretained(service).toOpaque()
+    }
 }

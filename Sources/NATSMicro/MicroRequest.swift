@@ -40,6 +40,10 @@ public final class MicroRequest {
     /// Sends `payload` (and headers) to the requester.
     public func respond(_ payload: [UInt8], headers: Headers? = nil) throws {
         guard let connection = message.connection else { throw NATSError.connectionClosed }
+        if message.reply?.isEmpty ?? true {
+            recordFailure("request on \"\(subject)\" has no reply subject")
+            throw MicroError.invalidArgument("the request has no reply subject")
+        }
         do {
             try connection.respond(to: message, payload: payload, headers: headers)
         } catch {
@@ -70,6 +74,7 @@ public final class MicroRequest {
         }
         recordFailure("\(code):\(description)")
         guard let connection = message.connection else { throw NATSError.connectionClosed }
+        if message.reply?.isEmpty ?? true { throw MicroError.invalidArgument("the request has no reply subject") }
         try connection.respond(to: message, payload: data, headers: all)
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NATS
 
 /// An ADR-32 service instance: endpoints (each a queue subscription, group "q" unless told
@@ -13,8 +16,12 @@ public final class Service {
     private var endpointList: [Endpoint] = []
     private var monitoring: [Subscription] = []
     private var startedAt = Timestamp.now()
-    private var isStopped = false
+    private var state = State.running
     private var observer: Int?
+
+    /// running → stopping (subscriptions draining, handlers finishing) → finishing (the done
+    /// handler runs) → stopped.
+    private enum State { case running, stopping, finishing, stopped }
 
     /// Validates `config`, subscribes the `$SRV` handlers and returns the running service.
     /// Nothing is subscribed when the configuration is invalid.
@@ -34,9 +41,10 @@ public final class Service {
 
     private func start() throws {
         // Strong captures: a running service is kept by its connection until it stops.
-        observer = connection.addObserver(
+        let key = connection.addObserver(
             closed: { [self] _ in stop() },
             error: { [self] _, subscription, error in handleAsyncError(subscription, error) })
+        lock.withLock { observer = key }
         do {
             for verb in MonitoringVerb.allCases {
                 for subject in [verb.subject(), verb.subject(name: config.name), verb.subject(name: config.name, id: id)] {
@@ -45,13 +53,13 @@ public final class Service {
                 }
             }
         } catch {
-            stop()
+            stop(notify: false)  // the caller never had this service: no done callback
             throw error
         }
     }
 
     public var name: String { config.name }
-    public var isRunning: Bool { lock.withLock { !isStopped } }
+    public var isRunning: Bool { lock.withLock { state == .running } }
     public var endpoints: [Endpoint] { lock.withLock { endpointList } }
 
     // MARK: endpoints and groups
@@ -68,7 +76,8 @@ public final class Service {
     /// A subject prefix for endpoints (and further groups); `queueGroup` and
     /// `queueGroupDisabled` become the default of its endpoints.
     public func addGroup(_ name: String, queueGroup: String? = nil, queueGroupDisabled: Bool = false) throws -> Group {
-        try Group(service: self, parentPrefix: "", parentQueue: queue, name: name, queueGroup: queueGroup,
+        if !isRunning { throw MicroError.stopped("cannot add group \(quoted(name)) to \(quoted(config.name))") }
+        return try Group(service: self, parentPrefix: "", parentQueue: queue, name: name, queueGroup: queueGroup,
                   queueGroupDisabled: queueGroupDisabled)
     }
 
@@ -95,11 +104,16 @@ public final class Service {
                                 service: self, handler: handler)
         let subscription = try subscribe(endpoint, queue: setting.effective, concurrency: config.concurrency)
         if let limits = config.pendingLimits {
-            try subscription.setPendingLimits(messages: limits.messages, bytes: limits.bytes)
+            do {
+                try subscription.setPendingLimits(messages: limits.messages, bytes: limits.bytes)
+            } catch {
+                try? subscription.unsubscribe()
+                throw error
+            }
         }
         endpoint.subscription = subscription
         let accepted: Bool = lock.withLock {
-            guard !isStopped else { return false }
+            guard state == .running else { return false }
             endpointList.append(endpoint)
             return true
         }
@@ -141,25 +155,83 @@ public final class Service {
 
     // MARK: life cycle
 
-    /// Drains every endpoint and `$SRV` subscription (requests already received are still
-    /// handled), then runs the done handler once. Idempotent; later `addEndpoint`s fail.
+    /// Drains every endpoint and `$SRV` subscription; requests already received are still
+    /// handled, and the done handler runs once the last of them has finished. Idempotent: a
+    /// concurrent or later call returns once the service has stopped. Called from one of the
+    /// service's own handlers it cannot wait for that handler, so it returns at once and the
+    /// done handler runs when the handlers have returned. Later `addEndpoint`s fail.
     public func stop() {
-        let (subscriptions, key): ([Subscription], Int?) = lock.withLock {
-            if isStopped { return ([], nil) }
-            isStopped = true
-            let all = endpointList.compactMap(\.subscription) + monitoring
-            monitoring.removeAll()
-            let key = observer
-            observer = nil
-            return (all, key)
+        stop(notify: true)
+    }
+
+    private func stop(notify: Bool) {
+        let insideHandler = HandlerContext.isInside(self)
+        let taken: (subscriptions: [Subscription], key: Int?)? = lock.withLock {
+            switch state {
+            case .stopped:
+                return nil
+            case .stopping, .finishing:
+                // Another thread stops it: wait for it to finish (unless that would wait on ourselves).
+                let deadline = Deadline.after(milliseconds: Self.stopWaitMilliseconds)
+                while state != .stopped && !insideHandler && deadline.remainingNanoseconds > 0 { lock.wait(until: deadline) }
+                return nil
+            case .running:
+                state = .stopping
+                notifyDone = notify
+                let all = endpointList.compactMap(\.subscription) + monitoring
+                monitoring.removeAll()
+                let key = observer
+                observer = nil
+                return (all, key)
+            }
         }
-        guard let key else { return }
-        connection.removeObserver(key)
-        for subscription in subscriptions where subscription.isValid {
+        guard let taken else { return }
+        if let key = taken.key { connection.removeObserver(key) }
+        for subscription in taken.subscriptions where subscription.isValid {
             // A closed connection has nothing to drain: the subscriptions ended with it.
             if (try? connection.drain(subscription, timeoutMilliseconds: 5_000)) == nil { try? subscription.unsubscribe() }
         }
-        config.doneHandler?(self)
+        finishIfIdle()
+        if insideHandler {
+            // This handler's own subscription ends only after it returns, with no handler call
+            // to notice: a library thread watches for the end instead.
+            _ = try? connection.startWorker { [self] in
+                let deadline = Deadline.after(milliseconds: Self.stopWaitMilliseconds)
+                while !hasStopped && deadline.remainingNanoseconds > 0 {
+                    usleep(2_000)
+                    finishIfIdle()
+                }
+            }.finish(detachOnly: true)
+        } else {
+            lock.withLock {
+                let deadline = Deadline.after(milliseconds: Self.stopWaitMilliseconds)
+                while state != .stopped && deadline.remainingNanoseconds > 0 { lock.wait(until: deadline) }
+            }
+        }
+    }
+
+    private var hasStopped: Bool { lock.withLock { state == .stopped } }
+
+    /// How long `stop()` waits for handlers still running; past it, it returns and the done
+    /// handler runs when they have finished.
+    static let stopWaitMilliseconds: Int64 = 30_000
+    private var notifyDone = true
+
+    /// Once stopping: when no handler runs and no request waits, the service has stopped and
+    /// the done handler runs (on this thread: the stopper's, or the last handler's).
+    func finishIfIdle() {
+        let finished: Bool = lock.withLock {
+            guard state == .stopping, endpointList.allSatisfy(\.isIdle) else { return false }
+            state = .finishing
+            return true
+        }
+        guard finished else { return }
+        if notifyDone { config.doneHandler?(self) }
+        // Only now: whoever waits in stop() returns after the done handler has run.
+        lock.withLock {
+            state = .stopped
+            lock.broadcast()
+        }
     }
 
     /// Zeroes every endpoint's counters and restarts the `started` clock.
@@ -200,12 +272,15 @@ public final class Service {
     private func handleAsyncError(_ subscription: Subscription?, _ error: NATSError) {
         guard let subscription else { return }
         let (mine, endpoint): (Bool, Endpoint?) = lock.withLock {
+            guard state == .running else { return (false, nil) }
             if let endpoint = endpointList.first(where: { $0.subscription === subscription }) { return (true, endpoint) }
             return (monitoring.contains { $0 === subscription }, nil)
         }
         guard mine else { return }
         endpoint?.recordError("\(error)")
         config.errorHandler?(self, endpoint, error)
-        stop()
+        // Draining takes server round trips: not on the connection's callback thread, which
+        // every other connection event waits for.
+        if (try? connection.startWorker({ [self] in stop() }).finish(detachOnly: true)) == nil { stop() }
     }
 }

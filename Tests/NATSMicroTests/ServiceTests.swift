@@ -379,4 +379,54 @@ final class ServiceTests: ServerTestCase {
         bad.concurrency = 0
         XCTAssertThrowsError(try service.addEndpoint("bad", config: bad, handler: handler("bad")))
     }
+
+    /// stop() from a handler cannot wait for that handler: it returns, and done comes after
+    /// the handler (and the requests still queued) have finished.
+    func testStopFromAHandlerRunsDoneAfterIt() throws {
+        let events = Collector<String>()
+        var settings = config()
+        settings.doneHandler = { _ in events.append("done") }
+        let service = try Service.add(to: conn, config: settings)
+        try service.addEndpoint("quit") { [unowned service] request in
+            service.stop()
+            events.append("stop returned")
+            usleep(50_000)
+            try? request.respond(Array("bye".utf8))
+            events.append("handler end")
+        }
+        XCTAssertEqual(try conn.request("quit", timeoutMilliseconds: 2_000).payload, Array("bye".utf8))
+        XCTAssertTrue(eventually { events.count == 3 })
+        XCTAssertEqual(events.all, ["stop returned", "handler end", "done"])
+        XCTAssertFalse(service.isRunning)
+    }
+
+    /// A second stop() waits for the first; neither returns before done.
+    func testConcurrentStopsBothWaitForTheHandlers() throws {
+        let events = Collector<String>()
+        var settings = config()
+        settings.doneHandler = { _ in events.append("done") }
+        let service = try Service.add(to: conn, config: settings)
+        try service.addEndpoint("slow") { request in
+            usleep(200_000)
+            try? request.respond([])
+        }
+        let inbox = conn.newInbox()
+        let replies = try conn.subscribeSync(inbox)
+        try conn.publish("slow", payload: [], reply: inbox)
+        try conn.flush(timeoutMilliseconds: 2_000)
+        usleep(20_000)  // the handler is running
+        let group = DispatchGroup()
+        for name in ["first", "second"] {
+            group.enter()
+            Thread.detachNewThread {
+                service.stop()
+                events.append("\(name) returned")
+                group.leave()
+            }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(events.all.first, "done", "\(events.all)")
+        XCTAssertEqual(events.count, 3)
+        XCTAssertNoThrow(try replies.next(timeoutMilliseconds: 2_000), "the request in flight was answered")
+    }
 }

@@ -76,8 +76,8 @@ class Request:
         # Retained so that it can be answered after the handler returned; released with the
         # Request object (the finalizer holds the cell, not the Request).
         self._cell = _RequestCell(lib.snats_micro_request_retain(ptr))
-        self.msg = Msg._copy(lib.snats_micro_request_msg(ptr), None)
         weakref.finalize(self, self._cell.release)
+        self.msg = Msg._copy(lib.snats_micro_request_msg(ptr), None)
 
     @property
     def subject(self) -> str:
@@ -171,8 +171,12 @@ def _on_request(req: Optional[int], closure: Optional[int]) -> None:
     try:
         rt.enter_callback()
         try:
+            if not req:
+                return
             entry = rt.lookup(closure)
-            if entry is None or not req:
+            if entry is None:
+                # The Python side is gone (released while a request was delivered): say so.
+                lib.snats_micro_request_respond_error(req, b"503", b"service unavailable", None, None, 0)
                 return
             service, handler = entry
             service._dispatch(handler, Request(req))
@@ -259,8 +263,10 @@ def add_service(
         queue_group: default queue group of the endpoints ("q"); queue_group_disabled: every
             instance receives every request.
         stats_handler(endpoint_name) -> JSON-able ``data`` for STATS.
-        done_cb(service): once stopped. error_cb(error, endpoint_name or None): an asynchronous
-            error (slow consumer...), after which the service stops.
+        done_cb(service): once stopped and every handler has returned.
+        error_cb(error, endpoint_name or None): an asynchronous error of the service's
+            subscriptions (slow consumer...), after which the service stops; also exceptions
+            raised by handlers (answered with a 500 error; the service keeps running).
 
     Raises:
         InvalidArgumentError for a bad name, version, queue group or metadata.
@@ -385,6 +391,7 @@ class Service:
                 msgs, size = pending_limits
                 _check(lib.snats_endpoint_config_set_pending_limits(cfg.value, msgs, size))
             with self._handle.use() as svc:
+                self._keys.append(key)  # before the C call: a concurrent stop must see it
                 if group is None:
                     _check(lib.snats_service_add_endpoint(ctypes.byref(ep), svc, rt.text_arg(name, "name"), cfg.value,
                                                           _REQUEST_THUNK, key))
@@ -397,7 +404,6 @@ class Service:
             raise
         finally:
             lib.snats_endpoint_config_destroy(cfg.value)
-        self._keys.append(key)
         return full
 
     # -- requests -----------------------------------------------------------------------------
