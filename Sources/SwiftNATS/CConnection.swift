@@ -282,14 +282,11 @@ public func snats_conn_get_reconnects(_ out: UnsafeMutablePointer<UInt64>?, _ po
 }
 
 /// A new JSON array of strings, for the server-list getters.
-private func jsonStrings(_ strings: [String]) throws -> UnsafeMutablePointer<json_t> {
-    guard let array = json_array() else { throw NATSError.invalidJSON("out of memory") }
+private func jsonStrings(_ strings: [String]) throws -> JSONValue {
+    let array = JSONValue.array()
     for string in strings {
-        guard let item = json_string(string) else {
-            cjansson_decref(array)
-            throw NATSError.invalidJSON("server URL is not valid UTF-8")
-        }
-        json_array_append_new(array, item)
+        guard let item = json_string(string) else { throw NATSError.invalidJSON("server URL is not valid UTF-8") }
+        array.append(JSONValue(taking: item))
     }
     return array
 }
@@ -299,11 +296,7 @@ private func serverList(
     _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ pointer: OpaquePointer?,
     _ list: (Connection) -> [String]
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "servers")
-        out.pointee = try jsonStrings(list(try connection(pointer)))
-    }
+    withJSONOut(out, "servers") { try jsonStrings(list(try connection(pointer))) }
 }
 
 @_cdecl("snats_conn_get_servers")
@@ -335,16 +328,7 @@ public func snats_conn_get_connected_url(
 public func snats_conn_get_server_info(
     _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ pointer: OpaquePointer?
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "info")
-        let info = try connection(pointer).serverInfo
-        var error = json_error_t()
-        guard let value = json_loads(info.json, 0, &error) else {
-            throw NATSError.invalidJSON("server INFO could not be re-read")
-        }
-        out.pointee = value
-    }
+    withJSONOut(out, "info") { try JSONValue.parse(try connection(pointer).serverInfo.json) }
 }
 
 @_cdecl("snats_conn_get_max_payload")

@@ -47,3 +47,17 @@ public func snats_json_dumps(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CC
 public func snats_free(_ pointer: UnsafeMutableRawPointer?) {
     free(pointer)
 }
+
+/// The shape of every getter whose result is a `json_t **` out-parameter: NULL on failure, a new
+/// reference on success. The document is kept alive across the incref: ARC may otherwise free
+/// it right after `raw` is read, handing the caller freed memory.
+func withJSONOut(
+    _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ name: String, _ make: () throws -> JSONValue
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, name)
+        let made = try make()
+        out.pointee = withExtendedLifetime(made) { cjansson_incref(made.raw) }
+    }
+}

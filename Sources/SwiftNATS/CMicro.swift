@@ -372,13 +372,7 @@ public func snats_service_id(_ pointer: OpaquePointer?) -> UnsafePointer<CChar>?
 private func document(
     _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ pointer: OpaquePointer?, _ make: (Service) -> JSONValue
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "json")
-        let made = make(try service(pointer))
-        // Kept alive across the incref: ARC may otherwise free the document after reading `raw`.
-        out.pointee = withExtendedLifetime(made) { cjansson_incref(made.raw) }
-    }
+    withJSONOut(out, "json") { make(try service(pointer)) }
 }
 
 @_cdecl("snats_service_get_info")
@@ -470,15 +464,13 @@ private func discover(
     _ out: UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>?, _ connPointer: OpaquePointer?, _ verb: MonitoringVerb,
     _ name: UnsafePointer<CChar>?, _ id: UnsafePointer<CChar>?, _ timeout: Int64, _ maxReplies: Int32
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "replies")
+    withJSONOut(out, "replies") {
         let found = try DiscoveryClient(connection: try connection(connPointer)).gather(
             verb, name: optionalString(name), id: optionalString(id), timeoutMilliseconds: try positiveTimeout(timeout),
             maxReplies: Int(maxReplies))
         let array = JSONValue.array()
         for document in found { array.append(document) }
-        out.pointee = withExtendedLifetime(array) { cjansson_incref(array.raw) }
+        return array
     }
 }
 
