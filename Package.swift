@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "swiftnats", type: .dynamic, targets: ["SwiftNATS"]),
         .library(name: "NATS", targets: ["NATS"]),
         .library(name: "NATSMicro", targets: ["NATSMicro"]),
+        .library(name: "NATSRPC", targets: ["NATSRPC"]),
         .executable(name: "snats", targets: ["snats"]),
     ],
     dependencies: [
@@ -65,8 +66,13 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(
+            name: "NATSRPC",
+            dependencies: ["NATS", "NATSMicro"],
+            swiftSettings: hotPathSettings
+        ),
+        .target(
             name: "SwiftNATS",
-            dependencies: ["NATS", "NATSMicro", "CJansson"],
+            dependencies: ["NATS", "NATSMicro", "NATSRPC", "CJansson"],
             exclude: ["exports.map"],
             swiftSettings: hotPathSettings,
             linkerSettings: libraryLinkerSettings
@@ -76,6 +82,7 @@ let package = Package(
             dependencies: [
                 "NATS",
                 "NATSMicro",
+                "NATSRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -95,6 +102,10 @@ let package = Package(
         .testTarget(
             name: "NATSMicroTests",
             dependencies: ["NATSMicro", "NATS", "NATSTestSupport"]
+        ),
+        .testTarget(
+            name: "NATSRPCTests",
+            dependencies: ["NATSRPC", "NATSMicro", "NATS", "NATSTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v5]

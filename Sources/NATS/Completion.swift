@@ -1,11 +1,13 @@
 /// A one-shot result that one thread waits for and another supplies, with a deadline.
-final class Completion<Value> {
+public final class Completion<Value> {
     private let condition = Condition()
     private var result: Result<Value, NATSError>?
 
+    public init() {}
+
     /// Supplies the result; later calls are ignored. Returns whether this call supplied it.
     @discardableResult
-    func complete(_ value: Result<Value, NATSError>) -> Bool {
+    public func complete(_ value: Result<Value, NATSError>) -> Bool {
         let supplied: Bool = condition.withLock {
             guard result == nil else { return false }
             result = value
@@ -18,7 +20,7 @@ final class Completion<Value> {
     }
 
     /// Waits for the result; nil when `deadline` passed first.
-    func wait(until deadline: Deadline?) -> Result<Value, NATSError>? {
+    public func wait(until deadline: Deadline?) -> Result<Value, NATSError>? {
         condition.withLock {
             while result == nil {
                 if !condition.wait(until: deadline) { break }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CJansson
 
 /// A thin owner of a Jansson value, for the few JSON documents the core handles itself
@@ -13,7 +16,7 @@ public final class JSONValue {
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
         var error = json_error_t()
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
-            let value = json_loadb(base, bytes.count, 0, &error)
+            let value = json_loadb(base, bytes.count, Int(JSON_DECODE_ANY), &error)
         else {
             let text = withUnsafeBytes(of: &error.text) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             throw NATSError.invalidJSON("\(text) (line \(error.line), column \(error.column))")
@@ -129,3 +132,82 @@ public final class JSONValue {
 }
 @inline(__always) func json_is_true(_ value: UnsafeMutablePointer<json_t>) -> Bool { value.pointee.type == JSON_TRUE }
 @inline(__always) func json_boolean(_ flag: Bool) -> UnsafeMutablePointer<json_t>? { flag ? json_true() : json_false() }
+
+/// The kind of a JSON value, for code that checks shapes (RPC parameter descriptions).
+public enum JSONKind: String {
+    case object, array, string, integer, real, boolean, null
+
+    /// JSON Schema's names: "number" covers integers and reals.
+    public var schemaName: String {
+        switch self {
+        case .integer: return "integer"
+        case .real: return "number"
+        default: return rawValue
+        }
+    }
+}
+
+extension JSONValue {
+    public static func string(_ text: String) -> JSONValue {
+        // json_stringn fails only for invalid UTF-8, which a Swift String never holds (or on malloc).
+        var copy = text
+        let made = copy.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { json_stringn_nocheck($0.baseAddress, $0.count) }
+        }
+        return JSONValue(taking: made ?? json_null())
+    }
+
+    public static func integer(_ value: Int) -> JSONValue { JSONValue(taking: json_integer(json_int_t(value))) }
+    public static func number(_ value: Double) -> JSONValue { JSONValue(taking: json_real(value) ?? json_null()) }
+
+    /// The value of an integer.
+    public var integerValue: Int? { kind == .integer ? Int(json_integer_value(raw)) : nil }
+
+    /// The value of an integer or a real.
+    public var numberValue: Double? {
+        switch kind {
+        case .integer, .real: return json_number_value(raw)
+        default: return nil
+        }
+    }
+    public static func null() -> JSONValue { JSONValue(taking: json_null()) }
+
+    public var kind: JSONKind {
+        switch raw.pointee.type {
+        case JSON_OBJECT: return .object
+        case JSON_ARRAY: return .array
+        case JSON_STRING: return .string
+        case JSON_INTEGER: return .integer
+        case JSON_REAL: return .real
+        case JSON_TRUE, JSON_FALSE: return .boolean
+        default: return .null
+        }
+    }
+
+    /// The text of a string value.
+    public var stringValue: String? {
+        guard kind == .string, let text = json_string_value(raw) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: text, count: json_string_length(raw)), as: UTF8.self)
+    }
+
+    /// The number of an array's items or an object's members; 0 otherwise.
+    public var count: Int {
+        switch kind {
+        case .array: return json_array_size(raw)
+        case .object: return json_object_size(raw)
+        default: return 0
+        }
+    }
+
+    /// A deep copy: the caller may change it without touching the original.
+    public func copy() -> JSONValue { JSONValue(taking: json_deep_copy(raw) ?? json_null()) }
+
+    /// Serialised as UTF-8 bytes (a message payload).
+    public func bytes() -> [UInt8] {
+        guard let text = json_dumps(raw, Int(JSON_COMPACT) | Int(JSON_PRESERVE_ORDER) | Int(JSON_ENCODE_ANY)) else {
+            return Array("null".utf8)
+        }
+        defer { free(text) }
+        return Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
+    }
+}

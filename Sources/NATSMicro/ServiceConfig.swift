@@ -81,8 +81,8 @@ struct QueueSetting: Equatable {
 
 /// The name rules of ADR-32 (nats.go's regular expressions, written out by hand: no
 /// Foundation, no regex engine).
-enum MicroNames {
-    static func isValidName(_ text: String) -> Bool {
+public enum MicroNames {
+    public static func isValidName(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
     }
 

@@ -1,0 +1,102 @@
+import NATS
+
+/// Where a client's calls go: `<root>.<namespace>.<method>`, namespaces tried in order.
+struct CallTarget {
+    let connection: Connection
+    let root: String
+    let namespaces: [String]
+
+    func subject(_ index: Int, _ method: String) -> String {
+        MethodNames.subject(root: root, namespace: namespaces[index], method: method)
+    }
+}
+
+/// One call in flight: its request, the namespace it was sent to, and the reply to come.
+/// A no-responders reply sends it on to the next namespace of the group; past the last it is
+/// -32601. Used by one thread at a time (the caller, or the client's callback thread).
+final class PendingCall {
+    let id: UInt64
+    let method: String
+    let payload: [UInt8]
+    let target: CallTarget
+    private(set) var namespaceIndex = 0
+    private var attempt = Completion<Message>()
+    private var token: String?
+
+    init(id: UInt64, method: String, payload: [UInt8], target: CallTarget) {
+        self.id = id
+        self.method = method
+        self.payload = payload
+        self.target = target
+    }
+
+    /// What a reply means for the call.
+    enum Outcome {
+        case finished(Result<JSONValue, Error>)
+        /// No server in this namespace: the call went on to the next one.
+        case relaunched
+    }
+
+    /// Sends the request to the current namespace. `onReply` runs where the reply arrives (the
+    /// event loop): it must not block.
+    func launch(onReply: ((Result<Message, NATSError>) -> Void)? = nil) throws {
+        let attempt = Completion<Message>()
+        self.attempt = attempt
+        var subject = target.subject(namespaceIndex, method)
+        token = try subject.withUTF8 { subjectBytes in
+            try payload.withUnsafeBytes { payloadBytes in
+                try target.connection.startRequest(
+                    subject: UnsafeRawBufferPointer(subjectBytes), headers: nil, payload: payloadBytes
+                ) { result in
+                    attempt.complete(result)
+                    onReply?(result)
+                }
+            }
+        }
+    }
+
+    /// Reads a reply; on no responders, launches the call in the next namespace.
+    func handle(_ result: Result<Message, NATSError>, onReply: ((Result<Message, NATSError>) -> Void)? = nil) -> Outcome {
+        switch result {
+        case .success(let message):
+            switch ReplyFrame.parse(message) {
+            case .result(let value): return .finished(.success(value))
+            case .error(let error): return .finished(.failure(error))
+            case .item, .end:
+                return .finished(.failure(RPCError(
+                    code: RPCError.internalError, message: "Internal error: a stream answered a plain call of \"\(method)\"")))
+            }
+        case .failure(.noResponders):
+            namespaceIndex += 1
+            guard namespaceIndex < target.namespaces.count else {
+                return .finished(.failure(RPCError.notFound(method, namespaces: target.namespaces)))
+            }
+            do {
+                try launch(onReply: onReply)
+                return .relaunched
+            } catch {
+                return .finished(.failure(error))
+            }
+        case .failure(let error):
+            return .finished(.failure(error))
+        }
+    }
+
+    /// Waits for the outcome until `deadline`; nil when it passed first (the call stays in
+    /// flight: wait again, or `cancel`).
+    func wait(until deadline: Deadline) -> Result<JSONValue, Error>? {
+        while true {
+            guard let result = attempt.wait(until: deadline) else { return nil }
+            if case .finished(let outcome) = handle(result) { return outcome }
+        }
+    }
+
+    /// Forgets the reply to come.
+    func cancel() {
+        if let token { target.connection.cancelRequest(token: token) }
+    }
+
+    func timeoutError(_ milliseconds: Int64) -> NATSError {
+        .timeout("no reply to RPC call \"\(method)\" within \(milliseconds) ms")
+    }
+}

@@ -1,0 +1,266 @@
+import NATS
+import NATSMicro
+
+/// Calls the methods of a namespace, or of a namespace group: an ordered list of namespaces
+/// where the first one with a server for the method answers (no responders in one sends the
+/// call on to the next). A method no server has fails at once with -32601, not by timing out.
+/// Thread-safe; many clients and servers may share one connection.
+public final class RPCClient {
+    public let connection: Connection
+    public let namespaces: [String]
+    public let root: String
+    let target: CallTarget
+
+    private let lock = Condition()
+    private let idBase = SharedNUID.next()
+    private var lastID: UInt64 = 0
+    private var pending: [UInt64: PendingCall] = [:]
+    private var dispatcher: CallbackDispatcher?
+    private var observer: Int?
+    private var closed = false
+
+    public init(connection: Connection, namespaces: [String], root: String = MethodNames.defaultRoot) throws {
+        guard !namespaces.isEmpty else { throw RPCConfigError("an RPC client needs at least one namespace") }
+        for namespace in namespaces { try MethodNames.checkNamespace(namespace) }
+        try MethodNames.checkMethod(root, what: "root")
+        self.connection = connection
+        self.namespaces = namespaces
+        self.root = root
+        target = CallTarget(connection: connection, root: root, namespaces: namespaces)
+    }
+
+    public convenience init(connection: Connection, namespace: String, root: String = MethodNames.defaultRoot) throws {
+        try self.init(connection: connection, namespaces: [namespace], root: root)
+    }
+
+    deinit {
+        dispatcher?.stop(NATSError.illegalState("the RPC client was destroyed"))
+        if let observer { connection.removeObserver(observer) }
+    }
+
+    /// Forgets every pending call and fails every callback call still waiting.
+    public func close() {
+        let (calls, dispatcher, observer): ([PendingCall], CallbackDispatcher?, Int?) = lock.withLock {
+            closed = true
+            defer {
+                pending.removeAll()
+                self.dispatcher = nil
+                self.observer = nil
+            }
+            return (Array(pending.values), self.dispatcher, self.observer)
+        }
+        for call in calls { call.cancel() }
+        dispatcher?.stop(NATSError.illegalState("the RPC client was closed"))
+        if let observer { connection.removeObserver(observer) }
+    }
+
+    // MARK: calls
+
+    /// Calls `method` and waits for its result. Throws `RPCError` for an error reply (and
+    /// -32601 when no namespace has the method), `NATSError.timeout` when no reply came in time.
+    public func call(_ method: String, params: JSONValue? = nil, timeoutMilliseconds: Int64) throws -> JSONValue {
+        let timeout = try checkedTimeout(timeoutMilliseconds)
+        let call = try makeCall(method, params: params)
+        try call.launch()
+        guard let outcome = call.wait(until: .after(milliseconds: timeout)) else {
+            call.cancel()
+            throw call.timeoutError(timeout)
+        }
+        return try outcome.get()
+    }
+
+    /// Sends a call and returns its id at once; `response(to:)` collects the result.
+    public func callAsync(_ method: String, params: JSONValue? = nil) throws -> UInt64 {
+        let call = try makeCall(method, params: params)
+        try lock.withLock {
+            if closed { throw NATSError.illegalState("the RPC client is closed") }
+            pending[call.id] = call
+        }
+        do {
+            try call.launch()
+        } catch {
+            _ = lock.withLock { pending.removeValue(forKey: call.id) }
+            throw error
+        }
+        return call.id
+    }
+
+    /// The result of a call sent with `callAsync`, waiting up to the timeout. Once a result
+    /// (or error) is returned the id is forgotten; after a timeout the call stays pending, so
+    /// it can be asked for again (or `cancel`led).
+    public func response(to id: UInt64, timeoutMilliseconds: Int64) throws -> JSONValue {
+        let timeout = try checkedTimeout(timeoutMilliseconds)
+        // Taken out while waiting, so that two threads cannot read the same reply.
+        guard let call = lock.withLock({ pending.removeValue(forKey: id) }) else {
+            throw RPCClientError.unknownCall(id)
+        }
+        guard let outcome = call.wait(until: .after(milliseconds: timeout)) else {
+            lock.withLock { pending[id] = call }
+            throw call.timeoutError(timeout)
+        }
+        return try outcome.get()
+    }
+
+    /// Forgets a pending call (its reply, if any, is dropped).
+    public func cancel(_ id: UInt64) throws {
+        guard let call = lock.withLock({ pending.removeValue(forKey: id) }) else { throw RPCClientError.unknownCall(id) }
+        call.cancel()
+    }
+
+    /// The number of calls sent with `callAsync` and not yet collected.
+    public var pendingCount: Int { lock.withLock { pending.count } }
+
+    /// Calls `method` and hands the outcome to `callback` on the client's callback thread
+    /// (one callback at a time), or a timeout after `timeoutMilliseconds`.
+    public func call(
+        _ method: String, params: JSONValue? = nil, timeoutMilliseconds: Int64,
+        callback: @escaping (Result<JSONValue, Error>) -> Void
+    ) throws {
+        let timeout = try checkedTimeout(timeoutMilliseconds)
+        let call = try makeCall(method, params: params)
+        try callbackDispatcher().start(call, timeoutMilliseconds: timeout, callback: callback)
+    }
+
+    /// Sends every call at once and waits for all of them (up to the timeout in total).
+    /// The outcomes are in the order of `calls`; one failing does not affect the others.
+    public func callBatch(
+        _ calls: [(method: String, params: JSONValue?)], timeoutMilliseconds: Int64
+    ) throws -> [Result<JSONValue, Error>] {
+        let timeout = try checkedTimeout(timeoutMilliseconds)
+        var launched: [Result<PendingCall, Error>] = []
+        for (method, params) in calls {
+            launched.append(Result {
+                let call = try makeCall(method, params: params)
+                try call.launch()
+                return call
+            })
+        }
+        let deadline = Deadline.after(milliseconds: timeout)
+        return launched.map { entry in
+            switch entry {
+            case .failure(let error): return .failure(error)
+            case .success(let call):
+                guard let outcome = call.wait(until: deadline) else {
+                    call.cancel()
+                    return .failure(call.timeoutError(timeout))
+                }
+                return outcome
+            }
+        }
+    }
+
+    /// Calls a streaming method: items arrive in order through the returned stream; the
+    /// timeout applies to each wait for the next item.
+    public func callStream(_ method: String, params: JSONValue? = nil, timeoutMilliseconds: Int64) throws -> RPCStream {
+        let timeout = try checkedTimeout(timeoutMilliseconds)
+        let (_, id) = nextID()
+        try MethodNames.checkMethod(method)
+        let payload = Envelope.request(id: id, method: method, params: try checkedParams(params), stream: true)
+        return try RPCStream(target: target, method: method, payload: payload, timeoutMilliseconds: timeout)
+    }
+
+    // MARK: describe
+
+    /// The methods the namespaces' servers offer, from micro INFO: the first namespace that
+    /// has a method is the one that answers it. Waits the whole timeout for every instance.
+    public func describe(timeoutMilliseconds: Int64 = 1_000) throws -> [MethodDescription] {
+        let timeout = try checkedTimeout(timeoutMilliseconds)
+        let discovery = DiscoveryClient(connection: connection)
+        var found: [MethodDescription] = []
+        for namespace in namespaces {
+            let subjectPrefix = root + "." + namespace + "."
+            for instance in try discovery.info(name: namespace, timeoutMilliseconds: timeout) {
+                for endpoint in instance.endpoints {
+                    guard let metadata = endpoint.metadata, let method = metadata[RPCMetadata.method],
+                        endpoint.subject.hasPrefix(subjectPrefix)
+                    else { continue }
+                    if let index = found.firstIndex(where: { $0.method == method }) {
+                        if found[index].namespace == namespace { found[index].instances += 1 }
+                        continue
+                    }
+                    let parameters = metadata[RPCMetadata.params].flatMap { try? ParameterList(json: JSONValue.parse($0)) }
+                    found.append(MethodDescription(
+                        method: method, namespace: namespace, subject: endpoint.subject, parameters: parameters,
+                        description: metadata[RPCMetadata.description] ?? "", instances: 1))
+                }
+            }
+        }
+        return found.sorted { $0.method < $1.method }
+    }
+
+    // MARK: helpers
+
+    private func nextID() -> (UInt64, String) {
+        let number: UInt64 = lock.withLock {
+            lastID += 1
+            return lastID
+        }
+        return (number, idBase + "." + String(number))
+    }
+
+    private func makeCall(_ method: String, params: JSONValue?) throws -> PendingCall {
+        try MethodNames.checkMethod(method)
+        let (number, id) = nextID()
+        let payload = Envelope.request(id: id, method: method, params: try checkedParams(params), stream: false)
+        return PendingCall(id: number, method: method, payload: payload, target: target)
+    }
+
+    private func checkedParams(_ params: JSONValue?) throws -> JSONValue? {
+        guard let params, !params.isNull else { return nil }
+        guard params.isObject || params.isArray else {
+            throw NATSError.invalidArgument("params must be a JSON object or array, got \(params.kind.schemaName)")
+        }
+        return params
+    }
+
+    private func checkedTimeout(_ milliseconds: Int64) throws -> Int64 {
+        guard milliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive, got \(milliseconds)") }
+        return milliseconds
+    }
+
+    private func callbackDispatcher() throws -> CallbackDispatcher {
+        try lock.withLock {
+            if closed { throw NATSError.illegalState("the RPC client is closed") }
+            if let dispatcher { return dispatcher }
+            let made = try CallbackDispatcher(connection: connection)
+            dispatcher = made
+            // The connection's close waits for its threads: the dispatcher's ends with it.
+            observer = connection.addObserver(closed: { [weak made] _ in made?.stop(NATSError.connectionClosed) }, error: nil)
+            return made
+        }
+    }
+}
+
+/// A method as `describe()` finds it.
+public struct MethodDescription: Equatable {
+    /// The name to call (with the server's prefix).
+    public var method: String
+    public var namespace: String
+    public var subject: String
+    public var parameters: ParameterList?
+    public var description: String
+    /// How many server instances of the namespace offer it.
+    public var instances: Int
+
+    public var json: JSONValue {
+        let object = JSONValue.object()
+        object.set("method", method)
+        object.set("namespace", namespace)
+        object.set("subject", subject)
+        if let parameters { object.set("params", parameters.json) } else { object.setNull("params") }
+        object.set("description", description)
+        object.set("instances", instances)
+        return object
+    }
+}
+
+/// Client-side mistakes that are not about the wire.
+public enum RPCClientError: Error, Equatable, CustomStringConvertible {
+    case unknownCall(UInt64)
+
+    public var description: String {
+        switch self {
+        case .unknownCall(let id): return "no pending RPC call with id \(id)"
+        }
+    }
+}

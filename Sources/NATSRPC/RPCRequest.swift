@@ -1,0 +1,129 @@
+import NATS
+import NATSMicro
+
+/// One call as a method's handler sees it. Answer it once, inside the handler or later from
+/// any thread after `keep()`: `respond` with a result, `fail` with an error, and before that
+/// as many `sendItem`s as the method streams.
+public final class RPCRequest {
+    /// The name the caller used (with the server's prefix).
+    public let method: String
+    /// An object or an array (`{}` when the caller sent none), checked against the method's
+    /// parameter description.
+    public let params: JSONValue
+    /// The caller's id (a string or a number).
+    public let id: JSONValue
+    public let micro: MicroRequest
+    /// Whether the caller reads a stream (`call_stream`); a plain caller of a streaming method
+    /// gets every item in one array instead.
+    public let wantsStream: Bool
+    let origin: RPCOrigin
+
+    private let lock = Condition()
+    private var answered = false
+    private var kept = false
+    private var sent = 0
+    private var collected: [JSONValue] = []
+
+    init(call: IncomingCall, method: String, micro: MicroRequest, origin: RPCOrigin) {
+        self.method = method
+        self.params = call.params
+        self.id = call.id
+        self.micro = micro
+        self.wantsStream = call.wantsStream
+        self.origin = origin
+    }
+
+    public var isAnswered: Bool { lock.withLock { answered } }
+
+    /// Says the handler answers later (from another thread); otherwise a handler that returns
+    /// without answering is answered with -32603 for it.
+    public func keep() { lock.withLock { kept = true } }
+
+    var isKeptOrAnswered: Bool { lock.withLock { kept || answered } }
+
+    /// Sends one item of a streamed result. A plain caller gets the items in one array when
+    /// the handler responds.
+    public func sendItem(_ item: JSONValue) throws {
+        let seq: Int? = try lock.withLock {
+            if answered { throw alreadyAnswered }
+            if !wantsStream {
+                collected.append(item)
+                return nil
+            }
+            sent += 1
+            return sent - 1
+        }
+        if let seq { try micro.respond(Envelope.streamItem(id: id, seq: seq, item: item)) }
+    }
+
+    /// Answers with `result`. After streamed items a non-null `result` is one more item and
+    /// the stream then ends.
+    public func respond(_ result: JSONValue) throws {
+        let (streamed, items) = try take()
+        if wantsStream && streamed > 0 {
+            var seq = streamed
+            if !result.isNull {
+                try micro.respond(Envelope.streamItem(id: id, seq: seq, item: result))
+                seq += 1
+            }
+            try micro.respond(Envelope.streamEnd(id: id, seq: seq, error: nil))
+            return
+        }
+        if !items.isEmpty {
+            let array = JSONValue.array()
+            for item in items { array.append(item) }
+            if !result.isNull { array.append(result) }
+            try micro.respond(Envelope.reply(id: id, result: array))
+            return
+        }
+        try micro.respond(Envelope.reply(id: id, result: result))
+    }
+
+    /// Answers with an error. Its `data` becomes an object with the origin (namespace,
+    /// instance, host, method), `traceback` when given, and the handler's own `details`.
+    /// A stream ends with it. Also sets the micro error headers, so the endpoint counts it.
+    public func fail(code: Int, message: String, details: JSONValue? = nil, traceback: String? = nil) throws {
+        let (streamed, _) = try take()
+        let error = RPCError(code: code, message: message, data: origin.data(method: method, traceback: traceback, details: details))
+        let body = wantsStream && streamed > 0
+            ? Envelope.streamEnd(id: id, seq: streamed, error: error) : Envelope.reply(id: id, error: error)
+        try micro.respondError(code: String(code), description: message, data: body)
+    }
+
+    /// Fails the way a crashed handler does: -32603 `Internal error: <message>`.
+    public func fail(internal message: String, details: JSONValue? = nil, traceback: String? = nil) throws {
+        try fail(code: RPCError.internalError, message: "Internal error: \(message)", details: details, traceback: traceback)
+    }
+
+    /// Marks the call answered; returns how many items went out, and what a plain caller's
+    /// array holds.
+    private func take() throws -> (Int, [JSONValue]) {
+        try lock.withLock {
+            if answered { throw alreadyAnswered }
+            answered = true
+            let items = collected
+            collected.removeAll()
+            return (sent, items)
+        }
+    }
+
+    private var alreadyAnswered: NATSError { .illegalState("the RPC request \(id.serialized()) has already been answered") }
+}
+
+/// Who answered: what an error's `data` tells the caller about the server.
+struct RPCOrigin {
+    let namespace: String
+    let instance: String
+    let host: String
+
+    func data(method: String, traceback: String?, details: JSONValue?) -> JSONValue {
+        let data = JSONValue.object()
+        data.set("namespace", namespace)
+        data.set("instance", instance)
+        data.set("host", host)
+        data.set("method", method)
+        if let traceback { data.set("traceback", traceback) }
+        if let details, !details.isNull { data.set("details", details) }
+        return data
+    }
+}
