@@ -67,7 +67,8 @@ typedef enum {
     SNATS_NOT_FOUND = 22,           /**< No such key or item. */
     SNATS_BUFFER_TOO_SMALL = 23,    /**< A caller's buffer cannot hold the result. */
     SNATS_RECONNECT_BUFFER_FULL = 24,/**< Reconnecting, and the reconnect buffer is full. */
-    SNATS_TLS_ERROR = 25            /**< TLS failed: certificate files, handshake, verification. */
+    SNATS_TLS_ERROR = 25,           /**< TLS failed: certificate files, handshake, verification. */
+    SNATS_RPC_ERROR = 26            /**< A remote procedure answered with an error object. */
 } snats_status;
 
 /**
@@ -1345,6 +1346,326 @@ snats_status snats_micro_info(json_t **replies, snats_conn *conn, const char *na
 /** @brief As snats_micro_ping(), gathering STATS documents. */
 snats_status snats_micro_stats(json_t **replies, snats_conn *conn, const char *name, const char *id,
                                int64_t timeout_ms, int max_replies);
+
+/** @} */
+
+/** \defgroup rpcGroup RPC: namespaced remote procedure calls
+ *  JSON-RPC-style calls over NATS, built on the micro layer (docs/RPC.md has the wire format,
+ *  so that any NATS client can call a swiftnats server or serve one).
+ *
+ *  A server for namespace `ns` is a micro service named `ns`; each method is one of its
+ *  endpoints, on subject `<root>.<ns>.[<prefix>.]<method>` (root "rpc" by default), queue group
+ *  "q", so that every process serving `ns` shares the calls, and `snats micro info|stats ns`
+ *  lists and counts them. Requests are `{"id", "method", "params"}`; replies
+ *  `{"id", "result", "error"}`. Error codes follow JSON-RPC 2.0: -32700 parse error, -32600
+ *  invalid request, -32601 method not found, -32602 invalid params, -32603 internal error,
+ *  -32000..-32099 for servers. An error's `data` is an object with the server's `namespace`,
+ *  `instance`, `host` and `method`, and `traceback` and `details` when the handler gave them.
+ *
+ *  A client calls one namespace, or a group of namespaces in order: a namespace with no server
+ *  for the method passes the call to the next. A method no namespace has fails at once with
+ *  SNATS_RPC_ERROR, code -32601, never by timing out.
+ *
+ *  Outcomes: SNATS_OK with `*result` (a new reference; JSON null is a json_t too), or
+ *  SNATS_RPC_ERROR with `*error` = `{"code": int, "message": string, "data": any}` (a new
+ *  reference, when @p error is not NULL); any other status is a local failure (SNATS_TIMEOUT,
+ *  SNATS_CONNECTION_CLOSED, ...) with both outputs NULL.
+ *  @{ */
+
+typedef struct snats_rpc_server snats_rpc_server;
+typedef struct snats_rpc_client snats_rpc_client;
+typedef struct snats_rpc_request snats_rpc_request;
+typedef struct snats_rpc_stream snats_rpc_stream;
+
+/**
+ * @brief Handles one call of a method.
+ * @param req     Borrowed for the call. Answer it with snats_rpc_request_respond(),
+ *                snats_rpc_request_fail() or snats_rpc_request_error() (after any number of
+ *                snats_rpc_request_send_item() for a streamed result). To answer later from
+ *                another thread, snats_rpc_request_retain() it. A handler that returns without
+ *                answering or retaining answers -32603 "Internal error: the handler of ...
+ *                returned without a result".
+ * @param params  Borrowed, valid as long as @p req: an object or an array (`{}` when the caller
+ *                sent none), already checked against the method's parameter description.
+ * @param closure The pointer given at registration, untouched.
+ * Threads: the method's delivery thread, one call at a time, in order (up to `concurrency` at
+ * once when registered so). Any function may be called inside, blocking ones included.
+ */
+typedef void (*snats_rpc_handler)(snats_rpc_request *req, const json_t *params, void *closure);
+
+/**
+ * @brief Receives the outcome of snats_rpc_client_call_cb().
+ * @param status  SNATS_OK, SNATS_RPC_ERROR, or a local failure (SNATS_TIMEOUT,
+ *                SNATS_CONNECTION_CLOSED...); snats_last_error() describes a failure.
+ * @param result  Borrowed for the call: the result on SNATS_OK, else NULL.
+ * @param error   Borrowed for the call: the error object on SNATS_RPC_ERROR, else NULL.
+ * Threads: the client's callback thread, one callback at a time. Any function may be called
+ * inside, blocking ones included (but a get_response there waits on calls this thread would
+ * complete: use snats_rpc_client_call()).
+ */
+typedef void (*snats_rpc_callback)(snats_status status, const json_t *result, const json_t *error, void *closure);
+
+/**
+ * @brief Creates the server of a namespace (not yet serving: register methods, then start).
+ * @param[out] server On SNATS_OK owned (snats_rpc_server_destroy()); else NULL.
+ * @param conn      Borrowed; must outlive the server. Many servers and clients may share it.
+ * @param namespace_ Copied: letters, digits, `-` and `_` (it names the micro service).
+ * @param root      Copied; NULL for "rpc".
+ * @retval SNATS_OK created. @retval SNATS_INVALID_ARG a NULL argument, a bad namespace or root.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_rpc_server_create(snats_rpc_server **server, snats_conn *conn, const char *namespace_,
+                                     const char *root);
+
+/** @brief Stops (as snats_rpc_server_stop()) and frees the server. @param server Taken; NULL is
+ *  a no-op. Blocks: as snats_rpc_server_stop(). Threads: any, but not its own handlers. */
+void snats_rpc_server_destroy(snats_rpc_server *server);
+
+/**
+ * @brief Registers a method, before or after start.
+ * @param server  Borrowed.
+ * @param method  Copied: dot-separated subject tokens, no wildcards (`math.add`). Its micro
+ *                endpoint name replaces what ADR-32 forbids with `_` (`math_add`); two methods
+ *                whose endpoint names would clash are refused.
+ * @param params  Borrowed, read before return; NULL for no checking. A JSON array describing
+ *                the parameters: each item a name (`"a"`: required, any type) or an object
+ *                `{"name": "a", "type": "string"|"number"|"integer"|"boolean"|"array"|"object"|"null"|"any",
+ *                "required": bool, "kind": "var_positional"|"var_keyword"}`. Calls that do not
+ *                fit get -32602 naming the parameter; snats_rpc_client_describe() shows it.
+ * @param description Copied; NULL for none.
+ * @param concurrency How many calls the handler may work on at once (0 or 1: one at a time).
+ * @param handler Called for each call. @param closure Passed to @p handler.
+ * @retval SNATS_OK registered (and, when running, subscribed).
+ * @retval SNATS_INVALID_ARG a NULL argument, a bad method name or description, a name clash,
+ *         concurrency out of 0..1024.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_DRAINING the connection cannot subscribe.
+ * Blocks: when running, for a flush (at most 5 s). Threads: any, handlers included.
+ */
+snats_status snats_rpc_server_register(snats_rpc_server *server, const char *method, const json_t *params,
+                                       const char *description, int concurrency, snats_rpc_handler handler,
+                                       void *closure);
+
+/**
+ * @brief Starts serving every registered method: creates the micro service and its endpoints
+ *        and flushes, so that on return any client of the server's NATS server can call them.
+ * @param server Borrowed. @param prefix Copied; NULL or "" for none. `api` serves `math.add`
+ *               as `api.math.add`, on `rpc.<ns>.api.math.add`.
+ * @retval SNATS_OK serving. @retval SNATS_INVALID_ARG NULL @p server or a bad prefix.
+ * @retval SNATS_ILLEGAL_STATE already serving.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_DRAINING the connection cannot subscribe.
+ * Blocks: for a flush (at most 5 s). Threads: any.
+ */
+snats_status snats_rpc_server_start(snats_rpc_server *server, const char *prefix);
+
+/**
+ * @brief Stops serving: the micro service drains (calls already received are answered) and
+ *        stops. The server may be started again. Idempotent.
+ * @param server Borrowed. @retval SNATS_OK stopped. @retval SNATS_INVALID_ARG @p server is NULL.
+ * Blocks: as snats_service_stop(). Threads: any.
+ */
+snats_status snats_rpc_server_stop(snats_rpc_server *server);
+
+/** @brief The running micro service's instance id. @param server Borrowed.
+ *  @return Borrowed, valid until the server is started again or destroyed; NULL when not
+ *  running or for NULL. */
+const char *snats_rpc_server_id(snats_rpc_server *server);
+
+/** @brief The method called, with the server's prefix. @param req Borrowed.
+ *  @return Borrowed, valid as long as @p req; NULL for NULL. */
+const char *snats_rpc_request_method(snats_rpc_request *req);
+
+/** @brief The call's params (as the handler received them). @param req Borrowed.
+ *  @return Borrowed, valid as long as @p req; NULL for NULL. */
+const json_t *snats_rpc_request_params(snats_rpc_request *req);
+
+/**
+ * @brief Answers the call with @p result. After streamed items a non-null @p result is sent as
+ *        one more item, and the stream then ends.
+ * @param req Borrowed. @param result Borrowed for the call; NULL sends JSON null.
+ * @retval SNATS_OK sent. @retval SNATS_INVALID_ARG @p req is NULL.
+ * @retval SNATS_ILLEGAL_STATE the call was already answered.
+ * @retval SNATS_MAX_PAYLOAD, SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED as snats_publish().
+ * Blocks: no. Threads: any (a retained request from any thread).
+ */
+snats_status snats_rpc_request_respond(snats_rpc_request *req, const json_t *result);
+
+/**
+ * @brief Sends one item of a streamed result. A caller reading a stream
+ *        (snats_rpc_client_call_stream()) receives it at once; a plain caller receives every
+ *        item in one array when the call is answered.
+ * @param req Borrowed. @param item Borrowed for the call; NULL sends JSON null.
+ * @retval SNATS_OK sent (or kept for a plain caller). Others as snats_rpc_request_respond().
+ */
+snats_status snats_rpc_request_send_item(snats_rpc_request *req, const json_t *item);
+
+/**
+ * @brief Fails the call as a crashed handler: code -32603, message "Internal error: <message>";
+ *        also ends a stream. The reply carries the micro error headers (the endpoint counts it).
+ * @param req Borrowed. @param message Copied. @param traceback Copied; NULL for none, else put
+ *        in the error's data as `traceback`.
+ * @retval SNATS_OK sent. @retval SNATS_INVALID_ARG NULL @p req or @p message.
+ * Others as snats_rpc_request_respond().
+ */
+snats_status snats_rpc_request_fail(snats_rpc_request *req, const char *message, const char *traceback);
+
+/**
+ * @brief Answers with an error of any code (JSON-RPC reserves -32768..-32000; servers use
+ *        -32000..-32099, applications any other). Also ends a stream.
+ * @param req Borrowed. @param code The code. @param message Copied.
+ * @param details Borrowed for the call; NULL for none, else the error's data `details`.
+ * @retval SNATS_OK sent. @retval SNATS_INVALID_ARG NULL @p req or @p message.
+ * Others as snats_rpc_request_respond().
+ */
+snats_status snats_rpc_request_error(snats_rpc_request *req, int code, const char *message, const json_t *details);
+
+/** @brief Keeps a call beyond its handler, to answer it later from any thread.
+ *  @param req Borrowed. @return @p req (NULL for NULL); release with snats_rpc_request_release().
+ *  Threads: any. */
+snats_rpc_request *snats_rpc_request_retain(snats_rpc_request *req);
+
+/** @brief Drops a retained call. @param req Taken; NULL is a no-op. */
+void snats_rpc_request_release(snats_rpc_request *req);
+
+/**
+ * @brief Creates a client of one namespace.
+ * @param[out] client On SNATS_OK owned (snats_rpc_client_destroy()); else NULL.
+ * @param conn Borrowed; must outlive the client. @param namespace_ Copied.
+ * @retval SNATS_OK created. @retval SNATS_INVALID_ARG a NULL argument or a bad namespace.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_rpc_client_create(snats_rpc_client **client, snats_conn *conn, const char *namespace_);
+
+/**
+ * @brief Creates a client of a namespace group: each call goes to the first namespace that
+ *        has a server for the method.
+ * @param[out] client On SNATS_OK owned (snats_rpc_client_destroy()); else NULL.
+ * @param conn Borrowed. @param namespaces Borrowed, copied: @p count namespace names, in order.
+ * @param count >= 1. @param root Copied; NULL for "rpc".
+ * @retval SNATS_OK created. @retval SNATS_INVALID_ARG a NULL argument, count < 1, a bad name.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_rpc_client_create_group(snats_rpc_client **client, snats_conn *conn,
+                                           const char *const *namespaces, int count, const char *root);
+
+/** @brief Forgets the client's pending calls, fails its waiting callback calls with
+ *  SNATS_ILLEGAL_STATE, and frees it. @param client Taken; NULL is a no-op.
+ *  Threads: any, but not its own callbacks. */
+void snats_rpc_client_destroy(snats_rpc_client *client);
+
+/**
+ * @brief Calls @p method and waits for its outcome.
+ * @param[out] result On SNATS_OK a new reference to the result; else NULL.
+ * @param[out] error  May be NULL; on SNATS_RPC_ERROR a new reference to the error object; else NULL.
+ * @param client Borrowed. @param method Borrowed for the call (with the server's prefix).
+ * @param params Borrowed for the call: an object, an array, or NULL for none.
+ * @param timeout_ms > 0.
+ * @retval SNATS_OK the result. @retval SNATS_RPC_ERROR the error (-32601 at once when no server has the method).
+ * @retval SNATS_TIMEOUT no reply in time. @retval SNATS_INVALID_ARG a NULL argument, params
+ *         neither object nor array, a bad method name, timeout_ms <= 0.
+ * @retval SNATS_MAX_PAYLOAD, SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED the request could not be sent.
+ * Blocks: up to @p timeout_ms. Threads: any, callbacks included.
+ */
+snats_status snats_rpc_client_call(json_t **result, json_t **error, snats_rpc_client *client, const char *method,
+                                   const json_t *params, int64_t timeout_ms);
+
+/**
+ * @brief Sends a call and returns at once; snats_rpc_client_get_response() collects it.
+ * @param[out] id On SNATS_OK the call's id (never 0); else 0.
+ * @param client Borrowed. @param method, params As snats_rpc_client_call().
+ * @retval SNATS_OK sent. Others as snats_rpc_client_call(), and SNATS_ILLEGAL_STATE.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_rpc_client_call_async(uint64_t *id, snats_rpc_client *client, const char *method,
+                                         const json_t *params);
+
+/**
+ * @brief Waits for the outcome of a call sent with snats_rpc_client_call_async(). Once an
+ *        outcome is returned the id is forgotten; after SNATS_TIMEOUT the call stays pending
+ *        (ask again, or snats_rpc_client_cancel() it).
+ * @param[out] result, error As snats_rpc_client_call(). @param client Borrowed.
+ * @param id From snats_rpc_client_call_async(). @param timeout_ms > 0.
+ * @retval SNATS_OK, SNATS_RPC_ERROR, SNATS_TIMEOUT as snats_rpc_client_call().
+ * @retval SNATS_NOT_FOUND no pending call has @p id (collected already, or cancelled).
+ * Blocks: up to @p timeout_ms. Threads: any.
+ */
+snats_status snats_rpc_client_get_response(json_t **result, json_t **error, snats_rpc_client *client, uint64_t id,
+                                           int64_t timeout_ms);
+
+/** @brief Forgets a pending call; its reply, if any, is dropped. @param client Borrowed.
+ *  @retval SNATS_OK forgotten. @retval SNATS_NOT_FOUND no pending call has @p id.
+ *  @retval SNATS_INVALID_ARG @p client is NULL. Blocks: no. */
+snats_status snats_rpc_client_cancel(snats_rpc_client *client, uint64_t id);
+
+/**
+ * @brief Sends a call whose outcome goes to @p cb: once, with the result, the error, or
+ *        SNATS_TIMEOUT after @p timeout_ms.
+ * @param client Borrowed. @param method, params As snats_rpc_client_call(). @param timeout_ms > 0.
+ * @param cb Called once. @param closure Passed to @p cb.
+ * @retval SNATS_OK sent (@p cb will be called). Others as snats_rpc_client_call_async() (@p cb
+ *         will not be called).
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_rpc_client_call_cb(snats_rpc_client *client, const char *method, const json_t *params,
+                                      int64_t timeout_ms, snats_rpc_callback cb, void *closure);
+
+/**
+ * @brief Sends every call at once and waits for all of them (@p timeout_ms in total).
+ * @param[out] results On SNATS_OK a new reference to an array with one object per call, in
+ *                     order: `{"status": 0, "result": ...}`, `{"status": 26, "error": {...}}`
+ *                     (SNATS_RPC_ERROR), or `{"status": <snats_status>, "message": "..."}` for
+ *                     a local failure such as SNATS_TIMEOUT. Else NULL.
+ * @param client Borrowed. @param calls Borrowed for the call: an array of `["method", params]`
+ *               (params optional) or `{"method": ..., "params": ...}`.
+ * @param timeout_ms > 0.
+ * @retval SNATS_OK every outcome is in @p results (some may be failures).
+ * @retval SNATS_INVALID_ARG a NULL argument, @p calls not of that shape, timeout_ms <= 0.
+ * Blocks: up to @p timeout_ms. Threads: any.
+ */
+snats_status snats_rpc_client_call_batch(json_t **results, snats_rpc_client *client, const json_t *calls,
+                                         int64_t timeout_ms);
+
+/**
+ * @brief Calls a streaming method; read its items with snats_rpc_stream_next(). A method that
+ *        does not stream gives its result as the one item.
+ * @param[out] stream On SNATS_OK owned (snats_rpc_stream_destroy()); else NULL.
+ * @param client Borrowed. @param method, params As snats_rpc_client_call().
+ * @param timeout_ms > 0: the longest wait for each item.
+ * @retval SNATS_OK sent. Others as snats_rpc_client_call_async().
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_rpc_client_call_stream(snats_rpc_stream **stream, snats_rpc_client *client, const char *method,
+                                          const json_t *params, int64_t timeout_ms);
+
+/**
+ * @brief Waits for the next item of a stream.
+ * @param[out] item On SNATS_OK a new reference to the item, or NULL when the stream has ended.
+ * @param[out] error May be NULL; on SNATS_RPC_ERROR the error that ended the stream (-32601
+ *                   when no server has the method).
+ * @param stream Borrowed.
+ * @retval SNATS_OK an item, or the end. @retval SNATS_RPC_ERROR the stream ended with an error.
+ * @retval SNATS_TIMEOUT no item within the timeout (the stream stays open: call again).
+ * @retval SNATS_PROTOCOL_ERROR items were lost (a slow reader); the stream has ended.
+ * @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: up to the stream's timeout. Threads: any, one at a time per stream.
+ */
+snats_status snats_rpc_stream_next(json_t **item, json_t **error, snats_rpc_stream *stream);
+
+/** @brief Stops reading (items still coming are dropped) and frees the stream.
+ *  @param stream Taken; NULL is a no-op. */
+void snats_rpc_stream_destroy(snats_rpc_stream *stream);
+
+/**
+ * @brief Lists the methods of the client's namespaces (from micro INFO), sorted by name.
+ * @param[out] methods On SNATS_OK a new reference to an array of `{"method", "namespace",
+ *                     "subject", "params" (the description, or null), "description",
+ *                     "instances"}`; a method in two namespaces of a group is listed once, for
+ *                     the namespace that answers it. Else NULL.
+ * @param client Borrowed. @param timeout_ms > 0: how long to gather answers.
+ * @retval SNATS_OK listed (maybe empty). @retval SNATS_INVALID_ARG a NULL argument, timeout_ms <= 0.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED the connection cannot ask.
+ * Blocks: up to @p timeout_ms per namespace. Threads: any.
+ */
+snats_status snats_rpc_client_describe(json_t **methods, snats_rpc_client *client, int64_t timeout_ms);
 
 /** @} */
 

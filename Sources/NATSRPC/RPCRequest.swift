@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NATS
 import NATSMicro
 
@@ -23,6 +26,7 @@ public final class RPCRequest {
     private var kept = false
     private var sent = 0
     private var collected: [JSONValue] = []
+    private var methodText: UnsafeMutablePointer<CChar>?
 
     init(call: IncomingCall, method: String, micro: MicroRequest, origin: RPCOrigin) {
         self.method = method
@@ -33,7 +37,17 @@ public final class RPCRequest {
         self.origin = origin
     }
 
+    deinit { free(methodText) }
+
     public var isAnswered: Bool { lock.withLock { answered } }
+
+    /// The method as a C string, valid as long as the request (for the C API).
+    public var cMethod: UnsafePointer<CChar>? {
+        lock.withLock {
+            if methodText == nil { methodText = strdup(method) }
+            return UnsafePointer(methodText)
+        }
+    }
 
     /// Says the handler answers later (from another thread); otherwise a handler that returns
     /// without answering is answered with -32603 for it.

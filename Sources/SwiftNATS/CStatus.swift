@@ -3,6 +3,7 @@ import Glibc
 #endif
 import NATS
 import NATSMicro
+import NATSRPC
 
 /// The `snats_status` values of Include/swiftnats.h.
 enum CStatus: Int32 {
@@ -10,7 +11,7 @@ enum CStatus: Int32 {
         connectionClosed, notConnected, noServer, ioError, protocolError, staleConnection,
         slowConsumer, permissionViolation, authFailed, invalidSubscription, draining,
         illegalState, maxDelivered, serverError, invalidJSON, notFound, bufferTooSmall,
-        reconnectBufferFull, tlsError
+        reconnectBufferFull, tlsError, rpcError
 
     var name: String {
         switch self {
@@ -40,6 +41,7 @@ enum CStatus: Int32 {
         case .bufferTooSmall: return "SNATS_BUFFER_TOO_SMALL: buffer too small"
         case .reconnectBufferFull: return "SNATS_RECONNECT_BUFFER_FULL: reconnect buffer full"
         case .tlsError: return "SNATS_TLS_ERROR: TLS error"
+        case .rpcError: return "SNATS_RPC_ERROR: the remote procedure answered with an error"
         }
     }
 
@@ -114,6 +116,9 @@ func fail(_ error: Error) -> Int32 {
         case .stopped: return fail(.illegalState, error.description)
         }
     }
+    if let error = error as? RPCError { return fail(.rpcError, error.description) }
+    if let error = error as? RPCConfigError { return fail(.invalidArg, error.description) }
+    if let error = error as? RPCClientError { return fail(.notFound, error.description) }
     return fail(.err, "\(error)")
 }
 
@@ -128,7 +133,7 @@ func withStatus(_ body: () throws -> Void) -> Int32 {
     }
 }
 
-let statusTexts: [UnsafeMutablePointer<CChar>] = (0...CStatus.tlsError.rawValue).map {
+let statusTexts: [UnsafeMutablePointer<CChar>] = (0...CStatus.rpcError.rawValue).map {
     // Every raw value in this range names a case.
     strdup(CStatus(rawValue: $0)?.name ?? "unknown status")!
 }

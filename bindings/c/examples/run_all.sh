@@ -11,7 +11,7 @@ set -u
 
 url=${1:?usage: run_all.sh URL [BINDIR]}
 here=$(cd "$(dirname "$0")" && pwd)
-examples="pub sub request reply headers demo micro_service"
+examples="pub sub request reply headers demo micro_service rpc_server rpc_client"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/snats_examples.XXXXXX")
 cleanup() {
     # Only the background examples this script started.
@@ -105,6 +105,22 @@ echo "== demo"
 if $limit "$bindir/demo" "$url"; then ok "demo"; else fail "demo"; fi
 echo "== micro_service"
 if $limit "$bindir/micro_service" "$url"; then ok "micro_service"; else fail "micro_service"; fi
+
+# ---- rpc_server + rpc_client: a calculator in one process, its client in another ----
+echo "== rpc_server + rpc_client"
+rpc_ns="calculator_$subject_suffix"
+$limit "$bindir/rpc_server" "$url" "$rpc_ns" >"$tmp/rpc_server.out" 2>&1 &
+rpc_pid=$!
+bg_pids="${bg_pids:-} $rpc_pid"
+if wait_ready "$tmp/rpc_server.out" "$rpc_pid"; then
+    if $limit "$bindir/rpc_client" "$url" "$rpc_ns"; then ok "rpc_client"; else fail "rpc_client"; fi
+    kill -TERM "$rpc_pid"
+    if wait "$rpc_pid" && grep -q '^stopped' "$tmp/rpc_server.out"; then ok "rpc_server"; else fail "rpc_server (exit $?)"; fi
+    bg_pids=""
+else
+    fail "rpc_server never became ready"
+fi
+cat "$tmp/rpc_server.out"
 
 # ---- $NATS_URL is honoured when no URL argument is given ----
 echo "== NATS_URL"

@@ -1,0 +1,132 @@
+/*
+ * rpc_server.c - a calculator served over NATS RPC, in C. Any swiftnats client (C, Python,
+ * `snats rpc call`), or any NATS client sending the documented JSON, can call it; start it
+ * twice and the calls are shared between the two.
+ *
+ * Usage:  rpc_server [URL] [NAMESPACE]
+ *   URL        server URL; default $NATS_URL, else nats://127.0.0.1:4222
+ *   NAMESPACE  default "calculator"
+ * Serves until SIGINT or SIGTERM. Try:
+ *   snats rpc ls calculator
+ *   snats rpc call calculator math.add '{"a": 2, "b": 3}'
+ *   snats rpc call calculator math.divide '[1, 0]'
+ *
+ * Methods: math.add / math.subtract / math.multiply / math.divide (params a, b: numbers, as an
+ * object or a list), range (streams the integers 0 .. n-1), whoami (the serving process id).
+ * Build:  cc -o rpc_server rpc_server.c $(pkg-config --cflags --libs swiftnats)
+ */
+#define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <swiftnats.h>
+
+#define CHECK(call)                                                                            \
+    do {                                                                                       \
+        snats_status s_ = (call);                                                              \
+        if (s_ != SNATS_OK) {                                                                  \
+            fprintf(stderr, "rpc_server: %s failed: %s (%s)\n", #call, snats_status_text(s_),  \
+                    snats_last_error());                                                       \
+            exit(1);                                                                           \
+        }                                                                                      \
+    } while (0)
+
+/* a and b from {"a": .., "b": ..} or [a, b]; the parameter description has checked them. */
+static void operands(const json_t *params, double *a, double *b) {
+    if (json_is_array(params)) {
+        *a = json_number_value(json_array_get(params, 0));
+        *b = json_number_value(json_array_get(params, 1));
+    } else {
+        *a = json_number_value(json_object_get(params, "a"));
+        *b = json_number_value(json_object_get(params, "b"));
+    }
+}
+
+/* One handler for the four operations: the closure names the operation. */
+static void arithmetic(snats_rpc_request *req, const json_t *params, void *closure) {
+    char op = *(const char *)closure;
+    double a, b, result = 0;
+    operands(params, &a, &b);
+    switch (op) {
+    case '+': result = a + b; break;
+    case '-': result = a - b; break;
+    case '*': result = a * b; break;
+    case '/':
+        if (b == 0) {
+            snats_rpc_request_fail(req, "division by zero", "rpc_server.c: arithmetic(): b == 0");
+            return;
+        }
+        result = a / b;
+        break;
+    }
+    json_t *value = json_real(result);
+    snats_rpc_request_respond(req, value);
+    json_decref(value);
+}
+
+/* Streams 0 .. n-1, then ends the stream. */
+static void range(snats_rpc_request *req, const json_t *params, void *closure) {
+    (void)closure;
+    json_int_t n = json_integer_value(json_is_array(params) ? json_array_get(params, 0) : json_object_get(params, "n"));
+    if (n < 0 || n > 100000) {
+        snats_rpc_request_error(req, -32602, "Invalid params: n must be between 0 and 100000", NULL);
+        return;
+    }
+    for (json_int_t i = 0; i < n; i++) {
+        json_t *item = json_integer(i);
+        snats_status status = snats_rpc_request_send_item(req, item);
+        json_decref(item);
+        if (status != SNATS_OK) return;
+    }
+    snats_rpc_request_respond(req, NULL);
+}
+
+static void whoami(snats_rpc_request *req, const json_t *params, void *closure) {
+    (void)params;
+    (void)closure;
+    json_t *value = json_pack("{s:i}", "pid", (int)getpid());
+    snats_rpc_request_respond(req, value);
+    json_decref(value);
+}
+
+int main(int argc, char **argv) {
+    const char *url = argc > 1 ? argv[1] : getenv("NATS_URL");
+    if (url == NULL || url[0] == '\0') url = "nats://127.0.0.1:4222";
+    const char *ns = argc > 2 ? argv[2] : "calculator";
+
+    /* Block the signals in every thread (the library's inherit the mask); sigwait below takes them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+    snats_conn *conn = NULL;
+    CHECK(snats_conn_connect_to(&conn, url));
+    snats_rpc_server *server = NULL;
+    CHECK(snats_rpc_server_create(&server, conn, ns, NULL));
+
+    json_t *ab = json_pack("[{s:s,s:s},{s:s,s:s}]", "name", "a", "type", "number", "name", "b", "type", "number");
+    static const char ops[] = "+-*/";
+    static const char *names[] = {"math.add", "math.subtract", "math.multiply", "math.divide"};
+    for (int i = 0; i < 4; i++) CHECK(snats_rpc_server_register(server, names[i], ab, NULL, 0, arithmetic, (void *)&ops[i]));
+    json_decref(ab);
+    json_t *n = json_pack("[{s:s,s:s}]", "name", "n", "type", "integer");
+    CHECK(snats_rpc_server_register(server, "range", n, "streams 0 .. n-1", 0, range, NULL));
+    json_decref(n);
+    CHECK(snats_rpc_server_register(server, "whoami", NULL, "the serving process", 0, whoami, NULL));
+    CHECK(snats_rpc_server_start(server, NULL));
+    printf("ready: namespace %s, instance %s, pid %d\n", ns, snats_rpc_server_id(server), (int)getpid());
+    fflush(stdout);
+
+    int signal_number = 0;
+    sigwait(&stop, &signal_number);
+    snats_rpc_server_destroy(server);
+    snats_conn_destroy(conn);
+    printf("stopped\n");
+    return 0;
+}
