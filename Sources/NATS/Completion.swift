@@ -1,13 +1,11 @@
 /// A one-shot result that one thread waits for and another supplies, with a deadline.
-public final class Completion<Value> {
+final class Completion<Value> {
     private let condition = Condition()
     private var result: Result<Value, NATSError>?
 
-    public init() {}
-
     /// Supplies the result; later calls are ignored. Returns whether this call supplied it.
     @discardableResult
-    public func complete(_ value: Result<Value, NATSError>) -> Bool {
+    func complete(_ value: Result<Value, NATSError>) -> Bool {
         let supplied: Bool = condition.withLock {
             guard result == nil else { return false }
             result = value
@@ -20,7 +18,7 @@ public final class Completion<Value> {
     }
 
     /// Waits for the result; nil when `deadline` passed first.
-    public func wait(until deadline: Deadline?) -> Result<Value, NATSError>? {
+    func wait(until deadline: Deadline?) -> Result<Value, NATSError>? {
         condition.withLock {
             while result == nil {
                 if !condition.wait(until: deadline) { break }

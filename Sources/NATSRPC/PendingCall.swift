@@ -20,7 +20,7 @@ final class PendingCall {
     let payload: [UInt8]
     let target: CallTarget
     private(set) var namespaceIndex = 0
-    private var attempt = Completion<Message>()
+    private var attempt = ReplySlot()
     private var token: String?
 
     init(id: UInt64, method: String, payload: [UInt8], target: CallTarget) {
@@ -40,7 +40,7 @@ final class PendingCall {
     /// Sends the request to the current namespace. `onReply` runs where the reply arrives (the
     /// event loop): it must not block.
     func launch(onReply: ((Result<Message, NATSError>) -> Void)? = nil) throws {
-        let attempt = Completion<Message>()
+        let attempt = ReplySlot()
         self.attempt = attempt
         var subject = target.subject(namespaceIndex, method)
         token = try subject.withUTF8 { subjectBytes in
@@ -48,7 +48,7 @@ final class PendingCall {
                 try target.connection.startRequest(
                     subject: UnsafeRawBufferPointer(subjectBytes), headers: nil, payload: payloadBytes
                 ) { result in
-                    attempt.complete(result)
+                    attempt.fill(result)
                     onReply?(result)
                 }
             }
@@ -98,5 +98,37 @@ final class PendingCall {
 
     func timeoutError(_ milliseconds: Int64) -> NATSError {
         .timeout("no reply to RPC call \"\(method)\" within \(milliseconds) ms")
+    }
+}
+
+/// The reply to one attempt of a call, filled on the event loop and awaited by the caller.
+/// (Not the core's generic `Completion`: a generic `Result<Message, NATSError>?` returned
+/// across the module boundary left bits valgrind reads as uninitialised.)
+final class ReplySlot {
+    private let condition = Condition()
+    private var message: Message?
+    private var failure: NATSError?
+
+    func fill(_ result: Result<Message, NATSError>) {
+        condition.withLock {
+            guard message == nil && failure == nil else { return }
+            switch result {
+            case .success(let reply): message = reply
+            case .failure(let error): failure = error
+            }
+        }
+        condition.broadcast()
+    }
+
+    /// The reply, or nil when `deadline` passed first.
+    func wait(until deadline: Deadline) -> Result<Message, NATSError>? {
+        condition.withLock {
+            while message == nil && failure == nil {
+                if !condition.wait(until: deadline) { break }
+            }
+            if let message { return .success(message) }
+            if let failure { return .failure(failure) }
+            return nil
+        }
     }
 }

@@ -226,21 +226,24 @@ final class RPCTests: ServerTestCase {
         }
         XCTAssertEqual(try client.response(to: slow, timeoutMilliseconds: 2_000).serialized(), "42")
         // The callback form.
-        let done = Completion<String>()
+        let done = Collector<String>()
         try client.call("double", params: json("[50]"), timeoutMilliseconds: 2_000) { outcome in
-            done.complete(.success((try? outcome.get().serialized()) ?? "\(outcome)"))
+            done.append((try? outcome.get().serialized()) ?? "\(outcome)")
         }
-        XCTAssertEqual(try done.wait(until: .after(milliseconds: 3_000))?.get(), "100")
-        let timedOut = Completion<String>()
+        XCTAssertTrue(eventually { done.count == 1 })
+        XCTAssertEqual(done.all, ["100"])
+        let timedOut = Collector<String>()
         try client.call("double", params: json("[1]"), timeoutMilliseconds: 20) { outcome in
-            timedOut.complete(.success("\(outcome.failure.map { "\($0)" } ?? "no error")"))
+            timedOut.append(outcome.failure.map { "\($0)" } ?? "no error")
         }
-        XCTAssertTrue(try timedOut.wait(until: .after(milliseconds: 3_000))?.get().contains("timed out") ?? false)
-        let missing = Completion<Int>()
+        XCTAssertTrue(eventually { timedOut.count == 1 })
+        XCTAssertTrue(timedOut.all.first?.contains("timed out") ?? false, "\(timedOut.all)")
+        let missing = Collector<Int>()
         try client.call("nothing", timeoutMilliseconds: 2_000) { outcome in
-            missing.complete(.success((outcome.failure as? RPCError)?.code ?? 0))
+            missing.append((outcome.failure as? RPCError)?.code ?? 0)
         }
-        XCTAssertEqual(try missing.wait(until: .after(milliseconds: 3_000))?.get(), -32601)
+        XCTAssertTrue(eventually { missing.count == 1 })
+        XCTAssertEqual(missing.all, [-32601])
     }
 
     func testHandlerThatForgetsToAnswer() throws {
@@ -380,15 +383,15 @@ final class RPCTests: ServerTestCase {
     func testServerDiesMidCall() throws {
         let other = try Connection.connect(url: server.url)
         let rpc = try RPCServer(connection: other, namespace: "mortal")
-        let received = Completion<Bool>()
+        let received = Collector<Bool>()
         try rpc.register("hang") { request in
             request.keep()
-            received.complete(.success(true))
+            received.append(true)
         }
         try rpc.start()
         let client = try RPCClient(connection: conn, namespace: "mortal")
         let id = try client.callAsync("hang")
-        XCTAssertNotNil(received.wait(until: .after(milliseconds: 2_000)))
+        XCTAssertTrue(eventually { received.count == 1 })
         other.close()
         XCTAssertThrowsError(try client.response(to: id, timeoutMilliseconds: 300)) { error in
             guard case .timeout = error as? NATSError else { return XCTFail("\(error)") }

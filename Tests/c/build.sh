@@ -15,9 +15,15 @@ libdir=$(cd "$1" && pwd)
 mkdir -p "$2"
 outdir=$(cd "$2" && pwd)
 cc=${CC:-gcc}
+# The RPC family runs the calculator example as a server in another process.
+# shellcheck disable=SC2086
+$cc -std=c11 -Wall -Wextra -Werror -O1 -g ${EXTRA_CFLAGS:-} -I"$root/Include" \
+    "$root/bindings/c/examples/rpc_server.c" -o "$outdir/rpc_server" \
+    -L"$libdir" -lswiftnats -ljansson -lpthread -Wl,-rpath,"$libdir"
 # shellcheck disable=SC2086
 $cc -std=c11 -Wall -Wextra -Werror -O1 -g ${EXTRA_CFLAGS:-} \
     -I"$root/Include" -I"$here" -DSNATS_FIXTURES="\"$root/Tests/fixtures\"" \
+    -DSNATS_RPC_SERVER_BIN="\"$outdir/rpc_server\"" \
     "$here/harness.c" "$here"/test_*.c \
     -o "$outdir/snats_ctests" \
     -L"$libdir" -lswiftnats -ljansson -lpthread -Wl,-rpath,"$libdir"

@@ -66,7 +66,8 @@ typedef struct {
     X(headers)              \
     X(reconnect)            \
     X(security)             \
-    X(micro)
+    X(micro)                \
+    X(rpc)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \
