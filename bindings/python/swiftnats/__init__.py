@@ -19,6 +19,8 @@ from .errors import __all__ as _errors_all
 from .msg import Msg
 from .subscription import Subscription
 from . import micro  # noqa: E402  (needs Client)
+from . import rpc  # noqa: E402  (needs Client)
+from .rpc import RPC, AsyncRPC  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -29,6 +31,9 @@ __all__ = [
     "Subscription",
     "Msg",
     "micro",
+    "rpc",
+    "RPC",
+    "AsyncRPC",
     "version",
     "library_path",
     "LibraryNotFoundError",

@@ -152,6 +152,10 @@ SERVICE_DONE_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p)
 SERVICE_ERROR_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_status, c_char_p, c_void_p)
 #: typedef json_t *(*snats_stats_handler)(const char *endpoint_name, void *closure);  (new reference or NULL)
 STATS_HANDLER = CFUNCTYPE(c_void_p, c_char_p, c_void_p)
+#: typedef void (*snats_rpc_handler)(snats_rpc_request *req, const json_t *params, void *closure);
+RPC_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
+#: typedef void (*snats_rpc_callback)(snats_status, const json_t *result, const json_t *error, void *closure);
+RPC_CALLBACK = CFUNCTYPE(None, c_status, c_void_p, c_void_p, c_void_p)
 #: typedef void (*snats_msg_handler)(snats_conn *, snats_sub *, snats_msg *, void *closure);
 MSG_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_void_p)
 
@@ -336,6 +340,34 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_micro_ping": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p, c_int64, c_int]),
     "snats_micro_info": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p, c_int64, c_int]),
     "snats_micro_stats": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p, c_int64, c_int]),
+    # RPC
+    "snats_rpc_server_create": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p]),
+    "snats_rpc_server_destroy": (None, [c_handle]),
+    "snats_rpc_server_register": (c_status, [c_handle, c_char_p, c_json, c_char_p, c_int, RPC_HANDLER, c_void_p]),
+    "snats_rpc_server_start": (c_status, [c_handle, c_char_p]),
+    "snats_rpc_server_stop": (c_status, [c_handle]),
+    "snats_rpc_server_id": (c_char_p, [c_handle]),
+    "snats_rpc_request_method": (c_char_p, [c_handle]),
+    "snats_rpc_request_params": (c_json, [c_handle]),
+    "snats_rpc_request_respond": (c_status, [c_handle, c_json]),
+    "snats_rpc_request_send_item": (c_status, [c_handle, c_json]),
+    "snats_rpc_request_fail": (c_status, [c_handle, c_char_p, c_char_p]),
+    "snats_rpc_request_error": (c_status, [c_handle, c_int, c_char_p, c_json]),
+    "snats_rpc_request_retain": (c_handle, [c_handle]),
+    "snats_rpc_request_release": (None, [c_handle]),
+    "snats_rpc_client_create": (c_status, [c_handle_p, c_handle, c_char_p]),
+    "snats_rpc_client_create_group": (c_status, [c_handle_p, c_handle, POINTER(c_char_p), c_int, c_char_p]),
+    "snats_rpc_client_destroy": (None, [c_handle]),
+    "snats_rpc_client_call": (c_status, [POINTER(c_json), POINTER(c_json), c_handle, c_char_p, c_json, c_int64]),
+    "snats_rpc_client_call_async": (c_status, [POINTER(c_uint64), c_handle, c_char_p, c_json]),
+    "snats_rpc_client_get_response": (c_status, [POINTER(c_json), POINTER(c_json), c_handle, c_uint64, c_int64]),
+    "snats_rpc_client_cancel": (c_status, [c_handle, c_uint64]),
+    "snats_rpc_client_call_cb": (c_status, [c_handle, c_char_p, c_json, c_int64, RPC_CALLBACK, c_void_p]),
+    "snats_rpc_client_call_batch": (c_status, [POINTER(c_json), c_handle, c_json, c_int64]),
+    "snats_rpc_client_call_stream": (c_status, [c_handle_p, c_handle, c_char_p, c_json, c_int64]),
+    "snats_rpc_stream_next": (c_status, [POINTER(c_json), POINTER(c_json), c_handle]),
+    "snats_rpc_stream_destroy": (None, [c_handle]),
+    "snats_rpc_client_describe": (c_status, [POINTER(c_json), c_handle, c_int64]),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import sys
-from typing import Dict, Optional, Tuple, Type
+from typing import Any, Dict, Optional, Tuple, Type
 
 from ._lib import lib
 
@@ -41,6 +41,12 @@ __all__ = [
     "BufferTooSmallError",
     "ReconnectBufferFullError",
     "TLSError",
+    "RPCError",
+    "ParseError",
+    "InvalidRequestError",
+    "MethodNotFoundError",
+    "InvalidParamsError",
+    "InternalError",
     # nats.py spellings
     "OutboundBufferLimitError",
     "BadSubjectError",
@@ -80,6 +86,7 @@ class Status:
     BUFFER_TOO_SMALL = 23
     RECONNECT_BUFFER_FULL = 24
     TLS_ERROR = 25
+    RPC_ERROR = 26
 
 
 def status_text(status: int) -> str:
@@ -275,6 +282,85 @@ class TLSError(SwiftNatsError):
     default_status = Status.TLS_ERROR
 
 
+class RPCError(SwiftNatsError):
+    """A remote procedure answered with an error (SNATS_RPC_ERROR), or a handler raises one to
+    answer with it.
+
+    Attributes:
+        code: the JSON-RPC code (-32700 parse error, -32600 invalid request, -32601 method not
+            found, -32602 invalid params, -32603 internal error, -32000..-32099 server errors,
+            anything else the application's).
+        message: the error's message.
+        data: anything JSON; from a swiftnats server a dict with ``namespace``, ``instance``,
+            ``host``, ``method``, and ``traceback`` / ``details`` when the handler gave them.
+    """
+
+    default_status = Status.RPC_ERROR
+    #: the code of a subclass (RPCError itself takes any)
+    default_code = -32603
+
+    def __init__(self, code: Optional[int] = None, message: str = "", data: Any = None) -> None:
+        self.code: int = self.default_code if code is None else int(code)
+        self.message: str = message
+        self.data: Any = data
+        super().__init__(message, status=Status.RPC_ERROR)
+
+    def _message(self) -> str:
+        return f"RPC Error ({self.code}): {self.message}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code}, message={self.message!r}, data={self.data!r})"
+
+    def __reduce__(self) -> Any:  # picklable
+        return (rpc_error, (self.code, self.message, self.data))
+
+    @property
+    def traceback(self) -> Optional[str]:
+        """The server-side traceback, when the handler's failure came with one."""
+        return self.data.get("traceback") if isinstance(self.data, dict) else None
+
+
+class ParseError(RPCError):
+    """-32700: the server could not parse the request as JSON."""
+
+    default_code = -32700
+
+
+class InvalidRequestError(RPCError):
+    """-32600: the request is not an RPC request (no id or method, params not structured)."""
+
+    default_code = -32600
+
+
+class MethodNotFoundError(RPCError, LookupError):
+    """-32601: no server of the namespace(s) has the method."""
+
+    default_code = -32601
+
+
+class InvalidParamsError(RPCError, TypeError):
+    """-32602: the params do not fit the method's parameters (the message names the one)."""
+
+    default_code = -32602
+
+
+class InternalError(RPCError):
+    """-32603: the handler failed ("Internal error: <message>")."""
+
+    default_code = -32603
+
+
+_RPC_BY_CODE: Dict[int, Type[RPCError]] = {
+    cls.default_code: cls for cls in (ParseError, InvalidRequestError, MethodNotFoundError, InvalidParamsError, InternalError)
+}
+
+
+def rpc_error(code: int, message: str = "", data: Any = None) -> RPCError:
+    """The RPCError (subclass for the standard codes) of an error object's fields."""
+    cls = _RPC_BY_CODE.get(int(code), RPCError)
+    return cls(int(code), message, data)
+
+
 # nats.py's names for the same errors
 BadSubjectError = InvalidSubjectError
 BadSubscriptionError = InvalidSubscriptionError
@@ -309,6 +395,7 @@ _BY_STATUS: Dict[int, Type[SwiftNatsError]] = {
     Status.BUFFER_TOO_SMALL: BufferTooSmallError,
     Status.RECONNECT_BUFFER_FULL: ReconnectBufferFullError,
     Status.TLS_ERROR: TLSError,
+    Status.RPC_ERROR: RPCError,
 }
 
 
@@ -316,6 +403,8 @@ def error_for_status(status: int, detail: str = "") -> SwiftNatsError:
     """Builds (does not raise) the exception for a non-OK status; unknown values give the base
     class with that status."""
     cls = _BY_STATUS.get(int(status), SwiftNatsError)
+    if cls is RPCError:  # without its error object: the code is unknown
+        return RPCError(None, detail)
     return cls(detail, status=status)
 
 

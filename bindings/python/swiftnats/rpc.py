@@ -1,0 +1,740 @@
+"""Namespaced remote procedure calls over NATS: :class:`RPC` (threads) and :class:`AsyncRPC`
+(asyncio), servers and clients in one object, as the Python RPC libraries over NATS have them.
+
+    import swiftnats
+    from swiftnats.rpc import RPC
+
+    with swiftnats.connect(url) as nc, RPC(nc, namespace="myapp") as rpc:
+        @rpc.method("math.add")
+        def add(a: float, b: float) -> float:
+            return a + b
+
+        rpc.start()                                   # serve (prefix="api": "api.math.add")
+        rpc.call("math.add", {"a": 5, "b": 3})        # 8, with a dict or a list of params
+        rid = rpc.call_async("math.add", [1, 2])      # ... rpc.get_response(rid) -> 3
+        rpc.call_batch([("math.add", [1, 2]), ("nope", None)])   # [3, MethodNotFoundError(...)]
+
+A server for namespace ``ns`` is a NATS micro service named ``ns`` whose endpoints are the
+methods, on subjects ``rpc.<ns>.<method>``: ``snats micro info ns`` lists them with their
+parameters, and several processes serving ``ns`` share the calls. The wire format
+(docs/RPC.md) is plain JSON, so any NATS client can call or serve.
+
+Handlers are plain functions, generators (their items are streamed: read them with
+:meth:`RPC.call_stream`), ``async def`` functions and async generators (run on the event loop
+that was running when :meth:`start` was called, else on a loop thread of this object). Params
+are checked against the function's signature and its annotations (int, float, str, bool, list,
+dict) before it runs. A handler that raises :class:`RPCError` answers with that code; any other
+exception answers -32603 ``Internal error: <message>`` with its traceback in the error data.
+Errors reach callers as :class:`RPCError` subclasses carrying ``code``, ``message`` and
+``data``; a method no server has raises :class:`MethodNotFoundError` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import inspect
+import threading
+import traceback as _traceback
+import typing
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import _runtime as rt
+from ._json import json_new, json_value
+from ._lib import RPC_CALLBACK, RPC_HANDLER, lib
+from .client import Client
+from .errors import (
+    IllegalStateError,
+    InternalError,
+    InvalidParamsError,
+    InvalidRequestError,
+    MethodNotFoundError,
+    ParseError,
+    RPCError,
+    Status,
+    SwiftNatsError,
+    _check,
+    _last_error,
+    error_for_status,
+    rpc_error,
+)
+
+__all__ = [
+    "RPC",
+    "AsyncRPC",
+    "RPCStream",
+    "MethodInfo",
+    "RPCError",
+    "ParseError",
+    "InvalidRequestError",
+    "MethodNotFoundError",
+    "InvalidParamsError",
+    "InternalError",
+    "describe_parameters",
+]
+
+Params = Union[Mapping[str, Any], Sequence[Any], None]
+#: call_with_callback's callback(result, error): error is None on success.
+Callback = Callable[[Any, Optional[BaseException]], None]
+
+_DEFAULT_TIMEOUT = 5.0
+
+# --------------------------------------------------------------------------------------------
+# JSON across the boundary
+# --------------------------------------------------------------------------------------------
+
+
+def _params_arg(params: Params) -> Optional[int]:
+    """A new ``json_t*`` for the params (the caller releases it), or None for none."""
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        return json_new(dict(params))
+    if isinstance(params, (list, tuple)):
+        return json_new(list(params))
+    raise TypeError(f"params must be a dict or a list, not {type(params).__name__}")
+
+
+def _take(out: ctypes.c_void_p) -> Any:
+    """The Python value of an owned ``json_t*`` out-parameter, which is released."""
+    if not out.value:
+        return None
+    try:
+        return json_value(out.value)
+    finally:
+        lib.snats_json_decref(out.value)
+
+
+def _error_of(obj: Any) -> RPCError:
+    if not isinstance(obj, dict):
+        return InternalError(None, f"malformed error object: {obj!r}")
+    return rpc_error(obj.get("code", -32603), str(obj.get("message", "")), obj.get("data"))
+
+
+def _outcome(status: int, result: ctypes.c_void_p, error: ctypes.c_void_p) -> Any:
+    """The result of an RPC call, or raises its error (read right after the call)."""
+    if status == Status.RPC_ERROR and error.value:
+        raise _error_of(_take(error))
+    _check(status)
+    return _take(result)
+
+
+# --------------------------------------------------------------------------------------------
+# Parameter descriptions
+# --------------------------------------------------------------------------------------------
+
+_JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", list: "array",
+               dict: "object", type(None): "null"}
+
+
+def describe_parameters(fn: Callable[..., Any]) -> Optional[List[Dict[str, Any]]]:
+    """The parameter description of a function, as the library takes it: one entry per
+    parameter, with its JSON type when annotated (int, float, str, bool, list, dict), whether it
+    is required, and ``kind`` for ``*args`` / ``**kwargs``. None when it has no signature."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: no types
+        hints = {}
+    described: List[Dict[str, Any]] = []
+    for p in signature.parameters.values():
+        entry: Dict[str, Any] = {"name": p.name}
+        if p.kind is inspect.Parameter.VAR_POSITIONAL:
+            entry["kind"] = "var_positional"
+        elif p.kind is inspect.Parameter.VAR_KEYWORD:
+            entry["kind"] = "var_keyword"
+        else:
+            json_type = _JSON_TYPES.get(hints.get(p.name))  # type: ignore[arg-type]
+            if json_type is not None:
+                entry["type"] = json_type
+            entry["required"] = p.default is inspect.Parameter.empty
+        described.append(entry)
+    return described
+
+
+# --------------------------------------------------------------------------------------------
+# Serving: answering one call
+# --------------------------------------------------------------------------------------------
+
+
+def _send(fn: Callable[..., int], req: int, value: Any) -> None:
+    try:
+        j = json_new(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"the result is not JSON serialisable: {e}") from e
+    try:
+        _check(fn(req, j))
+    finally:
+        lib.snats_json_decref(j)
+
+
+def _answer_error(req: int, error: RPCError) -> None:
+    details = None if error.data is None else json_new(error.data)
+    try:
+        lib.snats_rpc_request_error(req, int(error.code), rt.text_arg(error.message or "error", "message"), details)
+    finally:
+        if details is not None:
+            lib.snats_json_decref(details)
+
+
+def _answer_failure(req: int, error: BaseException) -> None:
+    message = str(error) or type(error).__name__
+    trace = "".join(_traceback.format_exception(type(error), error, error.__traceback__))
+    lib.snats_rpc_request_fail(req, message.encode("utf-8", "replace"), trace.encode("utf-8", "replace"))
+
+
+class _Method:
+    """A registered Python function and how to call it."""
+
+    def __init__(self, owner: "RPC", name: str, fn: Callable[..., Any]) -> None:
+        self.owner = owner
+        self.name = name
+        self.fn = fn
+        self.is_async_gen = inspect.isasyncgenfunction(fn)
+        self.is_async = self.is_async_gen or inspect.iscoroutinefunction(fn)
+        try:
+            self.signature: Optional[inspect.Signature] = inspect.signature(fn)
+        except (TypeError, ValueError):
+            self.signature = None
+
+    def arguments(self, params: Any) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
+        args: Tuple[Any, ...] = tuple(params) if isinstance(params, list) else ()
+        kwargs: Dict[str, Any] = params if isinstance(params, dict) else {}
+        if self.signature is not None:
+            try:
+                self.signature.bind(*args, **kwargs)
+            except TypeError as e:
+                raise InvalidParamsError(None, f"Invalid params: {e}") from None
+        return args, kwargs
+
+    def dispatch(self, req: int, params_ptr: Optional[int]) -> None:
+        """On the method's library thread."""
+        if self.is_async:
+            lib.snats_rpc_request_retain(req)  # answered on the event loop
+            try:
+                asyncio.run_coroutine_threadsafe(self._run_async(req, json_value(params_ptr)), self.owner._handler_loop())
+            except BaseException:
+                lib.snats_rpc_request_release(req)
+                raise
+            return
+        try:
+            args, kwargs = self.arguments(json_value(params_ptr))
+            result = self.fn(*args, **kwargs)
+            if inspect.isgenerator(result):
+                for item in result:
+                    _send(lib.snats_rpc_request_send_item, req, item)
+                result = None
+            _send(lib.snats_rpc_request_respond, req, result)
+        except RPCError as e:
+            _answer_error(req, e)
+        except Exception as e:  # noqa: BLE001 - the caller hears about it
+            _answer_failure(req, e)
+
+    async def _run_async(self, req: int, params: Any) -> None:
+        try:
+            args, kwargs = self.arguments(params)
+            if self.is_async_gen:
+                async for item in self.fn(*args, **kwargs):
+                    _send(lib.snats_rpc_request_send_item, req, item)
+                result = None
+            else:
+                result = await self.fn(*args, **kwargs)
+            _send(lib.snats_rpc_request_respond, req, result)
+        except RPCError as e:
+            _answer_error(req, e)
+        except Exception as e:  # noqa: BLE001
+            _answer_failure(req, e)
+        finally:
+            lib.snats_rpc_request_release(req)
+
+
+def _on_call(req: Optional[int], params: Optional[int], closure: Optional[int]) -> None:
+    try:
+        rt.enter_callback()
+        try:
+            if not req:
+                return
+            method = rt.lookup(closure)
+            if method is None:  # the Python side is gone
+                lib.snats_rpc_request_fail(req, b"the method is no longer served", None)
+                return
+            method.dispatch(req, params)
+        finally:
+            rt.leave_callback()
+    except BaseException:
+        rt.log.exception("swiftnats: error in the RPC handler thunk")
+
+
+def _on_outcome(status: int, result: Optional[int], error: Optional[int], closure: Optional[int]) -> None:
+    try:
+        rt.enter_callback()
+        try:
+            callback = rt.lookup(closure)
+            rt.unregister(closure)  # called once
+            if callback is None:
+                return
+            if status == Status.OK:
+                outcome: Tuple[Any, Optional[BaseException]] = (json_value(result), None)
+            elif status == Status.RPC_ERROR and error:
+                outcome = (None, _error_of(json_value(error)))
+            else:
+                outcome = (None, error_for_status(status, _last_error()))
+            callback(*outcome)
+        finally:
+            rt.leave_callback()
+    except BaseException:
+        rt.log.exception("swiftnats: an RPC callback raised")
+
+
+_CALL_THUNK = RPC_HANDLER(_on_call)
+_OUTCOME_THUNK = RPC_CALLBACK(_on_outcome)
+
+
+class _LoopThread:
+    """An event loop on a thread of its own, for ``async def`` handlers when no loop runs."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="swiftnats-rpc-loop", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        if threading.current_thread() is not self.thread:
+            self.thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """A method as :meth:`RPC.describe` finds it."""
+
+    method: str
+    namespace: str
+    subject: str
+    params: Optional[List[Dict[str, Any]]]
+    description: str
+    instances: int
+
+
+class RPCStream:
+    """The items of a streaming call, in order (an iterator and a context manager). The
+    timeout applies to each wait for the next item."""
+
+    def __init__(self, handle: int) -> None:
+        self._handle = rt.Handle(handle, lib.snats_rpc_stream_destroy, lambda: IllegalStateError("the stream is closed"),
+                                 "stream")
+
+    def __iter__(self) -> "RPCStream":
+        return self
+
+    def __next__(self) -> Any:
+        item, error = ctypes.c_void_p(), ctypes.c_void_p()
+        with self._handle.use() as stream:
+            status = lib.snats_rpc_stream_next(ctypes.byref(item), ctypes.byref(error), stream)
+            if status == Status.OK and not item.value:
+                raise StopIteration
+            return _outcome(status, item, error)
+
+    def close(self) -> None:
+        """Stops reading; items still coming are dropped."""
+        self._handle.close()
+
+    def __enter__(self) -> "RPCStream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class RPC:
+    """Server and client of a namespace (or, for calls, of a namespace group: a list of
+    namespaces tried in order, the next one answering when one has no server for the method).
+    Thread-safe; a context manager that closes it. The connection may be shared."""
+
+    def __init__(self, nc: Client, namespace: Union[str, Sequence[str]] = "default", *, root: Optional[str] = None,
+                 timeout: float = _DEFAULT_TIMEOUT, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
+        self._nc = getattr(nc, "sync_client", nc)  # an aio.Client works too
+        names = [namespace] if isinstance(namespace, str) else list(namespace)
+        if not names:
+            raise ValueError("namespace must name at least one namespace")
+        self.namespaces: Tuple[str, ...] = tuple(names)
+        self.namespace = names[0]
+        self.root = root
+        self.timeout = timeout
+        self._loop = loop
+        self._loop_thread: Optional[_LoopThread] = None
+        self._lock = threading.Lock()
+        self._servers: Dict[str, rt.Handle] = {}
+        self._keys: List[int] = []
+        self._prefix: Optional[str] = None
+        out = ctypes.c_void_p()
+        with self._nc._use() as conn:
+            if len(names) == 1 and root is None:
+                _check(lib.snats_rpc_client_create(ctypes.byref(out), conn, rt.text_arg(names[0], "namespace")))
+            else:
+                array = (ctypes.c_char_p * len(names))(*(rt.text_arg(n, "namespace") for n in names))
+                _check(lib.snats_rpc_client_create_group(ctypes.byref(out), conn, array, len(names),
+                                                         rt.optional_text_arg(root, "root")))
+        self._client = rt.Handle(rt.out_ptr(out, "RPC client"), lib.snats_rpc_client_destroy,
+                                 lambda: IllegalStateError("the RPC object is closed"), "RPC client",
+                                 defer_on_callback_thread=True)
+
+    # -- serving -------------------------------------------------------------------------------
+
+    def register_handler(self, method: str, handler: Callable[..., Any], *, params: Any = "auto",
+                         description: Optional[str] = None, concurrency: int = 1) -> None:
+        """Serves @p handler as @p method (dotted names allowed) in every namespace of this
+        object; also after :meth:`start`. ``params``: the parameter description ("auto": from
+        the signature; None: unchecked). ``concurrency``: calls handled at once (1: in order)."""
+        if not callable(handler):
+            raise TypeError("handler must be callable")
+        described = describe_parameters(handler) if params == "auto" else params
+        description = description if description is not None else (inspect.getdoc(handler) or "").split("\n")[0]
+        entry = _Method(self, method, handler)
+        key = rt.register(entry)
+        try:
+            for namespace in self.namespaces:
+                desc = None if described is None else json_new(described)
+                try:
+                    with self._server(namespace).use() as server:
+                        _check(lib.snats_rpc_server_register(server, rt.text_arg(method, "method"), desc,
+                                                             rt.text_arg(description, "description"), int(concurrency),
+                                                             _CALL_THUNK, key))
+                finally:
+                    if desc is not None:
+                        lib.snats_json_decref(desc)
+        except BaseException:
+            rt.unregister(key)
+            raise
+        with self._lock:
+            self._keys.append(key)
+
+    def method(self, name: Union[str, Callable[..., Any], None] = None, **options: Any) -> Any:
+        """Decorator: ``@rpc.method("math.add")``, ``@rpc.method()`` or ``@rpc.method`` (the
+        function's name). Options as :meth:`register_handler`."""
+        if callable(name):
+            self.register_handler(name.__name__, name, **options)
+            return name
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.register_handler(name or fn.__name__, fn, **options)
+            return fn
+        return register
+
+    #: NAS_RPC's name for :meth:`method`
+    rpc_method = method
+
+    def start(self, prefix: str = "") -> None:
+        """Serves every registered method (``prefix="api"``: ``math.add`` as ``api.math.add``).
+        On return any client on the same NATS server can call them."""
+        if self._loop is None:
+            try:
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:
+                pass
+        for namespace in self.namespaces:
+            with self._server(namespace).use() as server:
+                _check(lib.snats_rpc_server_start(server, rt.optional_text_arg(prefix or None, "prefix")))
+        self._prefix = prefix
+
+    #: NAS_RPC's name for :meth:`start`
+    start_server = start
+
+    def stop(self) -> None:
+        """Stops serving (calls already received are answered); :meth:`start` may follow."""
+        with self._lock:
+            servers = list(self._servers.values())
+        for handle in servers:
+            use = handle.try_use()
+            if use is not None:
+                with use as server:
+                    _check(lib.snats_rpc_server_stop(server))
+
+    @property
+    def server_ids(self) -> Dict[str, str]:
+        """namespace -> the running micro service's instance id."""
+        ids: Dict[str, str] = {}
+        with self._lock:
+            servers = dict(self._servers)
+        for namespace, handle in servers.items():
+            use = handle.try_use()
+            if use is not None:
+                with use as server:
+                    raw = lib.snats_rpc_server_id(server)
+                    if raw:
+                        ids[namespace] = rt.decode(raw)
+        return ids
+
+    def _server(self, namespace: str) -> rt.Handle:
+        with self._lock:
+            handle = self._servers.get(namespace)
+            if handle is not None:
+                return handle
+            out = ctypes.c_void_p()
+            with self._nc._use() as conn:
+                _check(lib.snats_rpc_server_create(ctypes.byref(out), conn, rt.text_arg(namespace, "namespace"),
+                                                   rt.optional_text_arg(self.root, "root")))
+            handle = rt.Handle(rt.out_ptr(out, "RPC server"), lib.snats_rpc_server_destroy,
+                               lambda: IllegalStateError("the RPC object is closed"), "RPC server",
+                               defer_on_callback_thread=True)
+            self._servers[namespace] = handle
+            return handle
+
+    def _handler_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is not None and not self._loop.is_closed():
+                return self._loop
+            if self._loop_thread is None:
+                self._loop_thread = _LoopThread()
+            return self._loop_thread.loop
+
+    # -- calling -------------------------------------------------------------------------------
+
+    def _ms(self, timeout: Optional[float]) -> int:
+        return rt.ms_arg(self.timeout if timeout is None else timeout)
+
+    def call(self, method: str, params: Params = None, timeout: Optional[float] = None) -> Any:
+        """Calls @p method with a dict or a list of params and returns its result. Raises
+        :class:`RPCError` (a subclass for the standard codes) for an error answer,
+        :class:`swiftnats.TimeoutError` when no answer came in time."""
+        p = _params_arg(params)
+        result, error = ctypes.c_void_p(), ctypes.c_void_p()
+        try:
+            with self._client.use() as client:
+                status = lib.snats_rpc_client_call(ctypes.byref(result), ctypes.byref(error), client,
+                                                   rt.text_arg(method, "method"), p, self._ms(timeout))
+                return _outcome(status, result, error)
+        finally:
+            if p is not None:
+                lib.snats_json_decref(p)
+
+    def call_async(self, method: str, params: Params = None) -> int:
+        """Sends a call and returns its id at once; :meth:`get_response` collects the result."""
+        p = _params_arg(params)
+        out = ctypes.c_uint64()
+        try:
+            with self._client.use() as client:
+                _check(lib.snats_rpc_client_call_async(ctypes.byref(out), client, rt.text_arg(method, "method"), p))
+        finally:
+            if p is not None:
+                lib.snats_json_decref(p)
+        return int(out.value)
+
+    def get_response(self, request_id: int, timeout: Optional[float] = None) -> Any:
+        """The result of a :meth:`call_async` call (raises as :meth:`call`). After a timeout the
+        call stays pending; once answered its id is forgotten (:class:`NotFoundError`)."""
+        result, error = ctypes.c_void_p(), ctypes.c_void_p()
+        with self._client.use() as client:
+            status = lib.snats_rpc_client_get_response(ctypes.byref(result), ctypes.byref(error), client,
+                                                       int(request_id), self._ms(timeout))
+            return _outcome(status, result, error)
+
+    def cancel(self, request_id: int) -> None:
+        """Forgets a pending :meth:`call_async` call."""
+        with self._client.use() as client:
+            _check(lib.snats_rpc_client_cancel(client, int(request_id)))
+
+    def call_with_callback(self, method: str, params: Params, callback: Callback,
+                           timeout: Optional[float] = None) -> None:
+        """Sends a call; ``callback(result, error)`` runs once on a library thread with the
+        result (error None) or the exception (an RPCError, or a timeout)."""
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        p = _params_arg(params)
+        key = rt.register(callback)
+        try:
+            with self._client.use() as client:
+                _check(lib.snats_rpc_client_call_cb(client, rt.text_arg(method, "method"), p, self._ms(timeout),
+                                                    _OUTCOME_THUNK, key))
+        except BaseException:
+            rt.unregister(key)
+            raise
+        finally:
+            if p is not None:
+                lib.snats_json_decref(p)
+
+    def call_batch(self, calls: Sequence[Any], timeout: Optional[float] = None) -> List[Any]:
+        """Sends every call at once, ``(method, params)`` or ``(method,)`` each, and waits for
+        all (the timeout is for the whole batch). Returns one entry per call, in order: its
+        result, or the exception (``isinstance(r, Exception)``) for a failed one."""
+        entries: List[List[Any]] = []
+        for call in calls:
+            if isinstance(call, str):
+                entries.append([call])
+                continue
+            method, *rest = call
+            if len(rest) > 1:
+                raise ValueError(f"a batch call is (method, params), got {call!r}")
+            params = rest[0] if rest else None
+            if params is not None and not isinstance(params, (Mapping, list, tuple)):
+                raise TypeError(f"params must be a dict or a list, not {type(params).__name__}")
+            entries.append([method] if params is None else [method, dict(params) if isinstance(params, Mapping) else list(params)])
+        j = json_new(entries)
+        out = ctypes.c_void_p()
+        try:
+            with self._client.use() as client:
+                _check(lib.snats_rpc_client_call_batch(ctypes.byref(out), client, j, self._ms(timeout)))
+        finally:
+            lib.snats_json_decref(j)
+        results: List[Any] = []
+        for entry in _take(out):
+            status = entry.get("status")
+            if status == Status.OK:
+                results.append(entry.get("result"))
+            elif status == Status.RPC_ERROR:
+                results.append(_error_of(entry.get("error")))
+            else:
+                results.append(error_for_status(int(status), str(entry.get("message", ""))))
+        return results
+
+    def call_stream(self, method: str, params: Params = None, timeout: Optional[float] = None) -> RPCStream:
+        """Calls a streaming method (a generator on the server): iterate the returned stream
+        for its items. The timeout applies to each item."""
+        p = _params_arg(params)
+        out = ctypes.c_void_p()
+        try:
+            with self._client.use() as client:
+                _check(lib.snats_rpc_client_call_stream(ctypes.byref(out), client, rt.text_arg(method, "method"), p,
+                                                        self._ms(timeout)))
+        finally:
+            if p is not None:
+                lib.snats_json_decref(p)
+        return RPCStream(rt.out_ptr(out, "RPC stream"))
+
+    def describe(self, timeout: float = 1.0) -> List[MethodInfo]:
+        """The methods the namespace(s) offer, with their parameters (waits @p timeout for
+        every server instance to answer)."""
+        out = ctypes.c_void_p()
+        with self._client.use() as client:
+            _check(lib.snats_rpc_client_describe(ctypes.byref(out), client, rt.ms_arg(timeout)))
+        return [MethodInfo(m["method"], m["namespace"], m["subject"], m["params"], m["description"], m["instances"])
+                for m in _take(out)]
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stops serving, forgets pending calls; idempotent."""
+        with self._lock:
+            servers = list(self._servers.values())
+            self._servers.clear()
+            keys, self._keys = self._keys, []
+            loop_thread, self._loop_thread = self._loop_thread, None
+        for handle in servers:
+            handle.close()
+        self._client.close()
+        for key in keys:
+            rt.unregister(key)
+        if loop_thread is not None:
+            loop_thread.stop()
+
+    #: NAS_RPC's name for :meth:`close`
+    disconnect = close
+
+    def __enter__(self) -> "RPC":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<RPC {'/'.join(self.namespaces)}{'' if self._prefix is None else ' serving'}>"
+
+
+def _settle(future: "asyncio.Future[Any]", result: Any, error: Optional[BaseException]) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+_END = object()
+
+
+class AsyncRPC:
+    """:class:`RPC` for asyncio: the same names, awaitable. Handlers may be ``async def`` (run
+    on the loop that called :meth:`start`) or plain functions (run on library threads)."""
+
+    def __init__(self, nc: Any, namespace: Union[str, Sequence[str]] = "default", *, root: Optional[str] = None,
+                 timeout: float = _DEFAULT_TIMEOUT) -> None:
+        self._rpc = RPC(nc, namespace, root=root, timeout=timeout)
+
+    @property
+    def sync(self) -> RPC:
+        """The underlying thread-based object."""
+        return self._rpc
+
+    def register_handler(self, method: str, handler: Callable[..., Any], **options: Any) -> None:
+        self._rpc.register_handler(method, handler, **options)
+
+    def method(self, name: Union[str, Callable[..., Any], None] = None, **options: Any) -> Any:
+        return self._rpc.method(name, **options)
+
+    rpc_method = method
+
+    async def start(self, prefix: str = "") -> None:
+        self._rpc._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self._rpc.start, prefix)
+
+    start_server = start
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self._rpc.stop)
+
+    async def call(self, method: str, params: Params = None, timeout: Optional[float] = None) -> Any:
+        loop = asyncio.get_running_loop()
+        future: "asyncio.Future[Any]" = loop.create_future()
+
+        def done(result: Any, error: Optional[BaseException]) -> None:
+            try:
+                loop.call_soon_threadsafe(_settle, future, result, error)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+        self._rpc.call_with_callback(method, params, done, timeout)
+        return await future
+
+    async def call_async(self, method: str, params: Params = None) -> int:
+        return self._rpc.call_async(method, params)  # only sends: no thread needed
+
+    async def get_response(self, request_id: int, timeout: Optional[float] = None) -> Any:
+        return await asyncio.to_thread(self._rpc.get_response, request_id, timeout)
+
+    async def call_batch(self, calls: Sequence[Any], timeout: Optional[float] = None) -> List[Any]:
+        return await asyncio.to_thread(self._rpc.call_batch, calls, timeout)
+
+    async def call_stream(self, method: str, params: Params = None, timeout: Optional[float] = None) -> AsyncIterator[Any]:
+        """``async for item in rpc.call_stream(...)`` (no await before it)."""
+        stream = self._rpc.call_stream(method, params, timeout)
+        try:
+            while True:
+                item = await asyncio.to_thread(next, stream, _END)
+                if item is _END:
+                    return
+                yield item
+        finally:
+            stream.close()
+
+    async def describe(self, timeout: float = 1.0) -> List[MethodInfo]:
+        return await asyncio.to_thread(self._rpc.describe, timeout)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._rpc.close)
+
+    disconnect = close
+
+    async def __aenter__(self) -> "AsyncRPC":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
