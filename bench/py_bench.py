@@ -2,7 +2,11 @@
 """Python-side benchmarks: the swiftnats binding (client=swiftnats-py) and nats-py
 (client=nats-py), same modes and RESULT line as the C benchmarks.
 
-usage: py_bench.py swiftnats|natspy pub|pubsub|req COUNT SIZE URL
+usage: py_bench.py swiftnats|natspy pub|pubsub|req|rpc COUNT SIZE URL
+
+rpc: an echo method called with params [a SIZE-byte string]. swiftnats-py uses swiftnats.rpc;
+nats-py sends and answers the documented JSON envelope by hand (what an RPC library written on
+nats-py does), so the two are the same wire exchange.
 """
 import asyncio
 import sys
@@ -55,6 +59,23 @@ def bench_swiftnats(mode, count, size, url):
             if not done.wait(120):
                 sys.exit(f"pubsub: only {received[0]}/{count} received")
             result("swiftnats-py", mode, size, count, time.perf_counter() - start)
+    elif mode == "rpc":
+        from swiftnats.rpc import RPC
+        text = "x" * size
+        with swiftnats.connect(url) as server_nc, swiftnats.connect(url) as client_nc, \
+                RPC(server_nc, namespace="bench") as server, RPC(client_nc, namespace="bench") as client:
+            server.register_handler("echo", lambda value: value)
+            server.start()
+            call = client.call
+            for _ in range(100):
+                call("echo", [text])
+            latencies = []
+            start = time.perf_counter()
+            for _ in range(count):
+                sent = time.perf_counter()
+                call("echo", [text])
+                latencies.append(time.perf_counter() - sent)
+            result("swiftnats-py", mode, size, count, time.perf_counter() - start, percentiles(latencies))
     else:
         with swiftnats.connect(url) as responder, swiftnats.connect(url) as requester:
             responder.subscribe("bench.req", cb=lambda msg: msg.respond(msg.data))
@@ -101,6 +122,30 @@ async def bench_natspy(mode, count, size, url):
         result("nats-py", mode, size, count, time.perf_counter() - start)
         await pub_nc.close()
         await sub_nc.close()
+    elif mode == "rpc":
+        import json
+        server = await nats.connect(url)
+        client = await nats.connect(url)
+
+        async def on_call(msg):
+            call = json.loads(msg.data)
+            await msg.respond(json.dumps({"id": call["id"], "result": call["params"][0], "error": None}).encode())
+
+        await server.subscribe("rpc.bench.echo", queue="q", cb=on_call)
+        await server.flush()
+        text = "x" * size
+        latencies = []
+        start = time.perf_counter()
+        for i in range(count):
+            sent = time.perf_counter()
+            body = json.dumps({"id": str(i), "method": "echo", "params": [text]}).encode()
+            reply = json.loads((await client.request("rpc.bench.echo", body, timeout=5)).data)
+            if reply["error"] is not None:
+                sys.exit(f"rpc: {reply['error']}")
+            latencies.append(time.perf_counter() - sent)
+        result("nats-py", mode, size, count, time.perf_counter() - start, percentiles(latencies))
+        await client.close()
+        await server.close()
     else:
         responder = await nats.connect(url)
         requester = await nats.connect(url)

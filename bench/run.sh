@@ -108,7 +108,7 @@ count_for() { # count_for MODE SIZE
     pub/1024) n=1000000 ;;
     pubsub/16) n=1000000 ;;
     pubsub/1024) n=500000 ;;
-    req/*) n=20000 ;;
+    req/* | rpc/*) n=20000 ;;
     esac
     n=$((n / scale))
     [ "$n" -lt 1 ] && n=1
@@ -127,9 +127,12 @@ for rep in $(seq 1 "$reps"); do
             fi
         done
     done
+    for size in 16 1024; do
+        run "swiftnats rpc $size" "$outdir/snats_bench" rpc "$(count_for rpc "$size")" "$size"
+    done
     if [ -n "${PYTHON:-}" ]; then
-        for mode in pub pubsub req; do
-            case $mode in pub) n=200000 ;; pubsub) n=100000 ;; req) n=5000 ;; esac
+        for mode in pub pubsub req rpc; do
+            case $mode in pub) n=200000 ;; pubsub) n=100000 ;; req | rpc) n=5000 ;; esac
             n=$((n / scale)); [ "$n" -lt 1 ] && n=1
             for client in swiftnats natspy; do
                 run "$client-py $mode 16" SWIFTNATS_LIBRARY="$libdir/libswiftnats.so" PYTHONPATH="$root/bindings/python" \
@@ -183,6 +186,39 @@ END {
     print ""
     print "Ratios: for msgs/s above 1 means swiftnats is faster; for p50 latency below 1 means swiftnats is faster."
 }' "$results" >"$table"
+
+# ---- RPC round trip against a raw request of the same payload (target: within 1.2x) ----
+awk '
+function median(key,    n, i, j, t, a) {
+    n = cnt[key]
+    if (n == 0) return ""
+    for (i = 1; i <= n; i++) a[i] = val[key, i]
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    if (n % 2) return a[(n + 1) / 2]
+    return (a[n / 2] + a[n / 2 + 1]) / 2
+}
+/^RESULT / {
+    delete f
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    if (f["mode"] != "req" && f["mode"] != "rpc") next
+    key = f["client"] SUBSEP f["mode"] SUBSEP f["size"]
+    cnt[key]++; val[key, cnt[key]] = f["p50_us"] + 0
+    cnt[key, "p99"]++; val[key, "p99", cnt[key, "p99"]] = f["p99_us"] + 0
+    cnt[key, "rate"]++; val[key, "rate", cnt[key, "rate"]] = f["msgs_per_s"] + 0
+}
+END {
+    print ""
+    print "| RPC round trip | size | rpc calls/s | rpc p50 | rpc p99 | raw req p50 | rpc/req p50 |"
+    print "|---|---|---|---|---|---|---|"
+    n = split("swiftnats:16 swiftnats:1024 swiftnats-py:16 nats-py:16", rows, " ")
+    for (r = 1; r <= n; r++) {
+        split(rows[r], cs, ":"); c = cs[1]; s = cs[2]
+        rp = median(c SUBSEP "rpc" SUBSEP s); if (rp == "") continue
+        rq = median(c SUBSEP "req" SUBSEP s)
+        printf "| %s | %s B | %.0f | %.1f µs | %.1f µs | %s | %s |\n", c, s, median(c SUBSEP "rpc" SUBSEP s SUBSEP "rate"), rp, \
+            median(c SUBSEP "rpc" SUBSEP s SUBSEP "p99"), (rq == "") ? "–" : sprintf("%.1f µs", rq), (rq == "" || rq == 0) ? "–" : sprintf("%.2f", rp / rq)
+    }
+}' "$results" >>"$table"
 
 if [ -n "${PYTHON:-}" ]; then
     awk '

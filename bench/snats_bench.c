@@ -11,6 +11,9 @@
  *         req     a responder connection and a requester connection; COUNT sequential
  *                 requests (SIZE-byte request, SIZE-byte reply), after 100 warm-up requests;
  *                 reports the p50 and p99 latency (nearest rank).
+ *         rpc     an RPC server (namespace "bench", method "echo") and an RPC client on two
+ *                 connections; COUNT sequential calls with params [a SIZE-byte string],
+ *                 answered with that string, after 100 warm-up calls; p50 and p99 as req.
  *   URL   default nats://127.0.0.1:14222
  *
  * Prints one machine-readable line:
@@ -93,6 +96,13 @@ static void on_request(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *c
     if (snats_msg_reply(msg) != NULL) snats_msg_respond(msg, snats_msg_data(msg), snats_msg_data_len(msg));
 }
 
+/* ---------------- rpc ---------------- */
+
+static void on_echo(snats_rpc_request *req, const json_t *params, void *closure) {
+    (void)closure;
+    snats_rpc_request_respond(req, json_array_get(params, 0));
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -108,7 +118,7 @@ static double percentile(const double *sorted, long long n, double p) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s pub|pubsub|req COUNT SIZE [URL]\n", argv[0]);
+        fprintf(stderr, "usage: %s pub|pubsub|req|rpc COUNT SIZE [URL]\n", argv[0]);
         return 1;
     }
     const char *mode = argv[1];
@@ -207,6 +217,47 @@ int main(int argc, char **argv) {
         snats_sub_destroy(sub);
         snats_conn_destroy(req_conn);
         snats_conn_destroy(resp_conn);
+    } else if (strcmp(mode, "rpc") == 0) {
+        snats_conn *server_conn = bench_connect(url, "snats-bench-rpc-server");
+        snats_conn *client_conn = bench_connect(url, "snats-bench-rpc-client");
+        snats_rpc_server *server = NULL;
+        CHECK(snats_rpc_server_create(&server, server_conn, "bench", NULL));
+        CHECK(snats_rpc_server_register(server, "echo", NULL, NULL, 0, on_echo, NULL));
+        CHECK(snats_rpc_server_start(server, NULL));
+        snats_rpc_client *client = NULL;
+        CHECK(snats_rpc_client_create(&client, client_conn, "bench"));
+        json_t *params = json_pack("[s%]", payload, (size_t)size);
+        for (int i = 0; i < 100; i++) {
+            json_t *result = NULL;
+            CHECK(snats_rpc_client_call(&result, NULL, client, "echo", params, 5000));
+            json_decref(result);
+        }
+        double *lat = malloc(sizeof(double) * (size_t)count);
+        if (lat == NULL) return 2;
+        double t0 = now_s();
+        for (long long i = 0; i < count; i++) {
+            json_t *result = NULL;
+            double a = now_s();
+            CHECK(snats_rpc_client_call(&result, NULL, client, "echo", params, 5000));
+            lat[i] = (now_s() - a) * 1e6;
+            if (json_string_length(result) != (size_t)size) {
+                fprintf(stderr, "bad result size %zu\n", json_string_length(result));
+                return 4;
+            }
+            json_decref(result);
+        }
+        double el = now_s() - t0;
+        qsort(lat, (size_t)count, sizeof(double), cmp_double);
+        printf("RESULT client=%s mode=rpc size=%d count=%lld secs=%.4f msgs_per_s=%.0f mb_per_s=%.2f "
+               "p50_us=%.1f p99_us=%.1f\n",
+               CLIENT, size, count, el, (double)count / el, (double)count * size / el / 1e6,
+               percentile(lat, count, 50), percentile(lat, count, 99));
+        free(lat);
+        json_decref(params);
+        snats_rpc_client_destroy(client);
+        snats_rpc_server_destroy(server);
+        snats_conn_destroy(client_conn);
+        snats_conn_destroy(server_conn);
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 1;

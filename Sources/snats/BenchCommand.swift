@@ -1,15 +1,16 @@
 import ArgumentParser
 import NATS
+import NATSRPC
 
 /// Throughput and latency, printed in the reference harness's RESULT format so `make bench`
 /// can set it beside cnats.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure publish, subscribe and request rates.")
 
-    enum Mode: String, ExpressibleByArgument, CaseIterable { case pub, sub, pubsub, request }
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case pub, sub, pubsub, request, rpc }
 
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "pub | sub | pubsub | request") var mode: Mode
+    @Argument(help: "pub | sub | pubsub | request | rpc") var mode: Mode
     @Option(help: "Messages (or requests).") var count: Int = 1_000_000
     @Option(help: "Payload bytes.") var size: Int = 16
 
@@ -19,6 +20,7 @@ struct BenchCommand: ParsableCommand {
         case .pub: try benchPublish(payload)
         case .sub, .pubsub: try benchPubSub(payload)
         case .request: try benchRequest(payload)
+        case .rpc: try benchRPC()
         }
     }
 
@@ -90,13 +92,41 @@ struct BenchCommand: ParsableCommand {
             try responder.subscribe("bench.req") { message in try? responder.respond(to: message, payload: message.payload) }
         }
         try natsCall { try responder.flush(timeoutMilliseconds: 5_000) }
+        try measureRoundTrips { _ = try requester.request("bench.req", payload: payload, timeoutMilliseconds: 5_000) }
+    }
+
+    /// An RPC server (namespace "bench", method "echo") and a client on two connections; each
+    /// call sends params [a `size`-byte string] and gets it back.
+    private func benchRPC() throws {
+        let serverConnection = try connection.connect()
+        let clientConnection = try connection.connect()
+        defer {
+            clientConnection.close()
+            serverConnection.close()
+        }
+        let server = try natsCall { () -> RPCServer in
+            let server = try RPCServer(connection: serverConnection, namespace: "bench")
+            try server.register("echo") { request in try? request.respond(request.params.items.first ?? JSONValue.null()) }
+            try server.start()
+            return server
+        }
+        defer { server.stop() }
+        let client = try RPCClient(connection: clientConnection, namespace: "bench")
+        let params = JSONValue.array()
+        params.append(JSONValue.string(String(repeating: "x", count: size)))
+        try measureRoundTrips { _ = try client.call("echo", params: params, timeoutMilliseconds: 5_000) }
+    }
+
+    /// Times `count` sequential round trips (after 100 unmeasured ones) and reports p50/p99.
+    private func measureRoundTrips(_ roundTrip: () throws -> Void) throws {
+        for _ in 0..<100 { try natsCall(roundTrip) }
         var latencies: [UInt64] = []
         latencies.reserveCapacity(count)
         let start = Deadline.now()
         try natsCall {
             for _ in 0..<count {
                 let sent = Deadline.now()
-                _ = try requester.request("bench.req", payload: payload, timeoutMilliseconds: 5_000)
+                try roundTrip()
                 latencies.append(Deadline.now().uptimeNanoseconds - sent.uptimeNanoseconds)
             }
         }

@@ -4,10 +4,10 @@ import NATS
 struct SnatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snats",
-        abstract: "swiftnats command-line tool: publish, subscribe, request, reply, micro services, benchmark.",
+        abstract: "swiftnats command-line tool: publish, subscribe, request, reply, micro services, RPC, benchmark.",
         version: SwiftNATSVersion.string,
         subcommands: [PubCommand.self, SubCommand.self, RequestCommand.self, ReplyCommand.self, MicroCommand.self,
-                      BenchCommand.self]
+                      RPCCommand.self, BenchCommand.self]
     )
 }
 
