@@ -110,22 +110,26 @@ void snats_json_decref(json_t *json);
 json_t *snats_json_incref(json_t *json);
 
 /**
- * @brief Parses JSON text (any value, not only objects or arrays).
+ * @brief Parses JSON text (any value, not only objects or arrays), strictly (RFC 8259): valid
+ *        UTF-8, no `\u0000`, integers within int64, at most 2048 levels of nesting, nothing
+ *        after the value but whitespace. The same parser reads every JSON body the library
+ *        receives (RPC requests and replies, micro documents).
  * @param[out] json On SNATS_OK a new reference; else NULL.
  * @param text      Borrowed, NUL-terminated UTF-8.
  * @retval SNATS_OK           parsed.
- * @retval SNATS_INVALID_JSON not JSON; snats_last_error() has line and column.
+ * @retval SNATS_INVALID_JSON not JSON; snats_last_error() says why, with line and column.
  * @retval SNATS_INVALID_ARG  @p json or @p text is NULL.
  * Blocks: no. Threads: any.
  */
 snats_status snats_json_loads(json_t **json, const char *text);
 
 /**
- * @brief Serialises JSON compactly, keys in insertion order.
+ * @brief Serialises JSON compactly, keys in insertion order, reals in the shortest form that
+ *        reads back the same.
  * @param[out] text On SNATS_OK an owned NUL-terminated string, freed with snats_free(); else NULL.
  * @param json      Borrowed.
  * @retval SNATS_OK           serialised.
- * @retval SNATS_INVALID_JSON Jansson could not serialise it (invalid UTF-8 in a string).
+ * @retval SNATS_INVALID_JSON the value contains itself (or nests deeper than 2048 levels).
  * @retval SNATS_INVALID_ARG  a NULL argument.
  * Blocks: no. Threads: as Jansson's.
  */

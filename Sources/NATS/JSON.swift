@@ -13,15 +13,9 @@ public final class JSONValue {
 
     deinit { cjansson_decref(raw) }
 
+    /// Parses any JSON value (JSONCodec: strict RFC 8259, depth-limited).
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws -> JSONValue {
-        var error = json_error_t()
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self),
-            let value = json_loadb(base, bytes.count, Int(JSON_DECODE_ANY), &error)
-        else {
-            let text = withUnsafeBytes(of: &error.text) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            throw NATSError.invalidJSON("\(text) (line \(error.line), column \(error.column))")
-        }
-        return JSONValue(taking: value)
+        JSONValue(taking: try JSONCodec.decode(bytes))
     }
 
     public static func parse(_ text: String) throws -> JSONValue {
@@ -115,11 +109,11 @@ public final class JSONValue {
         return (0..<json_array_size(raw)).compactMap { index in json_array_get(raw, index).map { JSONValue(retaining: $0) } }
     }
 
-    /// Compact serialisation, keys in insertion order.
+    /// Compact serialisation, keys in insertion order; "null" for a value that cannot be
+    /// written (one that contains itself).
     public func serialized() -> String {
-        guard let text = json_dumps(raw, Int(JSON_COMPACT) | Int(JSON_PRESERVE_ORDER) | Int(JSON_ENCODE_ANY)) else { return "null" }
-        defer { free(text) }
-        return String(cString: text)
+        guard let bytes = try? JSONCodec.encode(raw) else { return "null" }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -202,12 +196,6 @@ extension JSONValue {
     /// A deep copy: the caller may change it without touching the original.
     public func copy() -> JSONValue { JSONValue(taking: json_deep_copy(raw) ?? json_null()) }
 
-    /// Serialised as UTF-8 bytes (a message payload).
-    public func bytes() -> [UInt8] {
-        guard let text = json_dumps(raw, Int(JSON_COMPACT) | Int(JSON_PRESERVE_ORDER) | Int(JSON_ENCODE_ANY)) else {
-            return Array("null".utf8)
-        }
-        defer { free(text) }
-        return Array(UnsafeRawBufferPointer(start: text, count: strlen(text)))
-    }
+    /// Serialised as UTF-8 bytes (a message payload). Throws for a value that contains itself.
+    public func bytes() throws -> [UInt8] { try JSONCodec.encode(raw) }
 }

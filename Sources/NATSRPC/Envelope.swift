@@ -8,48 +8,48 @@ import NATS
 /// streamed: {"id": "...", "stream": "item", "seq": 0, "result": ...}   (one per item)
 ///           {"id": "...", "stream": "end", "seq": n, "result": null, "error": null | {...}}
 enum Envelope {
-    static func request(id: String, method: String, params: JSONValue?, stream: Bool) -> [UInt8] {
+    static func request(id: String, method: String, params: JSONValue?, stream: Bool) throws -> [UInt8] {
         let body = JSONValue.object()
         body.set("id", id)
         body.set("method", method)
         body.set("params", params ?? JSONValue.object())
         if stream { body.set("stream", true) }
-        return body.bytes()
+        return try body.bytes()
     }
 
-    static func reply(id: JSONValue?, result: JSONValue) -> [UInt8] {
+    static func reply(id: JSONValue?, result: JSONValue) throws -> [UInt8] {
         let body = JSONValue.object()
         body.set("id", id ?? JSONValue.null())
         body.set("result", result)
         body.setNull("error")
-        return body.bytes()
+        return try body.bytes()
     }
 
-    static func reply(id: JSONValue?, error: RPCError) -> [UInt8] {
+    static func reply(id: JSONValue?, error: RPCError) throws -> [UInt8] {
         let body = JSONValue.object()
         body.set("id", id ?? JSONValue.null())
         body.setNull("result")
         body.set("error", error.json)
-        return body.bytes()
+        return try body.bytes()
     }
 
-    static func streamItem(id: JSONValue?, seq: Int, item: JSONValue) -> [UInt8] {
+    static func streamItem(id: JSONValue?, seq: Int, item: JSONValue) throws -> [UInt8] {
         let body = JSONValue.object()
         body.set("id", id ?? JSONValue.null())
         body.set("stream", "item")
         body.set("seq", seq)
         body.set("result", item)
-        return body.bytes()
+        return try body.bytes()
     }
 
-    static func streamEnd(id: JSONValue?, seq: Int, error: RPCError?) -> [UInt8] {
+    static func streamEnd(id: JSONValue?, seq: Int, error: RPCError?) throws -> [UInt8] {
         let body = JSONValue.object()
         body.set("id", id ?? JSONValue.null())
         body.set("stream", "end")
         body.set("seq", seq)
         body.setNull("result")
         if let error { body.set("error", error.json) } else { body.setNull("error") }
-        return body.bytes()
+        return try body.bytes()
     }
 }
 

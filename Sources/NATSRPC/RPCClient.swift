@@ -155,7 +155,7 @@ public final class RPCClient {
         let timeout = try checkedTimeout(timeoutMilliseconds)
         let (_, id) = nextID()
         try MethodNames.checkMethod(method)
-        let payload = Envelope.request(id: id, method: method, params: try checkedParams(params), stream: true)
+        let payload = try Envelope.request(id: id, method: method, params: try checkedParams(params), stream: true)
         return try RPCStream(target: target, method: method, payload: payload, timeoutMilliseconds: timeout)
     }
 
@@ -201,7 +201,7 @@ public final class RPCClient {
     private func makeCall(_ method: String, params: JSONValue?) throws -> PendingCall {
         try MethodNames.checkMethod(method)
         let (number, id) = nextID()
-        let payload = Envelope.request(id: id, method: method, params: try checkedParams(params), stream: false)
+        let payload = try Envelope.request(id: id, method: method, params: try checkedParams(params), stream: false)
         return PendingCall(id: number, method: method, payload: payload, target: target)
     }
 

@@ -67,30 +67,42 @@ public final class RPCRequest {
             sent += 1
             return sent - 1
         }
-        if let seq { try micro.respond(Envelope.streamItem(id: id, seq: seq, item: item)) }
+        if let seq { try micro.respond(try Envelope.streamItem(id: id, seq: seq, item: item)) }
     }
 
     /// Answers with `result`. After streamed items a non-null `result` is one more item and
-    /// the stream then ends.
+    /// the stream then ends. A result that cannot be written as JSON (one that contains
+    /// itself) answers -32603 instead, and throws.
     public func respond(_ result: JSONValue) throws {
         let (streamed, items) = try take()
+        do {
+            try send(result, streamed: streamed, items: items)
+        } catch NATSError.invalidJSON(let text) {
+            let error = RPCError(code: RPCError.internalError, message: "Internal error: the result is not JSON: \(text)",
+                                 data: origin.data(method: method, traceback: nil, details: nil))
+            try? sendError(error, streamed: streamed)
+            throw NATSError.invalidJSON(text)
+        }
+    }
+
+    private func send(_ result: JSONValue, streamed: Int, items: [JSONValue]) throws {
         if wantsStream && streamed > 0 {
             var seq = streamed
             if !result.isNull {
-                try micro.respond(Envelope.streamItem(id: id, seq: seq, item: result))
+                try micro.respond(try Envelope.streamItem(id: id, seq: seq, item: result))
                 seq += 1
             }
-            try micro.respond(Envelope.streamEnd(id: id, seq: seq, error: nil))
+            try micro.respond(try Envelope.streamEnd(id: id, seq: seq, error: nil))
             return
         }
         if !items.isEmpty {
             let array = JSONValue.array()
             for item in items { array.append(item) }
             if !result.isNull { array.append(result) }
-            try micro.respond(Envelope.reply(id: id, result: array))
+            try micro.respond(try Envelope.reply(id: id, result: array))
             return
         }
-        try micro.respond(Envelope.reply(id: id, result: result))
+        try micro.respond(try Envelope.reply(id: id, result: result))
     }
 
     /// Answers with an error. Its `data` becomes an object with the origin (namespace,
@@ -98,10 +110,14 @@ public final class RPCRequest {
     /// A stream ends with it. Also sets the micro error headers, so the endpoint counts it.
     public func fail(code: Int, message: String, details: JSONValue? = nil, traceback: String? = nil) throws {
         let (streamed, _) = try take()
-        let error = RPCError(code: code, message: message, data: origin.data(method: method, traceback: traceback, details: details))
+        try sendError(RPCError(code: code, message: message, data: origin.data(method: method, traceback: traceback, details: details)),
+                      streamed: streamed)
+    }
+
+    private func sendError(_ error: RPCError, streamed: Int) throws {
         let body = wantsStream && streamed > 0
-            ? Envelope.streamEnd(id: id, seq: streamed, error: error) : Envelope.reply(id: id, error: error)
-        try micro.respondError(code: String(code), description: message, data: body)
+            ? try Envelope.streamEnd(id: id, seq: streamed, error: error) : try Envelope.reply(id: id, error: error)
+        try micro.respondError(code: String(error.code), description: error.message, data: body)
     }
 
     /// Fails the way a crashed handler does: -32603 `Internal error: <message>`.

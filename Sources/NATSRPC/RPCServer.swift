@@ -184,7 +184,7 @@ public final class RPCServer {
         var error = error
         error.data = origin.data(method: method, traceback: nil, details: error.data)
         try? micro.respondError(code: String(error.code), description: error.message,
-                                data: Envelope.reply(id: id, error: error))
+                                data: try Envelope.reply(id: id, error: error))
     }
 }
 

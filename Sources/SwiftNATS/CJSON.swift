@@ -21,12 +21,7 @@ public func snats_json_loads(_ out: UnsafeMutablePointer<UnsafeMutablePointer<js
     return withStatus {
         let out = try required(out, "json")
         let text = try required(text, "text")
-        var error = json_error_t()
-        guard let value = json_loads(text, Int(JSON_DECODE_ANY), &error) else {
-            let detail = withUnsafeBytes(of: &error.text) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            throw NATSError.invalidJSON("\(detail) (line \(error.line), column \(error.column))")
-        }
-        out.pointee = value
+        out.pointee = try JSONCodec.decode(cBytes(text))
     }
 }
 
@@ -36,9 +31,12 @@ public func snats_json_dumps(_ out: UnsafeMutablePointer<UnsafeMutablePointer<CC
     return withStatus {
         let out = try required(out, "text")
         let json = try required(json, "json")
-        guard let text = json_dumps(json, Int(JSON_COMPACT) | Int(JSON_PRESERVE_ORDER) | Int(JSON_ENCODE_ANY)) else {
-            throw NATSError.invalidJSON("value cannot be serialised")
+        let bytes = try JSONCodec.encode(UnsafeMutablePointer(mutating: json))
+        guard let text = malloc(bytes.count + 1)?.assumingMemoryBound(to: CChar.self) else {
+            throw NATSError.invalidJSON("out of memory")
         }
+        bytes.withUnsafeBytes { if $0.count > 0 { memcpy(text, $0.baseAddress!, $0.count) } }
+        text[bytes.count] = 0
         out.pointee = text
     }
 }

@@ -1,6 +1,7 @@
 /*
  * demo.c - a tour of swiftnats in one program: connect, subscribe, publish, request/reply
- * with a responder in the same program, a request nobody answers, a clean drain.
+ * with a responder in the same program, a request nobody answers, an RPC method called by
+ * name with JSON params, a clean drain.
  *
  * Usage:  demo [URL]     (default $NATS_URL, else nats://127.0.0.1:4222)
  * Exit status 0 when every step behaved as described, 1 otherwise.
@@ -78,6 +79,16 @@ static void on_sum_request(snats_conn *conn, snats_sub *sub, snats_msg *msg, voi
     if (s != SNATS_OK) fprintf(stderr, "demo: respond failed: %s\n", snats_status_text(s));
 }
 
+/* ---- an RPC method: math.add of the "demo" namespace ---- */
+
+static void rpc_add(snats_rpc_request *req, const json_t *params, void *closure) {
+    (void)closure;
+    json_t *sum = json_integer(json_integer_value(json_object_get(params, "a")) +
+                               json_integer_value(json_object_get(params, "b")));
+    snats_rpc_request_respond(req, sum);
+    json_decref(sum);
+}
+
 int main(int argc, char **argv) {
     const char *url = argc > 1 ? argv[1] : getenv("NATS_URL");
     if (url == NULL || url[0] == '\0') url = "nats://127.0.0.1:4222";
@@ -134,10 +145,35 @@ int main(int argc, char **argv) {
     printf("   -> %s (%s)\n", snats_status_text(s), snats_last_error());
     if (s != SNATS_NO_RESPONDERS) return 1;
 
-    /* 5. Statistics, then a drain: unsubscribe everything, deliver what is queued, close. */
+    /* 5. RPC: a method served on rpc.demo.math.add, called by name with JSON params. */
+    snats_rpc_server *rpc_server = NULL;
+    CHECK(snats_rpc_server_create(&rpc_server, conn, "demo", NULL));
+    json_t *described = json_pack("[{s:s,s:s},{s:s,s:s}]", "name", "a", "type", "integer", "name", "b", "type", "integer");
+    CHECK(snats_rpc_server_register(rpc_server, "math.add", described, "adds two integers", 0, rpc_add, NULL));
+    json_decref(described);
+    CHECK(snats_rpc_server_start(rpc_server, NULL));
+    snats_rpc_client *rpc = NULL;
+    CHECK(snats_rpc_client_create(&rpc, conn, "demo"));
+    json_t *params = json_pack("{s:i,s:i}", "a", 2, "b", 3), *result = NULL, *error = NULL;
+    CHECK(snats_rpc_client_call(&result, NULL, rpc, "math.add", params, 2000));
+    printf("5. RPC demo.math.add {a: 2, b: 3} -> %lld\n", (long long)json_integer_value(result));
+    ok = json_integer_value(result) == 5;
+    json_decref(result);
+    json_decref(params);
+    params = json_pack("{s:s}", "a", "two");
+    s = snats_rpc_client_call(&result, &error, rpc, "math.add", params, 2000);
+    printf("   with a = \"two\" -> %s: %s\n", snats_status_text(s), json_string_value(json_object_get(error, "message")));
+    ok = ok && s == SNATS_RPC_ERROR && json_integer_value(json_object_get(error, "code")) == -32602;
+    json_decref(error);
+    json_decref(params);
+    snats_rpc_client_destroy(rpc);
+    snats_rpc_server_destroy(rpc_server);
+    if (!ok) return 1;
+
+    /* 6. Statistics, then a drain: unsubscribe everything, deliver what is queued, close. */
     uint64_t in_msgs = 0, out_msgs = 0;
     CHECK(snats_conn_get_stats(&in_msgs, NULL, &out_msgs, NULL, conn));
-    printf("5. %llu messages in, %llu out; draining\n", (unsigned long long)in_msgs,
+    printf("6. %llu messages in, %llu out; draining\n", (unsigned long long)in_msgs,
            (unsigned long long)out_msgs);
     CHECK(snats_conn_drain(conn, 5000));
     printf("   closed: %s\n", snats_conn_is_closed(conn) ? "yes" : "no");

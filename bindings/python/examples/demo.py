@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""swiftnats from Python: publish/subscribe, headers, request/reply and a synchronous
-subscription, against the server named on the command line (or $NATS_URL)."""
+"""swiftnats from Python: publish/subscribe, headers, request/reply, a synchronous
+subscription and RPC, against the server named on the command line (or $NATS_URL)."""
 import os
 import sys
 import threading
 
 import swiftnats
+from swiftnats.rpc import RPC
 
 
 def main() -> int:
@@ -43,6 +44,19 @@ def main() -> int:
         inbox = nc.subscribe("demo.queue")
         nc.publish("demo.queue", b"read me with next_msg")
         print(f"  next_msg: {inbox.next_msg(timeout=2.0).data.decode()}")
+        with RPC(nc, namespace="pydemo") as rpc:
+            @rpc.method("math.add")
+            def add(a: float, b: float) -> float:
+                return a + b
+
+            @rpc.method
+            def countdown(n: int):
+                yield from range(n, 0, -1)
+
+            rpc.start()
+            print(f"  rpc math.add: {rpc.call('math.add', {'a': 5, 'b': 3})}, "
+                  f"batch: {rpc.call_batch([('math.add', [1, 2]), ('nope', None)])}, "
+                  f"stream: {list(rpc.call_stream('countdown', [3]))}")
         print(f"  stats: {nc.stats}")
     print("python demo: ok")
     return 0

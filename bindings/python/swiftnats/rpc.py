@@ -201,15 +201,27 @@ class _Method:
         except (TypeError, ValueError):
             self.signature = None
 
-    def arguments(self, params: Any) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
-        args: Tuple[Any, ...] = tuple(params) if isinstance(params, list) else ()
-        kwargs: Dict[str, Any] = params if isinstance(params, dict) else {}
+    @staticmethod
+    def arguments(params: Any) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
+        return (tuple(params), {}) if isinstance(params, list) else ((), params if isinstance(params, dict) else {})
+
+    def invoke(self, params: Any) -> Any:
+        """Calls the function. The library has checked the params against the signature's
+        description; a TypeError that binding the signature explains is -32602 (keyword use
+        of a positional-only parameter, say), any other comes from inside the function."""
+        args, kwargs = self.arguments(params)
+        try:
+            return self.fn(*args, **kwargs)
+        except TypeError as e:
+            self.check_binding(args, kwargs)
+            raise e from None
+
+    def check_binding(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
         if self.signature is not None:
             try:
                 self.signature.bind(*args, **kwargs)
             except TypeError as e:
                 raise InvalidParamsError(None, f"Invalid params: {e}") from None
-        return args, kwargs
 
     def dispatch(self, req: int, params_ptr: Optional[int]) -> None:
         """On the method's library thread."""
@@ -222,8 +234,7 @@ class _Method:
                 raise
             return
         try:
-            args, kwargs = self.arguments(json_value(params_ptr))
-            result = self.fn(*args, **kwargs)
+            result = self.invoke(json_value(params_ptr))
             if inspect.isgenerator(result):
                 for item in result:
                     _send(lib.snats_rpc_request_send_item, req, item)
@@ -237,6 +248,7 @@ class _Method:
     async def _run_async(self, req: int, params: Any) -> None:
         try:
             args, kwargs = self.arguments(params)
+            self.check_binding(args, kwargs)  # a coroutine is made before it runs: check first
             if self.is_async_gen:
                 async for item in self.fn(*args, **kwargs):
                     _send(lib.snats_rpc_request_send_item, req, item)
