@@ -129,7 +129,8 @@ snats_status snats_json_loads(json_t **json, const char *text);
  * @param[out] text On SNATS_OK an owned NUL-terminated string, freed with snats_free(); else NULL.
  * @param json      Borrowed.
  * @retval SNATS_OK           serialised.
- * @retval SNATS_INVALID_JSON the value contains itself (or nests deeper than 2048 levels).
+ * @retval SNATS_INVALID_JSON a string is not UTF-8 (json_string_nocheck()), or the value contains
+ *         itself (or nests deeper than 2048 levels).
  * @retval SNATS_INVALID_ARG  a NULL argument.
  * Blocks: no. Threads: as Jansson's.
  */

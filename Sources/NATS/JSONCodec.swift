@@ -38,6 +38,29 @@ public enum JSONCodec {
     }
 }
 
+/// The length of the valid UTF-8 sequence starting at `offset` (a byte >= 0x80): no overlong
+/// forms, no surrogates, nothing above U+10FFFF. nil when it is not one.
+private func utf8SequenceLength(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int? {
+    let lead = bytes[offset]
+    let length: Int
+    var scalar: UInt32
+    switch lead {
+    case 0xC2...0xDF: length = 2; scalar = UInt32(lead & 0x1F)
+    case 0xE0...0xEF: length = 3; scalar = UInt32(lead & 0x0F)
+    case 0xF0...0xF4: length = 4; scalar = UInt32(lead & 0x07)
+    default: return nil
+    }
+    guard offset + length <= bytes.count else { return nil }
+    for index in 1..<length {
+        let byte = bytes[offset + index]
+        guard byte & 0xC0 == 0x80 else { return nil }
+        scalar = scalar << 6 | UInt32(byte & 0x3F)
+    }
+    let smallest: UInt32 = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000
+    guard scalar >= smallest, scalar <= 0x10FFFF, !(0xD800...0xDFFF).contains(scalar) else { return nil }
+    return length
+}
+
 // MARK: writing
 
 private struct JSONWriter {
@@ -55,7 +78,7 @@ private struct JSONWriter {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
                 if let key = json_object_iter_key(current) {
-                    writeString(UnsafeRawBufferPointer(start: key, count: json_object_iter_key_len(current)))
+                    try writeString(UnsafeRawBufferPointer(start: key, count: json_object_iter_key_len(current)))
                 }
                 out.append(UInt8(ascii: ":"))
                 if let member = json_object_iter_value(current) { try write(member, depth: depth + 1) } else { writeNull() }
@@ -72,7 +95,8 @@ private struct JSONWriter {
             }
             out.append(UInt8(ascii: "]"))
         case JSON_STRING:
-            writeString(UnsafeRawBufferPointer(start: json_string_value(value), count: json_string_length(value)))
+            // json_string_nocheck lets a caller store bytes that are not UTF-8: never sent.
+            try writeString(UnsafeRawBufferPointer(start: json_string_value(value), count: json_string_length(value)))
         case JSON_INTEGER:
             writeInteger(Int64(json_integer_value(value)))
         case JSON_REAL:
@@ -113,14 +137,24 @@ private struct JSONWriter {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Quotes and escapes a UTF-8 string; runs that need no escape are copied at once.
-    private mutating func writeString(_ text: UnsafeRawBufferPointer) {
+    private mutating func writeString(_ text: UnsafeRawBufferPointer) throws {
         out.append(UInt8(ascii: "\""))
         var runStart = 0
-        for index in 0..<text.count {
+        var index = 0
+        while index < text.count {
             let byte = text[index]
+            if byte >= 0x80 {
+                guard let length = utf8SequenceLength(text, at: index) else {
+                    throw NATSError.invalidJSON("a string is not valid UTF-8")
+                }
+                index += length
+                continue
+            }
+            index += 1
             guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            if runStart < index { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart..<index])) }
-            runStart = index + 1
+            let at = index - 1
+            if runStart < at { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[runStart..<at])) }
+            runStart = at + 1
             out.append(UInt8(ascii: "\\"))
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
@@ -398,28 +432,9 @@ private struct JSONReader {
         }
     }
 
-    /// Copies one multi-byte UTF-8 sequence after checking it (no overlong forms, no
-    /// surrogates, nothing above U+10FFFF).
+    /// Copies one multi-byte UTF-8 sequence after checking it.
     private mutating func copyUTF8Sequence() throws {
-        let lead = bytes[position]
-        let length: Int
-        var scalar: UInt32
-        switch lead {
-        case 0xC2...0xDF: length = 2; scalar = UInt32(lead & 0x1F)
-        case 0xE0...0xEF: length = 3; scalar = UInt32(lead & 0x0F)
-        case 0xF0...0xF4: length = 4; scalar = UInt32(lead & 0x07)
-        default: throw failure("invalid UTF-8")
-        }
-        guard position + length <= bytes.count else { throw failure("invalid UTF-8") }
-        for offset in 1..<length {
-            let byte = bytes[position + offset]
-            guard byte & 0xC0 == 0x80 else { throw failure("invalid UTF-8") }
-            scalar = scalar << 6 | UInt32(byte & 0x3F)
-        }
-        let smallest: UInt32 = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000
-        guard scalar >= smallest, scalar <= 0x10FFFF, !(0xD800...0xDFFF).contains(scalar) else {
-            throw failure("invalid UTF-8")
-        }
+        guard let length = utf8SequenceLength(bytes, at: position) else { throw failure("invalid UTF-8") }
         scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)]))
         position += length
     }

@@ -67,6 +67,16 @@ final class JSONCodecTests: XCTestCase {
         }
     }
 
+    func testWritingRefusesStringsThatAreNotUTF8() {
+        for bytes: [CChar] in [[-1, -2], [-61], [-19, -96, -128]] {  // ff fe, a lone c3, a surrogate
+            let value = JSONValue(taking: bytes.withUnsafeBufferPointer { json_stringn_nocheck($0.baseAddress, $0.count) }!)
+            XCTAssertThrowsError(try value.bytes()) { error in
+                XCTAssertEqual(error as? NATSError, .invalidJSON("a string is not valid UTF-8"))
+            }
+        }
+        XCTAssertEqual(try JSONValue.string("é中😀").bytes(), Array("\"é中😀\"".utf8))
+    }
+
     func testErrorsSayWhereAndWhat() {
         XCTAssertThrowsError(try decode("{\n  \"a\": tru\n}")) { error in
             XCTAssertEqual(error as? NATSError, .invalidJSON("invalid literal (line 2, column 8)"))
