@@ -143,7 +143,8 @@ for rep in $(seq 1 "$reps"); do
 done
 
 # ---- table: medians per client, mode and size ----
-awk -v server="$server_version" -v reps="$reps" -v scale="$scale" '
+# median(key): the median of val[key, 1..cnt[key]], shared by the tables below.
+awk_median='
 function median(key,    n, i, j, t, a) {
     n = cnt[key]
     if (n == 0) return ""
@@ -152,6 +153,8 @@ function median(key,    n, i, j, t, a) {
     if (n % 2) return a[(n + 1) / 2]
     return (a[n / 2] + a[n / 2 + 1]) / 2
 }
+'
+awk -v server="$server_version" -v reps="$reps" -v scale="$scale" "$awk_median"'
 function fmt(v, mode) {
     if (v == "") return "–"
     if (mode == "req") return sprintf("%.1f µs", v)
@@ -188,15 +191,7 @@ END {
 }' "$results" >"$table"
 
 # ---- RPC round trip against a raw request of the same payload (target: within 1.2x) ----
-awk '
-function median(key,    n, i, j, t, a) {
-    n = cnt[key]
-    if (n == 0) return ""
-    for (i = 1; i <= n; i++) a[i] = val[key, i]
-    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-    if (n % 2) return a[(n + 1) / 2]
-    return (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk "$awk_median"'
 /^RESULT / {
     delete f
     for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }

@@ -116,6 +116,67 @@ static double percentile(const double *sorted, long long n, double p) {
     return sorted[idx];
 }
 
+/* ---------------- round trips (req, rpc) ---------------- */
+
+/* One round trip; returns the size of the answer (the payload, echoed). Exits on failure. */
+typedef size_t (*round_trip_fn)(void *ctx);
+
+/* 100 warm-up round trips (they set up reply subscriptions and delivery threads), then COUNT
+ * timed ones; prints the RESULT line with p50 and p99. */
+static int report_round_trips(const char *mode, int size, long long count, round_trip_fn round_trip, void *ctx) {
+    for (int i = 0; i < 100; i++) round_trip(ctx);
+    double *lat = malloc(sizeof(double) * (size_t)count);
+    if (lat == NULL) return 2;
+    double t0 = now_s();
+    for (long long i = 0; i < count; i++) {
+        double a = now_s();
+        size_t got = round_trip(ctx);
+        lat[i] = (now_s() - a) * 1e6;
+        if (got != (size_t)size) {
+            fprintf(stderr, "bad answer size %zu\n", got);
+            free(lat);
+            return 4;
+        }
+    }
+    double el = now_s() - t0;
+    qsort(lat, (size_t)count, sizeof(double), cmp_double);
+    printf("RESULT client=%s mode=%s size=%d count=%lld secs=%.4f msgs_per_s=%.0f mb_per_s=%.2f "
+           "p50_us=%.1f p99_us=%.1f\n",
+           CLIENT, mode, size, count, el, (double)count / el, (double)count * size / el / 1e6,
+           percentile(lat, count, 50), percentile(lat, count, 99));
+    free(lat);
+    return 0;
+}
+
+typedef struct {
+    snats_conn *conn;
+    const char *payload;
+    int size;
+} req_ctx;
+
+static size_t request_once(void *arg) {
+    req_ctx *c = arg;
+    snats_msg *reply = NULL;
+    CHECK(snats_request(&reply, c->conn, "bench.req", c->payload, (size_t)c->size, 5000));
+    size_t got = snats_msg_data_len(reply);
+    snats_msg_release(reply);
+    return got;
+}
+
+typedef struct {
+    snats_rpc_client *client;
+    json_t *params;
+} rpc_ctx;
+
+static size_t call_once(void *arg) {
+    rpc_ctx *c = arg;
+    json_t *result = NULL;
+    CHECK(snats_rpc_client_call(&result, NULL, c->client, "echo", c->params, 5000));
+    size_t got = json_string_length(result);
+    json_decref(result);
+    return got;
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) {
         fprintf(stderr, "usage: %s pub|pubsub|req|rpc COUNT SIZE [URL]\n", argv[0]);
@@ -187,33 +248,9 @@ int main(int argc, char **argv) {
         snats_sub *sub = NULL;
         CHECK(snats_subscribe(&sub, resp_conn, "bench.req", on_request, NULL));
         CHECK(snats_conn_flush(resp_conn, 10000));
-        /* Warm-up: sets up the requester's reply subscription and the delivery threads. */
-        for (int i = 0; i < 100; i++) {
-            snats_msg *reply = NULL;
-            CHECK(snats_request(&reply, req_conn, "bench.req", payload, (size_t)size, 5000));
-            snats_msg_release(reply);
-        }
-        double *lat = malloc(sizeof(double) * (size_t)count);
-        if (lat == NULL) return 2;
-        double t0 = now_s();
-        for (long long i = 0; i < count; i++) {
-            snats_msg *reply = NULL;
-            double a = now_s();
-            CHECK(snats_request(&reply, req_conn, "bench.req", payload, (size_t)size, 5000));
-            lat[i] = (now_s() - a) * 1e6;
-            if (snats_msg_data_len(reply) != (size_t)size) {
-                fprintf(stderr, "bad reply size %zu\n", snats_msg_data_len(reply));
-                return 4;
-            }
-            snats_msg_release(reply);
-        }
-        double el = now_s() - t0;
-        qsort(lat, (size_t)count, sizeof(double), cmp_double);
-        printf("RESULT client=%s mode=req size=%d count=%lld secs=%.4f msgs_per_s=%.0f mb_per_s=%.2f "
-               "p50_us=%.1f p99_us=%.1f\n",
-               CLIENT, size, count, el, (double)count / el, (double)count * size / el / 1e6,
-               percentile(lat, count, 50), percentile(lat, count, 99));
-        free(lat);
+        req_ctx ctx = {req_conn, payload, size};
+        int rc = report_round_trips("req", size, count, request_once, &ctx);
+        if (rc != 0) return rc;
         snats_sub_destroy(sub);
         snats_conn_destroy(req_conn);
         snats_conn_destroy(resp_conn);
@@ -226,34 +263,10 @@ int main(int argc, char **argv) {
         CHECK(snats_rpc_server_start(server, NULL));
         snats_rpc_client *client = NULL;
         CHECK(snats_rpc_client_create(&client, client_conn, "bench"));
-        json_t *params = json_pack("[s%]", payload, (size_t)size);
-        for (int i = 0; i < 100; i++) {
-            json_t *result = NULL;
-            CHECK(snats_rpc_client_call(&result, NULL, client, "echo", params, 5000));
-            json_decref(result);
-        }
-        double *lat = malloc(sizeof(double) * (size_t)count);
-        if (lat == NULL) return 2;
-        double t0 = now_s();
-        for (long long i = 0; i < count; i++) {
-            json_t *result = NULL;
-            double a = now_s();
-            CHECK(snats_rpc_client_call(&result, NULL, client, "echo", params, 5000));
-            lat[i] = (now_s() - a) * 1e6;
-            if (json_string_length(result) != (size_t)size) {
-                fprintf(stderr, "bad result size %zu\n", json_string_length(result));
-                return 4;
-            }
-            json_decref(result);
-        }
-        double el = now_s() - t0;
-        qsort(lat, (size_t)count, sizeof(double), cmp_double);
-        printf("RESULT client=%s mode=rpc size=%d count=%lld secs=%.4f msgs_per_s=%.0f mb_per_s=%.2f "
-               "p50_us=%.1f p99_us=%.1f\n",
-               CLIENT, size, count, el, (double)count / el, (double)count * size / el / 1e6,
-               percentile(lat, count, 50), percentile(lat, count, 99));
-        free(lat);
-        json_decref(params);
+        rpc_ctx ctx = {client, json_pack("[s%]", payload, (size_t)size)};
+        int rc = report_round_trips("rpc", size, count, call_once, &ctx);
+        if (rc != 0) return rc;
+        json_decref(ctx.params);
         snats_rpc_client_destroy(client);
         snats_rpc_server_destroy(server);
         snats_conn_destroy(client_conn);

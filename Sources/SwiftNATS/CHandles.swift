@@ -29,6 +29,16 @@ enum Handle {
     }
 }
 
+/// The shape of every function that hands out a new handle through `out`: NULL on failure,
+/// the made object's handle (retained once for the caller) on success.
+func withHandleOut<T: AnyObject>(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ name: String, _ make: () throws -> T) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, name)
+        out.pointee = Handle.make(try make())
+    }
+}
+
 /// C callback shapes of the header.
 public typealias CConnHandler = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Void
 public typealias CUserJWTHandler = @convention(c) (

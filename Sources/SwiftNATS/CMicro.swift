@@ -120,11 +120,9 @@ private func endpointConfig(_ pointer: OpaquePointer?) -> EndpointConfig {
 public func snats_service_config_create(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ name: UnsafePointer<CChar>?, _ version: UnsafePointer<CChar>?
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "cfg")
+    withHandleOut(out, "cfg") {
         let config = ServiceConfig(name: try requiredString(name, "name"), version: try requiredString(version, "version"))
-        out.pointee = Handle.make(CServiceConfig(config))
+        return CServiceConfig(config)
     }
 }
 
@@ -245,9 +243,7 @@ private func handOut(_ endpoint: Endpoint, of box: CService, _ out: UnsafeMutabl
 public func snats_service_create(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ connPointer: OpaquePointer?, _ cfg: OpaquePointer?
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "svc")
+    withHandleOut(out, "svc") {
         let cConfig = try Handle.get(cfg, as: CServiceConfig.self, "cfg")
         let conn = try connection(connPointer)
         var config = cConfig.config
@@ -270,7 +266,7 @@ public func snats_service_create(
             }
         }
         box.attach(try Service.add(to: conn, config: config))
-        out.pointee = Handle.make(box)
+        return box
     }
 }
 
@@ -293,13 +289,11 @@ public func snats_service_add_group(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ name: UnsafePointer<CChar>?,
     _ queueGroup: UnsafePointer<CChar>?, _ queueGroupDisabled: Bool
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "group")
+    withHandleOut(out, "group") {
         let box = try Handle.get(pointer, as: CService.self, "svc")
         let group = try service(pointer).addGroup(
             try requiredString(name, "name"), queueGroup: optionalString(queueGroup), queueGroupDisabled: queueGroupDisabled)
-        out.pointee = Handle.make(CGroup(group, owner: box))
+        return CGroup(group, owner: box)
     }
 }
 
@@ -308,13 +302,11 @@ public func snats_group_add_group(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ name: UnsafePointer<CChar>?,
     _ queueGroup: UnsafePointer<CChar>?, _ queueGroupDisabled: Bool
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "group")
+    withHandleOut(out, "group") {
         let parent = try Handle.get(pointer, as: CGroup.self, "parent")
         let group = try parent.group.addGroup(
             try requiredString(name, "name"), queueGroup: optionalString(queueGroup), queueGroupDisabled: queueGroupDisabled)
-        out.pointee = Handle.make(CGroup(group, owner: parent.owner))
+        return CGroup(group, owner: parent.owner)
     }
 }
 

@@ -95,13 +95,11 @@ public func snats_rpc_server_create(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ connPointer: OpaquePointer?, _ namespace: UnsafePointer<CChar>?,
     _ root: UnsafePointer<CChar>?
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "server")
+    withHandleOut(out, "server") {
         let server = try RPCServer(
             connection: try connection(connPointer), namespace: try requiredString(namespace, "namespace"),
             root: optionalString(root) ?? MethodNames.defaultRoot)
-        out.pointee = Handle.make(CRPCServer(server))
+        return CRPCServer(server)
     }
 }
 
@@ -209,11 +207,9 @@ public func snats_rpc_request_release(_ pointer: OpaquePointer?) {
 public func snats_rpc_client_create(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ connPointer: OpaquePointer?, _ namespace: UnsafePointer<CChar>?
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "client")
+    withHandleOut(out, "client") {
         let client = try RPCClient(connection: try connection(connPointer), namespace: try requiredString(namespace, "namespace"))
-        out.pointee = Handle.make(CRPCClient(client))
+        return CRPCClient(client)
     }
 }
 
@@ -222,15 +218,13 @@ public func snats_rpc_client_create_group(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ connPointer: OpaquePointer?,
     _ namespaces: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int32, _ root: UnsafePointer<CChar>?
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "client")
+    withHandleOut(out, "client") {
         let list = try required(namespaces, "namespaces")
         guard count > 0 else { throw NATSError.invalidArgument("count must be at least 1, got \(count)") }
         let names = try (0..<Int(count)).map { try requiredString(list[$0], "namespaces[\($0)]") }
         let client = try RPCClient(
             connection: try connection(connPointer), namespaces: names, root: optionalString(root) ?? MethodNames.defaultRoot)
-        out.pointee = Handle.make(CRPCClient(client))
+        return CRPCClient(client)
     }
 }
 
@@ -344,12 +338,10 @@ public func snats_rpc_client_call_stream(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ method: UnsafePointer<CChar>?,
     _ params: UnsafeMutablePointer<json_t>?, _ timeout: Int64
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "stream")
+    withHandleOut(out, "stream") {
         let stream = try rpcClient(pointer).callStream(
             try requiredString(method, "method"), params: shared(params), timeoutMilliseconds: timeout)
-        out.pointee = Handle.make(CRPCStream(stream))
+        return CRPCStream(stream)
     }
 }
 

@@ -170,12 +170,7 @@ struct MicroServeCommand: ParsableCommand {
             throw CLIError(error.description)
         }
         print("Service \(name) \(version) (\(service.id)) answering on \"\(subject)\"")
-        flushStdout()
-        if seconds > 0 {
-            sleep(UInt32(seconds))
-        } else {
-            while service.isRunning { sleep(1) }
-        }
+        serve(seconds: seconds) { service.isRunning }
         service.stop()
         conn.close()
     }

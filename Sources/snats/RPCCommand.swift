@@ -121,12 +121,7 @@ struct RPCServeCommand: ParsableCommand {
             return server
         }
         print("Serving namespace \(namespace) (instance \(server.service?.id ?? "?")) on \(server.root).\(namespace).\(prefix.isEmpty ? "" : prefix + ".")*")
-        flushStdout()
-        if seconds > 0 {
-            sleep(UInt32(seconds))
-        } else {
-            while server.isRunning { sleep(1) }
-        }
+        serve(seconds: seconds) { server.isRunning }
         server.stop()
         conn.close()
     }

@@ -244,3 +244,13 @@ struct ReplyCommand: ParsableCommand {
         try natsCall { try conn.flush(timeoutMilliseconds: 5_000) }
     }
 }
+
+/// Keeps a demo server up: `seconds` long, or (0) for as long as `running` says.
+func serve(seconds: Int, while running: () -> Bool) {
+    flushStdout()
+    if seconds > 0 {
+        sleep(UInt32(seconds))
+    } else {
+        while running() { sleep(1) }
+    }
+}

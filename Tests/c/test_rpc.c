@@ -165,14 +165,34 @@ static json_t *raw(snats_conn *c, const char *subject, const char *body, snats_m
     return doc;
 }
 
+/* A nats-server, a connection, the calculator of namespace "calc" and a client of it. */
+typedef struct {
+    test_server srv;
+    snats_conn *c;
+    snats_rpc_server *server;
+    snats_rpc_client *client;
+} calc_fixture;
+
+static void calc_up(calc_fixture *f) {
+    server_start(&f->srv);
+    f->c = connect_or_fail(f->srv.url);
+    f->server = calculator(f->c, "calc", NULL);
+    f->client = client_of(f->c, "calc");
+}
+
+static void calc_down(calc_fixture *f) {
+    snats_rpc_client_destroy(f->client);
+    snats_rpc_server_destroy(f->server);
+    snats_conn_destroy(f->c);
+    server_stop(&f->srv);
+}
+
 /* ---- tests ---- */
 
 static void rpc_calls_with_object_and_array_params(void) {
-    test_server srv;
-    server_start(&srv);
-    snats_conn *c = connect_or_fail(srv.url);
-    snats_rpc_server *server = calculator(c, "calc", NULL);
-    snats_rpc_client *client = client_of(c, "calc");
+    calc_fixture f;
+    calc_up(&f);
+    snats_rpc_client *client = f.client;
 
     json_t *r = call(client, "math.add", "{\"a\": 5, \"b\": 3}");
     CHECK(json_number_value(r) == 8);
@@ -196,10 +216,7 @@ static void rpc_calls_with_object_and_array_params(void) {
     CHECK_STATUS(snats_rpc_client_call(&result, NULL, client, "echo", NULL, 0), SNATS_INVALID_ARG);
     CHECK_NULL(result);
 
-    snats_rpc_client_destroy(client);
-    snats_rpc_server_destroy(server);
-    snats_conn_destroy(c);
-    server_stop(&srv);
+    calc_down(&f);
 }
 
 static void rpc_prefix_and_namespace_isolation(void) {
@@ -242,11 +259,11 @@ static void rpc_prefix_and_namespace_isolation(void) {
 }
 
 static void rpc_error_codes(void) {
-    test_server srv;
-    server_start(&srv);
-    snats_conn *c = connect_or_fail(srv.url);
-    snats_rpc_server *server = calculator(c, "calc", NULL);
-    snats_rpc_client *client = client_of(c, "calc");
+    calc_fixture f;
+    calc_up(&f);
+    snats_conn *c = f.c;
+    snats_rpc_server *server = f.server;
+    snats_rpc_client *client = f.client;
     snats_msg *reply = NULL;
     const char *header = NULL;
 
@@ -320,18 +337,13 @@ static void rpc_error_codes(void) {
     }
     json_decref(stats);
 
-    snats_rpc_client_destroy(client);
-    snats_rpc_server_destroy(server);
-    snats_conn_destroy(c);
-    server_stop(&srv);
+    calc_down(&f);
 }
 
 static void rpc_async_calls_and_answers_from_another_thread(void) {
-    test_server srv;
-    server_start(&srv);
-    snats_conn *c = connect_or_fail(srv.url);
-    snats_rpc_server *server = calculator(c, "calc", NULL);
-    snats_rpc_client *client = client_of(c, "calc");
+    calc_fixture f;
+    calc_up(&f);
+    snats_rpc_client *client = f.client;
     uint64_t ids[5];
     for (int i = 0; i < 5; i++) {
         json_t *params = json_pack("[i]", i + 1);
@@ -369,10 +381,7 @@ static void rpc_async_calls_and_answers_from_another_thread(void) {
     json_decref(error);
     /* Pending calls are released with the client. */
     CHECK_OK(snats_rpc_client_call_async(&slow, client, "whoami", NULL));
-    snats_rpc_client_destroy(client);
-    snats_rpc_server_destroy(server);
-    snats_conn_destroy(c);
-    server_stop(&srv);
+    calc_down(&f);
 }
 
 typedef struct {
@@ -404,11 +413,10 @@ static void on_outcome(snats_status status, const json_t *result, const json_t *
 }
 
 static void rpc_callback_form(void) {
-    test_server srv;
-    server_start(&srv);
-    snats_conn *c = connect_or_fail(srv.url);
-    snats_rpc_server *server = calculator(c, "calc", NULL);
-    snats_rpc_client *client = client_of(c, "calc");
+    calc_fixture f;
+    calc_up(&f);
+    snats_conn *c = f.c;
+    snats_rpc_client *client = f.client;
     static cb_state st;
     st.client = client;
     json_t *params = json_pack("[i]", 50);
@@ -435,17 +443,14 @@ static void rpc_callback_form(void) {
     CHECK_STATUS(snats_rpc_client_call_cb(client, "x", NULL, 1000, NULL, NULL), SNATS_INVALID_ARG);
     snats_rpc_client_destroy(client);
     CHECK_EVENTUALLY(atomic_load(&st.calls) == 4, 3000);
-    snats_rpc_server_destroy(server);
-    snats_conn_destroy(c);
-    server_stop(&srv);
+    f.client = client_of(c, "calc"); /* for calc_down */
+    calc_down(&f);
 }
 
 static void rpc_batch_with_mixed_outcomes(void) {
-    test_server srv;
-    server_start(&srv);
-    snats_conn *c = connect_or_fail(srv.url);
-    snats_rpc_server *server = calculator(c, "calc", NULL);
-    snats_rpc_client *client = client_of(c, "calc");
+    calc_fixture f;
+    calc_up(&f);
+    snats_rpc_client *client = f.client;
     json_t *calls = json_loads("[[\"math.add\", {\"a\": 1, \"b\": 2}], [\"crash\"], {\"method\": \"nope\"},"
                                " {\"method\": \"sum\", \"params\": [3, 4]}, [\"math.add\", {\"a\": 1}], [\"bad method\"]]",
                                0, NULL);
@@ -470,18 +475,13 @@ static void rpc_batch_with_mixed_outcomes(void) {
         CHECK_NULL(results);
         json_decref(calls);
     }
-    snats_rpc_client_destroy(client);
-    snats_rpc_server_destroy(server);
-    snats_conn_destroy(c);
-    server_stop(&srv);
+    calc_down(&f);
 }
 
 static void rpc_streams(void) {
-    test_server srv;
-    server_start(&srv);
-    snats_conn *c = connect_or_fail(srv.url);
-    snats_rpc_server *server = calculator(c, "calc", NULL);
-    snats_rpc_client *client = client_of(c, "calc");
+    calc_fixture f;
+    calc_up(&f);
+    snats_rpc_client *client = f.client;
     json_t *params = json_pack("[i]", 300);
     snats_rpc_stream *stream = NULL;
     CHECK_OK(snats_rpc_client_call_stream(&stream, client, "count", params, harness_ms(2000)));
@@ -538,10 +538,7 @@ static void rpc_streams(void) {
     json_t *r = call(client, "count", "[3]");
     CHECK_EQ_INT(json_array_size(r), 3);
     json_decref(r);
-    snats_rpc_client_destroy(client);
-    snats_rpc_server_destroy(server);
-    snats_conn_destroy(c);
-    server_stop(&srv);
+    calc_down(&f);
 }
 
 static void rpc_namespace_group_and_describe(void) {
