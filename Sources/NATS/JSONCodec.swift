@@ -38,6 +38,32 @@ public enum JSONCodec {
     }
 }
 
+/// How many bytes from `offset` on are plain: printable ASCII other than `"` and `\`, the
+/// bytes a string copies as they are. Eight at a time while it can (SWAR): a word is plain
+/// when none of its bytes is below 0x20, at or above 0x80, `"` or `\`.
+@inline(__always)
+private func plainRun(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Int {
+    guard let base = bytes.baseAddress else { return 0 }
+    let end = bytes.count
+    var index = offset
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    while index + 8 <= end {
+        let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let quote = ((word ^ (ones &* 0x22)) &- ones) & ~(word ^ (ones &* 0x22)) & highs
+        let backslash = ((word ^ (ones &* 0x5C)) &- ones) & ~(word ^ (ones &* 0x5C)) & highs
+        if (control | quote | backslash | (word & highs)) != 0 { break }
+        index += 8
+    }
+    while index < end {
+        let byte = base.load(fromByteOffset: index, as: UInt8.self)
+        if byte < 0x20 || byte >= 0x80 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { break }
+        index += 1
+    }
+    return index - offset
+}
+
 /// The length of the valid UTF-8 sequence starting at `offset` (a byte >= 0x80): no overlong
 /// forms, no surrogates, nothing above U+10FFFF. nil when it is not one.
 private func utf8SequenceLength(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int? {
@@ -142,6 +168,8 @@ private struct JSONWriter {
         var runStart = 0
         var index = 0
         while index < text.count {
+            index += plainRun(text, from: index)
+            if index == text.count { break }
             let byte = text[index]
             if byte >= 0x80 {
                 guard let length = utf8SequenceLength(text, at: index) else {
@@ -333,15 +361,11 @@ private struct JSONReader {
     private mutating func readString() throws -> Span {
         position += 1  // "
         let start = position
-        // Fast path: printable ASCII up to the closing quote, left where it is.
-        while position < bytes.count {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: "\"") {
-                position += 1
-                return .input(offset: start, count: position - 1 - start)
-            }
-            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { break }
+        // Fast path: plain bytes up to the closing quote, left where they are.
+        position += plainRun(bytes, from: position)
+        if current == UInt8(ascii: "\"") {
             position += 1
+            return .input(offset: start, count: position - 1 - start)
         }
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<position]))
@@ -359,8 +383,9 @@ private struct JSONReader {
             case 0x80...:
                 try copyUTF8Sequence()
             default:
-                scratch.append(byte)
-                position += 1
+                let run = max(1, plainRun(bytes, from: position))
+                scratch.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[position..<(position + run)]))
+                position += run
             }
         }
     }

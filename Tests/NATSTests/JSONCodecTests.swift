@@ -103,6 +103,23 @@ final class JSONCodecTests: XCTestCase {
         json_array_clear(inner.raw)
     }
 
+    /// Every special byte at every position of strings long enough for the 8-byte scan.
+    func testSpecialBytesAtEveryPosition() throws {
+        for special in ["\\\"", "\\\\", "\\n", "\\u0001", "é", "😀", "\\u00e9"] {
+            for length in 0..<34 {
+                for at in 0...length {
+                    let plain = String(repeating: "a", count: length)
+                    let text = "\"" + plain.prefix(at) + special + plain.dropFirst(at) + "\""
+                    try assertSameAsJansson(text)
+                }
+            }
+        }
+        for bad in ["\u{1}", "\t"] {
+            let text = "\"" + String(repeating: "b", count: 17) + bad + "\""
+            XCTAssertThrowsError(try decode(text), text)
+        }
+    }
+
     func testRandomDocumentsRoundTrip() throws {
         var generator = SystemRandomNumberGenerator()
         func random(_ depth: Int) -> Any {
