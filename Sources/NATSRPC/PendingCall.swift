@@ -13,13 +13,16 @@ struct CallTarget {
 
 /// One call in flight: its request, the namespace it was sent to, and the reply to come.
 /// A no-responders reply sends it on to the next namespace of the group; past the last it is
-/// -32601. Used by one thread at a time (the caller, or the client's callback thread).
+/// -32601. Waited for by one thread at a time (the caller, or the client's callback thread),
+/// but a relaunch on the callback thread may overlap the first launch on the caller's: the
+/// attempt, its token and the namespace index are kept under a lock.
 final class PendingCall {
     let id: UInt64
     let method: String
     let payload: [UInt8]
     let target: CallTarget
-    private(set) var namespaceIndex = 0
+    private let lock = Condition()
+    private var namespaceIndex = 0
     private var attempt = ReplySlot()
     private var token: String?
 
@@ -41,9 +44,11 @@ final class PendingCall {
     /// event loop): it must not block.
     func launch(onReply: ((Result<Message, NATSError>) -> Void)? = nil) throws {
         let attempt = ReplySlot()
-        self.attempt = attempt
-        var subject = target.subject(namespaceIndex, method)
-        token = try subject.withUTF8 { subjectBytes in
+        var subject: String = lock.withLock {
+            self.attempt = attempt
+            return target.subject(namespaceIndex, method)
+        }
+        let sent = try subject.withUTF8 { subjectBytes in
             try payload.withUnsafeBytes { payloadBytes in
                 try target.connection.startRequest(
                     subject: UnsafeRawBufferPointer(subjectBytes), headers: nil, payload: payloadBytes
@@ -53,6 +58,8 @@ final class PendingCall {
                 }
             }
         }
+        // Unless the reply came already and the call went on to another namespace.
+        lock.withLock { if self.attempt === attempt { token = sent } }
     }
 
     /// Reads a reply; on no responders, launches the call in the next namespace.
@@ -67,8 +74,11 @@ final class PendingCall {
                     code: RPCError.internalError, message: "Internal error: a stream answered a plain call of \"\(method)\"")))
             }
         case .failure(.noResponders):
-            namespaceIndex += 1
-            guard namespaceIndex < target.namespaces.count else {
+            let next: Int = lock.withLock {
+                namespaceIndex += 1
+                return namespaceIndex
+            }
+            guard next < target.namespaces.count else {
                 return .finished(.failure(RPCError.notFound(method, namespaces: target.namespaces)))
             }
             do {
@@ -86,14 +96,14 @@ final class PendingCall {
     /// flight: wait again, or `cancel`).
     func wait(until deadline: Deadline) -> Result<JSONValue, Error>? {
         while true {
-            guard let result = attempt.wait(until: deadline) else { return nil }
+            guard let result = lock.withLock({ attempt }).wait(until: deadline) else { return nil }
             if case .finished(let outcome) = handle(result) { return outcome }
         }
     }
 
     /// Forgets the reply to come.
     func cancel() {
-        if let token { target.connection.cancelRequest(token: token) }
+        if let token = lock.withLock({ token }) { target.connection.cancelRequest(token: token) }
     }
 
     func timeoutError(_ milliseconds: Int64) -> NATSError {

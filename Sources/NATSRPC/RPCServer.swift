@@ -113,17 +113,17 @@ public final class RPCServer {
             service.stop()
             throw error
         }
-        let accepted: Bool = lock.withLock {
-            guard running == nil else { return false }
-            // Methods registered while the endpoints were being added.
+        // In one step: from here on `register` adds endpoints itself; what it registered while
+        // the endpoints above were being added is added here.
+        let late: [RPCMethod]? = lock.withLock {
+            guard running == nil else { return nil }
             running = (service, prefix)
-            return true
+            return methods.filter { method in !list.contains { $0.name == method.name } }
         }
-        if !accepted {
+        guard let late else {
             service.stop()
             throw NATSError.illegalState("the RPC server of \"\(namespace)\" is already running")
         }
-        let late = lock.withLock { methods.filter { method in !list.contains { $0.name == method.name } } }
         for method in late { try addEndpoint(method, to: service, prefix: prefix) }
         // Once start returns, a client on any connection finds the methods. While reconnecting
         // the subscriptions go out with the new link instead.

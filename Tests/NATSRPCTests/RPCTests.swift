@@ -424,6 +424,28 @@ final class RPCProcessTests: ServerTestCase {
         let error = rpcError { try client.call("api.fail", timeoutMilliseconds: 2_000) }
         XCTAssertEqual(error?.code, -32603)
         XCTAssertEqual(try client.describe(timeoutMilliseconds: 300).map(\.method), ["api.add", "api.count", "api.echo", "api.fail"])
+
+        // The CLI's client side against it.
+        func cli(_ arguments: [String]) throws -> (status: Int32, output: String) {
+            let run = Process()
+            run.executableURL = snats
+            run.arguments = arguments + ["--server", server.url]
+            let pipe = Pipe()
+            run.standardOutput = pipe
+            run.standardError = pipe
+            try run.run()
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            run.waitUntilExit()
+            return (run.terminationStatus, String(decoding: output, as: UTF8.self))
+        }
+        XCTAssertEqual(try cli(["rpc", "call", "remote", "api.add", "{\"a\": 1, \"b\": 2}"]).output, "3.0\n")
+        XCTAssertEqual(try cli(["rpc", "call", "remote", "api.count", "[2]", "--stream"]).output, "0\n1\n")
+        let missing = try cli(["rpc", "call", "remote", "api.nope"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.output.contains("RPC error -32601: Method not found: api.nope"), missing.output)
+        let listed = try cli(["rpc", "ls", "remote", "--timeout", "300"])
+        XCTAssertTrue(listed.output.contains("api.add    (a: number, b: number)"), listed.output)
+        XCTAssertEqual(try cli(["rpc", "ls", "remote", "--timeout", "300", "--json"]).output.split(separator: "\n").count, 4)
         process.terminate()
         process.waitUntilExit()
         XCTAssertTrue(eventually { (try? client.call("api.echo", timeoutMilliseconds: 1_000)) == nil })

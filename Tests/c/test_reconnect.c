@@ -99,7 +99,8 @@ static void reconnect_restart_restores_subscriptions_and_buffer(void) {
 
     server_stop(&srv);
     CHECK_EVENTUALLY(state_of(c) == SNATS_CONN_RECONNECTING, 5000);
-    CHECK_EQ_INT(atomic_load(&g_ev.disconnected), 1);
+    /* The callback runs on the callback thread, after the state has changed. */
+    CHECK_EVENTUALLY(atomic_load(&g_ev.disconnected) == 1, 5000);
     char url[128];
     CHECK_STATUS(snats_conn_get_connected_url(url, sizeof url, c), SNATS_NOT_CONNECTED);
     enum { N = 500 };
