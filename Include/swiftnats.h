@@ -1404,9 +1404,10 @@ typedef void (*snats_rpc_handler)(snats_rpc_request *req, const json_t *params, 
  *                SNATS_CONNECTION_CLOSED...); snats_last_error() describes a failure.
  * @param result  Borrowed for the call: the result on SNATS_OK, else NULL.
  * @param error   Borrowed for the call: the error object on SNATS_RPC_ERROR, else NULL.
- * Threads: the client's callback thread, one callback at a time. Any function may be called
- * inside, blocking ones included (but a get_response there waits on calls this thread would
- * complete: use snats_rpc_client_call()).
+ * Threads: the client's callback thread, one callback at a time; calls that
+ * snats_rpc_client_destroy() or the connection's closing fail are called on that thread. Any
+ * function may be called inside, blocking ones included (but a get_response there waits on
+ * calls this thread would complete: use snats_rpc_client_call()).
  */
 typedef void (*snats_rpc_callback)(snats_status status, const json_t *result, const json_t *error, void *closure);
 
