@@ -153,9 +153,7 @@ public final class RPCClient {
     /// timeout applies to each wait for the next item.
     public func callStream(_ method: String, params: JSONValue? = nil, timeoutMilliseconds: Int64) throws -> RPCStream {
         let timeout = try checkedTimeout(timeoutMilliseconds)
-        let (_, id) = nextID()
-        try MethodNames.checkMethod(method)
-        let payload = try Envelope.request(id: id, method: method, params: try checkedParams(params), stream: true)
+        let (_, payload) = try request(method, params: params, stream: true)
         return try RPCStream(target: target, method: method, payload: payload, timeoutMilliseconds: timeout)
     }
 
@@ -199,10 +197,15 @@ public final class RPCClient {
     }
 
     private func makeCall(_ method: String, params: JSONValue?) throws -> PendingCall {
+        let (number, payload) = try request(method, params: params, stream: false)
+        return PendingCall(id: number, method: method, payload: payload, target: target)
+    }
+
+    /// A checked call's number and request body.
+    private func request(_ method: String, params: JSONValue?, stream: Bool) throws -> (UInt64, [UInt8]) {
         try MethodNames.checkMethod(method)
         let (number, id) = nextID()
-        let payload = try Envelope.request(id: id, method: method, params: try checkedParams(params), stream: false)
-        return PendingCall(id: number, method: method, payload: payload, target: target)
+        return (number, try Envelope.request(id: id, method: method, params: try checkedParams(params), stream: stream))
     }
 
     private func checkedParams(_ params: JSONValue?) throws -> JSONValue? {

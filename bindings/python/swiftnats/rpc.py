@@ -85,14 +85,31 @@ _DEFAULT_TIMEOUT = 5.0
 # --------------------------------------------------------------------------------------------
 
 
-def _params_arg(params: Params) -> Optional[int]:
-    """A new ``json_t*`` for the params (the caller releases it), or None for none."""
+class _LentJSON:
+    """``with _LentJSON(value) as ref``: a new ``json_t*`` for @p value (NULL for None) that
+    lives for the C calls in the block and is released after it."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, value: Any) -> None:
+        self.ref: Optional[int] = None if value is None else json_new(value)
+
+    def __enter__(self) -> Optional[int]:
+        return self.ref
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.ref is not None:
+            lib.snats_json_decref(self.ref)
+
+
+def _params_value(params: Params) -> Any:
+    """Params as the JSON value to send: a dict, a list, or None for none."""
     if params is None:
         return None
     if isinstance(params, Mapping):
-        return json_new(dict(params))
+        return dict(params)
     if isinstance(params, (list, tuple)):
-        return json_new(list(params))
+        return list(params)
     raise TypeError(f"params must be a dict or a list, not {type(params).__name__}")
 
 
@@ -163,22 +180,16 @@ def describe_parameters(fn: Callable[..., Any]) -> Optional[List[Dict[str, Any]]
 
 def _send(fn: Callable[..., int], req: int, value: Any) -> None:
     try:
-        j = json_new(value)
+        lent = _LentJSON(value)
     except (TypeError, ValueError) as e:
         raise TypeError(f"the result is not JSON serialisable: {e}") from e
-    try:
+    with lent as j:
         _check(fn(req, j))
-    finally:
-        lib.snats_json_decref(j)
 
 
 def _answer_error(req: int, error: RPCError) -> None:
-    details = None if error.data is None else json_new(error.data)
-    try:
+    with _LentJSON(error.data) as details:
         lib.snats_rpc_request_error(req, int(error.code), rt.text_arg(error.message or "error", "message"), details)
-    finally:
-        if details is not None:
-            lib.snats_json_decref(details)
 
 
 def _answer_failure(req: int, error: BaseException) -> None:
@@ -415,15 +426,10 @@ class RPC:
         key = rt.register(entry)
         try:
             for namespace in self.namespaces:
-                desc = None if described is None else json_new(described)
-                try:
-                    with self._server(namespace).use() as server:
-                        _check(lib.snats_rpc_server_register(server, rt.text_arg(method, "method"), desc,
-                                                             rt.text_arg(description, "description"), int(concurrency),
-                                                             _CALL_THUNK, key))
-                finally:
-                    if desc is not None:
-                        lib.snats_json_decref(desc)
+                with _LentJSON(described) as desc, self._server(namespace).use() as server:
+                    _check(lib.snats_rpc_server_register(server, rt.text_arg(method, "method"), desc,
+                                                         rt.text_arg(description, "description"), int(concurrency),
+                                                         _CALL_THUNK, key))
         except BaseException:
             rt.unregister(key)
             raise
@@ -518,27 +524,17 @@ class RPC:
         """Calls @p method with a dict or a list of params and returns its result. Raises
         :class:`RPCError` (a subclass for the standard codes) for an error answer,
         :class:`swiftnats.TimeoutError` when no answer came in time."""
-        p = _params_arg(params)
         result, error = ctypes.c_void_p(), ctypes.c_void_p()
-        try:
-            with self._client.use() as client:
-                status = lib.snats_rpc_client_call(ctypes.byref(result), ctypes.byref(error), client,
-                                                   rt.text_arg(method, "method"), p, self._ms(timeout))
-                return _outcome(status, result, error)
-        finally:
-            if p is not None:
-                lib.snats_json_decref(p)
+        with _LentJSON(_params_value(params)) as p, self._client.use() as client:
+            status = lib.snats_rpc_client_call(ctypes.byref(result), ctypes.byref(error), client,
+                                               rt.text_arg(method, "method"), p, self._ms(timeout))
+            return _outcome(status, result, error)
 
     def call_async(self, method: str, params: Params = None) -> int:
         """Sends a call and returns its id at once; :meth:`get_response` collects the result."""
-        p = _params_arg(params)
         out = ctypes.c_uint64()
-        try:
-            with self._client.use() as client:
-                _check(lib.snats_rpc_client_call_async(ctypes.byref(out), client, rt.text_arg(method, "method"), p))
-        finally:
-            if p is not None:
-                lib.snats_json_decref(p)
+        with _LentJSON(_params_value(params)) as p, self._client.use() as client:
+            _check(lib.snats_rpc_client_call_async(ctypes.byref(out), client, rt.text_arg(method, "method"), p))
         return int(out.value)
 
     def get_response(self, request_id: int, timeout: Optional[float] = None) -> Any:
@@ -561,18 +557,15 @@ class RPC:
         result (error None) or the exception (an RPCError, or a timeout)."""
         if not callable(callback):
             raise TypeError("callback must be callable")
-        p = _params_arg(params)
+        value = _params_value(params)
         key = rt.register(callback)
         try:
-            with self._client.use() as client:
+            with _LentJSON(value) as p, self._client.use() as client:
                 _check(lib.snats_rpc_client_call_cb(client, rt.text_arg(method, "method"), p, self._ms(timeout),
                                                     _OUTCOME_THUNK, key))
         except BaseException:
             rt.unregister(key)
             raise
-        finally:
-            if p is not None:
-                lib.snats_json_decref(p)
 
     def call_batch(self, calls: Sequence[Any], timeout: Optional[float] = None) -> List[Any]:
         """Sends every call at once, ``(method, params)`` or ``(method,)`` each, and waits for
@@ -586,17 +579,11 @@ class RPC:
             method, *rest = call
             if len(rest) > 1:
                 raise ValueError(f"a batch call is (method, params), got {call!r}")
-            params = rest[0] if rest else None
-            if params is not None and not isinstance(params, (Mapping, list, tuple)):
-                raise TypeError(f"params must be a dict or a list, not {type(params).__name__}")
-            entries.append([method] if params is None else [method, dict(params) if isinstance(params, Mapping) else list(params)])
-        j = json_new(entries)
+            params = _params_value(rest[0] if rest else None)
+            entries.append([method] if params is None else [method, params])
         out = ctypes.c_void_p()
-        try:
-            with self._client.use() as client:
-                _check(lib.snats_rpc_client_call_batch(ctypes.byref(out), client, j, self._ms(timeout)))
-        finally:
-            lib.snats_json_decref(j)
+        with _LentJSON(entries) as j, self._client.use() as client:
+            _check(lib.snats_rpc_client_call_batch(ctypes.byref(out), client, j, self._ms(timeout)))
         results: List[Any] = []
         for entry in _take(out):
             status = entry.get("status")
@@ -611,15 +598,10 @@ class RPC:
     def call_stream(self, method: str, params: Params = None, timeout: Optional[float] = None) -> RPCStream:
         """Calls a streaming method (a generator on the server): iterate the returned stream
         for its items. The timeout applies to each item."""
-        p = _params_arg(params)
         out = ctypes.c_void_p()
-        try:
-            with self._client.use() as client:
-                _check(lib.snats_rpc_client_call_stream(ctypes.byref(out), client, rt.text_arg(method, "method"), p,
-                                                        self._ms(timeout)))
-        finally:
-            if p is not None:
-                lib.snats_json_decref(p)
+        with _LentJSON(_params_value(params)) as p, self._client.use() as client:
+            _check(lib.snats_rpc_client_call_stream(ctypes.byref(out), client, rt.text_arg(method, "method"), p,
+                                                    self._ms(timeout)))
         return RPCStream(rt.out_ptr(out, "RPC stream"))
 
     def describe(self, timeout: float = 1.0) -> List[MethodInfo]:
