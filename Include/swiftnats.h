@@ -593,6 +593,36 @@ bool snats_conn_is_closed(snats_conn *conn);
 snats_status snats_publish(snats_conn *conn, const char *subject, const void *data, size_t len);
 
 /**
+ * @brief Publishes a batch of messages packed in one buffer, in order, holding the
+ *        connection once for all of them. For bindings where each call is costly (ctypes):
+ *        the mirror of snats_sub_next_msgs().
+ *
+ * Each message is one record: four native-endian `uint32_t` lengths (subject, reply, header
+ * block, payload; reply 0 for none, header block 0 for a plain PUB), then the subject, reply,
+ * raw header block and payload bytes, unpadded and not NUL-terminated. Records follow each
+ * other and fill exactly @p len bytes. A header block starts with `NATS/1.0` and ends with
+ * an empty line (`\r\n\r\n`).
+ *
+ * Records are checked one at a time as they are published: a bad record (cut short, a bad
+ * subject or reply, a malformed header block, over max_payload), or one the connection
+ * refuses, ends the call with its status; the records before it are published and counted
+ * in @p published, those after it are not.
+ * @param conn      Borrowed.
+ * @param records   Borrowed for the call (copied); NULL allowed when @p len is 0.
+ * @param len       Bytes of @p records.
+ * @param[out] published Optional (NULL for none): records published, also on failure.
+ * @retval SNATS_OK                every record buffered.
+ * @retval SNATS_INVALID_SUBJECT   a record's subject or reply is invalid.
+ * @retval SNATS_MAX_PAYLOAD       a record's header block + payload exceed max_payload.
+ * @retval SNATS_INVALID_ARG       NULL @p conn, NULL @p records with @p len > 0, a record cut
+ *                                 short, or a malformed header block.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_RECONNECT_BUFFER_FULL, SNATS_NOT_CONNECTED
+ *                                 as snats_publish(), at the first record refused.
+ * Blocks: as snats_publish(), between records. Threads: any.
+ */
+snats_status snats_publish_packed(snats_conn *conn, const void *records, size_t len, size_t *published);
+
+/**
  * @brief Publishes with a reply subject (for a responder to answer on).
  * @param reply Borrowed for the call; a subject, or NULL for none.
  * Other parameters, statuses, blocking and threads: as snats_publish(); SNATS_INVALID_SUBJECT

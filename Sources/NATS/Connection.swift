@@ -243,17 +243,60 @@ public final class Connection {
         if let reply, !Subject.isValidPublishSubject(reply) {
             throw NATSError.invalidSubject(String(decoding: reply, as: UTF8.self))
         }
-        let size = (headers?.count ?? 0) + payload.count
         lock.lock()
         defer { lock.unlock() }
+        try bufferPublishLocked(subject: subject, reply: reply, headers: headers, payload: payload)
+        if sendNow {
+            writeNowLocked()
+        } else {
+            sendPublishedLocked()
+        }
+    }
+
+    /// Publishes the records of a `PackedPublish` buffer in order, holding the lock once for
+    /// all of them. Returns how many were published (all of them); a bad record, or one the
+    /// connection refuses, ends the call with a `PackedPublishFailure` that counts the
+    /// records published before it.
+    @discardableResult
+    public func publish(packed records: UnsafeRawBufferPointer) throws -> Int {
+        var published = 0
+        var offset = 0
+        var checkedSubject: UnsafeRawBufferPointer?
+        lock.lock()
+        defer { lock.unlock() }
+        while offset < records.count {
+            do {
+                let record = try PackedPublish.record(in: records, at: offset, checkedSubject: &checkedSubject)
+                try bufferPublishLocked(
+                    subject: record.subject, reply: record.reply, headers: record.headers, payload: record.payload)
+                offset = record.end
+            } catch let error as NATSError {
+                throw PackedPublishFailure(published: published, error: error)
+            }
+            published += 1
+            sendPublishedLocked()
+        }
+        return published
+    }
+
+    /// With the lock held: checks one checked-subject message against the connection and
+    /// appends it to the outbound buffer.
+    private func bufferPublishLocked(
+        subject: UnsafeRawBufferPointer, reply: UnsafeRawBufferPointer?,
+        headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer
+    ) throws {
+        let size = (headers?.count ?? 0) + payload.count
         if size > info.maxPayload { throw NATSError.maxPayload(limit: info.maxPayload, actual: size) }
         try waitForOutboundSpace(adding: size + subject.count + (reply?.count ?? 0) + 32)
         outbound.appendPublish(subject: subject, reply: reply, headers: headers, payload: payload)
         stats.outMessages &+= 1
         stats.outBytes &+= UInt64(payload.count)
-        if sendNow {
-            writeNowLocked()
-        } else if outbound.count >= Self.publisherWriteThreshold {
+    }
+
+    /// With the lock held, after buffering a publish: a publisher in a loop writes whole
+    /// batches itself and leaves the tail to a timer; otherwise the event loop is asked once.
+    private func sendPublishedLocked() {
+        if outbound.count >= Self.publisherWriteThreshold {
             writeNowLocked()
             publisherWrites &+= 1
             armTailFlushLocked()

@@ -181,6 +181,22 @@ public func snats_publish(
     }
 }
 
+@_cdecl("snats_publish_packed")
+public func snats_publish_packed(
+    _ pointer: OpaquePointer?, _ records: UnsafeRawPointer?, _ length: Int, _ published: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    published?.pointee = 0
+    return withStatus {
+        do {
+            let count = try withConnection(pointer) { try $0.publish(packed: payloadBytes(records, length)) }
+            published?.pointee = count
+        } catch let failure as PackedPublishFailure {
+            published?.pointee = failure.published
+            throw failure.error
+        }
+    }
+}
+
 @_cdecl("snats_publish_request")
 public func snats_publish_request(
     _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ reply: UnsafePointer<CChar>?,

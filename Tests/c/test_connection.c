@@ -526,6 +526,163 @@ static void conn_publish_null_args(void) {
     server_stop(&srv);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Packed publish: records of four native uint32 lengths, then subject, reply, header block and
+ * payload bytes
+ * ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+    unsigned char bytes[8192];
+    size_t len;
+} packed_records;
+
+static void pack_record(packed_records *p, const char *subject, const char *reply, const char *header,
+                        const void *payload, size_t payload_len) {
+    uint32_t lengths[4] = {(uint32_t)strlen(subject), reply ? (uint32_t)strlen(reply) : 0,
+                           header ? (uint32_t)strlen(header) : 0, (uint32_t)payload_len};
+    size_t need = sizeof lengths + lengths[0] + lengths[1] + lengths[2] + lengths[3];
+    if (p->len + need > sizeof p->bytes) {
+        FAIL("packed_records is full");
+        return;
+    }
+    memcpy(p->bytes + p->len, lengths, sizeof lengths);
+    p->len += sizeof lengths;
+    const void *parts[4] = {subject, reply, header, payload};
+    for (int i = 0; i < 4; i++) {
+        if (lengths[i] == 0) continue;
+        memcpy(p->bytes + p->len, parts[i], lengths[i]);
+        p->len += lengths[i];
+    }
+}
+
+static void conn_publish_packed(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe_sync(&sub, c, "packed.>"));
+    packed_records p = {.len = 0};
+    pack_record(&p, "packed.a", NULL, NULL, "one", 3);
+    pack_record(&p, "packed.a", "packed.reply", NULL, "two", 3);
+    pack_record(&p, "packed.b", NULL, "NATS/1.0\r\nK: v\r\n\r\n", "three", 5);
+    pack_record(&p, "packed.b", NULL, NULL, NULL, 0);
+    size_t published = 99;
+    CHECK_OK(snats_publish_packed(c, p.bytes, p.len, &published));
+    CHECK_EQ_INT(published, 4);
+
+    const char *subjects[] = {"packed.a", "packed.a", "packed.b", "packed.b"};
+    const char *payloads[] = {"one", "two", "three", ""};
+    for (int i = 0; i < 4; i++) {
+        snats_msg *m = NULL;
+        CHECK_OK(snats_sub_next_msg(&m, sub, harness_ms(5000)));
+        if (m == NULL) break;
+        CHECK_EQ_STR(snats_msg_subject(m), subjects[i]);
+        CHECK_EQ_INT(snats_msg_data_len(m), strlen(payloads[i]));
+        if (snats_msg_data_len(m) > 0) CHECK(memcmp(snats_msg_data(m), payloads[i], strlen(payloads[i])) == 0);
+        if (i == 1) CHECK_EQ_STR(snats_msg_reply(m), "packed.reply");
+        if (i == 2) {
+            const char *value = NULL;
+            CHECK_OK(snats_headers_get(&value, snats_msg_headers(m), "K"));
+            CHECK_EQ_STR(value, "v");
+        }
+        snats_msg_release(m);
+    }
+    uint64_t in_msgs = 0, in_bytes = 0, out_msgs = 0, out_bytes = 0;
+    CHECK_OK(snats_conn_get_stats(&in_msgs, &in_bytes, &out_msgs, &out_bytes, c));
+    CHECK_EQ_INT(out_msgs, 4);
+    CHECK_EQ_INT(out_bytes, 11);
+
+    /* Nothing to publish is fine; the count is optional. */
+    CHECK_OK(snats_publish_packed(c, NULL, 0, &published));
+    CHECK_EQ_INT(published, 0);
+    CHECK_OK(snats_publish_packed(c, p.bytes, p.len, NULL));
+    snats_sub_destroy(sub);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+/* A bad record ends the call: those before it are published, it and those after are not. */
+static void conn_publish_packed_stops_at_bad_record(void) {
+    test_server srv;
+    server_start_config(&srv, MAX_PAYLOAD_CONF);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe_sync(&sub, c, "pk"));
+    char big[1025];
+    memset(big, 'b', sizeof big);
+
+    struct {
+        const char *subject, *reply, *header;
+        size_t payload_len;
+        snats_status expected;
+    } bad[] = {
+        {"bad subject", NULL, NULL, 1, SNATS_INVALID_SUBJECT},
+        {"pk.*", NULL, NULL, 1, SNATS_INVALID_SUBJECT},
+        {"", NULL, NULL, 1, SNATS_INVALID_SUBJECT},
+        {"pk", "bad reply", NULL, 1, SNATS_INVALID_SUBJECT},
+        {"pk", NULL, "K: v\r\n\r\n", 1, SNATS_INVALID_ARG},
+        {"pk", NULL, "NATS/1.0\r\nK: v", 1, SNATS_INVALID_ARG},
+        {"pk", NULL, NULL, 1025, SNATS_MAX_PAYLOAD},
+    };
+    int sent = 0;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        packed_records p = {.len = 0};
+        pack_record(&p, "pk", NULL, NULL, "before", 6);
+        pack_record(&p, bad[i].subject, bad[i].reply, bad[i].header, big, bad[i].payload_len);
+        pack_record(&p, "pk", NULL, NULL, "after", 5);
+        size_t published = 99;
+        snats_status st = snats_publish_packed(c, p.bytes, p.len, &published);
+        if (st != bad[i].expected)
+            FAIL("bad record %zu: %s, expected %s", i, snats_status_text(st), snats_status_text(bad[i].expected));
+        CHECK_EQ_INT(published, 1);
+        CHECK(strlen(snats_last_error()) > 0);
+        sent++;
+    }
+
+    /* Cut short: in the lengths, and in the bytes the lengths announce. */
+    packed_records p = {.len = 0};
+    pack_record(&p, "pk", NULL, NULL, "before", 6);
+    pack_record(&p, "pk", NULL, NULL, "whole", 5);
+    size_t published = 99;
+    CHECK_STATUS(snats_publish_packed(c, p.bytes, p.len - 1, &published), SNATS_INVALID_ARG);
+    CHECK_EQ_INT(published, 1);
+    CHECK_STATUS(snats_publish_packed(c, p.bytes, 16 + 2 + 6 + 3, &published), SNATS_INVALID_ARG);
+    CHECK_EQ_INT(published, 1);
+    sent += 2;
+
+    /* Only the records before each bad one arrived. */
+    for (int i = 0; i < sent; i++) {
+        snats_msg *m = NULL;
+        CHECK_OK(snats_sub_next_msg(&m, sub, harness_ms(5000)));
+        if (m == NULL) break;
+        CHECK_EQ_INT(snats_msg_data_len(m), 6);
+        snats_msg_release(m);
+    }
+    snats_msg *extra = NULL;
+    CHECK_STATUS(snats_sub_next_msg(&extra, sub, harness_ms(300)), SNATS_TIMEOUT);
+    snats_sub_destroy(sub);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+static void conn_publish_packed_bad_args(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    packed_records p = {.len = 0};
+    pack_record(&p, "pk", NULL, NULL, "x", 1);
+    size_t published = 99;
+    CHECK_STATUS(snats_publish_packed(NULL, p.bytes, p.len, &published), SNATS_INVALID_ARG);
+    CHECK_EQ_INT(published, 0);
+    CHECK_STATUS(snats_publish_packed(c, NULL, p.len, &published), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_publish_packed(c, p.bytes, 3, &published), SNATS_INVALID_ARG);
+    snats_conn_close(c);
+    CHECK_STATUS(snats_publish_packed(c, p.bytes, p.len, &published), SNATS_CONNECTION_CLOSED);
+    CHECK_EQ_INT(published, 0);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
 static void conn_calls_after_close(void) {
     test_server srv;
     server_start(&srv);
@@ -1080,6 +1237,9 @@ const test_case connection_tests[] = {
     TEST(conn_new_inbox),
     TEST(conn_publish_invalid_subject),
     TEST(conn_publish_null_args),
+    TEST(conn_publish_packed),
+    TEST(conn_publish_packed_stops_at_bad_record),
+    TEST(conn_publish_packed_bad_args),
     TEST(conn_calls_after_close),
     TEST(conn_flush_and_rtt),
     TEST(conn_flush_timeout_without_pong),
