@@ -229,6 +229,7 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_conn_is_closed": (c_bool, [c_handle]),
     "snats_publish": (c_status, [c_handle, c_char_p, c_void_p, c_size_t]),
     "snats_publish_request": (c_status, [c_handle, c_char_p, c_char_p, c_void_p, c_size_t]),
+    "snats_publish_packed": (c_status, [c_handle, c_void_p, c_size_t, POINTER(c_size_t)]),
     "snats_publish_msg": (
         c_status,
         [c_handle, c_char_p, c_char_p, c_handle, c_void_p, c_size_t],

@@ -9,6 +9,7 @@ import math
 import threading
 from typing import Any, Callable, Dict, Optional, Tuple, Type, Union
 
+from . import outbox as _outbox
 from .errors import InvalidArgumentError, InvalidSubjectError, SwiftNatsError
 
 log = logging.getLogger("swiftnats")
@@ -124,7 +125,14 @@ class Handle:
 
     def acquire(self) -> int:
         """Holds the handle for one C call (pair with :meth:`release`, in ``finally``); raises
-        the closed error once closed."""
+        the closed error once closed. Publishes still buffered in Python are handed to the
+        library first, so that every call follows the publishes made before it."""
+        if _outbox.pending or _outbox.busy:
+            _outbox.hand_over_all()
+        return self.acquire_raw()
+
+    def acquire_raw(self) -> int:
+        """As :meth:`acquire`, without handing over buffered publishes (for the hand-over)."""
         with self._lock:
             ptr = self._ptr
             if self._closed or ptr is None:
@@ -141,6 +149,8 @@ class Handle:
 
     def try_use(self) -> "Optional[_Use]":
         """As :meth:`use`, but gives None instead of raising when closed."""
+        if _outbox.pending or _outbox.busy:
+            _outbox.hand_over_all()
         with self._lock:
             if self._closed or self._ptr is None:
                 return None

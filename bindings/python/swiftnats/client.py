@@ -25,6 +25,7 @@ from .errors import (
 from .headers import HeadersArg, c_headers
 from ._json import json_value
 from .msg import Msg
+from .outbox import Outbox
 from .subscription import MsgHandler, Subscription
 
 __all__ = ["connect", "Client", "ConnState", "ClosedCallback", "ErrorCallback"]
@@ -86,6 +87,7 @@ class _Events:
         # snats_sub* address -> Subscription, to give error_cb the subscription concerned
         self.subs: "weakref.WeakValueDictionary[int, Subscription]" = weakref.WeakValueDictionary()
         self.closed = threading.Event()
+        self.outbox: Optional[Outbox] = None  # the client's, once made
 
     def call(self, fn: Callable[..., Any], *args: Any) -> None:
         try:
@@ -122,6 +124,12 @@ def _connection_event(closure: Optional[int], name: str) -> None:
             if ev is not None:
                 if name == "closed":
                     ev.closed.set()
+                outbox = ev.outbox
+                if outbox is not None:
+                    if name == "reconnected":
+                        outbox.resume()
+                    elif name in ("disconnected", "closed"):
+                        outbox.pause()
                 user_cb = getattr(ev, name + "_cb")
                 if user_cb is not None:
                     ev.call(user_cb)
@@ -546,6 +554,7 @@ class Client:
     """
 
     _handle: rt.Handle
+    _outbox: Outbox
     _events: _Events
     _key: int
     _lock: threading.Lock
@@ -571,6 +580,9 @@ class Client:
         self._closing = False
         self._final_stats = None
         self._pending_limits = pending_limits
+        self._outbox = Outbox(self._handle, lambda error: events.report(error, None))
+        events.outbox = self._outbox
+        self._outbox.resume()
         self._finalizer = weakref.finalize(self, _finalize_client, self._handle)
         return self
 
@@ -586,26 +598,38 @@ class Client:
         """Publishes @p payload on @p subject, with an optional reply subject and headers
         (``{key: value or [values]}``). Returns once the message is buffered.
 
+        A plain publish (``bytes`` payload, no reply, no headers) on a subject this client has
+        published on before waits in Python and reaches the library in a batch: at the latest
+        when the publishing thread next lets go of the GIL, and always before any other call
+        this process makes into the library, so that a request, flush or subscribe follows
+        the publishes made before it (see ``swiftnats/outbox.py``).
+
         Raises InvalidSubjectError, MaxPayloadError, ConnectionClosedError, NotConnectedError.
+        A buffered publish that the library refuses when it is handed over (the connection
+        closed or was lost meanwhile) is reported to ``error_cb``.
         """
+        if not reply and not headers:
+            if self._outbox.add(subject, payload):
+                return  # buffered (see outbox.py)
+            self._publish_now(subject, payload, "", None)
+            self._outbox.learn(subject)  # accepted: the next ones on it may be buffered
+        else:
+            self._publish_now(subject, payload, reply, headers)
+
+    def _publish_now(self, subject: str, payload: Payload, reply: str, headers: HeadersArg) -> None:
+        """Publishes through the library at once (after what is buffered)."""
         subj = rt.subject_arg(subject)
         rep = rt.optional_subject_arg(reply) if reply else None
         data, size = rt.payload_arg(payload)
         if headers:
             with c_headers(headers) as hdrs, self._use() as ptr:
                 _check(lib.snats_publish_msg(ptr, subj, rep, hdrs, data, size))
-            return
-        handle = self._handle
-        ptr = handle.acquire()  # the hot path: no context-manager objects
-        try:
-            if rep is None:
-                status = lib.snats_publish(ptr, subj, data, size)
-            else:
-                status = lib.snats_publish_request(ptr, subj, rep, data, size)
-            if status:
-                _check(status)
-        finally:
-            handle.release()
+        elif rep is None:
+            with self._use() as ptr:
+                _check(lib.snats_publish(ptr, subj, data, size))
+        else:
+            with self._use() as ptr:
+                _check(lib.snats_publish_request(ptr, subj, rep, data, size))
 
     def request(
         self,
@@ -741,6 +765,7 @@ class Client:
             if self._closing:
                 return
             self._closing = True
+        self._outbox.pause()  # what is buffered is handed over by try_use()
         use = self._handle.try_use()
         if use is not None:
             with use as ptr:

@@ -68,28 +68,45 @@ class Msg:
     def _unpack(cls, raw: bytes, count: int, client: "Optional[Client]") -> "Tuple[List[Msg], List[int]]":
         """Builds the messages of a snats_sub_next_msgs() batch (per record four native uint32
         lengths: subject, reply, header block, payload; then those bytes), and the size of
-        each as the pending limits count it (header block + payload)."""
+        each as the pending limits count it (header block + payload).
+
+        The hot loop of every subscription: fields left at their class defaults (no reply, no
+        headers) are not set, and each distinct subject of the batch is decoded once."""
         msgs: List[Msg] = []
         sizes: List[int] = []
         append = msgs.append
+        append_size = sizes.append
         lengths = _RECORD_LENGTHS
+        new = object.__new__
+        subjects: Dict[bytes, str] = {}
         offset = 0
         for _ in range(count):
             subject_len, reply_len, header_len, data_len = lengths(raw, offset)
             offset += 16
-            subject = raw[offset:offset + subject_len].decode("utf-8", "replace")
-            offset += subject_len
-            reply = raw[offset:offset + reply_len].decode("utf-8", "replace") if reply_len else ""
-            offset += reply_len
+            end = offset + subject_len
+            raw_subject = raw[offset:end]
+            subject = subjects.get(raw_subject)
+            if subject is None:
+                subject = subjects[raw_subject] = raw_subject.decode("utf-8", "replace")
+            msg = new(cls)
+            msg.subject = subject
+            msg._client = client
+            offset = end
+            if reply_len:
+                end = offset + reply_len
+                msg.reply = raw[offset:end].decode("utf-8", "replace")
+                offset = end
             if header_len:
-                status, description, items = parse_header_block(raw[offset:offset + header_len])
-                offset += header_len
-                headers: Optional[Dict[str, str]] = {k: v[0] for k, v in items if v}
-            else:
-                status, description, items, headers = 0, "", None, None
-            append(cls(subject, reply, raw[offset:offset + data_len], headers, status, description, items, client))
-            sizes.append(header_len + data_len)
-            offset += data_len
+                end = offset + header_len
+                msg.status, msg.description, items = parse_header_block(raw[offset:end])
+                msg._header_items = items
+                msg.headers = {k: v[0] for k, v in items if v}
+                offset = end
+            end = offset + data_len
+            msg.data = raw[offset:end]
+            offset = end
+            append(msg)
+            append_size(header_len + data_len)
         return msgs, sizes
 
     @classmethod
@@ -123,7 +140,8 @@ class Msg:
             raise InvalidArgumentError("the message has no reply subject")
         if self._client is None:
             raise IllegalStateError("the message was not received by a client")
-        self._client.publish(self.reply, data, headers=headers)
+        # at once, and without teaching the outbox a reply subject that will not come back
+        self._client._publish_now(self.reply, data, "", headers)
 
     def __repr__(self) -> str:
         data = self.data if len(self.data) <= 64 else self.data[:64] + b"..."

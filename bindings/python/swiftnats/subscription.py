@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
-from typing import TYPE_CHECKING, Callable, ContextManager, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, List, Optional, Tuple
 
 from . import _runtime as rt
 from ._lib import lib
@@ -60,9 +60,9 @@ class Subscription:
         self._queue = queue
         self._cb = cb
         self._pump: Optional[threading.Thread] = None
-        # messages and bytes of the batch taken from the library whose callbacks have not run
-        # yet: still pending, not yet delivered, as the user sees it
-        self._held = (0, 0)
+        # the batch taken from the library, as [sizes of its messages, how many callbacks have
+        # started]: those not started are still pending, not yet delivered, as the user sees it
+        self._held: List[Any] = [[], 0]
         self._key: Optional[int] = rt.register(self) if cb is not None else None
         self._handle: Optional[rt.Handle] = None
         self._lock = threading.Lock()
@@ -114,14 +114,13 @@ class Subscription:
                 if st != Status.OK:
                     return  # unsubscribed, drained, auto-unsubscribe reached, or closed
                 msgs, sizes = unpack(ctypes.string_at(buf, used.value), count.value, client)
-                held_msgs, held_bytes = len(msgs), sum(sizes)
-                self._held = (held_msgs, held_bytes)
-                for msg, size in zip(msgs, sizes):
+                progress = self._held = [sizes, 0]
+                started = 0
+                for msg in msgs:
                     if self._final is not None:
                         return  # closed by a callback: deliver nothing more
-                    held_msgs -= 1
-                    held_bytes -= size
-                    self._held = (held_msgs, held_bytes)
+                    started += 1
+                    progress[1] = started
                     try:
                         cb(msg)  # type: ignore[misc]
                     except Exception as e:  # user code: report, never end the thread
@@ -212,7 +211,7 @@ class Subscription:
         msgs, nbytes = ctypes.c_int(), ctypes.c_int64()
         with use as ptr:
             _check(lib.snats_sub_get_pending(ctypes.byref(msgs), ctypes.byref(nbytes), ptr))
-        held_msgs, held_bytes = self._held
+        held_msgs, held_bytes = self._held_counts()
         return (msgs.value + held_msgs, nbytes.value + held_bytes)
 
     @property
@@ -284,7 +283,12 @@ class Subscription:
         with use as ptr:
             _check(lib.snats_sub_get_delivered(ctypes.byref(delivered), ptr))
             _check(lib.snats_sub_get_dropped(ctypes.byref(dropped), ptr))
-        return (delivered.value - self._held[0], dropped.value)
+        return (delivered.value - self._held_counts()[0], dropped.value)
+
+    def _held_counts(self) -> Tuple[int, int]:
+        """Messages and bytes of the batch in hand whose callbacks have not started."""
+        sizes, started = self._held
+        return len(sizes) - started, sum(sizes[started:])
 
     def _ended(self) -> bool:
         """True once an auto-unsubscribe or drain has finished (used by the client's sweep)."""
