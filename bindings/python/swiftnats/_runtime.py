@@ -52,6 +52,14 @@ def registry_size() -> int:
         return len(_registry)
 
 
+def hand_over_publishes() -> None:
+    """Hands the publishes buffered in Python to the library (see outbox.py). Called before
+    every library call that may send something: handles call it in acquire() and try_use(),
+    callbacks when they return, answers to micro and RPC requests before they go out."""
+    if _outbox.pending or _outbox.busy:
+        _outbox.hand_over_all()
+
+
 # --------------------------------------------------------------------------------------------
 # Callback threads
 # --------------------------------------------------------------------------------------------
@@ -66,7 +74,10 @@ def enter_callback() -> None:
 
 
 def leave_callback() -> None:
+    """Also hands over what the callback published: the library may answer for it next (an RPC
+    handler's return value is sent by the library), and must not overtake its publishes."""
     _tls.depth -= 1
+    hand_over_publishes()
 
 
 def on_callback_thread() -> bool:
@@ -127,8 +138,7 @@ class Handle:
         """Holds the handle for one C call (pair with :meth:`release`, in ``finally``); raises
         the closed error once closed. Publishes still buffered in Python are handed to the
         library first, so that every call follows the publishes made before it."""
-        if _outbox.pending or _outbox.busy:
-            _outbox.hand_over_all()
+        hand_over_publishes()
         return self.acquire_raw()
 
     def acquire_raw(self) -> int:
@@ -149,8 +159,7 @@ class Handle:
 
     def try_use(self) -> "Optional[_Use]":
         """As :meth:`use`, but gives None instead of raising when closed."""
-        if _outbox.pending or _outbox.busy:
-            _outbox.hand_over_all()
+        hand_over_publishes()
         with self._lock:
             if self._closed or self._ptr is None:
                 return None

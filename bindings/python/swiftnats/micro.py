@@ -156,6 +156,7 @@ class _RequestUse:
         ptr = self._cell.ptr
         if ptr is None:
             raise IllegalStateError("the request was released")
+        rt.hand_over_publishes()  # the answer follows what the handler published
         return ptr
 
     def __exit__(self, *exc: Any) -> None:

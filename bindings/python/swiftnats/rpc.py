@@ -183,11 +183,13 @@ def _send(fn: Callable[..., int], req: int, value: Any) -> None:
         lent = _LentJSON(value)
     except (TypeError, ValueError) as e:
         raise TypeError(f"the result is not JSON serialisable: {e}") from e
+    rt.hand_over_publishes()  # the answer follows what the handler published
     with lent as j:
         _check(fn(req, j))
 
 
 def _answer_error(req: int, error: RPCError) -> None:
+    rt.hand_over_publishes()
     with _LentJSON(error.data) as details:
         lib.snats_rpc_request_error(req, int(error.code), rt.text_arg(error.message or "error", "message"), details)
 
@@ -195,6 +197,7 @@ def _answer_error(req: int, error: RPCError) -> None:
 def _answer_failure(req: int, error: BaseException) -> None:
     message = str(error) or type(error).__name__
     trace = "".join(_traceback.format_exception(type(error), error, error.__traceback__))
+    rt.hand_over_publishes()
     lib.snats_rpc_request_fail(req, message.encode("utf-8", "replace"), trace.encode("utf-8", "replace"))
 
 

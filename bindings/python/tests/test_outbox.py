@@ -172,3 +172,67 @@ def test_records_handed_over_after_close_are_reported_lost(nats_server):
     assert isinstance(errors[0], swiftnats.ConnectionClosedError)
     assert "2 buffered publishes lost" in str(errors[0])
 
+
+
+def test_an_rpc_reply_follows_what_the_handler_published(nats_server):
+    from swiftnats.rpc import RPC
+
+    seen = [0]
+
+    def counter(msg):  # one subscription: audit records and the query in wire order
+        if msg.subject == "ob.audit.event":
+            seen[0] += 1
+        else:
+            msg.respond(str(seen[0]).encode())
+
+    def handler(n):
+        for _ in range(n):
+            server_nc.publish("ob.audit.event", b"")
+        return n
+
+    with swiftnats.connect(nats_server) as server_nc, swiftnats.connect(nats_server) as client_nc, \
+            swiftnats.connect(nats_server) as counter_nc, RPC(server_nc, namespace="ob") as server, \
+            RPC(client_nc, namespace="ob") as client:
+        counter_nc.subscribe("ob.audit.>", cb=counter).set_pending_limits(0, 0)
+        counter_nc.flush()
+        server.register_handler("emit", handler)
+        server.start()
+        total = 0
+        for n in (1, 2000, 3000):
+            # The library sends the handler's result once the handler returns; the handler's
+            # publishes must be on the wire before it.
+            assert client.call("emit", [n]) == n
+            total += n
+            assert client_nc.request("ob.audit.query", b"", timeout=5).data == str(total).encode()
+
+
+def test_a_micro_response_follows_what_the_handler_published(nats_server):
+    from swiftnats import micro
+
+    seen = [0]
+
+    def counter(msg):
+        if msg.subject == "ob.audit.event":
+            seen[0] += 1
+        else:
+            msg.respond(str(seen[0]).encode())
+
+    with swiftnats.connect(nats_server) as server_nc, swiftnats.connect(nats_server) as client_nc, \
+            swiftnats.connect(nats_server) as counter_nc:
+        counter_nc.subscribe("ob.audit.>", cb=counter).set_pending_limits(0, 0)
+        counter_nc.flush()
+
+        def emit(req):
+            n = int(req.data)
+            for _ in range(n):
+                server_nc.publish("ob.audit.event", b"")
+            req.respond(req.data)
+
+        with micro.add_service(server_nc, name="ob", version="1.0.0") as service:
+            service.add_endpoint("emit", emit, subject="ob.emit")
+            server_nc.flush()
+            total = 0
+            for n in (1, 2000, 3000):
+                assert client_nc.request("ob.emit", str(n).encode(), timeout=5).data == str(n).encode()
+                total += n
+                assert client_nc.request("ob.audit.query", b"", timeout=5).data == str(total).encode()
