@@ -8,7 +8,8 @@ record to the connection's :class:`Outbox` and returns; the records go to the li
 When buffered publishes are handed over:
 
 - once :data:`RECORDS_MAX` records wait, by the publishing thread;
-- before any other call into the library, on any handle (the hook in ``Handle.acquire``): a
+- before any other call into the library that may send something (``hand_over_publishes`` in
+  ``_runtime.py``: every handle use, every return from a callback, micro and RPC answers): a
   request, flush, subscribe, a response or the next batch of a subscription's thread always
   follows the publishes made before it, in the order they were made;
 - otherwise by one flusher thread for the whole process, woken when a buffer stops being
@@ -26,8 +27,8 @@ and raises there.
 from __future__ import annotations
 
 import ctypes
+import logging
 import struct
-import sys
 import threading
 from typing import Any, Callable, Dict, List, Optional, Set
 
@@ -39,14 +40,12 @@ from .errors import Status, SwiftNatsError, _last_error, error_for_status
 RECORDS_MAX = 8192
 
 _LENGTHS = struct.Struct("=IIII")
-_BYTEORDER = sys.byteorder
 _SUBJECTS_MAX = 1024
 _SIZES_PER_SUBJECT_MAX = 32
 
 # Outboxes holding records, and outboxes in the middle of a hand-over (their records taken but
 # maybe not yet in the library). A box is in one or the other from its first record until the
-# hand-over of its last one has returned; the hook in Handle.acquire tests both before every
-# library call.
+# hand-over of its last one has returned; _runtime.hand_over_publishes tests both.
 pending: Set["Outbox"] = set()
 busy: Set["Outbox"] = set()
 _wake = threading.Event()
@@ -65,7 +64,10 @@ def _run_flusher() -> None:
     while True:
         _wake.wait()
         _wake.clear()
-        hand_over_all()
+        try:
+            hand_over_all()
+        except Exception:  # pragma: no cover - a bug here must not end the thread silently
+            logging.getLogger("swiftnats").exception("swiftnats: error in the outbox flusher")
 
 
 def _start_flusher() -> None:
@@ -147,7 +149,10 @@ class Outbox:
         """The connection is up: buffer again (max_payload is read again: the server may have
         changed)."""
         value = ctypes.c_int64()
-        ptr = self._handle.acquire_raw()
+        try:
+            ptr = self._handle.acquire_raw()
+        except SwiftNatsError:
+            return  # closed meanwhile
         try:
             status = lib.snats_conn_get_max_payload(ctypes.byref(value), ptr)
         finally:
@@ -170,6 +175,7 @@ class Outbox:
 
     def hand_over(self) -> None:
         """Gives the buffered records to the library (on any thread)."""
+        errors: List[SwiftNatsError] = []
         with self._send_lock:
             busy.add(self)
             pending.discard(self)
@@ -177,20 +183,22 @@ class Outbox:
             try:
                 records = self._records
                 count = len(records)
-                if not count:
-                    return
-                taken = records[:count]
-                del records[:count]
-                self._publish(b"".join(taken))
+                if count:
+                    taken = records[:count]
+                    del records[:count]
+                    errors = self._publish(b"".join(taken))
             finally:
                 busy.discard(self)
+        for error in errors:  # outside the lock: error_cb may publish or flush
+            self._report(error)
 
-    def _publish(self, records: bytes) -> None:
+    def _publish(self, records: bytes) -> List[SwiftNatsError]:
+        """Publishes @p records; returns the errors of those the library refused."""
         try:
             ptr = self._handle.acquire_raw()
         except SwiftNatsError as e:
-            self._report(_lost(e.status, e.detail, _count(records, 0)))
-            return
+            return [_lost(e.status, e.detail, _count(records, 0))]
+        errors: List[SwiftNatsError] = []
         published = ctypes.c_size_t()
         try:
             offset = 0
@@ -198,17 +206,18 @@ class Outbox:
                 rest = records[offset:] if offset else records
                 status = lib.snats_publish_packed(ptr, rest, len(rest), ctypes.byref(published))
                 if status == Status.OK:
-                    return
+                    break
                 detail = _last_error()
                 offset = _skip(records, offset, published.value)
                 if status in _PER_RECORD:  # only that record is refused: go on with the rest
-                    self._report(_lost(status, detail, 1))
+                    errors.append(_lost(status, detail, 1))
                     offset = _skip(records, offset, 1)
                 else:  # the connection refuses them all
-                    self._report(_lost(status, detail, _count(records, offset)))
-                    return
+                    errors.append(_lost(status, detail, _count(records, offset)))
+                    break
         finally:
             self._handle.release()
+        return errors
 
 
 _PER_RECORD = (Status.MAX_PAYLOAD, Status.INVALID_SUBJECT, Status.INVALID_ARG)
