@@ -159,7 +159,7 @@ class Outbox:
             self._handle.release()
         if status == Status.OK:
             if value.value != self._max_payload:
-                for heads in self._subjects.values():
+                for heads in list(self._subjects.values()):  # (publishers may add subjects)
                     heads.clear()  # their sizes were checked against the old max_payload
                 self._max_payload = value.value
             self._open = True
