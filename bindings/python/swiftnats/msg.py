@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
@@ -11,13 +10,14 @@ from ._lib import lib
 from ._runtime import Payload, decode
 from .errors import IllegalStateError, InvalidArgumentError
 from .headers import HeaderItems, HeadersArg, parse_header_block, read_headers
+from .outbox import RECORD_LENGTHS
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
 
 __all__ = ["Msg"]
 
-_RECORD_LENGTHS = struct.Struct("=IIII").unpack_from
+_RECORD_LENGTHS = RECORD_LENGTHS.unpack_from
 
 
 @dataclass(eq=False)

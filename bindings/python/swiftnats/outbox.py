@@ -39,7 +39,9 @@ from .errors import Status, SwiftNatsError, _last_error, error_for_status
 #: flusher thread has not had the GIL meanwhile).
 RECORDS_MAX = 8192
 
-_LENGTHS = struct.Struct("=IIII")
+#: The four native uint32 lengths (subject, reply, header block, payload) that begin a record,
+#: here and in snats_sub_next_msgs() batches (msg.py).
+RECORD_LENGTHS = struct.Struct("=IIII")
 _SUBJECTS_MAX = 1024
 _SIZES_PER_SUBJECT_MAX = 32
 
@@ -138,7 +140,7 @@ class Outbox:
         """A record's bytes before the payload (the four lengths and the subject); kept for
         the first sizes published on the subject."""
         raw = subject.encode("utf-8", "surrogateescape")
-        head = _LENGTHS.pack(len(raw), 0, 0, size) + raw
+        head = RECORD_LENGTHS.pack(len(raw), 0, 0, size) + raw
         if len(heads) < _SIZES_PER_SUBJECT_MAX:
             heads[size] = head
         return head
@@ -226,8 +228,8 @@ _PER_RECORD = (Status.MAX_PAYLOAD, Status.INVALID_SUBJECT, Status.INVALID_ARG)
 def _skip(records: bytes, offset: int, count: int) -> int:
     """The offset @p count records after @p offset."""
     for _ in range(count):
-        subject, reply, header, payload = _LENGTHS.unpack_from(records, offset)
-        offset += _LENGTHS.size + subject + reply + header + payload
+        subject, reply, header, payload = RECORD_LENGTHS.unpack_from(records, offset)
+        offset += RECORD_LENGTHS.size + subject + reply + header + payload
     return offset
 
 

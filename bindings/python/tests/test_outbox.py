@@ -246,36 +246,28 @@ def test_a_micro_response_follows_what_the_handler_published(nats_server):
                 assert client_nc.request("ob.audit.query", b"", timeout=5).data == str(total).encode()
 
 
-def test_a_smaller_max_payload_after_a_reconnect_is_enforced_at_the_call(tmp_path):
+def test_a_smaller_max_payload_after_a_reconnect_is_enforced_at_the_call(server_factory, tmp_path):
     port = free_port()
-    servers = []
 
     def start(limit: int) -> NATSServer:
         conf = tmp_path / f"max_payload_{limit}.conf"
         conf.write_text(f"max_payload: {limit}\n")
-        srv = NATSServer(tmp_path / f"nats-{limit}", ["-p", str(port), "-c", str(conf)])
-        servers.append(srv)
-        srv.start()
-        return srv
+        return server_factory(["-p", str(port), "-c", str(conf)])
 
-    try:
-        start(4096)
-        reconnected = threading.Event()
-        with swiftnats.connect(servers[0].url, reconnected_cb=reconnected.set, reconnect_time_wait=0.05,
-                               reconnect_jitter=0, max_reconnect_attempts=-1) as nc:
+    first = start(4096)
+    reconnected = threading.Event()
+    with swiftnats.connect(first.url, reconnected_cb=reconnected.set, reconnect_time_wait=0.05,
+                           reconnect_jitter=0, max_reconnect_attempts=-1) as nc:
+        nc.publish("ob.size", b"x" * 2000)
+        nc.publish("ob.size", b"x" * 2000)  # buffered: the size is now known to fit
+        nc.flush()
+        first.stop()
+        start(1024)
+        assert reconnected.wait(10)  # reconnected_cb runs after the outbox has re-read the limit
+        assert nc.max_payload == 1024
+        with pytest.raises(swiftnats.MaxPayloadError):
             nc.publish("ob.size", b"x" * 2000)
-            nc.publish("ob.size", b"x" * 2000)  # buffered: the size is now known to fit
-            nc.flush()
-            servers[0].stop()
-            start(1024)
-            assert reconnected.wait(10)  # reconnected_cb runs after the outbox has re-read the limit
-            assert nc.max_payload == 1024
-            with pytest.raises(swiftnats.MaxPayloadError):
-                nc.publish("ob.size", b"x" * 2000)
-            sub = nc.subscribe("ob.size")
-            nc.publish("ob.size", b"x" * 1000)
-            nc.publish("ob.size", b"x" * 1000)
-            assert [len(sub.next_msg(timeout=5).data) for _ in range(2)] == [1000, 1000]
-    finally:
-        for srv in servers:
-            srv.stop()
+        sub = nc.subscribe("ob.size")
+        nc.publish("ob.size", b"x" * 1000)
+        nc.publish("ob.size", b"x" * 1000)
+        assert [len(sub.next_msg(timeout=5).data) for _ in range(2)] == [1000, 1000]
