@@ -240,6 +240,8 @@ def test_we_find_a_nats_py_service(nats_server, nc):
             await req.respond(req.data)
 
         await service.add_endpoint(name="echo", subject="py.echo", handler=handler)
+        # add_endpoint only queues the SUB; the server must have it before our request.
+        await client.flush()
         ready.set()
         while not stop.is_set():
             await asyncio.sleep(0.02)
