@@ -41,9 +41,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             if leftover != nil, try !completeLeftover(from: &buffer, context: context) {
                 return
             }
-            while let op = try parser.decode(buffer: &buffer) {
-                try handle(op, context: context)
-            }
+            try handleOps(in: &buffer, context: context)
             if buffer.readableBytes > 0 {
                 // Copy the tail (at most one op) out, so NIO can reuse its receive buffer.
                 var kept = context.channel.allocator.buffer(capacity: buffer.readableBytes)
@@ -69,10 +67,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard var kept = leftover else { return true }
         leftover = nil
         while kept.readableBytes > 0 {
-            if let op = try parser.decode(buffer: &kept) {
-                try handle(op, context: context)
-                continue
-            }
+            try handleOps(in: &kept, context: context)
+            if kept.readableBytes == 0 { break }
             guard buffer.readableBytes > 0 else {
                 leftover = kept
                 return false
@@ -92,10 +88,25 @@ final class ConnectionHandler: ChannelInboundHandler {
         return true
     }
 
-    private func handle(_ op: ServerOp, context: ChannelHandlerContext) throws {
+    /// Handles every complete op in `buffer` where it lies, leaving an incomplete one unread.
+    private func handleOps(in buffer: inout ByteBuffer, context: ChannelHandlerContext) throws {
+        let consumed = try buffer.withUnsafeReadableBytes { bytes -> Int in
+            var offset = 0
+            while let frame = try parser.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+                let end = offset + frame.length
+                try handle(frame.op, in: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]), context: context)
+                offset = end
+            }
+            return offset
+        }
+        buffer.moveReaderIndex(forwardBy: consumed)
+    }
+
+    /// `bytes` are the op's own, which a message's ranges index.
+    private func handle(_ op: ServerOp, in bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) throws {
         switch op {
         case .message(let inbound):
-            route(inbound)
+            route(inbound, in: bytes)
         case .ping:
             if handshake != nil {
                 context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: "PONG\r\n")), promise: nil)
@@ -138,11 +149,19 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     typealias OutboundOut = ByteBuffer
 
-    private func route(_ inbound: InboundMessage) {
+    private func route(_ inbound: InboundMessage, in bytes: UnsafeRawBufferPointer) {
         inMessages &+= 1
-        inBytes &+= UInt64(inbound.body.readableBytes - inbound.headerLength)
-        guard let subscription = subscriptions[inbound.sid] else { return }
-        let message = makeMessage(inbound)
+        inBytes &+= UInt64(inbound.body.count - inbound.headerLength)
+        // Runs of messages for one subscription skip the table lookup.
+        let subscription: Subscription
+        if let batched = batchSubscription, batched.sid == inbound.sid {
+            subscription = batched
+        } else if let found = subscriptions[inbound.sid] {
+            subscription = found
+        } else {
+            return
+        }
+        let message = Message(storage: MessageStorage.make(inbound, in: bytes, connection: connection))
         if let inline = subscription.inlineHandler {
             flushCounts()
             subscription.countInline()
@@ -155,25 +174,6 @@ final class ConnectionHandler: ChannelInboundHandler {
             batchSubscription = subscription
         }
         batch.append(message)
-    }
-
-    private func makeMessage(_ inbound: InboundMessage) -> Message {
-        let storage = inbound.subject.withUnsafeReadableBytes { subject in
-            inbound.body.withUnsafeReadableBytes { body in
-                let headers = inbound.headerLength > 0
-                    ? UnsafeRawBufferPointer(rebasing: body[0..<inbound.headerLength]) : nil
-                let payload = UnsafeRawBufferPointer(rebasing: body[inbound.headerLength...])
-                if let reply = inbound.reply {
-                    return reply.withUnsafeReadableBytes { reply in
-                        MessageStorage.make(subject: subject, reply: reply, headers: headers, payload: payload,
-                                            sid: inbound.sid, connection: connection)
-                    }
-                }
-                return MessageStorage.make(subject: subject, reply: nil, headers: headers, payload: payload,
-                                           sid: inbound.sid, connection: connection)
-            }
-        }
-        return Message(storage: storage)
     }
 
     private func flushCounts() {

@@ -46,37 +46,33 @@ public struct MessageLayout {
 public final class MessageStorage: ManagedBuffer<MessageLayout, UInt8> {
     public static let cacheLock = NIOLock()
 
-    static func make(
-        subject: UnsafeRawBufferPointer, reply: UnsafeRawBufferPointer?,
-        headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
-        sid: UInt64, connection: Connection?
-    ) -> MessageStorage {
-        let replyCount = reply?.count ?? 0
-        let headerCount = headers?.count ?? 0
-        let total = subject.count + 1 + replyCount + 1 + headerCount + 1 + payload.count + 1
+    /// Copies the message `inbound` locates in `bytes` into one new storage.
+    static func make(_ inbound: InboundMessage, in bytes: UnsafeRawBufferPointer, connection: Connection?) -> MessageStorage {
+        let replyCount = inbound.reply?.count ?? 0
+        let total = inbound.subject.count + 1 + replyCount + 1 + inbound.body.count + 2
         let buffer = MessageStorage.create(minimumCapacity: total) { _ in
             MessageLayout(
-                subjectLength: subject.count, replyLength: reply == nil ? -1 : replyCount,
-                headerLength: headerCount, payloadLength: payload.count, sid: sid,
-                connection: connection, derivedCache: nil)
+                subjectLength: inbound.subject.count, replyLength: inbound.reply == nil ? -1 : replyCount,
+                headerLength: inbound.headerLength, payloadLength: inbound.body.count - inbound.headerLength,
+                sid: inbound.sid, connection: connection, derivedCache: nil)
         }
         // `create` on a subclass returns an instance of that subclass.
         let storage = unsafeDowncast(buffer, to: MessageStorage.self)
         storage.withUnsafeMutablePointerToElements { base in
-            var cursor = base
-            func put(_ bytes: UnsafeRawBufferPointer?) {
-                if let bytes, bytes.count > 0, let source = bytes.baseAddress {
-                    (cursor as UnsafeMutablePointer<UInt8>).update(
-                        from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-                    cursor += bytes.count
+            var cursor = UnsafeMutableRawPointer(base)
+            func put(_ range: Range<Int>) {
+                if !range.isEmpty, let source = bytes.baseAddress {
+                    cursor.copyMemory(from: source + range.lowerBound, byteCount: range.count)
+                    cursor += range.count
                 }
-                cursor.pointee = 0
+                cursor.storeBytes(of: 0, as: UInt8.self)
                 cursor += 1
             }
-            put(subject)
-            put(reply)
-            put(headers)
-            put(payload)
+            put(inbound.subject)
+            put(inbound.reply ?? 0..<0)
+            let body = inbound.body
+            put(body.lowerBound..<(body.lowerBound + inbound.headerLength))
+            put((body.lowerBound + inbound.headerLength)..<body.upperBound)
         }
         return storage
     }

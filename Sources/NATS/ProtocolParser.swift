@@ -1,14 +1,23 @@
-import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Decodes the server side of the NATS protocol, one op per call, in the shape of
-/// `NIOSingleStepByteToMessageDecoder`: `nil` means "need more bytes" and leaves the reader
-/// index at the start of the incomplete op, so NIO keeps the tail for the next read.
+/// Decodes the server side of the NATS protocol, one op per call, from bytes that start where
+/// the op starts. It returns the op and its length, or `nil` for "need more bytes": the caller
+/// keeps those bytes and calls again with them and what follows. Messages come back as ranges
+/// into the bytes given (no copy, no reference counting); `ConnectionHandler` copies each one
+/// once, into its `MessageStorage`.
 ///
 /// Works on bytes only (no `String` until an op is complete), enforces the control-line limits
 /// and max_payload, and resumes its line-feed search where it stopped so that a line dripping
 /// in one byte at a time costs O(n), not O(n²).
-public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
-    public typealias InboundOut = ServerOp
+public struct ProtocolParser {
+    /// An op and how many bytes it spans. (A struct rather than a tuple: an optional tuple of
+    /// an enum went through the runtime's generic value witnesses on every message.)
+    public struct Frame {
+        public var op: ServerOp
+        public var length: Int
+    }
 
     /// Longest control line other than INFO (MSG/HMSG/-ERR/...), as in nats.go and nats.c.
     public static let maxControlLine = 4096
@@ -17,7 +26,7 @@ public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
 
     /// Largest payload the server may send: its INFO `max_payload`.
     public var maxPayload: Int
-    /// Bytes already searched for LF, counted from the reader index.
+    /// Bytes of the current op already searched for LF.
     private var scanned = 0
     /// Where the LF of the current control line is, once found, while its payload is still
     /// arriving: the payload may itself hold LFs, so the search must not run again.
@@ -30,104 +39,61 @@ public struct ProtocolParser: NIOSingleStepByteToMessageDecoder {
         self.maxPayload = maxPayload
     }
 
-    public mutating func decode(buffer: inout ByteBuffer) throws -> ServerOp? {
-        let readable = buffer.readableBytes
+    /// The op at the start of `bytes` and how many bytes it spans, or nil when it is incomplete.
+    public mutating func decode(_ bytes: UnsafeRawBufferPointer) throws -> Frame? {
         bytesNeeded = nil
-        guard readable > 0 else { return nil }
-        let start = buffer.readerIndex
-        guard let lineEnd = try findLineFeed(in: buffer) else { return nil }
-        // Control line is [start, lineEnd) without the LF; drop a CR before it.
-        var lineLength = lineEnd - start
-        if lineLength > 0, buffer.getInteger(at: start + lineLength - 1, as: UInt8.self) == 13 { lineLength -= 1 }
-        let consumedLine = lineEnd - start + 1
+        guard !bytes.isEmpty, let lineEnd = try findLineFeed(in: bytes) else { return nil }
+        // Control line is [0, lineEnd) without the LF; drop a CR before it.
+        var lineLength = lineEnd
+        if lineLength > 0, bytes[lineLength - 1] == 13 { lineLength -= 1 }
+        let consumedLine = lineEnd + 1
 
-        let op = try buffer.withUnsafeReadableBytes { raw -> ParsedLine in
-            try Self.parseControlLine(UnsafeRawBufferPointer(rebasing: raw[0..<lineLength]))
-        }
-        switch op {
-        case .ping:
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            scanned = 0
-            return .ping
-        case .pong:
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            scanned = 0
-            return .pong
-        case .ok:
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            scanned = 0
-            return .ok
+        let op: ServerOp
+        var length = consumedLine
+        switch try Self.parseControlLine(UnsafeRawBufferPointer(rebasing: bytes[0..<lineLength])) {
+        case .ping: op = .ping
+        case .pong: op = .pong
+        case .ok: op = .ok
         case .err(let range):
-            let text = buffer.getString(at: start + range.lowerBound, length: range.count) ?? ""
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            scanned = 0
-            return .err(Self.unquote(text))
+            op = .err(Self.unquote(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)))
         case .info(let range):
-            let info = try buffer.withUnsafeReadableBytes { raw in
-                try ServerInfo(json: UnsafeRawBufferPointer(rebasing: raw[range]))
-            }
-            buffer.moveReaderIndex(forwardBy: consumedLine)
-            scanned = 0
-            return .info(info)
+            op = .info(try ServerInfo(json: UnsafeRawBufferPointer(rebasing: bytes[range])))
         case .message(let subject, let sid, let reply, let headerLength, let totalLength):
             if totalLength > maxPayload {
                 throw NATSError.payloadTooLarge(limit: maxPayload, actual: totalLength)
             }
             // Payload plus its trailing CRLF must be here, or we wait with the whole op unread.
-            guard readable >= consumedLine + totalLength + 2 else {
-                knownLineFeed = lineEnd - start
-                bytesNeeded = consumedLine + totalLength + 2 - readable
+            length = consumedLine + totalLength + 2
+            guard bytes.count >= length else {
+                knownLineFeed = lineEnd
+                bytesNeeded = length - bytes.count
                 return nil
             }
-            let bodyStart = start + consumedLine
-            guard buffer.getInteger(at: bodyStart + totalLength, as: UInt8.self) == 13,
-                buffer.getInteger(at: bodyStart + totalLength + 1, as: UInt8.self) == 10
-            else {
+            let bodyEnd = consumedLine + totalLength
+            guard bytes[bodyEnd] == 13, bytes[bodyEnd + 1] == 10 else {
                 throw NATSError.protocolError("message payload is not followed by CRLF")
             }
-            // getSlice within readable bytes cannot fail; the guards above prove the ranges.
-            guard let subjectSlice = buffer.getSlice(at: start + subject.lowerBound, length: subject.count),
-                let body = buffer.getSlice(at: bodyStart, length: totalLength)
-            else { throw NATSError.protocolError("message framing") }
-            let replySlice = reply.flatMap { buffer.getSlice(at: start + $0.lowerBound, length: $0.count) }
-            buffer.moveReaderIndex(forwardBy: consumedLine + totalLength + 2)
-            scanned = 0
-            knownLineFeed = nil
-            return .message(
-                InboundMessage(
-                    subject: subjectSlice, sid: sid, reply: replySlice, headerLength: headerLength, body: body))
+            op = .message(InboundMessage(
+                subject: subject, sid: sid, reply: reply, headerLength: headerLength, body: consumedLine..<bodyEnd))
         }
-    }
-
-    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> ServerOp? {
-        try decode(buffer: &buffer)
+        scanned = 0
+        knownLineFeed = nil
+        return Frame(op: op, length: length)
     }
 
     /// Finds the LF ending the control line, resuming after the bytes searched last time.
-    private mutating func findLineFeed(in buffer: ByteBuffer) throws -> Int? {
-        let start = buffer.readerIndex
-        if let knownLineFeed { return start + knownLineFeed }
-        let readable = buffer.readableBytes
-        let limit: Int
-        if let first = buffer.getInteger(at: start, as: UInt8.self), first | 0x20 == UInt8(ascii: "i") {
-            limit = Self.maxInfoLine
-        } else {
-            limit = Self.maxControlLine
+    private mutating func findLineFeed(in bytes: UnsafeRawBufferPointer) throws -> Int? {
+        if let knownLineFeed { return knownLineFeed }
+        let limit = bytes[0] | 0x20 == UInt8(ascii: "i") ? Self.maxInfoLine : Self.maxControlLine
+        if scanned < bytes.count, let base = bytes.baseAddress,
+            let found = memchr(base + scanned, 10, bytes.count - scanned)
+        {
+            let index = base.distance(to: UnsafeRawPointer(found))
+            if index > limit { throw NATSError.controlLineTooLong(limit) }
+            return index
         }
-        let found: Int? = buffer.withUnsafeReadableBytes { raw in
-            var index = scanned
-            while index < raw.count {
-                if raw[index] == 10 { return index }
-                index += 1
-            }
-            return nil
-        }
-        if let found {
-            if found > limit { throw NATSError.controlLineTooLong(limit) }
-            return start + found
-        }
-        if readable > limit { throw NATSError.controlLineTooLong(limit) }
-        scanned = readable
+        if bytes.count > limit { throw NATSError.controlLineTooLong(limit) }
+        scanned = bytes.count
         return nil
     }
 

@@ -1,4 +1,3 @@
-import NIOCore
 import NATSTestSupport
 import XCTest
 
@@ -18,8 +17,11 @@ final class ProtocolParserTests: XCTestCase {
         + "MSG bin 5 4\r\n\r\n\r\n\r\n"
         + "-ERR 'Permissions Violation for Publish to \"x\"'\r\n"
 
-    /// A compact, comparable rendering of an op.
-    static func render(_ op: ServerOp) -> String {
+    /// A compact, comparable rendering of an op; a message's ranges index `bytes`.
+    static func render(_ op: ServerOp, in bytes: UnsafeRawBufferPointer) -> String {
+        func text(_ range: Range<Int>) -> String {
+            String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        }
         switch op {
         case .info(let info): return "INFO \(info.serverID) \(info.maxPayload) \(info.headers)"
         case .ping: return "PING"
@@ -27,11 +29,32 @@ final class ProtocolParserTests: XCTestCase {
         case .ok: return "OK"
         case .err(let text): return "ERR \(text)"
         case .message(let message):
-            let subject = message.subject.getString(at: message.subject.readerIndex, length: message.subject.readableBytes) ?? "?"
-            let reply = message.reply.map { $0.getString(at: $0.readerIndex, length: $0.readableBytes) ?? "?" } ?? "-"
-            let body = message.body.getString(at: message.body.readerIndex, length: message.body.readableBytes) ?? "?"
-            return "MSG \(subject) \(message.sid) \(reply) \(message.headerLength) [\(body)]"
+            let reply = message.reply.map(text) ?? "-"
+            return "MSG \(text(message.subject)) \(message.sid) \(reply) \(message.headerLength) [\(text(message.body))]"
         }
+    }
+
+    /// Decodes every complete op at the front of `pending` and removes them, as the connection
+    /// handler does; an incomplete op stays.
+    static func decodeAll(_ pending: inout [UInt8], parser: inout ProtocolParser) throws -> [String] {
+        var ops: [String] = []
+        let consumed = try pending.withUnsafeBytes { bytes -> Int in
+            var offset = 0
+            while let frame = try parser.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
+                XCTAssertGreaterThan(frame.length, 0)
+                let end = offset + frame.length
+                ops.append(render(frame.op, in: UnsafeRawBufferPointer(rebasing: bytes[offset..<end])))
+                offset = end
+            }
+            return offset
+        }
+        pending.removeFirst(consumed)
+        return ops
+    }
+
+    /// The single op `bytes` start with, or nil when it is incomplete.
+    static func decodeOne(_ bytes: [UInt8], parser: inout ProtocolParser) throws -> ProtocolParser.Frame? {
+        try bytes.withUnsafeBytes { try parser.decode($0) }
     }
 
     static let expected = [
@@ -48,12 +71,12 @@ final class ProtocolParserTests: XCTestCase {
     /// Feeds `chunks` the way the connection handler does: keep the unread tail, append the next.
     func parse(_ chunks: [[UInt8]], parser: inout ProtocolParser) throws -> [String] {
         var ops: [String] = []
-        var pending = ByteBuffer()
+        var pending: [UInt8] = []
         for chunk in chunks {
-            pending.writeBytes(chunk)
-            while let op = try parser.decode(buffer: &pending) { ops.append(Self.render(op)) }
-            pending.discardReadBytes()
+            pending += chunk
+            ops += try Self.decodeAll(&pending, parser: &parser)
         }
+        XCTAssertEqual(pending, [], "bytes left over")
         return ops
     }
 
@@ -93,15 +116,17 @@ final class ProtocolParserTests: XCTestCase {
         }
     }
 
-    func testIncompleteOpLeavesReaderIndex() throws {
+    func testIncompleteOpReportsWhatItNeeds() throws {
         var parser = ProtocolParser()
-        var buffer = ByteBuffer(string: "MSG foo 1 10\r\nhel")
-        XCTAssertNil(try parser.decode(buffer: &buffer))
-        XCTAssertEqual(buffer.readerIndex, 0)
-        buffer.writeString("lo12345\r\n")
-        guard case .message(let message)? = try parser.decode(buffer: &buffer) else { return XCTFail("no message") }
-        XCTAssertEqual(message.body.readableBytes, 10)
-        XCTAssertEqual(buffer.readableBytes, 0)
+        XCTAssertNil(try Self.decodeOne(Array("MSG foo 1 10\r\nhel".utf8), parser: &parser))
+        XCTAssertEqual(parser.bytesNeeded, 9)
+        let whole = Array("MSG foo 1 10\r\nhello12345\r\nPING\r\n".utf8)
+        guard let frame = try Self.decodeOne(whole, parser: &parser), case .message(let message) = frame.op else {
+            return XCTFail("no message")
+        }
+        XCTAssertEqual(frame.length, 26)
+        XCTAssertEqual(message.body, 14..<24)
+        XCTAssertNil(parser.bytesNeeded)
     }
 
     struct Hostile {
@@ -130,9 +155,9 @@ final class ProtocolParserTests: XCTestCase {
     func testHostileInput() {
         for item in Self.hostile {
             var parser = ProtocolParser(maxPayload: item.maxPayload)
-            var buffer = ByteBuffer(string: item.input)
+            var pending = Array(item.input.utf8)
             do {
-                while try parser.decode(buffer: &buffer) != nil {}
+                _ = try Self.decodeAll(&pending, parser: &parser)
                 XCTFail("\(item.name): no error")
             } catch let error as NATSError {
                 XCTAssertTrue(item.check(error), "\(item.name): got \(error)")
@@ -146,20 +171,20 @@ final class ProtocolParserTests: XCTestCase {
     func testLongInfoAccepted() throws {
         let urls = (0..<200).map { "\"10.0.0.\($0):4222\"" }.joined(separator: ",")
         var parser = ProtocolParser()
-        var buffer = ByteBuffer(string: "INFO {\"server_id\":\"X\",\"connect_urls\":[\(urls)]}\r\n")
-        guard case .info(let info)? = try parser.decode(buffer: &buffer) else { return XCTFail("no INFO") }
+        let line = Array("INFO {\"server_id\":\"X\",\"connect_urls\":[\(urls)]}\r\n".utf8)
+        guard case .info(let info)? = try Self.decodeOne(line, parser: &parser)?.op else { return XCTFail("no INFO") }
         XCTAssertEqual(info.connectURLs.count, 200)
     }
 
     /// A line that never ends costs O(n) overall: the LF search resumes where it stopped.
     func testDrippingLineIsLinear() throws {
         var parser = ProtocolParser()
-        var buffer = ByteBuffer()
+        var bytes: [UInt8] = []
         for byte in Array("MSG some.subject 1 3".utf8) {
-            buffer.writeInteger(byte)
-            XCTAssertNil(try parser.decode(buffer: &buffer))
+            bytes.append(byte)
+            XCTAssertNil(try Self.decodeOne(bytes, parser: &parser))
         }
-        buffer.writeString("\r\nabc\r\n")
-        XCTAssertNotNil(try parser.decode(buffer: &buffer))
+        bytes += Array("\r\nabc\r\n".utf8)
+        XCTAssertNotNil(try Self.decodeOne(bytes, parser: &parser))
     }
 }
