@@ -75,6 +75,9 @@ int main(int argc, char **argv) {
     CHECK(snats_group_add_endpoint(NULL, group, "upper", NULL, upper, NULL));
     CHECK(snats_group_add_endpoint(NULL, group, "fail", NULL, fail, NULL));
     snats_group_destroy(group);
+    /* The subscriptions are only queued; a flush makes sure the server has them before other
+     * clients are told to call. */
+    CHECK(snats_conn_flush(conn, 2000));
     printf("ready: service demo-echo, instance %s\n", snats_service_id(svc));
     fflush(stdout);
 
