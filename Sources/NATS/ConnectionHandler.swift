@@ -18,6 +18,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Bytes of an op that has not fully arrived yet, kept for the next read.
     private var leftover: ByteBuffer?
     private var sawInfo = false
+    /// Set once the link failed: bytes NIO still delivers while closing are ignored.
+    private var failed = false
 
     // Per-read routing state.
     private var subscriptions: [UInt64: Subscription] = [:]
@@ -35,6 +37,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if failed { return }
         var buffer = unwrapInboundIn(data)
         subscriptions = connection.subscriptionsSnapshot()
         do {
@@ -224,6 +227,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func fail(context: ChannelHandlerContext, error: NATSError) {
+        failed = true
+        leftover = nil
+        subscriptions = [:]
         if handshake != nil {
             failHandshake(error)
         } else {

@@ -40,7 +40,19 @@ public struct ProtocolParser {
     }
 
     /// The op at the start of `bytes` and how many bytes it spans, or nil when it is incomplete.
+    /// After an error the parser starts afresh: nothing of the failed op is remembered.
     public mutating func decode(_ bytes: UnsafeRawBufferPointer) throws -> Frame? {
+        do {
+            return try decodeOp(bytes)
+        } catch {
+            scanned = 0
+            knownLineFeed = nil
+            bytesNeeded = nil
+            throw error
+        }
+    }
+
+    private mutating func decodeOp(_ bytes: UnsafeRawBufferPointer) throws -> Frame? {
         bytesNeeded = nil
         guard !bytes.isEmpty, let lineEnd = try findLineFeed(in: bytes) else { return nil }
         // Control line is [0, lineEnd) without the LF; drop a CR before it.
@@ -83,7 +95,12 @@ public struct ProtocolParser {
 
     /// Finds the LF ending the control line, resuming after the bytes searched last time.
     private mutating func findLineFeed(in bytes: UnsafeRawBufferPointer) throws -> Int? {
-        if let knownLineFeed { return knownLineFeed }
+        if let known = knownLineFeed {
+            if known < bytes.count { return known }
+            // Fewer bytes than last time: not the op we were waiting for, so search afresh.
+            knownLineFeed = nil
+            scanned = 0
+        }
         let limit = bytes[0] | 0x20 == UInt8(ascii: "i") ? Self.maxInfoLine : Self.maxControlLine
         if scanned < bytes.count, let base = bytes.baseAddress,
             let found = memchr(base + scanned, 10, bytes.count - scanned)

@@ -137,6 +137,10 @@ final class ProtocolParserTests: XCTestCase {
     }
 
     static let hostile: [Hostile] = [
+        Hostile(name: "empty line", input: "\r\n", maxPayload: 1024) { if case .protocolError = $0 { return true }; return false },
+        Hostile(name: "bare LF", input: "\n", maxPayload: 1024) { if case .protocolError = $0 { return true }; return false },
+        Hostile(name: "MSG without arguments", input: "MSG\r\n", maxPayload: 1024) { if case .protocolError = $0 { return true }; return false },
+        Hostile(name: "INFO without a body", input: "INFO\r\n", maxPayload: 1024) { if case .protocolError = $0 { return true }; return false },
         Hostile(name: "unknown op", input: "HELLO\r\n", maxPayload: 1024) { if case .protocolError = $0 { return true }; return false },
         Hostile(name: "garbage instead of INFO", input: "\u{1}\u{2}garbage\r\n", maxPayload: 1024) { if case .protocolError = $0 { return true }; return false },
         Hostile(name: "control line too long", input: "MSG " + String(repeating: "a", count: 5000), maxPayload: 1024) { $0 == .controlLineTooLong(4096) },
@@ -165,6 +169,16 @@ final class ProtocolParserTests: XCTestCase {
                 XCTFail("\(item.name): unexpected \(error)")
             }
         }
+    }
+
+    /// A failed op leaves nothing behind: the same parser then decodes a good stream.
+    func testFreshAfterError() throws {
+        var parser = ProtocolParser(maxPayload: 1024)
+        var bad = Array("MSG foo 1 2\r\nhiXX".utf8)
+        XCTAssertNil(try Self.decodeOne(Array("MSG foo 1 2\r\nh".utf8), parser: &parser))
+        XCTAssertThrowsError(try Self.decodeAll(&bad, parser: &parser))
+        XCTAssertNil(parser.bytesNeeded)
+        XCTAssertEqual(try parse([Array(Self.stream.utf8)], parser: &parser), Self.expected)
     }
 
     /// An INFO line may be long (connect_urls of a big cluster), up to its own cap.
