@@ -92,6 +92,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     /// Handles every complete op in `buffer` where it lies, leaving an incomplete one unread.
+    /// The loop is here, not in the parser: handling INFO sets `parser.maxPayload`, which must
+    /// not happen inside a mutating call on the parser (an overlapping access).
     private func handleOps(in buffer: inout ByteBuffer, context: ChannelHandlerContext) throws {
         let consumed = try buffer.withUnsafeReadableBytes { bytes -> Int in
             var offset = 0
