@@ -11,9 +11,13 @@ import CJansson
 /// builds the same `json_t` values, so everything that takes or returns `json_t *` stays
 /// Jansson's. It accepts exactly RFC 8259 JSON, as Jansson does with JSON_DECODE_ANY: any
 /// value at the top level, nothing after it but whitespace, valid UTF-8, no `\u0000`,
-/// integers within int64 (else an error, as Jansson), at most `maxDepth` levels of nesting.
+/// integers within int64 (else an error, as Jansson), at most `maxDepth` levels of nesting,
+/// where every value is a level, scalars included (Jansson's rule: 2047 nested arrays may hold
+/// a number, 2048 may not; 2048 nested empty arrays are accepted). The writer refuses what the
+/// reader would refuse, so everything written reads back.
 public enum JSONCodec {
-    /// Jansson's JSON_PARSER_MAX_DEPTH: deeper documents are refused, never a stack overflow.
+    /// Jansson's JSON_PARSER_MAX_DEPTH, counted as Jansson counts it (every value is a level):
+    /// deeper documents are refused, never a stack overflow.
     public static let maxDepth = 2048
 
     /// Parses `bytes`; returns a new reference.
@@ -92,11 +96,13 @@ private func utf8SequenceLength(_ bytes: UnsafeRawBufferPointer, at offset: Int)
 private struct JSONWriter {
     var out: [UInt8]
 
+    /// `depth` counts the values that enclose `value`; the reader's rule applies (every value
+    /// is a level), so whatever is written here reads back. A value may contain itself
+    /// (json_object_set of a parent): the depth ends that too.
     mutating func write(_ value: UnsafeMutablePointer<json_t>, depth: Int) throws {
+        guard depth < JSONCodec.maxDepth else { throw tooDeep }
         switch value.pointee.type {
         case JSON_OBJECT:
-            // A value may contain itself (json_object_set of a parent): the depth ends that too.
-            guard depth < JSONCodec.maxDepth else { throw tooDeep }
             out.append(UInt8(ascii: "{"))
             var first = true
             var iterator = json_object_iter(value)
@@ -112,7 +118,6 @@ private struct JSONWriter {
             }
             out.append(UInt8(ascii: "}"))
         case JSON_ARRAY:
-            guard depth < JSONCodec.maxDepth else { throw tooDeep }
             out.append(UInt8(ascii: "["))
             let count = json_array_size(value)
             for index in 0..<count {
@@ -233,11 +238,15 @@ private struct JSONReader {
         }
     }
 
+    /// `depth` counts the values that enclose this one. Every value is a level, scalars too,
+    /// as in Jansson's parser: `[[1]]` is three levels deep.
     private mutating func readValue(depth: Int) throws -> UnsafeMutablePointer<json_t> {
+        let level = depth + 1
+        guard level <= JSONCodec.maxDepth else { throw failure("nesting deeper than \(JSONCodec.maxDepth) levels") }
         guard let byte = current else { throw failure("unexpected end of input") }
         switch byte {
-        case UInt8(ascii: "{"): return try readObject(depth: depth + 1)
-        case UInt8(ascii: "["): return try readArray(depth: depth + 1)
+        case UInt8(ascii: "{"): return try readObject(depth: level)
+        case UInt8(ascii: "["): return try readArray(depth: level)
         case UInt8(ascii: "\""):
             let span = try readString()
             return try made(withBytes(span) { json_stringn_nocheck($0, $1) })
@@ -264,7 +273,6 @@ private struct JSONReader {
     }
 
     private mutating func readObject(depth: Int) throws -> UnsafeMutablePointer<json_t> {
-        guard depth <= JSONCodec.maxDepth else { throw failure("nesting deeper than \(JSONCodec.maxDepth) levels") }
         position += 1  // {
         let object = try made(json_object())
         do {
@@ -275,8 +283,12 @@ private struct JSONReader {
             }
             while true {
                 guard current == UInt8(ascii: "\"") else { throw failure("string or '}' expected") }
+                // Read first, as a statement of its own: `withBytes(try readString())` would
+                // evaluate `self.withBytes` (capturing `scratch` as it was) before the read
+                // fills it, and hand the previous string's bytes to the key.
+                let keySpan = try readString()
                 // Copied: the key may live in `scratch`, which the value's strings reuse.
-                let key = withBytes(try readString()) { start, count in
+                let key = withBytes(keySpan) { start, count in
                     [CChar](UnsafeBufferPointer(start: start, count: count))
                 }
                 let keyCount = key.count
@@ -308,7 +320,6 @@ private struct JSONReader {
     }
 
     private mutating func readArray(depth: Int) throws -> UnsafeMutablePointer<json_t> {
-        guard depth <= JSONCodec.maxDepth else { throw failure("nesting deeper than \(JSONCodec.maxDepth) levels") }
         position += 1  // [
         let array = try made(json_array())
         do {

@@ -86,11 +86,46 @@ final class JSONCodecTests: XCTestCase {
         }
     }
 
+    /// Keys are read like values: escapes and multi-byte characters, after a string that used
+    /// the scratch buffer, and before one that reuses it.
+    func testKeysWithEscapesAndNonASCII() throws {
+        let documents = [
+            #"{"café":1}"#, #"{"a\\b":2}"#, #"["a\nb",{"x\ty":1}]"#, #"{"名前":"x"}"#, #"{"\u00e9":"\u00e8","k\"q":"v\"w"}"#,
+            #"{"a\nb":{"c\td":{"😀":[{"\u4e2d":"\n"}]}}}"#, #"[{"é":"ü"},{"é\n":"ü\n"}]"#,
+        ]
+        for document in documents { try assertSameAsJansson(document) }
+        XCTAssertEqual(try decode(#"{"café":1}"#).serialized(), #"{"café":1}"#)
+        XCTAssertEqual(try decode(#"["a\nb",{"x\ty":1}]"#).serialized(), #"["a\nb",{"x\ty":1}]"#)
+        XCTAssertEqual(try decode(#"{"名前": "x"}"#).serialized(), #"{"名前":"x"}"#)
+    }
+
+    /// Jansson's rule, which the codec shares: every value is a level, scalars too.
     func testDepthIsLimitedBothWays() throws {
-        let deepest = String(repeating: "[", count: JSONCodec.maxDepth) + String(repeating: "]", count: JSONCodec.maxDepth)
+        func nested(_ count: Int, holding inner: String) -> String {
+            String(repeating: "[", count: count) + inner + String(repeating: "]", count: count)
+        }
+        let deepest = nested(JSONCodec.maxDepth, holding: "")
         XCTAssertEqual(try decode(deepest).serialized(), deepest)
+        let deepestHolding = nested(JSONCodec.maxDepth - 1, holding: "1")
+        XCTAssertEqual(try decode(deepestHolding).serialized(), deepestHolding)
+        for accepted in [deepest, deepestHolding] {
+            XCTAssertNotNil(jansson(accepted).map { value -> Int in cjansson_decref(value); return 1 })
+        }
+        for refused in ["[" + deepest + "]", nested(JSONCodec.maxDepth, holding: "1"),
+                        nested(JSONCodec.maxDepth - 1, holding: #"{"a":1}"#)] {
+            XCTAssertThrowsError(try decode(refused))
+            XCTAssertNil(jansson(refused).map { value -> Int in cjansson_decref(value); return 1 }, "Jansson accepts it")
+        }
+        // The writer refuses what the reader would: a number inside 2048 arrays built by hand.
+        var built = JSONValue.array()
+        built.append(JSONValue(taking: json_integer(1)!))
+        for _ in 1..<JSONCodec.maxDepth {
+            let outer = JSONValue.array()
+            outer.append(built)
+            built = outer
+        }
+        XCTAssertThrowsError(try built.bytes())
         let tooDeep = "[" + deepest + "]"
-        XCTAssertThrowsError(try decode(tooDeep))
         // A million open brackets: an error, not a stack overflow.
         XCTAssertThrowsError(try decode(String(repeating: "[", count: 1_000_000)))
         // A value that contains itself cannot be written.
@@ -122,16 +157,22 @@ final class JSONCodecTests: XCTestCase {
 
     func testRandomDocumentsRoundTrip() throws {
         var generator = SystemRandomNumberGenerator()
+        func randomText() -> String {
+            String((0..<Int.random(in: 0..<12, using: &generator)).map { _ in
+                Character(Unicode.Scalar([0x22, 0x5C, 0x0A, 0x01, 0x41, 0xE9, 0x4E2D, 0x1F600].randomElement()!)!) })
+        }
         func random(_ depth: Int) -> Any {
             switch Int.random(in: 0..<(depth > 3 ? 5 : 7), using: &generator) {
             case 0: return Int.random(in: Int.min...Int.max, using: &generator)
             case 1: return Double.random(in: -1e12...1e12, using: &generator)
-            case 2: return String((0..<Int.random(in: 0..<12)).map { _ in
-                    Character(Unicode.Scalar([0x22, 0x5C, 0x0A, 0x01, 0x41, 0xE9, 0x4E2D, 0x1F600].randomElement()!)!) })
+            case 2: return randomText()
             case 3: return Bool.random()
             case 4: return NSNull()
             case 5: return (0..<Int.random(in: 0..<4)).map { _ in random(depth + 1) }
-            default: return Dictionary(uniqueKeysWithValues: (0..<Int.random(in: 0..<4)).map { ("k\($0)", random(depth + 1)) })
+            default:
+                // Keys with escapes and multi-byte characters, each made unique by its index.
+                return Dictionary(uniqueKeysWithValues: (0..<Int.random(in: 0..<4)).map { index in
+                    (randomText() + "\(index)", random(depth + 1)) })
             }
         }
         for _ in 0..<300 {
