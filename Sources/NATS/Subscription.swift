@@ -205,8 +205,10 @@ public final class Subscription {
         while pending.isEmpty {
             if closed || closeWhenEmpty {
                 let reachedMax = self.maxMessages > 0 && deliveredCount >= self.maxMessages
+                // Read under the lock: close() writes `closed` under it from another thread.
+                let drained = closeWhenEmpty && !closed
                 condition.unlock()
-                if closeWhenEmpty && !closed { connection.subscriptionEnded(self) }
+                if drained { connection.subscriptionEnded(self) }
                 if reachedMax { throw NATSError.maxMessagesDelivered }
                 throw connection.isClosed ? NATSError.connectionClosed : NATSError.invalidSubscription("subscription is closed")
             }
