@@ -68,7 +68,9 @@ typedef enum {
     SNATS_BUFFER_TOO_SMALL = 23,    /**< A caller's buffer cannot hold the result. */
     SNATS_RECONNECT_BUFFER_FULL = 24,/**< Reconnecting, and the reconnect buffer is full. */
     SNATS_TLS_ERROR = 25,           /**< TLS failed: certificate files, handshake, verification. */
-    SNATS_RPC_ERROR = 26            /**< A remote procedure answered with an error object. */
+    SNATS_RPC_ERROR = 26,           /**< A remote procedure answered with an error object. */
+    SNATS_PUBLISH_REFUSED = 27      /**< Publishes buffered while reconnecting were larger than the
+                                         new server's max_payload: not sent (the others were). */
 } snats_status;
 
 /**
@@ -717,6 +719,34 @@ snats_status snats_conn_get_stats(uint64_t *in_msgs, uint64_t *in_bytes, uint64_
 snats_status snats_conn_get_reconnects(uint64_t *reconnects, snats_conn *conn);
 
 /**
+ * @brief Reads how many publishes the connection accepted but knows never reached a server:
+ *        still in its buffer (or in a socket write that failed) when their link died, or
+ *        refused on replay because they exceed the new server's max_payload
+ *        (SNATS_PUBLISH_REFUSED). Bytes the kernel had taken when a link died are not counted:
+ *        whether the server read them cannot be known (core NATS delivers at most once).
+ * @param[out] lost Set on SNATS_OK. @param conn Borrowed.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_conn_get_lost_publishes(uint64_t *lost, snats_conn *conn);
+
+/**
+ * @brief Why the connection last lost its server, as nats.c's natsConnection_GetLastError():
+ *        SNATS_STALE_CONNECTION (PONGs missed), SNATS_IO_ERROR (the socket closed or failed),
+ *        SNATS_SERVER_ERROR / SNATS_AUTH_FAILED / SNATS_PERMISSION_VIOLATION (the server's
+ *        -ERR), SNATS_PROTOCOL_ERROR, SNATS_TLS_ERROR; after a close that was not asked for,
+ *        what closed it (SNATS_NO_SERVER when reconnecting gave up). Set before the
+ *        disconnected and closed callbacks run, so they can call it.
+ * @param conn Borrowed.
+ * @param[out] text May be NULL. Set to the reason's text ("" with SNATS_OK), owned by the
+ *             library and valid on this thread until its next call of this function.
+ * @return The reason's status; SNATS_OK while the connection never lost a server, or was
+ *         closed by snats_conn_close() without losing one. SNATS_INVALID_ARG for NULL @p conn.
+ * Blocks: no. Threads: any, the connection's callbacks included.
+ */
+snats_status snats_conn_last_error(snats_conn *conn, const char **text);
+
+/**
  * @brief Lists the server pool (configured and discovered servers) as URLs without credentials.
  * @param[out] servers On SNATS_OK a new reference to a JSON array of strings; else NULL.
  * @param conn Borrowed.
@@ -1002,8 +1032,19 @@ int snats_msg_status_code(const snats_msg *msg);
  *  @return @p msg, now also owned by the caller: release it with snats_msg_release(). */
 snats_msg *snats_msg_retain(snats_msg *msg);
 
-/** @brief Drops one ownership of a message. @param msg Taken; NULL is a no-op. */
-void snats_msg_release(snats_msg *msg);
+/**
+ * @brief Drops one ownership of a message: one that snats_request(), snats_sub_next_msg() (or
+ *        a similar call) handed out, or one snats_msg_retain() kept.
+ * @param msg Taken; NULL is a no-op (SNATS_OK).
+ * @retval SNATS_OK released.
+ * @retval SNATS_ILLEGAL_STATE the caller owns no reference to @p msg: a message lent to a
+ *         callback and not retained (the library releases it when the callback returns; this
+ *         is nats.c's `natsMsg_Destroy` habit, harmless here), or a second release while the
+ *         library still holds the message. Nothing is freed; snats_last_error() says which.
+ *         A release after the last reference is gone cannot be detected (the memory is freed).
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_msg_release(snats_msg *msg);
 
 /**
  * @brief Publishes a reply to @p msg, on its reply subject, over the connection it arrived on.
@@ -1516,11 +1557,15 @@ const json_t *snats_rpc_request_params(snats_rpc_request *req);
 
 /**
  * @brief Answers the call with @p result. After streamed items a non-null @p result is sent as
- *        one more item, and the stream then ends.
+ *        one more item, and the stream then ends. A streaming method ends its stream with
+ *        snats_rpc_request_end_stream() instead (a stream may have no items).
  * @param req Borrowed. @param result Borrowed for the call; NULL sends JSON null.
  * @retval SNATS_OK sent. @retval SNATS_INVALID_ARG @p req is NULL.
  * @retval SNATS_ILLEGAL_STATE the call was already answered.
  * @retval SNATS_MAX_PAYLOAD, SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED as snats_publish().
+ *         A reply that cannot be sent is never dropped silently: the caller is answered
+ *         -32603 "Internal error: the reply could not be sent: ..." when that can be sent,
+ *         the endpoint counts an error, and the connection's error callback hears of it.
  * Blocks: no. Threads: any (a retained request from any thread).
  */
 snats_status snats_rpc_request_respond(snats_rpc_request *req, const json_t *result);
@@ -1528,11 +1573,23 @@ snats_status snats_rpc_request_respond(snats_rpc_request *req, const json_t *res
 /**
  * @brief Sends one item of a streamed result. A caller reading a stream
  *        (snats_rpc_client_call_stream()) receives it at once; a plain caller receives every
- *        item in one array when the call is answered.
+ *        item in one array when the call is answered. Items sent from several threads (a
+ *        retained request) leave in the order of their calls.
  * @param req Borrowed. @param item Borrowed for the call; NULL sends JSON null.
- * @retval SNATS_OK sent (or kept for a plain caller). Others as snats_rpc_request_respond().
+ * @retval SNATS_OK sent (or kept for a plain caller). Others as snats_rpc_request_respond();
+ *         an item that could not be sent was not counted: the stream goes on without it.
  */
 snats_status snats_rpc_request_send_item(snats_rpc_request *req, const json_t *item);
+
+/**
+ * @brief Ends a streamed result: a caller reading the stream gets the end frame (after zero
+ *        or more items: an empty stream is an empty sequence), a plain caller every item sent,
+ *        in one array (`[]` for none). What a streaming method calls when its items are done.
+ * @param req Borrowed.
+ * @retval SNATS_OK sent. Others as snats_rpc_request_respond().
+ * Blocks: no. Threads: any (a retained request from any thread).
+ */
+snats_status snats_rpc_request_end_stream(snats_rpc_request *req);
 
 /**
  * @brief Fails the call as a crashed handler: code -32603, message "Internal error: <message>";

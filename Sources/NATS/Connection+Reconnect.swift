@@ -17,7 +17,10 @@ extension Connection {
             guard teardown == .none, let current = channel, current === lost else { return .ignore }
             pingTask?.cancel()
             pingTask = nil
-            let reason = error ?? linkError ?? .connectionClosed
+            let reason = error ?? linkError ?? .io("the server closed the connection")
+            lastDisconnect = reason
+            // Never written: lost with the link (a write NIO holds counts itself when it fails).
+            stats.lostPublishes &+= UInt64(outbound.publishes)
             if !options.allowReconnect || status == .draining { return .close(reason) }
             linkError = reason
             channel = nil

@@ -58,6 +58,8 @@ public final class Connection {
     /// Why the current or last link went down (a server -ERR before it closes, a failed
     /// reconnect attempt): becomes `lastError` if reconnecting gives up.
     var linkError: NATSError?
+    /// Why the last link was lost (kept across reconnects, for `disconnectReason`).
+    var lastDisconnect: NATSError?
     var teardown = TeardownState.none
     var pingTask: RepeatedTask?
     var callbacks: CallbackQueue?
@@ -151,6 +153,7 @@ public final class Connection {
     func adopt(_ opened: Link, server: ServerAddress) -> Bool {
         var link = opened
         let interval = TimeAmount.milliseconds(options.pingIntervalMilliseconds)
+        var refused: [String] = []
         let adopted: Bool = lock.withLock {
             guard teardown == .none, status == .connecting || status == .reconnecting else { return false }
             if status == .reconnecting {
@@ -163,7 +166,8 @@ public final class Connection {
                         replay.appendUnsubscribe(sid: subscription.sid, max: max(1, remaining))
                     }
                 }
-                outbound.withBytes { replay.appendBytes($0) }
+                refused = replay.appendPublishes(of: outbound, upTo: link.info.maxPayload)
+                stats.lostPublishes &+= UInt64(refused.count)
                 for _ in pongWaiters { replay.appendPing() }
                 outbound.release()
                 outbound = replay
@@ -193,6 +197,9 @@ public final class Connection {
             link.close()
             return false
         }
+        if !refused.isEmpty {
+            postError(.publishesRefused(count: refused.count, limit: link.info.maxPayload, subjects: refused), subscription: nil)
+        }
         // A link that died between its handshake and now was not ours when it reported it.
         if !link.channel.isActive { connectionLost(.io("connection closed after the handshake"), channel: link.channel) }
         return true
@@ -211,6 +218,11 @@ public final class Connection {
     }
     /// The error that ended the connection, if it did not end by `close()`.
     public var closeReason: NATSError? { lock.withLock { lastError } }
+    /// Why the connection last lost its server: a stale connection (PONGs missed), the socket
+    /// closed or failing, a server `-ERR`, TLS; once closed without `close()`, what closed it
+    /// (reconnecting gave up, say). nil while the first link is up. Set before the
+    /// disconnected and closed callbacks run.
+    public var disconnectReason: NATSError? { lock.withLock { lastError ?? lastDisconnect } }
 
     /// The server pool: configured and discovered servers, without credentials.
     public var servers: [String] { lock.withLock { pool.addresses.map(\.description) } }
@@ -384,11 +396,15 @@ public final class Connection {
         guard let (target, generation) = taken else { return nil }
         var data = target.allocator.buffer(capacity: writing.count)
         _ = writing.withBytes { data.writeBytes($0) }
+        let publishes = writing.publishes
         writing.removeAll()
         writing.shrinkIfLarge(keeping: Self.retainedBufferCapacity)
         let written = target.writeAndFlush(data)
-        written.whenComplete { _ in
-            self.lock.withLock { if self.linkGeneration == generation { self.writesInFlight -= 1 } }
+        written.whenComplete { result in
+            self.lock.withLock {
+                if self.linkGeneration == generation { self.writesInFlight -= 1 }
+                if case .failure = result { self.stats.lostPublishes &+= UInt64(publishes) }
+            }
         }
         return written
     }
@@ -698,6 +714,12 @@ public final class Connection {
             stats.inMessages &+= messages
             stats.inBytes &+= bytes
         }
+    }
+
+    /// Reports an asynchronous failure of a layer built on the connection (a reply that could
+    /// not be sent, say) to the error callback and the observers, as the core's own.
+    public func reportError(_ error: NATSError, subscription: Subscription? = nil) {
+        postError(error, subscription: subscription)
     }
 
     func reportSlowConsumer(_ subscription: Subscription) {

@@ -41,10 +41,31 @@ public struct MessageLayout {
     /// A lazily built view derived from the header block (the C ABI keeps its C-string table
     /// here), guarded by `MessageStorage.cacheLock`.
     var derivedCache: AnyObject?
+    /// How many references a C caller owns (handed out, or retained), guarded by
+    /// `MessageStorage.ownershipLock`: a release beyond them (a message lent to a callback, or
+    /// released twice while the library still holds it) is refused instead of freeing memory
+    /// the library still uses.
+    var callerReferences: Int = 0
 }
 
 public final class MessageStorage: ManagedBuffer<MessageLayout, UInt8> {
     public static let cacheLock = NIOLock()
+    static let ownershipLock = NIOLock()
+
+    /// Counts one more reference owned by a C caller (a message handed out, or retained).
+    public func addCallerReference() {
+        Self.ownershipLock.withLock { header.callerReferences += 1 }
+    }
+
+    /// Gives back one reference owned by a C caller; false when the caller owns none, so the
+    /// release must not happen: the message was lent (to a callback), or is released twice.
+    public func dropCallerReference() -> Bool {
+        Self.ownershipLock.withLock {
+            guard header.callerReferences > 0 else { return false }
+            header.callerReferences -= 1
+            return true
+        }
+    }
 
     /// Copies the message `inbound` locates in `bytes` into one new storage.
     static func make(_ inbound: InboundMessage, in bytes: UnsafeRawBufferPointer, connection: Connection?) -> MessageStorage {

@@ -31,6 +31,18 @@ public enum NATSError: Error, Equatable, CustomStringConvertible {
     case connectionLost(String)
     /// TLS could not be set up: files, handshake, certificate verification.
     case tls(String)
+    /// Publishes buffered while reconnecting that the new server cannot take (each larger than
+    /// its max_payload): they were not sent; every other buffered publish was.
+    case publishesRefused(count: Int, limit: Int, subjects: [String])
+    /// `reason`, with what the library was doing when it happened (a reply that could not be
+    /// sent, say). Maps to the status of `reason`.
+    indirect case during(String, NATSError)
+
+    /// The error without its `during` context.
+    public var underlying: NATSError {
+        if case .during(_, let reason) = self { return reason.underlying }
+        return self
+    }
 
     public var description: String {
         switch self {
@@ -63,6 +75,12 @@ public enum NATSError: Error, Equatable, CustomStringConvertible {
             return "reconnect buffer of \(limit) bytes is full: publish again once reconnected"
         case .connectionLost(let text): return "connection lost: \(text)"
         case .tls(let text): return "TLS error: \(text)"
+        case .publishesRefused(let count, let limit, let subjects):
+            let shown = subjects.prefix(8).map { "\"\($0)\"" }.joined(separator: ", ")
+            let more = subjects.count > 8 ? " and \(subjects.count - 8) more" : ""
+            return "\(count) publish\(count == 1 ? "" : "es") buffered while reconnecting not sent: larger than the "
+                + "new server's max_payload of \(limit) bytes (subjects: \(shown)\(more))"
+        case .during(let context, let reason): return "\(context): \(reason)"
         }
     }
 }

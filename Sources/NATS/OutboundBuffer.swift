@@ -10,6 +10,12 @@ struct OutboundBuffer {
     private(set) var base: UnsafeMutableRawPointer?
     private(set) var count = 0
     private var capacity = 0
+    /// Publishes with bytes in the buffer (one partly written included): what is lost when the
+    /// buffer is dropped with a dead link.
+    private(set) var publishes = 0
+    /// Bytes at the head that finish an op a partial write began; whole ops follow them.
+    private var partialHead = 0
+    private var partialHeadIsPublish = false
 
     var isEmpty: Bool { count == 0 }
 
@@ -19,16 +25,33 @@ struct OutboundBuffer {
         base = nil
         count = 0
         capacity = 0
+        publishes = 0
+        partialHead = 0
+        partialHeadIsPublish = false
     }
 
-    mutating func removeAll() { count = 0 }
+    mutating func removeAll() {
+        count = 0
+        publishes = 0
+        partialHead = 0
+        partialHeadIsPublish = false
+    }
 
-    /// Drops the first `written` bytes, keeping the rest in order.
+    /// Drops the first `written` bytes, keeping the rest in order. A partial write (the socket
+    /// took less than everything) walks the ops written, to keep `publishes` exact.
     mutating func removeFirst(_ written: Int) {
         guard written > 0, let base else { return }
         if written >= count {
-            count = 0
+            removeAll()
             return
+        }
+        if written < partialHead {
+            partialHead -= written
+        } else {
+            let walk = withBytes { Self.publishesWritten($0, from: partialHead, upTo: written) }
+            publishes -= walk.count + (partialHead > 0 && partialHeadIsPublish ? 1 : 0)
+            partialHead = walk.nextOp - written
+            partialHeadIsPublish = walk.straddlerIsPublish
         }
         memmove(base, base + written, count - written)
         count -= written
@@ -136,6 +159,7 @@ struct OutboundBuffer {
         }
         appendUnchecked(payload)
         appendCRLF()
+        publishes += 1
     }
 
     mutating func appendSubscribe(subject: String, queue: String?, sid: UInt64) {
@@ -162,10 +186,11 @@ struct OutboundBuffer {
         appendCRLF()
     }
 
-    /// Appends bytes already encoded as client ops (the reconnect buffer, replayed).
-    mutating func appendBytes(_ bytes: UnsafeRawBufferPointer) {
+    /// Appends bytes already encoded as client ops, holding `publishes` publishes.
+    mutating func appendBytes(_ bytes: UnsafeRawBufferPointer, publishes added: Int) {
         reserve(bytes.count)
         appendUnchecked(bytes)
+        publishes += added
     }
 
     mutating func appendPing() {

@@ -6,6 +6,10 @@ public struct Statistics: Equatable {
     public var outBytes: UInt64 = 0
     /// Times the connection was re-established after losing its server.
     public var reconnects: UInt64 = 0
+    /// Publishes accepted that never reached a server: still buffered (or handed to the socket
+    /// and failed) when their link died, or refused on replay for the new server's
+    /// max_payload. Bytes already in the kernel when a link dies are not known to be lost.
+    public var lostPublishes: UInt64 = 0
 
     public init() {}
 }

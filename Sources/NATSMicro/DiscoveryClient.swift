@@ -19,10 +19,14 @@ public struct DiscoveryClient {
         try gather(.stats, name: name, id: id, timeoutMilliseconds: timeoutMilliseconds, maxReplies: maxReplies).map(StatsResponse.init)
     }
 
-    /// The raw documents (what the C API returns). Replies that are not JSON objects of the
-    /// verb's type are skipped: other software may answer on `$SRV` too.
+    /// The raw documents (what the C API returns). A reply counts when it is a JSON object of
+    /// the verb's type, or one with no `type` at all that names a service (`name` and `id`:
+    /// older micro services sent no type). Any other reply (not JSON, another type: other
+    /// software may answer on `$SRV` too) is left out, never silently: `ignoredReplies`
+    /// receives the count and why, or, without it, the connection's error callback.
     public func gather(
-        _ verb: MonitoringVerb, name: String?, id: String?, timeoutMilliseconds: Int64, maxReplies: Int
+        _ verb: MonitoringVerb, name: String?, id: String?, timeoutMilliseconds: Int64, maxReplies: Int,
+        ignoredReplies: ((IgnoredReplies) -> Void)? = nil
     ) throws -> [JSONValue] {
         guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
         guard maxReplies >= 0 else { throw NATSError.invalidArgument("max replies must not be negative") }
@@ -33,6 +37,7 @@ public struct DiscoveryClient {
         try connection.publish(subject, reply: inbox)
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         var found: [JSONValue] = []
+        var ignored = IgnoredReplies(subject: subject)
         while maxReplies == 0 || found.count < maxReplies {
             let remaining = deadline.remainingNanoseconds / 1_000_000
             if remaining <= 0 { break }
@@ -43,11 +48,47 @@ public struct DiscoveryClient {
                 break
             }
             if message.isNoResponders { break }  // no service at all: no point waiting
-            guard let document = try? message.storage.withPayload({ try JSONValue.parse($0) }),
-                document.isObject, document.string("type") == verb.responseType
-            else { continue }
-            found.append(document)
+            guard let document = try? message.storage.withPayload({ try JSONValue.parse($0) }), document.isObject else {
+                ignored.add("not a JSON object")
+                continue
+            }
+            switch document.string("type") {
+            case verb.responseType?:
+                found.append(document)
+            case nil where document.string("name") != nil && document.string("id") != nil:
+                found.append(document)
+            case let other:
+                ignored.add(other.map { "of type \"\($0)\"" } ?? "with no type and no service name and id")
+            }
+        }
+        if ignored.count > 0 {
+            if let ignoredReplies { ignoredReplies(ignored) } else { connection.reportError(.invalidJSON(ignored.description)) }
         }
         return found
+    }
+}
+
+/// The replies a discovery left out, and why ("3 replies to $SRV.INFO ignored: 2 not a JSON
+/// object, 1 of type ...").
+public struct IgnoredReplies: CustomStringConvertible {
+    public let subject: String
+    /// Each distinct reason with how many replies it left out, in order of first sight.
+    public private(set) var reasons: [(reason: String, count: Int)] = []
+
+    init(subject: String) { self.subject = subject }
+
+    public var count: Int { reasons.reduce(0) { $0 + $1.count } }
+
+    mutating func add(_ reason: String) {
+        if let index = reasons.firstIndex(where: { $0.reason == reason }) {
+            reasons[index].count += 1
+        } else {
+            reasons.append((reason, 1))
+        }
+    }
+
+    public var description: String {
+        "micro discovery: \(count) repl\(count == 1 ? "y" : "ies") to \(subject) ignored: "
+            + reasons.map { "\($0.count) \($0.reason)" }.joined(separator: ", ")
     }
 }

@@ -44,10 +44,18 @@ public final class MicroRequest {
             recordFailure("request on \"\(subject)\" has no reply subject")
             throw MicroError.invalidArgument("the request has no reply subject")
         }
+        try send(payload, headers: headers, on: connection)
+    }
+
+    /// Sends, or reports why not: a reply that cannot go out is counted in the endpoint's
+    /// errors, reported to the connection's error callback and thrown to the handler.
+    private func send(_ payload: [UInt8], headers: Headers?, on connection: Connection) throws {
         do {
             try connection.respond(to: message, payload: payload, headers: headers)
         } catch {
             recordFailure("NATS error when sending response: \(error)")
+            let failure = error as? NATSError ?? .illegalState("\(error)")
+            connection.reportError(.during("micro: the reply to a request on \"\(subject)\" was not sent", failure))
             throw error
         }
     }
@@ -59,14 +67,16 @@ public final class MicroRequest {
 
     /// Sends an error: `Nats-Service-Error` and `Nats-Service-Error-Code` headers (plus
     /// `headers`), `data` as the body; counted in the endpoint's `num_errors` and `last_error`
-    /// ("code:description", as nats.go).
+    /// ("code:description", as nats.go). A header value holds no line break, so a
+    /// multi-line description (an exception's text) goes in the header as one line
+    /// (`MicroHeaders.headerValue`); `last_error` keeps it whole.
     public func respondError(code: String, description: String, data: [UInt8] = [], headers: Headers? = nil) throws {
         guard !code.isEmpty, !description.isEmpty else {
             throw MicroError.invalidArgument("an error response needs a code and a description")
         }
         var all = Headers()
-        try all.set(MicroHeaders.error, description)
-        try all.set(MicroHeaders.errorCode, code)
+        try all.set(MicroHeaders.error, MicroHeaders.headerValue(description))
+        try all.set(MicroHeaders.errorCode, MicroHeaders.headerValue(code))
         for entry in headers ?? Headers() {
             for (index, value) in entry.values.enumerated() {
                 if index == 0 { try all.set(entry.name, value) } else { try all.add(entry.name, value) }
@@ -75,7 +85,7 @@ public final class MicroRequest {
         recordFailure("\(code):\(description)")
         guard let connection = message.connection else { throw NATSError.connectionClosed }
         if message.reply?.isEmpty ?? true { throw MicroError.invalidArgument("the request has no reply subject") }
-        try connection.respond(to: message, payload: data, headers: all)
+        try send(data, headers: all, on: connection)
     }
 }
 
@@ -83,4 +93,26 @@ public final class MicroRequest {
 public enum MicroHeaders {
     public static let error = "Nats-Service-Error"
     public static let errorCode = "Nats-Service-Error-Code"
+    /// The longest header value `headerValue` makes, in bytes ("..." included).
+    public static let maxValueBytes = 1024
+
+    /// `text` as one header line: CR, LF and every other control byte become a space, and a
+    /// text longer than `maxValueBytes` is cut on a character boundary and ends in "...".
+    public static func headerValue(_ text: String) -> String {
+        // A control byte becomes one space, so the length in bytes does not change.
+        let fits = text.utf8.count <= maxValueBytes
+        let budget = fits ? maxValueBytes : maxValueBytes - 3
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(text.utf8.count, maxValueBytes))
+        for scalar in text.unicodeScalars {
+            if bytes.count + UTF8.width(scalar) > budget { break }
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                bytes.append(0x20)
+            } else {
+                bytes.append(contentsOf: String(scalar).utf8)
+            }
+        }
+        if !fits { bytes.append(contentsOf: "...".utf8) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }

@@ -122,8 +122,9 @@ enum ReplyFrame {
             switch stream {
             case "item": return .item(body.value("result") ?? JSONValue.null(), seq: seq)
             case "end":
-                let error = body.value("error").flatMap { $0.isNull ? nil : RPCError(json: $0) }
-                return .end(seq: seq, error: error)
+                // An error that is not an error object still ends the stream with an error.
+                guard let error = body.value("error"), !error.isNull else { return .end(seq: seq, error: nil) }
+                return .end(seq: seq, error: RPCError(json: error) ?? foreign(message, "the end frame's error is not an error object"))
             default: return .error(foreign(message, "unknown stream frame \"\(stream)\""))
             }
         }

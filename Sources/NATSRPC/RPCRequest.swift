@@ -22,6 +22,8 @@ public final class RPCRequest {
     let origin: RPCOrigin
 
     private let lock = Condition()
+    /// Held while a frame is numbered and published, so frames leave in their order.
+    private let sending = Condition()
     private var answered = false
     private var kept = false
     private var sent = 0
@@ -56,32 +58,58 @@ public final class RPCRequest {
     var isKeptOrAnswered: Bool { lock.withLock { kept || answered } }
 
     /// Sends one item of a streamed result. A plain caller gets the items in one array when
-    /// the handler responds.
+    /// the handler responds or ends the stream.
     public func sendItem(_ item: JSONValue) throws {
-        let seq: Int? = try lock.withLock {
-            if answered { throw alreadyAnswered }
-            if !wantsStream {
-                collected.append(item)
-                return nil
+        // Numbered and published in one step: two threads sending items of a kept request
+        // (or an item racing the answer) must not publish out of their order.
+        try sending.withLock {
+            let seq: Int? = try lock.withLock {
+                if answered { throw alreadyAnswered }
+                if !wantsStream {
+                    collected.append(item)
+                    return nil
+                }
+                return sent
             }
-            sent += 1
-            return sent - 1
+            guard let seq else { return }
+            try micro.respond(try Envelope.streamItem(id: id, seq: seq, item: item))
+            lock.withLock { sent += 1 }
         }
-        if let seq { try micro.respond(try Envelope.streamItem(id: id, seq: seq, item: item)) }
     }
 
     /// Answers with `result`. After streamed items a non-null `result` is one more item and
-    /// the stream then ends. A result that cannot be written as JSON (one that contains
-    /// itself) answers -32603 instead, and throws.
+    /// the stream then ends. A result that cannot be sent (not JSON, larger than the server's
+    /// max_payload) answers -32603 instead, and throws.
     public func respond(_ result: JSONValue) throws {
-        let (streamed, items) = try take()
-        do {
-            try send(result, streamed: streamed, items: items)
-        } catch NATSError.invalidJSON(let text) {
-            let error = RPCError(code: RPCError.internalError, message: "Internal error: the result is not JSON: \(text)",
-                                 data: origin.data(method: method, traceback: nil, details: nil))
-            try? sendError(error, streamed: streamed)
-            throw NATSError.invalidJSON(text)
+        try sending.withLock {
+            let (streamed, items) = try take()
+            do {
+                try send(result, streamed: streamed, items: items)
+            } catch {
+                try? sendError(notSent(error), streamed: streamed)
+                throw error
+            }
+        }
+    }
+
+    /// Ends a streamed result: a caller reading the stream gets the end frame (after zero or
+    /// more items), a plain caller every item sent, in one array (`[]` for none). What a
+    /// streaming method's handler calls when its items are done.
+    public func endStream() throws {
+        try sending.withLock {
+            let (streamed, items) = try take()
+            do {
+                if wantsStream {
+                    try micro.respond(try Envelope.streamEnd(id: id, seq: streamed, error: nil))
+                } else {
+                    let array = JSONValue.array()
+                    for item in items { array.append(item) }
+                    try micro.respond(try Envelope.reply(id: id, result: array))
+                }
+            } catch {
+                try? sendError(notSent(error), streamed: streamed)
+                throw error
+            }
         }
     }
 
@@ -105,19 +133,30 @@ public final class RPCRequest {
         try micro.respond(try Envelope.reply(id: id, result: result))
     }
 
+    /// The -32603 that replaces an answer that could not be sent.
+    private func notSent(_ error: Error) -> RPCError {
+        RPCError(code: RPCError.internalError, message: "Internal error: the reply could not be sent: \(error)",
+                 data: origin.data(method: method, traceback: nil, details: nil))
+    }
+
     /// Answers with an error. Its `data` becomes an object with the origin (namespace,
     /// instance, host, method), `traceback` when given, and the handler's own `details`.
     /// A stream ends with it. Also sets the micro error headers, so the endpoint counts it.
     public func fail(code: Int, message: String, details: JSONValue? = nil, traceback: String? = nil) throws {
-        let (streamed, _) = try take()
-        try sendError(RPCError(code: code, message: message, data: origin.data(method: method, traceback: traceback, details: details)),
-                      streamed: streamed)
+        try sending.withLock {
+            let (streamed, _) = try take()
+            try sendError(RPCError(code: code, message: message, data: origin.data(method: method, traceback: traceback, details: details)),
+                          streamed: streamed)
+        }
     }
 
+    /// The error reply (or end frame): the whole message in the body; the micro error
+    /// headers carry it as one line, or the code's name when it is empty.
     private func sendError(_ error: RPCError, streamed: Int) throws {
         let body = wantsStream && streamed > 0
             ? try Envelope.streamEnd(id: id, seq: streamed, error: error) : try Envelope.reply(id: id, error: error)
-        try micro.respondError(code: String(error.code), description: error.message, data: body)
+        try micro.respondError(code: String(error.code), description: error.message.isEmpty ? "error \(error.code)" : error.message,
+                               data: body)
     }
 
     /// Fails the way a crashed handler does: -32603 `Internal error: <message>`.

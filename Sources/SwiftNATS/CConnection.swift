@@ -240,7 +240,7 @@ private func request(
         let reply = try CHeaders.withEncoded(headers) { headerBytes in
             try conn.request(subject: subjectBytes, headers: headerBytes, payload: payload, timeoutMilliseconds: timeout)
         }
-        out.pointee = Handle.make(reply.storage)
+        out.pointee = ownedMessageHandle(reply)
     }
 }
 
@@ -294,6 +294,27 @@ public func snats_conn_get_reconnects(_ out: UnsafeMutablePointer<UInt64>?, _ po
     withStatus {
         let out = try required(out, "reconnects")
         out.pointee = try connection(pointer).statistics.reconnects
+    }
+}
+
+@_cdecl("snats_conn_get_lost_publishes")
+public func snats_conn_get_lost_publishes(_ out: UnsafeMutablePointer<UInt64>?, _ pointer: OpaquePointer?) -> Int32 {
+    withStatus {
+        let out = try required(out, "lost")
+        out.pointee = try connection(pointer).statistics.lostPublishes
+    }
+}
+
+@_cdecl("snats_conn_last_error")
+public func snats_conn_last_error(_ pointer: OpaquePointer?, _ text: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+    text?.pointee = nil
+    do {
+        let reason = try connection(pointer).disconnectReason
+        let status = reason.map { CStatus($0) } ?? .ok
+        text?.pointee = DisconnectReasonText.set(reason?.description ?? "")
+        return status.rawValue
+    } catch {
+        return fail(error)
     }
 }
 

@@ -47,17 +47,31 @@ public func snats_msg_status_code(_ pointer: OpaquePointer?) -> Int32 {
     return Int32(Message(storage: storage(pointer)).statusCode)
 }
 
+/// A message handed to a C caller to own: one Swift retain, counted as the caller's.
+func ownedMessageHandle(_ message: Message) -> OpaquePointer {
+    message.storage.addCallerReference()
+    return Handle.make(message.storage)
+}
+
 @_cdecl("snats_msg_retain")
 public func snats_msg_retain(_ pointer: OpaquePointer?) -> OpaquePointer? {
     guard let pointer else { return nil }
-    _ = Unmanaged<MessageStorage>.fromOpaque(UnsafeRawPointer(pointer)).retain()
+    let retained = Unmanaged<MessageStorage>.fromOpaque(UnsafeRawPointer(pointer)).retain()
+    retained.takeUnretainedValue().addCallerReference()
     return pointer
 }
 
 @_cdecl("snats_msg_release")
-public func snats_msg_release(_ pointer: OpaquePointer?) {
-    guard let pointer else { return }
-    Handle.release(pointer, as: MessageStorage.self)
+public func snats_msg_release(_ pointer: OpaquePointer?) -> Int32 {
+    withStatus {
+        guard let pointer else { return }
+        guard storage(pointer).dropCallerReference() else {
+            throw NATSError.illegalState(
+                "the message is not owned by the caller: it was lent to a callback (the library releases it; "
+                    + "snats_msg_retain() keeps it) or it was already released")
+        }
+        Handle.release(pointer, as: MessageStorage.self)
+    }
 }
 
 @_cdecl("snats_msg_respond")

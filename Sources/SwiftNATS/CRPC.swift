@@ -170,6 +170,11 @@ public func snats_rpc_request_send_item(_ pointer: OpaquePointer?, _ item: Unsaf
     withStatus { try rpcRequest(pointer).sendItem(shared(item) ?? JSONValue.null()) }
 }
 
+@_cdecl("snats_rpc_request_end_stream")
+public func snats_rpc_request_end_stream(_ pointer: OpaquePointer?) -> Int32 {
+    withStatus { try rpcRequest(pointer).endStream() }
+}
+
 @_cdecl("snats_rpc_request_fail")
 public func snats_rpc_request_fail(
     _ pointer: OpaquePointer?, _ message: UnsafePointer<CChar>?, _ traceback: UnsafePointer<CChar>?

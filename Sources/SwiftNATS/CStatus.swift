@@ -11,7 +11,7 @@ enum CStatus: Int32 {
         connectionClosed, notConnected, noServer, ioError, protocolError, staleConnection,
         slowConsumer, permissionViolation, authFailed, invalidSubscription, draining,
         illegalState, maxDelivered, serverError, invalidJSON, notFound, bufferTooSmall,
-        reconnectBufferFull, tlsError, rpcError
+        reconnectBufferFull, tlsError, rpcError, publishRefused
 
     var name: String {
         switch self {
@@ -42,6 +42,7 @@ enum CStatus: Int32 {
         case .reconnectBufferFull: return "SNATS_RECONNECT_BUFFER_FULL: reconnect buffer full"
         case .tlsError: return "SNATS_TLS_ERROR: TLS error"
         case .rpcError: return "SNATS_RPC_ERROR: the remote procedure answered with an error"
+        case .publishRefused: return "SNATS_PUBLISH_REFUSED: buffered publishes the new server cannot take were not sent"
         }
     }
 
@@ -71,6 +72,8 @@ enum CStatus: Int32 {
         case .reconnecting, .connectionLost: self = .notConnected
         case .reconnectBufferExceeded: self = .reconnectBufferFull
         case .tls: self = .tlsError
+        case .publishesRefused: self = .publishRefused
+        case .during(_, let reason): self = CStatus(reason)
         }
     }
 }
@@ -95,6 +98,23 @@ enum LastError {
     static var current: UnsafePointer<CChar> {
         if let text = pthread_getspecific(key) { return UnsafePointer(text.assumingMemoryBound(to: CChar.self)) }
         return UnsafeRawPointer(empty.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+}
+
+/// The thread-local text behind `snats_conn_last_error()`'s out-parameter: kept apart from
+/// `snats_last_error()`, which the call must not overwrite.
+enum DisconnectReasonText {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { free($0) }
+        return key
+    }()
+
+    static func set(_ text: String) -> UnsafePointer<CChar>? {
+        let copy = strdup(text)
+        free(pthread_getspecific(key))
+        pthread_setspecific(key, copy)
+        return UnsafePointer(copy)
     }
 }
 
@@ -133,7 +153,7 @@ func withStatus(_ body: () throws -> Void) -> Int32 {
     }
 }
 
-let statusTexts: [UnsafeMutablePointer<CChar>] = (0...CStatus.rpcError.rawValue).map {
+let statusTexts: [UnsafeMutablePointer<CChar>] = (0...CStatus.publishRefused.rawValue).map {
     // Every raw value in this range names a case.
     strdup(CStatus(rawValue: $0)?.name ?? "unknown status")!
 }

@@ -98,7 +98,7 @@ public func snats_sub_next_msg(
     return withStatus {
         let out = try required(out, "msg")
         let message = try subscription(pointer).next(timeoutMilliseconds: positiveTimeout(timeout))
-        out.pointee = Handle.make(message.storage)
+        out.pointee = ownedMessageHandle(message)
     }
 }
 

@@ -90,7 +90,7 @@ final class ConnectionTests: ServerTestCase {
         XCTAssertTrue(eventually { events.count == 2 })
         XCTAssertEqual(events.all, ["disconnected", "closed"])
         XCTAssertTrue(conn.isClosed)
-        XCTAssertEqual(conn.closeReason, .connectionClosed)
+        XCTAssertEqual(conn.closeReason, .io("the server closed the connection"))
         conn.close()
     }
 

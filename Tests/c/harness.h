@@ -16,8 +16,9 @@
  *   SNATS_TEST_TIMEOUT  per-test timeout in seconds (default 30)
  *   SNATS_TEST_SLOW     multiplier for waits inside tests (default 1; use e.g. 10 under valgrind)
  *   NATS_SERVER_BIN     the nats-server binary (else PATH, else /usr/sbin/nats-server)
- * The last line of output is always exactly "N passed, N failed"; the exit status is 0 only
- * when no test failed.
+ * The last line of output is always exactly "N passed, N failed", followed by ", N skipped"
+ * when a test skipped itself (SKIP: the nats-server in use lacks a feature); the exit status
+ * is 0 only when no test failed.
  *
  * Under valgrind (3.19 cannot read the Swift debug info: use a `strip --strip-debug` copy of
  * libswiftnats.so, with its .so.0 link, first in LD_LIBRARY_PATH):
@@ -67,7 +68,8 @@ typedef struct {
     X(reconnect)            \
     X(security)             \
     X(micro)                \
-    X(rpc)
+    X(rpc)                  \
+    X(integrity)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \
@@ -91,6 +93,12 @@ _Noreturn void harness_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #define FAIL(...) harness_fail(__FILE__, __LINE__, __VA_ARGS__)
+
+/* SKIP("why", ...): ends the test as skipped (exit status 77), for a test that the nats-server
+ * in use cannot serve (see SERVER_AT_LEAST); the closing line counts it ("N skipped"). */
+_Noreturn void harness_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define SKIP(...) harness_skip(__VA_ARGS__)
 
 #define CHECK(expr)                                                      \
     do {                                                                 \
@@ -181,6 +189,15 @@ void server_start_args(test_server *srv, const char *const *extra_args);
 void server_start_config(test_server *srv, const char *config_text);
 void server_stop(test_server *srv);
 void server_kill(test_server *srv);
+
+/* The version of the nats-server the fixture runs (`nats-server --version`), as
+ * major * 10000 + minor * 100 + patch (20910 for 2.9.10); 0 when it cannot tell. Debian's
+ * 2.9.10 lacks some features (TLS-first needs 2.10.3): such a test starts with
+ *     if (!SERVER_AT_LEAST(2, 10, 3)) SKIP("TLS-first needs nats-server 2.10.3");
+ * and `make test-current-server` runs it against the current release. */
+int server_version(void);
+const char *server_binary_path(void);
+#define SERVER_AT_LEAST(major, minor, patch) (server_version() >= (major) * 10000 + (minor) * 100 + (patch))
 
 /* A free loopback TCP port with nothing listening on it (bound then closed). */
 int harness_free_port(void);

@@ -1,6 +1,6 @@
 /*
  * test_message.c - Messages: accessors (NULL included), payload termination, retain/release
- * beyond the callback, reading one message from several threads.
+ * beyond the callback, releases the caller does not own, reading one message from several threads.
  */
 #define _GNU_SOURCE
 #include "harness.h"
@@ -15,7 +15,7 @@ static void msg_accessors_on_null(void) {
     CHECK_NULL(snats_msg_headers(NULL));
     CHECK_EQ_INT(snats_msg_status_code(NULL), 0);
     CHECK_NULL(snats_msg_retain(NULL));
-    snats_msg_release(NULL); /* no-op */
+    CHECK_OK(snats_msg_release(NULL)); /* no-op */
 }
 
 static void msg_fields_and_nul_termination(void) {
@@ -168,6 +168,84 @@ static void msg_owned_outlives_connection(void) {
     server_stop(&srv);
 }
 
+/* nats.c's habit: natsMsg_Destroy in the callback. Here a release of a lent message (and a
+ * second release of a retained one) is refused with a status; the message stays intact. */
+typedef struct {
+    pthread_mutex_t mu;
+    int calls;
+    snats_status lent_release, retained_release, second_release;
+    char error[256];
+    bool intact_after;
+} release_ctx;
+
+static void release_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)sub;
+    release_ctx *r = closure;
+    snats_status lent = snats_msg_release(msg);
+    char error[256];
+    snprintf(error, sizeof error, "%s", snats_last_error());
+    snats_msg_retain(msg);
+    snats_status retained = snats_msg_release(msg);
+    snats_status second = snats_msg_release(msg);
+    bool intact = strcmp(snats_msg_subject(msg), "release.me") == 0 && snats_msg_data_len(msg) == 4 &&
+                  memcmp(snats_msg_data(msg), "lent", 4) == 0;
+    pthread_mutex_lock(&r->mu);
+    r->lent_release = lent;
+    r->retained_release = retained;
+    r->second_release = second;
+    memcpy(r->error, error, sizeof error);
+    r->intact_after = intact;
+    r->calls++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static int release_calls(release_ctx *r) {
+    pthread_mutex_lock(&r->mu);
+    int n = r->calls;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static void msg_release_of_borrowed_is_refused(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    release_ctx r;
+    memset(&r, 0, sizeof r);
+    pthread_mutex_init(&r.mu, NULL);
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe(&sub, c, "release.me", release_cb, &r));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    for (int i = 0; i < 50; i++) CHECK_OK(snats_publish(c, "release.me", "lent", 4));
+    CHECK_EVENTUALLY(release_calls(&r) == 50, 5000);
+    pthread_mutex_lock(&r.mu);
+    CHECK_STATUS(r.lent_release, SNATS_ILLEGAL_STATE);
+    CHECK(strstr(r.error, "lent to a callback") != NULL);
+    CHECK_STATUS(r.retained_release, SNATS_OK);
+    CHECK_STATUS(r.second_release, SNATS_ILLEGAL_STATE);
+    CHECK(r.intact_after);
+    pthread_mutex_unlock(&r.mu);
+    /* The connection still works after all those refused releases. */
+    snats_sub *sync = NULL;
+    CHECK_OK(snats_subscribe_sync(&sync, c, "release.owned"));
+    CHECK_OK(snats_publish(c, "release.owned", "x", 1));
+    snats_msg *m = NULL;
+    CHECK_OK(snats_sub_next_msg(&m, sync, harness_ms(5000)));
+    /* An owned message kept twice is released twice, and a third release while it is still
+     * retained elsewhere (the kept copy) is refused. */
+    CHECK(snats_msg_retain(m) == m);
+    CHECK_OK(snats_msg_release(m));
+    snats_msg *again = snats_msg_retain(m);
+    CHECK_OK(snats_msg_release(m));
+    CHECK_EQ_STR((const char *)snats_msg_data(again), "x");
+    CHECK_OK(snats_msg_release(again));
+    snats_sub_destroy(sync);
+    snats_sub_destroy(sub);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
 typedef struct {
     const snats_msg *msg;
     int errors;
@@ -217,6 +295,7 @@ const test_case message_tests[] = {
     TEST(msg_fields_and_nul_termination),
     TEST(msg_retain_beyond_callback),
     TEST(msg_owned_outlives_connection),
+    TEST(msg_release_of_borrowed_is_refused),
     TEST(msg_read_from_several_threads),
 };
 HARNESS_TABLE_COUNT(message);

@@ -80,9 +80,9 @@ static void range(snats_rpc_request *req, const json_t *params, void *closure) {
         json_t *item = json_integer(i);
         snats_status status = snats_rpc_request_send_item(req, item);
         json_decref(item);
-        if (status != SNATS_OK) return;
+        if (status != SNATS_OK) return; /* unanswered: the library answers -32603 */
     }
-    snats_rpc_request_respond(req, NULL);
+    snats_rpc_request_end_stream(req); /* n == 0: an empty stream */
 }
 
 static void whoami(snats_rpc_request *req, const json_t *params, void *closure) {

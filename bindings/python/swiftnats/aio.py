@@ -101,11 +101,21 @@ class _Bridge:
         log.error("swiftnats.aio: error (subscription: %r)", sub, exc_info=(type(error), error, error.__traceback__))
 
 
+def _event_cb(bridge: "_Bridge", cb: Optional[Callable[..., Any]]) -> Optional[Callable[..., None]]:
+    """A closed or disconnected callback for the sync layer: it always takes the reason, and
+    hands it on when @p cb takes an argument (as the sync client does)."""
+    if cb is None:
+        return None
+    if _client.takes_argument(cb):
+        return lambda reason: bridge.run_user(cb, reason)
+    return lambda reason: bridge.run_user(cb)
+
+
 async def connect(
     servers: Union[str, Sequence[str]] = _client.DEFAULT_URL,
     *,
-    closed_cb: Optional[Callable[[], Any]] = None,
-    disconnected_cb: Optional[Callable[[], Any]] = None,
+    closed_cb: Optional[Callable[..., Any]] = None,
+    disconnected_cb: Optional[Callable[..., Any]] = None,
     error_cb: Optional[Callable[[BaseException, Optional["Subscription"]], Any]] = None,
     **options: Any,
 ) -> "Client":
@@ -121,8 +131,8 @@ async def connect(
     nc = await asyncio.to_thread(
         _client.connect,
         servers,
-        closed_cb=(lambda: bridge.run_user(closed_cb)) if closed_cb else None,
-        disconnected_cb=(lambda: bridge.run_user(disconnected_cb)) if disconnected_cb else None,
+        closed_cb=_event_cb(bridge, closed_cb),
+        disconnected_cb=_event_cb(bridge, disconnected_cb),
         error_cb=on_error,
         **options,
     )
@@ -201,6 +211,11 @@ class Client:
     @property
     def stats(self) -> Dict[str, int]:
         return self._nc.stats
+
+    @property
+    def last_error(self) -> Optional[BaseException]:
+        """As :attr:`swiftnats.Client.last_error`."""
+        return self._nc.last_error
 
     @property
     def connected_url(self) -> Optional[str]:

@@ -115,8 +115,31 @@ class _Events:
             )
 
 
-def _connection_event(closure: Optional[int], name: str) -> None:
-    """Runs the user callback `<name>_cb` (and sets the `closed` flag for that event)."""
+def takes_argument(fn: Callable[..., Any]) -> bool:
+    """Whether @p fn can be called with one positional argument (a disconnected_cb or
+    closed_cb that wants the reason, as nats.go's DisconnectErrHandler)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return any(p.kind in positional or p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+
+
+def disconnect_reason(conn: Optional[int]) -> Optional[SwiftNatsError]:
+    """Why the connection last lost its server (snats_conn_last_error), None when it never did."""
+    if not conn:
+        return None
+    text = ctypes.c_char_p()
+    status = lib.snats_conn_last_error(conn, ctypes.byref(text))
+    if status == 0:
+        return None
+    return error_for_status(status, (text.value or b"").decode("utf-8", "replace"))
+
+
+def _connection_event(closure: Optional[int], name: str, conn: Optional[int] = None) -> None:
+    """Runs the user callback `<name>_cb` (and sets the `closed` flag for that event); a
+    disconnected_cb or closed_cb that takes an argument receives the reason (or None)."""
     try:
         rt.enter_callback()
         try:
@@ -132,7 +155,10 @@ def _connection_event(closure: Optional[int], name: str) -> None:
                         outbox.pause()
                 user_cb = getattr(ev, name + "_cb")
                 if user_cb is not None:
-                    ev.call(user_cb)
+                    if name in ("disconnected", "closed") and takes_argument(user_cb):
+                        ev.call(user_cb, disconnect_reason(conn))
+                    else:
+                        ev.call(user_cb)
         finally:
             rt.leave_callback()
     except BaseException:
@@ -140,11 +166,11 @@ def _connection_event(closure: Optional[int], name: str) -> None:
 
 
 def _on_closed(conn: Optional[int], closure: Optional[int]) -> None:
-    _connection_event(closure, "closed")
+    _connection_event(closure, "closed", conn)
 
 
 def _on_disconnected(conn: Optional[int], closure: Optional[int]) -> None:
-    _connection_event(closure, "disconnected")
+    _connection_event(closure, "disconnected", conn)
 
 
 def _on_reconnected(conn: Optional[int], closure: Optional[int]) -> None:
@@ -388,7 +414,10 @@ def connect(
             (0: unlimited).
         closed_cb(): called once when the connection is closed (by the application, or when
             the server is lost for good); disconnected_cb(): each time the link to the server
-            is lost; reconnected_cb(): when it is back (subscriptions restored);
+            is lost. Either may take one argument: it then receives why (a SwiftNatsError
+            such as StaleConnectionError, SocketError, ServerError, TLSError; None after a
+            close() that lost no server), as :attr:`Client.last_error` tells;
+            reconnected_cb(): when it is back (subscriptions restored);
             discovered_server_cb(): the cluster announced new servers (see
             :attr:`Client.discovered_servers`); lame_duck_mode_cb(): the server is about to
             shut down (with reconnect on, the client moves to another one at once).
@@ -561,6 +590,7 @@ class Client:
     _subs: Dict[int, Subscription]  # registry key -> subscription with a callback (held here)
     _closing: bool
     _final_stats: Optional[Dict[str, int]]
+    _final_reason: Optional[SwiftNatsError]
     _pending_limits: Tuple[int, int]  # the connection's defaults for new subscriptions
     _finalizer: "weakref.finalize[..., Client]"
 
@@ -579,6 +609,7 @@ class Client:
         self._subs = {}
         self._closing = False
         self._final_stats = None
+        self._final_reason = None
         self._pending_limits = pending_limits
         self._outbox = Outbox(self._handle, lambda error: events.report(error, None))
         events.outbox = self._outbox
@@ -771,6 +802,7 @@ class Client:
             with use as ptr:
                 lib.snats_conn_close(ptr)
                 self._final_stats = self._read_stats(ptr)
+                self._final_reason = disconnect_reason(ptr)
         with self._lock:
             subs, self._subs = list(self._subs.values()), {}
         for sub in subs:
@@ -837,28 +869,44 @@ class Client:
 
     @property
     def stats(self) -> Dict[str, int]:
-        """Messages and payload bytes received and sent, and reconnects: in_msgs, in_bytes,
-        out_msgs, out_bytes, reconnects (the last values once closed)."""
+        """Messages and payload bytes received and sent, reconnects, and lost_publishes
+        (publishes accepted that never reached a server: buffered when their link died, or
+        refused for a new server's max_payload): in_msgs, in_bytes, out_msgs, out_bytes,
+        reconnects, lost_publishes (the last values once closed)."""
         use = self._handle.try_use()
         if use is None:
             return dict(
-                self._final_stats or {"in_msgs": 0, "in_bytes": 0, "out_msgs": 0, "out_bytes": 0, "reconnects": 0}
+                self._final_stats
+                or {"in_msgs": 0, "in_bytes": 0, "out_msgs": 0, "out_bytes": 0, "reconnects": 0, "lost_publishes": 0}
             )
         with use as ptr:
             return self._read_stats(ptr)
 
     @staticmethod
     def _read_stats(ptr: int) -> Dict[str, int]:
-        v = [ctypes.c_uint64() for _ in range(5)]
+        v = [ctypes.c_uint64() for _ in range(6)]
         _check(lib.snats_conn_get_stats(*(ctypes.byref(x) for x in v[:4]), ptr))
         _check(lib.snats_conn_get_reconnects(ctypes.byref(v[4]), ptr))
+        _check(lib.snats_conn_get_lost_publishes(ctypes.byref(v[5]), ptr))
         return {
             "in_msgs": v[0].value,
             "in_bytes": v[1].value,
             "out_msgs": v[2].value,
             "out_bytes": v[3].value,
             "reconnects": v[4].value,
+            "lost_publishes": v[5].value,
         }
+
+    @property
+    def last_error(self) -> Optional[SwiftNatsError]:
+        """Why the connection last lost its server (or what closed it without close()): a
+        SwiftNatsError such as StaleConnectionError, SocketError or ServerError; None when it
+        never lost one. Kept once closed."""
+        use = self._handle.try_use()
+        if use is None:
+            return self._final_reason
+        with use as ptr:
+            return disconnect_reason(ptr)
 
     @property
     def connected_url(self) -> Optional[str]:

@@ -41,6 +41,7 @@ __all__ = [
     "BufferTooSmallError",
     "ReconnectBufferFullError",
     "TLSError",
+    "PublishRefusedError",
     "RPCError",
     "ParseError",
     "InvalidRequestError",
@@ -87,6 +88,7 @@ class Status:
     RECONNECT_BUFFER_FULL = 24
     TLS_ERROR = 25
     RPC_ERROR = 26
+    PUBLISH_REFUSED = 27
 
 
 def status_text(status: int) -> str:
@@ -282,6 +284,14 @@ class TLSError(SwiftNatsError):
     default_status = Status.TLS_ERROR
 
 
+class PublishRefusedError(SwiftNatsError):
+    """Publishes buffered while reconnecting were larger than the new server's max_payload and
+    were not sent (SNATS_PUBLISH_REFUSED, reported to ``error_cb``); every other buffered
+    publish was. ``detail`` says how many and on which subjects."""
+
+    default_status = Status.PUBLISH_REFUSED
+
+
 class RPCError(SwiftNatsError):
     """A remote procedure answered with an error (SNATS_RPC_ERROR), or a handler raises one to
     answer with it.
@@ -395,6 +405,7 @@ _BY_STATUS: Dict[int, Type[SwiftNatsError]] = {
     Status.BUFFER_TOO_SMALL: BufferTooSmallError,
     Status.RECONNECT_BUFFER_FULL: ReconnectBufferFullError,
     Status.TLS_ERROR: TLSError,
+    Status.PUBLISH_REFUSED: PublishRefusedError,
     Status.RPC_ERROR: RPCError,
 }
 

@@ -188,6 +188,12 @@ def _send(fn: Callable[..., int], req: int, value: Any) -> None:
         _check(fn(req, j))
 
 
+def _end_stream(req: int) -> None:
+    """Ends a generator's stream (zero items make an empty stream, not a null result)."""
+    rt.hand_over_publishes()  # the end follows what the handler published
+    _check(lib.snats_rpc_request_end_stream(req))
+
+
 def _answer_error(req: int, error: RPCError) -> None:
     rt.hand_over_publishes()
     with _LentJSON(error.data) as details:
@@ -252,7 +258,8 @@ class _Method:
             if inspect.isgenerator(result):
                 for item in result:
                     _send(lib.snats_rpc_request_send_item, req, item)
-                result = None
+                _end_stream(req)
+                return
             _send(lib.snats_rpc_request_respond, req, result)
         except RPCError as e:
             _answer_error(req, e)
@@ -266,10 +273,9 @@ class _Method:
             if self.is_async_gen:
                 async for item in self.fn(*args, **kwargs):
                     _send(lib.snats_rpc_request_send_item, req, item)
-                result = None
+                _end_stream(req)
             else:
-                result = await self.fn(*args, **kwargs)
-            _send(lib.snats_rpc_request_respond, req, result)
+                _send(lib.snats_rpc_request_respond, req, await self.fn(*args, **kwargs))
         except RPCError as e:
             _answer_error(req, e)
         except Exception as e:  # noqa: BLE001

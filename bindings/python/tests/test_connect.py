@@ -144,16 +144,16 @@ def test_new_inbox(nats_server):
 
 
 def test_stats(nc):
-    assert nc.stats == {"in_msgs": 0, "in_bytes": 0, "out_msgs": 0, "out_bytes": 0, "reconnects": 0}
+    assert nc.stats == {"in_msgs": 0, "in_bytes": 0, "out_msgs": 0, "out_bytes": 0, "reconnects": 0, "lost_publishes": 0}
     sub = nc.subscribe("stats.x")
     for _ in range(3):
         nc.publish("stats.x", b"hello")
     nc.flush()
     for _ in range(3):
         assert sub.next_msg(timeout=5.0).data == b"hello"
-    assert nc.stats == {"in_msgs": 3, "in_bytes": 15, "out_msgs": 3, "out_bytes": 15, "reconnects": 0}
+    assert nc.stats == {"in_msgs": 3, "in_bytes": 15, "out_msgs": 3, "out_bytes": 15, "reconnects": 0, "lost_publishes": 0}
     nc.close()
-    assert nc.stats == {"in_msgs": 3, "in_bytes": 15, "out_msgs": 3, "out_bytes": 15, "reconnects": 0}
+    assert nc.stats == {"in_msgs": 3, "in_bytes": 15, "out_msgs": 3, "out_bytes": 15, "reconnects": 0, "lost_publishes": 0}
 
 
 def test_no_echo(nats_server):
