@@ -27,7 +27,9 @@ struct DiscoveryOptions: ParsableArguments {
         let conn = try connection.connect()
         let found = try natsCall {
             do {
-                return try DiscoveryClient(connection: conn).gather(verb, name: name, id: id, timeoutMilliseconds: timeout, maxReplies: 0)
+                return try DiscoveryClient(connection: conn).gather(
+                    verb, name: name, id: id, timeoutMilliseconds: timeout, maxReplies: 0,
+                    ignoredReplies: { report($0.description) })
             } catch let error as MicroError {
                 throw CLIError(error.description)
             }
@@ -169,7 +171,10 @@ struct MicroServeCommand: ParsableCommand {
         } catch let error as NATSError {
             throw CLIError(error.description)
         }
+        // Announced once the server has the endpoint: a request right after this line finds it.
+        try natsCall { try conn.flush(timeoutMilliseconds: 5_000) }
         print("Service \(name) \(version) (\(service.id)) answering on \"\(subject)\"")
+        flushStdout()
         serve(seconds: seconds) { service.isRunning }
         service.stop()
         conn.close()

@@ -113,8 +113,12 @@ struct RPCServeCommand: ParsableCommand {
             try server.register("count", parameters: ParameterList([Parameter("n", type: "integer")]),
                                 description: "streams 0 .. n-1") { request in
                 let n = (request.params.isArray ? request.params.items.first : request.params.value("n"))?.integerValue ?? 0
-                for index in 0..<max(0, n) { try? request.sendItem(JSONValue.integer(index)) }
-                try? request.respond(JSONValue.null())
+                do {
+                    for index in 0..<max(0, n) { try request.sendItem(JSONValue.integer(index)) }
+                    try request.endStream()
+                } catch {
+                    try? request.fail(internal: "\(error)")
+                }
             }
             try server.register("fail", description: "always fails") { _ in throw CLIError("asked to fail") }
             try server.start(prefix: prefix)

@@ -17,8 +17,9 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: [.short, .long], help: "Server URL(s), comma-separated (or $NATS_URL).")
     var server: String?
 
-    @Option(help: "Connection name sent to the server.")
-    var name: String = "snats"
+    // Not `--name`: `micro serve` names its service with that (natscli's spelling here).
+    @Option(name: .customLong("connection-name"), help: "Connection name sent to the server.")
+    var connectionName: String = "snats"
 
     @Option(help: "User name (or put it in the URL).")
     var user: String?
@@ -58,7 +59,7 @@ struct ConnectionOptions: ParsableArguments {
 
     func options() throws -> Options {
         var options = try natsCall { try Options(url: server ?? environment("NATS_URL") ?? "nats://127.0.0.1:4222") }
-        options.name = name
+        options.name = connectionName
         options.user = user
         options.password = password
         options.token = token
@@ -72,7 +73,7 @@ struct ConnectionOptions: ParsableArguments {
         options.reconnectWaitMilliseconds = reconnectWait
         options.maxReconnectAttempts = maxReconnects
         // Say what happens to the link, on stderr, so that piped output stays clean.
-        options.onDisconnected = { _ in report("disconnected") }
+        options.onDisconnected = { connection in report("disconnected: \(connection.disconnectReason.map { "\($0)" } ?? "?")") }
         options.onReconnected = { connection in report("reconnected to \(connection.connectedURL ?? "?")") }
         options.onLameDuckMode = { _ in report("server entered lame-duck mode") }
         options.onError = { _, _, error in report("error: \(error)") }

@@ -401,58 +401,6 @@ final class RPCTests: ServerTestCase {
     }
 }
 
-final class RPCProcessTests: ServerTestCase {
-    /// `snats rpc serve` (the CLI, built beside this test bundle) serves a namespace from
-    /// another process; this process calls it, lists it, and sees it go.
-    func testServerInAnotherProcess() throws {
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let snats = testBinary.deletingLastPathComponent().appendingPathComponent("snats")
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: snats.path), "snats is built with the tests: \(snats.path)")
-        let process = Process()
-        process.executableURL = snats
-        process.arguments = ["rpc", "serve", "remote", "--server", server.url, "--prefix", "api"]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        let conn = try Connection.connect(url: server.url)
-        defer { conn.close() }
-        let client = try RPCClient(connection: conn, namespace: "remote")
-        XCTAssertTrue(eventually(10) { (try? client.call("api.echo", params: json("[1]"), timeoutMilliseconds: 1_000)) != nil })
-        XCTAssertEqual(try client.call("api.add", params: json("{\"a\": 40, \"b\": 2}"), timeoutMilliseconds: 2_000).numberValue, 42)
-        XCTAssertEqual(try client.callStream("api.count", params: json("[3]"), timeoutMilliseconds: 2_000).collect().map { $0.serialized() },
-                       ["0", "1", "2"])
-        let error = rpcError { try client.call("api.fail", timeoutMilliseconds: 2_000) }
-        XCTAssertEqual(error?.code, -32603)
-        XCTAssertEqual(try client.describe(timeoutMilliseconds: 300).map(\.method), ["api.add", "api.count", "api.echo", "api.fail"])
-
-        // The CLI's client side against it.
-        func cli(_ arguments: [String]) throws -> (status: Int32, output: String) {
-            let run = Process()
-            run.executableURL = snats
-            run.arguments = arguments + ["--server", server.url]
-            let pipe = Pipe()
-            run.standardOutput = pipe
-            run.standardError = pipe
-            try run.run()
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
-            run.waitUntilExit()
-            return (run.terminationStatus, String(decoding: output, as: UTF8.self))
-        }
-        XCTAssertEqual(try cli(["rpc", "call", "remote", "api.add", "{\"a\": 1, \"b\": 2}"]).output, "3.0\n")
-        XCTAssertEqual(try cli(["rpc", "call", "remote", "api.count", "[2]", "--stream"]).output, "0\n1\n")
-        let missing = try cli(["rpc", "call", "remote", "api.nope"])
-        XCTAssertNotEqual(missing.status, 0)
-        XCTAssertTrue(missing.output.contains("RPC error -32601: Method not found: api.nope"), missing.output)
-        let listed = try cli(["rpc", "ls", "remote", "--timeout", "300"])
-        XCTAssertTrue(listed.output.contains("api.add    (a: number, b: number)"), listed.output)
-        XCTAssertEqual(try cli(["rpc", "ls", "remote", "--timeout", "300", "--json"]).output.split(separator: "\n").count, 4)
-        process.terminate()
-        process.waitUntilExit()
-        XCTAssertTrue(eventually { (try? client.call("api.echo", timeoutMilliseconds: 1_000)) == nil })
-        XCTAssertEqual(rpcError { try client.call("api.echo", timeoutMilliseconds: 2_000) }?.code, -32601)
-    }
-}
-
 extension Result {
     var failure: Failure? {
         if case .failure(let error) = self { return error }
