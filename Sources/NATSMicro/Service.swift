@@ -263,7 +263,13 @@ public final class Service {
         do {
             try connection.respond(to: message, payload: Array(document.serialized().utf8))
         } catch {
-            config.errorHandler?(self, nil, .serverError("error handling \(verb.rawValue) request on \(quoted(message.subject)): \(error)"))
+            // Never silent: the service's error handler hears of it, or else the connection's.
+            let text = "error handling \(verb.rawValue) request on \(quoted(message.subject)): \(error)"
+            if let handler = config.errorHandler {
+                handler(self, nil, .serverError(text))
+            } else {
+                connection.reportError(.during("micro service \(quoted(config.name))", error as? NATSError ?? .serverError(text)))
+            }
         }
     }
 

@@ -88,4 +88,33 @@ final class MicroIntegrityTests: ServerTestCase {
         _ = try DiscoveryClient(connection: watched).info(timeoutMilliseconds: 1_000)
         XCTAssertTrue(eventually { errors.all.contains { "\($0)".contains("2 replies to $SRV.INFO ignored") } }, "\(errors.all)")
     }
+
+    /// A monitoring document larger than the server's max_payload cannot be sent: the
+    /// connection's error callback says so (the service has no error handler of its own).
+    func testUnsendableMonitoringReplyIsReported() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("snats-micro-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("small.conf")
+        try "max_payload: 2048\n".write(to: config, atomically: true, encoding: .utf8)
+        let small = try NATSServer(arguments: ["-c", config.path])
+        defer { small.stop() }
+        let errors = Collector<NATSError>()
+        var options = try Options(url: small.url)
+        options.onError = { _, _, error in errors.append(error) }
+        let watched = try Connection.connect(options)
+        defer { watched.close() }
+        var serviceConfig = ServiceConfig(name: "wordy", version: "1.0.0")
+        serviceConfig.description = String(repeating: "long ", count: 1_000)
+        let service = try Service.add(to: watched, config: serviceConfig)
+        defer { service.stop() }
+        try watched.flush(timeoutMilliseconds: 2_000)
+        let asker = try Connection.connect(url: small.url)
+        defer { asker.close() }
+        XCTAssertEqual(try DiscoveryClient(connection: asker).info(name: "wordy", timeoutMilliseconds: 500).count, 0)
+        XCTAssertTrue(eventually { errors.all.contains { if case .during(_, .maxPayload) = $0 { return true }; return false } },
+                      "\(errors.all)")
+        // PING's document is small: still answered.
+        XCTAssertEqual(try DiscoveryClient(connection: asker).ping(name: "wordy", timeoutMilliseconds: 500).count, 1)
+    }
 }
