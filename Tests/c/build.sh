@@ -3,7 +3,8 @@
 #   LIBDIR  directory holding libswiftnats.so (linked with an rpath to it)
 #   OUTDIR  where the binary goes (created if needed)
 # Env: CC (default gcc), EXTRA_CFLAGS.
-# Run: OUTDIR/snats_ctests [--list | TEST... | PREFIX*]; the last line is "N passed, N failed".
+# Run: OUTDIR/snats_ctests [--list | TEST... | PREFIX*]; the last line is "N passed, N failed"
+# (", N skipped" follows when a test needs a newer nats-server than the one in use).
 set -eu
 if [ $# -ne 2 ]; then
     echo "usage: $0 LIBDIR OUTDIR" >&2

@@ -83,6 +83,21 @@ void harness_fail(const char *file, int line, const char *fmt, ...) {
     _exit(1);
 }
 
+/* Exit status of a skipped test (automake's). */
+#define HARNESS_SKIPPED 77
+
+void harness_skip(const char *fmt, ...) {
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    fprintf(stdout, "    skipped: %s\n", message);
+    fflush(stdout);
+    fflush(stderr);
+    _exit(HARNESS_SKIPPED);
+}
+
 /* ------------------------------------------------------------------------------------------
  * Threads
  * ---------------------------------------------------------------------------------------- */
@@ -128,6 +143,51 @@ static const char *server_binary(void) {
         }
     }
     return "/usr/sbin/nats-server";
+}
+
+const char *server_binary_path(void) { return server_binary(); }
+
+/* Runs `nats-server --version` once ("nats-server: v2.9.10") and remembers the answer. */
+int server_version(void) {
+    static int version = -1;
+    if (version >= 0) return version;
+    version = 0;
+    int fds[2];
+    if (pipe(fds) != 0) return version;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return version;
+    }
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        const char *binary = server_binary();
+        execl(binary, binary, "--version", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char out[256];
+    size_t used = 0;
+    for (;;) {
+        ssize_t n = read(fds[0], out + used, sizeof out - 1 - used);
+        if (n > 0) used += (size_t)n;
+        if (n == 0 || used == sizeof out - 1 || (n < 0 && errno != EINTR)) break;
+    }
+    out[used] = '\0';
+    close(fds[0]);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    int major, minor, patch;
+    const char *v = strstr(out, " v");
+    if (v != NULL && sscanf(v + 2, "%d.%d.%d", &major, &minor, &patch) == 3)
+        version = major * 10000 + minor * 100 + patch;
+    return version;
 }
 
 /* Reads the first "nats" URL of a ports file; returns the port or 0. */
@@ -444,14 +504,16 @@ static int test_timeout_s(void) {
     return t > 0 ? t : 30;
 }
 
-/* Runs one test in a child process; returns true when it passed. */
-static bool run_one(const test_case *t) {
+typedef enum { RESULT_PASSED, RESULT_FAILED, RESULT_SKIPPED } test_result;
+
+/* Runs one test in a child process. */
+static test_result run_one(const test_case *t) {
     char dir[300];
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%.150s/snats_ctest_%.100s_XXXXXX", tmp && tmp[0] ? tmp : "/tmp", t->name);
     if (mkdtemp(dir) == NULL) {
         printf("FAIL %s: mkdtemp: %s\n", t->name, strerror(errno));
-        return false;
+        return RESULT_FAILED;
     }
     fflush(stdout);
     fflush(stderr);
@@ -459,7 +521,7 @@ static bool run_one(const test_case *t) {
     pid_t pid = fork();
     if (pid < 0) {
         printf("FAIL %s: fork: %s\n", t->name, strerror(errno));
-        return false;
+        return RESULT_FAILED;
     }
     if (pid == 0) {
         setpgid(0, 0);
@@ -499,12 +561,14 @@ static bool run_one(const test_case *t) {
     }
     int64_t elapsed = harness_now_ms() - start;
 
-    bool passed = false;
+    bool passed = false, skipped = false;
     char why[256];
     if (timed_out) {
         snprintf(why, sizeof why, "timed out after %d s (killed)", test_timeout_s());
     } else if (WIFSIGNALED(status)) {
         snprintf(why, sizeof why, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == HARNESS_SKIPPED) {
+        skipped = true;
     } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
         snprintf(why, sizeof why, "exit status %d", WEXITSTATUS(status));
     } else {
@@ -512,6 +576,8 @@ static bool run_one(const test_case *t) {
     }
     if (passed) {
         printf("ok   %s (%.2f s)\n", t->name, elapsed / 1000.0);
+    } else if (skipped) {
+        printf("skip %s (%.2f s)\n", t->name, elapsed / 1000.0);
     } else {
         nftw(dir, print_log, 8, FTW_PHYS);
         printf("FAIL %s: %s (%.2f s)\n", t->name, why, elapsed / 1000.0);
@@ -519,7 +585,7 @@ static bool run_one(const test_case *t) {
     fflush(stdout);
     /* Servers may still be writing for an instant after SIGKILL was sent: reap them first. */
     nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-    return passed;
+    return passed ? RESULT_PASSED : skipped ? RESULT_SKIPPED : RESULT_FAILED;
 }
 
 int run_tests(const test_case *tests, size_t count, int argc, char **argv) {
@@ -544,15 +610,19 @@ int run_tests(const test_case *tests, size_t count, int argc, char **argv) {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     signal(SIGPIPE, SIG_IGN);
 
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < count; i++) {
         if (!selected(tests[i].name, argc, argv)) continue;
-        if (run_one(&tests[i]))
-            passed++;
-        else
-            failed++;
+        switch (run_one(&tests[i])) {
+        case RESULT_PASSED: passed++; break;
+        case RESULT_SKIPPED: skipped++; break;
+        case RESULT_FAILED: failed++; break;
+        }
     }
-    printf("%d passed, %d failed\n", passed, failed);
+    if (skipped > 0)
+        printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    else
+        printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
 

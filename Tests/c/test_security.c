@@ -205,6 +205,39 @@ static char *read_text(const char *path) {
     return text;
 }
 
+/* TLS before INFO against a real nats-server with handshake_first (2.10.3 and later; Debian's
+ * 2.9.10 skips this, `make test-current-server` runs it): a TLS-first client connects and
+ * round-trips; one that waits for the server's INFO first gets none and fails. */
+static void tls_handshake_first_real_server(void) {
+    if (!SERVER_AT_LEAST(2, 10, 3))
+        SKIP("TLS-first (handshake_first) needs nats-server 2.10.3 or later; %s is %d.%d.%d",
+             server_binary_path(), server_version() / 10000, server_version() / 100 % 100,
+             server_version() % 100);
+    make_pki();
+    char config[3000];
+    snprintf(config, sizeof config,
+             "tls {\n  cert_file: \"%s\"\n  key_file: \"%s\"\n  ca_file: \"%s\"\n"
+             "  timeout: 2\n  handshake_first: true\n}\n",
+             pki_file("server.pem"), pki_file("server-key.pem"), pki_file("ca.pem"));
+    test_server srv;
+    server_start_config(&srv, config);
+    snats_options *o = opts_for(srv.url);
+    CHECK_OK(snats_options_set_tls_ca_file(o, pki_file("ca.pem")));
+    CHECK_OK(snats_options_set_tls_handshake_first(o, true));
+    snats_conn *c = NULL;
+    CHECK_OK(try_connect(&c, o));
+    round_trip(c);
+    snats_conn_destroy(c);
+
+    o = opts_for(srv.url); /* waits for INFO, which a TLS-first server never sends first */
+    CHECK_OK(snats_options_set_tls_ca_file(o, pki_file("ca.pem")));
+    CHECK_OK(snats_options_set_connect_timeout(o, harness_ms(500)));
+    c = NULL;
+    CHECK(try_connect(&c, o) != SNATS_OK);
+    CHECK_NULL(c);
+    server_stop(&srv);
+}
+
 static void auth_nkey_seed(void) {
     test_server srv;
     start_with_config_file(&srv, fixture("nkey_server.conf"));
@@ -379,6 +412,7 @@ const test_case security_tests[] = {
     TEST(tls_client_certificate),
     TEST(tls_required_but_not_offered),
     TEST(tls_bad_files),
+    TEST(tls_handshake_first_real_server),
     TEST(auth_nkey_seed),
     TEST(auth_credentials_file),
     TEST(auth_handlers),

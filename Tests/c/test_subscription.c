@@ -1054,19 +1054,26 @@ static void sub_blocking_request_in_callback(void) {
 }
 
 /* Drain from the subscription's own callback: returns after the round trip; the queued
- * messages are still delivered, then the subscription ends. */
+ * messages are still delivered, then the subscription ends. The callback drains only once the
+ * publisher's flush has returned: the server has then routed all ten messages to the
+ * subscription, so none can miss it because the UNSUB overtook a PUB still in flight (the
+ * server reads the two connections independently; seen with nats-server 2.15 and 2.9). */
 typedef struct {
     atomic_int n;
     atomic_int drain_calls;
     _Atomic snats_status drain_status;
     atomic_llong drain_ms;
+    atomic_bool published;
 } self_drain_ctx;
+
+static bool self_drain_published(void *arg) { return atomic_load(&((self_drain_ctx *)arg)->published); }
 
 static void self_drain_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
     (void)conn;
     (void)msg;
     self_drain_ctx *d = closure;
     if (atomic_fetch_add(&d->n, 1) == 0) {
+        if (!harness_wait_until(self_drain_published, d, 5000)) FAIL("the publisher's flush did not return");
         atomic_fetch_add(&d->drain_calls, 1);
         int64_t t0 = harness_now_ms();
         atomic_store(&d->drain_status, snats_sub_drain(sub, harness_ms(10000)));
@@ -1086,6 +1093,7 @@ static void sub_drain_from_own_callback(void) {
     CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
     for (int i = 0; i < 10; i++) CHECK_OK(snats_publish(p, "drain.self", "x", 1));
     CHECK_OK(snats_conn_flush(p, harness_ms(5000)));
+    atomic_store(&d.published, true);
     CHECK_EVENTUALLY(atomic_load(&d.drain_calls) == 1 && atomic_load(&d.drain_status) != SNATS_ERR, 5000);
     CHECK_EQ_INT(atomic_load(&d.drain_status), SNATS_OK);
     if (atomic_load(&d.drain_ms) > harness_ms(5000)) FAIL("drain in the callback took %lld ms", (long long)atomic_load(&d.drain_ms));

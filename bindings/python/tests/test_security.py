@@ -18,7 +18,7 @@ from typing import List
 import pytest
 
 import swiftnats
-from conftest import REPO, NATSServer, eventually, free_port
+from conftest import REPO, NATSServer, eventually, free_port, requires_server
 
 FIXTURES = REPO / "Tests" / "fixtures"
 AUTH = FIXTURES / "auth"
@@ -237,10 +237,26 @@ def test_credentials_never_in_strings(server_factory):
     assert "wrong" not in str(info.value)
 
 
+@requires_server((2, 10, 3), "TLS-first (handshake_first)")
+def test_tls_handshake_first_real_server(start, pki):
+    """TLS before INFO against a real nats-server configured with handshake_first (2.10.3 and
+    later: Debian's 2.9.10 skips this, `make test-current-server` runs it): a TLS-first client
+    connects and round-trips; one that waits for INFO first gets none and fails."""
+    config = pki / "tlsfirst.conf"
+    config.write_text((pki / "server.conf").read_text().replace("tls {", "tls {\n  handshake_first: true", 1))
+    srv = start(config)
+    with connect(srv.url, tls_ca_file=str(pki / "ca.pem"), tls_handshake_first=True) as nc:
+        round_trip(nc)
+        assert nc.server_info["tls_required"] is True
+    with pytest.raises(swiftnats.SwiftNatsError):
+        connect(srv.url, tls_ca_file=str(pki / "ca.pem"), connect_timeout=0.5)
+
+
 def test_tls_handshake_first(pki):
     """TLS before INFO. Debian's nats-server (2.9) predates handshake_first, so a small TLS
     server of the test's own plays the server side: it completes TLS at once, then speaks
-    NATS (INFO, then PONG to the client's PING)."""
+    NATS (INFO, then PONG to the client's PING). test_tls_handshake_first_real_server does
+    the same against a real server of 2.10.3 or later."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(pki / "server.pem"), str(pki / "server-key.pem"))
     listener = socket.socket()
