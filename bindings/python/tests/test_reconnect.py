@@ -89,9 +89,13 @@ def test_callback_subscription_keeps_receiving_after_restart(restartable):
 
 
 def test_reconnect_buffer_full_raises(server):
-    with swiftnats.connect(server.url, reconnect_buffer_size=2048, **FAST) as nc:
+    disconnected = threading.Event()
+    with swiftnats.connect(server.url, reconnect_buffer_size=2048, disconnected_cb=disconnected.set, **FAST) as nc:
         server.stop()
-        eventually(lambda: nc.is_reconnecting)
+        # Publishes go to the library directly (and raise there) once disconnected_cb has run:
+        # before it, the outbox may still batch them, and a refusal then reaches error_cb
+        # (outbox.py's docstring).
+        assert disconnected.wait(5)
         accepted = 0
         with pytest.raises(swiftnats.ReconnectBufferFullError) as info:
             for _ in range(1000):
