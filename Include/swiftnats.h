@@ -1403,7 +1403,11 @@ void snats_micro_request_release(snats_micro_request *req);
  * @brief Discovers services (any NATS client's): sends `$SRV.PING[.name[.id]]` and gathers the
  *        answers that arrive within @p timeout_ms (or until @p max_replies).
  * @param[out] replies On SNATS_OK a new reference to a JSON array of PING documents (empty when
- *                     no service answered); else NULL.
+ *                     no service answered); else NULL. A document counts when its `type` is
+ *                     the verb's `io.nats.micro.v1.*_response`, or when it has no `type` but
+ *                     names a service (`name` and `id`: older micro services). Other replies
+ *                     (not JSON, another type) are left out and reported to the connection's
+ *                     error callback as SNATS_INVALID_JSON, with how many and why.
  * @param conn Borrowed. @param name Borrowed; NULL for every service. @param id Borrowed; NULL
  *             for every instance (needs @p name). @param timeout_ms > 0.
  * @param max_replies 0 for no limit.
