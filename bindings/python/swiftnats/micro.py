@@ -630,7 +630,9 @@ def _discover(getter: Callable[..., int], nc: Client, name: Optional[str], id: O
 def ping(nc: Client, name: Optional[str] = None, id: Optional[str] = None, *, timeout: float = 1.0,
          max_replies: int = 0) -> List[PingResponse]:
     """The services that answer PING within @p timeout seconds (or the first @p max_replies);
-    narrowed by service name and instance id. Works with services of any NATS client."""
+    narrowed by service name and instance id. Works with services of any NATS client (older
+    ones that send no ``type`` included); replies that are not micro documents are left out
+    and reported to the connection's ``error_cb`` (how many, and why)."""
     return [PingResponse.from_dict(d) for d in _discover(lib.snats_micro_ping, nc, name, id, timeout, max_replies)]
 
 
