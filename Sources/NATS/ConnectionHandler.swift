@@ -14,9 +14,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// The first INFO, then the PONG answering CONNECT's PING: the handshake's two steps.
     private var info: EventLoopPromise<ServerInfo>?
     private var handshake: EventLoopPromise<Void>?
-    private var parser = ProtocolParser()
-    /// Bytes of an op that has not fully arrived yet, kept for the next read.
-    private var leftover: ByteBuffer?
+    /// The parser and the op carried over between reads.
+    private var decoder = InboundDecoder()
     private var sawInfo = false
     /// Set once the link failed: bytes NIO still delivers while closing are ignored.
     private var failed = false
@@ -41,15 +40,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         var buffer = unwrapInboundIn(data)
         subscriptions = connection.subscriptionsSnapshot()
         do {
-            if leftover != nil, try !completeLeftover(from: &buffer, context: context) {
-                return
-            }
-            try handleOps(in: &buffer, context: context)
-            if buffer.readableBytes > 0 {
-                // Copy the tail (at most one op) out, so NIO can reuse its receive buffer.
-                var kept = context.channel.allocator.buffer(capacity: buffer.readableBytes)
-                kept.writeBuffer(&buffer)
-                leftover = kept
+            // `handle` must not touch `decoder`: the read holds it (the decoder applies INFO's
+            // max_payload itself).
+            try decoder.read(&buffer, allocator: context.channel.allocator) { op, bytes in
+                try handle(op, in: bytes, context: context)
             }
         } catch {
             flushBatch()
@@ -60,51 +54,6 @@ final class ConnectionHandler: ChannelInboundHandler {
         flushCounts()
         flushBatch()
         subscriptions = [:]
-    }
-
-    /// Finishes the op that straddled the previous read by moving into `leftover` only the
-    /// bytes it still needs (the rest of its control line, then its payload), so the new read
-    /// is parsed where it lies instead of being copied behind the old tail. Returns false when
-    /// the new read ended before the op did.
-    private func completeLeftover(from buffer: inout ByteBuffer, context: ChannelHandlerContext) throws -> Bool {
-        guard var kept = leftover else { return true }
-        leftover = nil
-        while kept.readableBytes > 0 {
-            try handleOps(in: &kept, context: context)
-            if kept.readableBytes == 0 { break }
-            guard buffer.readableBytes > 0 else {
-                leftover = kept
-                return false
-            }
-            let take: Int
-            if let needed = parser.bytesNeeded {
-                take = min(needed, buffer.readableBytes)
-            } else if let lineFeed = buffer.readableBytesView.firstIndex(of: 10) {
-                take = lineFeed - buffer.readerIndex + 1
-            } else {
-                take = buffer.readableBytes
-            }
-            // `take` is at most the readable bytes, so the slice exists.
-            guard var piece = buffer.readSlice(length: take) else { break }
-            kept.writeBuffer(&piece)
-        }
-        return true
-    }
-
-    /// Handles every complete op in `buffer` where it lies, leaving an incomplete one unread.
-    /// The loop is here, not in the parser: handling INFO sets `parser.maxPayload`, which must
-    /// not happen inside a mutating call on the parser (an overlapping access).
-    private func handleOps(in buffer: inout ByteBuffer, context: ChannelHandlerContext) throws {
-        let consumed = try buffer.withUnsafeReadableBytes { bytes -> Int in
-            var offset = 0
-            while let frame = try parser.decode(UnsafeRawBufferPointer(rebasing: bytes[offset...])) {
-                let end = offset + frame.length
-                try handle(frame.op, in: UnsafeRawBufferPointer(rebasing: bytes[offset..<end]), context: context)
-                offset = end
-            }
-            return offset
-        }
-        buffer.moveReaderIndex(forwardBy: consumed)
     }
 
     /// `bytes` are the op's own, which a message's ranges index.
@@ -142,7 +91,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 connection.handleServerError(text, from: context.channel)
             }
         case .info(let info):
-            parser.maxPayload = max(info.maxPayload, 1)
+            // The decoder has already applied its max_payload to the parser.
             connection.updateInfo(info, from: server, channel: context.channel)
             if !sawInfo {
                 sawInfo = true
@@ -230,7 +179,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func fail(context: ChannelHandlerContext, error: NATSError) {
         failed = true
-        leftover = nil
+        decoder.discardLeftover()
         subscriptions = [:]
         if handshake != nil {
             failHandshake(error)
