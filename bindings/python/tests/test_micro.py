@@ -213,6 +213,8 @@ async def _gather(url: str, subject: str, wait: float = 0.5) -> List[dict]:
 def test_nats_py_reads_our_documents(nats_server, nc, svc):
     svc.add_endpoint("add", lambda r: r.respond(b"5"), subject="calc.add", metadata={"params": "a,b"})
     nc.request("calc.add", b"", timeout=2)
+    # The endpoint counts the request once its handler has returned, maybe just after the reply.
+    eventually(lambda: svc.stats()["endpoints"][0]["num_requests"] == 1, what="the request counted")
     pings = asyncio.run(_gather(nats_server, "$SRV.PING.calc"))
     infos = asyncio.run(_gather(nats_server, "$SRV.INFO.calc"))
     stats = asyncio.run(_gather(nats_server, f"$SRV.STATS.calc.{svc.id}"))
