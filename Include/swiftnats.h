@@ -740,8 +740,9 @@ snats_status snats_conn_get_lost_publishes(uint64_t *lost, snats_conn *conn);
  * @param conn Borrowed.
  * @param[out] text May be NULL. Set to the reason's text ("" with SNATS_OK), owned by the
  *             library and valid on this thread until its next call of this function.
- * @return The reason's status; SNATS_OK while the connection never lost a server, or was
- *         closed by snats_conn_close() without losing one. SNATS_INVALID_ARG for NULL @p conn.
+ * @return The reason's status; SNATS_OK while a link is up (a reconnect clears the reason, as
+ *         nats.go clears its last error) and after snats_conn_close() while connected.
+ *         SNATS_INVALID_ARG for NULL @p conn.
  * Blocks: no. Threads: any, the connection's callbacks included.
  */
 snats_status snats_conn_last_error(snats_conn *conn, const char **text);

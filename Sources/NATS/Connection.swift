@@ -181,6 +181,7 @@ public final class Connection {
             connectedServer = server
             hasConnected = true
             linkError = nil
+            lastDisconnect = nil
             pool.recordSuccess()
             linkGeneration &+= 1
             writesInFlight = 0
@@ -218,9 +219,10 @@ public final class Connection {
     }
     /// The error that ended the connection, if it did not end by `close()`.
     public var closeReason: NATSError? { lock.withLock { lastError } }
-    /// Why the connection last lost its server: a stale connection (PONGs missed), the socket
+    /// Why the connection lost its server: a stale connection (PONGs missed), the socket
     /// closed or failing, a server `-ERR`, TLS; once closed without `close()`, what closed it
-    /// (reconnecting gave up, say). nil while the first link is up. Set before the
+    /// (reconnecting gave up, say). nil while a link is up (a reconnect clears it, as nats.go
+    /// clears its last error) and after a `close()` while connected. Set before the
     /// disconnected and closed callbacks run.
     public var disconnectReason: NATSError? { lock.withLock { lastError ?? lastDisconnect } }
 
@@ -825,6 +827,9 @@ public final class Connection {
             self.channel = nil
             writer?.close()
             writer = nil
+            // Whatever is still buffered (the reconnect buffer, or a tail the socket did not
+            // take) never reaches a server.
+            stats.lostPublishes &+= UInt64(outbound.publishes)
             outbound.release()
         }
         for waiter in waiters { waiter?.complete(.failure(.connectionClosed)) }

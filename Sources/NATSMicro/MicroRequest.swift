@@ -61,8 +61,19 @@ public final class MicroRequest {
     }
 
     /// Sends a JSON document.
+    /// Sends a JSON document. One that cannot be written (it contains itself, or nests too
+    /// deep) is not sent as `null`: it fails like a reply that cannot be sent.
     public func respondJSON(_ value: JSONValue, headers: Headers? = nil) throws {
-        try respond(Array(value.serialized().utf8), headers: headers)
+        let body: [UInt8]
+        do {
+            body = try value.bytes()
+        } catch {
+            recordFailure("the response is not JSON: \(error)")
+            let failure = error as? NATSError ?? .invalidJSON("\(error)")
+            message.connection?.reportError(.during("micro: the reply to a request on \"\(subject)\" was not sent", failure))
+            throw error
+        }
+        try respond(body, headers: headers)
     }
 
     /// Sends an error: `Nats-Service-Error` and `Nats-Service-Error-Code` headers (plus

@@ -251,9 +251,12 @@ public final class Service {
     public func infoJSON() -> JSONValue { MonitoringDocument.info(self) }
     public func statsJSON() -> JSONValue { MonitoringDocument.stats(self) }
 
-    /// On a `$SRV` subscription's thread: answers with the verb's document. A request without
-    /// a reply subject cannot be answered and is reported to the error handler.
+    /// On a `$SRV` subscription's thread: answers with the verb's document. A document that
+    /// cannot be sent is reported to the service's error handler, or else the connection's.
     private func answer(_ verb: MonitoringVerb, _ message: Message) {
+        // A plain publish on $SRV (no reply subject): nobody waits for an answer, and anyone
+        // on the network could make every service report it.
+        guard message.reply?.isEmpty == false else { return }
         let document: JSONValue
         switch verb {
         case .ping: document = pingJSON()
@@ -261,7 +264,7 @@ public final class Service {
         case .stats: document = statsJSON()
         }
         do {
-            try connection.respond(to: message, payload: Array(document.serialized().utf8))
+            try connection.respond(to: message, payload: try document.bytes())
         } catch {
             // Never silent: the service's error handler hears of it, or else the connection's.
             let text = "error handling \(verb.rawValue) request on \(quoted(message.subject)): \(error)"

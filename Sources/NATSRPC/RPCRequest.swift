@@ -145,8 +145,14 @@ public final class RPCRequest {
     public func fail(code: Int, message: String, details: JSONValue? = nil, traceback: String? = nil) throws {
         try sending.withLock {
             let (streamed, _) = try take()
-            try sendError(RPCError(code: code, message: message, data: origin.data(method: method, traceback: traceback, details: details)),
-                          streamed: streamed)
+            do {
+                try sendError(RPCError(code: code, message: message, data: origin.data(method: method, traceback: traceback, details: details)),
+                              streamed: streamed)
+            } catch {
+                // Details that are not JSON, or an error larger than max_payload: a plain -32603.
+                try? sendError(notSent(error), streamed: streamed)
+                throw error
+            }
         }
     }
 

@@ -51,6 +51,35 @@ final class MicroIntegrityTests: ServerTestCase {
         XCTAssertEqual(endpointStats()?.lastError, "5\n00:Traceback:\n  line 1\nValueError: bad")
     }
 
+    /// A JSON answer that cannot be written is not sent as `null`: the handler gets the error,
+    /// the endpoint counts it, the error callback hears of it.
+    func testUnwritableJSONAnswerIsNotSentAsNull() throws {
+        let errors = Collector<NATSError>()
+        var options = try Options(url: server.url)
+        options.onError = { _, _, error in errors.append(error) }
+        let watched = try Connection.connect(options)
+        defer { watched.close() }
+        let thrown = Collector<String>()
+        let service = try Service.add(to: watched, config: ServiceConfig(name: "deep", version: "1.0.0"))
+        defer { service.stop() }
+        try service.addEndpoint("deep", config: EndpointConfig(subject: "deep.json")) { request in
+            var deep = JSONValue.array()
+            for _ in 0..<(JSONCodec.maxDepth + 5) {
+                let outer = JSONValue.array()
+                outer.append(deep)
+                deep = outer
+            }
+            do { try request.respondJSON(deep) } catch { thrown.append("\(error)") }
+        }
+        try watched.flush(timeoutMilliseconds: 2_000)
+        XCTAssertThrowsError(try conn.request("deep.json", payload: [], timeoutMilliseconds: 500)) { error in
+            guard case .timeout = error as? NATSError else { return XCTFail("\(error)") }
+        }
+        XCTAssertTrue(eventually { thrown.count == 1 })
+        XCTAssertTrue(eventually { errors.all.contains { if case .during(_, .invalidJSON) = $0 { return true }; return false } },
+                      "\(errors.all)")
+    }
+
     /// Replies on $SRV that are not micro documents of the verb are counted and reported; a
     /// document with no type from an older service is kept.
     func testDiscoveryReportsIgnoredReplies() throws {

@@ -81,6 +81,27 @@ final class RPCIntegrityTests: ServerTestCase {
         XCTAssertEqual(rpcError { try client.call("boom.empty", timeoutMilliseconds: 5_000) }?.code, -32002)
     }
 
+    /// An error whose details cannot be written (nested deeper than the JSON limit) is still
+    /// answered: -32603, and the handler hears why.
+    func testErrorThatCannotBeSentIsReplaced() throws {
+        let thrown = Collector<String>()
+        let client = try serve { rpc in
+            try rpc.register("deep") { request in
+                var deep = JSONValue.array()
+                for _ in 0..<(JSONCodec.maxDepth + 5) {
+                    let outer = JSONValue.array()
+                    outer.append(deep)
+                    deep = outer
+                }
+                do { try request.fail(code: 7, message: "with details", details: deep) } catch { thrown.append("\(error)") }
+            }
+        }
+        let error = rpcError { try client.call("deep", timeoutMilliseconds: 5_000) }
+        XCTAssertEqual(error?.code, -32603)
+        XCTAssertTrue(error?.message.contains("the reply could not be sent") == true, error?.message ?? "")
+        XCTAssertTrue(eventually { thrown.count == 1 })
+    }
+
     /// A streaming method with no items: an empty sequence for a streaming caller and `[]`
     /// for a plain one, never `null` or `[null]`.
     func testEmptyStreamIsAnEmptySequence() throws {

@@ -137,6 +137,7 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(conn.statistics.reconnects, 1)
         XCTAssertEqual(events.all.filter { $0.hasPrefix("disconnected") }.count, 1)
         XCTAssertEqual(conn.connectionStatus, .connected)
+        XCTAssertNil(conn.disconnectReason, "a reconnect clears it")
         XCTAssertFalse(errors.all.contains { if case .serverError = $0 { return true }; return false }, "\(errors.all)")
     }
 

@@ -116,14 +116,18 @@ class _Events:
 
 
 def takes_argument(fn: Callable[..., Any]) -> bool:
-    """Whether @p fn can be called with one positional argument (a disconnected_cb or
-    closed_cb that wants the reason, as nats.go's DisconnectErrHandler)."""
+    """Whether @p fn asks for one positional argument (a disconnected_cb or closed_cb that
+    wants the reason, as nats.go's DisconnectErrHandler): a positional parameter without a
+    default, or ``*args``. ``lambda ev=done: ev.set()`` does not: its default stays."""
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return False
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return any(p.kind in positional or p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+    return any(
+        (p.kind in positional and p.default is inspect.Parameter.empty) or p.kind is inspect.Parameter.VAR_POSITIONAL
+        for p in params
+    )
 
 
 def disconnect_reason(conn: Optional[int]) -> Optional[SwiftNatsError]:
@@ -899,9 +903,9 @@ class Client:
 
     @property
     def last_error(self) -> Optional[SwiftNatsError]:
-        """Why the connection last lost its server (or what closed it without close()): a
-        SwiftNatsError such as StaleConnectionError, SocketError or ServerError; None when it
-        never lost one. Kept once closed."""
+        """Why the connection lost its server (or what closed it without close()): a
+        SwiftNatsError such as StaleConnectionError, SocketError or ServerError; None while
+        connected (a reconnect clears it). Kept once closed."""
         use = self._handle.try_use()
         if use is None:
             return self._final_reason

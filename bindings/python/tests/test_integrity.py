@@ -238,6 +238,15 @@ def test_disconnected_cb_receives_the_reason(server_factory):
     assert isinstance(nc.last_error, swiftnats.NoServersError)  # kept once closed
 
 
+def test_callbacks_with_defaults_keep_them(server_factory):
+    """Only a callback that asks for an argument receives the reason: a default stays."""
+    srv = server_factory()
+    done = __import__("threading").Event()
+    nc = swiftnats.connect(srv.url, allow_reconnect=False, closed_cb=lambda ev=done: ev.set())
+    nc.close()
+    assert done.wait(5)
+
+
 def test_server_error_is_the_reason_async(tmp_path, server_factory):
     conf = tmp_path / "short.conf"
     conf.write_text("max_control_line: 256\n")
