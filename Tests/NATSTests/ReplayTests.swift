@@ -148,15 +148,23 @@ final class ReplayTests: XCTestCase {
         let reasons = Collector<String>()
         let closed = Collector<String>()
         var options = try Options(url: server.url)
-        options.reconnectWaitMilliseconds = 20
+        options.reconnectWaitMilliseconds = 200
         options.reconnectJitterMilliseconds = 0
-        options.maxReconnectAttempts = 1
+        options.maxReconnectAttempts = 2  // a pause of 200 ms between the two: publishes meanwhile are buffered
         options.onDisconnected = { connection in reasons.append(connection.disconnectReason.map { "\($0)" } ?? "nil") }
         options.onClosed = { connection in closed.append(connection.disconnectReason.map { "\($0)" } ?? "nil") }
         let conn = try Connection.connect(options)
         defer { conn.close() }
         server.stop()
+        // Publishes accepted while reconnecting, then never sent: counted as lost.
+        var accepted: UInt64 = 0
+        while closed.count == 0 {
+            if (try? conn.publish("lost.\(accepted)", payload: [1])) != nil { accepted += 1 } else { break }
+            usleep(1_000)
+        }
         XCTAssertTrue(eventually(10) { closed.count == 1 })
+        XCTAssertGreaterThan(accepted, 0)
+        XCTAssertEqual(conn.statistics.lostPublishes, accepted)
         XCTAssertEqual(reasons.count, 1)
         XCTAssertNotEqual(reasons.all.first, "nil")
         XCTAssertTrue(reasons.all.first?.contains("I/O error: the server closed the connection") == true,
