@@ -121,12 +121,7 @@ final class MicroIntegrityTests: ServerTestCase {
     /// A monitoring document larger than the server's max_payload cannot be sent: the
     /// connection's error callback says so (the service has no error handler of its own).
     func testUnsendableMonitoringReplyIsReported() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("snats-micro-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("small.conf")
-        try "max_payload: 2048\n".write(to: config, atomically: true, encoding: .utf8)
-        let small = try NATSServer(arguments: ["-c", config.path])
+        let small = try NATSServer(config: "max_payload: 2048\n")
         defer { small.stop() }
         let errors = Collector<NATSError>()
         var options = try Options(url: small.url)

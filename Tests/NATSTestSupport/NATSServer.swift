@@ -19,13 +19,22 @@ public final class NATSServer {
         return "/usr/sbin/nats-server"
     }
 
-    public init(arguments: [String] = [], fixedPort: Int? = nil) throws {
+    /// `config`: the text of a configuration file (`max_payload: 1024`, say), written into the
+    /// server's directory and passed with `-c`.
+    public init(arguments: [String] = [], config: String? = nil, fixedPort: Int? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("snats-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         logURL = directory.appendingPathComponent("server.log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        var configArguments: [String] = []
+        if let config {
+            let file = directory.appendingPathComponent("server.conf")
+            try config.write(to: file, atomically: true, encoding: .utf8)
+            configArguments = ["-c", file.path]
+        }
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["-a", "127.0.0.1", "-p", fixedPort.map(String.init) ?? "-1", "--ports_file_dir", directory.path] + arguments
+        process.arguments = ["-a", "127.0.0.1", "-p", fixedPort.map(String.init) ?? "-1", "--ports_file_dir", directory.path]
+            + configArguments + arguments
         let logHandle = try FileHandle(forWritingTo: logURL)
         process.standardOutput = logHandle
         process.standardError = logHandle

@@ -161,16 +161,11 @@ final class TokenAuthTests: ServerTestCase {
 /// A publish the server refuses is reported through the error callback; the connection stays up.
 final class PermissionTests: XCTestCase {
     func testPermissionViolationIsAsyncErrorAndConnectionSurvives() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("snats-perm-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("server.conf")
-        try """
+        let server = try NATSServer(config: """
             authorization {
               users = [ { user: "bob", password: "pw", permissions: { publish: { deny: ["secret.>"] } } } ]
             }
-            """.write(to: config, atomically: true, encoding: .utf8)
-        let server = try NATSServer(arguments: ["-c", config.path])
+            """)
         defer { server.stop() }
         let errors = Collector<NATSError>()
         var options = try Options(url: "nats://bob:pw@127.0.0.1:\(server.port)")

@@ -110,12 +110,7 @@ final class ReplayTests: XCTestCase {
                 expected.append(index)
             }
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("snats-replay-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("small.conf")
-        try "max_payload: 1024\n".write(to: config, atomically: true, encoding: .utf8)
-        server = try NATSServer(arguments: ["-c", config.path], fixedPort: port)
+        server = try NATSServer(config: "max_payload: 1024\n", fixedPort: port)
         XCTAssertTrue(eventually(10) { events.all.contains("reconnected") }, "\(events.all)")
         XCTAssertEqual(conn.maxPayload, 1_024)
 
@@ -182,12 +177,7 @@ final class ReplayTests: XCTestCase {
     /// A server -ERR that ends the link is the reason given: here a control line longer than
     /// the server's max_control_line.
     func testServerErrorIsTheReason() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("snats-err-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let config = directory.appendingPathComponent("short.conf")
-        try "max_control_line: 256\n".write(to: config, atomically: true, encoding: .utf8)
-        let server = try NATSServer(arguments: ["-c", config.path])
+        let server = try NATSServer(config: "max_control_line: 256\n")
         defer { server.stop() }
         let reasons = Collector<NATSError>()
         var options = try Options(url: server.url)
