@@ -53,14 +53,19 @@ public final class MicroRequest {
         do {
             try connection.respond(to: message, payload: payload, headers: headers)
         } catch {
-            recordFailure("NATS error when sending response: \(error)")
-            let failure = error as? NATSError ?? .illegalState("\(error)")
-            connection.reportError(.during("micro: the reply to a request on \"\(subject)\" was not sent", failure))
+            notSent(error, counted: "NATS error when sending response: \(error)")
             throw error
         }
     }
 
-    /// Sends a JSON document.
+    /// Counts a reply that did not go out in the endpoint's errors and reports it to the
+    /// connection's error callback.
+    private func notSent(_ error: Error, counted text: String) {
+        recordFailure(text)
+        let failure = error as? NATSError ?? .illegalState("\(error)")
+        message.connection?.reportError(.during("micro: the reply to a request on \"\(subject)\" was not sent", failure))
+    }
+
     /// Sends a JSON document. One that cannot be written (it contains itself, or nests too
     /// deep) is not sent as `null`: it fails like a reply that cannot be sent.
     public func respondJSON(_ value: JSONValue, headers: Headers? = nil) throws {
@@ -68,9 +73,7 @@ public final class MicroRequest {
         do {
             body = try value.bytes()
         } catch {
-            recordFailure("the response is not JSON: \(error)")
-            let failure = error as? NATSError ?? .invalidJSON("\(error)")
-            message.connection?.reportError(.during("micro: the reply to a request on \"\(subject)\" was not sent", failure))
+            notSent(error, counted: "the response is not JSON: \(error)")
             throw error
         }
         try respond(body, headers: headers)
