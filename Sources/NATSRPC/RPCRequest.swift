@@ -81,10 +81,30 @@ public final class RPCRequest {
     /// the stream then ends. A result that cannot be sent (not JSON, larger than the server's
     /// max_payload) answers -32603 instead, and throws.
     public func respond(_ result: JSONValue) throws {
+        try answer { streamed, items in try send(result, streamed: streamed, items: items) }
+    }
+
+    /// Ends a streamed result: a caller reading the stream gets the end frame (after zero or
+    /// more items), a plain caller every item sent, in one array (`[]` for none). What a
+    /// streaming method's handler calls when its items are done.
+    public func endStream() throws {
+        try answer { streamed, items in
+            if wantsStream {
+                try micro.respond(try Envelope.streamEnd(id: id, seq: streamed, error: nil))
+            } else {
+                try micro.respond(try Envelope.reply(id: id, result: array(items)))
+            }
+        }
+    }
+
+    /// Marks the call answered and sends the answer `body` makes of the items sent (numbered
+    /// frames) or collected (a plain caller's); an answer that cannot be sent is replaced by a
+    /// -32603, and the handler gets the error.
+    private func answer(_ body: (_ streamed: Int, _ items: [JSONValue]) throws -> Void) throws {
         try sending.withLock {
             let (streamed, items) = try take()
             do {
-                try send(result, streamed: streamed, items: items)
+                try body(streamed, items)
             } catch {
                 try? sendError(notSent(error), streamed: streamed)
                 throw error
@@ -92,25 +112,10 @@ public final class RPCRequest {
         }
     }
 
-    /// Ends a streamed result: a caller reading the stream gets the end frame (after zero or
-    /// more items), a plain caller every item sent, in one array (`[]` for none). What a
-    /// streaming method's handler calls when its items are done.
-    public func endStream() throws {
-        try sending.withLock {
-            let (streamed, items) = try take()
-            do {
-                if wantsStream {
-                    try micro.respond(try Envelope.streamEnd(id: id, seq: streamed, error: nil))
-                } else {
-                    let array = JSONValue.array()
-                    for item in items { array.append(item) }
-                    try micro.respond(try Envelope.reply(id: id, result: array))
-                }
-            } catch {
-                try? sendError(notSent(error), streamed: streamed)
-                throw error
-            }
-        }
+    private func array(_ items: [JSONValue]) -> JSONValue {
+        let array = JSONValue.array()
+        for item in items { array.append(item) }
+        return array
     }
 
     private func send(_ result: JSONValue, streamed: Int, items: [JSONValue]) throws {
@@ -124,10 +129,9 @@ public final class RPCRequest {
             return
         }
         if !items.isEmpty {
-            let array = JSONValue.array()
-            for item in items { array.append(item) }
-            if !result.isNull { array.append(result) }
-            try micro.respond(try Envelope.reply(id: id, result: array))
+            let all = array(items)
+            if !result.isNull { all.append(result) }
+            try micro.respond(try Envelope.reply(id: id, result: all))
             return
         }
         try micro.respond(try Envelope.reply(id: id, result: result))
@@ -143,16 +147,10 @@ public final class RPCRequest {
     /// instance, host, method), `traceback` when given, and the handler's own `details`.
     /// A stream ends with it. Also sets the micro error headers, so the endpoint counts it.
     public func fail(code: Int, message: String, details: JSONValue? = nil, traceback: String? = nil) throws {
-        try sending.withLock {
-            let (streamed, _) = try take()
-            do {
-                try sendError(RPCError(code: code, message: message, data: origin.data(method: method, traceback: traceback, details: details)),
-                              streamed: streamed)
-            } catch {
-                // Details that are not JSON, or an error larger than max_payload: a plain -32603.
-                try? sendError(notSent(error), streamed: streamed)
-                throw error
-            }
+        // Details that are not JSON, or an error larger than max_payload: a plain -32603.
+        try answer { streamed, _ in
+            try sendError(RPCError(code: code, message: message, data: origin.data(method: method, traceback: traceback, details: details)),
+                          streamed: streamed)
         }
     }
 
