@@ -311,7 +311,7 @@ public func snats_conn_last_error(_ pointer: OpaquePointer?, _ text: UnsafeMutab
     do {
         let reason = try connection(pointer).disconnectReason
         let status = reason.map { CStatus($0) } ?? .ok
-        text?.pointee = DisconnectReasonText.set(reason?.description ?? "")
+        text?.pointee = disconnectReasonText.set(reason?.description ?? "")
         return status.rawValue
     } catch {
         return fail(error)

@@ -328,7 +328,7 @@ public func snats_rpc_client_call_batch(
             case .failure(let error):
                 let status = fail(error)
                 entry.set("status", Int(status))
-                entry.set("message", String(cString: LastError.current))
+                entry.set("message", String(cString: lastErrorText.current))
             }
             array.append(entry)
         }

@@ -78,10 +78,10 @@ enum CStatus: Int32 {
     }
 }
 
-/// The thread-local text behind `snats_last_error()`: a malloc'd C string per thread, replaced
-/// by the next failure on that thread and freed when the thread ends.
-enum LastError {
-    private static let key: pthread_key_t = {
+/// A malloc'd C string per thread, replaced by the next `set` on that thread and freed when the
+/// thread ends: what the library hands out as "valid until this thread's next call".
+struct ThreadLocalText {
+    private let key: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key) { free($0) }
         return key
@@ -89,39 +89,30 @@ enum LastError {
 
     private static let empty: StaticString = ""
 
-    static func set(_ text: String) {
-        let copy = strdup(text)
-        free(pthread_getspecific(key))
-        pthread_setspecific(key, copy)
-    }
-
-    static var current: UnsafePointer<CChar> {
-        if let text = pthread_getspecific(key) { return UnsafePointer(text.assumingMemoryBound(to: CChar.self)) }
-        return UnsafeRawPointer(empty.utf8Start).assumingMemoryBound(to: CChar.self)
-    }
-}
-
-/// The thread-local text behind `snats_conn_last_error()`'s out-parameter: kept apart from
-/// `snats_last_error()`, which the call must not overwrite.
-enum DisconnectReasonText {
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { free($0) }
-        return key
-    }()
-
-    static func set(_ text: String) -> UnsafePointer<CChar>? {
+    @discardableResult
+    func set(_ text: String) -> UnsafePointer<CChar>? {
         let copy = strdup(text)
         free(pthread_getspecific(key))
         pthread_setspecific(key, copy)
         return UnsafePointer(copy)
     }
+
+    var current: UnsafePointer<CChar> {
+        if let text = pthread_getspecific(key) { return UnsafePointer(text.assumingMemoryBound(to: CChar.self)) }
+        return UnsafeRawPointer(Self.empty.utf8Start).assumingMemoryBound(to: CChar.self)
+    }
 }
+
+/// The text behind `snats_last_error()`.
+let lastErrorText = ThreadLocalText()
+/// The text behind `snats_conn_last_error()`'s out-parameter: kept apart from
+/// `snats_last_error()`, which the call must not overwrite.
+let disconnectReasonText = ThreadLocalText()
 
 /// Records a failure for `snats_last_error()` and returns its status.
 @inline(never)
 func fail(_ status: CStatus, _ text: String) -> Int32 {
-    LastError.set(text)
+    lastErrorText.set(text)
     return status.rawValue
 }
 
@@ -170,4 +161,4 @@ public func snats_status_text(_ status: Int32) -> UnsafePointer<CChar> {
 }
 
 @_cdecl("snats_last_error")
-public func snats_last_error() -> UnsafePointer<CChar> { LastError.current }
+public func snats_last_error() -> UnsafePointer<CChar> { lastErrorText.current }
