@@ -58,7 +58,7 @@ public final class Connection {
     /// Why the current or last link went down (a server -ERR before it closes, a failed
     /// reconnect attempt): becomes `lastError` if reconnecting gives up.
     var linkError: NATSError?
-    /// Why the last link was lost (kept across reconnects, for `disconnectReason`).
+    /// Why the link was lost, for `disconnectReason`; cleared when a new link is adopted.
     var lastDisconnect: NATSError?
     var teardown = TeardownState.none
     var pingTask: RepeatedTask?
