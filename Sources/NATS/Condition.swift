@@ -50,9 +50,19 @@ public final class Condition {
     public func broadcast() { pthread_cond_broadcast(cond) }
 
     /// Waits with the lock held. Returns false when `deadline` passed first.
-    /// `deadline` nil waits without limit.
+    /// `deadline` nil waits without limit. On a delivery pool thread, the pool hears of the
+    /// wait (a callback blocking in a library call) and may lend a thread meanwhile.
     @discardableResult
     public func wait(until deadline: Deadline?) -> Bool {
+        guard let pool = CallbackContext.currentPool else { return waitWithoutLending(until: deadline) }
+        pool.willBlock()
+        defer { pool.didUnblock() }
+        return waitWithoutLending(until: deadline)
+    }
+
+    /// A wait the delivery pool does not hear of: its own idle waits.
+    @discardableResult
+    func waitWithoutLending(until deadline: Deadline?) -> Bool {
         guard let deadline else {
             pthread_cond_wait(cond, mutex)
             return true

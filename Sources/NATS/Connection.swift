@@ -62,7 +62,7 @@ public final class Connection {
     var lastDisconnect: NATSError?
     var teardown = TeardownState.none
     var pingTask: RepeatedTask?
-    var callbacks: CallbackQueue?
+    var callbacks: JobQueue?
     struct Observer {
         var closed: ((Connection) -> Void)?
         var error: ((Connection, Subscription?, NATSError) -> Void)?
@@ -71,8 +71,13 @@ public final class Connection {
     private var nextObserver = 0
     /// Made on the first TLS handshake and kept: loading certificates once per connection.
     var tlsContext: NIOSSLContext?
-    /// Library threads of this connection still running (delivery and callback threads).
+    /// Library threads of this connection still running (reconnect threads).
     private var liveWorkers = 0
+    /// Where callbacks run unless a subscription says otherwise: the shared delivery pool,
+    /// the connection's own pool, or the dispatch queue of its options.
+    let deliveryTarget: DeliveryTarget
+    /// The pool made for this connection alone (`Options.deliveryPoolSize`), ended with it.
+    private let ownPool: DeliveryPool?
 
     enum TeardownState { case none, running, done }
 
@@ -89,6 +94,17 @@ public final class Connection {
         self.eventLoop = Self.eventLoopGroup.next()
         self.muxer = RequestMuxer(inboxPrefix: options.inboxPrefix)
         self.pool = ServerPool(options.servers, randomize: !options.noRandomize)
+        if let queue = options.dispatchQueue {
+            ownPool = nil
+            deliveryTarget = queue
+        } else if options.deliveryPoolSize > 0 {
+            let pool = DeliveryPool(size: options.deliveryPoolSize)
+            ownPool = pool
+            deliveryTarget = pool
+        } else {
+            ownPool = nil
+            deliveryTarget = DeliveryPool.shared
+        }
     }
 
     // MARK: connecting
@@ -98,11 +114,12 @@ public final class Connection {
     public static func connect(_ options: Options) throws -> Connection {
         try options.validate()
         let connection = Connection(options: options)
-        connection.callbacks = try CallbackQueue(owner: connection)
+        connection.callbacks = JobQueue(target: connection.deliveryTarget, owner: connection)
         do {
             try connection.connectToFirstServer()
         } catch {
-            connection.callbacks?.stop(detach: false)
+            connection.callbacks?.stop(wait: true)
+            connection.ownPool?.shutdown(wait: true)
             throw error
         }
         return connection
@@ -464,11 +481,26 @@ public final class Connection {
 
     // MARK: subscribing
 
-    /// Subscribes with a handler that runs on this subscription's delivery thread.
+    /// Subscribes with a handler run as `delivery` says (by default on the connection's
+    /// delivery pool or dispatch queue), one message at a time, in order; `lanes` > 1 lets
+    /// that many run at once (a service endpoint's concurrency), without the order.
     public func subscribe(
-        _ subject: String, queue: String? = nil, handler: @escaping (Message) -> Void
+        _ subject: String, queue: String? = nil, delivery: SubscriptionDelivery = .connectionDefault,
+        lanes: Int = 1, handler: @escaping (Message) -> Void
     ) throws -> Subscription {
-        try addSubscription(subject: subject, queue: queue, handler: handler, inline: nil)
+        guard lanes > 0 else { throw NATSError.invalidArgument("lanes must be positive") }
+        if case .batches = delivery {
+            throw NATSError.invalidArgument("a subscription with a handler cannot deliver batches")
+        }
+        return try addSubscription(subject: subject, queue: queue, handler: handler, inline: nil, delivery: delivery, lanes: lanes)
+    }
+
+    /// Subscribes without a handler: the messages are taken from `dispatchQueue` with
+    /// `DeliveryQueue.nextBatch`, tagged with `token`.
+    public func subscribeBatches(
+        _ subject: String, queue: String? = nil, on dispatchQueue: DeliveryQueue, token: UInt64
+    ) throws -> Subscription {
+        try addSubscription(subject: subject, queue: queue, handler: nil, inline: nil, delivery: .batches(dispatchQueue, token: token))
     }
 
     /// Subscribes for reading with `Subscription.next(timeoutMilliseconds:)`.
@@ -477,7 +509,8 @@ public final class Connection {
     }
 
     private func addSubscription(
-        subject: String, queue: String?, handler: ((Message) -> Void)?, inline: ((Message) -> Void)?
+        subject: String, queue: String?, handler: ((Message) -> Void)?, inline: ((Message) -> Void)?,
+        delivery: SubscriptionDelivery = .connectionDefault, lanes: Int = 1
     ) throws -> Subscription {
         guard Subject.isValidSubscribeSubject(subject) else { throw NATSError.invalidSubject(subject) }
         if let queue, !Subject.isValidQueueGroup(queue) {
@@ -494,15 +527,11 @@ public final class Connection {
             let subscription = Subscription(
                 connection: self, sid: nextSid, subject: subject, queue: queue,
                 pendingLimits: (options.pendingMessagesLimit, options.pendingBytesLimit),
-                handler: handler, inlineHandler: inline)
+                handler: handler, inlineHandler: inline,
+                delivery: options.dedicatedDeliveryThreads && delivery.isConnectionDefault ? .dedicatedThread : delivery,
+                defaultTarget: deliveryTarget, lanes: lanes)
             subscriptions[nextSid] = subscription
             return subscription
-        }
-        do {
-            try subscription.startDelivery()
-        } catch {
-            lock.withLock { _ = subscriptions.removeValue(forKey: subscription.sid) }
-            throw error
         }
         lock.withLock {
             enqueueControlLocked { $0.appendSubscribe(subject: subject, queue: queue, sid: subscription.sid) }
@@ -512,7 +541,7 @@ public final class Connection {
 
     /// UNSUB now (`max` nil) or after `max` messages in all.
     func unsubscribe(_ subscription: Subscription, max: Int?) throws {
-        let onWorker = WorkerThread.isOnWorker(of: self)
+        let onWorker = CallbackContext.isInCallback(of: self)
         if let max {
             if isClosed { throw NATSError.connectionClosed }
             let alreadyReached = try subscription.setMaxMessages(max)
@@ -531,7 +560,7 @@ public final class Connection {
             subscriptions.removeValue(forKey: subscription.sid)
             enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: nil) }
         }
-        subscription.close(detachWorker: onWorker)
+        subscription.close(waitForCallbacks: !onWorker)
     }
 
     /// With the lock held: fails unless `subscription` is still in the table, naming why.
@@ -544,7 +573,7 @@ public final class Connection {
     /// Called when a subscription reached its end (auto-unsubscribe count, drain).
     func subscriptionEnded(_ subscription: Subscription, detach: Bool = false) {
         _ = lock.withLock { subscriptions.removeValue(forKey: subscription.sid) }
-        subscription.close(detachWorker: detach || WorkerThread.isOnWorker(of: self))
+        subscription.close(waitForCallbacks: !(detach || CallbackContext.isInCallback(of: self)))
     }
 
     /// Starts a library thread of this connection, counted until it ends, so that `close()`
@@ -754,16 +783,28 @@ public final class Connection {
         _ = lock.withLock { observers.removeValue(forKey: key) }
     }
 
-    /// Runs `event` on the callback thread, in order with the other connection events.
+    /// Runs `event` as a connection event: one at a time, in order, on the connection's delivery
+    /// pool or dispatch queue.
     func post(_ event: @escaping (Connection) -> Void) {
         let queue = lock.withLock { callbacks }
         queue?.post { [self] in event(self) }
     }
 
+    /// A job queue on this connection's delivery pool or dispatch queue, for a layer built on
+    /// it whose callbacks must run one at a time, in order (RPC client callbacks).
+    public func makeJobQueue() -> JobQueue { JobQueue(target: deliveryTarget, owner: self) }
+
+    /// Runs `body` on the event loop after `milliseconds`: library code only (it must not
+    /// block); returns a function that cancels it.
+    public func afterDelay(milliseconds: Int64, _ body: @escaping () -> Void) -> () -> Void {
+        let task = eventLoop.scheduleTask(in: .milliseconds(milliseconds)) { body() }
+        return { task.cancel() }
+    }
+
     /// Ends the connection from the library's side (server gone without reconnect, reconnect
     /// given up): the teardown, which may wait on threads, runs on the callback thread.
     func closeFromLibrary(_ error: NATSError, reportDisconnect: Bool) {
-        let queue: CallbackQueue? = lock.withLock {
+        let queue: JobQueue? = lock.withLock {
             guard teardown == .none else { return nil }
             teardown = .running
             if lastError == nil { lastError = error }
@@ -786,7 +827,7 @@ public final class Connection {
     /// `waitForCallbacks` false: a drain that timed out leaves callbacks still running to end
     /// by themselves rather than waiting past its deadline.
     private func close(waitForCallbacks: Bool) {
-        let onWorker = WorkerThread.isOnWorker(of: self)
+        let onWorker = CallbackContext.isInCallback(of: self)
         let mustRun: Bool = lock.withLock {
             if teardown == .none {
                 teardown = .running
@@ -805,7 +846,7 @@ public final class Connection {
     }
 
     private func performTeardown(serverSide: Bool, reportDisconnect: Bool = false, detachWorkers: Bool = false) {
-        let onWorker = WorkerThread.isOnWorker(of: self)
+        let onWorker = CallbackContext.isInCallback(of: self)
         let (channel, waiters, subs, task, queue) = lock.withLock {
             let taken = (self.channel, pongWaiters, Array(subscriptions.values), pingTask, callbacks)
             pongWaiters.removeAll()
@@ -834,7 +875,7 @@ public final class Connection {
         }
         for waiter in waiters { waiter?.complete(.failure(.connectionClosed)) }
         muxer.failAll(.connectionClosed)
-        for subscription in subs { subscription.close(detachWorker: detachWorkers || (onWorker && !serverSide)) }
+        for subscription in subs { subscription.close(waitForCallbacks: !(detachWorkers || (onWorker && !serverSide))) }
         if let queue {
             if reportDisconnect, let onDisconnected = options.onDisconnected { onDisconnected(self) }
             let watchers = lock.withLock { observers.values.compactMap(\.closed) }
@@ -843,10 +884,12 @@ public final class Connection {
                 connection.options.onClosed?(connection)
             }
             if serverSide { closedEvent(self) } else { queue.post { [self] in closedEvent(self) } }
-            // The closed callback runs on the queue's thread: wait for it unless this is that
-            // thread; close() then also waits for every worker to have ended.
-            queue.stop(detach: serverSide || queue.isCurrent || detachWorkers)
+            // The closed callback runs as a job: wait for it unless this is that job (or the
+            // queue is a dispatch queue, run by its owner); close() then also waits for every
+            // reconnect thread to have ended.
+            queue.stop(wait: !detachWorkers)
         }
+        ownPool?.shutdown(wait: !detachWorkers && !onWorker)
         lock.withLock {
             teardown = .done
             lock.broadcast()

@@ -58,6 +58,17 @@ public struct Options {
     /// Do not add the servers a cluster announces (INFO `connect_urls`) to the pool.
     public var ignoreDiscoveredServers = false
 
+    // Where callbacks run (DESIGN.md, threading model).
+    /// 0: on the process-wide `DeliveryPool.shared`; more: on a pool of this many threads
+    /// made for this connection alone.
+    public var deliveryPoolSize = 0
+    /// Every callback subscription gets a thread of its own (nats.c's default), unless it
+    /// names another delivery.
+    public var dedicatedDeliveryThreads = false
+    /// Connection events, subscriptions, services and RPC callbacks of this connection wait
+    /// in this queue for its owner to dispatch them, instead of running on a pool.
+    public var dispatchQueue: DeliveryQueue?
+
     public var onClosed: ((Connection) -> Void)?
     /// The connection to the server was lost (a reconnect may follow).
     public var onDisconnected: ((Connection) -> Void)?
@@ -92,6 +103,7 @@ public struct Options {
         if reconnectWaitMilliseconds < 0 || reconnectJitterMilliseconds < 0 || reconnectJitterTLSMilliseconds < 0 {
             throw NATSError.invalidArgument("reconnect wait and jitter must not be negative")
         }
+        if deliveryPoolSize < 0 { throw NATSError.invalidArgument("delivery pool size must not be negative") }
         if reconnectBufferBytes < 0 { throw NATSError.invalidArgument("reconnect buffer size must not be negative") }
         try tls.validate()
         if signature != nil && userJWT == nil && nkeyPublicKey == nil {

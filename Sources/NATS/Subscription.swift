@@ -2,11 +2,27 @@
 import Glibc
 #endif
 
-/// Interest in a subject. Asynchronous subscriptions run their handler on a delivery thread of
-/// their own (one message at a time, in order); synchronous ones are read with `next(timeout:)`.
-/// Messages wait in a bounded queue: past the pending limits they are dropped and counted, and
-/// the connection's error callback hears `slowConsumer` once per episode.
-public final class Subscription {
+/// How a subscription's messages reach the application.
+public enum SubscriptionDelivery {
+    /// The connection's default: its delivery pool, or the dispatch queue it was given.
+    case connectionDefault
+    /// A thread of the subscription's own (nats.c's default), for isolation from the others;
+    /// one per lane when it has several.
+    case dedicatedThread
+    /// Callbacks run by whoever drains `queue` (`DeliveryQueue.dispatch`).
+    case queue(DeliveryQueue)
+    /// No callback: the messages are taken from `queue` with `DeliveryQueue.nextBatch`,
+    /// tagged with `token` (for bindings, which run their callbacks themselves).
+    case batches(DeliveryQueue, token: UInt64)
+}
+
+/// Interest in a subject. Asynchronous subscriptions run their handler on a delivery pool, a
+/// dedicated thread or a dispatch queue: one message at a time, in order (or `lanes` at a
+/// time, for a service endpoint with concurrency); synchronous ones are read with
+/// `next(timeout:)`. Messages wait in a bounded queue: past the pending limits they are
+/// dropped and counted, and the connection's error callback hears `slowConsumer` once per
+/// episode.
+public final class Subscription: DeliveryTask {
     public let sid: UInt64
     public let subject: String
     public let queue: String?
@@ -16,6 +32,16 @@ public final class Subscription {
     private let handler: Handler?
     /// Library-internal subscriptions (the request muxer) handle messages on the event loop.
     let inlineHandler: Handler?
+    /// Where callbacks run (nil for synchronous, inline and batch subscriptions).
+    private let target: DeliveryTarget?
+    /// The dispatch queue holding this subscription's messages, whose limits they count in.
+    private let boundQueue: DeliveryQueue?
+    /// Tag of a batch subscription's messages in `DeliveryQueue.nextBatch`.
+    public let batchToken: UInt64?
+    /// A dedicated thread's own one-thread pool, shut down with the subscription.
+    private var dedicatedPool: DeliveryPool?
+    /// How many callbacks may run at once (1: one at a time, in order).
+    private let lanes: Int
 
     private let condition = Condition()
     // Everything below is guarded by `condition`.
@@ -28,7 +54,13 @@ public final class Subscription {
     private var maxMessages: UInt64 = 0
     private var closed = false
     private var closeWhenEmpty = false
-    private var inCallback = false
+    /// Runs of `runDelivery` scheduled or running (at most `lanes`).
+    private var runners = 0
+    private var callbacksRunning = 0
+    /// A batch subscription is in its queue's ready list.
+    private var batchScheduled = false
+    /// A batch taken (`next(maxMessages:...)` or the queue's `nextBatch`) is being handled.
+    private var batchHeld = false
     private var consumerWaiting = false
     /// The thread that took the batch being handled (`next(maxMessages:...)`).
     private var batchHolder: pthread_t?
@@ -37,11 +69,12 @@ public final class Subscription {
     private var batchMessages = 0
     private var batchBytes = 0
     private var slowConsumerReported = false
-    private var worker: WorkerThread?
+    private var endHandlers: [() -> Void] = []
 
     init(
         connection: Connection, sid: UInt64, subject: String, queue: String?,
-        pendingLimits: (messages: Int, bytes: Int), handler: Handler?, inlineHandler: Handler? = nil
+        pendingLimits: (messages: Int, bytes: Int), handler: Handler?, inlineHandler: Handler? = nil,
+        delivery: SubscriptionDelivery = .connectionDefault, defaultTarget: DeliveryTarget? = nil, lanes: Int = 1
     ) {
         self.connection = connection
         self.sid = sid
@@ -51,16 +84,31 @@ public final class Subscription {
         self.inlineHandler = inlineHandler
         self.maxPendingMessages = pendingLimits.messages
         self.maxPendingBytes = pendingLimits.bytes
+        self.lanes = max(1, lanes)
+        var token: UInt64?
+        var bound: DeliveryQueue?
+        var target: DeliveryTarget?
+        if handler != nil {
+            switch delivery {
+            case .connectionDefault: target = defaultTarget
+            case .dedicatedThread:
+                let pool = DeliveryPool(size: max(1, lanes), owner: connection)
+                dedicatedPool = pool
+                target = pool
+            case .queue(let queue): target = queue
+            case .batches(let queue, _): target = queue
+            }
+            bound = target as? DeliveryQueue
+        } else if inlineHandler == nil, case .batches(let queue, let tag) = delivery {
+            bound = queue
+            token = tag
+        }
+        self.target = target
+        self.boundQueue = bound
+        self.batchToken = token
     }
 
-    /// Starts the delivery thread of an asynchronous subscription.
-    func startDelivery() throws {
-        guard handler != nil else { return }
-        let thread = try connection.startWorker { [self] in runDelivery() }
-        condition.withLock { worker = thread }
-    }
-
-    public var isSynchronous: Bool { handler == nil && inlineHandler == nil }
+    public var isSynchronous: Bool { handler == nil && inlineHandler == nil && batchToken == nil }
 
     public var isValid: Bool { condition.withLock { !closed } }
 
@@ -84,6 +132,17 @@ public final class Subscription {
         }
     }
 
+    /// Runs `body` once the subscription has ended (at once when it has): unsubscribed,
+    /// drained, closed with its connection. On the thread that ended it.
+    public func whenEnded(_ body: @escaping () -> Void) {
+        let endedAlready: Bool = condition.withLock {
+            if closed { return true }
+            endHandlers.append(body)
+            return false
+        }
+        if endedAlready { body() }
+    }
+
     // MARK: from the event loop
 
     /// Queues messages read for this subscription. Returns true when this call started a
@@ -91,12 +150,15 @@ public final class Subscription {
     func enqueue(_ batch: [Message]) -> Bool {
         var startedSlowConsumer = false
         var wake = false
+        var runs = 0
+        var scheduleBatch = false
         condition.withLock {
             if closed { return }
+            var accepted: [Message] = []
             for message in batch {
                 if maxMessages > 0 && received >= maxMessages { break }
                 let size = message.storage.payloadLength + message.storage.headerLength
-                if (maxPendingMessages > 0 && pending.count + batchMessages >= maxPendingMessages)
+                if (maxPendingMessages > 0 && pending.count + batchMessages + accepted.count >= maxPendingMessages)
                     || (maxPendingBytes > 0 && pending.bytes + batchBytes + size > maxPendingBytes)
                 {
                     droppedCount += 1
@@ -107,12 +169,35 @@ public final class Subscription {
                     continue
                 }
                 received += 1
-                pending.append(message)
+                if boundQueue == nil { pending.append(message) } else { accepted.append(message) }
+            }
+            if let boundQueue, !accepted.isEmpty {
+                // Lock order: subscription, then queue.
+                let admitted = boundQueue.admit(accepted.map { $0.storage.payloadLength + $0.storage.headerLength })
+                for message in accepted.prefix(admitted) { pending.append(message) }
+                let refused = accepted.count - admitted
+                if refused > 0 {
+                    received -= UInt64(refused)
+                    droppedCount += UInt64(refused)
+                    if !slowConsumerReported {
+                        slowConsumerReported = true
+                        startedSlowConsumer = true
+                    }
+                }
             }
             wake = consumerWaiting
+            if target != nil {
+                runs = max(0, min(lanes, pending.count) - runners)
+                runners += runs
+            } else if batchToken != nil && !batchScheduled && !pending.isEmpty {
+                batchScheduled = true
+                scheduleBatch = true
+            }
         }
         // After the unlock, as in Completion.complete.
         if wake { condition.signal() }
+        if let target { for _ in 0..<runs { target.schedule(self) } }
+        if scheduleBatch { boundQueue?.scheduleBatch(self) }
         return startedSlowConsumer
     }
 
@@ -123,43 +208,100 @@ public final class Subscription {
 
     // MARK: delivery
 
-    private func runDelivery() {
-        guard let handler else { return }
-        while true {
+    /// On a pool thread, a dedicated thread or a queue's `dispatch`: runs the handler for
+    /// queued messages, one at a time per lane, at most `budget` of them.
+    public func runDelivery(budget: Int) -> (ran: Int, more: Bool) {
+        guard let handler else { return (0, false) }
+        return CallbackContext.run(owner: connection, task: self) {
+            var ran = 0
             condition.lock()
-            while pending.isEmpty && !closed && !(closeWhenEmpty) {
-                consumerWaiting = true
-                condition.wait(until: nil)
-                consumerWaiting = false
-            }
-            if closed || (closeWhenEmpty && pending.isEmpty) {
-                let drained = !closed
+            while true {
+                if closed || pending.isEmpty {
+                    runners -= 1
+                    let drained = !closed && closeWhenEmpty && callbacksRunning == 0 && runners == 0
+                    condition.broadcast()
+                    condition.unlock()
+                    if drained { connection.subscriptionEnded(self) }
+                    return (ran, false)
+                }
+                if ran >= budget {
+                    condition.unlock()
+                    return (ran, true)
+                }
+                // pending is not empty here (checked above).
+                guard let message = pending.popFirst() else { continue }
+                deliveredCount += 1
+                let reachedMax = maxMessages > 0 && deliveredCount >= maxMessages
+                if pending.count < maxPendingMessages / 2 || maxPendingMessages == 0 { slowConsumerReported = false }
+                callbacksRunning += 1
                 condition.unlock()
-                if drained { connection.subscriptionEnded(self) }
-                break
-            }
-            // pending is not empty here: the loop above exits only when it is, or when closed.
-            guard let message = pending.popFirst() else {
-                condition.unlock()
-                continue
-            }
-            deliveredCount += 1
-            let reachedMax = maxMessages > 0 && deliveredCount >= maxMessages
-            if pending.count < maxPendingMessages / 2 || maxPendingMessages == 0 { slowConsumerReported = false }
-            inCallback = true
-            condition.unlock()
+                boundQueue?.release(messages: 1, bytes: message.storage.payloadLength + message.storage.headerLength)
 
-            handler(message)
+                handler(message)
+                ran += 1
 
-            condition.lock()
-            inCallback = false
-            condition.broadcast()
-            condition.unlock()
-            if reachedMax {
-                connection.subscriptionEnded(self)
-                break
+                condition.lock()
+                callbacksRunning -= 1
+                condition.broadcast()
+                if reachedMax {
+                    runners -= 1
+                    condition.unlock()
+                    connection.subscriptionEnded(self)
+                    return (ran, false)
+                }
             }
         }
+    }
+
+    /// A batch subscription's part of `DeliveryQueue.nextBatch`: takes what is queued, never
+    /// waiting. `more`: messages remain (the batch was full).
+    struct BatchTake {
+        var messages: [Message]
+        var more: Bool
+    }
+
+    func takeQueued(maxMessages limit: Int, maxBytes: Int, size: (Message) -> Int, firstInBatch: Bool) throws -> BatchTake {
+        condition.lock()
+        if closed {
+            batchScheduled = false
+            condition.unlock()
+            return BatchTake(messages: [], more: false)
+        }
+        var taken: [Message] = []
+        var bytes = 0
+        while taken.count < limit, let first = pending.first {
+            let measured = size(first)
+            if bytes + measured > maxBytes {
+                if taken.isEmpty && firstInBatch {
+                    condition.unlock()
+                    throw MessageTooLarge(size: measured, limit: maxBytes)
+                }
+                break
+            }
+            bytes += measured
+            _ = pending.popFirst()
+            taken.append(first)
+        }
+        deliveredCount += UInt64(taken.count)
+        if !taken.isEmpty { batchHeld = true }
+        if pending.count < maxPendingMessages / 2 || maxPendingMessages == 0 { slowConsumerReported = false }
+        let more = !pending.isEmpty
+        batchScheduled = more
+        let finished = maxMessages > 0 && deliveredCount >= maxMessages
+        condition.unlock()
+        if finished { connection.subscriptionEnded(self) }
+        return BatchTake(messages: taken, more: more)
+    }
+
+    /// The owner of a batch subscription's queue asked for the next batch: the messages it
+    /// took before are handled. A drained subscription with nothing left ends here.
+    func batchHandled() {
+        let drained: Bool = condition.withLock {
+            batchHeld = false
+            condition.broadcast()
+            return closeWhenEmpty && pending.isEmpty && !closed
+        }
+        if drained { connection.subscriptionEnded(self) }
     }
 
     /// Waits for the next message of a synchronous subscription.
@@ -196,8 +338,8 @@ public final class Subscription {
         guard maxMessages > 0 else { throw NATSError.invalidArgument("maxMessages must be positive") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         condition.lock()
-        if holdsBatch && inCallback {
-            inCallback = false  // the previous batch is handled
+        if holdsBatch && batchHeld {
+            batchHeld = false  // the previous batch is handled
             batchMessages = 0
             batchBytes = 0
             condition.broadcast()
@@ -237,7 +379,7 @@ public final class Subscription {
         }
         deliveredCount += UInt64(taken.count)
         if holdsBatch {
-            inCallback = true
+            batchHeld = true
             batchHolder = pthread_self()
             batchMessages = taken.count
             batchBytes = taken.reduce(0) { $0 + $1.storage.payloadLength + $1.storage.headerLength }
@@ -297,36 +439,54 @@ public final class Subscription {
         closeWhenEmpty = true
         condition.broadcast()
         // The consumer's own thread: its callback, or the thread handling a taken batch.
-        let onOwnThread = worker?.isCurrent ?? (inCallback && batchHolder.map { pthread_equal($0, pthread_self()) != 0 } ?? false)
+        let onOwnThread = CallbackContext.isRunning(self)
+            || (batchHeld && batchHolder.map { pthread_equal($0, pthread_self()) != 0 } ?? false)
         if onOwnThread {
             condition.unlock()
             return true
         }
         var inTime = true
-        while !closed && (!pending.isEmpty || inCallback) {
-            if !condition.wait(until: deadline) && (!pending.isEmpty || inCallback) {
+        while !closed && (!pending.isEmpty || callbacksRunning > 0 || batchHeld) {
+            if !condition.wait(until: deadline) && (!pending.isEmpty || callbacksRunning > 0 || batchHeld) {
                 inTime = false
                 break
             }
         }
-        let emptyNow = pending.isEmpty && !inCallback
+        let emptyNow = pending.isEmpty && callbacksRunning == 0 && !batchHeld
         condition.unlock()
         // On timeout a callback may still be running: end without waiting for it.
         if emptyNow || !inTime { connection.subscriptionEnded(self, detach: !inTime) }
         return inTime
     }
 
-    /// Marks the subscription closed and stops its thread; a no-op when it already was.
-    func close(detachWorker: Bool) {
-        let thread: WorkerThread? = condition.withLock {
+    /// Marks the subscription closed, discarding what is queued; a no-op when it already was.
+    /// With `waitForCallbacks`, returns once no callback of it runs (unless called from one).
+    func close(waitForCallbacks: Bool) {
+        let taken: (DeliveryPool?, Int, Int, [() -> Void])? = condition.withLock {
             if closed { return nil }
             closed = true
+            let discarded = (pending.count, pending.bytes)
             pending.removeAll()
             condition.broadcast()
-            let thread = worker
-            worker = nil
-            return thread
+            let pool = dedicatedPool
+            dedicatedPool = nil
+            defer { endHandlers.removeAll() }
+            return (pool, discarded.0, discarded.1, endHandlers)
         }
-        thread?.finish(detachOnly: detachWorker)
+        guard let (pool, messages, bytes, ended) = taken else { return }
+        boundQueue?.release(messages: messages, bytes: bytes)
+        let wait = waitForCallbacks && !CallbackContext.isRunning(self)
+        if wait {
+            condition.withLock { while callbacksRunning > 0 { condition.wait(until: nil) } }
+        }
+        pool?.shutdown(wait: wait)
+        for body in ended { body() }
+    }
+}
+
+extension SubscriptionDelivery {
+    var isConnectionDefault: Bool {
+        if case .connectionDefault = self { return true }
+        return false
     }
 }

@@ -2,10 +2,9 @@
 import Glibc
 #endif
 
-/// A library-owned thread: where user callbacks run, never on the event loop.
-/// Each worker records its owner (a connection) in thread-local storage, so that a blocking
-/// call can tell it is being made from one of that owner's callbacks and avoid waiting on
-/// itself.
+/// A library-owned thread for long waits of a connection (reconnecting), never the event loop.
+/// It records its owner (a connection) as `CallbackContext` does for callbacks, so that a
+/// blocking call made on it does not wait for the thread itself.
 public final class WorkerThread {
     private final class Start {
         let owner: UnsafeMutableRawPointer?
@@ -18,12 +17,6 @@ public final class WorkerThread {
         }
     }
 
-    private static let ownerKey: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key, nil)
-        return key
-    }()
-
     private var thread = pthread_t()
     private var finished = false
 
@@ -31,11 +24,10 @@ public final class WorkerThread {
     init(owner: AnyObject, onExit: (() -> Void)? = nil, _ body: @escaping () -> Void) throws {
         let start = Start(owner: Unmanaged.passUnretained(owner).toOpaque(), body: body, onExit: onExit)
         let argument = Unmanaged.passRetained(start).toOpaque()
-        _ = Self.ownerKey
         let result = pthread_create(&thread, nil, { argument in
             guard let argument else { return nil }
             let start = Unmanaged<Start>.fromOpaque(argument).takeRetainedValue()
-            pthread_setspecific(WorkerThread.ownerKey, start.owner)
+            CallbackContext.setOwner(start.owner)
             start.body()
             start.onExit?()
             return nil
@@ -43,13 +35,8 @@ public final class WorkerThread {
         if result != 0 {
             Unmanaged<Start>.fromOpaque(argument).release()
             onExit?()
-            throw NATSError.illegalState("cannot start a delivery thread (error \(result))")
+            throw NATSError.illegalState("cannot start a library thread (error \(result))")
         }
-    }
-
-    /// Whether the calling thread is a worker of `owner`.
-    static func isOnWorker(of owner: AnyObject) -> Bool {
-        pthread_getspecific(ownerKey) == Unmanaged.passUnretained(owner).toOpaque()
     }
 
     var isCurrent: Bool { pthread_equal(pthread_self(), thread) != 0 }

@@ -124,32 +124,24 @@ public final class Service {
         return endpoint
     }
 
-    /// The endpoint's subscription. One handler at a time: a callback subscription (its
-    /// delivery thread keeps the order). More: a synchronous subscription that as many
-    /// connection worker threads read from (the connection's close waits for them).
-    /// The endpoint is held weakly: the service keeps its endpoints, and a subscription holding
-    /// its endpoint would make a cycle (endpoint -> subscription -> handler) that outlives stop().
+    /// The endpoint's subscription: a callback subscription on the connection's delivery pool
+    /// (or dispatch queue), one request at a time, in order. With concurrency N it has N lanes
+    /// and, unless the connection delivers on a dispatch queue, N threads of its own: handlers
+    /// that block (on a database, say) still overlap N-fold, whatever the pool's size. The
+    /// endpoint is held weakly: the service keeps its endpoints, and a subscription holding its
+    /// endpoint would make a cycle (endpoint -> subscription -> handler) that outlives stop().
     private func subscribe(_ endpoint: Endpoint, queue: String?, concurrency: Int) throws -> Subscription {
-        if concurrency == 1 {
-            return try connection.subscribe(endpoint.subject, queue: queue) { [weak endpoint] message in
-                endpoint?.handle(message)
-            }
+        let ownThreads = concurrency > 1 && connection.options.dispatchQueue == nil
+        let subscription = try connection.subscribe(
+            endpoint.subject, queue: queue, delivery: ownThreads ? .dedicatedThread : .connectionDefault,
+            lanes: concurrency
+        ) {
+            [weak endpoint] message in
+            endpoint?.handle(message)
         }
-        let subscription = try connection.subscribeSync(endpoint.subject, queue: queue)
-        do {
-            for _ in 0..<concurrency {
-                try connection.startWorker { [weak endpoint] in
-                    while subscription.isValid {
-                        guard let message = try? subscription.next(timeoutMilliseconds: 1_000) else { continue }
-                        guard let endpoint else { return }
-                        endpoint.handle(message)
-                    }
-                }.finish(detachOnly: true)
-            }
-        } catch {
-            try? subscription.unsubscribe()
-            throw error
-        }
+        // A stop() made from a handler cannot wait for it: the end of the subscription, after
+        // the last handler returned, finishes the stop instead.
+        subscription.whenEnded { [weak self] in self?.finishIfIdle() }
         return subscription
     }
 
@@ -192,25 +184,14 @@ public final class Service {
             if (try? connection.drain(subscription, timeoutMilliseconds: 5_000)) == nil { try? subscription.unsubscribe() }
         }
         finishIfIdle()
-        if insideHandler {
-            // This handler's own subscription ends only after it returns, with no handler call
-            // to notice: a library thread watches for the end instead.
-            _ = try? connection.startWorker { [self] in
-                let deadline = Deadline.after(milliseconds: Self.stopWaitMilliseconds)
-                while !hasStopped && deadline.remainingNanoseconds > 0 {
-                    usleep(2_000)
-                    finishIfIdle()
-                }
-            }.finish(detachOnly: true)
-        } else {
-            lock.withLock {
-                let deadline = Deadline.after(milliseconds: Self.stopWaitMilliseconds)
-                while state != .stopped && deadline.remainingNanoseconds > 0 { lock.wait(until: deadline) }
-            }
+        // From a handler: its own subscription ends after it returns, and that end finishes
+        // the stop (`whenEnded`); waiting here would wait for this very handler.
+        guard !insideHandler else { return }
+        lock.withLock {
+            let deadline = Deadline.after(milliseconds: Self.stopWaitMilliseconds)
+            while state != .stopped && deadline.remainingNanoseconds > 0 { lock.wait(until: deadline) }
         }
     }
-
-    private var hasStopped: Bool { lock.withLock { state == .stopped } }
 
     /// How long `stop()` waits for handlers still running; past it, it returns and the done
     /// handler runs when they have finished.

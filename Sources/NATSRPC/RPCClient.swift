@@ -225,9 +225,9 @@ public final class RPCClient {
         try lock.withLock {
             if closed { throw NATSError.illegalState("the RPC client is closed") }
             if let dispatcher { return dispatcher }
-            let made = try CallbackDispatcher(connection: connection)
+            let made = CallbackDispatcher(connection: connection)
             dispatcher = made
-            // The connection's close waits for its threads: the dispatcher's ends with it.
+            // Calls still waiting when the connection closes fail with it.
             observer = connection.addObserver(closed: { [weak made] _ in made?.stop(NATSError.connectionClosed) }, error: nil)
             return made
         }

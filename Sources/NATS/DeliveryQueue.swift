@@ -1,0 +1,223 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A dispatch queue: subscriptions, services, RPC clients and connection events bound to it
+/// wait here instead of running on the delivery pool, and its owner drains it on a thread of
+/// their choosing: `dispatch` runs the pending callbacks, `nextBatch` takes the messages of
+/// the subscriptions bound without a callback (what bindings use). `fileDescriptor` is
+/// readable while either has work (a pipe holding one byte, as librdkafka's queue event fd),
+/// so epoll,
+/// libuv, libevent and asyncio wait on it with no library thread running user code.
+///
+/// Bounded: past `maxMessages` or `maxBytes` waiting across its subscriptions, messages are
+/// dropped and counted on their subscription, which reports a slow consumer as its own
+/// limits do.
+public final class DeliveryQueue: DeliveryTarget {
+    public let maxMessages: Int
+    public let maxBytes: Int
+    /// Readable while work waits; never written to or read by the owner.
+    public let fileDescriptor: Int32
+    private let signalDescriptor: Int32
+
+    private let condition = Condition()
+    // Guarded by `condition`.
+    private var ready = FIFO<DeliveryTask>()
+    private var readyBatches = FIFO<Subscription>()
+    private var pendingMessages = 0
+    private var pendingBytes = 0
+    private var signalled = false
+    private var waiters = 0
+    /// The subscriptions of the last batch taken: being handled until the next take.
+    private var handling: [Subscription] = []
+
+    /// `maxMessages` / `maxBytes`: 0 for no limit.
+    public init(maxMessages: Int = 0, maxBytes: Int = 0) throws {
+        guard maxMessages >= 0, maxBytes >= 0 else {
+            throw NATSError.invalidArgument("queue limits must not be negative")
+        }
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { throw NATSError.io("cannot create the queue's pipe (errno \(errno))") }
+        for end in ends {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+        }
+        self.fileDescriptor = ends[0]
+        self.signalDescriptor = ends[1]
+        self.maxMessages = maxMessages
+        self.maxBytes = maxBytes
+    }
+
+    deinit {
+        close(fileDescriptor)
+        close(signalDescriptor)
+    }
+
+    /// Messages and bytes waiting across the subscriptions bound to the queue.
+    public var pending: (messages: Int, bytes: Int) { condition.withLock { (pendingMessages, pendingBytes) } }
+
+    // MARK: from the library
+
+    public func schedule(_ task: DeliveryTask) {
+        condition.withLock {
+            ready.append(task)
+            workArrivedLocked()
+        }
+    }
+
+    func scheduleBatch(_ subscription: Subscription) {
+        condition.withLock {
+            readyBatches.append(subscription)
+            workArrivedLocked()
+        }
+    }
+
+    private func workArrivedLocked() {
+        if !signalled {
+            signalled = true
+            var one: UInt8 = 1
+            _ = write(signalDescriptor, &one, 1)
+        }
+        if waiters > 0 { condition.signal() }
+    }
+
+    /// With the lock held: the fd stops being readable once nothing waits.
+    private func settleSignalLocked() {
+        guard signalled, ready.isEmpty, readyBatches.isEmpty else { return }
+        signalled = false
+        var byte: UInt8 = 0
+        _ = read(fileDescriptor, &byte, 1)
+    }
+
+    /// Admits as many of `sizes` (one per message, in order) as the limits allow; returns how
+    /// many. Called by a subscription enqueueing (lock order: subscription, then queue).
+    func admit(_ sizes: [Int]) -> Int {
+        if maxMessages == 0 && maxBytes == 0 {
+            condition.withLock {
+                pendingMessages += sizes.count
+                pendingBytes += sizes.reduce(0, +)
+            }
+            return sizes.count
+        }
+        return condition.withLock {
+            var admitted = 0
+            for size in sizes {
+                if maxMessages > 0 && pendingMessages >= maxMessages { break }
+                if maxBytes > 0 && pendingBytes + size > maxBytes { break }
+                pendingMessages += 1
+                pendingBytes += size
+                admitted += 1
+            }
+            return admitted
+        }
+    }
+
+    /// Messages left the queue's subscriptions (delivered, or discarded by a close).
+    func release(messages: Int, bytes: Int) {
+        guard messages > 0 else { return }
+        condition.withLock {
+            pendingMessages -= messages
+            pendingBytes -= bytes
+        }
+    }
+
+    // MARK: for the owner
+
+    /// Waits up to `timeoutMilliseconds` (0: not at all) for work, then runs up to
+    /// `maxCallbacks` pending callbacks on this thread, in order per subscription. Returns how
+    /// many ran.
+    public func dispatch(maxCallbacks: Int, timeoutMilliseconds: Int64) throws -> Int {
+        guard maxCallbacks > 0 else { throw NATSError.invalidArgument("max callbacks must be positive") }
+        guard timeoutMilliseconds >= 0 else { throw NATSError.invalidArgument("timeout must not be negative") }
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        var ran = 0
+        while ran < maxCallbacks {
+            let task: DeliveryTask? = condition.withLock {
+                while ready.isEmpty {
+                    if ran > 0 || deadline.remainingNanoseconds == 0 {
+                        settleSignalLocked()
+                        return nil
+                    }
+                    waiters += 1
+                    condition.wait(until: deadline)
+                    waiters -= 1
+                }
+                return ready.popFirst()
+            }
+            guard let task else { break }
+            let (count, more) = task.runDelivery(budget: maxCallbacks - ran)
+            ran += count
+            condition.withLock {
+                if more { ready.append(task) }
+                settleSignalLocked()
+            }
+        }
+        return ran
+    }
+
+    /// Waits up to `timeoutMilliseconds` (0: not at all) for messages of the subscriptions
+    /// bound without a callback, then takes what is pending: at most `maxMessages`, as many
+    /// as fit in `maxBytes` by `size`, in order per subscription. The messages count as being
+    /// handled (for a drain) until the next call. Empty when none came in time; throws
+    /// `Subscription.MessageTooLarge` when the first one does not fit.
+    public func nextBatch(
+        maxMessages: Int, maxBytes: Int, size: (Message) -> Int, timeoutMilliseconds: Int64
+    ) throws -> [(Subscription, Message)] {
+        guard maxMessages > 0 else { throw NATSError.invalidArgument("max messages must be positive") }
+        guard timeoutMilliseconds >= 0 else { throw NATSError.invalidArgument("timeout must not be negative") }
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        let finished: [Subscription] = condition.withLock {
+            defer { handling.removeAll(keepingCapacity: true) }
+            return handling
+        }
+        for subscription in finished { subscription.batchHandled() }
+        var taken: [(Subscription, Message)] = []
+        var bytes = 0
+        var released = (messages: 0, bytes: 0)
+        var touched: [Subscription] = []
+        while taken.count < maxMessages {
+            let next: Subscription? = condition.withLock {
+                while readyBatches.isEmpty {
+                    if !taken.isEmpty || deadline.remainingNanoseconds == 0 {
+                        settleSignalLocked()
+                        return nil
+                    }
+                    waiters += 1
+                    condition.wait(until: deadline)
+                    waiters -= 1
+                }
+                return readyBatches.popFirst()
+            }
+            guard let subscription = next else { break }
+            let result: Subscription.BatchTake
+            do {
+                result = try subscription.takeQueued(
+                    maxMessages: maxMessages - taken.count, maxBytes: maxBytes - bytes, size: size,
+                    firstInBatch: taken.isEmpty)
+            } catch {
+                condition.withLock { readyBatches.pushFront(subscription) }
+                throw error
+            }
+            for message in result.messages {
+                taken.append((subscription, message))
+                let measured = size(message)
+                bytes += measured
+                released.messages += 1
+                released.bytes += message.storage.payloadLength + message.storage.headerLength
+            }
+            if !result.messages.isEmpty { touched.append(subscription) }
+            condition.withLock {
+                if result.more { readyBatches.pushFront(subscription) }
+                settleSignalLocked()
+            }
+            if result.more { break }  // the batch is full
+        }
+        condition.withLock {
+            handling = touched
+            pendingMessages -= released.messages
+            pendingBytes -= released.bytes
+            settleSignalLocked()
+        }
+        return taken
+    }
+}

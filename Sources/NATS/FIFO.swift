@@ -1,0 +1,35 @@
+/// A first-in first-out list with O(1) appends and removals at the front, reusing its
+/// storage (an array and a head index, compacted as the head advances).
+struct FIFO<Element> {
+    private var items: [Element] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == items.count }
+    var count: Int { items.count - head }
+
+    mutating func append(_ element: Element) { items.append(element) }
+
+    mutating func popFirst() -> Element? {
+        guard head < items.count else { return nil }
+        let element = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: items.capacity <= 4_096)
+            head = 0
+        } else if head >= 1_024 && head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return element
+    }
+
+    /// Puts an element back at the front (it keeps its turn).
+    mutating func pushFront(_ element: Element) {
+        if head > 0 {
+            head -= 1
+            items[head] = element
+        } else {
+            items.insert(element, at: 0)
+        }
+    }
+}
