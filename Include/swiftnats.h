@@ -165,6 +165,7 @@ typedef struct snats_conn snats_conn;
 typedef struct snats_sub snats_sub;
 typedef struct snats_msg snats_msg;
 typedef struct snats_headers snats_headers;
+typedef struct snats_dispatch_queue snats_dispatch_queue;
 
 /**
  * @brief Called for connection events (closed, disconnected, reconnected, discovered
@@ -806,12 +807,155 @@ snats_status snats_conn_new_inbox(char *buffer, size_t capacity, snats_conn *con
 
 /** @} */
 
+/** \defgroup deliveryGroup Where callbacks run
+ *  Callbacks (messages, service and RPC handlers, RPC call completions, connection events)
+ *  run on a **delivery pool**: a few library threads shared by every connection of the
+ *  process (one per core, at least two), whatever the number of subscriptions. Each
+ *  subscription's callbacks stay one at a time, in order; a connection's events too.
+ *
+ *  A callback may call any function, blocking ones included (request, flush, drain, close,
+ *  an RPC call): while it blocks inside the library, the pool lends another thread to the
+ *  work waiting behind it, so a chain of in-process requests deeper than the pool does not
+ *  deadlock. A callback that blocks outside the library (sleep, disk, a database) holds its
+ *  thread: give such subscriptions a thread of their own (snats_subscribe_dedicated(),
+ *  snats_options_set_dedicated_delivery()), or the connection a larger pool
+ *  (snats_options_set_delivery_pool_size()).
+ *
+ *  A **dispatch queue** hands the callbacks to a thread of yours instead: bind a connection
+ *  to it (snats_options_set_dispatch_queue()) or single subscriptions (snats_subscribe_on()),
+ *  and run them with snats_dispatch_queue_dispatch(). Its file descriptor is readable while
+ *  work waits, for epoll, poll, libuv (`uv_poll_t`) or libevent: no library thread then runs
+ *  your code. Subscriptions bound without a callback deliver packed batches instead
+ *  (snats_dispatch_queue_next_msgs()), what language bindings use.
+ *  @{ */
+
+/**
+ * @brief Sets the number of threads of the process-wide delivery pool (default: one per
+ *        core, at least 2). Takes effect at once; a smaller size as threads go idle.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p threads < 1.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_set_delivery_pool_size(int threads);
+
+/**
+ * @brief Reads the process-wide pool: threads alive now (lent ones included) and its size.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_get_delivery_pool_threads(int *alive, int *size);
+
+/**
+ * @brief Gives connections made with @p opts a delivery pool of their own, of @p threads
+ *        threads (0, the default: the process-wide pool). It ends with the connection.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p opts or @p threads < 0.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_options_set_delivery_pool_size(snats_options *opts, int threads);
+
+/**
+ * @brief With @p dedicated, every callback subscription of the connection gets a thread of
+ *        its own (nats.c's default; costs a thread per subscription). Default false.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p opts.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_options_set_dedicated_delivery(snats_options *opts, bool dedicated);
+
+/**
+ * @brief Binds connections made with @p opts to @p queue: their events, callback
+ *        subscriptions, services and RPC callbacks wait there until the queue's owner runs
+ *        them (snats_dispatch_queue_dispatch()). NULL unbinds.
+ * @param queue Borrowed, and kept alive by each connection made with @p opts.
+ * A connection bound to a queue does not wait for its closed callback in snats_conn_close():
+ * it runs at the next dispatch.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p opts.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_options_set_dispatch_queue(snats_options *opts, snats_dispatch_queue *queue);
+
+/**
+ * @brief Makes a dispatch queue.
+ * @param[out] queue On SNATS_OK owned (snats_dispatch_queue_destroy()); else NULL.
+ * @param max_msgs  Messages that may wait across its subscriptions (0: no limit); past it
+ *                  (or @p max_bytes of payload and headers), messages are dropped, counted on
+ *                  their subscription (snats_sub_get_dropped()) and reported once per episode
+ *                  as SNATS_SLOW_CONSUMER, as a subscription's own pending limits are.
+ * @param max_bytes 0: no limit.
+ * @retval SNATS_OK made. @retval SNATS_INVALID_ARG NULL @p queue or a negative limit.
+ * @retval SNATS_IO_ERROR the file descriptor could not be made.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_dispatch_queue_create(snats_dispatch_queue **queue, int max_msgs, int64_t max_bytes);
+
+/**
+ * @brief Releases the caller's handle. Connections and subscriptions bound to the queue keep
+ *        it (and its descriptor) until they end; remove the descriptor from your event loop
+ *        first. NULL is ignored.
+ * Blocks: no. Threads: any, but not while another thread uses the handle.
+ */
+void snats_dispatch_queue_destroy(snats_dispatch_queue *queue);
+
+/**
+ * @brief The descriptor that is readable while the queue has work (callbacks to run or
+ *        messages to take). Level-triggered: it stays readable until the work is taken.
+ *        Only wait on it: never read, write or close it.
+ * @param[out] fd The descriptor, valid while the queue lives.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG a NULL argument.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_dispatch_queue_fd(int *fd, snats_dispatch_queue *queue);
+
+/**
+ * @brief Runs pending callbacks on the calling thread: waits up to @p timeout_ms for work
+ *        (0: not at all), then runs up to @p max_callbacks, one subscription's in order.
+ * @param queue         Borrowed.
+ * @param max_callbacks > 0.
+ * @param timeout_ms    >= 0.
+ * @param[out] ran      Optional: how many ran.
+ * @retval SNATS_OK          *ran >= 0 ran (0 only with @p timeout_ms 0).
+ * @retval SNATS_TIMEOUT     nothing to run within @p timeout_ms > 0.
+ * @retval SNATS_INVALID_ARG NULL @p queue, @p max_callbacks < 1 or @p timeout_ms < 0.
+ * Blocks: up to @p timeout_ms, and while the callbacks run. Threads: any; several threads
+ * may dispatch one queue (a subscription's callbacks still run one at a time). A callback
+ * may dispatch its own queue.
+ */
+snats_status snats_dispatch_queue_dispatch(snats_dispatch_queue *queue, int max_callbacks, int64_t timeout_ms,
+                                           int *ran);
+
+/**
+ * @brief Takes the messages of the subscriptions bound to @p queue without a callback
+ *        (snats_subscribe_on() with cb NULL), copied into @p buffer: waits up to
+ *        @p timeout_ms for the first (0: not at all), then takes what is pending, up to
+ *        @p max_msgs and as many as fit, in order per subscription.
+ *
+ * Each record is the subscription's tag (a native-endian `uint64_t`: the closure given to
+ * snats_subscribe_on(), as an integer), then the message as snats_sub_next_msgs() writes it.
+ * Until the next call on @p queue, a drain counts the messages as still being handled.
+ * @param[out] used  Bytes written; with SNATS_BUFFER_TOO_SMALL, the size the first record needs.
+ * @param[out] count Messages written.
+ * @retval SNATS_OK               *count messages (0 only with @p timeout_ms 0).
+ * @retval SNATS_BUFFER_TOO_SMALL the first record needs *used bytes; it stays queued.
+ * @retval SNATS_TIMEOUT          none within @p timeout_ms > 0.
+ * @retval SNATS_INVALID_ARG      a NULL argument, @p max_msgs < 1 or @p timeout_ms < 0.
+ * Blocks: up to @p timeout_ms. Threads: any.
+ */
+snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *buffer, size_t capacity,
+                                            size_t max_msgs, int64_t timeout_ms, size_t *used, size_t *count);
+
+/**
+ * @brief Messages and bytes (payload and headers) waiting in the queue's subscriptions.
+ * @retval SNATS_OK read. @retval SNATS_INVALID_ARG NULL @p queue.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_dispatch_queue_get_pending(int *msgs, int64_t *bytes, snats_dispatch_queue *queue);
+
+/** @} */
+
 /** \defgroup subGroup Subscriptions
  *  Lifecycle: snats_subscribe() (callback) or snats_subscribe_sync() (read with
  *  snats_sub_next_msg()), then snats_sub_unsubscribe(), snats_sub_auto_unsubscribe() or
  *  snats_sub_drain(), and snats_sub_destroy(), which unsubscribes first if needed.
- *  Messages of one subscription are delivered one at a time, in order, on a thread of that
- *  subscription. Past the pending limits, messages are dropped, counted
+ *  Messages of one subscription are delivered one at a time, in order, on the delivery pool
+ *  (or a thread of its own, or a dispatch queue: see \ref deliveryGroup). Past the pending limits, messages are dropped, counted
  *  (snats_sub_get_dropped()) and reported once per episode as SNATS_SLOW_CONSUMER.
  *  @{ */
 
@@ -822,7 +966,8 @@ snats_status snats_conn_new_inbox(char *buffer, size_t capacity, snats_conn *con
  * @param msg     Borrowed for the call: the library releases it when the callback returns.
  *                Keep it with snats_msg_retain() (then snats_msg_release() it).
  * @param closure The pointer given at subscribe, untouched.
- * Threads: the subscription's delivery thread; one call at a time, in arrival order. Any
+ * Threads: a delivery pool thread (or the subscription's own thread, or the thread
+ * dispatching its queue); one call at a time, in arrival order. Any
  * function may be called inside, including snats_request(), snats_conn_flush(),
  * snats_sub_unsubscribe() / snats_sub_destroy() of @p sub, and snats_conn_close().
  */
@@ -863,6 +1008,27 @@ snats_status snats_subscribe_sync(snats_sub **sub, snats_conn *conn, const char 
 /** @brief As snats_subscribe_sync(), in queue group @p queue (copied). */
 snats_status snats_queue_subscribe_sync(snats_sub **sub, snats_conn *conn, const char *subject,
                                         const char *queue);
+
+/**
+ * @brief Subscribes with delivery through a dispatch queue: with @p cb, the callback runs in
+ *        snats_dispatch_queue_dispatch(); with @p cb NULL, the messages are taken in batches
+ *        by snats_dispatch_queue_next_msgs(), tagged with @p closure.
+ * @param queue_group NULL, or copied (non-empty, no whitespace).
+ * @param queue       Borrowed; kept alive by the subscription.
+ * Other parameters and statuses: as snats_subscribe(); SNATS_INVALID_ARG for a NULL @p queue.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_subscribe_on(snats_sub **sub, snats_conn *conn, const char *subject, const char *queue_group,
+                                snats_dispatch_queue *queue, snats_msg_handler cb, void *closure);
+
+/**
+ * @brief As snats_subscribe() (in @p queue_group unless NULL), with a thread of its own for
+ *        the callback (nats.c's default): a callback that blocks outside the library holds
+ *        no pool thread. The thread ends with the subscription.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_subscribe_dedicated(snats_sub **sub, snats_conn *conn, const char *subject,
+                                       const char *queue_group, snats_msg_handler cb, void *closure);
 
 /**
  * @brief Takes the next message of a synchronous subscription, waiting for one.

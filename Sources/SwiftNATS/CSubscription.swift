@@ -29,10 +29,18 @@ private func subscription(_ pointer: OpaquePointer?) throws -> Subscription {
     try Handle.get(pointer, as: CSubscription.self, "sub").active()
 }
 
+/// How a C subscription delivers: read with `snats_sub_next_msg`, a callback run as
+/// `delivery` says, or batches taken from a dispatch queue.
+private enum CDelivery {
+    case synchronous
+    case callback(SubscriptionDelivery)
+    case batches(DeliveryQueue)
+}
+
 private func subscribe(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ connPointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
     _ queue: UnsafePointer<CChar>?, queueRequired: Bool, _ callback: CMsgHandler?, _ closure: UnsafeMutableRawPointer?,
-    synchronous: Bool
+    _ delivery: CDelivery
 ) -> Int32 {
     out?.pointee = nil
     return withStatus {
@@ -40,16 +48,20 @@ private func subscribe(
         let connectionBox = try Handle.get(connPointer, as: CConnection.self, "conn")
         let conn = try connectionBox.connected()
         let subject = try requiredString(subject, "subject")
-        let queue = queueRequired ? try requiredString(queue, "queue") : nil
+        let queue = queueRequired ? try requiredString(queue, "queue") : optionalString(queue)
         let box = CSubscription(connectionBox: connectionBox, subject: subject)
         let handle = Handle.unretained(box)
         let made: Subscription
-        if synchronous {
+        switch delivery {
+        case .synchronous:
             made = try conn.subscribeSync(subject, queue: queue)
-        } else {
+        case .batches(let dispatchQueue):
+            made = try conn.subscribeBatches(
+                subject, queue: queue, on: dispatchQueue, token: UInt64(UInt(bitPattern: closure)))
+        case .callback(let where_):
             let callback = try required(callback, "cb")
             let connHandle = connPointer
-            made = try conn.subscribe(subject, queue: queue) { message in
+            made = try conn.subscribe(subject, queue: queue, delivery: where_) { message in
                 callback(connHandle, handle, Handle.unretained(message.storage), closure)
             }
         }
@@ -59,12 +71,35 @@ private func subscribe(
     }
 }
 
+@_cdecl("snats_subscribe_on")
+public func snats_subscribe_on(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
+    _ queueGroup: UnsafePointer<CChar>?, _ dispatchQueue: OpaquePointer?, _ callback: CMsgHandler?,
+    _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let dispatchQueue else {
+        out?.pointee = nil
+        return withStatus { throw NATSError.nullArgument("queue") }
+    }
+    let queue = Handle.borrow(dispatchQueue, as: DeliveryQueue.self)
+    let delivery: CDelivery = callback == nil ? .batches(queue) : .callback(.queue(queue))
+    return subscribe(out, conn, subject, queueGroup, queueRequired: false, callback, closure, delivery)
+}
+
+@_cdecl("snats_subscribe_dedicated")
+public func snats_subscribe_dedicated(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
+    _ queueGroup: UnsafePointer<CChar>?, _ callback: CMsgHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    subscribe(out, conn, subject, queueGroup, queueRequired: false, callback, closure, .callback(.dedicatedThread))
+}
+
 @_cdecl("snats_subscribe")
 public func snats_subscribe(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
     _ callback: CMsgHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    subscribe(out, conn, subject, nil, queueRequired: false, callback, closure, synchronous: false)
+    subscribe(out, conn, subject, nil, queueRequired: false, callback, closure, .callback(.connectionDefault))
 }
 
 @_cdecl("snats_queue_subscribe")
@@ -72,14 +107,14 @@ public func snats_queue_subscribe(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
     _ queue: UnsafePointer<CChar>?, _ callback: CMsgHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    subscribe(out, conn, subject, queue, queueRequired: true, callback, closure, synchronous: false)
+    subscribe(out, conn, subject, queue, queueRequired: true, callback, closure, .callback(.connectionDefault))
 }
 
 @_cdecl("snats_subscribe_sync")
 public func snats_subscribe_sync(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?
 ) -> Int32 {
-    subscribe(out, conn, subject, nil, queueRequired: false, nil, nil, synchronous: true)
+    subscribe(out, conn, subject, nil, queueRequired: false, nil, nil, .synchronous)
 }
 
 @_cdecl("snats_queue_subscribe_sync")
@@ -87,7 +122,7 @@ public func snats_queue_subscribe_sync(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
     _ queue: UnsafePointer<CChar>?
 ) -> Int32 {
-    subscribe(out, conn, subject, queue, queueRequired: true, nil, nil, synchronous: true)
+    subscribe(out, conn, subject, queue, queueRequired: true, nil, nil, .synchronous)
 }
 
 @_cdecl("snats_sub_next_msg")

@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NATS
+
+// Where callbacks run: the delivery pool, dedicated threads, dispatch queues
+// (`snats_dispatch_queue`, a `DeliveryQueue` handle).
+
+@inline(__always)
+private func dispatchQueue(_ pointer: OpaquePointer?) throws -> DeliveryQueue {
+    try Handle.get(pointer, as: DeliveryQueue.self, "queue")
+}
+
+@_cdecl("snats_set_delivery_pool_size")
+public func snats_set_delivery_pool_size(_ threads: Int32) -> Int32 {
+    withStatus { try DeliveryPool.shared.setSize(Int(threads)) }
+}
+
+@_cdecl("snats_get_delivery_pool_threads")
+public func snats_get_delivery_pool_threads(
+    _ alive: UnsafeMutablePointer<Int32>?, _ size: UnsafeMutablePointer<Int32>?
+) -> Int32 {
+    withStatus {
+        let alive = try required(alive, "alive")
+        let size = try required(size, "size")
+        alive.pointee = Int32(clamping: DeliveryPool.shared.threadCounts.alive)
+        size.pointee = Int32(clamping: DeliveryPool.shared.size)
+    }
+}
+
+@_cdecl("snats_options_set_delivery_pool_size")
+public func snats_options_set_delivery_pool_size(_ pointer: OpaquePointer?, _ threads: Int32) -> Int32 {
+    withStatus {
+        let box = try Handle.get(pointer, as: COptions.self, "opts")
+        guard threads >= 0 else { throw NATSError.invalidArgument("delivery pool size must not be negative") }
+        box.options.deliveryPoolSize = Int(threads)
+    }
+}
+
+@_cdecl("snats_options_set_dedicated_delivery")
+public func snats_options_set_dedicated_delivery(_ pointer: OpaquePointer?, _ dedicated: Bool) -> Int32 {
+    withStatus { try Handle.get(pointer, as: COptions.self, "opts").options.dedicatedDeliveryThreads = dedicated }
+}
+
+@_cdecl("snats_options_set_dispatch_queue")
+public func snats_options_set_dispatch_queue(_ pointer: OpaquePointer?, _ queue: OpaquePointer?) -> Int32 {
+    withStatus {
+        let box = try Handle.get(pointer, as: COptions.self, "opts")
+        box.options.dispatchQueue = try queue.map { try dispatchQueue($0) }
+    }
+}
+
+@_cdecl("snats_dispatch_queue_create")
+public func snats_dispatch_queue_create(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ maxMessages: Int32, _ maxBytes: Int64
+) -> Int32 {
+    withHandleOut(out, "queue") { try DeliveryQueue(maxMessages: Int(maxMessages), maxBytes: Int(maxBytes)) }
+}
+
+@_cdecl("snats_dispatch_queue_destroy")
+public func snats_dispatch_queue_destroy(_ pointer: OpaquePointer?) {
+    guard let pointer else { return }
+    Handle.release(pointer, as: DeliveryQueue.self)
+}
+
+@_cdecl("snats_dispatch_queue_fd")
+public func snats_dispatch_queue_fd(_ fd: UnsafeMutablePointer<Int32>?, _ pointer: OpaquePointer?) -> Int32 {
+    withStatus {
+        let fd = try required(fd, "fd")
+        fd.pointee = try dispatchQueue(pointer).fileDescriptor
+    }
+}
+
+@_cdecl("snats_dispatch_queue_dispatch")
+public func snats_dispatch_queue_dispatch(
+    _ pointer: OpaquePointer?, _ maxCallbacks: Int32, _ timeout: Int64, _ ran: UnsafeMutablePointer<Int32>?
+) -> Int32 {
+    ran?.pointee = 0
+    return withStatus {
+        let count = try dispatchQueue(pointer).dispatch(maxCallbacks: Int(maxCallbacks), timeoutMilliseconds: timeout)
+        ran?.pointee = Int32(clamping: count)
+        if count == 0 && timeout > 0 { throw NATSError.timeout("no callback to run within \(timeout) ms") }
+    }
+}
+
+/// A batch record: the subscription's tag, then the message as `PackedMessage` writes it.
+private let tagSize = MemoryLayout<UInt64>.size
+
+@_cdecl("snats_dispatch_queue_next_msgs")
+public func snats_dispatch_queue_next_msgs(
+    _ pointer: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ maxMessages: Int,
+    _ timeout: Int64, _ used: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    used?.pointee = 0
+    count?.pointee = 0
+    return withStatus {
+        let queue = try dispatchQueue(pointer)
+        let buffer = try required(buffer, "buffer")
+        let used = try required(used, "used")
+        let count = try required(count, "count")
+        guard capacity >= 0 else { throw NATSError.invalidArgument("capacity must not be negative") }
+        guard maxMessages > 0 else { throw NATSError.invalidArgument("max_msgs must be positive") }
+        let taken: [(Subscription, Message)]
+        do {
+            taken = try queue.nextBatch(
+                maxMessages: maxMessages, maxBytes: capacity, size: { tagSize + PackedMessage.size(of: $0.storage) },
+                timeoutMilliseconds: timeout)
+        } catch let tooLarge as Subscription.MessageTooLarge {
+            used.pointee = tooLarge.size
+            throw CopyOutError.tooSmall(needed: tooLarge.size, capacity: capacity)
+        }
+        var cursor = buffer
+        for (subscription, message) in taken {
+            cursor.storeBytes(of: subscription.batchToken ?? 0, as: UInt64.self)
+            cursor = PackedMessage.write(message.storage, at: cursor + tagSize)
+        }
+        used.pointee = cursor - buffer
+        count.pointee = taken.count
+        if taken.isEmpty && timeout > 0 { throw NATSError.timeout("no message within \(timeout) ms") }
+    }
+}
+
+@_cdecl("snats_dispatch_queue_get_pending")
+public func snats_dispatch_queue_get_pending(
+    _ messages: UnsafeMutablePointer<Int32>?, _ bytes: UnsafeMutablePointer<Int64>?, _ pointer: OpaquePointer?
+) -> Int32 {
+    withStatus {
+        let pending = try dispatchQueue(pointer).pending
+        messages?.pointee = Int32(clamping: pending.messages)
+        bytes?.pointee = Int64(pending.bytes)
+    }
+}
