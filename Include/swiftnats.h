@@ -678,6 +678,42 @@ snats_status snats_request_msg(snats_msg **reply, snats_conn *conn, const char *
                                int64_t timeout_ms);
 
 /**
+ * @brief Called once with the outcome of snats_request_async() or snats_request_msg_async().
+ * @param conn    Borrowed, valid during the call.
+ * @param status  SNATS_OK (a reply), SNATS_NO_RESPONDERS, SNATS_TIMEOUT or
+ *                SNATS_CONNECTION_CLOSED; snats_last_error() on this thread says more.
+ * @param reply   With SNATS_OK, borrowed for the call (snats_msg_retain() to keep it); else NULL.
+ * @param closure The pointer given with the request, untouched.
+ * Threads: as a connection event: on the delivery pool, or in snats_dispatch_queue_dispatch()
+ * of the connection's dispatch queue (an event loop completes its future there). Once the
+ * connection has ended, on the thread that ended it.
+ */
+typedef void (*snats_reply_handler)(snats_conn *conn, snats_status status, snats_msg *reply, void *closure);
+
+/**
+ * @brief Sends a request without waiting: @p cb runs once with the first reply, or with why
+ *        there is none. For event loops and for many requests in flight from one thread.
+ * @param conn       Borrowed; must outlive the callback.
+ * @param subject    Copied.
+ * @param data       Copied; NULL allowed when @p len is 0.
+ * @param timeout_ms > 0: past it @p cb gets SNATS_TIMEOUT.
+ * @param cb         Required.
+ * @retval SNATS_OK                the request is sent; @p cb will run exactly once.
+ * @retval SNATS_INVALID_SUBJECT   bad subject. @retval SNATS_MAX_PAYLOAD too large.
+ * @retval SNATS_CONNECTION_CLOSED closed. @retval SNATS_NOT_CONNECTED not connected.
+ * @retval SNATS_INVALID_ARG       a NULL argument or timeout_ms <= 0.
+ * With any status but SNATS_OK, @p cb is never called.
+ * Blocks: as snats_publish(). Threads: any, callbacks included.
+ */
+snats_status snats_request_async(snats_conn *conn, const char *subject, const void *data, size_t len,
+                                 int64_t timeout_ms, snats_reply_handler cb, void *closure);
+
+/** @brief As snats_request_async(), with @p headers (borrowed, copied; NULL for none). */
+snats_status snats_request_msg_async(snats_conn *conn, const char *subject, const snats_headers *headers,
+                                     const void *data, size_t len, int64_t timeout_ms, snats_reply_handler cb,
+                                     void *closure);
+
+/**
  * @brief Sends a PING and waits for the PONG: everything published before has reached the
  *        server.
  * @param conn Borrowed. @param timeout_ms > 0.
@@ -691,6 +727,22 @@ snats_status snats_request_msg(snats_msg **reply, snats_conn *conn, const char *
  * Blocks: up to @p timeout_ms. Threads: any, including callbacks.
  */
 snats_status snats_conn_flush(snats_conn *conn, int64_t timeout_ms);
+
+/**
+ * @brief Called once with the outcome of snats_conn_flush_async(): SNATS_OK when the PONG
+ *        came, SNATS_TIMEOUT or SNATS_CONNECTION_CLOSED. Threads: as snats_reply_handler.
+ */
+typedef void (*snats_flush_handler)(snats_conn *conn, snats_status status, void *closure);
+
+/**
+ * @brief As snats_conn_flush() without waiting: @p cb runs once when the server has
+ *        processed everything sent before, or with why not.
+ * @retval SNATS_OK the PING is queued; @p cb will run exactly once.
+ * @retval SNATS_CONNECTION_CLOSED closed. @retval SNATS_NOT_CONNECTED not connected.
+ * @retval SNATS_INVALID_ARG NULL @p conn or @p cb, or timeout_ms <= 0.
+ * Blocks: no. Threads: any, callbacks included.
+ */
+snats_status snats_conn_flush_async(snats_conn *conn, int64_t timeout_ms, snats_flush_handler cb, void *closure);
 
 /**
  * @brief Measures the round trip to the server (a PING/PONG).

@@ -2,6 +2,12 @@
 final class Completion<Value> {
     private let condition = Condition()
     private var result: Result<Value, NATSError>?
+    /// For a completion nobody waits on: called once, with the result, by whoever supplies it.
+    private let onComplete: ((Result<Value, NATSError>) -> Void)?
+
+    init(onComplete: ((Result<Value, NATSError>) -> Void)? = nil) {
+        self.onComplete = onComplete
+    }
 
     /// Supplies the result; later calls are ignored. Returns whether this call supplied it.
     @discardableResult
@@ -13,7 +19,10 @@ final class Completion<Value> {
         }
         // Woken after the unlock, the waiter finds the mutex free instead of sleeping on it
         // once more (a second wake-up, which costs as much as the first).
-        if supplied { condition.broadcast() }
+        if supplied {
+            condition.broadcast()
+            onComplete?(value)
+        }
         return supplied
     }
 

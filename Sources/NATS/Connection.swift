@@ -443,6 +443,15 @@ public final class Connection {
         guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         let completion = Completion<Void>()
+        try sendPing(for: completion)
+        guard let result = completion.wait(until: deadline) else {
+            throw NATSError.timeout("no PONG within \(timeoutMilliseconds) ms")
+        }
+        try result.get()
+    }
+
+    /// Queues a PING whose PONG completes `completion`.
+    func sendPing(for completion: Completion<Void>) throws {
         try lock.withLock {
             switch status {
             case .closed: throw NATSError.connectionClosed
@@ -452,10 +461,6 @@ public final class Connection {
             pongWaiters.append(completion)
             enqueueControlLocked { $0.appendPing() }
         }
-        guard let result = completion.wait(until: deadline) else {
-            throw NATSError.timeout("no PONG within \(timeoutMilliseconds) ms")
-        }
-        try result.get()
     }
 
     /// Round-trip time to the server, in nanoseconds.

@@ -221,6 +221,57 @@ final class DeliveryTests: ServerTestCase {
         }
     }
 
+    /// Requests and flushes that do not block complete as connection events: here, in the
+    /// dispatch queue of an event loop; a reply, no responders and a timeout each once.
+    func testAsyncRequestAndFlushCompleteInTheQueue() throws {
+        let queue = try DeliveryQueue()
+        let conn = try connect { $0.dispatchQueue = queue }
+        defer { conn.close() }
+        let responder = try connect()
+        defer { responder.close() }
+        _ = try responder.subscribe("echo") { try? responder.respond(to: $0, payload: $0.payload) }
+        try responder.flush(timeoutMilliseconds: 2_000)
+        let outcomes = Collector<String>()
+        func send(_ subject: String, timeout: Int64) throws {
+            var subjectCopy = subject
+            try subjectCopy.withUTF8 { bytes in
+                try [UInt8]([7]).withUnsafeBytes { payload in
+                    try conn.requestAsync(subject: UnsafeRawBufferPointer(bytes), headers: nil, payload: payload,
+                                          timeoutMilliseconds: timeout) { result in
+                        XCTAssertTrue(pthread_equal(pthread_self(), owner) != 0, "completed off the owner's thread")
+                        switch result {
+                        case .success(let reply): outcomes.append("reply \(reply.payload)")
+                        case .failure(let error): outcomes.append("\(error)")
+                        }
+                    }
+                }
+            }
+        }
+        let owner = pthread_self()
+        try send("echo", timeout: 2_000)
+        try send("nobody.home", timeout: 2_000)
+        try conn.flushAsync(timeoutMilliseconds: 2_000) { result in
+            outcomes.append((try? result.get()) != nil ? "flushed" : "flush failed")
+        }
+        XCTAssertTrue(eventually {
+            _ = try? queue.dispatch(maxCallbacks: 10, timeoutMilliseconds: 10)
+            return outcomes.count == 3
+        })
+        XCTAssertEqual(Set(outcomes.all), ["reply [7]", "\(NATSError.noResponders("nobody.home"))", "flushed"])
+        // A responder that never answers: the timer completes it, once.
+        _ = try responder.subscribe("silent") { _ in }
+        try responder.flush(timeoutMilliseconds: 2_000)
+        try send("silent", timeout: 100)
+        XCTAssertTrue(eventually {
+            _ = try? queue.dispatch(maxCallbacks: 10, timeoutMilliseconds: 10)
+            return outcomes.count == 4
+        })
+        XCTAssertTrue(outcomes.all[3].contains("no reply to request on \"silent\" within 100 ms"), outcomes.all[3])
+        usleep(200_000)
+        _ = try queue.dispatch(maxCallbacks: 10, timeoutMilliseconds: 0)
+        XCTAssertEqual(outcomes.count, 4, "completed twice")
+    }
+
     private func readable(_ fd: Int32) -> Bool {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         return poll(&entry, 1, 0) == 1

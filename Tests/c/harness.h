@@ -69,7 +69,8 @@ typedef struct {
     X(security)             \
     X(micro)                \
     X(rpc)                  \
-    X(integrity)
+    X(integrity)            \
+    X(delivery)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \

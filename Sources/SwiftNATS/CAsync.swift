@@ -1,0 +1,73 @@
+import NATS
+
+// Requests and flushes that do not block (`Connection+Async.swift`): the outcome reaches a
+// callback run as a connection event.
+
+public typealias CReplyHandler = @convention(c) (OpaquePointer?, Int32, OpaquePointer?, UnsafeMutableRawPointer?) -> Void
+public typealias CFlushHandler = @convention(c) (OpaquePointer?, Int32, UnsafeMutableRawPointer?) -> Void
+
+/// The status a completion reports, with `snats_last_error()` set to its text on the
+/// callback's thread.
+private func completionStatus(_ error: NATSError?) -> Int32 {
+    guard let error else { return CStatus.ok.rawValue }
+    return fail(error)
+}
+
+private func requestAsync(
+    _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ headers: OpaquePointer?,
+    _ data: UnsafeRawPointer?, _ length: Int, _ timeout: Int64, _ callback: CReplyHandler?,
+    _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStatus {
+        let conn = try connection(pointer)
+        let callback = try required(callback, "cb")
+        let subjectBytes = cBytes(try required(subject, "subject"))
+        let payload = try payloadBytes(data, length)
+        let timeout = try positiveTimeout(timeout)
+        try CHeaders.withEncoded(headers) { headerBytes in
+            try conn.requestAsync(subject: subjectBytes, headers: headerBytes, payload: payload, timeoutMilliseconds: timeout) {
+                result in
+                switch result {
+                case .success(let reply):
+                    lastErrorText.set("")
+                    callback(pointer, CStatus.ok.rawValue, OpaquePointer(Unmanaged.passUnretained(reply.storage).toOpaque()), closure)
+                    withExtendedLifetime(reply) {}
+                case .failure(let error):
+                    callback(pointer, completionStatus(error), nil, closure)
+                }
+            }
+        }
+    }
+}
+
+@_cdecl("snats_request_async")
+public func snats_request_async(
+    _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?, _ length: Int,
+    _ timeout: Int64, _ callback: CReplyHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    requestAsync(pointer, subject, nil, data, length, timeout, callback, closure)
+}
+
+@_cdecl("snats_request_msg_async")
+public func snats_request_msg_async(
+    _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ headers: OpaquePointer?, _ data: UnsafeRawPointer?,
+    _ length: Int, _ timeout: Int64, _ callback: CReplyHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    requestAsync(pointer, subject, headers, data, length, timeout, callback, closure)
+}
+
+@_cdecl("snats_conn_flush_async")
+public func snats_conn_flush_async(
+    _ pointer: OpaquePointer?, _ timeout: Int64, _ callback: CFlushHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStatus {
+        let conn = try connection(pointer)
+        let callback = try required(callback, "cb")
+        try conn.flushAsync(timeoutMilliseconds: try positiveTimeout(timeout)) { result in
+            switch result {
+            case .success: callback(pointer, CStatus.ok.rawValue, closure)
+            case .failure(let error): callback(pointer, completionStatus(error), closure)
+            }
+        }
+    }
+}

@@ -1,0 +1,1002 @@
+/*
+ * test_delivery.c - Where callbacks run: the bounded delivery pool (thread count independent
+ * of the number of subscriptions, lent threads for callbacks blocked in the library),
+ * dedicated threads, and dispatch queues driven by the test's own threads (dispatch, the fd
+ * with epoll, packed batches, limits, connection events), one callback at a time per
+ * subscription in every mode, and what a callback may do (drain, close) in each.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------------------------
+ * Helpers
+ * ---------------------------------------------------------------------------------------- */
+
+/* The `Threads:` line of /proc/self/status. */
+static int process_threads(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    CHECK_NOT_NULL(f);
+    char line[256];
+    int threads = -1;
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (strncmp(line, "Threads:", 8) == 0) {
+            threads = atoi(line + 8);
+            break;
+        }
+    }
+    fclose(f);
+    CHECK(threads > 0);
+    return threads;
+}
+
+static snats_options *options_for(const char *url) {
+    snats_options *o = NULL;
+    CHECK_OK(snats_options_create(&o));
+    CHECK_OK(snats_options_set_url(o, url));
+    return o;
+}
+
+static snats_conn *connect_with(snats_options *o) {
+    snats_conn *c = NULL;
+    CHECK_OK(snats_conn_connect(&c, o));
+    snats_options_destroy(o);
+    return c;
+}
+
+static int queue_pending(snats_dispatch_queue *q) {
+    int msgs = -1;
+    int64_t bytes = -1;
+    CHECK_OK(snats_dispatch_queue_get_pending(&msgs, &bytes, q));
+    return msgs;
+}
+
+static uint64_t dropped_of(snats_sub *s) {
+    uint64_t n = 0;
+    CHECK_OK(snats_sub_get_dropped(&n, s));
+    return n;
+}
+
+/* Dispatches @p q on this thread until *done reaches @p want (fails after @p timeout_ms). */
+static void dispatch_until(snats_dispatch_queue *q, atomic_int *done, int want, int64_t timeout_ms) {
+    int64_t deadline = harness_now_ms() + harness_ms(timeout_ms);
+    while (atomic_load(done) < want) {
+        if (harness_now_ms() > deadline) FAIL("dispatch: %d of %d callbacks after %lld ms", atomic_load(done), want,
+                                              (long long)harness_ms(timeout_ms));
+        int ran = -1;
+        snats_status s = snats_dispatch_queue_dispatch(q, 64, 50, &ran);
+        if (s != SNATS_OK && s != SNATS_TIMEOUT) FAIL("dispatch returned %s", snats_status_text(s));
+        if (s == SNATS_TIMEOUT) CHECK_EQ_INT(ran, 0);
+        if (s == SNATS_OK) CHECK(ran > 0);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------
+ * The pool's size does not follow the number of subscriptions
+ * ---------------------------------------------------------------------------------------- */
+
+#define MANY_SUBS 10000
+#define THREAD_LIMIT 24
+
+typedef struct {
+    atomic_int calls;
+    atomic_bool stop;
+    atomic_int max_threads;
+} many_ctx;
+
+static void many_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)sub;
+    (void)msg;
+    atomic_fetch_add(&((many_ctx *)closure)->calls, 1);
+}
+
+static void note_threads(many_ctx *m) {
+    int now = process_threads();
+    int seen = atomic_load(&m->max_threads);
+    while (now > seen && !atomic_compare_exchange_weak(&m->max_threads, &seen, now)) {
+    }
+}
+
+static void *thread_sampler(void *arg) {
+    many_ctx *m = arg;
+    while (!atomic_load(&m->stop)) {
+        note_threads(m);
+        harness_sleep_ms(1);
+    }
+    return NULL;
+}
+
+static void delivery_pool_thread_count_is_bounded(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    static many_ctx m;
+    static snats_sub *subs[MANY_SUBS];
+    pthread_t sampler;
+    harness_spawn(&sampler, thread_sampler, &m); /* counts itself among the threads */
+    char subject[64];
+    for (int i = 0; i < MANY_SUBS; i++) {
+        snprintf(subject, sizeof subject, "many.%d", i);
+        CHECK_OK(snats_subscribe(&subs[i], c, subject, many_cb, &m));
+    }
+    CHECK_OK(snats_conn_flush(c, harness_ms(10000)));
+    note_threads(&m);
+    for (int i = 0; i < MANY_SUBS; i++) {
+        snprintf(subject, sizeof subject, "many.%d", i);
+        CHECK_OK(snats_publish(c, subject, "x", 1));
+    }
+    CHECK_OK(snats_conn_flush(c, harness_ms(10000)));
+    CHECK_EVENTUALLY(atomic_load(&m.calls) == MANY_SUBS, 20000);
+    int alive = -1, size = -1;
+    CHECK_OK(snats_get_delivery_pool_threads(&alive, &size));
+    CHECK(size >= 2);
+    if (alive > size + 2) FAIL("the pool has %d threads alive for a size of %d", alive, size);
+    harness_sleep_ms(100);
+    atomic_store(&m.stop, true);
+    harness_join(sampler);
+    note_threads(&m);
+    if (atomic_load(&m.max_threads) > THREAD_LIMIT)
+        FAIL("%d threads for %d subscriptions (limit %d)", atomic_load(&m.max_threads), MANY_SUBS, THREAD_LIMIT);
+    CHECK_EQ_INT(atomic_load(&m.calls), MANY_SUBS); /* once each */
+    for (int i = 0; i < MANY_SUBS; i++) snats_sub_destroy(subs[i]);
+    snats_conn_destroy(c);
+    if (process_threads() > THREAD_LIMIT) FAIL("%d threads after the end", process_threads());
+    server_stop(&srv);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * One at a time, in order, in every mode
+ * ---------------------------------------------------------------------------------------- */
+
+#define ORDER_MSGS 2000
+
+typedef struct {
+    atomic_bool inside;
+    atomic_int overlaps;
+    atomic_int out_of_order;
+    atomic_int next;
+    atomic_int done;
+} order_ctx;
+
+static void order_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)sub;
+    order_ctx *o = closure;
+    if (atomic_exchange(&o->inside, true)) atomic_fetch_add(&o->overlaps, 1);
+    char text[16];
+    snprintf(text, sizeof text, "%.*s", (int)snats_msg_data_len(msg), (const char *)snats_msg_data(msg));
+    if (atoi(text) != atomic_load(&o->next))
+        atomic_fetch_add(&o->out_of_order, 1);
+    atomic_store(&o->next, atoi(text) + 1);
+    /* A little work, so that a second callback running at once would be seen. */
+    for (volatile int spin = 0; spin < 2000; spin++) {
+    }
+    if (atomic_load(&o->done) % 97 == 0) sched_yield();
+    atomic_store(&o->inside, false);
+    atomic_fetch_add(&o->done, 1);
+}
+
+static void publish_numbered(snats_conn *c, const char *subject, int n) {
+    char text[16];
+    for (int i = 0; i < n; i++) {
+        int len = snprintf(text, sizeof text, "%d", i);
+        CHECK_OK(snats_publish(c, subject, text, (size_t)len));
+    }
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+}
+
+static void check_order(order_ctx *o, const char *mode) {
+    if (atomic_load(&o->overlaps) != 0) FAIL("%s: %d callbacks overlapped", mode, atomic_load(&o->overlaps));
+    if (atomic_load(&o->out_of_order) != 0) FAIL("%s: %d out of order", mode, atomic_load(&o->out_of_order));
+    
+    CHECK_EQ_INT(atomic_load(&o->done), ORDER_MSGS);
+}
+
+typedef struct {
+    snats_dispatch_queue *q;
+    order_ctx *o;
+    atomic_int failures;
+} driver_ctx;
+
+/* Two of these dispatch the same queue at once: the subscription must stay serial. */
+static void *queue_driver(void *arg) {
+    driver_ctx *d = arg;
+    int64_t deadline = harness_now_ms() + harness_ms(20000);
+    while (atomic_load(&d->o->done) < ORDER_MSGS && harness_now_ms() < deadline) {
+        int ran = 0;
+        snats_status s = snats_dispatch_queue_dispatch(d->q, 7, 20, &ran);
+        if (s != SNATS_OK && s != SNATS_TIMEOUT) atomic_fetch_add(&d->failures, 1);
+    }
+    return NULL;
+}
+
+static void delivery_order_one_at_a_time(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_conn *pub = connect_or_fail(srv.url);
+
+    /* The shared pool; a second busy subscription competes for its threads. */
+    static order_ctx pooled, other, dedicated, queued;
+    snats_sub *sub = NULL, *sub2 = NULL;
+    CHECK_OK(snats_subscribe(&sub, c, "order.pool", order_cb, &pooled));
+    CHECK_OK(snats_subscribe(&sub2, c, "order.other", order_cb, &pooled));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    publish_numbered(pub, "order.pool", ORDER_MSGS);
+    publish_numbered(pub, "order.other", ORDER_MSGS);
+    CHECK_EVENTUALLY(atomic_load(&pooled.done) == ORDER_MSGS && 1, 20000);
+    check_order(&pooled, "pool");
+    check_order(&other, "pool (second subscription)");
+    snats_sub_destroy(sub);
+    snats_sub_destroy(sub2);
+
+    /* A thread of its own. */
+    CHECK_OK(snats_subscribe_dedicated(&sub, c, "order.dedicated", NULL, order_cb, &dedicated));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    publish_numbered(pub, "order.dedicated", ORDER_MSGS);
+    CHECK_EVENTUALLY(atomic_load(&dedicated.done) == ORDER_MSGS, 20000);
+    check_order(&dedicated, "dedicated");
+    snats_sub_destroy(sub);
+
+    /* A dispatch queue, driven by two threads of the test at once. */
+    snats_dispatch_queue *q = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    CHECK_OK(snats_subscribe_on(&sub, c, "order.queue", NULL, q, order_cb, &queued));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    publish_numbered(pub, "order.queue", ORDER_MSGS);
+    harness_sleep_ms(100);
+    CHECK_EQ_INT(atomic_load(&queued.done), 0); /* nothing runs until someone dispatches */
+    driver_ctx d = {.q = q, .o = &queued};
+    pthread_t t1, t2;
+    harness_spawn(&t1, queue_driver, &d);
+    harness_spawn(&t2, queue_driver, &d);
+    harness_join(t1);
+    harness_join(t2);
+    CHECK_EQ_INT(atomic_load(&d.failures), 0);
+    check_order(&queued, "dispatch queue");
+    CHECK_EQ_INT(queue_pending(q), 0);
+    snats_sub_destroy(sub);
+    snats_dispatch_queue_destroy(q);
+
+    snats_conn_destroy(pub);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Callbacks blocked in the library do not starve the pool
+ * ---------------------------------------------------------------------------------------- */
+
+#define CHAIN 8
+
+static atomic_int g_chain_failures;
+
+static void chain_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)sub;
+    int i = (int)(intptr_t)closure;
+    char answer[256];
+    int len;
+    if (i == CHAIN - 1) {
+        len = snprintf(answer, sizeof answer, "end");
+    } else {
+        char next[32];
+        snprintf(next, sizeof next, "chain.%d", i + 1);
+        snats_msg *reply = NULL;
+        snats_status s = snats_request(&reply, conn, next, NULL, 0, harness_ms(10000));
+        if (s != SNATS_OK) {
+            atomic_fetch_add(&g_chain_failures, 1);
+            len = snprintf(answer, sizeof answer, "%d:%s", i, snats_status_text(s));
+        } else {
+            len = snprintf(answer, sizeof answer, "%d>%.*s", i, (int)snats_msg_data_len(reply),
+                           (const char *)snats_msg_data(reply));
+            snats_msg_release(reply);
+        }
+    }
+    if (snats_msg_respond(msg, answer, (size_t)len) != SNATS_OK) atomic_fetch_add(&g_chain_failures, 1);
+}
+
+static void delivery_nested_requests_deeper_than_pool(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_options *o = options_for(srv.url);
+    CHECK_OK(snats_options_set_delivery_pool_size(o, 2));
+    snats_conn *c = connect_with(o);
+    snats_sub *subs[CHAIN];
+    for (int i = 0; i < CHAIN; i++) {
+        char subject[32];
+        snprintf(subject, sizeof subject, "chain.%d", i);
+        CHECK_OK(snats_subscribe(&subs[i], c, subject, chain_cb, (void *)(intptr_t)i));
+    }
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    for (int round = 0; round < 3; round++) {
+        snats_msg *reply = NULL;
+        int64_t started = harness_now_ms();
+        CHECK_OK(snats_request(&reply, c, "chain.0", "go", 2, harness_ms(5000)));
+        CHECK(harness_now_ms() - started < harness_ms(5000));
+        CHECK_EQ_STR((const char *)snats_msg_data(reply), "0>1>2>3>4>5>6>end");
+        CHECK_OK(snats_msg_release(reply));
+    }
+    CHECK_EQ_INT(atomic_load(&g_chain_failures), 0);
+    for (int i = 0; i < CHAIN; i++) snats_sub_destroy(subs[i]);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Dispatch queues
+ * ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+    pthread_t owner;
+    atomic_int calls;
+    atomic_int wrong_thread;
+    atomic_int out_of_order;
+} epoll_ctx;
+
+static void epoll_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)sub;
+    epoll_ctx *e = closure;
+    if (!pthread_equal(pthread_self(), e->owner)) atomic_fetch_add(&e->wrong_thread, 1);
+    char text[16];
+    snprintf(text, sizeof text, "%.*s", (int)snats_msg_data_len(msg), (const char *)snats_msg_data(msg));
+    if (atoi(text) != atomic_load(&e->calls)) atomic_fetch_add(&e->out_of_order, 1);
+    atomic_fetch_add(&e->calls, 1);
+}
+
+static void delivery_queue_fd_with_epoll(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_dispatch_queue *q = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    int fd = -1;
+    CHECK_OK(snats_dispatch_queue_fd(&fd, q));
+    CHECK(fd >= 0);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    CHECK(ep >= 0);
+    struct epoll_event ev = {.events = EPOLLIN};
+    ev.data.fd = fd;
+    CHECK_EQ_INT(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+    struct epoll_event got[4];
+    CHECK_EQ_INT(epoll_wait(ep, got, 4, 0), 0); /* no work yet */
+
+    static epoll_ctx e;
+    e.owner = pthread_self();
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe_on(&sub, c, "epoll.msgs", NULL, q, epoll_cb, &e));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    publish_numbered(c, "epoll.msgs", 100);
+
+    int total = 0, wakeups = 0;
+    int64_t deadline = harness_now_ms() + harness_ms(10000);
+    while (atomic_load(&e.calls) < 100) {
+        if (harness_now_ms() > deadline) FAIL("%d of 100 callbacks ran", atomic_load(&e.calls));
+        int n = epoll_wait(ep, got, 4, (int)harness_ms(5000));
+        if (n != 1) FAIL("epoll_wait returned %d with %d of 100 callbacks run", n, atomic_load(&e.calls));
+        CHECK_EQ_INT(got[0].data.fd, fd);
+        CHECK(got[0].events & EPOLLIN);
+        wakeups++;
+        int ran = -1;
+        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+        CHECK(ran >= 0 && ran <= 64);
+        total += ran;
+    }
+    CHECK_EQ_INT(total, 100);
+    CHECK(wakeups >= 2); /* at most 64 per call */
+    CHECK_EQ_INT(atomic_load(&e.wrong_thread), 0);
+    CHECK_EQ_INT(atomic_load(&e.out_of_order), 0);
+    /* All taken: the fd is quiet, and a dispatch without waiting runs nothing. */
+    CHECK_EQ_INT(epoll_wait(ep, got, 4, 0), 0);
+    int ran = -1;
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+    CHECK_EQ_INT(ran, 0);
+    CHECK_STATUS(snats_dispatch_queue_dispatch(q, 64, 50, &ran), SNATS_TIMEOUT);
+    CHECK_EQ_INT(ran, 0);
+    CHECK_EQ_INT(epoll_wait(ep, got, 4, 0), 0);
+    CHECK_EQ_INT(queue_pending(q), 0);
+
+    /* More work makes it readable again. */
+    CHECK_OK(snats_publish(c, "epoll.msgs", "100", 3));
+    CHECK_EQ_INT(epoll_wait(ep, got, 4, (int)harness_ms(5000)), 1);
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+    CHECK_EQ_INT(ran, 1);
+    CHECK_EQ_INT(epoll_wait(ep, got, 4, 0), 0);
+
+    CHECK_EQ_INT(epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL), 0);
+    close(ep);
+    snats_sub_destroy(sub);
+    snats_dispatch_queue_destroy(q);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+typedef struct {
+    uint64_t tag;
+    char subject[64];
+    char reply[64];
+    uint32_t header_len;
+    char data[64];
+} batch_record;
+
+/* Reads one record of snats_dispatch_queue_next_msgs(); returns the position after it. */
+static const unsigned char *read_tagged(const unsigned char *p, batch_record *r) {
+    uint32_t len[4];
+    memcpy(&r->tag, p, sizeof r->tag);
+    p += sizeof r->tag;
+    memcpy(len, p, sizeof len);
+    p += sizeof len;
+    CHECK(len[0] < sizeof r->subject && len[1] < sizeof r->reply && len[3] < sizeof r->data);
+    memcpy(r->subject, p, len[0]);
+    r->subject[len[0]] = 0;
+    p += len[0];
+    memcpy(r->reply, p, len[1]);
+    r->reply[len[1]] = 0;
+    p += len[1];
+    r->header_len = len[2];
+    p += len[2];
+    memcpy(r->data, p, len[3]);
+    r->data[len[3]] = 0;
+    return p + len[3];
+}
+
+#define TAGGED_EACH 50
+
+static void delivery_queue_batches_tagged(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_dispatch_queue *q = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    snats_sub *a = NULL, *b = NULL;
+    CHECK_OK(snats_subscribe_on(&a, c, "tagged.a", NULL, q, NULL, (void *)1));
+    CHECK_OK(snats_subscribe_on(&b, c, "tagged.b", NULL, q, NULL, (void *)2));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+
+    static unsigned char buf[65536];
+    size_t used = 99, count = 99;
+    /* Empty: a timeout when waiting, nothing at once when not. */
+    CHECK_STATUS(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 10, harness_ms(100), &used, &count), SNATS_TIMEOUT);
+    CHECK_EQ_INT(used, 0);
+    CHECK_EQ_INT(count, 0);
+    used = count = 99;
+    CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 10, 0, &used, &count));
+    CHECK_EQ_INT(used, 0);
+    CHECK_EQ_INT(count, 0);
+
+    char text[16];
+    for (int i = 0; i < TAGGED_EACH; i++) {
+        int len = snprintf(text, sizeof text, "%d", i);
+        CHECK_OK(snats_publish(c, "tagged.a", text, (size_t)len));
+        CHECK_OK(snats_publish_request(c, "tagged.b", "back.b", text, (size_t)len));
+    }
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    CHECK_EVENTUALLY(queue_pending(q) == 2 * TAGGED_EACH, 5000);
+    int64_t bytes = 0;
+    CHECK_OK(snats_dispatch_queue_get_pending(NULL, &bytes, q));
+    CHECK(bytes > 0);
+
+    int next[3] = {0, 0, 0};
+    int batches = 0;
+    int64_t deadline = harness_now_ms() + harness_ms(10000);
+    while (next[1] + next[2] < 2 * TAGGED_EACH) {
+        if (harness_now_ms() > deadline) FAIL("only %d + %d records", next[1], next[2]);
+        /* Small batches, so that the records of one call mix both subscriptions. */
+        CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 7, harness_ms(5000), &used, &count));
+        CHECK(count >= 1 && count <= 7);
+        batches++;
+        const unsigned char *p = buf;
+        for (size_t i = 0; i < count; i++) {
+            batch_record r;
+            p = read_tagged(p, &r);
+            if (r.tag != 1 && r.tag != 2) FAIL("record with tag %llu", (unsigned long long)r.tag);
+            CHECK_EQ_STR(r.subject, r.tag == 1 ? "tagged.a" : "tagged.b");
+            CHECK_EQ_STR(r.reply, r.tag == 1 ? "" : "back.b");
+            CHECK_EQ_INT(r.header_len, 0);
+            CHECK_EQ_INT(atoi(r.data), next[r.tag]); /* in order per tag */
+            next[r.tag]++;
+        }
+        CHECK_EQ_INT((size_t)(p - buf), used);
+    }
+    CHECK_EQ_INT(next[1], TAGGED_EACH);
+    CHECK_EQ_INT(next[2], TAGGED_EACH);
+    CHECK(batches >= (2 * TAGGED_EACH + 6) / 7);
+    CHECK_EQ_INT(queue_pending(q), 0);
+    CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 10, 0, &used, &count));
+    CHECK_EQ_INT(count, 0);
+
+    /* A buffer too small for the first record: its size is told, and it stays queued. */
+    CHECK_OK(snats_publish(c, "tagged.a", "last", 4));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    CHECK_EVENTUALLY(queue_pending(q) == 1, 5000);
+    size_t need = 8 + 16 + strlen("tagged.a") + 4;
+    used = count = 99;
+    CHECK_STATUS(snats_dispatch_queue_next_msgs(q, buf, 5, 10, harness_ms(1000), &used, &count), SNATS_BUFFER_TOO_SMALL);
+    CHECK_EQ_INT(used, need);
+    CHECK_EQ_INT(count, 0);
+    CHECK_STATUS(snats_dispatch_queue_next_msgs(q, buf, need - 1, 10, 0, &used, &count), SNATS_BUFFER_TOO_SMALL);
+    CHECK_EQ_INT(used, need);
+    CHECK_EQ_INT(queue_pending(q), 1);
+    CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, need, 10, 0, &used, &count));
+    CHECK_EQ_INT(count, 1);
+    CHECK_EQ_INT(used, need);
+    batch_record r;
+    read_tagged(buf, &r);
+    CHECK_EQ_INT(r.tag, 1);
+    CHECK_EQ_STR(r.data, "last");
+
+    /* The queue may be released first: the subscriptions keep it. */
+    snats_dispatch_queue_destroy(q);
+    CHECK_OK(snats_publish(c, "tagged.b", "after", 5));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    snats_sub_destroy(a);
+    snats_sub_destroy(b);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+typedef struct {
+    pthread_mutex_t mu;
+    int slow_reports;
+    int other_reports;
+    snats_sub *subs[4];
+} err_ctx;
+
+static void err_cb(snats_conn *conn, snats_sub *sub, snats_status status, const char *text, void *closure) {
+    (void)conn;
+    (void)text;
+    err_ctx *e = closure;
+    pthread_mutex_lock(&e->mu);
+    if (status == SNATS_SLOW_CONSUMER && sub != NULL) e->slow_reports++;
+    else e->other_reports++;
+    pthread_mutex_unlock(&e->mu);
+}
+
+static int slow_reports(err_ctx *e) {
+    pthread_mutex_lock(&e->mu);
+    int n = e->slow_reports;
+    pthread_mutex_unlock(&e->mu);
+    return n;
+}
+
+static void count_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)sub;
+    (void)msg;
+    atomic_fetch_add((atomic_int *)closure, 1);
+}
+
+static void delivery_queue_limits_report_slow_consumer(void) {
+    test_server srv;
+    server_start(&srv);
+    static err_ctx e = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    snats_options *o = options_for(srv.url);
+    CHECK_OK(snats_options_set_error_cb(o, err_cb, &e));
+    snats_conn *c = connect_with(o);
+
+    /* A callback subscription and a batch subscription, each on a queue of 10. */
+    snats_dispatch_queue *q = NULL, *bq = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 10, 0));
+    CHECK_OK(snats_dispatch_queue_create(&bq, 10, 0));
+    static atomic_int calls;
+    snats_sub *sub = NULL, *batch = NULL;
+    CHECK_OK(snats_subscribe_on(&sub, c, "limits.cb", NULL, q, count_cb, &calls));
+    CHECK_OK(snats_subscribe_on(&batch, c, "limits.batch", NULL, bq, NULL, (void *)7));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    for (int i = 0; i < 50; i++) {
+        CHECK_OK(snats_publish(c, "limits.cb", "x", 1));
+        CHECK_OK(snats_publish(c, "limits.batch", "y", 1));
+    }
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    CHECK_EVENTUALLY(dropped_of(sub) == 40 && dropped_of(batch) == 40, 5000);
+    CHECK_EVENTUALLY(slow_reports(&e) == 2, 5000);
+    harness_sleep_ms(200); /* once per episode */
+    CHECK_EQ_INT(slow_reports(&e), 2);
+    CHECK_EQ_INT(e.other_reports, 0);
+    CHECK_EQ_INT(dropped_of(sub), 40);
+    CHECK_EQ_INT(dropped_of(batch), 40);
+    CHECK_EQ_INT(queue_pending(q), 10);
+    CHECK_EQ_INT(queue_pending(bq), 10);
+    int64_t bytes = 0;
+    CHECK_OK(snats_dispatch_queue_get_pending(NULL, &bytes, q));
+    CHECK_EQ_INT(bytes, 10);
+    CHECK_EQ_INT(atomic_load(&calls), 0);
+
+    /* Handled, the queues take messages again. */
+    dispatch_until(q, &calls, 10, 5000);
+    CHECK_EQ_INT(queue_pending(q), 0);
+    static unsigned char buf[4096];
+    size_t used = 0, count = 0;
+    CHECK_OK(snats_dispatch_queue_next_msgs(bq, buf, sizeof buf, 100, harness_ms(1000), &used, &count));
+    CHECK_EQ_INT(count, 10);
+    CHECK_EQ_INT(queue_pending(bq), 0);
+    CHECK_OK(snats_publish(c, "limits.cb", "x", 1));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    dispatch_until(q, &calls, 11, 5000);
+    CHECK_EQ_INT(dropped_of(sub), 40);
+
+    snats_sub_destroy(sub);
+    snats_sub_destroy(batch);
+    snats_dispatch_queue_destroy(q);
+    snats_dispatch_queue_destroy(bq);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+typedef struct {
+    pthread_t owner;
+    atomic_int closed;
+    atomic_int msgs;
+    atomic_int wrong_thread;
+} events_ctx;
+
+static void events_closed_cb(snats_conn *conn, void *closure) {
+    (void)conn;
+    events_ctx *e = closure;
+    if (!pthread_equal(pthread_self(), e->owner)) atomic_fetch_add(&e->wrong_thread, 1);
+    atomic_fetch_add(&e->closed, 1);
+}
+
+static void events_msg_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)sub;
+    (void)msg;
+    events_ctx *e = closure;
+    if (!pthread_equal(pthread_self(), e->owner)) atomic_fetch_add(&e->wrong_thread, 1);
+    atomic_fetch_add(&e->msgs, 1);
+}
+
+static void delivery_connection_events_on_queue(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_dispatch_queue *q = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    int fd = -1;
+    CHECK_OK(snats_dispatch_queue_fd(&fd, q));
+    static events_ctx e;
+    e.owner = pthread_self();
+    snats_options *o = options_for(srv.url);
+    CHECK_OK(snats_options_set_dispatch_queue(o, q));
+    CHECK_OK(snats_options_set_closed_cb(o, events_closed_cb, &e));
+    snats_conn *c = connect_with(o);
+
+    /* The connection's callback subscriptions wait on the queue too. */
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe(&sub, c, "events.msg", events_msg_cb, &e));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    CHECK_OK(snats_publish(c, "events.msg", "x", 1));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    CHECK_EQ_INT(poll(&p, 1, (int)harness_ms(5000)), 1);
+    harness_sleep_ms(100);
+    CHECK_EQ_INT(atomic_load(&e.msgs), 0);
+    dispatch_until(q, &e.msgs, 1, 5000);
+
+    /* Close returns without the closed callback, which waits for the next dispatch. */
+    snats_conn_close(c);
+    CHECK(snats_conn_is_closed(c));
+    harness_sleep_ms(200);
+    CHECK_EQ_INT(atomic_load(&e.closed), 0);
+    p.revents = 0;
+    CHECK_EQ_INT(poll(&p, 1, (int)harness_ms(5000)), 1);
+    dispatch_until(q, &e.closed, 1, 5000);
+    CHECK_EQ_INT(atomic_load(&e.closed), 1);
+    CHECK_EQ_INT(atomic_load(&e.wrong_thread), 0);
+    int ran = -1;
+    CHECK_STATUS(snats_dispatch_queue_dispatch(q, 64, 100, &ran), SNATS_TIMEOUT);
+    CHECK_EQ_INT(atomic_load(&e.closed), 1); /* once */
+    p.revents = 0;
+    CHECK_EQ_INT(poll(&p, 1, 0), 0);
+
+    snats_sub_destroy(sub);
+    snats_conn_destroy(c);
+    snats_dispatch_queue_destroy(q);
+    server_stop(&srv);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Drain and close from a callback, in every mode
+ * ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+    atomic_int calls;
+    atomic_int returned;
+    atomic_bool published;
+    _Atomic snats_status status;
+} self_ctx;
+
+static void self_drain_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)msg;
+    self_ctx *s = closure;
+    if (atomic_fetch_add(&s->calls, 1) != 0) return;
+    /* Drain after the test published everything, so that all of it is in flight. */
+    int64_t deadline = harness_now_ms() + harness_ms(5000);
+    while (!atomic_load(&s->published) && harness_now_ms() < deadline) harness_sleep_ms(1);
+    atomic_store(&s->status, snats_sub_drain(sub, harness_ms(5000)));
+    atomic_fetch_add(&s->returned, 1);
+}
+
+static void self_close_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)sub;
+    (void)msg;
+    self_ctx *s = closure;
+    if (atomic_fetch_add(&s->calls, 1) != 0) return;
+    snats_conn_close(conn);
+    atomic_store(&s->status, snats_conn_is_closed(conn) ? SNATS_OK : SNATS_ERR);
+    atomic_fetch_add(&s->returned, 1);
+}
+
+typedef enum { ON_POOL, ON_DEDICATED, ON_QUEUE } where;
+
+static snats_sub *subscribe_where(snats_conn *c, const char *subject, where w, snats_dispatch_queue *q,
+                                  snats_msg_handler cb, void *closure) {
+    snats_sub *sub = NULL;
+    switch (w) {
+    case ON_POOL: CHECK_OK(snats_subscribe(&sub, c, subject, cb, closure)); break;
+    case ON_DEDICATED: CHECK_OK(snats_subscribe_dedicated(&sub, c, subject, NULL, cb, closure)); break;
+    case ON_QUEUE: CHECK_OK(snats_subscribe_on(&sub, c, subject, NULL, q, cb, closure)); break;
+    }
+    return sub;
+}
+
+/* Waits for *counter >= want, dispatching @p q on this thread when there is one. */
+static void wait_for(snats_dispatch_queue *q, atomic_int *counter, int want) {
+    if (q != NULL) dispatch_until(q, counter, want, 10000);
+    else CHECK_EVENTUALLY(atomic_load(counter) >= want, 10000);
+}
+
+static void drain_from_callback(where w, const char *mode) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_dispatch_queue *q = NULL;
+    if (w == ON_QUEUE) CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    static self_ctx s;
+    memset(&s, 0, sizeof s);
+    s.status = SNATS_ERR;
+    snats_sub *sub = subscribe_where(c, "self.drain", w, q, self_drain_cb, &s);
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    for (int i = 0; i < 5; i++) CHECK_OK(snats_publish(c, "self.drain", "x", 1));
+    atomic_store(&s.published, true);
+    wait_for(q, &s.returned, 1);
+    if (atomic_load(&s.status) != SNATS_OK) FAIL("%s: drain in the callback returned %s", mode,
+                                                   snats_status_text(atomic_load(&s.status)));
+    wait_for(q, &s.calls, 5); /* what was in flight is still delivered */
+    CHECK_EVENTUALLY(!snats_sub_is_valid(sub), 5000);
+    harness_sleep_ms(100);
+    if (q != NULL) {
+        int ran = -1;
+        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+        CHECK_EQ_INT(ran, 0);
+    }
+    CHECK_EQ_INT(atomic_load(&s.calls), 5);
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000))); /* the connection is fine */
+    snats_sub_destroy(sub);
+    snats_dispatch_queue_destroy(q);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+static void close_from_callback(where w, bool conn_on_queue, const char *mode) {
+    test_server srv;
+    server_start(&srv);
+    snats_dispatch_queue *q = NULL;
+    if (w == ON_QUEUE) CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    static events_ctx e;
+    memset(&e, 0, sizeof e);
+    e.owner = pthread_self();
+    snats_options *o = options_for(srv.url);
+    CHECK_OK(snats_options_set_closed_cb(o, events_closed_cb, &e));
+    if (conn_on_queue) CHECK_OK(snats_options_set_dispatch_queue(o, q));
+    snats_conn *c = connect_with(o);
+    static self_ctx s;
+    memset(&s, 0, sizeof s);
+    s.status = SNATS_ERR;
+    snats_sub *sub = subscribe_where(c, "self.close", w, q, self_close_cb, &s);
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    for (int i = 0; i < 5; i++) {
+        snats_status st = snats_publish(c, "self.close", "x", 1);
+        CHECK(st == SNATS_OK || (i > 0 && st == SNATS_CONNECTION_CLOSED));
+    }
+    wait_for(q, &s.returned, 1);
+    if (atomic_load(&s.status) != SNATS_OK) FAIL("%s: not closed after snats_conn_close in the callback", mode);
+    CHECK(snats_conn_is_closed(c));
+    wait_for(conn_on_queue ? q : NULL, &e.closed, 1);
+    harness_sleep_ms(100);
+    if (q != NULL) {
+        int ran = -1;
+        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+        CHECK_EQ_INT(ran, 0);
+    }
+    CHECK_EQ_INT(atomic_load(&s.calls), 1);
+    CHECK_EQ_INT(atomic_load(&e.closed), 1);
+    if (conn_on_queue) CHECK_EQ_INT(atomic_load(&e.wrong_thread), 0);
+    CHECK(!snats_sub_is_valid(sub));
+    snats_sub_destroy(sub);
+    snats_conn_destroy(c);
+    snats_dispatch_queue_destroy(q);
+    server_stop(&srv);
+}
+
+static void delivery_drain_and_close_from_callback(void) {
+    drain_from_callback(ON_POOL, "pool");
+    drain_from_callback(ON_DEDICATED, "dedicated");
+    drain_from_callback(ON_QUEUE, "queue");
+    close_from_callback(ON_POOL, false, "pool");
+    close_from_callback(ON_DEDICATED, false, "dedicated");
+    close_from_callback(ON_QUEUE, false, "queue (subscription)");
+    close_from_callback(ON_QUEUE, true, "queue (connection)");
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Bad arguments
+ * ---------------------------------------------------------------------------------------- */
+
+static void nop_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)sub;
+    (void)msg;
+    (void)closure;
+}
+
+#define CHECK_INVALID(call)                                 \
+    do {                                                    \
+        CHECK_STATUS(call, SNATS_INVALID_ARG);              \
+        CHECK(snats_last_error() != NULL && snats_last_error()[0] != 0); \
+    } while (0)
+
+static void delivery_bad_arguments(void) {
+    /* the process-wide pool */
+    CHECK_INVALID(snats_set_delivery_pool_size(0));
+    CHECK_INVALID(snats_set_delivery_pool_size(-3));
+    int alive = -1, size = -1;
+    CHECK_INVALID(snats_get_delivery_pool_threads(NULL, &size));
+    CHECK_INVALID(snats_get_delivery_pool_threads(&alive, NULL));
+    CHECK_OK(snats_get_delivery_pool_threads(&alive, &size));
+    CHECK(size >= 2);
+    CHECK(alive >= 0);
+    CHECK_OK(snats_set_delivery_pool_size(3));
+    CHECK_OK(snats_get_delivery_pool_threads(&alive, &size));
+    CHECK_EQ_INT(size, 3);
+
+    /* options */
+    snats_options *o = NULL;
+    CHECK_OK(snats_options_create(&o));
+    CHECK_INVALID(snats_options_set_delivery_pool_size(NULL, 2));
+    CHECK_INVALID(snats_options_set_delivery_pool_size(o, -1));
+    CHECK_OK(snats_options_set_delivery_pool_size(o, 0));
+    CHECK_OK(snats_options_set_delivery_pool_size(o, 4));
+    CHECK_INVALID(snats_options_set_dedicated_delivery(NULL, true));
+    CHECK_OK(snats_options_set_dedicated_delivery(o, true));
+    CHECK_OK(snats_options_set_dedicated_delivery(o, false));
+
+    /* queues */
+    snats_dispatch_queue *q = (snats_dispatch_queue *)&alive;
+    CHECK_INVALID(snats_dispatch_queue_create(NULL, 0, 0));
+    CHECK_INVALID(snats_dispatch_queue_create(&q, -1, 0));
+    CHECK_NULL(q);
+    q = (snats_dispatch_queue *)&alive;
+    CHECK_INVALID(snats_dispatch_queue_create(&q, 0, -1));
+    CHECK_NULL(q);
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    CHECK_NOT_NULL(q);
+    snats_dispatch_queue_destroy(NULL);
+
+    CHECK_INVALID(snats_options_set_dispatch_queue(NULL, q));
+    CHECK_OK(snats_options_set_dispatch_queue(o, q));
+    CHECK_OK(snats_options_set_dispatch_queue(o, NULL));
+
+    int fd = -1;
+    CHECK_INVALID(snats_dispatch_queue_fd(NULL, q));
+    CHECK_INVALID(snats_dispatch_queue_fd(&fd, NULL));
+    CHECK_OK(snats_dispatch_queue_fd(&fd, q));
+    CHECK(fd >= 0);
+
+    int ran = 99;
+    CHECK_INVALID(snats_dispatch_queue_dispatch(NULL, 1, 0, &ran));
+    CHECK_EQ_INT(ran, 0);
+    CHECK_INVALID(snats_dispatch_queue_dispatch(q, 0, 0, &ran));
+    CHECK_INVALID(snats_dispatch_queue_dispatch(q, -1, 0, &ran));
+    CHECK_INVALID(snats_dispatch_queue_dispatch(q, 1, -1, &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 1, 0, NULL));
+    CHECK_STATUS(snats_dispatch_queue_dispatch(q, 1, 10, NULL), SNATS_TIMEOUT);
+
+    unsigned char buf[64];
+    size_t used = 99, count = 99;
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(NULL, buf, sizeof buf, 1, 0, &used, &count));
+    CHECK_EQ_INT(used, 0);
+    CHECK_EQ_INT(count, 0);
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(q, NULL, sizeof buf, 1, 0, &used, &count));
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 0, 0, &used, &count));
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 1, -1, &used, &count));
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 1, 0, NULL, &count));
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 1, 0, &used, NULL));
+    CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 1, 0, &used, &count));
+    CHECK_EQ_INT(count, 0);
+
+    int msgs = 99;
+    int64_t bytes = 99;
+    CHECK_INVALID(snats_dispatch_queue_get_pending(&msgs, &bytes, NULL));
+    CHECK_OK(snats_dispatch_queue_get_pending(NULL, NULL, q));
+    CHECK_OK(snats_dispatch_queue_get_pending(&msgs, &bytes, q));
+    CHECK_EQ_INT(msgs, 0);
+    CHECK_EQ_INT(bytes, 0);
+
+    /* subscribing */
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_sub *sub = (snats_sub *)&alive;
+    CHECK_INVALID(snats_subscribe_on(NULL, c, "bad.args", NULL, q, nop_cb, NULL));
+    CHECK_INVALID(snats_subscribe_on(&sub, NULL, "bad.args", NULL, q, nop_cb, NULL));
+    CHECK_NULL(sub);
+    sub = (snats_sub *)&alive;
+    CHECK_INVALID(snats_subscribe_on(&sub, c, NULL, NULL, q, nop_cb, NULL));
+    CHECK_NULL(sub);
+    sub = (snats_sub *)&alive;
+    CHECK_INVALID(snats_subscribe_on(&sub, c, "bad.args", NULL, NULL, nop_cb, NULL));
+    CHECK_NULL(sub);
+    sub = (snats_sub *)&alive;
+    CHECK_INVALID(snats_subscribe_on(&sub, c, "bad.args", NULL, NULL, NULL, NULL));
+    CHECK_NULL(sub);
+    CHECK_STATUS(snats_subscribe_on(&sub, c, "bad..subject", NULL, q, nop_cb, NULL), SNATS_INVALID_SUBJECT);
+    CHECK_NULL(sub);
+    CHECK_STATUS(snats_subscribe_on(&sub, c, "", NULL, q, NULL, NULL), SNATS_INVALID_SUBJECT);
+    CHECK_INVALID(snats_subscribe_on(&sub, c, "bad.args", "", q, nop_cb, NULL));
+    CHECK_INVALID(snats_subscribe_on(&sub, c, "bad.args", "a b", q, NULL, NULL));
+    CHECK_NULL(sub);
+
+    sub = (snats_sub *)&alive;
+    CHECK_INVALID(snats_subscribe_dedicated(NULL, c, "bad.args", NULL, nop_cb, NULL));
+    CHECK_INVALID(snats_subscribe_dedicated(&sub, NULL, "bad.args", NULL, nop_cb, NULL));
+    CHECK_NULL(sub);
+    sub = (snats_sub *)&alive;
+    CHECK_INVALID(snats_subscribe_dedicated(&sub, c, NULL, NULL, nop_cb, NULL));
+    CHECK_NULL(sub);
+    sub = (snats_sub *)&alive;
+    CHECK_INVALID(snats_subscribe_dedicated(&sub, c, "bad.args", NULL, NULL, NULL));
+    CHECK_NULL(sub);
+    CHECK_STATUS(snats_subscribe_dedicated(&sub, c, "bad..subject", NULL, nop_cb, NULL), SNATS_INVALID_SUBJECT);
+    CHECK_INVALID(snats_subscribe_dedicated(&sub, c, "bad.args", "", nop_cb, NULL));
+    CHECK_INVALID(snats_subscribe_dedicated(&sub, c, "bad.args", "a\tb", nop_cb, NULL));
+    CHECK_NULL(sub);
+
+    /* valid calls still work after all that, with and without a queue group */
+    snats_sub *good = NULL, *grouped = NULL;
+    CHECK_OK(snats_subscribe_on(&good, c, "bad.args", "workers", q, NULL, (void *)5));
+    CHECK_OK(snats_subscribe_dedicated(&grouped, c, "bad.args", "workers", nop_cb, NULL));
+    snats_sub_destroy(good);
+    snats_sub_destroy(grouped);
+
+    /* closed connection */
+    snats_conn_close(c);
+    CHECK_STATUS(snats_subscribe_on(&sub, c, "bad.args", NULL, q, nop_cb, NULL), SNATS_CONNECTION_CLOSED);
+    CHECK_NULL(sub);
+    CHECK_STATUS(snats_subscribe_dedicated(&sub, c, "bad.args", NULL, nop_cb, NULL), SNATS_CONNECTION_CLOSED);
+    CHECK_NULL(sub);
+
+    snats_conn_destroy(c);
+    snats_options_destroy(o);
+    snats_dispatch_queue_destroy(q);
+    server_stop(&srv);
+}
+
+const test_case delivery_tests[] = {
+    TEST(delivery_pool_thread_count_is_bounded),
+    TEST(delivery_order_one_at_a_time),
+    TEST(delivery_nested_requests_deeper_than_pool),
+    TEST(delivery_queue_fd_with_epoll),
+    TEST(delivery_queue_batches_tagged),
+    TEST(delivery_queue_limits_report_slow_consumer),
+    TEST(delivery_connection_events_on_queue),
+    TEST(delivery_drain_and_close_from_callback),
+    TEST(delivery_bad_arguments),
+};
+HARNESS_TABLE_COUNT(delivery);
