@@ -50,9 +50,11 @@ demo: deps build $(OUT)/examples/demo
 	    $(OUT)/examples/demo "$$NATS_URL" && echo && echo "== Python demo ==" && \
 	    SWIFTNATS_LIBRARY=$(CURDIR)/$(LIB) PYTHONPATH=$(CURDIR)/bindings/python $(PY) bindings/python/examples/demo.py "$$NATS_URL"'
 
+# Any example: `make .build/make/examples/NAME`. dispatch_libuv also links libuv (libuv1-dev).
+$(OUT)/examples/dispatch_libuv: EXAMPLE_LIBS = $$(pkg-config --cflags --libs libuv)
 $(OUT)/examples/%: bindings/c/examples/%.c Include/swiftnats.h build
 	@mkdir -p $(OUT)/examples
-	gcc -std=c11 -O2 -Wall -Wextra -IInclude -o $@ $< -L$(RELEASE) -lswiftnats $$(pkg-config --libs jansson) -lpthread -Wl,-rpath,$(CURDIR)/$(RELEASE)
+	gcc -std=c11 -O2 -Wall -Wextra -IInclude -o $@ $< -L$(RELEASE) -lswiftnats $$(pkg-config --libs jansson) $(EXAMPLE_LIBS) -lpthread -Wl,-rpath,$(CURDIR)/$(RELEASE)
 
 # ---------------------------------------------------------------- tests ---
 test: deps build

@@ -963,8 +963,8 @@ snats_status snats_dispatch_queue_fd(int *fd, snats_dispatch_queue *queue);
  * @param max_callbacks > 0.
  * @param timeout_ms    >= 0.
  * @param[out] ran      Optional: how many ran.
- * @retval SNATS_OK          *ran >= 0 ran (0 only with @p timeout_ms 0).
- * @retval SNATS_TIMEOUT     nothing to run within @p timeout_ms > 0.
+ * @retval SNATS_OK          *ran callbacks ran: 0 when nothing came within @p timeout_ms or
+ *                           snats_dispatch_queue_wake() was called.
  * @retval SNATS_INVALID_ARG NULL @p queue, @p max_callbacks < 1 or @p timeout_ms < 0.
  * Blocks: up to @p timeout_ms, and while the callbacks run. Threads: any; several threads
  * may dispatch one queue (a subscription's callbacks still run one at a time). A callback
@@ -984,14 +984,23 @@ snats_status snats_dispatch_queue_dispatch(snats_dispatch_queue *queue, int max_
  * Until the next call on @p queue, a drain counts the messages as still being handled.
  * @param[out] used  Bytes written; with SNATS_BUFFER_TOO_SMALL, the size the first record needs.
  * @param[out] count Messages written.
- * @retval SNATS_OK               *count messages (0 only with @p timeout_ms 0).
+ * @retval SNATS_OK               *count messages: 0 when none came within @p timeout_ms or
+ *                                snats_dispatch_queue_wake() was called.
  * @retval SNATS_BUFFER_TOO_SMALL the first record needs *used bytes; it stays queued.
- * @retval SNATS_TIMEOUT          none within @p timeout_ms > 0.
  * @retval SNATS_INVALID_ARG      a NULL argument, @p max_msgs < 1 or @p timeout_ms < 0.
  * Blocks: up to @p timeout_ms. Threads: any.
  */
 snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *buffer, size_t capacity,
                                             size_t max_msgs, int64_t timeout_ms, size_t *used, size_t *count);
+
+/**
+ * @brief Makes a snats_dispatch_queue_dispatch() or snats_dispatch_queue_next_msgs() waiting
+ *        on @p queue now (or the next one to wait) return at once with nothing: how another
+ *        thread stops the owner's loop.
+ * @retval SNATS_OK woken. @retval SNATS_INVALID_ARG NULL @p queue.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_dispatch_queue_wake(snats_dispatch_queue *queue);
 
 /**
  * @brief Messages and bytes (payload and headers) waiting in the queue's subscriptions.
@@ -1072,6 +1081,27 @@ snats_status snats_queue_subscribe_sync(snats_sub **sub, snats_conn *conn, const
  */
 snats_status snats_subscribe_on(snats_sub **sub, snats_conn *conn, const char *subject, const char *queue_group,
                                 snats_dispatch_queue *queue, snats_msg_handler cb, void *closure);
+
+/**
+ * @brief Called with a batch of messages of a snats_subscribe_batch() subscription.
+ * @param records Borrowed for the call: @p count records of @p used bytes, as
+ *                snats_sub_next_msgs() writes them (lengths, then subject, reply, header
+ *                block and payload). Up to 1024 messages and about 256 KiB a call.
+ * Threads: as snats_msg_handler: one call at a time per subscription, in order; the
+ * messages count as being handled (for a drain) until the call returns.
+ */
+typedef void (*snats_batch_handler)(snats_conn *conn, snats_sub *sub, const void *records, size_t used,
+                                    size_t count, void *closure);
+
+/**
+ * @brief As snats_subscribe() (in @p queue_group unless NULL), with the messages passed in
+ *        batches: one call for what is queued, for bindings where a call costs more than a
+ *        message (one Python callback per batch instead of per message).
+ * @param cb Required. Other parameters and statuses: as snats_subscribe().
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_subscribe_batch(snats_sub **sub, snats_conn *conn, const char *subject, const char *queue_group,
+                                   snats_batch_handler cb, void *closure);
 
 /**
  * @brief As snats_subscribe() (in @p queue_group unless NULL), with a thread of its own for

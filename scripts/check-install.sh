@@ -13,7 +13,10 @@ flags=$(pkg-config --define-variable=prefix="$prefix" --cflags --libs swiftnats)
 echo "pkg-config --cflags --libs swiftnats: $flags"
 for source in "$here"/bindings/c/examples/*.c; do
     name=$(basename "$source" .c)
-    gcc -std=c11 -Wall -Wextra -Werror -o "$out/$name" "$source" $flags -Wl,-rpath,"$prefix/lib"
+    extra=""
+    # The libuv example also needs libuv (Debian: libuv1-dev, installed by scripts/deps.sh).
+    [ "$name" = dispatch_libuv ] && extra=$(pkg-config --cflags --libs libuv)
+    gcc -std=c11 -Wall -Wextra -Werror -o "$out/$name" "$source" $flags $extra -Wl,-rpath,"$prefix/lib"
 done
 ldd "$out/demo" | grep -q "$prefix/lib/libswiftnats.so.0" || { echo "demo does not link the installed library" >&2; exit 1; }
 RUN_ALL="$here/bindings/c/examples/run_all.sh" BINDIR="$out" \

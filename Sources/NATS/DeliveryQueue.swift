@@ -28,6 +28,8 @@ public final class DeliveryQueue: DeliveryTarget {
     private var pendingBytes = 0
     private var signalled = false
     private var waiters = 0
+    /// `wake()` was called: the next wait (or the current one) returns at once.
+    private var woken = false
     /// The subscriptions of the last batch taken: being handled until the next take.
     private var handling: [Subscription] = []
 
@@ -89,6 +91,17 @@ public final class DeliveryQueue: DeliveryTarget {
         _ = read(fileDescriptor, &byte, 1)
     }
 
+    /// A subscription ended: it leaves the queue's lists (they would keep it, and through it
+    /// this queue, alive), and the descriptor stops being readable if it was the only work.
+    func forget(_ subscription: Subscription) {
+        condition.withLock {
+            ready.removeAll { $0 === subscription }
+            readyBatches.removeAll { $0 === subscription }
+            handling.removeAll { $0 === subscription }
+            settleSignalLocked()
+        }
+    }
+
     /// Admits as many of `sizes` (one per message, in order) as the limits allow; returns how
     /// many. Called by a subscription enqueueing (lock order: subscription, then queue).
     func admit(_ sizes: [Int]) -> Int {
@@ -123,6 +136,15 @@ public final class DeliveryQueue: DeliveryTarget {
 
     // MARK: for the owner
 
+    /// Makes a `dispatch` or `nextBatch` waiting now (or the next one to wait) return at once,
+    /// empty: how another thread stops the owner's loop.
+    public func wake() {
+        condition.withLock {
+            woken = true
+            condition.broadcast()
+        }
+    }
+
     /// Waits up to `timeoutMilliseconds` (0: not at all) for work, then runs up to
     /// `maxCallbacks` pending callbacks on this thread, in order per subscription. Returns how
     /// many ran.
@@ -134,7 +156,8 @@ public final class DeliveryQueue: DeliveryTarget {
         while ran < maxCallbacks {
             let task: DeliveryTask? = condition.withLock {
                 while ready.isEmpty {
-                    if ran > 0 || deadline.remainingNanoseconds == 0 {
+                    if ran > 0 || deadline.remainingNanoseconds == 0 || woken {
+                        woken = false
                         settleSignalLocked()
                         return nil
                     }
@@ -178,7 +201,8 @@ public final class DeliveryQueue: DeliveryTarget {
         while taken.count < maxMessages {
             let next: Subscription? = condition.withLock {
                 while readyBatches.isEmpty {
-                    if !taken.isEmpty || deadline.remainingNanoseconds == 0 {
+                    if !taken.isEmpty || deadline.remainingNanoseconds == 0 || woken {
+                        woken = false
                         settleSignalLocked()
                         return nil
                     }

@@ -32,4 +32,11 @@ struct FIFO<Element> {
             items.insert(element, at: 0)
         }
     }
+
+    /// Removes the elements `matching` says; keeps the order of the others.
+    mutating func removeAll(where matching: (Element) -> Bool) {
+        items.removeFirst(head)
+        head = 0
+        items.removeAll(where: matching)
+    }
 }

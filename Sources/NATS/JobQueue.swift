@@ -3,8 +3,9 @@
 /// callbacks. It holds no thread: it is scheduled on its target while it has jobs.
 public final class JobQueue: DeliveryTask {
     private let target: DeliveryTarget
-    /// Whose callbacks the jobs are (a connection): a blocking call made from a job knows it.
-    private let owner: AnyObject
+    /// Whose callbacks the jobs are (a connection), by identity only: a blocking call made
+    /// from a job knows it. Not a reference: the owner keeps this queue.
+    private let owner: ObjectIdentifier
     private let condition = Condition()
     // Guarded by `condition`.
     private var jobs = FIFO<() -> Void>()
@@ -14,7 +15,7 @@ public final class JobQueue: DeliveryTask {
 
     public init(target: DeliveryTarget, owner: AnyObject) {
         self.target = target
-        self.owner = owner
+        self.owner = ObjectIdentifier(owner)
     }
 
     /// Queues `job`; returns false (and drops it) once the queue is stopping.

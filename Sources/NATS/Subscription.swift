@@ -29,7 +29,12 @@ public final class Subscription: DeliveryTask {
     public let connection: Connection
 
     typealias Handler = (Message) -> Void
+    public typealias BatchHandler = ([Message]) -> Void
     private let handler: Handler?
+    /// Instead of `handler`: called with up to `batchLimits` messages at a time (for bindings
+    /// where each call costs more than the message: Python).
+    private let batchHandler: BatchHandler?
+    public static let batchLimits = (messages: 1_024, bytes: 256 * 1024)
     /// Library-internal subscriptions (the request muxer) handle messages on the event loop.
     let inlineHandler: Handler?
     /// Where callbacks run (nil for synchronous, inline and batch subscriptions).
@@ -74,13 +79,14 @@ public final class Subscription: DeliveryTask {
     init(
         connection: Connection, sid: UInt64, subject: String, queue: String?,
         pendingLimits: (messages: Int, bytes: Int), handler: Handler?, inlineHandler: Handler? = nil,
-        delivery: SubscriptionDelivery = .connectionDefault, defaultTarget: DeliveryTarget? = nil, lanes: Int = 1
+        batchHandler: BatchHandler? = nil, delivery: SubscriptionDelivery = .connectionDefault, defaultTarget: DeliveryTarget? = nil, lanes: Int = 1
     ) {
         self.connection = connection
         self.sid = sid
         self.subject = subject
         self.queue = queue
         self.handler = handler
+        self.batchHandler = batchHandler
         self.inlineHandler = inlineHandler
         self.maxPendingMessages = pendingLimits.messages
         self.maxPendingBytes = pendingLimits.bytes
@@ -88,7 +94,7 @@ public final class Subscription: DeliveryTask {
         var token: UInt64?
         var bound: DeliveryQueue?
         var target: DeliveryTarget?
-        if handler != nil {
+        if handler != nil || batchHandler != nil {
             switch delivery {
             case .connectionDefault: target = defaultTarget
             case .dedicatedThread:
@@ -108,7 +114,7 @@ public final class Subscription: DeliveryTask {
         self.batchToken = token
     }
 
-    public var isSynchronous: Bool { handler == nil && inlineHandler == nil && batchToken == nil }
+    public var isSynchronous: Bool { handler == nil && batchHandler == nil && inlineHandler == nil && batchToken == nil }
 
     public var isValid: Bool { condition.withLock { !closed } }
 
@@ -209,9 +215,10 @@ public final class Subscription: DeliveryTask {
     // MARK: delivery
 
     /// On a pool thread, a dedicated thread or a queue's `dispatch`: runs the handler for
-    /// queued messages, one at a time per lane, at most `budget` of them.
+    /// queued messages (or the batch handler for batches of them), one call at a time per
+    /// lane, at most `budget` calls.
     public func runDelivery(budget: Int) -> (ran: Int, more: Bool) {
-        guard let handler else { return (0, false) }
+        guard handler != nil || batchHandler != nil else { return (0, false) }
         return CallbackContext.run(owner: connection, task: self) {
             var ran = 0
             condition.lock()
@@ -228,16 +235,22 @@ public final class Subscription: DeliveryTask {
                     condition.unlock()
                     return (ran, true)
                 }
-                // pending is not empty here (checked above).
-                guard let message = pending.popFirst() else { continue }
-                deliveredCount += 1
+                let taken = takeForCallLocked()
                 let reachedMax = maxMessages > 0 && deliveredCount >= maxMessages
                 if pending.count < maxPendingMessages / 2 || maxPendingMessages == 0 { slowConsumerReported = false }
                 callbacksRunning += 1
                 condition.unlock()
-                boundQueue?.release(messages: 1, bytes: message.storage.payloadLength + message.storage.headerLength)
+                if let boundQueue {
+                    boundQueue.release(
+                        messages: taken.count,
+                        bytes: taken.reduce(0) { $0 + $1.storage.payloadLength + $1.storage.headerLength })
+                }
 
-                handler(message)
+                if let batchHandler {
+                    batchHandler(taken)
+                } else if let handler, let message = taken.first {
+                    handler(message)
+                }
                 ran += 1
 
                 condition.lock()
@@ -251,6 +264,25 @@ public final class Subscription: DeliveryTask {
                 }
             }
         }
+    }
+
+    /// With the lock held and `pending` not empty: the message of the next call, or the
+    /// messages of the next batch call (up to the limits, and not past the auto-unsubscribe
+    /// count), counted as delivered.
+    private func takeForCallLocked() -> [Message] {
+        var taken: [Message] = []
+        var bytes = 0
+        let limit = batchHandler == nil ? 1 : Self.batchLimits.messages
+        while taken.count < limit, let first = pending.first {
+            let size = first.storage.payloadLength + first.storage.headerLength
+            if !taken.isEmpty && bytes + size > Self.batchLimits.bytes { break }
+            _ = pending.popFirst()
+            taken.append(first)
+            bytes += size
+            deliveredCount += 1
+            if maxMessages > 0 && deliveredCount >= maxMessages { break }
+        }
+        return taken
     }
 
     /// A batch subscription's part of `DeliveryQueue.nextBatch`: takes what is queued, never
@@ -475,6 +507,7 @@ public final class Subscription: DeliveryTask {
         }
         guard let (pool, messages, bytes, ended) = taken else { return }
         boundQueue?.release(messages: messages, bytes: bytes)
+        boundQueue?.forget(self)
         let wait = waitForCallbacks && !CallbackContext.isRunning(self)
         if wait {
             condition.withLock { while callbacksRunning > 0 { condition.wait(until: nil) } }

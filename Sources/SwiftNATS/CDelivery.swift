@@ -79,8 +79,12 @@ public func snats_dispatch_queue_dispatch(
     return withStatus {
         let count = try dispatchQueue(pointer).dispatch(maxCallbacks: Int(maxCallbacks), timeoutMilliseconds: timeout)
         ran?.pointee = Int32(clamping: count)
-        if count == 0 && timeout > 0 { throw NATSError.timeout("no callback to run within \(timeout) ms") }
     }
+}
+
+@_cdecl("snats_dispatch_queue_wake")
+public func snats_dispatch_queue_wake(_ pointer: OpaquePointer?) -> Int32 {
+    withStatus { try dispatchQueue(pointer).wake() }
 }
 
 /// A batch record: the subscription's tag, then the message as `PackedMessage` writes it.
@@ -116,7 +120,6 @@ public func snats_dispatch_queue_next_msgs(
         }
         used.pointee = cursor - buffer
         count.pointee = taken.count
-        if taken.isEmpty && timeout > 0 { throw NATSError.timeout("no message within \(timeout) ms") }
     }
 }
 

@@ -52,6 +52,9 @@ public typealias CErrorHandler = @convention(c) (
     OpaquePointer?, OpaquePointer?, Int32, UnsafePointer<CChar>?, UnsafeMutableRawPointer?
 ) -> Void
 public typealias CMsgHandler = @convention(c) (OpaquePointer?, OpaquePointer?, OpaquePointer?, UnsafeMutableRawPointer?) -> Void
+public typealias CBatchHandler = @convention(c) (
+    OpaquePointer?, OpaquePointer?, UnsafeRawPointer?, Int, Int, UnsafeMutableRawPointer?
+) -> Void
 
 /// A C function pointer with its closure.
 struct CCallback<Function> {

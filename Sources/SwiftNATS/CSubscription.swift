@@ -34,6 +34,7 @@ private func subscription(_ pointer: OpaquePointer?) throws -> Subscription {
 private enum CDelivery {
     case synchronous
     case callback(SubscriptionDelivery)
+    case batchCallback(CBatchHandler)
     case batches(DeliveryQueue)
 }
 
@@ -58,6 +59,17 @@ private func subscribe(
         case .batches(let dispatchQueue):
             made = try conn.subscribeBatches(
                 subject, queue: queue, on: dispatchQueue, token: UInt64(UInt(bitPattern: closure)))
+        case .batchCallback(let callback):
+            let connHandle = connPointer
+            made = try conn.subscribeInBatches(subject, queue: queue) { messages in
+                // One buffer for the batch, in the records of snats_sub_next_msgs().
+                let size = messages.reduce(0) { $0 + PackedMessage.size(of: $1.storage) }
+                let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, size), alignment: 8)
+                defer { buffer.deallocate() }
+                var cursor = buffer
+                for message in messages { cursor = PackedMessage.write(message.storage, at: cursor) }
+                callback(connHandle, handle, buffer, size, messages.count, closure)
+            }
         case .callback(let where_):
             let callback = try required(callback, "cb")
             let connHandle = connPointer
@@ -84,6 +96,18 @@ public func snats_subscribe_on(
     let queue = Handle.borrow(dispatchQueue, as: DeliveryQueue.self)
     let delivery: CDelivery = callback == nil ? .batches(queue) : .callback(.queue(queue))
     return subscribe(out, conn, subject, queueGroup, queueRequired: false, callback, closure, delivery)
+}
+
+@_cdecl("snats_subscribe_batch")
+public func snats_subscribe_batch(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ conn: OpaquePointer?, _ subject: UnsafePointer<CChar>?,
+    _ queueGroup: UnsafePointer<CChar>?, _ callback: CBatchHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let callback else {
+        out?.pointee = nil
+        return withStatus { throw NATSError.nullArgument("cb") }
+    }
+    return subscribe(out, conn, subject, queueGroup, queueRequired: false, nil, closure, .batchCallback(callback))
 }
 
 @_cdecl("snats_subscribe_dedicated")

@@ -272,6 +272,25 @@ final class DeliveryTests: ServerTestCase {
         XCTAssertEqual(outcomes.count, 4, "completed twice")
     }
 
+    /// The closed callback runs as a job on the pool: close() returns only after it has run,
+    /// also when a callback of the connection asked for the close first.
+    func testClosedCallbackHasRunWhenCloseReturns() throws {
+        for _ in 0..<20 {
+            let closed = ManagedAtomicCounter()
+            let conn = try connect { $0.onClosed = { _ in usleep(2_000); closed.increment() } }
+            let asked = DispatchSemaphore(value: 0)
+            _ = try conn.subscribe("close.me") { _ in
+                conn.close()
+                asked.signal()
+            }
+            try conn.flush(timeoutMilliseconds: 2_000)
+            try conn.publish("close.me", payload: [])
+            XCTAssertEqual(asked.wait(timeout: .now() + 5), .success)
+            conn.close()
+            XCTAssertEqual(closed.value, 1, "close() returned before the closed callback ran")
+        }
+    }
+
     private func readable(_ fd: Int32) -> Bool {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         return poll(&entry, 1, 0) == 1

@@ -49,6 +49,8 @@ static snats_conn *connect_with(snats_options *o) {
     return c;
 }
 
+static void count_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure);
+
 static int queue_pending(snats_dispatch_queue *q) {
     int msgs = -1;
     int64_t bytes = -1;
@@ -69,10 +71,8 @@ static void dispatch_until(snats_dispatch_queue *q, atomic_int *done, int want, 
         if (harness_now_ms() > deadline) FAIL("dispatch: %d of %d callbacks after %lld ms", atomic_load(done), want,
                                               (long long)harness_ms(timeout_ms));
         int ran = -1;
-        snats_status s = snats_dispatch_queue_dispatch(q, 64, 50, &ran);
-        if (s != SNATS_OK && s != SNATS_TIMEOUT) FAIL("dispatch returned %s", snats_status_text(s));
-        if (s == SNATS_TIMEOUT) CHECK_EQ_INT(ran, 0);
-        if (s == SNATS_OK) CHECK(ran > 0);
+        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, &ran));
+        CHECK(ran >= 0 && ran <= 64);
     }
 }
 
@@ -150,6 +150,104 @@ static void delivery_pool_thread_count_is_bounded(void) {
     server_stop(&srv);
 }
 
+static int pool_alive(void) {
+    int alive = -1, size = -1;
+    CHECK_OK(snats_get_delivery_pool_threads(&alive, &size));
+    return alive;
+}
+
+/* The process-wide pool follows snats_set_delivery_pool_size, and keeps delivering. */
+static void delivery_pool_size_changes(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    static atomic_int calls;
+    snats_sub *subs[8];
+    for (int i = 0; i < 8; i++) {
+        char subject[32];
+        snprintf(subject, sizeof subject, "resize.%d", i);
+        CHECK_OK(snats_subscribe(&subs[i], c, subject, count_cb, &calls));
+    }
+    CHECK_OK(snats_set_delivery_pool_size(4));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    int want = 0;
+    for (int size = 4; size >= 1; size -= 3) {
+        CHECK_OK(snats_set_delivery_pool_size(size));
+        for (int round = 0; round < 50; round++)
+            for (int i = 0; i < 8; i++) {
+                char subject[32];
+                snprintf(subject, sizeof subject, "resize.%d", i);
+                CHECK_OK(snats_publish(c, subject, "x", 1));
+                want++;
+            }
+        CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+        CHECK_EVENTUALLY(atomic_load(&calls) == want, 10000);
+        int alive = -1, got = -1;
+        CHECK_OK(snats_get_delivery_pool_threads(&alive, &got));
+        CHECK_EQ_INT(got, size);
+        CHECK_EVENTUALLY(pool_alive() <= size, 5000); /* a smaller size, as threads go idle */
+    }
+    for (int i = 0; i < 8; i++) snats_sub_destroy(subs[i]);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+typedef struct {
+    atomic_int calls;
+    atomic_bool release;
+} hold_ctx;
+
+/* Holds its thread until released, so that every subscription's thread is alive at once. */
+static void hold_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)sub;
+    (void)msg;
+    hold_ctx *h = closure;
+    atomic_fetch_add(&h->calls, 1);
+    int64_t deadline = harness_now_ms() + harness_ms(10000);
+    while (!atomic_load(&h->release) && harness_now_ms() < deadline) harness_sleep_ms(1);
+}
+
+#define DEDICATED_SUBS 12
+
+/* A dedicated subscription (by the call, or by the connection's option) has a thread of its
+ * own: callbacks blocked outside the library do not hold the others back, and each thread
+ * ends with its subscription. */
+static void delivery_dedicated_threads_end_with_subscription(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_options *o = options_for(srv.url);
+    CHECK_OK(snats_options_set_dedicated_delivery(o, true));
+    snats_conn *dc = connect_with(o);
+    int before = process_threads();
+    static hold_ctx h;
+    snats_sub *subs[DEDICATED_SUBS];
+    for (int i = 0; i < DEDICATED_SUBS; i++) {
+        char subject[32];
+        snprintf(subject, sizeof subject, "own.%d", i);
+        if (i % 2 == 0) CHECK_OK(snats_subscribe_dedicated(&subs[i], c, subject, NULL, hold_cb, &h));
+        else CHECK_OK(snats_subscribe(&subs[i], dc, subject, hold_cb, &h)); /* dedicated by option */
+    }
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    CHECK_OK(snats_conn_flush(dc, harness_ms(5000)));
+    for (int i = 0; i < DEDICATED_SUBS; i++) {
+        char subject[32];
+        snprintf(subject, sizeof subject, "own.%d", i);
+        CHECK_OK(snats_publish(c, subject, "x", 1));
+    }
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    /* All held at once: a pool of 2 could not do that. */
+    CHECK_EVENTUALLY(atomic_load(&h.calls) == DEDICATED_SUBS, 5000);
+    CHECK(process_threads() >= before + DEDICATED_SUBS);
+    atomic_store(&h.release, true);
+    for (int i = 0; i < DEDICATED_SUBS; i++) snats_sub_destroy(subs[i]);
+    CHECK_EVENTUALLY(process_threads() <= before + 1, 5000);
+    snats_conn_destroy(dc);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
 /* ------------------------------------------------------------------------------------------
  * One at a time, in order, in every mode
  * ---------------------------------------------------------------------------------------- */
@@ -194,7 +292,7 @@ static void publish_numbered(snats_conn *c, const char *subject, int n) {
 static void check_order(order_ctx *o, const char *mode) {
     if (atomic_load(&o->overlaps) != 0) FAIL("%s: %d callbacks overlapped", mode, atomic_load(&o->overlaps));
     if (atomic_load(&o->out_of_order) != 0) FAIL("%s: %d out of order", mode, atomic_load(&o->out_of_order));
-    
+    CHECK_EQ_INT(atomic_load(&o->next), ORDER_MSGS);
     CHECK_EQ_INT(atomic_load(&o->done), ORDER_MSGS);
 }
 
@@ -211,7 +309,7 @@ static void *queue_driver(void *arg) {
     while (atomic_load(&d->o->done) < ORDER_MSGS && harness_now_ms() < deadline) {
         int ran = 0;
         snats_status s = snats_dispatch_queue_dispatch(d->q, 7, 20, &ran);
-        if (s != SNATS_OK && s != SNATS_TIMEOUT) atomic_fetch_add(&d->failures, 1);
+        if (s != SNATS_OK || ran < 0 || ran > 7) atomic_fetch_add(&d->failures, 1);
     }
     return NULL;
 }
@@ -226,11 +324,11 @@ static void delivery_order_one_at_a_time(void) {
     static order_ctx pooled, other, dedicated, queued;
     snats_sub *sub = NULL, *sub2 = NULL;
     CHECK_OK(snats_subscribe(&sub, c, "order.pool", order_cb, &pooled));
-    CHECK_OK(snats_subscribe(&sub2, c, "order.other", order_cb, &pooled));
+    CHECK_OK(snats_subscribe(&sub2, c, "order.other", order_cb, &other));
     CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
     publish_numbered(pub, "order.pool", ORDER_MSGS);
     publish_numbered(pub, "order.other", ORDER_MSGS);
-    CHECK_EVENTUALLY(atomic_load(&pooled.done) == ORDER_MSGS && 1, 20000);
+    CHECK_EVENTUALLY(atomic_load(&pooled.done) == ORDER_MSGS && atomic_load(&other.done) == ORDER_MSGS, 20000);
     check_order(&pooled, "pool");
     check_order(&other, "pool (second subscription)");
     snats_sub_destroy(sub);
@@ -314,6 +412,7 @@ static void delivery_nested_requests_deeper_than_pool(void) {
         CHECK_OK(snats_subscribe(&subs[i], c, subject, chain_cb, (void *)(intptr_t)i));
     }
     CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    int before = process_threads();
     for (int round = 0; round < 3; round++) {
         snats_msg *reply = NULL;
         int64_t started = harness_now_ms();
@@ -323,6 +422,8 @@ static void delivery_nested_requests_deeper_than_pool(void) {
         CHECK_OK(snats_msg_release(reply));
     }
     CHECK_EQ_INT(atomic_load(&g_chain_failures), 0);
+    /* The threads lent to the blocked handlers end: the connection's pool is back to 2. */
+    CHECK_EVENTUALLY(process_threads() <= before + 2, 5000);
     for (int i = 0; i < CHAIN; i++) snats_sub_destroy(subs[i]);
     snats_conn_destroy(c);
     server_stop(&srv);
@@ -397,8 +498,11 @@ static void delivery_queue_fd_with_epoll(void) {
     int ran = -1;
     CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
     CHECK_EQ_INT(ran, 0);
-    CHECK_STATUS(snats_dispatch_queue_dispatch(q, 64, 50, &ran), SNATS_TIMEOUT);
+    int64_t started = harness_now_ms();
+    ran = -1;
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, &ran)); /* waits, then nothing */
     CHECK_EQ_INT(ran, 0);
+    CHECK(harness_now_ms() - started >= 40);
     CHECK_EQ_INT(epoll_wait(ep, got, 4, 0), 0);
     CHECK_EQ_INT(queue_pending(q), 0);
 
@@ -461,8 +565,10 @@ static void delivery_queue_batches_tagged(void) {
 
     static unsigned char buf[65536];
     size_t used = 99, count = 99;
-    /* Empty: a timeout when waiting, nothing at once when not. */
-    CHECK_STATUS(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 10, harness_ms(100), &used, &count), SNATS_TIMEOUT);
+    /* Empty: nothing after the wait, or at once without one. */
+    int64_t started = harness_now_ms();
+    CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 10, 100, &used, &count));
+    CHECK(harness_now_ms() - started >= 90);
     CHECK_EQ_INT(used, 0);
     CHECK_EQ_INT(count, 0);
     used = count = 99;
@@ -539,6 +645,68 @@ static void delivery_queue_batches_tagged(void) {
     snats_sub_destroy(b);
     snats_conn_destroy(c);
     server_stop(&srv);
+}
+
+typedef struct {
+    snats_dispatch_queue *q;
+    bool batches;
+    _Atomic snats_status status;
+    atomic_int got;
+    atomic_llong elapsed;
+} waiter_ctx;
+
+static void *queue_waiter(void *arg) {
+    waiter_ctx *w = arg;
+    int64_t started = harness_now_ms();
+    if (w->batches) {
+        unsigned char buf[256];
+        size_t used = 99, count = 99;
+        atomic_store(&w->status, snats_dispatch_queue_next_msgs(w->q, buf, sizeof buf, 10, harness_ms(20000), &used, &count));
+        atomic_store(&w->got, (int)count + (int)used);
+    } else {
+        int ran = 99;
+        atomic_store(&w->status, snats_dispatch_queue_dispatch(w->q, 64, harness_ms(20000), &ran));
+        atomic_store(&w->got, ran);
+    }
+    atomic_store(&w->elapsed, harness_now_ms() - started);
+    return NULL;
+}
+
+/* snats_dispatch_queue_wake ends a wait from another thread, at once and with nothing. */
+static void delivery_queue_wake_ends_a_wait(void) {
+    snats_dispatch_queue *q = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    for (int batches = 0; batches < 2; batches++) {
+        waiter_ctx w = {.q = q, .batches = batches, .status = SNATS_ERR, .got = -1};
+        pthread_t t;
+        harness_spawn(&t, queue_waiter, &w);
+        harness_sleep_ms(100); /* most likely waiting by now; if not, the wake is kept for it */
+        CHECK_OK(snats_dispatch_queue_wake(q));
+        harness_join(t);
+        CHECK_OK(atomic_load(&w.status));
+        CHECK_EQ_INT(atomic_load(&w.got), 0);
+        if (atomic_load(&w.elapsed) >= harness_ms(10000))
+            FAIL("a woken %s returned after %lld ms", batches ? "next_msgs" : "dispatch", (long long)atomic_load(&w.elapsed));
+    }
+    /* A wake with nobody waiting ends the next wait, and only that one. */
+    CHECK_OK(snats_dispatch_queue_wake(q));
+    int64_t started = harness_now_ms();
+    int ran = -1;
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, harness_ms(20000), &ran));
+    CHECK_EQ_INT(ran, 0);
+    CHECK(harness_now_ms() - started < harness_ms(10000));
+    started = harness_now_ms();
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, &ran));
+    CHECK(harness_now_ms() - started >= 40);
+    /* The fd does not turn readable for a wake. */
+    int fd = -1;
+    CHECK_OK(snats_dispatch_queue_fd(&fd, q));
+    CHECK_OK(snats_dispatch_queue_wake(q));
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    CHECK_EQ_INT(poll(&p, 1, 0), 0);
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, harness_ms(20000), &ran));
+    CHECK_EQ_INT(ran, 0);
+    snats_dispatch_queue_destroy(q);
 }
 
 typedef struct {
@@ -689,7 +857,8 @@ static void delivery_connection_events_on_queue(void) {
     CHECK_EQ_INT(atomic_load(&e.closed), 1);
     CHECK_EQ_INT(atomic_load(&e.wrong_thread), 0);
     int ran = -1;
-    CHECK_STATUS(snats_dispatch_queue_dispatch(q, 64, 100, &ran), SNATS_TIMEOUT);
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 100, &ran));
+    CHECK_EQ_INT(ran, 0);
     CHECK_EQ_INT(atomic_load(&e.closed), 1); /* once */
     p.revents = 0;
     CHECK_EQ_INT(poll(&p, 1, 0), 0);
@@ -846,10 +1015,11 @@ static void nop_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closu
     (void)closure;
 }
 
-#define CHECK_INVALID(call)                                 \
-    do {                                                    \
-        CHECK_STATUS(call, SNATS_INVALID_ARG);              \
-        CHECK(snats_last_error() != NULL && snats_last_error()[0] != 0); \
+/* SNATS_INVALID_ARG, with a message saying why. */
+#define CHECK_INVALID(call)                                                \
+    do {                                                                   \
+        CHECK_STATUS(call, SNATS_INVALID_ARG);                             \
+        CHECK(snats_last_error() != NULL && snats_last_error()[0] != 0);   \
     } while (0)
 
 static void delivery_bad_arguments(void) {
@@ -906,7 +1076,8 @@ static void delivery_bad_arguments(void) {
     CHECK_INVALID(snats_dispatch_queue_dispatch(q, -1, 0, &ran));
     CHECK_INVALID(snats_dispatch_queue_dispatch(q, 1, -1, &ran));
     CHECK_OK(snats_dispatch_queue_dispatch(q, 1, 0, NULL));
-    CHECK_STATUS(snats_dispatch_queue_dispatch(q, 1, 10, NULL), SNATS_TIMEOUT);
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 1, 10, NULL));
+    CHECK_INVALID(snats_dispatch_queue_wake(NULL));
 
     unsigned char buf[64];
     size_t used = 99, count = 99;
@@ -990,10 +1161,13 @@ static void delivery_bad_arguments(void) {
 
 const test_case delivery_tests[] = {
     TEST(delivery_pool_thread_count_is_bounded),
+    TEST(delivery_pool_size_changes),
+    TEST(delivery_dedicated_threads_end_with_subscription),
     TEST(delivery_order_one_at_a_time),
     TEST(delivery_nested_requests_deeper_than_pool),
     TEST(delivery_queue_fd_with_epoll),
     TEST(delivery_queue_batches_tagged),
+    TEST(delivery_queue_wake_ends_a_wait),
     TEST(delivery_queue_limits_report_slow_consumer),
     TEST(delivery_connection_events_on_queue),
     TEST(delivery_drain_and_close_from_callback),

@@ -4,14 +4,15 @@
 #   URL     a running nats-server, e.g. nats://127.0.0.1:4222
 #   BINDIR  where the example binaries are, or go when built (default: a temporary directory)
 #
-# Build flags: $SNATS_CFLAGS / $SNATS_LIBS when set, else `pkg-config --cflags/--libs swiftnats`.
+# Build flags: $SNATS_CFLAGS / $SNATS_LIBS when set, else `pkg-config --cflags/--libs swiftnats`;
+# dispatch_libuv adds `pkg-config --cflags --libs libuv` (Debian: libuv1-dev).
 # CC defaults to cc. Every step has a time limit, so the script always terminates; it exits
 # non-zero when any example fails.
 set -u
 
 url=${1:?usage: run_all.sh URL [BINDIR]}
 here=$(cd "$(dirname "$0")" && pwd)
-examples="pub sub request reply headers demo micro_service rpc_server rpc_client"
+examples="pub sub request reply headers demo micro_service rpc_server rpc_client dispatch_epoll dispatch_libuv"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/snats_examples.XXXXXX")
 cleanup() {
     # Only the background examples this script started.
@@ -33,8 +34,15 @@ if [ "$need_build" = 1 ]; then
         exit 2
     fi
     for e in $examples; do
+        extra=""
+        if [ "$e" = dispatch_libuv ]; then
+            if ! extra=$(pkg-config --cflags --libs libuv 2>/dev/null); then
+                echo "run_all.sh: dispatch_libuv needs libuv (pkg-config libuv; Debian: libuv1-dev)" >&2
+                exit 2
+            fi
+        fi
         # shellcheck disable=SC2086
-        if ! ${CC:-cc} -std=c11 -Wall -Wextra -O2 -o "$bindir/$e" "$here/$e.c" $cflags $libs -lpthread; then
+        if ! ${CC:-cc} -std=c11 -Wall -Wextra -O2 -o "$bindir/$e" "$here/$e.c" $cflags $libs $extra -lpthread; then
             echo "run_all.sh: building $e failed" >&2
             exit 1
         fi
@@ -105,6 +113,12 @@ echo "== demo"
 if $limit "$bindir/demo" "$url"; then ok "demo"; else fail "demo"; fi
 echo "== micro_service"
 if $limit "$bindir/micro_service" "$url"; then ok "micro_service"; else fail "micro_service"; fi
+
+# ---- dispatch queues driven by an event loop: self-contained ----
+echo "== dispatch_epoll"
+if $limit "$bindir/dispatch_epoll" "$url" 1000 20; then ok "dispatch_epoll"; else fail "dispatch_epoll"; fi
+echo "== dispatch_libuv"
+if $limit "$bindir/dispatch_libuv" "$url" 1000 20; then ok "dispatch_libuv"; else fail "dispatch_libuv"; fi
 
 # ---- rpc_server + rpc_client: a calculator in one process, its client in another ----
 echo "== rpc_server + rpc_client"

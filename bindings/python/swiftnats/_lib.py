@@ -45,6 +45,9 @@ __all__ = [
     "CONN_HANDLER",
     "ERROR_HANDLER",
     "MSG_HANDLER",
+    "BATCH_HANDLER",
+    "REPLY_HANDLER",
+    "FLUSH_HANDLER",
     "RECONNECT_DELAY_HANDLER",
     "USER_JWT_HANDLER",
     "SIGNATURE_HANDLER",
@@ -158,6 +161,12 @@ RPC_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
 RPC_CALLBACK = CFUNCTYPE(None, c_status, c_void_p, c_void_p, c_void_p)
 #: typedef void (*snats_msg_handler)(snats_conn *, snats_sub *, snats_msg *, void *closure);
 MSG_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_void_p)
+#: typedef void (*snats_batch_handler)(snats_conn *, snats_sub *, const void *records, size_t used, size_t count, void *closure);
+BATCH_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_size_t, c_size_t, c_void_p)
+#: typedef void (*snats_reply_handler)(snats_conn *, snats_status, snats_msg *reply, void *closure);
+REPLY_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
+#: typedef void (*snats_flush_handler)(snats_conn *, snats_status, void *closure);
+FLUSH_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p)
 
 # Borrowed `const char *` results are declared c_char_p: ctypes copies them into `bytes` at once.
 # Owned `char *` results (snats_json_dumps) are declared c_void_p so they can be snats_free()d.
@@ -242,7 +251,16 @@ SIGNATURES: Dict[str, _Sig] = {
         c_status,
         [c_handle_p, c_handle, c_char_p, c_handle, c_void_p, c_size_t, c_int64],
     ),
+    "snats_request_async": (
+        c_status,
+        [c_handle, c_char_p, c_void_p, c_size_t, c_int64, REPLY_HANDLER, c_void_p],
+    ),
+    "snats_request_msg_async": (
+        c_status,
+        [c_handle, c_char_p, c_handle, c_void_p, c_size_t, c_int64, REPLY_HANDLER, c_void_p],
+    ),
     "snats_conn_flush": (c_status, [c_handle, c_int64]),
+    "snats_conn_flush_async": (c_status, [c_handle, c_int64, FLUSH_HANDLER, c_void_p]),
     "snats_conn_rtt": (c_status, [POINTER(c_int64), c_handle, c_int64]),
     "snats_conn_get_stats": (
         c_status,
@@ -257,6 +275,22 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_conn_get_server_info": (c_status, [POINTER(c_json), c_handle]),
     "snats_conn_get_max_payload": (c_status, [POINTER(c_int64), c_handle]),
     "snats_conn_new_inbox": (c_status, [c_char_p, c_size_t, c_handle]),
+    # Where callbacks run: delivery pool, dispatch queues
+    "snats_set_delivery_pool_size": (c_status, [c_int]),
+    "snats_get_delivery_pool_threads": (c_status, [POINTER(c_int), POINTER(c_int)]),
+    "snats_options_set_delivery_pool_size": (c_status, [c_handle, c_int]),
+    "snats_options_set_dedicated_delivery": (c_status, [c_handle, c_bool]),
+    "snats_options_set_dispatch_queue": (c_status, [c_handle, c_handle]),
+    "snats_dispatch_queue_create": (c_status, [c_handle_p, c_int, c_int64]),
+    "snats_dispatch_queue_destroy": (None, [c_handle]),
+    "snats_dispatch_queue_fd": (c_status, [POINTER(c_int), c_handle]),
+    "snats_dispatch_queue_dispatch": (c_status, [c_handle, c_int, c_int64, POINTER(c_int)]),
+    "snats_dispatch_queue_next_msgs": (
+        c_status,
+        [c_handle, c_void_p, c_size_t, c_size_t, c_int64, POINTER(c_size_t), POINTER(c_size_t)],
+    ),
+    "snats_dispatch_queue_wake": (c_status, [c_handle]),
+    "snats_dispatch_queue_get_pending": (c_status, [POINTER(c_int), POINTER(c_int64), c_handle]),
     # Subscriptions
     "snats_subscribe": (c_status, [c_handle_p, c_handle, c_char_p, MSG_HANDLER, c_void_p]),
     "snats_queue_subscribe": (
@@ -265,6 +299,18 @@ SIGNATURES: Dict[str, _Sig] = {
     ),
     "snats_subscribe_sync": (c_status, [c_handle_p, c_handle, c_char_p]),
     "snats_queue_subscribe_sync": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p]),
+    "snats_subscribe_on": (
+        c_status,
+        [c_handle_p, c_handle, c_char_p, c_char_p, c_handle, MSG_HANDLER, c_void_p],
+    ),
+    "snats_subscribe_batch": (
+        c_status,
+        [c_handle_p, c_handle, c_char_p, c_char_p, BATCH_HANDLER, c_void_p],
+    ),
+    "snats_subscribe_dedicated": (
+        c_status,
+        [c_handle_p, c_handle, c_char_p, c_char_p, MSG_HANDLER, c_void_p],
+    ),
     "snats_sub_next_msg": (c_status, [c_handle_p, c_handle, c_int64]),
     "snats_sub_next_msgs": (
         c_status,

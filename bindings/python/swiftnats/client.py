@@ -26,6 +26,7 @@ from .headers import HeadersArg, c_headers
 from ._json import json_value
 from .msg import Msg
 from .outbox import Outbox
+from ._delivery import BATCH_THUNK
 from .subscription import MsgHandler, Subscription
 
 __all__ = ["connect", "Client", "ConnState", "ClosedCallback", "ErrorCallback"]
@@ -704,8 +705,8 @@ class Client:
         """Subscribes to @p subject (``*`` matches one token, ``>`` the rest), in queue group
         @p queue if given.
 
-        With @p cb, each message is passed to ``cb(msg)`` on the subscription's thread, one at a time,
-        in order; without, read messages with :meth:`Subscription.next_msg`. @p max_msgs > 0
+        With @p cb, each message is passed to ``cb(msg)`` on a thread of the library's delivery
+        pool, one at a time, in order (no thread per subscription); without, read messages with :meth:`Subscription.next_msg`. @p max_msgs > 0
         ends the subscription after that many messages. The pending limits default to the
         connection's.
 
@@ -724,8 +725,10 @@ class Client:
         out = ctypes.c_void_p()
         try:
             with self._use() as ptr:
-                # with a callback too: the subscription's Python thread takes its messages
-                if q is not None:
+                if cb is not None:
+                    # batches of messages on the library's delivery pool (see _delivery.py)
+                    st = lib.snats_subscribe_batch(ctypes.byref(out), ptr, subj, q, BATCH_THUNK, sub._key)
+                elif q is not None:
                     st = lib.snats_queue_subscribe_sync(ctypes.byref(out), ptr, subj, q)
                 else:
                     st = lib.snats_subscribe_sync(ctypes.byref(out), ptr, subj)
@@ -742,8 +745,6 @@ class Client:
             closing = self._closing
         if closing:  # closed meanwhile: the subscription ended with the connection
             rt.unregister(sub._key)
-        if cb is not None:
-            sub._start_pump()
         try:
             if pending_msgs_limit is not None or pending_bytes_limit is not None:
                 default_msgs, default_bytes = self._pending_limits
@@ -811,7 +812,6 @@ class Client:
             subs, self._subs = list(self._subs.values()), {}
         for sub in subs:
             rt.unregister(sub._key)
-            sub._join_pump()  # woken by the close: no callback runs after close() returns
         self._finalizer()  # destroys the handle once no call uses it (off callback threads)
 
     def __enter__(self) -> "Client":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Msg"]
 
 _RECORD_LENGTHS = RECORD_LENGTHS.unpack_from
+_TAG = struct.Struct("=Q")
 
 
 @dataclass(eq=False)
@@ -65,10 +67,14 @@ class Msg:
         )
 
     @classmethod
-    def _unpack(cls, raw: bytes, count: int, client: "Optional[Client]") -> "Tuple[List[Msg], List[int]]":
+    def _unpack(
+        cls, raw: bytes, count: int, client: "Optional[Client]", tags: Optional[List[int]] = None
+    ) -> "Tuple[List[Msg], List[int]]":
         """Builds the messages of a snats_sub_next_msgs() batch (per record four native uint32
         lengths: subject, reply, header block, payload; then those bytes), and the size of
-        each as the pending limits count it (header block + payload).
+        each as the pending limits count it (header block + payload). With @p tags, the
+        records are snats_dispatch_queue_next_msgs() ones: each starts with its
+        subscription's uint64 tag, appended to @p tags.
 
         The hot loop of every subscription: fields left at their class defaults (no reply, no
         headers) are not set, and each distinct subject of the batch is decoded once."""
@@ -80,7 +86,12 @@ class Msg:
         new = object.__new__
         subjects: Dict[bytes, str] = {}
         offset = 0
+        tag_of = _TAG.unpack_from
+        add_tag = tags.append if tags is not None else None
         for _ in range(count):
+            if add_tag is not None:
+                add_tag(tag_of(raw, offset)[0])
+                offset += 8
             subject_len, reply_len, header_len, data_len = lengths(raw, offset)
             offset += 16
             end = offset + subject_len

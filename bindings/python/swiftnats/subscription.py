@@ -1,9 +1,9 @@
-"""Subscriptions: with a callback (run on the subscription's own Python thread) or synchronous
-(read with :meth:`Subscription.next_msg`).
+"""Subscriptions: with a callback (run on the library's delivery pool, see _delivery.py) or
+synchronous (read with :meth:`Subscription.next_msg`).
 
-A subscription with a callback is a synchronous one in the library, emptied by a Python thread
-that takes whole batches with snats_sub_next_msgs(): one ctypes call and one hold of the GIL
-per batch instead of a C-to-Python callback (and a GIL hand-over) per message."""
+A subscription with a callback gets its messages in batches (snats_subscribe_batch()): one
+C-to-Python call and one hold of the GIL per batch instead of per message, and no thread per
+subscription."""
 
 from __future__ import annotations
 
@@ -23,13 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Subscription", "MsgHandler"]
 
 MsgHandler = Callable[[Msg], None]
-
-
-#: a batch: at most this many messages, in a buffer of this many bytes to start with (it
-#: grows for a larger message); the wait per call, after which the thread checks it is wanted
-_BATCH_MSGS = 1024
-_BATCH_BYTES = 256 * 1024
-_WAIT_MS = 1000
 
 
 def _destroy_sub(ptr: int) -> None:
@@ -59,7 +52,6 @@ class Subscription:
         self._subject = subject
         self._queue = queue
         self._cb = cb
-        self._pump: Optional[threading.Thread] = None
         # the batch taken from the library, as [sizes of its messages, how many callbacks have
         # started]: those not started are still pending, not yet delivered, as the user sees it
         self._held: List[Any] = [[], 0]
@@ -80,61 +72,6 @@ class Subscription:
         """Subscribe failed: forget the registry key."""
         rt.unregister(self._key)
         self._key = None
-
-    # -- delivery (the subscription's thread) ------------------------------------------------
-
-    def _start_pump(self) -> None:
-        self._pump = threading.Thread(
-            target=self._run_pump, name=f"swiftnats-sub-{self._subject}", daemon=True)
-        self._pump.start()
-
-    def _run_pump(self) -> None:
-        """Takes batches until the subscription ends, and runs the callback on each message."""
-        capacity = _BATCH_BYTES
-        buf = ctypes.create_string_buffer(capacity)
-        used, count = ctypes.c_size_t(), ctypes.c_size_t()
-        next_msgs = lib.snats_sub_next_msgs
-        unpack = Msg._unpack
-        client = self._client
-        cb = self._cb
-        rt.enter_callback()
-        try:
-            while True:
-                use = self._handle.try_use() if self._handle else None
-                if use is None:
-                    return
-                with use as ptr:
-                    st = next_msgs(ptr, buf, capacity, _BATCH_MSGS, _WAIT_MS, ctypes.byref(used), ctypes.byref(count))
-                if st == Status.TIMEOUT:
-                    continue
-                if st == Status.BUFFER_TOO_SMALL:
-                    capacity = max(capacity * 2, used.value)
-                    buf = ctypes.create_string_buffer(capacity)
-                    continue
-                if st != Status.OK:
-                    return  # unsubscribed, drained, auto-unsubscribe reached, or closed
-                msgs, sizes = unpack(ctypes.string_at(buf, used.value), count.value, client)
-                progress = self._held = [sizes, 0]
-                started = 0
-                for msg in msgs:
-                    if self._final is not None:
-                        return  # closed by a callback: deliver nothing more
-                    started += 1
-                    progress[1] = started
-                    try:
-                        cb(msg)  # type: ignore[misc]
-                    except Exception as e:  # user code: report, never end the thread
-                        client._report_callback_exception(e, self)
-        except BaseException:  # pragma: no cover - a bug here must not pass silently
-            rt.log.exception("swiftnats: error in the delivery thread of %r", self._subject)
-        finally:
-            rt.leave_callback()
-
-    def _join_pump(self) -> None:
-        """Waits until the delivery thread has ended (not when called from it)."""
-        pump = self._pump
-        if pump is not None and pump is not threading.current_thread():
-            pump.join()
 
     # -- API ----------------------------------------------------------------------------------
 
@@ -194,7 +131,6 @@ class Subscription:
         self._ending = True
         with self._use() as ptr:
             _check(lib.snats_sub_drain(ptr, ms))
-        self._join_pump()  # the callback has run on every message taken
 
     def set_pending_limits(self, msgs: int = 65536, bytes: int = 64 * 1024 * 1024) -> None:
         """Sets how many messages / bytes may wait for delivery; 0 means unlimited. Past them,
@@ -238,7 +174,6 @@ class Subscription:
                 # destroy below need not wait for that call's timeout
                 lib.snats_sub_unsubscribe(ptr)
         self._client._forget_sub(self)
-        self._join_pump()
         if self._finalizer is not None:
             self._finalizer()  # unregister the key, then snats_sub_destroy (once idle)
         else:

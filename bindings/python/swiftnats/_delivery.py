@@ -1,0 +1,152 @@
+"""Delivery of messages to Python callbacks in batches, without a thread per subscription.
+
+For the asyncio client, every subscription with a callback is bound to the connection's queue without a C callback
+(snats_subscribe_on() with cb NULL), tagged with its registry key. Whoever drains the queue
+takes whole batches for all subscriptions at once (snats_dispatch_queue_next_msgs(): one
+ctypes call per batch) and runs the callbacks in order per subscription:
+
+- the asyncio client: the event loop, woken by the queue's file descriptor (``add_reader``).
+
+The sync client does not drain a queue itself: its subscriptions are batch subscriptions on
+the library's delivery pool (:data:`BATCH_THUNK`), which bounds the threads, keeps each
+subscription's order and lends a thread while a callback blocks in the library.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import _runtime as rt
+from ._lib import BATCH_HANDLER, lib
+from .errors import Status, _check
+from .msg import Msg
+
+__all__ = ["DispatchQueue", "BATCH_THUNK", "deliver"]
+
+#: a batch: at most this many messages, in a buffer of this many bytes to start with (it
+#: grows for a larger message)
+BATCH_MSGS = 1024
+BATCH_BYTES = 256 * 1024
+
+
+class DispatchQueue:
+    """A ``snats_dispatch_queue``: its handle, descriptor and batch buffer."""
+
+    def __init__(self) -> None:
+        out = ctypes.c_void_p()
+        _check(lib.snats_dispatch_queue_create(ctypes.byref(out), 0, 0))
+        self.ptr: Optional[int] = out.value
+        fd = ctypes.c_int()
+        _check(lib.snats_dispatch_queue_fd(ctypes.byref(fd), self.ptr))
+        self.fd = fd.value
+        self._capacity = BATCH_BYTES
+        self._buf = ctypes.create_string_buffer(self._capacity)
+        self._used = ctypes.c_size_t()
+        self._count = ctypes.c_size_t()
+
+    def take(self, timeout_ms: int, client: Any) -> Tuple[List[int], List[Msg], List[int]]:
+        """Waits up to @p timeout_ms (0: not at all) for messages, then takes a batch: their
+        tags, the messages and their sizes (as the pending limits count them). Empty when
+        none came or the queue was woken. One thread at a time."""
+        tags: List[int] = []
+        while True:
+            st = lib.snats_dispatch_queue_next_msgs(
+                self.ptr, self._buf, self._capacity, BATCH_MSGS, timeout_ms,
+                ctypes.byref(self._used), ctypes.byref(self._count))
+            if st == Status.BUFFER_TOO_SMALL:
+                self._capacity = max(self._capacity * 2, self._used.value)
+                self._buf = ctypes.create_string_buffer(self._capacity)
+                continue
+            _check(st)
+            count = self._count.value
+            if count == 0:
+                return tags, [], []
+            msgs, sizes = Msg._unpack(ctypes.string_at(self._buf, self._used.value), count, client, tags)
+            return tags, msgs, sizes
+
+    def dispatch(self, max_callbacks: int, timeout_ms: int) -> int:
+        """Runs pending C callbacks (connection events, micro and RPC handlers, completions)
+        on this thread; returns how many ran."""
+        ran = ctypes.c_int()
+        _check(lib.snats_dispatch_queue_dispatch(self.ptr, max_callbacks, timeout_ms, ctypes.byref(ran)))
+        return ran.value
+
+    def wake(self) -> None:
+        if self.ptr is not None:
+            lib.snats_dispatch_queue_wake(self.ptr)
+
+    def destroy(self) -> None:
+        """Releases the handle; the connection keeps the queue until it ends."""
+        ptr, self.ptr = self.ptr, None
+        if ptr is not None:
+            lib.snats_dispatch_queue_destroy(ptr)
+
+
+def deliver(tags: List[int], msgs: List[Msg], sizes: List[int], client: Any, pump: Any) -> None:
+    """Runs each message's subscription callback, in batch order (which keeps each
+    subscription's order), noting in ``pump.current`` whose callback runs. A subscription
+    closed meanwhile gets nothing more."""
+    by_sub: Dict[int, Any] = {}
+    # The part of the batch each subscription holds, for its pending counts.
+    for tag, size in zip(tags, sizes):
+        sub = by_sub.get(tag)
+        if sub is None:
+            sub = by_sub[tag] = rt.lookup(tag)
+            if sub is not None:
+                sub._held = [[], 0]
+        if sub is not None:
+            sub._held[0].append(size)
+    for tag, msg in zip(tags, msgs):
+        sub = by_sub.get(tag)
+        if sub is None or sub._final is not None:
+            continue
+        held = sub._held
+        held[1] += 1
+        pump.current = sub
+        try:
+            sub._cb(msg)
+        except Exception as e:  # user code: report, never end the delivery
+            client._report_callback_exception(e, sub)
+        finally:
+            pump.current = None
+    for sub in by_sub.values():
+        if sub is not None:
+            sub._held = [[], 0]
+
+
+def _on_batch(
+    conn: Optional[int], sub_ptr: Optional[int], records: Optional[int], used: int, count: int,
+    closure: Optional[int],
+) -> None:
+    """The sync client's subscriptions: a batch of one subscription's messages, on a thread of
+    the library's delivery pool (snats_subscribe_batch()). The library keeps the calls of one
+    subscription one at a time and in order, and lends the pool a thread while a callback
+    blocks in a library call (a request served by another callback of this connection)."""
+    try:
+        rt.enter_callback()
+        try:
+            sub = rt.lookup(closure)
+            if sub is None or not count:
+                return
+            client = sub._client
+            msgs, sizes = Msg._unpack(ctypes.string_at(records, used), count, client)
+            held = sub._held = [sizes, 0]
+            cb = sub._cb
+            for msg in msgs:
+                if sub._final is not None:
+                    break  # closed by a callback: deliver nothing more
+                held[1] += 1
+                try:
+                    cb(msg)
+                except Exception as e:  # user code: report, never end the delivery
+                    client._report_callback_exception(e, sub)
+            sub._held = [[], 0]
+        finally:
+            rt.leave_callback()
+    except BaseException:  # pragma: no cover - a bug here must not pass silently
+        rt.log.exception("swiftnats: error delivering a batch")
+
+
+#: the one C callback of every sync subscription with a callback
+BATCH_THUNK = BATCH_HANDLER(_on_batch)
