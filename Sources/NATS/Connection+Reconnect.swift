@@ -14,15 +14,14 @@ extension Connection {
     func connectionLost(_ error: NATSError?, channel lost: Channel) {
         enum Next { case ignore, close(NATSError), reconnect(lostFlushes: [Completion<Void>]) }
         let next: Next = lock.withLock {
-            guard teardown == .none, let current = channel, current === lost else { return .ignore }
+            guard let current = channel, current === lost else { return .ignore }
+            let action = lifecycle.linkLost(error, allowReconnect: options.allowReconnect)
+            if action == .ignore { return .ignore }
             pingTask?.cancel()
             pingTask = nil
-            let reason = error ?? linkError ?? .io("the server closed the connection")
-            lastDisconnect = reason
             // Never written: lost with the link (a write NIO holds counts itself when it fails).
             stats.lostPublishes &+= UInt64(outbound.publishes)
-            if !options.allowReconnect || status == .draining { return .close(reason) }
-            linkError = reason
+            if case .close(let reason) = action { return .close(reason) }
             channel = nil
             writer?.close()
             writer = nil
@@ -32,7 +31,6 @@ extension Connection {
             let lostFlushes = pongWaiters.compactMap { $0 }
             pongWaiters.removeAll()
             pingsOut = 0
-            status = .reconnecting
             lock.broadcast()
             return .reconnect(lostFlushes: lostFlushes)
         }
@@ -89,15 +87,11 @@ extension Connection {
                 return
             } catch {
                 let failure = error as? NATSError ?? .connectFailed("\(step.server): \(error)")
-                lock.withLock { linkError = failure }
+                lock.withLock { lifecycle.linkError = failure }
                 if case .authorizationViolation = failure { postError(failure, subscription: nil) }
             }
         }
-        let reason: NATSError? = lock.withLock {
-            guard status == .reconnecting else { return nil }
-            let last = linkError.map { ": last failure: \($0)" } ?? ""
-            return .connectFailed("reconnect gave up, no server left to try\(last)")
-        }
+        let reason: NATSError? = lock.withLock { lifecycle.reconnectGaveUp() }
         if let reason { closeFromLibrary(reason, reportDisconnect: false) }
     }
 

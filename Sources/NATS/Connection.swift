@@ -25,7 +25,9 @@ public final class Connection {
     let lock = Condition()
 
     // Guarded by `lock`. Internal rather than private for Connection+Reconnect.swift.
-    var status: ConnectionStatus = .connecting
+    /// Status, teardown and the reasons of the last disconnect and of the close.
+    var lifecycle = ConnectionLifecycle()
+    var status: ConnectionStatus { lifecycle.status }
     var channel: Channel?
     /// Publishers append to `outbound` under the lock; the event loop swaps it with
     /// `writing` (which only it touches otherwise) and copies that into one socket write.
@@ -50,17 +52,7 @@ public final class Connection {
     private var info = ServerInfo()
     var pool: ServerPool
     var connectedServer: ServerAddress?
-    /// Whether a handshake ever completed: INFOs after that announce discovered servers.
-    var hasConnected = false
     var stats = Statistics()
-    /// The error that ended the connection (`closeReason`).
-    var lastError: NATSError?
-    /// Why the current or last link went down (a server -ERR before it closes, a failed
-    /// reconnect attempt): becomes `lastError` if reconnecting gives up.
-    var linkError: NATSError?
-    /// Why the link was lost, for `disconnectReason`; cleared when a new link is adopted.
-    var lastDisconnect: NATSError?
-    var teardown = TeardownState.none
     var pingTask: RepeatedTask?
     var callbacks: JobQueue?
     struct Observer {
@@ -78,8 +70,6 @@ public final class Connection {
     let deliveryTarget: DeliveryTarget
     /// The pool made for this connection alone (`Options.deliveryPoolSize`), ended with it.
     private let ownPool: DeliveryPool?
-
-    enum TeardownState { case none, running, done }
 
     /// A publisher that has buffered this much writes it itself, as nats.c does: a loop of
     /// publishes then costs one syscall per 64 KiB and no thread wake-ups.
@@ -172,8 +162,9 @@ public final class Connection {
         let interval = TimeAmount.milliseconds(options.pingIntervalMilliseconds)
         var refused: [String] = []
         let adopted: Bool = lock.withLock {
-            guard teardown == .none, status == .connecting || status == .reconnecting else { return false }
-            if status == .reconnecting {
+            let action = lifecycle.adopt()
+            if action == .refuse { return false }
+            if action == .reconnected {
                 var replay = OutboundBuffer()
                 // Lock order: this connection's, then a subscription's (never the reverse).
                 // A draining subscription has unsubscribed already: the new server never hears of it.
@@ -196,13 +187,9 @@ public final class Connection {
             channel = link.channel
             writer = link.writer
             connectedServer = server
-            hasConnected = true
-            linkError = nil
-            lastDisconnect = nil
             pool.recordSuccess()
             linkGeneration &+= 1
             writesInFlight = 0
-            status = .connected
             // Strong capture: the task is cancelled when the link goes, which breaks the cycle.
             pingTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
                 sendKeepAlivePing()
@@ -235,13 +222,13 @@ public final class Connection {
         lock.withLock { status == .connected || status == .draining ? connectedServer?.description : nil }
     }
     /// The error that ended the connection, if it did not end by `close()`.
-    public var closeReason: NATSError? { lock.withLock { lastError } }
+    public var closeReason: NATSError? { lock.withLock { lifecycle.closeReason } }
     /// Why the connection lost its server: a stale connection (PONGs missed), the socket
     /// closed or failing, a server `-ERR`, TLS; once closed without `close()`, what closed it
     /// (reconnecting gave up, say). nil while a link is up (a reconnect clears it, as nats.go
     /// clears its last error) and after a `close()` while connected. Set before the
     /// disconnected and closed callbacks run.
-    public var disconnectReason: NATSError? { lock.withLock { lastError ?? lastDisconnect } }
+    public var disconnectReason: NATSError? { lock.withLock { lifecycle.closeReason ?? lifecycle.lastDisconnect } }
 
     /// The server pool: configured and discovered servers, without credentials.
     public var servers: [String] { lock.withLock { pool.addresses.map(\.description) } }
@@ -341,15 +328,11 @@ public final class Connection {
     /// `outbound` is the reconnect buffer: it never waits then, and fails once full.
     private func waitForOutboundSpace(adding opSize: Int) throws {
         while true {
-            switch status {
-            case .closed: throw NATSError.connectionClosed
-            case .reconnecting:
+            if try lifecycle.publishRoute() == .reconnectBuffer {
                 let limit = options.reconnectBufferBytes
                 if limit == 0 { throw NATSError.reconnecting }
                 if outbound.count + opSize > limit { throw NATSError.reconnectBufferExceeded(limit: limit) }
                 return
-            case .connecting, .disconnected: throw NATSError.notConnected
-            case .connected, .draining: break
             }
             if outbound.count < options.maxOutboundBytes { return }
             publishersWaiting += 1
@@ -453,11 +436,7 @@ public final class Connection {
     /// Queues a PING whose PONG completes `completion`.
     func sendPing(for completion: Completion<Void>) throws {
         try lock.withLock {
-            switch status {
-            case .closed: throw NATSError.connectionClosed
-            case .connected, .draining, .reconnecting: break
-            default: throw NATSError.notConnected
-            }
+            try lifecycle.checkFlush()
             pongWaiters.append(completion)
             enqueueControlLocked { $0.appendPing() }
         }
@@ -536,12 +515,7 @@ public final class Connection {
             throw NATSError.invalidArgument("invalid queue group \"\(queue)\"")
         }
         let subscription: Subscription = try lock.withLock {
-            switch status {
-            case .closed: throw NATSError.connectionClosed
-            case .draining: throw NATSError.draining
-            case .connected, .reconnecting: break
-            default: throw NATSError.notConnected
-            }
+            try lifecycle.checkSubscribe()
             nextSid += 1
             let subscription = Subscription(
                 connection: self, sid: nextSid, subject: subject, queue: queue,
@@ -698,7 +672,7 @@ public final class Connection {
             var discovered = false
             if !options.ignoreDiscoveredServers && !newInfo.connectURLs.isEmpty {
                 discovered = pool.addDiscovered(newInfo.connectURLs, template: server, randomize: !options.noRandomize)
-                    && hasConnected
+                    && lifecycle.hasConnected
             }
             return (discovered, enteredLameDuck)
         }
@@ -751,7 +725,7 @@ public final class Connection {
         // of a dead one): reported either way. A replaced link's errors are not.
         let current: Bool = lock.withLock {
             guard channel === link || channel == nil else { return false }
-            if !error.isPermission { linkError = error }
+            if !error.isPermission { lifecycle.linkError = error }
             return true
         }
         if current { postError(error, subscription: nil) }
@@ -824,10 +798,7 @@ public final class Connection {
     /// given up): the teardown, which may wait on threads, runs on the callback thread.
     func closeFromLibrary(_ error: NATSError, reportDisconnect: Bool) {
         let queue: JobQueue? = lock.withLock {
-            guard teardown == .none else { return nil }
-            teardown = .running
-            if lastError == nil { lastError = error }
-            status = .closed
+            guard lifecycle.closeFromLibrary(error) == .runTeardown else { return nil }
             lock.broadcast()
             return callbacks
         }
@@ -848,20 +819,16 @@ public final class Connection {
     private func close(waitForCallbacks: Bool) {
         let onWorker = CallbackContext.isInCallback(of: self)
         let mustRun: Bool = lock.withLock {
-            if teardown == .none {
-                teardown = .running
-                status = .closed
-                lock.broadcast()
-                return true
-            }
-            return false
+            guard lifecycle.close() == .runTeardown else { return false }
+            lock.broadcast()
+            return true
         }
         if mustRun { performTeardown(serverSide: false, detachWorkers: onWorker || !waitForCallbacks) }
         guard !onWorker && waitForCallbacks else { return }
         // Whoever ran the teardown, from here on no callback of this connection is running,
         // and the closed callback has run (unless a dispatch queue holds it for its owner).
         let events: JobQueue? = lock.withLock {
-            while teardown != .done || liveWorkers > 0 { lock.wait(until: nil) }
+            while lifecycle.teardown != .done || liveWorkers > 0 { lock.wait(until: nil) }
             return callbacks
         }
         events?.stop(wait: true)
@@ -913,7 +880,7 @@ public final class Connection {
         }
         ownPool?.shutdown(wait: !detachWorkers && !onWorker)
         lock.withLock {
-            teardown = .done
+            lifecycle.teardownFinished()
             lock.broadcast()
         }
     }
@@ -927,14 +894,7 @@ public final class Connection {
         // and then takes this one, so the other order could deadlock.
         let muxSid = muxer.subscription?.sid
         let subs: [Subscription] = try lock.withLock {
-            switch status {
-            case .closed: throw NATSError.connectionClosed
-            case .draining: throw NATSError.draining
-            case .connected: break
-            case .reconnecting: throw NATSError.reconnecting
-            default: throw NATSError.notConnected
-            }
-            status = .draining
+            try lifecycle.beginDrain()
             let subs = subscriptions.values.filter { $0.sid != muxSid }
             for subscription in subs {
                 enqueueControlLocked { $0.appendUnsubscribe(sid: subscription.sid, max: nil) }
