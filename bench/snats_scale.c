@@ -220,7 +220,7 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     snats_conn_destroy(pub_conn);
-    CHECK(snats_conn_close(sub_conn));
+    snats_conn_close(sub_conn);
     for (long i = 0; i < nsubs; i++) snats_sub_destroy(subs[i]);
     snats_conn_destroy(sub_conn);
     if (use_queue) {

@@ -2,7 +2,7 @@ import NIOCore
 
 /// Losing the server, and finding one again: the reconnect thread walks the server pool
 /// (nats.go's order and pauses) until a handshake completes or every server has used up its
-/// attempts. Publishes made meanwhile wait in the reconnect buffer (`outbound`, bounded by
+/// attempts. Publishes made meanwhile wait in the reconnect buffer (`write.outbound`, bounded by
 /// `Options.reconnectBufferBytes`); `adopt` replays subscriptions and that buffer.
 extension Connection {
     /// Called on the event loop (or by `adopt`) when the link `lost` stopped working; a link
@@ -20,12 +20,12 @@ extension Connection {
             pingTask?.cancel()
             pingTask = nil
             // Never written: lost with the link (a write NIO holds counts itself when it fails).
-            stats.lostPublishes &+= UInt64(outbound.publishes)
+            stats.lostPublishes &+= UInt64(write.outbound.publishes)
             if case .close(let reason) = action { return .close(reason) }
             channel = nil
             writer?.close()
             writer = nil
-            outbound.removeAll()
+            write.outbound.removeAll()
             // Their PINGs went to the dead link behind publishes that may be lost: answering
             // them from the next server would claim those publishes arrived.
             let lostFlushes = pongWaiters.compactMap { $0 }

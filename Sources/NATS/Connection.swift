@@ -9,7 +9,7 @@ import NIOSSL
 /// A connection to a NATS server. Thread-safe: publish, subscribe, request and flush may be
 /// called from any thread, including from this connection's callbacks.
 ///
-/// Publishing appends to `outbound` under the lock and, when no flush is pending, asks the
+/// Publishing appends to `write.outbound` under the lock and, when no flush is pending, asks the
 /// event loop for one; the event loop takes the whole buffer in one write. So publishers never
 /// wait for the socket, and writes are coalesced (DESIGN.md, threading model).
 public final class Connection {
@@ -29,27 +29,18 @@ public final class Connection {
     var lifecycle = ConnectionLifecycle()
     var status: ConnectionStatus { lifecycle.status }
     var channel: Channel?
-    /// Publishers append to `outbound` under the lock; the event loop swaps it with
-    /// `writing` (which only it touches otherwise) and copies that into one socket write.
-    var outbound = OutboundBuffer()
-    private var writing = OutboundBuffer()
-    var flushScheduled = false
-    /// Writes handed to NIO and not yet done; while any is, every write must go through NIO.
-    var writesInFlight = 0
-    /// Counts links (sockets); a write completing for an older link is not counted down.
-    var linkGeneration: UInt64 = 0
+    /// The write path's buffers and flags (`WritePath`).
+    var write = WritePath()
+    /// The buffer the event loop is writing: only the loop touches it (not guarded by `lock`).
+    var writing = OutboundBuffer()
     /// For send-now writes on the caller's thread (plain TCP only: TLS encrypts on the loop).
     var writer: SocketWriter?
-    /// Batches publishers wrote themselves, and whether the tail-flush timer runs.
-    private var publisherWrites: UInt64 = 0
-    private var tailFlushArmed = false
-    private var publishersWaiting = 0
     /// One entry per PING in flight: a flush waiting, or nil for a keep-alive PING.
     var pongWaiters: [Completion<Void>?] = []
     var pingsOut = 0
     var subscriptions: [UInt64: Subscription] = [:]
     private var nextSid: UInt64 = 0
-    private var info = ServerInfo()
+    var info = ServerInfo()
     var pool: ServerPool
     var connectedServer: ServerAddress?
     var stats = Statistics()
@@ -71,13 +62,6 @@ public final class Connection {
     /// The pool made for this connection alone (`Options.deliveryPoolSize`), ended with it.
     private let ownPool: DeliveryPool?
 
-    /// A publisher that has buffered this much writes it itself, as nats.c does: a loop of
-    /// publishes then costs one syscall per 64 KiB and no thread wake-ups.
-    static let publisherWriteThreshold = 64 * 1024
-    static let tailFlushDelay = TimeAmount.milliseconds(1)
-
-    /// Buffers beyond this are freed once written, so a burst does not keep its memory.
-    static let retainedBufferCapacity = 4 * 1024 * 1024
 
     private init(options: Options) {
         self.options = options
@@ -174,11 +158,11 @@ public final class Connection {
                         replay.appendUnsubscribe(sid: subscription.sid, max: max(1, remaining))
                     }
                 }
-                refused = replay.appendPublishes(of: outbound, upTo: link.info.maxPayload)
+                refused = replay.appendPublishes(of: write.outbound, upTo: link.info.maxPayload)
                 stats.lostPublishes &+= UInt64(refused.count)
                 for _ in pongWaiters { replay.appendPing() }
-                outbound.release()
-                outbound = replay
+                write.outbound.release()
+                write.outbound = replay
                 stats.reconnects &+= 1
                 // Queued before the lock is released, so it cannot follow a newer disconnect.
                 if let onReconnected = options.onReconnected { callbacks?.post { [self] in onReconnected(self) } }
@@ -188,8 +172,8 @@ public final class Connection {
             writer = link.writer
             connectedServer = server
             pool.recordSuccess()
-            linkGeneration &+= 1
-            writesInFlight = 0
+            write.linkGeneration &+= 1
+            write.writesInFlight = 0
             // Strong capture: the task is cancelled when the link goes, which breaks the cycle.
             pingTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in
                 sendKeepAlivePing()
@@ -240,183 +224,11 @@ public final class Connection {
 
     // MARK: publishing
 
-    /// Publishes `payload` on `subject`. Returns once the message is in the outbound buffer.
+    /// Publishes `payload` on `subject`. Returns once the message is in the write.outbound buffer.
     public func publish(_ subject: String, payload: [UInt8] = [], reply: String? = nil, headers: Headers? = nil) throws {
         try withWireBytes(subject: subject, reply: reply, headers: headers, payload: payload) {
             try publish(subject: $0, reply: $1, headers: $2, payload: $3)
         }
-    }
-
-    /// The byte-level publish that the C ABI calls without building Swift strings.
-    /// `sendNow`: write on this thread when the socket is idle, instead of waking the event
-    /// loop: for a request or a reply, where someone waits for the answer. Publishers in a
-    /// loop keep the default, which coalesces their messages into few writes.
-    public func publish(
-        subject: UnsafeRawBufferPointer, reply: UnsafeRawBufferPointer?,
-        headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, sendNow: Bool = false
-    ) throws {
-        guard Subject.isValidPublishSubject(subject) else {
-            throw NATSError.invalidSubject(String(decoding: subject, as: UTF8.self))
-        }
-        if let reply, !Subject.isValidPublishSubject(reply) {
-            throw NATSError.invalidSubject(String(decoding: reply, as: UTF8.self))
-        }
-        lock.lock()
-        defer { lock.unlock() }
-        try bufferPublishLocked(subject: subject, reply: reply, headers: headers, payload: payload)
-        if sendNow {
-            writeNowLocked()
-        } else {
-            sendPublishedLocked()
-        }
-    }
-
-    /// Publishes the records of a `PackedPublish` buffer in order, holding the lock once for
-    /// all of them. Returns how many were published (all of them); a bad record, or one the
-    /// connection refuses, ends the call with a `PackedPublishFailure` that counts the
-    /// records published before it.
-    @discardableResult
-    public func publish(packed records: UnsafeRawBufferPointer) throws -> Int {
-        var published = 0
-        var offset = 0
-        var checkedSubject: UnsafeRawBufferPointer?
-        lock.lock()
-        defer { lock.unlock() }
-        while offset < records.count {
-            do {
-                let record = try PackedPublish.record(in: records, at: offset, checkedSubject: &checkedSubject)
-                try bufferPublishLocked(
-                    subject: record.subject, reply: record.reply, headers: record.headers, payload: record.payload)
-                offset = record.end
-            } catch let error as NATSError {
-                throw PackedPublishFailure(published: published, error: error)
-            }
-            published += 1
-            sendPublishedLocked()
-        }
-        return published
-    }
-
-    /// With the lock held: checks one checked-subject message against the connection and
-    /// appends it to the outbound buffer.
-    private func bufferPublishLocked(
-        subject: UnsafeRawBufferPointer, reply: UnsafeRawBufferPointer?,
-        headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer
-    ) throws {
-        let size = (headers?.count ?? 0) + payload.count
-        if size > info.maxPayload { throw NATSError.maxPayload(limit: info.maxPayload, actual: size) }
-        try waitForOutboundSpace(adding: size + subject.count + (reply?.count ?? 0) + 32)
-        outbound.appendPublish(subject: subject, reply: reply, headers: headers, payload: payload)
-        stats.outMessages &+= 1
-        stats.outBytes &+= UInt64(payload.count)
-    }
-
-    /// With the lock held, after buffering a publish: a publisher in a loop writes whole
-    /// batches itself and leaves the tail to a timer; otherwise the event loop is asked once.
-    private func sendPublishedLocked() {
-        if outbound.count >= Self.publisherWriteThreshold {
-            writeNowLocked()
-            publisherWrites &+= 1
-            armTailFlushLocked()
-        } else if !tailFlushArmed {
-            scheduleFlushLocked()
-        }
-    }
-
-    /// With the lock held: fails unless the connection takes publishes, and waits while the
-    /// outbound buffer is over its limit (the socket is not keeping up). While reconnecting,
-    /// `outbound` is the reconnect buffer: it never waits then, and fails once full.
-    private func waitForOutboundSpace(adding opSize: Int) throws {
-        while true {
-            if try lifecycle.publishRoute() == .reconnectBuffer {
-                let limit = options.reconnectBufferBytes
-                if limit == 0 { throw NATSError.reconnecting }
-                if outbound.count + opSize > limit { throw NATSError.reconnectBufferExceeded(limit: limit) }
-                return
-            }
-            if outbound.count < options.maxOutboundBytes { return }
-            publishersWaiting += 1
-            lock.wait(until: nil)
-            publishersWaiting -= 1
-        }
-    }
-
-    /// A publisher writing its own batches is in a burst: rather than waking the event loop
-    /// for every batch begun, a timer on the loop sends the tail that no batch write took,
-    /// at most `tailFlushDelay` late (nats.c's flusher always waits that long).
-    private func armTailFlushLocked() {
-        if tailFlushArmed { return }
-        tailFlushArmed = true
-        let seen = publisherWrites
-        eventLoop.scheduleTask(in: Self.tailFlushDelay) { self.flushTail(seenWrites: seen) }
-    }
-
-    /// On the event loop: sends what is buffered; stays armed while publishers still write.
-    private func flushTail(seenWrites: UInt64) {
-        let stillBursting: UInt64? = lock.withLock {
-            if channel != nil && publisherWrites != seenWrites { return publisherWrites }
-            tailFlushArmed = false
-            return nil
-        }
-        flushOutbound()
-        if let seen = stillBursting {
-            eventLoop.scheduleTask(in: Self.tailFlushDelay) { self.flushTail(seenWrites: seen) }
-        }
-    }
-
-    private func scheduleFlushLocked() {
-        if flushScheduled { return }
-        flushScheduled = true
-        eventLoop.execute { self.flushOutbound() }
-    }
-
-    /// With the lock held, on any thread: writes the outbound buffer straight to the socket
-    /// when NIO holds none of our bytes (everything before `outbound` is on the wire, so the
-    /// order holds); whatever the socket does not take now goes through the event loop.
-    private func writeNowLocked() {
-        guard writesInFlight == 0, channel != nil, let writer else {
-            scheduleFlushLocked()
-            return
-        }
-        let written = outbound.withBytes { writer.writeNow($0) } ?? 0
-        outbound.removeFirst(written)
-        if !outbound.isEmpty { scheduleFlushLocked() }
-    }
-
-    /// On the event loop: hands everything buffered to the channel in one write; returns when
-    /// that write is done, or nil when nothing was written.
-    @discardableResult
-    func flushOutbound() -> EventLoopFuture<Void>? {
-        let taken: (Channel, UInt64)? = lock.withLock {
-            flushScheduled = false
-            guard let current = channel, !outbound.isEmpty, current.isWritable else { return nil }
-            swap(&outbound, &writing)
-            writesInFlight += 1
-            if publishersWaiting > 0 { lock.broadcast() }
-            return (current, linkGeneration)
-        }
-        guard let (target, generation) = taken else { return nil }
-        var data = target.allocator.buffer(capacity: writing.count)
-        _ = writing.withBytes { data.writeBytes($0) }
-        let publishes = writing.publishes
-        writing.removeAll()
-        writing.shrinkIfLarge(keeping: Self.retainedBufferCapacity)
-        let written = target.writeAndFlush(data)
-        written.whenComplete { result in
-            self.lock.withLock {
-                if self.linkGeneration == generation { self.writesInFlight -= 1 }
-                if case .failure = result { self.stats.lostPublishes &+= UInt64(publishes) }
-            }
-        }
-        return written
-    }
-
-    /// Appends a control op to the outbound buffer (SUB, UNSUB, PING, PONG). Dropped while
-    /// reconnecting: the new link gets the subscriptions and PINGs it needs from `adopt`.
-    private func enqueueControlLocked(_ write: (inout OutboundBuffer) -> Void) {
-        if status == .reconnecting { return }
-        write(&outbound)
-        scheduleFlushLocked()
     }
 
     // MARK: flush, ping
@@ -703,7 +515,7 @@ public final class Connection {
     }
 
     /// A server PING: answered on the current link. With no current link (between a handshake
-    /// and `adopt`) the PONG waits in `outbound` for the first connect (a reconnect drops it:
+    /// and `adopt`) the PONG waits in `write.outbound` for the first connect (a reconnect drops it:
     /// its link starts with a PING of its own).
     func sendPong(to link: Channel) {
         lock.withLock { if channel === link || channel == nil { enqueueControlLocked { $0.appendPong() } } }
@@ -859,8 +671,8 @@ public final class Connection {
             writer = nil
             // Whatever is still buffered (the reconnect buffer, or a tail the socket did not
             // take) never reaches a server.
-            stats.lostPublishes &+= UInt64(outbound.publishes)
-            outbound.release()
+            stats.lostPublishes &+= UInt64(write.outbound.publishes)
+            write.outbound.release()
         }
         for waiter in waiters { waiter?.complete(.failure(.connectionClosed)) }
         muxer.failAll(.connectionClosed)
@@ -929,7 +741,7 @@ public final class Connection {
         // A connection dropped without close(): release the socket; threads hold no reference.
         channel?.close(promise: nil)
         writer?.close()
-        outbound.release()
+        write.outbound.release()
         writing.release()
     }
 }

@@ -77,3 +77,33 @@ final class ConnectionLifecycleTests: XCTestCase {
             .connectFailed("reconnect gave up, no server left to try: last failure: \(NATSError.connectFailed("127.0.0.1:1: refused"))"))
     }
 }
+
+/// The write path's decisions, without a socket.
+final class WritePathDecisionTests: XCTestCase {
+    func testSmallPublishesAskTheLoopOnceAndABurstWritesItself() {
+        var path = WritePath()
+        path.outbound.appendPing()
+        XCTAssertEqual(path.afterPublish(), .scheduleFlush)
+        XCTAssertTrue(path.claimFlush())
+        XCTAssertFalse(path.claimFlush(), "one flush queued at a time")
+
+        let big = [UInt8](repeating: 1, count: WritePath.publisherWriteThreshold)
+        big.withUnsafeBytes { payload in
+            "s".utf8CString.withUnsafeBytes { subject in
+                path.outbound.appendPublish(
+                    subject: UnsafeRawBufferPointer(rebasing: subject.dropLast()), reply: nil, headers: nil, payload: payload)
+            }
+        }
+        XCTAssertEqual(path.afterPublish(), .writeNow(armTailTimer: true))
+        XCTAssertEqual(path.afterPublish(), .writeNow(armTailTimer: false), "armed once per burst")
+        path.outbound.removeAll()
+        XCTAssertEqual(path.afterPublish(), .leaveToTailTimer, "the armed timer sends the tail")
+        // The timer sees the burst go on, then end.
+        let seen = path.publisherWrites
+        XCTAssertNil(path.tailTimerFired(seenWrites: seen, linkUp: true))
+        XCTAssertEqual(path.afterPublish(), .scheduleFlush)
+        path.publisherWrites &+= 1
+        XCTAssertEqual(path.tailTimerFired(seenWrites: seen, linkUp: true), seen &+ 1)
+        XCTAssertNil(path.tailTimerFired(seenWrites: seen, linkUp: false), "no link: disarm")
+    }
+}

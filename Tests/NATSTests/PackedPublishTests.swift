@@ -91,7 +91,7 @@ final class PackedPublishTests: ServerTestCase {
         var records = Records()
         let count = 20_000
         for index in 0..<count { records.append("bulk", payload: [UInt8](repeating: UInt8(index & 0xff), count: 100)) }
-        XCTAssertGreaterThan(records.bytes.count, 4 * Connection.publisherWriteThreshold)
+        XCTAssertGreaterThan(records.bytes.count, 4 * WritePath.publisherWriteThreshold)
         XCTAssertEqual(try records.publish(on: conn), count)
         try conn.flush(timeoutMilliseconds: 5_000)
         XCTAssertTrue(eventually(10) { sub.delivered + UInt64(sub.pendingCount.messages) == count })

@@ -71,7 +71,7 @@ final class WritePathTests: ServerTestCase {
             release.wait()
         }
         loopHeld.wait()
-        try publisher.publish("tail.seq", payload: payload(0, size: Connection.publisherWriteThreshold + 1))
+        try publisher.publish("tail.seq", payload: payload(0, size: WritePath.publisherWriteThreshold + 1))
         for index in 1...100 { try publisher.publish("tail.seq", payload: payload(index, size: 16)) }
         release.signal()
         for expected in 0...100 {

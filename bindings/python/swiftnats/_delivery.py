@@ -1,11 +1,13 @@
 """Delivery of messages to Python callbacks in batches, without a thread per subscription.
 
-For the asyncio client, every subscription with a callback is bound to the connection's queue without a C callback
-(snats_subscribe_on() with cb NULL), tagged with its registry key. Whoever drains the queue
-takes whole batches for all subscriptions at once (snats_dispatch_queue_next_msgs(): one
+For the asyncio client, every subscription is bound to the connection's queue without a C
+callback (snats_subscribe_on() with cb NULL), tagged with its registry key. Whoever drains the
+queue takes whole batches for all subscriptions at once (snats_dispatch_queue_next_msgs(): one
 ctypes call per batch) and runs the callbacks in order per subscription:
 
-- the asyncio client: the event loop, woken by the queue's file descriptor (``add_reader``).
+- the asyncio client: the event loop, woken by the queue's file descriptor (``add_reader``);
+  its pump (``aio.py``) delivers the batches itself: plain callbacks inline, coroutine
+  callbacks and ``next_msg()`` through per-subscription buffers.
 
 The sync client does not drain a queue itself: its subscriptions are batch subscriptions on
 the library's delivery pool (:data:`BATCH_THUNK`), which bounds the threads, keeps each
@@ -33,7 +35,9 @@ BATCH_BYTES = 256 * 1024
 class DispatchQueue:
     """A ``snats_dispatch_queue``: its handle, descriptor and batch buffer."""
 
-    def __init__(self) -> None:
+    def __init__(self, msg_class: type = Msg) -> None:
+        #: the class of the messages :meth:`take` makes (``aio.Msg`` for the asyncio client)
+        self.msg_class = msg_class
         out = ctypes.c_void_p()
         _check(lib.snats_dispatch_queue_create(ctypes.byref(out), 0, 0))
         self.ptr: Optional[int] = out.value
@@ -62,7 +66,8 @@ class DispatchQueue:
             count = self._count.value
             if count == 0:
                 return tags, [], []
-            msgs, sizes = Msg._unpack(ctypes.string_at(self._buf, self._used.value), count, client, tags)
+            msgs, sizes = self.msg_class._unpack(
+                ctypes.string_at(self._buf, self._used.value), count, client, tags)
             return tags, msgs, sizes
 
     def dispatch(self, max_callbacks: int, timeout_ms: int) -> int:

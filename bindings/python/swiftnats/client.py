@@ -406,6 +406,7 @@ def connect(
     user_jwt_cb: Optional[UserJWTCallback] = None,
     signature_cb: Optional[SignatureCallback] = None,
     nkey: Optional[str] = None,
+    _dispatch_queue: Any = None,
 ) -> "Client":
     """Connects to the first reachable server of @p servers and returns the :class:`Client`.
 
@@ -449,6 +450,11 @@ def connect(
         error_cb(error, subscription): asynchronous errors (SlowConsumerError, ...) and
             exceptions raised by callbacks; without it they are logged ("swiftnats" logger).
             Callbacks run on library threads and may call any method, blocking ones included.
+
+    ``_dispatch_queue`` (private, for :mod:`swiftnats.aio`): a ``_delivery.DispatchQueue`` the
+    connection is bound to (snats_options_set_dispatch_queue()): its events run in the queue
+    owner's ``dispatch()``, and subscriptions with a callback are bound to the queue without a
+    C callback (snats_subscribe_on()), their messages taken by the owner in batches.
 
     Raises:
         NoServersError, TimeoutError, AuthorizationError, ServerError, ProtocolError,
@@ -548,6 +554,8 @@ def connect(
         _check(lib.snats_options_set_tls_verify_hostname(o, bool(tls_verify_hostname)))
         _check(lib.snats_options_set_tls_skip_verify(o, bool(tls_skip_verify)))
         _check(lib.snats_options_set_tls_handshake_first(o, bool(tls_handshake_first)))
+        if _dispatch_queue is not None:
+            _check(lib.snats_options_set_dispatch_queue(o, _dispatch_queue.ptr))
         if nkeys_seed is not None:
             _check(lib.snats_options_set_nkey_seed_file(o, rt.text_arg(str(nkeys_seed), "nkeys_seed")))
         if nkeys_seed_str is not None:
@@ -569,7 +577,7 @@ def connect(
     finally:
         lib.snats_options_destroy(opts.value)
     client = Client._create(
-        rt.out_ptr(conn, "connection"), events, key, (pending_msgs_limit, pending_bytes_limit)
+        rt.out_ptr(conn, "connection"), events, key, (pending_msgs_limit, pending_bytes_limit), _dispatch_queue
     )
     _track(client)
     return client
@@ -597,13 +605,16 @@ class Client:
     _final_stats: Optional[Dict[str, int]]
     _final_reason: Optional[SwiftNatsError]
     _pending_limits: Tuple[int, int]  # the connection's defaults for new subscriptions
+    _dispatch_queue: Any  # the _delivery.DispatchQueue it is bound to (swiftnats.aio), or None
     _finalizer: "weakref.finalize[..., Client]"
 
     def __init__(self) -> None:
         raise TypeError("use swiftnats.connect() to make a Client")
 
     @classmethod
-    def _create(cls, ptr: int, events: _Events, key: int, pending_limits: Tuple[int, int]) -> "Client":
+    def _create(
+        cls, ptr: int, events: _Events, key: int, pending_limits: Tuple[int, int], dispatch_queue: Any = None
+    ) -> "Client":
         self = object.__new__(cls)
         self._handle = rt.Handle(
             ptr, _make_destroy(key), _conn_closed_error, "conn", defer_on_callback_thread=True
@@ -616,6 +627,7 @@ class Client:
         self._final_stats = None
         self._final_reason = None
         self._pending_limits = pending_limits
+        self._dispatch_queue = dispatch_queue
         self._outbox = Outbox(self._handle, lambda error: events.report(error, None))
         events.outbox = self._outbox
         self._outbox.resume()
@@ -725,7 +737,13 @@ class Client:
         out = ctypes.c_void_p()
         try:
             with self._use() as ptr:
-                if cb is not None:
+                if cb is not None and self._dispatch_queue is not None:
+                    # bound to the connection's dispatch queue, taken in batches by its owner
+                    # (swiftnats.aio's event loop), tagged with the registry key
+                    st = lib.snats_subscribe_on(
+                        ctypes.byref(out), ptr, subj, q, self._dispatch_queue.ptr, None, sub._key
+                    )
+                elif cb is not None:
                     # batches of messages on the library's delivery pool (see _delivery.py)
                     st = lib.snats_subscribe_batch(ctypes.byref(out), ptr, subj, q, BATCH_THUNK, sub._key)
                 elif q is not None:
@@ -797,9 +815,16 @@ class Client:
         """Closes the connection: flushes buffered publishes, ends every subscription, fails
         pending requests with ConnectionClosedError, runs the closed callback. Idempotent;
         allowed from callbacks."""
+        if self._close_connection():
+            self._release()
+
+    def _close_connection(self) -> bool:
+        """The first half of :meth:`close`: snats_conn_close(), keeping the handle (a
+        connection bound to a dispatch queue has its closed callback still queued there, to be
+        dispatched before the handle goes). False when close had begun already."""
         with self._lock:
             if self._closing:
-                return
+                return False
             self._closing = True
         self._outbox.pause()  # what is buffered is handed over by try_use()
         use = self._handle.try_use()
@@ -808,11 +833,16 @@ class Client:
                 lib.snats_conn_close(ptr)
                 self._final_stats = self._read_stats(ptr)
                 self._final_reason = disconnect_reason(ptr)
+        return True
+
+    def _release(self) -> None:
+        """The second half of :meth:`close`: forgets the subscriptions and destroys the handle
+        once no call uses it (off callback threads). Idempotent."""
         with self._lock:
             subs, self._subs = list(self._subs.values()), {}
         for sub in subs:
             rt.unregister(sub._key)
-        self._finalizer()  # destroys the handle once no call uses it (off callback threads)
+        self._finalizer()
 
     def __enter__(self) -> "Client":
         return self
