@@ -18,6 +18,7 @@ from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
 from .msg import Msg
 from .subscription import Subscription
+from ._delivery import delivery_pool_threads, set_delivery_pool_size
 from . import micro  # noqa: E402  (needs Client)
 from . import rpc  # noqa: E402  (needs Client)
 from .rpc import RPC, AsyncRPC  # noqa: E402
@@ -30,6 +31,8 @@ __all__ = [
     "ConnState",
     "Subscription",
     "Msg",
+    "set_delivery_pool_size",
+    "delivery_pool_threads",
     "micro",
     "rpc",
     "RPC",

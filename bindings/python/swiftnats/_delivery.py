@@ -24,7 +24,7 @@ from ._lib import BATCH_HANDLER, lib
 from .errors import Status, _check
 from .msg import Msg
 
-__all__ = ["DispatchQueue", "BATCH_THUNK", "deliver"]
+__all__ = ["DispatchQueue", "BATCH_THUNK", "deliver", "set_delivery_pool_size", "delivery_pool_threads"]
 
 #: a batch: at most this many messages, in a buffer of this many bytes to start with (it
 #: grows for a larger message)
@@ -155,3 +155,18 @@ def _on_batch(
 
 #: the one C callback of every sync subscription with a callback
 BATCH_THUNK = BATCH_HANDLER(_on_batch)
+
+
+def set_delivery_pool_size(threads: int) -> None:
+    """Sets the number of threads of the library's process-wide delivery pool, which runs the
+    callbacks of every connection (default: one per core, at least 2). Takes effect at once.
+    Raises InvalidArgumentError for @p threads < 1."""
+    _check(lib.snats_set_delivery_pool_size(threads))
+
+
+def delivery_pool_threads() -> Tuple[int, int]:
+    """(threads alive now, size) of the process-wide delivery pool. Threads alive may exceed
+    the size while callbacks block in library calls (the pool lends threads then)."""
+    alive, size = ctypes.c_int(), ctypes.c_int()
+    _check(lib.snats_get_delivery_pool_threads(ctypes.byref(alive), ctypes.byref(size)))
+    return alive.value, size.value

@@ -118,3 +118,19 @@ def test_drain_waits_for_callbacks_and_close_from_callback(nats_server):
     nc.publish("close.me", b"")
     assert closed.wait(5)
     eventually(lambda: nc.is_closed, what="closed")
+
+
+def test_pool_size_is_configurable():
+    alive, size = swiftnats.delivery_pool_threads()
+    assert size >= 2 and alive >= 0
+    try:
+        swiftnats.set_delivery_pool_size(size + 1)
+        assert swiftnats.delivery_pool_threads()[1] == size + 1
+        try:
+            swiftnats.set_delivery_pool_size(0)
+        except swiftnats.InvalidArgumentError:
+            pass
+        else:
+            raise AssertionError("a pool of 0 threads was accepted")
+    finally:
+        swiftnats.set_delivery_pool_size(size)
