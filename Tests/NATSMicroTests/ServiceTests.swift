@@ -349,6 +349,32 @@ final class ServiceTests: ServerTestCase {
         XCTAssertEqual(MonitoringVerb.ping.subject(), "$SRV.PING")
     }
 
+    /// `$SRV` subscriptions and endpoints run on the delivery pool: services add no threads.
+    func testServicesAddNoThreads() throws {
+        func threads() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("Threads:") } ?? ""
+            return Int(line.split(separator: "\t").last.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "") ?? -1
+        }
+        // Warm the pool up first: its threads are started on demand.
+        let warm = try Service.add(to: conn, config: config("warm"))
+        try warm.addEndpoint("warm", handler: echo)
+        _ = try conn.request("warm", payload: [1], timeoutMilliseconds: 2_000)
+        let before = threads()
+        var services: [Service] = []
+        for index in 0..<5 {
+            let service = try Service.add(to: conn, config: config("many_\(index)"))
+            for endpoint in 0..<10 { try service.addEndpoint("e\(index)_\(endpoint)", handler: echo) }
+            services.append(service)
+        }
+        for index in 0..<5 {
+            XCTAssertEqual(try conn.request("e\(index)_3", payload: [7], timeoutMilliseconds: 2_000).payload, [7])
+        }
+        XCTAssertEqual(try DiscoveryClient(connection: conn).ping(timeoutMilliseconds: 500).count, 6)
+        XCTAssertLessThanOrEqual(threads() - before, 1, "5 services of 10 endpoints started threads")
+        for service in services + [warm] { service.stop() }
+    }
+
     /// Default: one request at a time; with `concurrency` the handler overlaps itself.
     func testConcurrencyOption() throws {
         let service = try Service.add(to: conn, config: config())
