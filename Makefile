@@ -11,7 +11,9 @@
 #   make asan       XCTest under AddressSanitizer (.build-asan); fails on any report
 #   make fuzz       build the libFuzzer targets (Fuzz/), run each FUZZ_SECONDS (default 180)
 #   make fuzz-smoke the same for 60 s each (CI)
-#   make bench      swiftnats beside cnats on one nats-server
+#   make bench      swiftnats beside cnats on one nats-server, then the scale section (1,000 to
+#                   100,000 subscriptions: threads, peak RSS, msgs/s of every client)
+#   make bench-scale  only the scale section (bench/scale.sh lists its SCALE_* variables)
 #   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
 
 PREFIX  ?= /usr/local
@@ -30,7 +32,7 @@ export NATS_SERVER_BIN := $(shell scripts/find-nats-server.sh 2>/dev/null)
 # .venv beside Debian's (2.9.10), so that the suites run against both.
 CURRENT_NATS_SERVER := $(CURDIR)/.venv/bin/nats-server
 
-.PHONY: all build deps demo test test-swift test-c test-python test-install test-current-server memcheck tsan asan bench install uninstall clean
+.PHONY: all build deps demo test test-swift test-c test-python test-install test-current-server memcheck tsan asan bench bench-scale install uninstall clean
 
 all: build
 
@@ -131,9 +133,16 @@ fuzz-run:
 	done; exit $$status
 
 # ---------------------------------------------------------------- bench ---
+# The benchmarks run against the current nats-server release (.venv) when it is there.
+BENCH_SERVER ?= $(if $(wildcard $(CURRENT_NATS_SERVER)),$(CURRENT_NATS_SERVER),$(NATS_SERVER_BIN))
+
 bench: build
 	@WANT_BENCH=1 scripts/deps.sh
-	SNATS_LIBDIR=$(CURDIR)/$(RELEASE) PYTHON=$(CURDIR)/$(PY) bench/run.sh
+	SNATS_LIBDIR=$(CURDIR)/$(RELEASE) PYTHON=$(CURDIR)/$(PY) NATS_SERVER_BIN=$(BENCH_SERVER) bench/run.sh
+
+bench-scale: build
+	@WANT_BENCH=1 scripts/deps.sh
+	SNATS_LIBDIR=$(CURDIR)/$(RELEASE) PYTHON=$(CURDIR)/$(PY) NATS_SERVER_BIN=$(BENCH_SERVER) BENCH_ONLY=scale bench/run.sh
 
 # -------------------------------------------------------------- install ---
 install: build

@@ -16,9 +16,11 @@
  *    `const void *data, size_t len`; data may be NULL when len is 0.
  *  - A NULL handle or other bad argument returns ::SNATS_INVALID_ARG (or a more precise
  *    status); the library never aborts on a caller's mistake. `*_destroy(NULL)` is a no-op.
- *  - Every function is thread-safe. Callbacks run on threads owned by the library, never on
- *    its network thread; a callback may call any function of this header, blocking ones
- *    included, without deadlock.
+ *  - Every function is thread-safe. Callbacks run on the library's delivery pool (or a
+ *    subscription's dedicated thread), or on your own thread when you dispatch a dispatch
+ *    queue (see \ref deliveryGroup); never on the library's network thread. A callback may
+ *    call any function of this header, blocking ones included, without deadlock (on a
+ *    dispatch queue, as long as the work it waits for is dispatched: see \ref deliveryGroup).
  */
 #ifndef SWIFTNATS_H
 #define SWIFTNATS_H
@@ -33,7 +35,8 @@ extern "C" {
 #endif
 
 /** \defgroup libGroup Library: version, statuses, errors, JSON helpers
- *  Nothing to initialise: the library starts its network thread on the first connect.
+ *  Nothing to initialise: the library starts its network thread on the first connect, and
+ *  delivery pool threads when callbacks first need them.
  *  @{ */
 
 #define SNATS_VERSION_MAJOR 0
@@ -172,10 +175,14 @@ typedef struct snats_dispatch_queue snats_dispatch_queue;
  *        servers, lame-duck mode).
  * @param conn    Borrowed: the handle the application holds; valid during the call.
  * @param closure The pointer given with the callback, untouched.
- * Threads: the connection's event thread, one event at a time, in order. The closed
- * callback runs once, before snats_conn_close() returns (unless close was called from a
- * callback of the same connection, then soon after). Any function may be called inside,
- * except snats_conn_destroy() of @p conn.
+ * Threads: as a connection event, one event at a time, in order: on the delivery pool (the
+ * connection's own pool if it has one), or in snats_dispatch_queue_dispatch() of the
+ * connection's dispatch queue (snats_options_set_dispatch_queue()). The closed callback runs
+ * once, before snats_conn_close() returns, except when close was called from a callback of
+ * the same connection (it runs soon after) and on a connection bound to a dispatch queue (it
+ * runs at a later dispatch of that queue: keep dispatching until it has run before
+ * snats_conn_destroy()). Any function may be called inside, except snats_conn_destroy() of
+ * @p conn.
  */
 typedef void (*snats_conn_handler)(snats_conn *conn, void *closure);
 
@@ -187,7 +194,8 @@ typedef void (*snats_conn_handler)(snats_conn *conn, void *closure);
  * @param status  What happened.
  * @param text    Borrowed, valid during the call: the detail (e.g. the server's -ERR text).
  * @param closure The pointer given with the callback, untouched.
- * Threads: the connection's event thread, in order with the other connection events.
+ * Threads: as ::snats_conn_handler (a connection event: the delivery pool or the connection's
+ * dispatch queue), in order with the other connection events.
  */
 typedef void (*snats_error_handler)(snats_conn *conn, snats_sub *sub, snats_status status,
                                     const char *text, void *closure);
@@ -530,8 +538,10 @@ snats_status snats_conn_connect_to(snats_conn **conn, const char *urls);
  * @brief Flushes buffered publishes, closes the socket, ends every subscription and fails
  *        waiting requests and flushes with SNATS_CONNECTION_CLOSED. Idempotent.
  * @param conn Borrowed; NULL is a no-op.
- * Blocks: until the socket is closed and the closed callback has run, unless called from a
- * callback of this connection (then it returns without waiting for other callbacks). While
+ * Blocks: until the socket is closed, no callback of this connection is running any more and
+ * the closed callback has run, unless called from a callback of this connection (then it
+ * returns without waiting for other callbacks). On a connection bound to a dispatch queue it
+ * does not wait for the closed callback, which is queued there for a later dispatch. While
  * reconnecting it also waits for the reconnect thread to give up its current attempt: at most
  * the connect timeout (plus name resolution and any credential handler it is running).
  * Threads: any, including this connection's callbacks.
@@ -543,7 +553,10 @@ void snats_conn_close(snats_conn *conn);
  * @param conn Taken; NULL is a no-op. Subscription handles of this connection stay valid
  *             objects (closed) until their own snats_sub_destroy().
  * Blocks: as snats_conn_close(). Threads: any, but not from this connection's own callbacks
- * (use snats_conn_close() there, and destroy afterwards from another thread).
+ * (use snats_conn_close() there, and destroy afterwards from another thread). A connection
+ * bound to a dispatch queue: snats_conn_close() it and dispatch the queue until the closed
+ * callback has run, then destroy it; events still queued would otherwise run with a freed
+ * @p conn.
  */
 void snats_conn_destroy(snats_conn *conn);
 
@@ -680,7 +693,8 @@ snats_status snats_request_msg(snats_msg **reply, snats_conn *conn, const char *
 /**
  * @brief Called once with the outcome of snats_request_async() or snats_request_msg_async().
  * @param conn    Borrowed, valid during the call.
- * @param status  SNATS_OK (a reply), SNATS_NO_RESPONDERS, SNATS_TIMEOUT or
+ * @param status  SNATS_OK (a reply), SNATS_NO_RESPONDERS, SNATS_TIMEOUT,
+ *                SNATS_NOT_CONNECTED (the server went away before the reply came) or
  *                SNATS_CONNECTION_CLOSED; snats_last_error() on this thread says more.
  * @param reply   With SNATS_OK, borrowed for the call (snats_msg_retain() to keep it); else NULL.
  * @param closure The pointer given with the request, untouched.
@@ -730,7 +744,8 @@ snats_status snats_conn_flush(snats_conn *conn, int64_t timeout_ms);
 
 /**
  * @brief Called once with the outcome of snats_conn_flush_async(): SNATS_OK when the PONG
- *        came, SNATS_TIMEOUT or SNATS_CONNECTION_CLOSED. Threads: as snats_reply_handler.
+ *        came, SNATS_TIMEOUT, SNATS_NOT_CONNECTED (the server went away before answering) or
+ *        SNATS_CONNECTION_CLOSED. Threads: as snats_reply_handler.
  */
 typedef void (*snats_flush_handler)(snats_conn *conn, snats_status status, void *closure);
 
@@ -879,6 +894,16 @@ snats_status snats_conn_new_inbox(char *buffer, size_t capacity, snats_conn *con
  *  work waits, for epoll, poll, libuv (`uv_poll_t`) or libevent: no library thread then runs
  *  your code. Subscriptions bound without a callback deliver packed batches instead
  *  (snats_dispatch_queue_next_msgs()), what language bindings use.
+ *
+ *  Nothing is lent to a thread that dispatches a queue: a callback run there that waits for
+ *  work bound to the same queue (a request answered by a handler on it, a drain of its
+ *  subscriptions) waits until some thread dispatches the queue (it may do so itself), else
+ *  until its timeout; snats_request_async() waits for nothing. When the library closes a
+ *  connection bound to a queue by itself (the server lost with reconnect off, reconnecting
+ *  given up), ending its subscriptions and its closed callback wait for the next dispatch, and
+ *  a snats_conn_close() or snats_conn_destroy() made meanwhile waits for that dispatch: make
+ *  it from a thread other than the only one that dispatches, or dispatch until the closed
+ *  callback has run first.
  *  @{ */
 
 /**
@@ -981,14 +1006,15 @@ snats_status snats_dispatch_queue_dispatch(snats_dispatch_queue *queue, int max_
  *
  * Each record is the subscription's tag (a native-endian `uint64_t`: the closure given to
  * snats_subscribe_on(), as an integer), then the message as snats_sub_next_msgs() writes it.
- * Until the next call on @p queue, a drain counts the messages as still being handled.
+ * Until the next call on @p queue (from any thread: take batches from one thread at a time),
+ * a drain counts the messages as still being handled.
  * @param[out] used  Bytes written; with SNATS_BUFFER_TOO_SMALL, the size the first record needs.
  * @param[out] count Messages written.
  * @retval SNATS_OK               *count messages: 0 when none came within @p timeout_ms or
  *                                snats_dispatch_queue_wake() was called.
  * @retval SNATS_BUFFER_TOO_SMALL the first record needs *used bytes; it stays queued.
  * @retval SNATS_INVALID_ARG      a NULL argument, @p max_msgs < 1 or @p timeout_ms < 0.
- * Blocks: up to @p timeout_ms. Threads: any.
+ * Blocks: up to @p timeout_ms. Threads: any (one at a time per queue: see above).
  */
 snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *buffer, size_t capacity,
                                             size_t max_msgs, int64_t timeout_ms, size_t *used, size_t *count);
@@ -1003,7 +1029,9 @@ snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *b
 snats_status snats_dispatch_queue_wake(snats_dispatch_queue *queue);
 
 /**
- * @brief Messages and bytes (payload and headers) waiting in the queue's subscriptions.
+ * @brief Messages and bytes (payload and headers) waiting in the queue's subscriptions (those
+ *        bound to it, with or without a callback; connection events are not counted).
+ * @param[out] msgs, bytes Current counts; either may be NULL.
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG NULL @p queue.
  * Blocks: no. Threads: any.
  */
@@ -1167,8 +1195,10 @@ snats_status snats_sub_next_msgs(snats_sub *sub, void *buffer, size_t capacity, 
  * @retval SNATS_INVALID_SUBSCRIPTION already ended.
  * @retval SNATS_CONNECTION_CLOSED    the connection is closed (the subscription ended with it).
  * @retval SNATS_INVALID_ARG          @p sub is NULL.
- * Blocks: until a callback running on another thread returns (not when called from that
- * callback itself). Threads: any, including the subscription's own callback.
+ * Blocks: until a callback of @p sub running on another thread returns, except when called
+ * from a callback of the same connection (its own callback, another subscription's, a
+ * connection event): then it returns at once, and a callback of @p sub may still be running
+ * elsewhere. Threads: any, including the subscription's own callback.
  */
 snats_status snats_sub_unsubscribe(snats_sub *sub);
 
@@ -1387,7 +1417,9 @@ const char *snats_headers_description(const snats_headers *headers);
  *  nats.go's micro package does, so `nats micro ls|info|stats` and other NATS clients see it.
  *  Endpoints are queue subscriptions (group "q" unless the endpoint, its group or the service
  *  says otherwise; an empty queue group inherits). Each endpoint handles one request at a time,
- *  in order, on a library thread, unless snats_endpoint_config_set_concurrency() allows more.
+ *  in order, where the connection's callbacks run (the delivery pool, or the connection's
+ *  dispatch queue: see \ref deliveryGroup), unless snats_endpoint_config_set_concurrency()
+ *  allows more.
  *  A service stops by itself when its connection closes, and after an asynchronous error of one
  *  of its subscriptions (a slow consumer).
  *  @{ */
@@ -1404,10 +1436,14 @@ typedef struct snats_micro_request snats_micro_request;
  * @param req     Borrowed for the call; snats_micro_request_retain() keeps it for an answer
  *                from another thread later (then snats_micro_request_release()).
  * @param closure The pointer given with the handler, untouched.
- * Threads: the endpoint's delivery thread, one request at a time per endpoint, in order (with
- * snats_endpoint_config_set_concurrency() N: up to N library threads at once). Any function may
- * be called inside, blocking ones included; snats_service_stop() of its own service returns
- * at once there (the done callback runs when the handlers have returned).
+ * Threads: where the connection's callbacks run (\ref deliveryGroup): a delivery pool thread,
+ * a thread of the endpoint's own with snats_options_set_dedicated_delivery(), or the thread
+ * dispatching the connection's dispatch queue; one request at a time per endpoint, in order.
+ * With snats_endpoint_config_set_concurrency() N > 1: up to N at once, in no set order, on N
+ * threads of the endpoint's own (on a connection bound to a dispatch queue: on the threads
+ * dispatching it). Any function may be called inside, blocking ones included;
+ * snats_service_stop() of its own service returns at once there (the done callback runs when
+ * the handlers have returned).
  */
 typedef void (*snats_micro_handler)(snats_micro_request *req, void *closure);
 
@@ -1415,7 +1451,10 @@ typedef void (*snats_micro_handler)(snats_micro_request *req, void *closure);
  *  or an asynchronous error) and every handler has returned: no handler, error or stats
  *  callback of the service runs after it. Not called when snats_service_create() fails.
  *  @param svc Borrowed, valid during the call.
- *  Threads: the thread that stopped it, or the library thread that saw the last handler end. */
+ *  Threads: the thread that stopped it (after an asynchronous error, a short-lived library
+ *  thread), or the one where the last handler returned or the last subscription ended: a
+ *  delivery pool thread, an endpoint's own thread, a thread dispatching the connection's queue,
+ *  or the thread closing the connection. */
 typedef void (*snats_service_done_handler)(snats_service *svc, void *closure);
 
 /** @brief Called for an asynchronous error of a service's subscription (a slow consumer: the
@@ -1424,15 +1463,17 @@ typedef void (*snats_service_done_handler)(snats_service *svc, void *closure);
  *  cannot be answered (it has no reply subject).
  *  @param svc Borrowed. @param ep Borrowed: the endpoint concerned, or NULL for a `$SRV` one.
  *  @param status What happened (e.g. SNATS_SLOW_CONSUMER). @param text Borrowed for the call.
- *  Threads: the connection's event thread, or the `$SRV` subscription's thread. */
+ *  Threads: as a connection event (an asynchronous error), or in the `$SRV` subscription's
+ *  callback (a request it cannot answer): on the delivery pool, or in the connection's dispatch
+ *  queue. */
 typedef void (*snats_service_error_handler)(snats_service *svc, snats_endpoint *ep, snats_status status,
                                             const char *text, void *closure);
 
 /** @brief Supplies an endpoint's extra STATS `data`.
  *  @param endpoint_name Borrowed for the call.
  *  @return A new reference (the library releases it), or NULL for `"data": null`.
- *  Threads: the thread answering a STATS request (a library thread), or the caller of
- *  snats_service_get_stats(). */
+ *  Threads: the callback answering a STATS request (a delivery pool thread, or the thread
+ *  dispatching the connection's queue), or the caller of snats_service_get_stats(). */
 typedef json_t *(*snats_stats_handler)(const char *endpoint_name, void *closure);
 
 /**
@@ -1500,8 +1541,11 @@ snats_status snats_endpoint_config_set_metadata(snats_endpoint_config *cfg, cons
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
 snats_status snats_endpoint_config_set_queue_group(snats_endpoint_config *cfg, const char *queue_group, bool disabled);
 
-/** @brief Lets the handler work on up to @p concurrency requests at once, on as many library
- *  threads (default 1: one at a time, in order). For slow handlers; the order is then lost.
+/** @brief Lets the handler work on up to @p concurrency requests at once (default 1: one at a
+ *  time, in order). With more than 1 the endpoint gets that many threads of its own (handlers
+ *  that block, on a database say, then hold none of the delivery pool's); on a connection
+ *  bound to a dispatch queue they run on the threads dispatching it instead. For slow
+ *  handlers; the order is then lost.
  *  @param cfg Borrowed. @param concurrency 1 to 1024.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or out of range. */
 snats_status snats_endpoint_config_set_concurrency(snats_endpoint_config *cfg, int concurrency);
@@ -1717,8 +1761,10 @@ typedef struct snats_rpc_stream snats_rpc_stream;
  * @param params  Borrowed, valid as long as @p req: an object or an array (`{}` when the caller
  *                sent none), already checked against the method's parameter description.
  * @param closure The pointer given at registration, untouched.
- * Threads: the method's delivery thread, one call at a time, in order (up to `concurrency` at
- * once when registered so). Any function may be called inside, blocking ones included.
+ * Threads: as ::snats_micro_handler (the method is a micro endpoint): a delivery pool thread
+ * or the connection's dispatch queue, one call at a time, in order (up to `concurrency` at
+ * once when registered so, as snats_endpoint_config_set_concurrency() says). Any function may
+ * be called inside, blocking ones included.
  */
 typedef void (*snats_rpc_handler)(snats_rpc_request *req, const json_t *params, void *closure);
 
@@ -1728,10 +1774,11 @@ typedef void (*snats_rpc_handler)(snats_rpc_request *req, const json_t *params, 
  *                SNATS_CONNECTION_CLOSED...); snats_last_error() describes a failure.
  * @param result  Borrowed for the call: the result on SNATS_OK, else NULL.
  * @param error   Borrowed for the call: the error object on SNATS_RPC_ERROR, else NULL.
- * Threads: the client's callback thread, one callback at a time; calls that
- * snats_rpc_client_destroy() or the connection's closing fail are called on that thread. Any
- * function may be called inside, blocking ones included (but a get_response there waits on
- * calls this thread would complete: use snats_rpc_client_call()).
+ * Threads: on the delivery pool, or in the connection's dispatch queue; the client's callbacks
+ * one at a time, in order with each other (not with the connection's events). Calls that
+ * snats_rpc_client_destroy() fails are called on the thread destroying the client; those the
+ * connection's closing fails, as a connection event just before the closed callback. Any
+ * function may be called inside, blocking ones included.
  */
 typedef void (*snats_rpc_callback)(snats_status status, const json_t *result, const json_t *error, void *closure);
 
@@ -1894,7 +1941,8 @@ snats_status snats_rpc_client_create_group(snats_rpc_client **client, snats_conn
                                            const char *const *namespaces, int count, const char *root);
 
 /** @brief Forgets the client's pending calls, fails its waiting callback calls with
- *  SNATS_ILLEGAL_STATE, and frees it. @param client Taken; NULL is a no-op.
+ *  SNATS_ILLEGAL_STATE (their callbacks run on this thread before it returns), and frees it.
+ *  @param client Taken; NULL is a no-op.
  *  Threads: any, but not its own callbacks. */
 void snats_rpc_client_destroy(snats_rpc_client *client);
 

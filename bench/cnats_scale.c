@@ -3,6 +3,7 @@
  * and throughput. The same measurement and output as snats_scale.c (see there).
  *
  * Usage: cnats_scale default|global NSUBS COUNT SIZE URL
+ * (the publisher is this program in a child process: `cnats_scale pub NSUBS COUNT SIZE URL`)
  *   default  nats.c's default: each async subscription has a message delivery thread of its own.
  *   global   natsOptions_UseGlobalMessageDelivery(opts, true): the library's delivery pool
  *            (its default size; nats_SetMessageDeliveryPoolSize() is not called).
@@ -17,6 +18,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include <nats/nats.h>
 #include <stdatomic.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +107,82 @@ static natsConnection *scale_connect(const char *url, const char *name, bool glo
     return conn;
 }
 
+/* ---------------- the publisher: a child process ---------------- */
+
+typedef struct {
+    pid_t pid;
+    FILE *go;     /* its stdin: a line starts the publishing */
+    FILE *answer; /* its stdout: "ready", then pub_secs */
+} publisher;
+
+/* Runs this program as `pub NSUBS COUNT SIZE URL` and waits until it is connected. */
+static void start_publisher(publisher *p, char **argv) {
+    int go[2], answer[2];
+    if (pipe(go) != 0 || pipe(answer) != 0) {
+        perror("cnats_scale: pipe");
+        exit(2);
+    }
+    fflush(NULL);
+    p->pid = fork();
+    if (p->pid < 0) {
+        perror("cnats_scale: fork");
+        exit(2);
+    }
+    if (p->pid == 0) {
+        dup2(go[0], 0);
+        dup2(answer[1], 1);
+        close(go[0]), close(go[1]), close(answer[0]), close(answer[1]);
+        char *args[] = {argv[0], "pub", argv[2], argv[3], argv[4], argv[5], NULL};
+        execv("/proc/self/exe", args);
+        perror("cnats_scale: execv");
+        _exit(127);
+    }
+    close(go[0]);
+    close(answer[1]);
+    p->go = fdopen(go[1], "w");
+    p->answer = fdopen(answer[0], "r");
+    char line[64];
+    if (p->go == NULL || p->answer == NULL || fgets(line, sizeof line, p->answer) == NULL ||
+        strncmp(line, "ready", 5) != 0) {
+        fprintf(stderr, "cnats_scale: the publisher did not start\n");
+        exit(2);
+    }
+}
+
+/* Reads the publisher's pub_secs and reaps it; -1 when it failed. */
+static double finish_publisher(publisher *p) {
+    char line[64];
+    double secs = -1;
+    if (fgets(line, sizeof line, p->answer) != NULL) secs = atof(line);
+    fclose(p->answer);
+    fclose(p->go);
+    int status = 0;
+    if (waitpid(p->pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "cnats_scale: the publisher failed (status %d)\n", status);
+        secs = -1;
+    }
+    return secs;
+}
+
+static int run_publisher(long nsubs, long long count, const char *payload, int size, const char *url) {
+    natsConnection *conn = scale_connect(url, "cnats-scale-pub", false);
+    char line[64], subject[64];
+    printf("ready\n");
+    fflush(stdout);
+    if (fgets(line, sizeof line, stdin) == NULL) return 2; /* the subscriber went away */
+    double t0 = now_s();
+    for (long long i = 0; i < count; i++) {
+        snprintf(subject, sizeof subject, "scale.%lld", i % nsubs);
+        CHECK(natsConnection_Publish(conn, subject, payload, size));
+    }
+    CHECK(natsConnection_FlushTimeout(conn, 120000));
+    printf("%.4f\n", now_s() - t0);
+    fflush(stdout);
+    natsConnection_Destroy(conn);
+    nats_Close();
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc != 6) {
         fprintf(stderr, "usage: %s default|global NSUBS COUNT SIZE URL\n", argv[0]);
@@ -113,20 +193,25 @@ int main(int argc, char **argv) {
     long long count = atoll(argv[3]);
     int size = atoi(argv[4]);
     const char *url = argv[5];
-    bool global = strcmp(mode, "global") == 0;
-    if ((!global && strcmp(mode, "default") != 0) || nsubs <= 0 || count <= 0 || size < 0) {
+    bool global = strcmp(mode, "global") == 0, pub = strcmp(mode, "pub") == 0;
+    if ((!global && !pub && strcmp(mode, "default") != 0) || nsubs <= 0 || count <= 0 || size < 0) {
         fprintf(stderr, "usage: %s default|global NSUBS COUNT SIZE URL (NSUBS, COUNT > 0)\n", argv[0]);
         return 1;
     }
-    target = count;
     char *payload = calloc(1, size > 0 ? (size_t)size : 1);
+    if (payload == NULL) return 2;
+    memset(payload, 'x', (size_t)size);
+    if (pub) return run_publisher(nsubs, count, payload, size, url);
+
+    target = count;
     natsSubscription **subs = calloc((size_t)nsubs, sizeof *subs);
     per_sub = calloc((size_t)nsubs, sizeof *per_sub);
-    if (payload == NULL || subs == NULL || per_sub == NULL) {
+    if (subs == NULL || per_sub == NULL) {
         fprintf(stderr, "cnats_scale: out of memory\n");
         return 2;
     }
-    memset(payload, 'x', (size_t)size);
+    publisher publisher;
+    start_publisher(&publisher, argv);
 
     natsConnection *sub_conn = scale_connect(url, "cnats-scale-sub", global);
     char subject[64];
@@ -138,15 +223,8 @@ int main(int argc, char **argv) {
     CHECK(natsConnection_FlushTimeout(sub_conn, 120000));
     double sub_secs = now_s() - t0;
 
-    natsConnection *pub_conn = scale_connect(url, "cnats-scale-pub", false);
-    t0 = now_s();
-    for (long long i = 0; i < count; i++) {
-        snprintf(subject, sizeof subject, "scale.%lld", i % nsubs);
-        CHECK(natsConnection_Publish(pub_conn, subject, payload, size));
-    }
-    CHECK(natsConnection_FlushTimeout(pub_conn, 120000));
-    double pub_secs = now_s() - t0;
-
+    fputs("go\n", publisher.go);
+    fflush(publisher.go);
     /* wait: all received, or 10 s without progress, or 300 s */
     long long seen = -1;
     double last_progress = now_s(), deadline = now_s() + 300;
@@ -167,6 +245,8 @@ int main(int argc, char **argv) {
     long long got = atomic_load(&received);
     int64_t first = atomic_load(&t_first_ns), last = got >= target ? atomic_load(&t_last_ns) : progress_ns;
     double secs = (first > 0 && last > first) ? (double)(last - first) / 1e9 : 0;
+    double pub_secs = finish_publisher(&publisher);
+    if (pub_secs < 0) return 2;
 
     long long dropped = 0;
     long bad_subs = 0;
@@ -184,7 +264,6 @@ int main(int argc, char **argv) {
            rss_kb / 1024.0, hwm_kb / 1024.0, dropped, atomic_load(&slow_consumers), bad_subs);
     fflush(stdout);
 
-    natsConnection_Destroy(pub_conn);
     natsConnection_Close(sub_conn);
     for (long i = 0; i < nsubs; i++) natsSubscription_Destroy(subs[i]);
     natsConnection_Destroy(sub_conn);

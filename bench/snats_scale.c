@@ -10,10 +10,13 @@
  *          snats_dispatch_queue_dispatch().
  * The subscriber connection subscribes to scale.0 .. scale.<NSUBS-1> (default pending limits:
  * drops are counted, not prevented), then flushes: that is the subscribe time. A second
- * connection publishes COUNT messages of SIZE bytes round-robin over those subjects. msgs/s is
- * measured at the subscriber, from the first message received to the last. The wait ends when
- * every message came, or after 10 s without progress, or after 300 s.
- * Threads and memory are read from /proc/self/status after the last message, before closing.
+ * connection, in a child process (this program run as `snats_scale pub NSUBS COUNT SIZE URL`,
+ * so that the threads and memory measured are the subscriber's alone), connected before the
+ * subscriptions are made, then publishes COUNT messages of SIZE bytes round-robin over those
+ * subjects and reports its time (pub_secs: publish and flush). msgs/s is measured at the
+ * subscriber, from the first message received to the last. The wait ends when every message
+ * came, or after 10 s without progress, or after 300 s. Threads and memory are read from
+ * /proc/self/status after the last message, before closing.
  *
  * Prints one line:
  *   RESULT client=swiftnats-c-pool|swiftnats-c-queue mode=scale subs=N count=C size=S
@@ -26,6 +29,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +135,81 @@ static snats_conn *scale_connect(const char *url, const char *name, snats_dispat
     return conn;
 }
 
+/* ---------------- the publisher: a child process ---------------- */
+
+typedef struct {
+    pid_t pid;
+    FILE *go;     /* its stdin: a line starts the publishing */
+    FILE *answer; /* its stdout: "ready", then pub_secs */
+} publisher;
+
+/* Runs this program as `pub NSUBS COUNT SIZE URL` and waits until it is connected. */
+static void start_publisher(publisher *p, char **argv) {
+    int go[2], answer[2];
+    if (pipe(go) != 0 || pipe(answer) != 0) {
+        perror("snats_scale: pipe");
+        exit(2);
+    }
+    fflush(NULL);
+    p->pid = fork();
+    if (p->pid < 0) {
+        perror("snats_scale: fork");
+        exit(2);
+    }
+    if (p->pid == 0) {
+        dup2(go[0], 0);
+        dup2(answer[1], 1);
+        close(go[0]), close(go[1]), close(answer[0]), close(answer[1]);
+        char *args[] = {argv[0], "pub", argv[2], argv[3], argv[4], argv[5], NULL};
+        execv("/proc/self/exe", args);
+        perror("snats_scale: execv");
+        _exit(127);
+    }
+    close(go[0]);
+    close(answer[1]);
+    p->go = fdopen(go[1], "w");
+    p->answer = fdopen(answer[0], "r");
+    char line[64];
+    if (p->go == NULL || p->answer == NULL || fgets(line, sizeof line, p->answer) == NULL ||
+        strncmp(line, "ready", 5) != 0) {
+        fprintf(stderr, "snats_scale: the publisher did not start\n");
+        exit(2);
+    }
+}
+
+/* Reads the publisher's pub_secs and reaps it; -1 when it failed. */
+static double finish_publisher(publisher *p) {
+    char line[64];
+    double secs = -1;
+    if (fgets(line, sizeof line, p->answer) != NULL) secs = atof(line);
+    fclose(p->answer);
+    fclose(p->go);
+    int status = 0;
+    if (waitpid(p->pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "snats_scale: the publisher failed (status %d)\n", status);
+        secs = -1;
+    }
+    return secs;
+}
+
+static int run_publisher(long nsubs, long long count, const char *payload, int size, const char *url) {
+    snats_conn *conn = scale_connect(url, "snats-scale-pub", NULL);
+    char line[64], subject[64];
+    printf("ready\n");
+    fflush(stdout);
+    if (fgets(line, sizeof line, stdin) == NULL) return 2; /* the subscriber went away */
+    double t0 = now_s();
+    for (long long i = 0; i < count; i++) {
+        snprintf(subject, sizeof subject, "scale.%lld", i % nsubs);
+        CHECK(snats_publish(conn, subject, payload, (size_t)size));
+    }
+    CHECK(snats_conn_flush(conn, 120000));
+    printf("%.4f\n", now_s() - t0);
+    fflush(stdout);
+    snats_conn_destroy(conn);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc != 6) {
         fprintf(stderr, "usage: %s pool|queue NSUBS COUNT SIZE URL\n", argv[0]);
@@ -139,20 +220,25 @@ int main(int argc, char **argv) {
     long long count = atoll(argv[3]);
     int size = atoi(argv[4]);
     const char *url = argv[5];
-    bool use_queue = strcmp(mode, "queue") == 0;
-    if ((!use_queue && strcmp(mode, "pool") != 0) || nsubs <= 0 || count <= 0 || size < 0) {
+    bool use_queue = strcmp(mode, "queue") == 0, pub = strcmp(mode, "pub") == 0;
+    if ((!use_queue && !pub && strcmp(mode, "pool") != 0) || nsubs <= 0 || count <= 0 || size < 0) {
         fprintf(stderr, "usage: %s pool|queue NSUBS COUNT SIZE URL (NSUBS, COUNT > 0)\n", argv[0]);
         return 1;
     }
-    target = count;
     char *payload = calloc(1, size > 0 ? (size_t)size : 1);
+    if (payload == NULL) return 2;
+    memset(payload, 'x', (size_t)size);
+    if (pub) return run_publisher(nsubs, count, payload, size, url);
+
+    target = count;
     snats_sub **subs = calloc((size_t)nsubs, sizeof *subs);
     per_sub = calloc((size_t)nsubs, sizeof *per_sub);
-    if (payload == NULL || subs == NULL || per_sub == NULL) {
+    if (subs == NULL || per_sub == NULL) {
         fprintf(stderr, "snats_scale: out of memory\n");
         return 2;
     }
-    memset(payload, 'x', (size_t)size);
+    publisher publisher;
+    start_publisher(&publisher, argv);
 
     snats_dispatch_queue *queue = NULL;
     pthread_t drainer;
@@ -173,15 +259,8 @@ int main(int argc, char **argv) {
     CHECK(snats_conn_flush(sub_conn, 120000)); /* the server has every SUB */
     double sub_secs = now_s() - t0;
 
-    snats_conn *pub_conn = scale_connect(url, "snats-scale-pub", NULL);
-    t0 = now_s();
-    for (long long i = 0; i < count; i++) {
-        snprintf(subject, sizeof subject, "scale.%lld", i % nsubs);
-        CHECK(snats_publish(pub_conn, subject, payload, (size_t)size));
-    }
-    CHECK(snats_conn_flush(pub_conn, 120000));
-    double pub_secs = now_s() - t0;
-
+    fputs("go\n", publisher.go);
+    fflush(publisher.go);
     /* wait: all received, or 10 s without progress, or 300 s */
     long long seen = -1;
     double last_progress = now_s(), deadline = now_s() + 300;
@@ -202,6 +281,8 @@ int main(int argc, char **argv) {
     long long got = atomic_load(&received);
     int64_t first = atomic_load(&t_first_ns), last = got >= target ? atomic_load(&t_last_ns) : progress_ns;
     double secs = (first > 0 && last > first) ? (double)(last - first) / 1e9 : 0;
+    double pub_secs = finish_publisher(&publisher);
+    if (pub_secs < 0) return 2;
 
     uint64_t dropped = 0;
     long bad_subs = 0;
@@ -219,7 +300,6 @@ int main(int argc, char **argv) {
            rss_kb / 1024.0, hwm_kb / 1024.0, (unsigned long long)dropped, atomic_load(&slow_consumers), bad_subs);
     fflush(stdout);
 
-    snats_conn_destroy(pub_conn);
     snats_conn_close(sub_conn);
     for (long i = 0; i < nsubs; i++) snats_sub_destroy(subs[i]);
     snats_conn_destroy(sub_conn);

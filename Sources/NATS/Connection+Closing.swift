@@ -63,13 +63,13 @@ extension Connection {
         muxer.failAll(.connectionClosed)
         for subscription in subs { subscription.close(waitForCallbacks: !(detachWorkers || (onWorker && !serverSide))) }
         if let queue {
-            if reportDisconnect, let onDisconnected = options.onDisconnected { onDisconnected(self) }
+            if reportDisconnect, let onDisconnected = options.onDisconnected { queue.post { [self] in onDisconnected(self) } }
             let watchers = lock.withLock { observers.values.compactMap(\.closed) }
             let closedEvent: (Connection) -> Void = { connection in
                 for watcher in watchers { watcher(connection) }
                 connection.options.onClosed?(connection)
             }
-            if serverSide { closedEvent(self) } else { queue.post { [self] in closedEvent(self) } }
+            queue.post { [self] in closedEvent(self) }
             // The closed callback runs as a job: wait for it unless this is that job (or the
             // queue is a dispatch queue, run by its owner); close() then also waits for every
             // reconnect thread to have ended.

@@ -139,14 +139,23 @@ extension Connection {
     }
 
     /// Ends the connection from the library's side (server gone without reconnect, reconnect
-    /// given up): the teardown, which may wait on threads, runs on the callback thread.
+    /// given up): the teardown, which may wait for callbacks, runs on a library thread.
     func closeFromLibrary(_ error: NATSError, reportDisconnect: Bool) {
-        let queue: JobQueue? = lock.withLock {
-            guard lifecycle.closeFromLibrary(error) == .runTeardown else { return nil }
+        let claimed: Bool = lock.withLock {
+            guard lifecycle.closeFromLibrary(error) == .runTeardown else { return false }
             lock.broadcast()
-            return callbacks
+            return true
         }
-        queue?.post { [self] in performTeardown(serverSide: true, reportDisconnect: reportDisconnect) }
+        guard claimed else { return }
+        // On a library thread of its own: not as a connection event, which a dispatch queue
+        // would hold until its owner dispatches (a close() from that owner would then wait for
+        // itself), and which would hold up the completions the teardown's waits may need.
+        let teardown = { [self] in performTeardown(serverSide: true, reportDisconnect: reportDisconnect) }
+        do {
+            try startWorker(teardown).finish(detachOnly: true)
+        } catch {
+            teardown()
+        }
     }
 
 }

@@ -19,7 +19,10 @@ private func requestAsync(
     _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStatus {
-        let conn = try connection(pointer)
+        // The box, held by the completion: it may run after snats_conn_destroy (queued in a
+        // dispatch queue), with a handle that must still be valid memory.
+        let box = try Handle.get(pointer, as: CConnection.self, "conn")
+        let conn = try box.connected()
         let callback = try required(callback, "cb")
         let subjectBytes = cBytes(try required(subject, "subject"))
         let payload = try payloadBytes(data, length)
@@ -30,10 +33,10 @@ private func requestAsync(
                 switch result {
                 case .success(let reply):
                     lastErrorText.set("")
-                    callback(pointer, CStatus.ok.rawValue, OpaquePointer(Unmanaged.passUnretained(reply.storage).toOpaque()), closure)
+                    callback(Handle.unretained(box), CStatus.ok.rawValue, OpaquePointer(Unmanaged.passUnretained(reply.storage).toOpaque()), closure)
                     withExtendedLifetime(reply) {}
                 case .failure(let error):
-                    callback(pointer, completionStatus(error), nil, closure)
+                    callback(Handle.unretained(box), completionStatus(error), nil, closure)
                 }
             }
         }
@@ -61,12 +64,13 @@ public func snats_conn_flush_async(
     _ pointer: OpaquePointer?, _ timeout: Int64, _ callback: CFlushHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStatus {
-        let conn = try connection(pointer)
+        let box = try Handle.get(pointer, as: CConnection.self, "conn")
+        let conn = try box.connected()
         let callback = try required(callback, "cb")
         try conn.flushAsync(timeoutMilliseconds: try positiveTimeout(timeout)) { result in
             switch result {
-            case .success: callback(pointer, CStatus.ok.rawValue, closure)
-            case .failure(let error): callback(pointer, completionStatus(error), closure)
+            case .success: callback(Handle.unretained(box), CStatus.ok.rawValue, closure)
+            case .failure(let error): callback(Handle.unretained(box), completionStatus(error), closure)
             }
         }
     }

@@ -16,6 +16,13 @@ final class CConnection {
         lentConnection = .passUnretained(connection)
     }
 
+    /// At destroy: the handle no longer reaches its connection (callbacks still queued in a
+    /// dispatch queue may hold the box, never the connection through it).
+    func detach() {
+        connection = nil
+        lentConnection = nil
+    }
+
     func connected() throws -> Connection {
         guard let connection else { throw NATSError.connectionClosed }
         return connection
@@ -50,26 +57,28 @@ func withConnection<T>(_ pointer: OpaquePointer?, _ body: (Connection) throws ->
     }
 }
 
-/// Builds the Swift options, turning the C callbacks into closures that hand back `handle`.
-/// The closures hold the handle unretained: the box outlives its connection's callbacks
-/// because `snats_conn_destroy` closes (and so waits for them) before releasing it.
-private func swiftOptions(_ cOptions: COptions?, handle: OpaquePointer) -> Options {
+/// Builds the Swift options, turning the C callbacks into closures that hand back the box's
+/// handle. They hold the box: a connection bound to a dispatch queue may run its last events
+/// after `snats_conn_destroy` (at its owner's next dispatch), with a handle that must still be
+/// valid memory (its connection detached: calls on it fail with SNATS_CONNECTION_CLOSED).
+/// `snats_conn_destroy` breaks the cycle box -> connection -> options -> box (`detach`).
+private func swiftOptions(_ cOptions: COptions?, box: CConnection) -> Options {
     guard let cOptions else { return Options() }
     var options = cOptions.options
     if let callback = cOptions.closed {
-        options.onClosed = { _ in callback.function(handle, callback.closure) }
+        options.onClosed = { _ in callback.function(Handle.unretained(box), callback.closure) }
     }
     if let callback = cOptions.disconnected {
-        options.onDisconnected = { _ in callback.function(handle, callback.closure) }
+        options.onDisconnected = { _ in callback.function(Handle.unretained(box), callback.closure) }
     }
     if let callback = cOptions.reconnected {
-        options.onReconnected = { _ in callback.function(handle, callback.closure) }
+        options.onReconnected = { _ in callback.function(Handle.unretained(box), callback.closure) }
     }
     if let callback = cOptions.discoveredServers {
-        options.onDiscoveredServers = { _ in callback.function(handle, callback.closure) }
+        options.onDiscoveredServers = { _ in callback.function(Handle.unretained(box), callback.closure) }
     }
     if let callback = cOptions.lameDuckMode {
-        options.onLameDuckMode = { _ in callback.function(handle, callback.closure) }
+        options.onLameDuckMode = { _ in callback.function(Handle.unretained(box), callback.closure) }
     }
     if let callback = cOptions.userJWT {
         options.userJWT = {
@@ -97,15 +106,14 @@ private func swiftOptions(_ cOptions: COptions?, handle: OpaquePointer) -> Optio
     }
     if let callback = cOptions.reconnectDelay {
         options.customReconnectDelay = { _, passes in
-            callback.function(handle, Int32(clamping: passes), callback.closure)
+            callback.function(Handle.unretained(box), Int32(clamping: passes), callback.closure)
         }
     }
     if let callback = cOptions.error {
         options.onError = { _, subscription, error in
-            let box = Handle.borrow(handle, as: CConnection.self)
             let subHandle = subscription.flatMap { box.handle(for: $0) }
             error.description.withCString { text in
-                callback.function(handle, subHandle, CStatus(error).rawValue, text, callback.closure)
+                callback.function(Handle.unretained(box), subHandle, CStatus(error).rawValue, text, callback.closure)
             }
         }
     }
@@ -117,8 +125,7 @@ private func connect(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ cOptions: C
     return withStatus {
         let out = try required(out, "conn")
         let box = CConnection()
-        let handle = Handle.unretained(box)
-        var options = swiftOptions(cOptions, handle: handle)
+        var options = swiftOptions(cOptions, box: box)
         if let urls { options.servers = try ServerAddress.parseList(urls) }
         box.attach(try Connection.connect(options))
         out.pointee = Handle.make(box)
@@ -145,7 +152,9 @@ public func snats_conn_close(_ pointer: OpaquePointer?) {
 @_cdecl("snats_conn_destroy")
 public func snats_conn_destroy(_ pointer: OpaquePointer?) {
     guard let pointer else { return }
-    Handle.borrow(pointer, as: CConnection.self).connection?.close()
+    let box = Handle.borrow(pointer, as: CConnection.self)
+    box.connection?.close()
+    box.detach()
     Handle.release(pointer, as: CConnection.self)
 }
 

@@ -869,6 +869,44 @@ static void delivery_connection_events_on_queue(void) {
     server_stop(&srv);
 }
 
+/* The server goes away with reconnect off: the library closes a queue-bound connection on a
+ * thread of its own, so the owner's close and destroy return without dispatching; the
+ * disconnected and closed callbacks then run at the owner's next dispatch, with a handle that
+ * is still valid memory (its connection detached). */
+static void events_disconnected_cb(snats_conn *conn, void *closure) {
+    events_ctx *e = closure;
+    if (!pthread_equal(pthread_self(), e->owner)) atomic_fetch_add(&e->wrong_thread, 1);
+    /* After snats_conn_destroy: the handle answers, as closed. */
+    if (!snats_conn_is_closed(conn)) atomic_fetch_add(&e->wrong_thread, 100);
+    atomic_fetch_add(&e->msgs, 1);
+}
+
+static void delivery_library_close_on_queue_then_destroy(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_dispatch_queue *q = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    static events_ctx e;
+    memset(&e, 0, sizeof e);
+    e.owner = pthread_self();
+    snats_options *o = options_for(srv.url);
+    CHECK_OK(snats_options_set_dispatch_queue(o, q));
+    CHECK_OK(snats_options_set_allow_reconnect(o, false));
+    CHECK_OK(snats_options_set_closed_cb(o, events_closed_cb, &e));
+    CHECK_OK(snats_options_set_disconnected_cb(o, events_disconnected_cb, &e));
+    snats_conn *c = connect_with(o);
+    server_kill(&srv);
+    CHECK_EVENTUALLY(snats_conn_is_closed(c), 5000);
+    /* Nothing dispatched: the teardown did not wait in the queue, so these return. */
+    snats_conn_close(c);
+    snats_conn_destroy(c);
+    CHECK_EQ_INT(atomic_load(&e.closed), 0);
+    dispatch_until(q, &e.closed, 1, 5000);
+    CHECK_EQ_INT(atomic_load(&e.msgs), 1); /* disconnected, before closed */
+    CHECK_EQ_INT(atomic_load(&e.wrong_thread), 0);
+    snats_dispatch_queue_destroy(q);
+}
+
 /* ------------------------------------------------------------------------------------------
  * Drain and close from a callback, in every mode
  * ---------------------------------------------------------------------------------------- */
@@ -1170,6 +1208,7 @@ const test_case delivery_tests[] = {
     TEST(delivery_queue_wake_ends_a_wait),
     TEST(delivery_queue_limits_report_slow_consumer),
     TEST(delivery_connection_events_on_queue),
+    TEST(delivery_library_close_on_queue_then_destroy),
     TEST(delivery_drain_and_close_from_callback),
     TEST(delivery_bad_arguments),
 };

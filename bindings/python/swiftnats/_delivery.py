@@ -70,6 +70,16 @@ class DispatchQueue:
                 ctypes.string_at(self._buf, self._used.value), count, client, tags)
             return tags, msgs, sizes
 
+    @property
+    def used(self) -> int:
+        """Bytes of the last batch taken."""
+        return self._used.value
+
+    @property
+    def capacity(self) -> int:
+        """Bytes the batch buffer holds."""
+        return self._capacity
+
     def dispatch(self, max_callbacks: int, timeout_ms: int) -> int:
         """Runs pending C callbacks (connection events, micro and RPC handlers, completions)
         on this thread; returns how many ran."""

@@ -11,7 +11,15 @@ import weakref
 from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _runtime as rt
-from ._lib import CONN_HANDLER, ERROR_HANDLER, RECONNECT_DELAY_HANDLER, SIGNATURE_HANDLER, USER_JWT_HANDLER, lib
+from ._lib import (
+    CONN_HANDLER,
+    ERROR_HANDLER,
+    MSG_HANDLER,
+    RECONNECT_DELAY_HANDLER,
+    SIGNATURE_HANDLER,
+    USER_JWT_HANDLER,
+    lib,
+)
 from ._runtime import Payload
 from .errors import (
     ConnectionClosedError,
@@ -306,6 +314,7 @@ _RECONNECT_DELAY_THUNK = RECONNECT_DELAY_HANDLER(_on_reconnect_delay)
 _USER_JWT_THUNK = USER_JWT_HANDLER(_on_user_jwt)
 _SIGNATURE_THUNK = SIGNATURE_HANDLER(_on_signature)
 _ERROR_THUNK = ERROR_HANDLER(_on_error)
+_NO_MSG_HANDLER = MSG_HANDLER()  # NULL: messages taken in batches (snats_subscribe_on)
 
 
 def _conn_closed_error() -> ConnectionClosedError:
@@ -320,12 +329,34 @@ def _make_destroy(key: int) -> Callable[[int], None]:
     return destroy
 
 
-def _finalize_client(handle: rt.Handle) -> None:
+def _finalize_client(handle: rt.Handle, dispatch_queue: Any = None) -> None:
     use = handle.try_use()
     if use is not None:
         with use as ptr:
-            lib.snats_conn_close(ptr)
+            _close_conn(ptr, dispatch_queue)
     handle.close()
+
+
+def _close_conn(ptr: int, dispatch_queue: Any) -> None:
+    """snats_conn_close(). A connection bound to a dispatch queue (swiftnats.aio) whose owner
+    may not dispatch it any more (its loop is gone): when the library closed the connection by
+    itself, its teardown waits in the queue and snats_conn_close waits for it, so the close
+    runs on a helper thread while this one dispatches the queue."""
+    if dispatch_queue is None or dispatch_queue.ptr is None:
+        lib.snats_conn_close(ptr)
+        return
+    done = threading.Event()
+
+    def close() -> None:
+        try:
+            lib.snats_conn_close(ptr)
+        finally:
+            done.set()
+            dispatch_queue.wake()
+
+    threading.Thread(target=close, name="swiftnats-close", daemon=True).start()
+    while not done.is_set():
+        dispatch_queue.dispatch(256, 50)
 
 
 # At interpreter exit, open clients are closed before weakref.finalize's own exit hook destroys
@@ -631,7 +662,7 @@ class Client:
         self._outbox = Outbox(self._handle, lambda error: events.report(error, None))
         events.outbox = self._outbox
         self._outbox.resume()
-        self._finalizer = weakref.finalize(self, _finalize_client, self._handle)
+        self._finalizer = weakref.finalize(self, _finalize_client, self._handle, dispatch_queue)
         return self
 
     # -- publish ------------------------------------------------------------------------------
@@ -741,7 +772,7 @@ class Client:
                     # bound to the connection's dispatch queue, taken in batches by its owner
                     # (swiftnats.aio's event loop), tagged with the registry key
                     st = lib.snats_subscribe_on(
-                        ctypes.byref(out), ptr, subj, q, self._dispatch_queue.ptr, None, sub._key
+                        ctypes.byref(out), ptr, subj, q, self._dispatch_queue.ptr, _NO_MSG_HANDLER, sub._key
                     )
                 elif cb is not None:
                     # batches of messages on the library's delivery pool (see _delivery.py)
@@ -818,10 +849,13 @@ class Client:
         if self._close_connection():
             self._release()
 
-    def _close_connection(self) -> bool:
+    def _close_connection(self, dispatching: bool = True) -> bool:
         """The first half of :meth:`close`: snats_conn_close(), keeping the handle (a
         connection bound to a dispatch queue has its closed callback still queued there, to be
-        dispatched before the handle goes). False when close had begun already."""
+        dispatched before the handle goes). False when close had begun already. With
+        @p dispatching False, the dispatch queue's owner keeps dispatching meanwhile
+        (swiftnats.aio's shutdown); else a queue-bound connection is closed as
+        :func:`_close_conn` tells."""
         with self._lock:
             if self._closing:
                 return False
@@ -830,7 +864,7 @@ class Client:
         use = self._handle.try_use()
         if use is not None:
             with use as ptr:
-                lib.snats_conn_close(ptr)
+                _close_conn(ptr, self._dispatch_queue if dispatching else None)
                 self._final_stats = self._read_stats(ptr)
                 self._final_reason = disconnect_reason(ptr)
         return True

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""asyncio clients side by side: swiftnats.aio against nats-py, same server, same process.
+
+usage: aio_bench.py [--server URL] [--count N] [--requests N] [--size BYTES] [--reps N]
+
+Modes (each client on its own connections, created on one event loop):
+  pubsub  a publisher connection publishes COUNT messages of SIZE bytes, a subscriber
+          connection receives them in an ``async def`` callback; msgs/s from the first
+          publish to the last message received. swiftnats.aio also runs with a plain
+          callback (pubsub-plain), which nats-py does not take.
+  req     REQUESTS sequential requests of SIZE bytes from one connection to an ``async def``
+          responder on another (respond with the payload); p50 and p99 latency.
+
+Without --server, a nats-server is started on a free loopback port (never 4222) and stopped
+at the end (NATS_SERVER_BIN, else PATH, else /usr/sbin/nats-server).
+
+Prints one RESULT line per run, in bench/py_bench.py's format (client=swiftnats-aio or
+nats-py-aio), then a table of medians over --reps repetitions. Speed is measured here, never
+asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))  # the package, uninstalled
+
+
+def result(client: str, mode: str, size: int, count: int, secs: float, extra: str = "") -> str:
+    line = (f"RESULT client={client} mode={mode} size={size} count={count} secs={secs:.4f} "
+            f"msgs_per_s={count / secs:.0f} mb_per_s={count * size / secs / 1e6:.2f}{extra}")
+    print(line, flush=True)
+    return line
+
+
+def percentiles(latencies: List[float]) -> Tuple[float, float, str]:
+    latencies = sorted(latencies)
+
+    def pick(p: float) -> float:
+        index = max(0, min(len(latencies) - 1, int(p / 100 * len(latencies) + 0.999999) - 1))
+        return latencies[index] * 1e6
+
+    return pick(50), pick(99), f" p50_us={pick(50):.1f} p99_us={pick(99):.1f}"
+
+
+# -- swiftnats.aio -----------------------------------------------------------------------------
+
+
+async def swiftnats_pubsub(url: str, count: int, size: int, plain: bool) -> float:
+    from swiftnats import aio
+
+    payload = b"x" * size
+    sub_nc = await aio.connect(url)
+    pub_nc = await aio.connect(url)
+    try:
+        done = asyncio.Event()
+        received = 0
+
+        def on_plain(msg) -> None:
+            nonlocal received
+            received += 1
+            if received == count:
+                done.set()
+
+        async def on_msg(msg) -> None:
+            nonlocal received
+            received += 1
+            if received == count:
+                done.set()
+
+        await sub_nc.subscribe("bench.pubsub", cb=on_plain if plain else on_msg,
+                               pending_msgs_limit=0, pending_bytes_limit=0)
+        await sub_nc.flush()
+        publish = pub_nc.publish
+        start = time.perf_counter()
+        for _ in range(count):
+            await publish("bench.pubsub", payload)
+        await pub_nc.flush(timeout=60)
+        await asyncio.wait_for(done.wait(), 120)
+        return time.perf_counter() - start
+    finally:
+        await pub_nc.close()
+        await sub_nc.close()
+
+
+async def swiftnats_req(url: str, count: int, size: int) -> List[float]:
+    from swiftnats import aio
+
+    payload = b"x" * size
+    responder = await aio.connect(url)
+    requester = await aio.connect(url)
+    try:
+        async def echo(msg) -> None:
+            await msg.respond(msg.data)
+
+        await responder.subscribe("bench.req", cb=echo)
+        await responder.flush()
+        request = requester.request
+        for _ in range(100):
+            await request("bench.req", payload, timeout=5)
+        latencies = []
+        for _ in range(count):
+            sent = time.perf_counter()
+            await request("bench.req", payload, timeout=5)
+            latencies.append(time.perf_counter() - sent)
+        return latencies
+    finally:
+        await requester.close()
+        await responder.close()
+
+
+# -- nats-py -----------------------------------------------------------------------------------
+
+
+async def natspy_pubsub(url: str, count: int, size: int) -> float:
+    import nats
+
+    payload = b"x" * size
+    sub_nc = await nats.connect(url)
+    pub_nc = await nats.connect(url)
+    try:
+        done = asyncio.Event()
+        received = 0
+
+        async def on_msg(msg) -> None:
+            nonlocal received
+            received += 1
+            if received == count:
+                done.set()
+
+        await sub_nc.subscribe("bench.pubsub", cb=on_msg, pending_msgs_limit=0, pending_bytes_limit=0)
+        await sub_nc.flush()
+        publish = pub_nc.publish
+        start = time.perf_counter()
+        for _ in range(count):
+            await publish("bench.pubsub", payload)
+        await pub_nc.flush(timeout=60)
+        await asyncio.wait_for(done.wait(), 120)
+        return time.perf_counter() - start
+    finally:
+        await pub_nc.close()
+        await sub_nc.close()
+
+
+async def natspy_req(url: str, count: int, size: int) -> List[float]:
+    import nats
+
+    payload = b"x" * size
+    responder = await nats.connect(url)
+    requester = await nats.connect(url)
+    try:
+        async def echo(msg) -> None:
+            await msg.respond(msg.data)
+
+        await responder.subscribe("bench.req", cb=echo)
+        await responder.flush()
+        request = requester.request
+        for _ in range(100):
+            await request("bench.req", payload, timeout=5)
+        latencies = []
+        for _ in range(count):
+            sent = time.perf_counter()
+            await request("bench.req", payload, timeout=5)
+            latencies.append(time.perf_counter() - sent)
+        return latencies
+    finally:
+        await requester.close()
+        await responder.close()
+
+
+# -- server ------------------------------------------------------------------------------------
+
+
+class Server:
+    """A nats-server on a free loopback port, read from its ports file."""
+
+    def __init__(self) -> None:
+        binary = os.environ.get("NATS_SERVER_BIN") or shutil.which("nats-server") or "/usr/sbin/nats-server"
+        self.dir = tempfile.mkdtemp(prefix="aio_bench_server.")
+        self.log = open(os.path.join(self.dir, "server.log"), "wb")
+        self.proc = subprocess.Popen(
+            [binary, "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", self.dir],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        ports = os.path.join(self.dir, f"nats-server_{self.proc.pid}.ports")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with open(ports) as f:
+                    self.url = json.load(f)["nats"][0]
+                break
+            except (FileNotFoundError, ValueError, KeyError, IndexError):
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    sys.exit("nats-server did not start")
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", help="NATS URL (default: start a nats-server on a free port)")
+    parser.add_argument("--count", type=int, default=100_000, help="pub+sub messages (default 100000)")
+    parser.add_argument("--requests", type=int, default=2000, help="sequential requests (default 2000)")
+    parser.add_argument("--size", type=int, default=16, help="payload bytes (default 16)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions, medians reported (default 3)")
+    parser.add_argument("--clients", default="swiftnats,natspy", help="comma-separated: swiftnats,natspy")
+    args = parser.parse_args(argv)
+    clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    if "natspy" in clients:
+        try:
+            import nats  # noqa: F401
+        except ImportError:
+            print("nats-py is not installed: skipping it", file=sys.stderr)
+            clients.remove("natspy")
+
+    server = None if args.server else Server()
+    url = args.server or server.url  # type: ignore[union-attr]
+    rates: Dict[str, List[float]] = {}
+    p50s: Dict[str, List[float]] = {}
+    p99s: Dict[str, List[float]] = {}
+    try:
+        print(f"server {url}; count={args.count} requests={args.requests} size={args.size} reps={args.reps}",
+              flush=True)
+        for _ in range(args.reps):
+            for client in clients:
+                if client == "swiftnats":
+                    runs = [("swiftnats-aio", lambda: swiftnats_pubsub(url, args.count, args.size, plain=False)),
+                            ("swiftnats-aio-plain", lambda: swiftnats_pubsub(url, args.count, args.size, plain=True))]
+                    req = lambda: swiftnats_req(url, args.requests, args.size)  # noqa: E731
+                    name = "swiftnats-aio"
+                else:
+                    runs = [("nats-py-aio", lambda: natspy_pubsub(url, args.count, args.size))]
+                    req = lambda: natspy_req(url, args.requests, args.size)  # noqa: E731
+                    name = "nats-py-aio"
+                for label, bench in runs:
+                    secs = asyncio.run(bench())
+                    mode = "pubsub-plain" if label.endswith("-plain") else "pubsub"
+                    result(name, mode, args.size, args.count, secs)
+                    rates.setdefault(f"{name} {mode}", []).append(args.count / secs)
+                started = time.perf_counter()
+                latencies = asyncio.run(req())
+                p50, p99, extra = percentiles(latencies)
+                result(name, "req", args.size, args.requests, time.perf_counter() - started, extra)
+                p50s.setdefault(name, []).append(p50)
+                p99s.setdefault(name, []).append(p99)
+    finally:
+        if server is not None:
+            server.stop()
+
+    print()
+    print(f"| asyncio, {args.size} B, medians of {args.reps} | pub+sub msgs/s | req p50 | req p99 |")
+    print("|---|---|---|---|")
+    for name in ("swiftnats-aio", "nats-py-aio"):
+        if name not in p50s:
+            continue
+        rate = statistics.median(rates[f"{name} pubsub"])
+        plain = rates.get(f"{name} pubsub-plain")
+        extra = f" ({statistics.median(plain) / 1e3:.0f} k/s plain cb)" if plain else ""
+        print(f"| {name} | {rate / 1e3:.0f} k/s{extra} | {statistics.median(p50s[name]):.1f} µs "
+              f"| {statistics.median(p99s[name]):.1f} µs |")
+    if "swiftnats-aio" in p50s and "nats-py-aio" in p50s:
+        ratio = statistics.median(rates["swiftnats-aio pubsub"]) / statistics.median(rates["nats-py-aio pubsub"])
+        lat = statistics.median(p50s["swiftnats-aio"]) / statistics.median(p50s["nats-py-aio"])
+        print(f"\nswiftnats-aio/nats-py: pub+sub {ratio:.2f}x the rate; req p50 {lat:.2f}x the latency")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
