@@ -194,7 +194,7 @@ typedef void (*snats_conn_handler)(snats_conn *conn, void *closure);
  * @param status  What happened.
  * @param text    Borrowed, valid during the call: the detail (e.g. the server's -ERR text).
  * @param closure The pointer given with the callback, untouched.
- * Threads: as ::snats_conn_handler (a connection event: the delivery pool or the connection's
+ * Threads: as ::snats_conn_handler: a connection event (the delivery pool or the connection's
  * dispatch queue), in order with the other connection events.
  */
 typedef void (*snats_error_handler)(snats_conn *conn, snats_sub *sub, snats_status status,
@@ -1761,7 +1761,7 @@ typedef struct snats_rpc_stream snats_rpc_stream;
  * @param params  Borrowed, valid as long as @p req: an object or an array (`{}` when the caller
  *                sent none), already checked against the method's parameter description.
  * @param closure The pointer given at registration, untouched.
- * Threads: as ::snats_micro_handler (the method is a micro endpoint): a delivery pool thread
+ * Threads: as ::snats_micro_handler, the method being a micro endpoint: a delivery pool thread
  * or the connection's dispatch queue, one call at a time, in order (up to `concurrency` at
  * once when registered so, as snats_endpoint_config_set_concurrency() says). Any function may
  * be called inside, blocking ones included.

@@ -118,6 +118,7 @@ class Subscription:
         with self._use() as ptr:
             if limit > 0:
                 self._ending = True
+                self._client._note_ending(self)
                 _check(lib.snats_sub_auto_unsubscribe(ptr, limit))
             else:
                 _check(lib.snats_sub_unsubscribe(ptr))
@@ -129,6 +130,7 @@ class Subscription:
         Raises TimeoutError when not done in time (the subscription ends anyway)."""
         ms = rt.ms_arg(timeout)
         self._ending = True
+        self._client._note_ending(self)
         with self._use() as ptr:
             _check(lib.snats_sub_drain(ptr, ms))
 
