@@ -38,9 +38,15 @@ per subscription, request or flush):
   pumping; while a drain runs, the next batch is only taken once the buffers of the
   subscriptions being drained are empty (the library counts a taken batch as being handled
   until the next take), so a drain ends after every coroutine callback has run.
-- :meth:`Client.close` closes the connection, runs what that queued (the closed callback,
-  failed requests), stops watching the descriptor, ends every subscription task and waits for
-  the tasks running callbacks: no task is left pending.
+- :meth:`Client.close` closes the connection (``snats_conn_close`` in a worker thread, the
+  loop pumping meanwhile), runs what that queued (the closed callback, failed requests), stops
+  watching the descriptor, ends every subscription task and waits for the tasks running
+  callbacks: no task is left pending. A client the library closes (server gone for good)
+  ends the same way by itself.
+- The connection's micro and RPC handlers run on the loop's thread too. A blocking call of
+  ``sync_client`` made on the loop's thread blocks the loop, and one that waits for a handler
+  of this connection (a sync request to its own subscription, ``micro.ping`` of its own
+  service) waits until its timeout: use the awaitable methods, or ``asyncio.to_thread``.
 
 Connection callbacks (error_cb, disconnected_cb, closed_cb, reconnected_cb,
 discovered_server_cb, lame_duck_mode_cb) may be plain functions or coroutine functions and run
@@ -294,8 +300,12 @@ class Client:
         def on_closed(reason: Any) -> None:
             if closed is not None:
                 closed(reason)
-            if self._started:  # closed by the library (server gone, reconnect given up, drain)
-                self._begin_shutdown()
+            # closed by the library (server gone, reconnect given up, drain): end the client
+            if self._started and self._shutdown_task is None:
+                if self._on_loop_thread():
+                    self._begin_shutdown()
+                else:
+                    self._to_loop(self._begin_shutdown)
 
         return dict(
             error_cb=self._on_sync_error,
@@ -310,16 +320,32 @@ class Client:
         self._report(error, getattr(sub, "_aio", None) if sub is not None else None)
 
     def _on_loop_thread(self) -> bool:
-        return threading.get_ident() == self._thread
+        """True on the loop's thread while the loop is open (a client never closed is closed
+        at exit, after its loop: then nothing runs on the loop any more)."""
+        return threading.get_ident() == self._thread and not self._loop.is_closed()
+
+    def _to_loop(self, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # the loop is closed: nothing can run it any more
+            pass
 
     def _call_user(self, fn: Callable[..., Any], args: Tuple[Any, ...], is_error_cb: bool = False) -> None:
         """Runs a user callback on the loop's thread: a plain one now, a coroutine one as a task
-        (awaited by close()). What it raises goes to error_cb (or to logging for error_cb)."""
+        (awaited by close()). What it raises goes to error_cb (or to logging for error_cb).
+        Once the loop is closed, a plain callback runs on the calling thread and a coroutine
+        one is dropped."""
         if not self._on_loop_thread():
+            if not self._loop.is_closed():
+                self._to_loop(self._call_user, fn, args, is_error_cb)
+                return
             try:
-                self._loop.call_soon_threadsafe(self._call_user, fn, args, is_error_cb)
-            except RuntimeError:  # the loop is closed: nothing can run it any more
-                pass
+                result = fn(*args)
+            except Exception:
+                log.exception("swiftnats.aio: a callback raised after its event loop closed")
+                return
+            if inspect.iscoroutine(result):
+                result.close()  # nothing can run it
             return
         try:
             result = fn(*args)
@@ -361,10 +387,7 @@ class Client:
         if self._on_loop_thread():
             _set_future(future, result, error)
         else:
-            try:
-                self._loop.call_soon_threadsafe(_set_future, future, result, error)
-            except RuntimeError:
-                pass
+            self._to_loop(_set_future, future, result, error)
 
     # -- the pump -------------------------------------------------------------------------------
 
