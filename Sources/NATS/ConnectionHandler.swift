@@ -24,6 +24,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var subscriptions: [UInt64: Subscription] = [:]
     private var batchSubscription: Subscription?
     private var batch: [Message] = []
+    /// The runs of one read, per subscription, queued at the end of the read: the inbound
+    /// counts are then updated once, and the delivery pool is woken once for every
+    /// subscription that has work (with messages spread over many subscriptions, a lock and
+    /// a wake-up per message otherwise).
+    private var readBatches: [(Subscription, [Message])] = []
+    private var wakeUps = DeliveryWakeUps()
     private var inMessages: UInt64 = 0
     private var inBytes: UInt64 = 0
 
@@ -47,12 +53,12 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         } catch {
             flushBatch()
+            deliverRead()
             fail(context: context, error: error as? NATSError ?? .protocolError("\(error)"))
             return
         }
-        // Counted before delivery, so a reader that has a message also sees it in the stats.
-        flushCounts()
         flushBatch()
+        deliverRead()
         subscriptions = [:]
     }
 
@@ -117,13 +123,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         let message = Message(storage: MessageStorage.make(inbound, in: bytes, connection: connection))
         if let inline = subscription.inlineHandler {
-            flushCounts()
+            flushBatch()
+            deliverRead()
             subscription.countInline()
             inline(message)
             return
         }
         if batchSubscription !== subscription {
-            flushCounts()
             flushBatch()
             batchSubscription = subscription
         }
@@ -140,8 +146,20 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func flushBatch() {
         guard let subscription = batchSubscription else { return }
         batchSubscription = nil
-        if subscription.enqueue(batch) { connection.reportSlowConsumer(subscription) }
-        batch.removeAll(keepingCapacity: true)
+        readBatches.append((subscription, batch))
+        batch = []
+    }
+
+    /// Hands what the read brought to the subscriptions. Counted first, so a reader that has
+    /// a message also sees it in the stats; then the pool and queues are woken once.
+    private func deliverRead() {
+        flushCounts()
+        guard !readBatches.isEmpty else { return }
+        for (subscription, messages) in readBatches where subscription.enqueue(messages, wakeUps: &wakeUps) {
+            connection.reportSlowConsumer(subscription)
+        }
+        readBatches.removeAll(keepingCapacity: true)
+        wakeUps.schedule()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

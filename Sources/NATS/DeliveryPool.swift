@@ -14,6 +14,33 @@ public protocol DeliveryTask: AnyObject {
 /// Where delivery tasks run: a pool of library threads, or a dispatch queue its owner drains.
 public protocol DeliveryTarget: AnyObject {
     func schedule(_ task: DeliveryTask)
+    /// Several at once: one lock, and one wake-up round, for all of them.
+    func schedule(contentsOf tasks: [DeliveryTask])
+}
+
+extension DeliveryTarget {
+    public func schedule(contentsOf tasks: [DeliveryTask]) {
+        for task in tasks { schedule(task) }
+    }
+}
+
+/// Tasks that became ready during one read of the event loop, grouped by target, scheduled
+/// together at its end.
+struct DeliveryWakeUps {
+    private var groups: [(target: DeliveryTarget, tasks: [DeliveryTask])] = []
+
+    mutating func add(_ task: DeliveryTask, runs: Int, on target: DeliveryTarget) {
+        let index = groups.firstIndex { $0.target === target } ?? {
+            groups.append((target, []))
+            return groups.count - 1
+        }()
+        for _ in 0..<runs { groups[index].tasks.append(task) }
+    }
+
+    mutating func schedule() {
+        for group in groups { group.target.schedule(contentsOf: group.tasks) }
+        groups.removeAll(keepingCapacity: true)
+    }
 }
 
 /// A bounded set of threads running delivery tasks (subscription callbacks, service handlers,
@@ -77,6 +104,21 @@ public final class DeliveryPool: DeliveryTarget {
                 condition.signal()
             } else if threads - blocked < targetSize {
                 startThreadLocked()
+            }
+        }
+    }
+
+    public func schedule(contentsOf tasks: [DeliveryTask]) {
+        guard !tasks.isEmpty else { return }
+        condition.withLock {
+            for task in tasks { ready.append(task) }
+            // Wake as many idle threads as there are tasks, then start threads up to the size.
+            let woken = min(idle, tasks.count)
+            if woken == idle { condition.broadcast() } else { for _ in 0..<woken { condition.signal() } }
+            var unserved = tasks.count - woken
+            while unserved > 0 && threads - blocked < targetSize {
+                startThreadLocked()
+                unserved -= 1
             }
         }
     }

@@ -67,6 +67,14 @@ public final class DeliveryQueue: DeliveryTarget {
         }
     }
 
+    public func schedule(contentsOf tasks: [DeliveryTask]) {
+        guard !tasks.isEmpty else { return }
+        condition.withLock {
+            for task in tasks { ready.append(task) }
+            workArrivedLocked()
+        }
+    }
+
     func scheduleBatch(_ subscription: Subscription) {
         condition.withLock {
             readyBatches.append(subscription)

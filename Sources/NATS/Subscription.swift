@@ -154,6 +154,14 @@ public final class Subscription: DeliveryTask {
     /// Queues messages read for this subscription. Returns true when this call started a
     /// slow-consumer episode that the caller should report.
     func enqueue(_ batch: [Message]) -> Bool {
+        var wakeUps = DeliveryWakeUps()
+        defer { wakeUps.schedule() }
+        return enqueue(batch, wakeUps: &wakeUps)
+    }
+
+    /// As `enqueue(_:)`, leaving the scheduling of this subscription's runs to `wakeUps`, so
+    /// that the caller wakes each pool once for many subscriptions.
+    func enqueue(_ batch: [Message], wakeUps: inout DeliveryWakeUps) -> Bool {
         var startedSlowConsumer = false
         var wake = false
         var runs = 0
@@ -202,7 +210,7 @@ public final class Subscription: DeliveryTask {
         }
         // After the unlock, as in Completion.complete.
         if wake { condition.signal() }
-        if let target { for _ in 0..<runs { target.schedule(self) } }
+        if let target, runs > 0 { wakeUps.add(self, runs: runs, on: target) }
         if scheduleBatch { boundQueue?.scheduleBatch(self) }
         return startedSlowConsumer
     }
@@ -235,21 +243,34 @@ public final class Subscription: DeliveryTask {
                     condition.unlock()
                     return (ran, true)
                 }
-                let taken = takeForCallLocked()
+                // One message for a handler (no array on this path: it is per message), a
+                // batch for a batch handler.
+                var single: Message?
+                var taken: [Message] = []
+                if batchHandler == nil {
+                    single = pending.popFirst()
+                    deliveredCount += 1
+                } else {
+                    taken = takeBatchLocked()
+                }
                 let reachedMax = maxMessages > 0 && deliveredCount >= maxMessages
                 if pending.count < maxPendingMessages / 2 || maxPendingMessages == 0 { slowConsumerReported = false }
                 callbacksRunning += 1
                 condition.unlock()
                 if let boundQueue {
-                    boundQueue.release(
-                        messages: taken.count,
-                        bytes: taken.reduce(0) { $0 + $1.storage.payloadLength + $1.storage.headerLength })
+                    if let single {
+                        boundQueue.release(messages: 1, bytes: single.storage.payloadLength + single.storage.headerLength)
+                    } else {
+                        boundQueue.release(
+                            messages: taken.count,
+                            bytes: taken.reduce(0) { $0 + $1.storage.payloadLength + $1.storage.headerLength })
+                    }
                 }
 
-                if let batchHandler {
+                if let handler, let single {
+                    handler(single)
+                } else if let batchHandler {
                     batchHandler(taken)
-                } else if let handler, let message = taken.first {
-                    handler(message)
                 }
                 ran += 1
 
@@ -266,14 +287,12 @@ public final class Subscription: DeliveryTask {
         }
     }
 
-    /// With the lock held and `pending` not empty: the message of the next call, or the
-    /// messages of the next batch call (up to the limits, and not past the auto-unsubscribe
-    /// count), counted as delivered.
-    private func takeForCallLocked() -> [Message] {
+    /// With the lock held and `pending` not empty: the messages of the next batch call (up to
+    /// the limits, and not past the auto-unsubscribe count), counted as delivered.
+    private func takeBatchLocked() -> [Message] {
         var taken: [Message] = []
         var bytes = 0
-        let limit = batchHandler == nil ? 1 : Self.batchLimits.messages
-        while taken.count < limit, let first = pending.first {
+        while taken.count < Self.batchLimits.messages, let first = pending.first {
             let size = first.storage.payloadLength + first.storage.headerLength
             if !taken.isEmpty && bytes + size > Self.batchLimits.bytes { break }
             _ = pending.popFirst()
