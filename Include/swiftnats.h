@@ -554,9 +554,9 @@ void snats_conn_close(snats_conn *conn);
  *             objects (closed) until their own snats_sub_destroy().
  * Blocks: as snats_conn_close(). Threads: any, but not from this connection's own callbacks
  * (use snats_conn_close() there, and destroy afterwards from another thread). A connection
- * bound to a dispatch queue: snats_conn_close() it and dispatch the queue until the closed
- * callback has run, then destroy it; events still queued would otherwise run with a freed
- * @p conn.
+ * bound to a dispatch queue may still have events queued (the closed callback): they run at
+ * the queue's next dispatch with a @p conn that stays valid memory for them, on which every
+ * call fails with SNATS_CONNECTION_CLOSED (or says closed).
  */
 void snats_conn_destroy(snats_conn *conn);
 
@@ -900,10 +900,9 @@ snats_status snats_conn_new_inbox(char *buffer, size_t capacity, snats_conn *con
  *  subscriptions) waits until some thread dispatches the queue (it may do so itself), else
  *  until its timeout; snats_request_async() waits for nothing. When the library closes a
  *  connection bound to a queue by itself (the server lost with reconnect off, reconnecting
- *  given up), ending its subscriptions and its closed callback wait for the next dispatch, and
- *  a snats_conn_close() or snats_conn_destroy() made meanwhile waits for that dispatch: make
- *  it from a thread other than the only one that dispatches, or dispatch until the closed
- *  callback has run first.
+ *  given up), the closing work runs on a library thread: a snats_conn_close() or
+ *  snats_conn_destroy() from the owner's thread returns without a dispatch, and the
+ *  disconnected and closed callbacks run, in that order, at the next dispatch.
  *  @{ */
 
 /**
