@@ -163,17 +163,7 @@ public final class DeliveryQueue: DeliveryTarget {
         var ran = 0
         while ran < maxCallbacks {
             let task: DeliveryTask? = condition.withLock {
-                while ready.isEmpty {
-                    if ran > 0 || deadline.remainingNanoseconds == 0 || woken {
-                        woken = false
-                        settleSignalLocked()
-                        return nil
-                    }
-                    waiters += 1
-                    condition.wait(until: deadline)
-                    waiters -= 1
-                }
-                return ready.popFirst()
+                waitLocked(until: deadline, unless: ran > 0) { !ready.isEmpty } ? ready.popFirst() : nil
             }
             guard let task else { break }
             let (count, more) = task.runDelivery(budget: maxCallbacks - ran)
@@ -184,6 +174,22 @@ public final class DeliveryQueue: DeliveryTarget {
             }
         }
         return ran
+    }
+
+    /// With the lock held: waits until `hasWork`; false (the descriptor settled) when
+    /// `satisfied` (the caller already has something), at `deadline`, or after `wake()`.
+    private func waitLocked(until deadline: Deadline, unless satisfied: Bool, _ hasWork: () -> Bool) -> Bool {
+        while !hasWork() {
+            if satisfied || deadline.remainingNanoseconds == 0 || woken {
+                woken = false
+                settleSignalLocked()
+                return false
+            }
+            waiters += 1
+            condition.wait(until: deadline)
+            waiters -= 1
+        }
+        return true
     }
 
     /// Waits up to `timeoutMilliseconds` (0: not at all) for messages of the subscriptions
@@ -208,17 +214,7 @@ public final class DeliveryQueue: DeliveryTarget {
         var touched: [Subscription] = []
         while taken.count < maxMessages {
             let next: Subscription? = condition.withLock {
-                while readyBatches.isEmpty {
-                    if !taken.isEmpty || deadline.remainingNanoseconds == 0 || woken {
-                        woken = false
-                        settleSignalLocked()
-                        return nil
-                    }
-                    waiters += 1
-                    condition.wait(until: deadline)
-                    waiters -= 1
-                }
-                return readyBatches.popFirst()
+                waitLocked(until: deadline, unless: !taken.isEmpty) { !readyBatches.isEmpty } ? readyBatches.popFirst() : nil
             }
             guard let subscription = next else { break }
             let result: Subscription.BatchTake

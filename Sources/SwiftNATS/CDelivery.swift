@@ -95,31 +95,13 @@ public func snats_dispatch_queue_next_msgs(
     _ pointer: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ maxMessages: Int,
     _ timeout: Int64, _ used: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?
 ) -> Int32 {
-    used?.pointee = 0
-    count?.pointee = 0
-    return withStatus {
-        let queue = try dispatchQueue(pointer)
-        let buffer = try required(buffer, "buffer")
-        let used = try required(used, "used")
-        let count = try required(count, "count")
-        guard capacity >= 0 else { throw NATSError.invalidArgument("capacity must not be negative") }
-        guard maxMessages > 0 else { throw NATSError.invalidArgument("max_msgs must be positive") }
-        let taken: [(Subscription, Message)]
-        do {
-            taken = try queue.nextBatch(
-                maxMessages: maxMessages, maxBytes: capacity, size: { tagSize + PackedMessage.size(of: $0.storage) },
-                timeoutMilliseconds: timeout)
-        } catch let tooLarge as Subscription.MessageTooLarge {
-            used.pointee = tooLarge.size
-            throw CopyOutError.tooSmall(needed: tooLarge.size, capacity: capacity)
-        }
-        var cursor = buffer
-        for (subscription, message) in taken {
-            cursor.storeBytes(of: subscription.batchToken ?? 0, as: UInt64.self)
-            cursor = PackedMessage.write(message.storage, at: cursor + tagSize)
-        }
-        used.pointee = cursor - buffer
-        count.pointee = taken.count
+    let recordSize: (Message) -> Int = { tagSize + PackedMessage.size(of: $0.storage) }
+    return copyOutBatch(buffer, capacity, maxMessages, used, count) { limit in
+        try dispatchQueue(pointer).nextBatch(
+            maxMessages: maxMessages, maxBytes: limit, size: recordSize, timeoutMilliseconds: timeout)
+    } write: { (item: (Subscription, Message), cursor) in
+        cursor.storeBytes(of: item.0.batchToken ?? 0, as: UInt64.self)
+        return PackedMessage.write(item.1.storage, at: cursor + tagSize)
     }
 }
 

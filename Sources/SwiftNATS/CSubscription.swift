@@ -166,6 +166,24 @@ public func snats_sub_next_msgs(
     _ pointer: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ maxMessages: Int,
     _ timeout: Int64, _ used: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?
 ) -> Int32 {
+    copyOutBatch(buffer, capacity, maxMessages, used, count) { limit in
+        try subscription(pointer).next(
+            maxMessages: maxMessages, maxBytes: limit, size: { PackedMessage.size(of: $0.storage) },
+            timeoutMilliseconds: positiveTimeout(timeout))
+    } write: { message, cursor in
+        PackedMessage.write(message.storage, at: cursor)
+    }
+}
+
+/// The shape of the batch copy-outs (snats_sub_next_msgs, snats_dispatch_queue_next_msgs):
+/// checks the arguments, takes up to `capacity` bytes of records (`take` gets the byte
+/// limit), reports a first record that does not fit as SNATS_BUFFER_TOO_SMALL with its size
+/// in `*used`, and writes the records one after the other.
+func copyOutBatch<Item>(
+    _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ maxMessages: Int,
+    _ used: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?, take: (Int) throws -> [Item],
+    write: (Item, UnsafeMutableRawPointer) -> UnsafeMutableRawPointer
+) -> Int32 {
     used?.pointee = 0
     count?.pointee = 0
     return withStatus {
@@ -174,19 +192,17 @@ public func snats_sub_next_msgs(
         let count = try required(count, "count")
         guard capacity >= 0 else { throw NATSError.invalidArgument("capacity must not be negative") }
         guard maxMessages > 0 else { throw NATSError.invalidArgument("max_msgs must be positive") }
-        let messages: [Message]
+        let items: [Item]
         do {
-            messages = try subscription(pointer).next(
-                maxMessages: maxMessages, maxBytes: capacity, size: { PackedMessage.size(of: $0.storage) },
-                timeoutMilliseconds: positiveTimeout(timeout))
+            items = try take(capacity)
         } catch let tooLarge as Subscription.MessageTooLarge {
             used.pointee = tooLarge.size
             throw CopyOutError.tooSmall(needed: tooLarge.size, capacity: capacity)
         }
         var cursor = buffer
-        for message in messages { cursor = PackedMessage.write(message.storage, at: cursor) }
+        for item in items { cursor = write(item, cursor) }
         used.pointee = cursor - buffer
-        count.pointee = messages.count
+        count.pointee = items.count
     }
 }
 
