@@ -64,9 +64,17 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// `bytes` are the op's own, which a message's ranges index.
     private func handle(_ op: ServerOp, in bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) throws {
-        switch op {
-        case .message(let inbound):
+        if case .message(let inbound) = op {
             route(inbound, in: bytes)
+            return
+        }
+        // Messages read before any other op are queued before it takes effect: a PONG ends a
+        // flush (a drain then finds them pending), an -ERR is reported after them.
+        flushBatch()
+        deliverRead()
+        switch op {
+        case .message:
+            break
         case .ping:
             if handshake != nil {
                 context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: "PONG\r\n")), promise: nil)
@@ -74,9 +82,6 @@ final class ConnectionHandler: ChannelInboundHandler {
                 connection.sendPong(to: context.channel)
             }
         case .pong:
-            // Messages read before this PONG are queued before the flush waiting on it returns.
-            flushCounts()
-            flushBatch()
             if let promise = handshake {
                 handshake = nil
                 promise.succeed(())
