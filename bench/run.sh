@@ -151,6 +151,11 @@ for rep in $(seq 1 "$reps"); do
                     "$PYTHON" "$here/py_bench.py" "$client" "$mode" "$n" 16
             done
         done
+        # asyncio: swiftnats.aio against nats-py, both on an event loop (bench/aio_bench.py).
+        aio_n=$((100000 / scale)); [ "$aio_n" -lt 1 ] && aio_n=1
+        aio_r=$((2000 / scale)); [ "$aio_r" -lt 1 ] && aio_r=1
+        run "asyncio 16" SWIFTNATS_LIBRARY="$libdir/libswiftnats.so" PYTHONPATH="$root/bindings/python" \
+            "$PYTHON" "$here/aio_bench.py" --count "$aio_n" --requests "$aio_r" --reps 1 --server
     fi
 done
 
@@ -248,6 +253,26 @@ if [ -n "${PYTHON:-}" ]; then
         }
         a = p50["swiftnats-py" SUBSEP "req"]; b = p50["nats-py" SUBSEP "req"]
         printf "| req p50 | %.1f µs | %.1f µs | %s |\n", a, b, (b > 0) ? sprintf("%.2f", a / b) : "–"
+    }' "$results" >>"$table"
+    awk "$awk_median"'
+    /^RESULT / {
+        delete f
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+        if (f["client"] != "swiftnats-aio" && f["client"] != "nats-py-aio") next
+        key = f["client"] SUBSEP f["mode"]
+        metric = (f["mode"] == "req") ? f["p50_us"] : f["msgs_per_s"]
+        cnt[key]++; val[key, cnt[key]] = metric + 0
+    }
+    END {
+        print ""
+        print "| asyncio, 16 B | swiftnats.aio | nats-py (asyncio) | swiftnats.aio/nats-py |"
+        print "|---|---|---|---|"
+        a = median("swiftnats-aio" SUBSEP "pubsub"); b = median("nats-py-aio" SUBSEP "pubsub")
+        if (a != "") printf "| pubsub msgs/s (async def cb) | %.0f k/s | %.0f k/s | %s |\n", a / 1e3, b / 1e3, (b > 0) ? sprintf("%.2f", a / b) : "–"
+        a = median("swiftnats-aio" SUBSEP "pubsub-plain")
+        if (a != "") printf "| pubsub msgs/s (plain cb) | %.0f k/s | %.0f k/s | %s |\n", a / 1e3, b / 1e3, (b > 0) ? sprintf("%.2f", a / b) : "–"
+        a = median("swiftnats-aio" SUBSEP "req"); b = median("nats-py-aio" SUBSEP "req")
+        if (a != "") printf "| req p50 | %.1f µs | %.1f µs | %s |\n", a, b, (b > 0) ? sprintf("%.2f", a / b) : "–"
     }' "$results" >>"$table"
 fi
 
