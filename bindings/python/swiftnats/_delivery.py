@@ -6,7 +6,7 @@ queue takes whole batches for all subscriptions at once (snats_dispatch_queue_ne
 ctypes call per batch) and runs the callbacks in order per subscription:
 
 - the asyncio client: the event loop, woken by the queue's file descriptor (``add_reader``);
-  its pump (``aio.py``) delivers the batches itself: plain callbacks inline, coroutine
+  its pump (``aio/_pump.py``) delivers the batches itself: plain callbacks inline, coroutine
   callbacks and ``next_msg()`` through per-subscription buffers.
 
 The sync client does not drain a queue itself: its subscriptions are batch subscriptions on

@@ -357,6 +357,10 @@ def _close_conn(ptr: int, dispatch_queue: Any) -> None:
     threading.Thread(target=close, name="swiftnats-close", daemon=True).start()
     while not done.is_set():
         dispatch_queue.dispatch(256, 50)
+    # the close queued the closed callback without waiting for it, possibly after the last
+    # dispatch above (the wake-up ended it empty): run what is left
+    while dispatch_queue.ptr is not None and dispatch_queue.dispatch(256, 0) > 0:
+        pass
 
 
 # At interpreter exit, open clients are closed before weakref.finalize's own exit hook destroys

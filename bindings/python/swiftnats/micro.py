@@ -180,7 +180,7 @@ def _on_request(req: Optional[int], closure: Optional[int]) -> None:
                 lib.snats_micro_request_respond_error(req, b"503", b"service unavailable", None, None, 0)
                 return
             service, handler = entry
-            service._dispatch(handler, Request(req))
+            service._dispatch(handler, service._request_class(req))
         finally:
             rt.leave_callback()
     except BaseException:
@@ -278,6 +278,9 @@ def add_service(
 
 class Service:
     """A running service instance. Thread-safe."""
+
+    #: the class of the requests handed to the handlers
+    _request_class: Callable[[int], Request] = Request
 
     def __init__(self) -> None:
         raise TypeError("use swiftnats.micro.add_service()")

@@ -1,5 +1,6 @@
-"""Namespaced remote procedure calls over NATS: :class:`RPC` (threads) and :class:`AsyncRPC`
-(asyncio), servers and clients in one object, as the Python RPC libraries over NATS have them.
+"""Namespaced remote procedure calls over NATS: :class:`RPC` (threads), servers and clients
+in one object, as the Python RPC libraries over NATS have them. Its asyncio face is
+:class:`swiftnats.aio.rpc.RPC` (also importable as ``swiftnats.rpc.AsyncRPC``).
 
     import swiftnats
     from swiftnats.rpc import RPC
@@ -38,7 +39,7 @@ import threading
 import traceback as _traceback
 import typing
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _runtime as rt
 from ._json import json_new, json_value
@@ -135,6 +136,21 @@ def _outcome(status: int, result: ctypes.c_void_p, error: ctypes.c_void_p) -> An
         raise _error_of(_take(error))
     _check(status)
     return _take(result)
+
+
+def _batch_calls(calls: Sequence[Any]) -> List[Tuple[str, Any]]:
+    """The calls of a batch as (method, params value or None): ``(method, params)``,
+    ``(method,)`` or a method name each."""
+    parsed: List[Tuple[str, Any]] = []
+    for call in calls:
+        if isinstance(call, str):
+            parsed.append((call, None))
+            continue
+        method, *rest = call
+        if len(rest) > 1:
+            raise ValueError(f"a batch call is (method, params), got {call!r}")
+        parsed.append((method, _params_value(rest[0] if rest else None)))
+    return parsed
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,7 +447,7 @@ class RPC:
             raise TypeError("handler must be callable")
         described = describe_parameters(handler) if params == "auto" else params
         description = description if description is not None else (inspect.getdoc(handler) or "").split("\n")[0]
-        entry = _Method(self, method, handler)
+        entry = self._new_method(method, handler, int(concurrency))
         key = rt.register(entry)
         try:
             for namespace in self.namespaces:
@@ -444,6 +460,11 @@ class RPC:
             raise
         with self._lock:
             self._keys.append(key)
+
+    def _new_method(self, name: str, fn: Callable[..., Any], concurrency: int) -> "_Method":
+        """How a registered function is called (the asyncio face runs coroutines its own way,
+        @p concurrency of them at once)."""
+        return _Method(self, name, fn)
 
     def method(self, name: Union[str, Callable[..., Any], None] = None, **options: Any) -> Any:
         """Decorator: ``@rpc.method("math.add")``, ``@rpc.method()`` or ``@rpc.method`` (the
@@ -580,16 +601,7 @@ class RPC:
         """Sends every call at once, ``(method, params)`` or ``(method,)`` each, and waits for
         all (the timeout is for the whole batch). Returns one entry per call, in order: its
         result, or the exception (``isinstance(r, Exception)``) for a failed one."""
-        entries: List[List[Any]] = []
-        for call in calls:
-            if isinstance(call, str):
-                entries.append([call])
-                continue
-            method, *rest = call
-            if len(rest) > 1:
-                raise ValueError(f"a batch call is (method, params), got {call!r}")
-            params = _params_value(rest[0] if rest else None)
-            entries.append([method] if params is None else [method, params])
+        entries = [[method] if params is None else [method, params] for method, params in _batch_calls(calls)]
         out = ctypes.c_void_p()
         with _LentJSON(entries) as j, self._client.use() as client:
             _check(lib.snats_rpc_client_call_batch(ctypes.byref(out), client, j, self._ms(timeout)))
@@ -652,92 +664,11 @@ class RPC:
         return f"<RPC {'/'.join(self.namespaces)}{'' if self._prefix is None else ' serving'}>"
 
 
-def _settle(future: "asyncio.Future[Any]", result: Any, error: Optional[BaseException]) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
+def __getattr__(name: str) -> Any:
+    """``AsyncRPC`` is :class:`swiftnats.aio.rpc.RPC` (imported on first use: it needs this
+    module)."""
+    if name == "AsyncRPC":
+        from .aio.rpc import RPC as AsyncRPC  # noqa: PLC0415
 
-
-_END = object()
-
-
-class AsyncRPC:
-    """:class:`RPC` for asyncio: the same names, awaitable. Handlers may be ``async def`` (run
-    on the loop that called :meth:`start`) or plain functions (run on library threads)."""
-
-    def __init__(self, nc: Any, namespace: Union[str, Sequence[str]] = "default", *, root: Optional[str] = None,
-                 timeout: float = _DEFAULT_TIMEOUT) -> None:
-        self._rpc = RPC(nc, namespace, root=root, timeout=timeout)
-
-    @property
-    def sync(self) -> RPC:
-        """The underlying thread-based object."""
-        return self._rpc
-
-    def register_handler(self, method: str, handler: Callable[..., Any], **options: Any) -> None:
-        self._rpc.register_handler(method, handler, **options)
-
-    def method(self, name: Union[str, Callable[..., Any], None] = None, **options: Any) -> Any:
-        return self._rpc.method(name, **options)
-
-    rpc_method = method
-
-    async def start(self, prefix: str = "") -> None:
-        self._rpc._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self._rpc.start, prefix)
-
-    start_server = start
-
-    async def stop(self) -> None:
-        await asyncio.to_thread(self._rpc.stop)
-
-    async def call(self, method: str, params: Params = None, timeout: Optional[float] = None) -> Any:
-        loop = asyncio.get_running_loop()
-        future: "asyncio.Future[Any]" = loop.create_future()
-
-        def done(result: Any, error: Optional[BaseException]) -> None:
-            try:
-                loop.call_soon_threadsafe(_settle, future, result, error)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                pass
-
-        self._rpc.call_with_callback(method, params, done, timeout)
-        return await future
-
-    async def call_async(self, method: str, params: Params = None) -> int:
-        return self._rpc.call_async(method, params)  # only sends: no thread needed
-
-    async def get_response(self, request_id: int, timeout: Optional[float] = None) -> Any:
-        return await asyncio.to_thread(self._rpc.get_response, request_id, timeout)
-
-    async def call_batch(self, calls: Sequence[Any], timeout: Optional[float] = None) -> List[Any]:
-        return await asyncio.to_thread(self._rpc.call_batch, calls, timeout)
-
-    async def call_stream(self, method: str, params: Params = None, timeout: Optional[float] = None) -> AsyncIterator[Any]:
-        """``async for item in rpc.call_stream(...)`` (no await before it)."""
-        stream = self._rpc.call_stream(method, params, timeout)
-        try:
-            while True:
-                item = await asyncio.to_thread(next, stream, _END)
-                if item is _END:
-                    return
-                yield item
-        finally:
-            stream.close()
-
-    async def describe(self, timeout: float = 1.0) -> List[MethodInfo]:
-        return await asyncio.to_thread(self._rpc.describe, timeout)
-
-    async def close(self) -> None:
-        await asyncio.to_thread(self._rpc.close)
-
-    disconnect = close
-
-    async def __aenter__(self) -> "AsyncRPC":
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.close()
+        return AsyncRPC
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
