@@ -420,6 +420,9 @@ def test_callback_ends_its_own_subscription(nats_server, how):
             for i in range(5):
                 await nc.publish("self.end", b"%d" % i)
             await nc.flush()
+            # A flush does not promise that the server has sent a connection its own messages
+            # (nats-py sees the same): wait for the first, then for the callbacks to settle.
+            await until(lambda: got, what="the first message")
             await until(lambda: not nc._consumers, what="consumer ended")
             if how == "drain":
                 assert got == [b"%d" % i for i in range(5)]  # what was in flight still runs

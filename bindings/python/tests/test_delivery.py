@@ -35,7 +35,8 @@ def test_ten_thousand_subscriptions_add_no_threads(nc):
         nc.publish(f"scale.{i}", b"x")
     nc.flush()
     eventually(lambda: len(got) == count, timeout=30, what=f"{len(got)} of {count} delivered")
-    assert threading.active_count() == before_python, "a Python thread per subscription"
+    # The pool's threads show up (as dummy threads) once they have run a callback: a few.
+    assert threading.active_count() - before_python <= 4, "a Python thread per subscription"
     # The library's pool: a few threads, whatever the number of subscriptions.
     assert _process_threads() - before_process <= 4, _process_threads() - before_process
     assert sorted(got) == sorted(f"scale.{i}" for i in range(count))
