@@ -40,6 +40,9 @@
 
 #include <swiftnats.h>
 
+#define SCALE_PROGRAM "snats_scale"
+#include "scale_common.h"
+
 #define CHECK(call)                                                                          \
     do {                                                                                     \
         snats_status s_ = (call);                                                            \
@@ -49,35 +52,6 @@
             exit(2);                                                                         \
         }                                                                                    \
     } while (0)
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* A "Key:   value kB" line of /proc/self/status (-1 when absent). */
-static long proc_status(const char *key) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f == NULL) return -1;
-    char line[256];
-    size_t klen = strlen(key);
-    long value = -1;
-    while (fgets(line, sizeof line, f) != NULL) {
-        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            value = strtol(line + klen + 1, NULL, 10);
-            break;
-        }
-    }
-    fclose(f);
-    return value;
-}
 
 static atomic_llong received;
 static atomic_llong t_first_ns; /* 0 until the first message */
@@ -133,63 +107,6 @@ static snats_conn *scale_connect(const char *url, const char *name, snats_dispat
     CHECK(snats_conn_connect(&conn, opts));
     snats_options_destroy(opts);
     return conn;
-}
-
-/* ---------------- the publisher: a child process ---------------- */
-
-typedef struct {
-    pid_t pid;
-    FILE *go;     /* its stdin: a line starts the publishing */
-    FILE *answer; /* its stdout: "ready", then pub_secs */
-} publisher;
-
-/* Runs this program as `pub NSUBS COUNT SIZE URL` and waits until it is connected. */
-static void start_publisher(publisher *p, char **argv) {
-    int go[2], answer[2];
-    if (pipe(go) != 0 || pipe(answer) != 0) {
-        perror("snats_scale: pipe");
-        exit(2);
-    }
-    fflush(NULL);
-    p->pid = fork();
-    if (p->pid < 0) {
-        perror("snats_scale: fork");
-        exit(2);
-    }
-    if (p->pid == 0) {
-        dup2(go[0], 0);
-        dup2(answer[1], 1);
-        close(go[0]), close(go[1]), close(answer[0]), close(answer[1]);
-        char *args[] = {argv[0], "pub", argv[2], argv[3], argv[4], argv[5], NULL};
-        execv("/proc/self/exe", args);
-        perror("snats_scale: execv");
-        _exit(127);
-    }
-    close(go[0]);
-    close(answer[1]);
-    p->go = fdopen(go[1], "w");
-    p->answer = fdopen(answer[0], "r");
-    char line[64];
-    if (p->go == NULL || p->answer == NULL || fgets(line, sizeof line, p->answer) == NULL ||
-        strncmp(line, "ready", 5) != 0) {
-        fprintf(stderr, "snats_scale: the publisher did not start\n");
-        exit(2);
-    }
-}
-
-/* Reads the publisher's pub_secs and reaps it; -1 when it failed. */
-static double finish_publisher(publisher *p) {
-    char line[64];
-    double secs = -1;
-    if (fgets(line, sizeof line, p->answer) != NULL) secs = atof(line);
-    fclose(p->answer);
-    fclose(p->go);
-    int status = 0;
-    if (waitpid(p->pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "snats_scale: the publisher failed (status %d)\n", status);
-        secs = -1;
-    }
-    return secs;
 }
 
 static int run_publisher(long nsubs, long long count, const char *payload, int size, const char *url) {
