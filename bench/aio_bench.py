@@ -120,6 +120,36 @@ async def swiftnats_req(url: str, count: int, size: int) -> List[float]:
         await responder.close()
 
 
+async def swiftnats_rpc(url: str, count: int, size: int) -> List[float]:
+    """An echo method of swiftnats.aio.rpc called with params [a SIZE-byte string]: the same
+    wire exchange as py_bench.py's nats-py rpc mode (the JSON envelope by hand)."""
+    from swiftnats import aio
+
+    text = "x" * size
+    server_nc = await aio.connect(url)
+    client_nc = await aio.connect(url)
+    try:
+        async with aio.rpc.RPC(server_nc, namespace="bench") as server, \
+                aio.rpc.RPC(client_nc, namespace="bench") as client:
+            @server.method("echo")
+            async def echo(value: str) -> str:
+                return value
+
+            await server.start()
+            call = client.call
+            for _ in range(100):
+                await call("echo", [text])
+            latencies = []
+            for _ in range(count):
+                sent = time.perf_counter()
+                await call("echo", [text])
+                latencies.append(time.perf_counter() - sent)
+            return latencies
+    finally:
+        await client_nc.close()
+        await server_nc.close()
+
+
 # -- nats-py -----------------------------------------------------------------------------------
 
 
@@ -267,6 +297,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 result(name, "req", args.size, args.requests, time.perf_counter() - started, extra)
                 p50s.setdefault(name, []).append(p50)
                 p99s.setdefault(name, []).append(p99)
+                if client == "swiftnats":
+                    # RPC: nats-py's side of this comparison is py_bench.py's rpc mode.
+                    started = time.perf_counter()
+                    latencies = asyncio.run(swiftnats_rpc(url, args.requests, args.size))
+                    _, _, extra = percentiles(latencies)
+                    result(name, "rpc", args.size, args.requests, time.perf_counter() - started, extra)
     finally:
         if server is not None:
             server.stop()

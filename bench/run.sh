@@ -258,9 +258,9 @@ if [ -n "${PYTHON:-}" ]; then
     /^RESULT / {
         delete f
         for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-        if (f["client"] != "swiftnats-aio" && f["client"] != "nats-py-aio") next
+        if (f["client"] != "swiftnats-aio" && f["client"] != "nats-py-aio" && !(f["client"] == "nats-py" && f["mode"] == "rpc")) next
         key = f["client"] SUBSEP f["mode"]
-        metric = (f["mode"] == "req") ? f["p50_us"] : f["msgs_per_s"]
+        metric = (f["mode"] == "req" || f["mode"] == "rpc") ? f["p50_us"] : f["msgs_per_s"]
         cnt[key]++; val[key, cnt[key]] = metric + 0
     }
     END {
@@ -273,6 +273,9 @@ if [ -n "${PYTHON:-}" ]; then
         if (a != "") printf "| pubsub msgs/s (plain cb) | %.0f k/s | %.0f k/s | %s |\n", a / 1e3, b / 1e3, (b > 0) ? sprintf("%.2f", a / b) : "–"
         a = median("swiftnats-aio" SUBSEP "req"); b = median("nats-py-aio" SUBSEP "req")
         if (a != "") printf "| req p50 | %.1f µs | %.1f µs | %s |\n", a, b, (b > 0) ? sprintf("%.2f", a / b) : "–"
+        # nats-py has no RPC: its column is the envelope by hand (py_bench.py rpc, asyncio).
+        a = median("swiftnats-aio" SUBSEP "rpc"); b = median("nats-py" SUBSEP "rpc")
+        if (a != "") printf "| RPC p50 (nats-py: the envelope by hand) | %.1f µs | %.1f µs | %s |\n", a, b, (b > 0) ? sprintf("%.2f", a / b) : "–"
     }' "$results" >>"$table"
 fi
 
