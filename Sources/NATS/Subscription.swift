@@ -151,16 +151,9 @@ public final class Subscription: DeliveryTask {
 
     // MARK: from the event loop
 
-    /// Queues messages read for this subscription. Returns true when this call started a
-    /// slow-consumer episode that the caller should report.
-    func enqueue(_ batch: [Message]) -> Bool {
-        var wakeUps = DeliveryWakeUps()
-        defer { wakeUps.schedule() }
-        return enqueue(batch, wakeUps: &wakeUps)
-    }
-
-    /// As `enqueue(_:)`, leaving the scheduling of this subscription's runs to `wakeUps`, so
-    /// that the caller wakes each pool once for many subscriptions.
+    /// Queues messages read for this subscription, leaving the scheduling of its runs to
+    /// `wakeUps`, so that the caller wakes each pool once for many subscriptions. Returns true
+    /// when this call started a slow-consumer episode that the caller should report.
     func enqueue(_ batch: [Message], wakeUps: inout DeliveryWakeUps) -> Bool {
         var startedSlowConsumer = false
         var wake = false

@@ -17,14 +17,14 @@ subscription's order and lends a thread while a callback blocks in the library.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from . import _runtime as rt
 from ._lib import BATCH_HANDLER, lib
 from .errors import Status, _check
 from .msg import Msg
 
-__all__ = ["DispatchQueue", "BATCH_THUNK", "deliver", "set_delivery_pool_size", "delivery_pool_threads"]
+__all__ = ["DispatchQueue", "BATCH_THUNK", "set_delivery_pool_size", "delivery_pool_threads"]
 
 #: a batch: at most this many messages, in a buffer of this many bytes to start with (it
 #: grows for a larger message)
@@ -96,38 +96,6 @@ class DispatchQueue:
         ptr, self.ptr = self.ptr, None
         if ptr is not None:
             lib.snats_dispatch_queue_destroy(ptr)
-
-
-def deliver(tags: List[int], msgs: List[Msg], sizes: List[int], client: Any, pump: Any) -> None:
-    """Runs each message's subscription callback, in batch order (which keeps each
-    subscription's order), noting in ``pump.current`` whose callback runs. A subscription
-    closed meanwhile gets nothing more."""
-    by_sub: Dict[int, Any] = {}
-    # The part of the batch each subscription holds, for its pending counts.
-    for tag, size in zip(tags, sizes):
-        sub = by_sub.get(tag)
-        if sub is None:
-            sub = by_sub[tag] = rt.lookup(tag)
-            if sub is not None:
-                sub._held = [[], 0]
-        if sub is not None:
-            sub._held[0].append(size)
-    for tag, msg in zip(tags, msgs):
-        sub = by_sub.get(tag)
-        if sub is None or sub._final is not None:
-            continue
-        held = sub._held
-        held[1] += 1
-        pump.current = sub
-        try:
-            sub._cb(msg)
-        except Exception as e:  # user code: report, never end the delivery
-            client._report_callback_exception(e, sub)
-        finally:
-            pump.current = None
-    for sub in by_sub.values():
-        if sub is not None:
-            sub._held = [[], 0]
 
 
 def _on_batch(
