@@ -131,11 +131,11 @@ extension Connection {
     /// it whose callbacks must run one at a time, in order (RPC client callbacks).
     public func makeJobQueue() -> JobQueue { JobQueue(target: deliveryTarget, owner: self) }
 
-    /// Runs `body` on the event loop after `milliseconds`: library code only (it must not
-    /// block); returns a function that cancels it.
+    /// Runs `body` on the event loop after `milliseconds` (up to
+    /// `TimeoutQueue.granularityNanoseconds` later): library code only (it must not block);
+    /// returns a function that cancels it. One timer serves them all (`TimeoutQueue`).
     public func afterDelay(milliseconds: Int64, _ body: @escaping () -> Void) -> () -> Void {
-        let task = eventLoop.scheduleTask(in: .milliseconds(milliseconds)) { body() }
-        return { task.cancel() }
+        timeouts.add(milliseconds: milliseconds, body)
     }
 
     /// Ends the connection from the library's side (server gone without reconnect, reconnect

@@ -22,6 +22,8 @@ public final class Connection {
 
     let eventLoop: EventLoop
     let muxer: RequestMuxer
+    /// The timeouts of asynchronous requests, flushes and calls, on one timer.
+    let timeouts: TimeoutQueue
     let lock = Condition()
 
     // Guarded by `lock`. Internal rather than private for Connection+Reconnect.swift.
@@ -66,6 +68,7 @@ public final class Connection {
     private init(options: Options) {
         self.options = options
         self.eventLoop = Self.eventLoopGroup.next()
+        self.timeouts = TimeoutQueue(eventLoop: eventLoop)
         self.muxer = RequestMuxer(inboxPrefix: options.inboxPrefix)
         self.pool = ServerPool(options.servers, randomize: !options.noRandomize)
         if let queue = options.dispatchQueue {
