@@ -286,6 +286,17 @@ snats_status snats_options_set_max_pings_out(snats_options *opts, int max_pings_
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_no_echo(snats_options *opts, bool no_echo);
 
+/** @brief With @p send_asap true, publishes and protocol messages (SUB, PING, ...) are written
+ *  to the socket on the calling thread when it is idle, as nats.c's natsOptions_SetSendAsap()
+ *  does, instead of the library's event-loop thread coalescing them (default false). Lower
+ *  latency for an application that publishes rarely, answers requests, or batches its own
+ *  publishes (snats_publish_packed()); a loop of single publishes then costs a system call
+ *  each. Requests and snats_msg_respond() are written at once either way. TLS connections
+ *  always write on the event-loop thread.
+ *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL.
+ *  Blocks: no. Threads: any. */
+snats_status snats_options_set_send_asap(snats_options *opts, bool send_asap);
+
 /** @brief Asks the server to acknowledge every op with +OK. @param opts Borrowed.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_verbose(snats_options *opts, bool verbose);
@@ -947,6 +958,31 @@ snats_status snats_options_set_dedicated_delivery(snats_options *opts, bool dedi
  * Blocks: no. Threads: any.
  */
 snats_status snats_options_set_dispatch_queue(snats_options *opts, snats_dispatch_queue *queue);
+
+/**
+ * @brief With @p read, the owner of the connection's dispatch queue also reads the
+ *        connection's socket (nats.c's event-loop mode, without adapters): the socket joins
+ *        the queue's descriptor, and snats_dispatch_queue_dispatch() and
+ *        snats_dispatch_queue_next_msgs() read what it holds before they look for work. A
+ *        message or reply then reaches the owner with no library thread in between (by
+ *        default the library's event-loop thread reads, then wakes the owner). Default false.
+ *
+ * The socket is read only by the queue's owner (the thread that last dispatched the queue or
+ * took messages from it):
+ * - while the owner dispatches, takes messages, or blocks in any blocking function of this
+ *   library (a request, a flush, a drain, a close, from a callback or not: the wait reads the
+ *   socket meanwhile, and notices an answer that another thread brings within 2 ms);
+ * - not while it does anything else. An owner that stops draining for long leaves the
+ *   server's PINGs and messages unread, as an event loop that stops turning does: the server
+ *   then drops the connection as a slow consumer.
+ * Blocking functions called before the owner first drains the queue (other than connecting)
+ * wait for it. TLS links are read by the library's event-loop thread whatever this says.
+ * Reconnects keep the queue's descriptor: the new socket takes the old one's place in it.
+ * Requires a dispatch queue (snats_options_set_dispatch_queue()) when connecting.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p opts.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_options_set_read_on_dispatch_queue(snats_options *opts, bool read);
 
 /**
  * @brief Makes a dispatch queue.

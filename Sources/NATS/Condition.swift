@@ -49,15 +49,36 @@ public final class Condition {
     public func signal() { pthread_cond_signal(cond) }
     public func broadcast() { pthread_cond_broadcast(cond) }
 
-    /// Waits with the lock held. Returns false when `deadline` passed first.
-    /// `deadline` nil waits without limit. On a delivery pool thread, the pool hears of the
-    /// wait (a callback blocking in a library call) and may lend a thread meanwhile.
+    /// Waits with the lock held. Returns false when `deadline` passed first; like any
+    /// condition wait it may return early, so callers check what they wait for and wait
+    /// again. `deadline` nil waits without limit. On a delivery pool thread, the pool hears of
+    /// the wait (a callback blocking in a library call) and may lend a thread meanwhile. On
+    /// the owner of a dispatch queue that connections read on, the wait reads their sockets
+    /// (what it waits for may come from them, and nobody else reads them).
     @discardableResult
     public func wait(until deadline: Deadline?) -> Bool {
+        if let owned = CallbackContext.ownedQueues {
+            let links = owned.withReaders
+            if !links.isEmpty { return waitReading(links, until: deadline) }
+        }
         guard let pool = CallbackContext.currentPool else { return waitWithoutLending(until: deadline) }
         pool.willBlock()
         defer { pool.didUnblock() }
         return waitWithoutLending(until: deadline)
+    }
+
+    /// Unlocks, reads `links` for up to a slice (woken at once by their bytes), locks again.
+    private func waitReading(_ links: [QueueLinks], until deadline: Deadline?) -> Bool {
+        var slice = QueueLinks.blockedSliceMilliseconds
+        if let deadline {
+            let remaining = deadline.remainingNanoseconds
+            if remaining == 0 { return false }
+            slice = CInt(min(Int64(slice), (remaining + 999_999) / 1_000_000))
+        }
+        unlock()
+        QueueLinks.readReady(links, timeoutMilliseconds: slice)
+        lock()
+        return deadline.map { $0.remainingNanoseconds > 0 } ?? true
     }
 
     /// A wait the delivery pool does not hear of: its own idle waits.

@@ -54,6 +54,8 @@ extension Connection {
             self.channel = nil
             writer?.close()
             writer = nil
+            reader?.close()
+            reader = nil
             // Whatever is still buffered (the reconnect buffer, or a tail the socket did not
             // take) never reaches a server.
             stats.lostPublishes &+= UInt64(write.outbound.publishes)

@@ -20,7 +20,8 @@ extension Connection {
         let firstTLSHandler = tlsFirst ? UncheckedSendable(try makeTLSHandler(for: server)) : nil
         let infoPromise = eventLoop.makePromise(of: ServerInfo.self)
         let handshake = eventLoop.makePromise(of: Void.self)
-        let handler = ConnectionHandler(connection: self, server: server, info: infoPromise, handshake: handshake)
+        let processor = InboundProcessor(connection: self, server: server, info: infoPromise, handshake: handshake)
+        let handler = ConnectionHandler(inbound: processor, server: server)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -31,14 +32,18 @@ extension Connection {
             }
         let channel: Channel
         var writer: SocketWriter?
+        // The socket the dispatch queue's owner reads once the handshake is done (plain TCP).
+        var queueSocket: CInt = -1
         do {
             let socket = try TCPConnector.connect(host: server.host, port: server.port, deadline: deadline)
             // Writes on the caller's thread go around TLS, so TLS links make none.
             if !tlsFirst { writer = SocketWriter(duplicating: socket) }
+            if !tlsFirst && options.readOnDispatchQueue { queueSocket = fcntl(socket, F_DUPFD_CLOEXEC, 0) }
             // From here NIO owns the socket: a failed setup closes it.
             channel = try bootstrap.withConnectedSocket(socket).wait()
         } catch {
             writer?.close()
+            if queueSocket >= 0 { Glibc.close(queueSocket) }
             let failure = (error as? NATSError) ?? NATSError.connectFailed("\(server): \(error)")
             infoPromise.fail(failure)
             handshake.fail(failure)
@@ -58,6 +63,8 @@ extension Connection {
                 }
                 writer?.close()
                 writer = nil
+                if queueSocket >= 0 { Glibc.close(queueSocket) }
+                queueSocket = -1
                 let tlsHandler = UncheckedSendable(try makeTLSHandler(for: server))
                 try channel.eventLoop.submit {
                     try channel.pipeline.syncOperations.addHandler(tlsHandler.value, position: .first)
@@ -70,18 +77,58 @@ extension Connection {
             channel.writeAndFlush(out, promise: nil)
             try handshake.futureResult.wait()
             timer.cancel()
-            return Link(channel: channel, writer: writer, info: info)
+            guard queueSocket >= 0 else { return Link(channel: channel, writer: writer, info: info) }
+            let (writeChannel, reader) = try moveToQueueReader(
+                from: channel, handler: handler, processor: processor, socket: queueSocket, server: server)
+            return Link(channel: writeChannel, writer: writer, info: info, reader: reader)
         } catch {
             timer.cancel()
             // Whichever step is still waiting ends with this error, not a late one.
             infoPromise.fail(error)
             handshake.fail(error)
             writer?.close()
+            if queueSocket >= 0 { Glibc.close(queueSocket) }
             channel.close(promise: nil)
             if let error = error as? NATSError { throw error }
             if let tls = NATSError.tls(error, server: server) { throw tls }
             throw NATSError.connectFailed("\(server): \(error)")
         }
+    }
+
+    /// After the handshake of a connection that reads on its dispatch queue: the socket's
+    /// reading moves from the event loop to a `LinkReader` on `socket` (a duplicate the
+    /// reader owns from here), and its event-loop writes to a write-only channel on another
+    /// duplicate. The handshake's channel is closed on the event loop in the same step that
+    /// detaches it, so what the loop read before is processed first and nothing is read twice;
+    /// the socket stays open through the duplicates.
+    private func moveToQueueReader(
+        from channel: Channel, handler: ConnectionHandler, processor: InboundProcessor, socket: CInt,
+        server: ServerAddress
+    ) throws -> (Channel, LinkReader) {
+        let output = fcntl(socket, F_DUPFD_CLOEXEC, 0)
+        guard output >= 0 else { throw NATSError.io("cannot duplicate the socket (errno \(errno))") }
+        let writeHandler = ConnectionHandler(inbound: processor, server: server)
+        let writeChannel: Channel
+        do {
+            writeChannel = try NIOPipeBootstrap(group: eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(writeHandler) }
+                }
+                .takingOwnershipOfDescriptor(output: output).wait()
+        } catch {
+            Glibc.close(output)
+            throw NATSError.connectFailed("\(server): cannot make the write channel: \(error)")
+        }
+        do {
+            try channel.eventLoop.submit {
+                handler.detached = true
+                channel.close(promise: nil)
+            }.wait()
+        } catch {
+            writeChannel.close(promise: nil)
+            throw NATSError.connectFailed("\(server): \(error)")
+        }
+        return (writeChannel, LinkReader(fileDescriptor: socket, processor: processor, channel: writeChannel))
     }
 
     /// A TLS client handler for `server`, from the connection's context.

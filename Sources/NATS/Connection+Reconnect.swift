@@ -25,6 +25,8 @@ extension Connection {
             channel = nil
             writer?.close()
             writer = nil
+            reader?.close()
+            reader = nil
             write.outbound.removeAll()
             // Their PINGs went to the dead link behind publishes that may be lost: answering
             // them from the next server would claim those publishes arrived.

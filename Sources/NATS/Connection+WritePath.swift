@@ -82,7 +82,7 @@ extension Connection {
         lock.lock()
         defer { lock.unlock() }
         try bufferPublishLocked(subject: subject, reply: reply, headers: headers, payload: payload)
-        if sendNow {
+        if sendNow || options.sendAsap {
             writeNowLocked()
         } else {
             sendPublishedLocked()
@@ -99,7 +99,11 @@ extension Connection {
         var offset = 0
         var checkedSubject: UnsafeRawBufferPointer?
         lock.lock()
-        defer { lock.unlock() }
+        defer {
+            // Send-asap: the whole batch in one write, even when a record failed.
+            if options.sendAsap && published > 0 { writeNowLocked() }
+            lock.unlock()
+        }
         while offset < records.count {
             do {
                 let record = try PackedPublish.record(in: records, at: offset, checkedSubject: &checkedSubject)
@@ -110,7 +114,7 @@ extension Connection {
                 throw PackedPublishFailure(published: published, error: error)
             }
             published += 1
-            sendPublishedLocked()
+            if !options.sendAsap { sendPublishedLocked() }
         }
         return published
     }
@@ -154,6 +158,10 @@ extension Connection {
                 if write.outbound.count + opSize > limit { throw NATSError.reconnectBufferExceeded(limit: limit) }
                 return
             }
+            if write.outbound.count < options.maxOutboundBytes { return }
+            // Something must be draining the buffer while this waits (a send-asap batch
+            // writes only at its end).
+            if options.sendAsap { writeNowLocked() } else { scheduleFlushLocked() }
             if write.outbound.count < options.maxOutboundBytes { return }
             write.publishersWaiting += 1
             lock.wait(until: nil)
@@ -230,7 +238,7 @@ extension Connection {
     func enqueueControlLocked(_ append: (inout OutboundBuffer) -> Void) {
         if status == .reconnecting { return }
         append(&write.outbound)
-        scheduleFlushLocked()
+        if options.sendAsap { writeNowLocked() } else { scheduleFlushLocked() }
     }
 
 }

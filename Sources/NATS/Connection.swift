@@ -37,6 +37,8 @@ public final class Connection {
     var writing = OutboundBuffer()
     /// For send-now writes on the caller's thread (plain TCP only: TLS encrypts on the loop).
     var writer: SocketWriter?
+    /// Reads the socket on the dispatch queue's owner (`Options.readOnDispatchQueue`).
+    var reader: LinkReader?
     /// One entry per PING in flight: a flush waiting, or nil for a keep-alive PING.
     var pongWaiters: [Completion<Void>?] = []
     var pingsOut = 0
@@ -132,9 +134,12 @@ public final class Connection {
         var writer: SocketWriter?
         /// The server's INFO from the handshake; the connection's once adopted.
         let info: ServerInfo
+        /// Set when the dispatch queue's owner reads the socket.
+        var reader: LinkReader? = nil
 
         mutating func close() {
             writer?.close()
+            reader?.close()
             channel.close(promise: nil)
         }
     }
@@ -173,6 +178,8 @@ public final class Connection {
             info = link.info
             channel = link.channel
             writer = link.writer
+            reader = link.reader
+            if let reader = link.reader, let queue = options.dispatchQueue { reader.attach(to: queue.links) }
             connectedServer = server
             pool.recordSuccess()
             write.linkGeneration &+= 1
@@ -477,6 +484,7 @@ public final class Connection {
         // A connection dropped without close(): release the socket; threads hold no reference.
         channel?.close(promise: nil)
         writer?.close()
+        reader?.close()
         write.outbound.release()
         writing.release()
     }

@@ -6,9 +6,11 @@ import Glibc
 /// wait here instead of running on the delivery pool, and its owner drains it on a thread of
 /// their choosing: `dispatch` runs the pending callbacks, `nextBatch` takes the messages of
 /// the subscriptions bound without a callback (what bindings use). `fileDescriptor` is
-/// readable while either has work (a pipe holding one byte, as librdkafka's queue event fd),
-/// so epoll,
-/// libuv, libevent and asyncio wait on it with no library thread running user code.
+/// readable while either has work (an epoll set holding a pipe that holds one byte while
+/// work waits, as librdkafka's queue event fd), so epoll, libuv, libevent and asyncio wait on
+/// it with no library thread running user code. The connections that read on the queue
+/// (`Options.readOnDispatchQueue`) add their sockets to that set (`QueueLinks`): the owner's
+/// `dispatch` and `nextBatch` read them first.
 ///
 /// Bounded: past `maxMessages` or `maxBytes` waiting across its subscriptions, messages are
 /// dropped and counted on their subscription, which reports a slow consumer as its own
@@ -16,9 +18,14 @@ import Glibc
 public final class DeliveryQueue: DeliveryTarget {
     public let maxMessages: Int
     public let maxBytes: Int
-    /// Readable while work waits; never written to or read by the owner.
+    /// Readable while work waits or a link read here has bytes; never written to or read by
+    /// the owner.
     public let fileDescriptor: Int32
+    /// The pipe: readable while work waits.
+    private let signalReadDescriptor: Int32
     private let signalDescriptor: Int32
+    /// The sockets the owner reads.
+    let links: QueueLinks
 
     private let condition = Condition()
     // Guarded by `condition`.
@@ -32,6 +39,9 @@ public final class DeliveryQueue: DeliveryTarget {
     private var woken = false
     /// The subscriptions of the last batch taken: being handled until the next take.
     private var handling: [Subscription] = []
+    /// The owner's thread while it reads the links in `dispatch` or `nextBatch`: what arrives
+    /// from that thread needs no signal, the owner looks for it next.
+    private var readingThread: pthread_t?
 
     /// `maxMessages` / `maxBytes`: 0 for no limit.
     public init(maxMessages: Int = 0, maxBytes: Int = 0) throws {
@@ -44,14 +54,22 @@ public final class DeliveryQueue: DeliveryTarget {
             _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
             _ = fcntl(end, F_SETFD, FD_CLOEXEC)
         }
-        self.fileDescriptor = ends[0]
+        do {
+            links = try QueueLinks(signal: ends[0])
+        } catch {
+            close(ends[0])
+            close(ends[1])
+            throw error
+        }
+        self.fileDescriptor = links.ownerSet
+        self.signalReadDescriptor = ends[0]
         self.signalDescriptor = ends[1]
         self.maxMessages = maxMessages
         self.maxBytes = maxBytes
     }
 
     deinit {
-        close(fileDescriptor)
+        close(signalReadDescriptor)
         close(signalDescriptor)
     }
 
@@ -83,7 +101,7 @@ public final class DeliveryQueue: DeliveryTarget {
     }
 
     private func workArrivedLocked() {
-        if !signalled {
+        if !signalled && !isReadingThreadLocked {
             signalled = true
             var one: UInt8 = 1
             _ = write(signalDescriptor, &one, 1)
@@ -91,12 +109,24 @@ public final class DeliveryQueue: DeliveryTarget {
         if waiters > 0 { condition.signal() }
     }
 
-    /// With the lock held: the fd stops being readable once nothing waits.
+    private var isReadingThreadLocked: Bool {
+        guard let readingThread else { return false }
+        return pthread_equal(readingThread, pthread_self()) != 0
+    }
+
+    /// With the lock held: the fd is readable exactly while work waits (work that arrived
+    /// unsignalled while the owner read its links included).
     private func settleSignalLocked() {
-        guard signalled, ready.isEmpty, readyBatches.isEmpty else { return }
-        signalled = false
-        var byte: UInt8 = 0
-        _ = read(fileDescriptor, &byte, 1)
+        let waiting = !ready.isEmpty || !readyBatches.isEmpty
+        if signalled && !waiting {
+            signalled = false
+            var byte: UInt8 = 0
+            _ = read(signalReadDescriptor, &byte, 1)
+        } else if !signalled && waiting {
+            signalled = true
+            var one: UInt8 = 1
+            _ = write(signalDescriptor, &one, 1)
+        }
     }
 
     /// A subscription ended: it leaves the queue's lists (they would keep it, and through it
@@ -160,6 +190,7 @@ public final class DeliveryQueue: DeliveryTarget {
         guard maxCallbacks > 0 else { throw NATSError.invalidArgument("max callbacks must be positive") }
         guard timeoutMilliseconds >= 0 else { throw NATSError.invalidArgument("timeout must not be negative") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        readLinks()
         var ran = 0
         while ran < maxCallbacks {
             let task: DeliveryTask? = condition.withLock {
@@ -174,6 +205,18 @@ public final class DeliveryQueue: DeliveryTarget {
             }
         }
         return ran
+    }
+
+    /// The owner's turn at the sockets read here: what they hold now becomes work before the
+    /// owner looks for work. The thread is noted as the owner, which a blocked `Condition.wait`
+    /// asks (it reads the links meanwhile: nobody else does).
+    private func readLinks() {
+        CallbackContext.noteOwner(of: links)
+        guard links.hasReaders else { return }
+        condition.withLock { readingThread = pthread_self() }
+        links.readReady()
+        // The caller settles the signal once it has taken what it will.
+        condition.withLock { readingThread = nil }
     }
 
     /// With the lock held: waits until `hasWork`; false (the descriptor settled) when
@@ -203,6 +246,7 @@ public final class DeliveryQueue: DeliveryTarget {
         guard maxMessages > 0 else { throw NATSError.invalidArgument("max messages must be positive") }
         guard timeoutMilliseconds >= 0 else { throw NATSError.invalidArgument("timeout must not be negative") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        readLinks()
         let finished: [Subscription] = condition.withLock {
             defer { handling.removeAll(keepingCapacity: true) }
             return handling

@@ -68,6 +68,17 @@ public struct Options {
     /// Connection events, subscriptions, services and RPC callbacks of this connection wait
     /// in this queue for its owner to dispatch them, instead of running on a pool.
     public var dispatchQueue: DeliveryQueue?
+    /// The owner of `dispatchQueue` reads this connection's socket too, when it dispatches
+    /// (nats.c's event-loop mode, through the queue's descriptor): messages and replies reach
+    /// the owner with no thread in between. The socket is then read only while the owner
+    /// drains the queue or blocks in the library; TLS links are read by the event loop
+    /// whatever this says.
+    public var readOnDispatchQueue = false
+    /// Publishes and protocol ops are written on the caller's thread when the socket is idle
+    /// (nats.c's send-asap), instead of the event loop coalescing them: lower latency for a
+    /// caller that batches itself (the language bindings do) or publishes rarely; a loop of
+    /// single publishes then costs a syscall each.
+    public var sendAsap = false
 
     public var onClosed: ((Connection) -> Void)?
     /// The connection to the server was lost (a reconnect may follow).
@@ -102,6 +113,9 @@ public struct Options {
         if maxReconnectAttempts < -1 { throw NATSError.invalidArgument("max reconnect attempts must be -1 or more") }
         if reconnectWaitMilliseconds < 0 || reconnectJitterMilliseconds < 0 || reconnectJitterTLSMilliseconds < 0 {
             throw NATSError.invalidArgument("reconnect wait and jitter must not be negative")
+        }
+        if readOnDispatchQueue && dispatchQueue == nil {
+            throw NATSError.invalidArgument("reading on the dispatch queue needs a dispatch queue")
         }
         if deliveryPoolSize < 0 { throw NATSError.invalidArgument("delivery pool size must not be negative") }
         if reconnectBufferBytes < 0 { throw NATSError.invalidArgument("reconnect buffer size must not be negative") }

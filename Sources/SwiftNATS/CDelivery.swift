@@ -50,6 +50,11 @@ public func snats_options_set_dispatch_queue(_ pointer: OpaquePointer?, _ queue:
     }
 }
 
+@_cdecl("snats_options_set_read_on_dispatch_queue")
+public func snats_options_set_read_on_dispatch_queue(_ pointer: OpaquePointer?, _ read: Bool) -> Int32 {
+    withStatus { try Handle.get(pointer, as: COptions.self, "opts").options.readOnDispatchQueue = read }
+}
+
 @_cdecl("snats_dispatch_queue_create")
 public func snats_dispatch_queue_create(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ maxMessages: Int32, _ maxBytes: Int64

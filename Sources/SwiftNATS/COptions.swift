@@ -88,6 +88,11 @@ public func snats_options_set_no_echo(_ pointer: OpaquePointer?, _ noEcho: Bool)
     updating(pointer) { $0.options.echo = !noEcho }
 }
 
+@_cdecl("snats_options_set_send_asap")
+public func snats_options_set_send_asap(_ pointer: OpaquePointer?, _ sendAsap: Bool) -> Int32 {
+    updating(pointer) { $0.options.sendAsap = sendAsap }
+}
+
 @_cdecl("snats_options_set_verbose")
 public func snats_options_set_verbose(_ pointer: OpaquePointer?, _ verbose: Bool) -> Int32 {
     updating(pointer) { $0.options.verbose = verbose }

@@ -81,7 +81,19 @@ final class PackedPublishTests: ServerTestCase {
     /// One call far larger than the outbound buffer's limit: it waits for the socket between
     /// records instead of growing without bound, and every record arrives.
     func testBatchLargerThanTheOutboundLimitArrivesWhole() throws {
-        let conn = try Connection.connect(url: server.url)
+        try checkBatchLargerThanTheOutboundLimit(sendAsap: false)
+    }
+
+    /// The same with send-asap, where a batch is written at its end: a wait for room in the
+    /// middle of it first starts writing what is buffered (else it waits for itself).
+    func testBatchLargerThanTheOutboundLimitArrivesWholeWithSendAsap() throws {
+        try checkBatchLargerThanTheOutboundLimit(sendAsap: true)
+    }
+
+    private func checkBatchLargerThanTheOutboundLimit(sendAsap: Bool) throws {
+        var options = try Options(url: server.url)
+        options.sendAsap = sendAsap
+        let conn = try Connection.connect(options)
         defer { conn.close() }
         let reader = try Connection.connect(url: server.url)
         defer { reader.close() }

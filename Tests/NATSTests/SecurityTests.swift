@@ -112,6 +112,20 @@ final class SecurityTests: XCTestCase {
         return false
     }
 
+    /// A TLS link is read by the event loop even when the connection asks to read on its
+    /// dispatch queue (TLS decrypts there): it works with nobody draining the queue.
+    func testTLSLinksAreReadByTheEventLoopWhateverTheQueueOption() throws {
+        let plain = try start(config: file("server.conf"))
+        let queue = try DeliveryQueue()
+        let conn = try connect(plain.url) {
+            $0.tls.caFile = file("ca.pem")
+            $0.dispatchQueue = queue
+            $0.readOnDispatchQueue = true
+        }
+        defer { conn.close() }
+        try roundTrip(conn)
+    }
+
     func testTLSUpgradeVerificationAndClientCertificates() throws {
         let plain = try start(config: file("server.conf"))
         let conn = try connect(plain.url) { $0.tls.caFile = file("ca.pem") }

@@ -487,7 +487,8 @@ def connect(
             Callbacks run on library threads and may call any method, blocking ones included.
 
     ``_dispatch_queue`` (private, for :mod:`swiftnats.aio`): a ``_delivery.DispatchQueue`` the
-    connection is bound to (snats_options_set_dispatch_queue()): its events run in the queue
+    connection is bound to (snats_options_set_dispatch_queue()), whose owner also reads the
+    socket (snats_options_set_read_on_dispatch_queue()): its events run in the queue
     owner's ``dispatch()``, and subscriptions with a callback are bound to the queue without a
     C callback (snats_subscribe_on()), their messages taken by the owner in batches.
 
@@ -591,6 +592,10 @@ def connect(
         _check(lib.snats_options_set_tls_handshake_first(o, bool(tls_handshake_first)))
         if _dispatch_queue is not None:
             _check(lib.snats_options_set_dispatch_queue(o, _dispatch_queue.ptr))
+            # the event loop draining the queue reads the socket too, and writes what it
+            # publishes at once (the outbox batches): no thread between them and the socket
+            _check(lib.snats_options_set_read_on_dispatch_queue(o, True))
+            _check(lib.snats_options_set_send_asap(o, True))
         if nkeys_seed is not None:
             _check(lib.snats_options_set_nkey_seed_file(o, rt.text_arg(str(nkeys_seed), "nkeys_seed")))
         if nkeys_seed_str is not None:

@@ -1,0 +1,202 @@
+import Foundation
+import NATSTestSupport
+import XCTest
+
+@testable import NATS
+
+/// Connections that read on their dispatch queue (`Options.readOnDispatchQueue`): the
+/// socket is read by the queue's owner, when it drains the queue or blocks in the library.
+final class QueueReadingTests: XCTestCase {
+    var server: NATSServer!
+    var port = 0
+
+    override func setUpWithError() throws {
+        port = freePort()
+        server = try NATSServer(fixedPort: port)
+    }
+
+    override func tearDown() {
+        if let run = testRun, run.failureCount > 0 { print("--- nats-server log ---\n\(server.log())") }
+        server.stop()
+        server = nil
+    }
+
+    private func connect(reading queue: DeliveryQueue, _ configure: (inout Options) -> Void = { _ in }) throws -> Connection {
+        var options = try Options(url: "nats://127.0.0.1:\(port)")
+        options.dispatchQueue = queue
+        options.readOnDispatchQueue = true
+        options.reconnectWaitMilliseconds = 50
+        options.reconnectJitterMilliseconds = 0
+        configure(&options)
+        return try Connection.connect(options)
+    }
+
+    private func readable(_ fd: Int32) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 1
+    }
+
+    /// The owner reads: nothing is read while it neither drains the queue nor blocks in the
+    /// library (the event loop would have read and counted the messages), the queue's
+    /// descriptor is readable meanwhile, and a request made on the owner's thread gets its
+    /// reply because its wait reads the socket.
+    func testTheOwnerReadsTheSocket() throws {
+        let queue = try DeliveryQueue()
+        let conn = try connect(reading: queue)
+        defer { conn.close() }
+        XCTAssertEqual(try queue.dispatch(maxCallbacks: 1, timeoutMilliseconds: 0), 0)  // this thread owns it
+        let threads = Collector<pthread_t>()
+        _ = try conn.subscribe("inline") { _ in threads.append(pthread_self()) }
+        try conn.flush(timeoutMilliseconds: 2_000)  // its PONG read by this thread, in the wait
+
+        let other = try Connection.connect(url: "nats://127.0.0.1:\(port)")
+        defer { other.close() }
+        _ = try other.subscribe("svc") { message in
+            if let reply = message.reply { try? other.publish(reply, payload: message.payload) }
+        }
+        // On another thread (a wait on this one would read the socket; a dispatch `sync` may
+        // run its block right here).
+        let published = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            try? other.flush(timeoutMilliseconds: 2_000)
+            for _ in 0..<10 { try? other.publish("inline", payload: [1]) }
+            try? other.flush(timeoutMilliseconds: 2_000)
+            published.signal()
+        }
+        XCTAssertEqual(published.wait(timeout: .now() + 5), .success)
+        XCTAssertTrue(eventually { self.readable(queue.fileDescriptor) }, "the socket's bytes do not wake the owner")
+        Thread.sleep(forTimeInterval: 0.05)
+        XCTAssertEqual(conn.statistics.inMessages, 0, "something other than the owner read the socket")
+
+        var ran = 0
+        let deadline = Deadline.after(milliseconds: 3_000)
+        while ran < 10 && deadline.remainingNanoseconds > 0 { ran += try queue.dispatch(maxCallbacks: 4, timeoutMilliseconds: 100) }
+        XCTAssertEqual(ran, 10)
+        XCTAssertEqual(conn.statistics.inMessages, 10)
+        XCTAssertTrue(threads.all.allSatisfy { pthread_equal($0, pthread_self()) != 0 })
+
+        let reply = try conn.request("svc", payload: [7], timeoutMilliseconds: 2_000)
+        XCTAssertEqual(reply.payload, [7])
+    }
+
+    /// An owner on a thread of its own, as an event loop: the queue's descriptor wakes it,
+    /// it drains; other threads make blocking and asynchronous requests meanwhile. A server
+    /// restart moves the reading to the new socket behind the same descriptor.
+    func testAnEventLoopOwnerServesOtherThreadsAcrossAReconnect() throws {
+        let queue = try DeliveryQueue()
+        let owner = QueueOwner(queue)
+        defer { owner.stop() }
+        let reconnected = DispatchSemaphore(value: 0)
+        let conn = try connect(reading: queue) { $0.onReconnected = { _ in reconnected.signal() } }
+        defer { conn.close() }
+        let received = ManagedAtomicCounter()
+        _ = try conn.subscribe("echo") { message in
+            owner.note()
+            received.increment()
+            if let reply = message.reply { try? message.connection?.publish(reply, payload: message.payload) }
+        }
+        try conn.flush(timeoutMilliseconds: 2_000)
+        for round in 0..<20 {
+            let reply = try conn.request("echo", payload: [UInt8(round)], timeoutMilliseconds: 2_000)
+            XCTAssertEqual(reply.payload, [UInt8(round)])
+        }
+        let asyncReply = Completion<Message>()
+        var subject = "echo"
+        try subject.withUTF8 { subject in
+            try [UInt8]([9]).withUnsafeBytes { payload in
+                try conn.requestAsync(
+                    subject: UnsafeRawBufferPointer(subject), headers: nil, payload: payload,
+                    timeoutMilliseconds: 2_000) { asyncReply.complete($0) }
+            }
+        }
+        XCTAssertEqual(try asyncReply.wait(until: .after(milliseconds: 3_000))?.get().payload, [9])
+        XCTAssertTrue(owner.ranOnlyOnOwner)
+
+        let descriptor = queue.fileDescriptor
+        try restartServer()
+        XCTAssertEqual(reconnected.wait(timeout: .now() + 10), .success, "no reconnect")
+        let reply = try conn.request("echo", payload: [42], timeoutMilliseconds: 3_000)
+        XCTAssertEqual(reply.payload, [42])
+        XCTAssertEqual(queue.fileDescriptor, descriptor)
+        XCTAssertEqual(received.value, 22)
+    }
+
+    /// The server closing the socket is seen by the owner's read: without reconnect the
+    /// connection closes, and its closed callback runs on the owner.
+    func testTheOwnerSeesTheServerGo() throws {
+        let queue = try DeliveryQueue()
+        let owner = QueueOwner(queue)
+        defer { owner.stop() }
+        let closed = DispatchSemaphore(value: 0)
+        let conn = try connect(reading: queue) {
+            $0.allowReconnect = false
+            $0.onClosed = { _ in
+                owner.note()
+                closed.signal()
+            }
+        }
+        defer { conn.close() }
+        try conn.flush(timeoutMilliseconds: 2_000)
+        server.stop()
+        XCTAssertEqual(closed.wait(timeout: .now() + 5), .success, "the server's close went unnoticed")
+        XCTAssertTrue(conn.isClosed)
+        XCTAssertTrue(owner.ranOnlyOnOwner)
+    }
+
+    /// The option without a queue is refused (TLS links: `SecurityTests`).
+    func testTheOptionNeedsAQueue() throws {
+        var options = try Options(url: "nats://127.0.0.1:\(port)")
+        options.readOnDispatchQueue = true
+        XCTAssertThrowsError(try Connection.connect(options))
+    }
+
+    private func restartServer() throws {
+        server.stop()
+        server = try NATSServer(fixedPort: port)
+    }
+}
+
+/// A thread that owns a dispatch queue the way an event loop does: waits for its descriptor,
+/// then dispatches what is pending.
+final class QueueOwner {
+    private let queue: DeliveryQueue
+    private let lock = NSLock()
+    private var stopping = false
+    private var thread: pthread_t?
+    private var foreignCallbacks = 0
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ queue: DeliveryQueue) {
+        self.queue = queue
+        let started = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { [self] in
+            lock.lock(); thread = pthread_self(); lock.unlock()
+            started.signal()
+            while !isStopping {
+                var entry = pollfd(fd: queue.fileDescriptor, events: Int16(POLLIN), revents: 0)
+                if poll(&entry, 1, 50) > 0 { _ = try? queue.dispatch(maxCallbacks: 64, timeoutMilliseconds: 0) }
+            }
+            done.signal()
+        }
+        started.wait()
+    }
+
+    private var isStopping: Bool { lock.lock(); defer { lock.unlock() }; return stopping }
+
+    /// Called by a callback: counts it if it runs on another thread than the owner.
+    func note() {
+        lock.lock(); defer { lock.unlock() }
+        if let thread, pthread_equal(thread, pthread_self()) != 0 { return }
+        foreignCallbacks += 1
+    }
+
+    /// Whether every callback that called `note()` ran on the owner.
+    var ranOnlyOnOwner: Bool { lock.lock(); defer { lock.unlock() }; return foreignCallbacks == 0 }
+
+    func stop() {
+        lock.lock(); stopping = true; lock.unlock()
+        done.wait()
+        // What the connections' closing queued runs here, on the (former) owner's behalf.
+        _ = try? queue.dispatch(maxCallbacks: 1_000, timeoutMilliseconds: 0)
+    }
+}
