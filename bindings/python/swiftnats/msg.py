@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Msg"]
 
 _RECORD_LENGTHS = RECORD_LENGTHS.unpack_from
-_TAG = struct.Struct("=Q")
+#: a dispatch queue's record head: the tag, then the four lengths
+_TAGGED_RECORD = struct.Struct("=QIIII").unpack_from
 
 
 @dataclass(eq=False)
@@ -86,14 +87,16 @@ class Msg:
         new = object.__new__
         subjects: Dict[bytes, str] = {}
         offset = 0
-        tag_of = _TAG.unpack_from
+        tagged = _TAGGED_RECORD if tags is not None else None
         add_tag = tags.append if tags is not None else None
         for _ in range(count):
-            if add_tag is not None:
-                add_tag(tag_of(raw, offset)[0])
-                offset += 8
-            subject_len, reply_len, header_len, data_len = lengths(raw, offset)
-            offset += 16
+            if tagged is not None:
+                tag, subject_len, reply_len, header_len, data_len = tagged(raw, offset)
+                add_tag(tag)  # type: ignore[misc]
+                offset += 24
+            else:
+                subject_len, reply_len, header_len, data_len = lengths(raw, offset)
+                offset += 16
             end = offset + subject_len
             raw_subject = raw[offset:end]
             subject = subjects.get(raw_subject)

@@ -107,27 +107,40 @@ class Pump:
             rt.hand_over_publishes()
 
     def _deliver(self, tags: List[int], msgs: List[Msg], sizes: List[int]) -> None:
-        """Runs the batch: plain callbacks now, in order; buffers the rest."""
+        """Runs the batch: plain callbacks now, in order; buffers the rest. The batch holds
+        runs of one subscription's messages, each handed over whole."""
         lookup = rt.lookup
-        last_tag = None
-        sub: Optional[Subscription] = None
-        for tag, msg, size in zip(tags, msgs, sizes):
-            if tag != last_tag:
-                last_tag = tag
-                owner = lookup(tag)
-                sub = getattr(owner, "_aio", None) if owner is not None else None
-            if sub is None or sub._stopped:
+        count = len(tags)
+        start = 0
+        while start < count:
+            tag = tags[start]
+            end = start + 1
+            while end < count and tags[end] == tag:
+                end += 1
+            owner = lookup(tag)
+            sub: Optional[Subscription] = getattr(owner, "_aio", None) if owner is not None else None
+            if sub is not None and not sub._stopped:
+                if sub._mode is PLAIN:
+                    self._run_plain(sub, msgs, sizes, start, end)
+                else:
+                    sub._push_run(msgs, sizes, start, end)
+            start = end
+
+    def _run_plain(self, sub: "Subscription", msgs: List[Msg], sizes: List[int], start: int, end: int) -> None:
+        cb = sub._cb
+        for index in range(start, end):
+            if sub._stopped:
+                return
+            try:
+                result = cb(msgs[index])
+            except Exception as e:  # user code: report, never end the delivery
+                self._report(e, sub)
                 continue
-            if sub._mode is PLAIN:
-                try:
-                    result = sub._cb(msg)
-                except Exception as e:  # user code: report, never end the delivery
-                    self._report(e, sub)
-                    continue
-                if result is not None and inspect.isawaitable(result):
-                    sub._adopt(result)  # a plain callable that returned an awaitable
-            else:
-                sub._push(msg, size)
+            if result is not None and inspect.isawaitable(result):
+                sub._adopt(result)  # a plain callable that returned an awaitable
+                # the rest of the run waits behind it, one at a time
+                sub._push_run(msgs, sizes, index + 1, end)
+                return
 
     def _holding(self) -> bool:
         for sub in self._holds:

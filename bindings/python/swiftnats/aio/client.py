@@ -130,7 +130,9 @@ class Client(Events, Pump):
         return self._nc
 
     async def publish(self, subject: str, payload: Payload = b"", reply: str = "", headers: HeadersArg = None) -> None:
-        self._nc.publish(subject, payload, reply=reply, headers=headers)  # only buffers
+        # only buffers: the outbox straight away when it takes the message (the hot path)
+        if reply or headers or not self._nc._outbox.add(subject, payload):
+            self._nc.publish(subject, payload, reply=reply, headers=headers)
 
     async def request(self, subject: str, payload: Payload = b"", timeout: float = 0.5, headers: HeadersArg = None) -> Msg:
         """Sends a request and waits up to @p timeout seconds for the first reply. Raises as

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Deque, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Deque, List, Optional, Tuple, Union
 
 from .. import _runtime as rt
 from ..errors import (
@@ -67,7 +67,10 @@ class Subscription:
             self._mode = ASYNC
         else:
             self._mode = PLAIN
-        self._msgs: Deque[Tuple[Any, int]] = collections.deque()  # (message, size)
+        # buffered messages and their sizes, side by side (a tuple each would cost the
+        # garbage collector a tracked object per message)
+        self._msgs: Deque[Any] = collections.deque()
+        self._sizes: Deque[int] = collections.deque()
         self._bytes = 0
         self._max_msgs, self._max_bytes = limits
         self._dropped = 0
@@ -107,18 +110,43 @@ class Subscription:
                     self,
                 )
         else:
-            self._msgs.append((msg, size))
+            self._msgs.append(msg)
+            self._sizes.append(size)
             self._bytes += size
             if self._mode is ASYNC and self._task is None:
                 self._start_consumer()
         if self._limit and self._received >= self._limit:
             self._reached_limit()
 
+    def _push_run(self, msgs: List[Any], sizes: List[int], start: int, end: int) -> None:
+        """Pushes msgs[start:end] (sizes alike), in order: at once when nothing can stop the
+        run part way (no limit, no waiter, room for all of it), else one by one."""
+        n = end - start
+        if (
+            self._limit
+            or (self._mode is QUEUE and self._waiters)
+            or (self._max_msgs > 0 and len(self._msgs) + n > self._max_msgs)
+            or self._max_bytes > 0
+        ):
+            for index in range(start, end):
+                if self._stopped:
+                    return
+                self._push(msgs[index], sizes[index])
+            return
+        self._received += n
+        run_sizes = sizes[start:end]
+        self._msgs.extend(msgs[start:end])
+        self._sizes.extend(run_sizes)
+        self._bytes += sum(run_sizes)
+        if self._mode is ASYNC and self._task is None:
+            self._start_consumer()
+
     def _adopt(self, awaitable: Awaitable[Any]) -> None:
         """The plain callback returned an awaitable: from now on, run it as a coroutine
         callback (this awaitable first), one at a time."""
         self._mode = ASYNC
-        self._msgs.append((_Started(awaitable), 0))
+        self._msgs.append(_Started(awaitable))
+        self._sizes.append(0)
         if self._task is None:
             self._start_consumer()
 
@@ -134,9 +162,13 @@ class Subscription:
         msgs = self._msgs
         cb = self._cb
         try:
+            popleft = msgs.popleft
+            pop_size = self._sizes.popleft
             while msgs:
-                msg, size = msgs.popleft()
-                self._taken(size)
+                msg = popleft()
+                self._bytes -= pop_size()
+                if self._slow:
+                    self._taken(0)
                 try:
                     if type(msg) is _Started:
                         await msg.awaitable
@@ -187,6 +219,7 @@ class Subscription:
         waits in close()). Returns the task to wait for."""
         self._stopped = True
         self._msgs.clear()
+        self._sizes.clear()
         self._bytes = 0
         if self._end_error is None:
             self._end_error = (cls, text)
@@ -259,8 +292,8 @@ class Subscription:
             if rt.ms_arg(timeout) <= 0:
                 raise InvalidArgumentError("timeout must be positive")
         if self._msgs:
-            msg, size = self._msgs.popleft()
-            self._taken(size)
+            msg = self._msgs.popleft()
+            self._taken(self._sizes.popleft())
             if not self._msgs:
                 if self in self._client._holds:
                     self._client._released()
