@@ -912,6 +912,64 @@ def test_ten_thousand_subscriptions_add_no_threads(nats_server):
     run(main())
 
 
+# -- the loop owns its connection's socket ---------------------------------------------------
+
+
+def _publish_from_another_thread(url: str, subject: str, count: int) -> None:
+    """Publishes and flushes on a thread of its own while the loop's thread sleeps without
+    entering the library (a library wait on the loop's thread would read its sockets)."""
+
+    def publish() -> None:
+        with swiftnats.connect(url) as other:
+            for i in range(count):
+                other.publish(subject, b"%d" % i)
+            other.flush(timeout=2)
+
+    thread = threading.Thread(target=publish)
+    thread.start()
+    while thread.is_alive():
+        time.sleep(0.01)
+
+
+def test_the_loop_reads_its_socket_itself(nats_server):
+    """An aio connection's socket is read by its event loop (read on dispatch queue): while
+    the loop is busy nothing reads it (no library thread counts the messages meanwhile), and
+    once the loop turns the messages arrive, on it."""
+
+    async def main():
+        async with await aio.connect(nats_server) as nc:
+            got: List[Any] = []
+            await nc.subscribe("owner.reads", cb=lambda m: got.append((m.data, threading.get_ident())))
+            await nc.flush()
+            _publish_from_another_thread(nats_server, "owner.reads", 5)
+            time.sleep(0.05)
+            assert nc.stats["in_msgs"] == 0, "a library thread read the loop's socket"
+            await until(lambda: len(got) == 5)
+            assert [data for data, _ in got] == [b"%d" % i for i in range(5)]
+            assert {ident for _, ident in got} == {threading.get_ident()}
+            assert nc.stats["in_msgs"] == 5
+
+    run(main())
+
+
+def test_a_blocking_call_on_the_loop_reads_its_socket(nats_server):
+    """A blocking library call made on the loop's thread (what asyncio code should not do,
+    but may) still gets its answer: its wait reads the sockets the loop would have read."""
+
+    async def main():
+        with swiftnats.connect(nats_server) as responder:
+            responder.subscribe("owner.svc", cb=lambda m: m.respond(b"pong:" + m.data))
+            responder.flush()
+            async with await aio.connect(nats_server) as nc:
+                await nc.flush()
+                reply = nc.sync_client.request("owner.svc", b"sync", timeout=2)  # blocks the loop
+                assert reply.data == b"pong:sync"
+                nc.sync_client.flush(timeout=2)
+                assert (await nc.request("owner.svc", b"async", timeout=2)).data == b"pong:async"
+
+    run(main())
+
+
 # -- interoperation with nats-py -------------------------------------------------------------
 
 
