@@ -2,6 +2,7 @@
 """asyncio clients side by side: swiftnats.aio against nats-py, same server, same process.
 
 usage: aio_bench.py [--server URL] [--count N] [--requests N] [--size BYTES] [--reps N]
+                    [--clients swiftnats,natspy,floor]
 
 Modes (each client on its own connections, created on one event loop):
   pubsub  a publisher connection publishes COUNT messages of SIZE bytes, a subscriber
@@ -11,11 +12,23 @@ Modes (each client on its own connections, created on one event loop):
   req     REQUESTS sequential requests of SIZE bytes from one connection to an ``async def``
           responder on another (respond with the payload); p50 and p99 latency.
 
+The asyncio floor (client "floor", req only; bench/aio_floor.py): the same requests with no
+client library, the
+least any asyncio client has to do on this machine. Two raw TCP connections to the server
+(CONNECT and SUB by hand, each acknowledged by a PONG), non-blocking sockets on one event loop
+through loop.add_reader; the reader callbacks buffer what they receive and cut out complete
+MSG frames. The requester PUBs to bench.floor with a reply subject _INBOX.floor.<n> and awaits
+a future its reader callback completes; the responder PUBs the payload back, either from a
+Task running an ``async def`` (asyncio-floor: the shape of the clients' echo handlers) or
+directly in its reader callback (asyncio-floor-plain): the req p50 no asyncio client can
+expect to beat, whatever it does on the loop.
+
 Without --server, a nats-server is started on a free loopback port (never 4222) and stopped
 at the end (NATS_SERVER_BIN, else PATH, else /usr/sbin/nats-server).
 
-Prints one RESULT line per run, in bench/py_bench.py's format (client=swiftnats-aio or
-nats-py-aio), then a table of medians over --reps repetitions. Speed is measured here, never
+Prints one RESULT line per run, in bench/py_bench.py's format (client=swiftnats-aio,
+nats-py-aio, asyncio-floor or asyncio-floor-plain), then a table of medians over --reps
+repetitions and each client's req p50 against nats-py's. Speed is measured here, never
 asserted by tests.
 """
 
@@ -31,10 +44,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Awaitable, Callable, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))  # the package, uninstalled
+sys.path.insert(0, HERE)
+
+from aio_floor import floor_req  # noqa: E402
 
 
 def result(client: str, mode: str, size: int, count: int, secs: float, extra: str = "") -> str:
@@ -257,9 +273,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--requests", type=int, default=2000, help="sequential requests (default 2000)")
     parser.add_argument("--size", type=int, default=16, help="payload bytes (default 16)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions, medians reported (default 3)")
-    parser.add_argument("--clients", default="swiftnats,natspy", help="comma-separated: swiftnats,natspy")
+    parser.add_argument("--clients", default="swiftnats,natspy,floor",
+                        help="comma-separated: swiftnats,natspy,floor (default: all three)")
     args = parser.parse_args(argv)
     clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    unknown = sorted(set(clients) - {"swiftnats", "natspy", "floor"})
+    if unknown:
+        parser.error(f"unknown client(s): {', '.join(unknown)}")
     if "natspy" in clients:
         try:
             import nats  # noqa: F401
@@ -272,11 +292,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     rates: Dict[str, List[float]] = {}
     p50s: Dict[str, List[float]] = {}
     p99s: Dict[str, List[float]] = {}
+
+    def run_req(name: str, bench: Callable[[], Awaitable[List[float]]]) -> None:
+        started = time.perf_counter()
+        latencies = asyncio.run(bench())
+        p50, p99, extra = percentiles(latencies)
+        result(name, "req", args.size, args.requests, time.perf_counter() - started, extra)
+        p50s.setdefault(name, []).append(p50)
+        p99s.setdefault(name, []).append(p99)
+
     try:
         print(f"server {url}; count={args.count} requests={args.requests} size={args.size} reps={args.reps}",
               flush=True)
         for _ in range(args.reps):
             for client in clients:
+                if client == "floor":
+                    run_req("asyncio-floor", lambda: floor_req(url, args.requests, args.size, plain=False))
+                    run_req("asyncio-floor-plain", lambda: floor_req(url, args.requests, args.size, plain=True))
+                    continue
                 if client == "swiftnats":
                     runs = [("swiftnats-aio", lambda: swiftnats_pubsub(url, args.count, args.size, plain=False)),
                             ("swiftnats-aio-plain", lambda: swiftnats_pubsub(url, args.count, args.size, plain=True))]
@@ -291,12 +324,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     mode = "pubsub-plain" if label.endswith("-plain") else "pubsub"
                     result(name, mode, args.size, args.count, secs)
                     rates.setdefault(f"{name} {mode}", []).append(args.count / secs)
-                started = time.perf_counter()
-                latencies = asyncio.run(req())
-                p50, p99, extra = percentiles(latencies)
-                result(name, "req", args.size, args.requests, time.perf_counter() - started, extra)
-                p50s.setdefault(name, []).append(p50)
-                p99s.setdefault(name, []).append(p99)
+                run_req(name, req)
                 if client == "swiftnats":
                     # RPC: nats-py's side of this comparison is py_bench.py's rpc mode.
                     started = time.perf_counter()
@@ -310,19 +338,40 @@ def main(argv: Optional[List[str]] = None) -> int:
     print()
     print(f"| asyncio, {args.size} B, medians of {args.reps} | pub+sub msgs/s | req p50 | req p99 |")
     print("|---|---|---|---|")
-    for name in ("swiftnats-aio", "nats-py-aio"):
+    for name in ("swiftnats-aio", "nats-py-aio", "asyncio-floor", "asyncio-floor-plain"):
         if name not in p50s:
             continue
-        rate = statistics.median(rates[f"{name} pubsub"])
-        plain = rates.get(f"{name} pubsub-plain")
-        extra = f" ({statistics.median(plain) / 1e3:.0f} k/s plain cb)" if plain else ""
-        print(f"| {name} | {rate / 1e3:.0f} k/s{extra} | {statistics.median(p50s[name]):.1f} µs "
+        if f"{name} pubsub" in rates:
+            rate = statistics.median(rates[f"{name} pubsub"])
+            plain = rates.get(f"{name} pubsub-plain")
+            extra = f" ({statistics.median(plain) / 1e3:.0f} k/s plain cb)" if plain else ""
+            pubsub = f"{rate / 1e3:.0f} k/s{extra}"
+        else:
+            pubsub = "–"  # the floor measures requests only
+        print(f"| {name} | {pubsub} | {statistics.median(p50s[name]):.1f} µs "
               f"| {statistics.median(p99s[name]):.1f} µs |")
     if "swiftnats-aio" in p50s and "nats-py-aio" in p50s:
         ratio = statistics.median(rates["swiftnats-aio pubsub"]) / statistics.median(rates["nats-py-aio pubsub"])
         lat = statistics.median(p50s["swiftnats-aio"]) / statistics.median(p50s["nats-py-aio"])
         print(f"\nswiftnats-aio/nats-py: pub+sub {ratio:.2f}x the rate; req p50 {lat:.2f}x the latency")
+    if "asyncio-floor" in p50s:
+        both = "swiftnats-aio" in p50s and "nats-py-aio" in p50s  # the ratio line is there
+        print(("" if both else "\n") + floor_line(p50s))
     return 0
+
+
+def floor_line(p50s: Dict[str, List[float]]) -> str:
+    """The floor's req p50 as a share of nats-py's: how low any asyncio client could go."""
+    natspy = statistics.median(p50s["nats-py-aio"]) if "nats-py-aio" in p50s else None
+
+    def share(name: str) -> str:
+        p50 = statistics.median(p50s[name])
+        return f"{p50:.1f} µs" + (f" = {p50 / natspy:.2f}x nats-py's" if natspy else "")
+
+    line = f"asyncio floor (no client library, async def handler): req p50 {share('asyncio-floor')}"
+    if "asyncio-floor-plain" in p50s:
+        line += f" (plain callback: {share('asyncio-floor-plain')})"
+    return line
 
 
 if __name__ == "__main__":

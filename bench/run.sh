@@ -20,7 +20,9 @@
 #   CC               compiler (default gcc)
 #   PYTHON           a Python with nats-py installed: also runs the Python binding
 #                    (client=swiftnats-py) beside nats-py, 16 B, and prints a second table
-#                    (counts: pub 200,000, pubsub 100,000, req 5,000)
+#                    (counts: pub 200,000, pubsub 100,000, req 5,000), then the asyncio
+#                    table (bench/aio_bench.py) with the asyncio floor: a request/reply with
+#                    no client library, the lowest req p50 any asyncio client can reach
 # Counts at SCALE=1: pub 2,000,000 (16 B) / 1,000,000 (1 KiB); pubsub 1,000,000 / 500,000;
 # req 20,000 requests.
 # Exit status: 0 when every run printed a RESULT line (in the scale section: no run failed;
@@ -258,7 +260,8 @@ if [ -n "${PYTHON:-}" ]; then
     /^RESULT / {
         delete f
         for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-        if (f["client"] != "swiftnats-aio" && f["client"] != "nats-py-aio" && !(f["client"] == "nats-py" && f["mode"] == "rpc")) next
+        if (f["client"] != "swiftnats-aio" && f["client"] != "nats-py-aio" && f["client"] != "asyncio-floor" \
+            && f["client"] != "asyncio-floor-plain" && !(f["client"] == "nats-py" && f["mode"] == "rpc")) next
         key = f["client"] SUBSEP f["mode"]
         metric = (f["mode"] == "req" || f["mode"] == "rpc") ? f["p50_us"] : f["msgs_per_s"]
         cnt[key]++; val[key, cnt[key]] = metric + 0
@@ -276,6 +279,13 @@ if [ -n "${PYTHON:-}" ]; then
         # nats-py has no RPC: its column is the envelope by hand (py_bench.py rpc, asyncio).
         a = median("swiftnats-aio" SUBSEP "rpc"); b = median("nats-py" SUBSEP "rpc")
         if (a != "") printf "| RPC p50 (nats-py: the envelope by hand) | %.1f µs | %.1f µs | %s |\n", a, b, (b > 0) ? sprintf("%.2f", a / b) : "–"
+        # What no asyncio client can beat here: the request/reply by hand, raw sockets on one loop.
+        a = median("asyncio-floor" SUBSEP "req"); p = median("asyncio-floor-plain" SUBSEP "req"); b = median("nats-py-aio" SUBSEP "req")
+        if (a != "") {
+            printf "\nasyncio floor (no client library, async def handler): req p50 %.1f µs%s", a, (b > 0) ? sprintf(" = %.2fx nats-py\047s", a / b) : ""
+            if (p != "") printf " (plain callback: %.1f µs%s)", p, (b > 0) ? sprintf(" = %.2fx nats-py\047s", p / b) : ""
+            printf "\n"
+        }
     }' "$results" >>"$table"
 fi
 
