@@ -13,8 +13,8 @@ Modes (each client on its own connections, created on one event loop):
           responder on another (respond with the payload); p50 and p99 latency.
 
 The asyncio floor (client "floor", req only; bench/aio_floor.py): the same requests with no
-client library, the
-least any asyncio client has to do on this machine. Two raw TCP connections to the server
+client library, the least any asyncio client has to do on this machine. Two raw TCP
+connections to the server
 (CONNECT and SUB by hand, each acknowledged by a PONG), non-blocking sockets on one event loop
 through loop.add_reader; the reader callbacks buffer what they receive and cut out complete
 MSG frames. The requester PUBs to bench.floor with a reply subject _INBOX.floor.<n> and awaits
