@@ -1001,7 +1001,10 @@ snats_status snats_dispatch_queue_create(snats_dispatch_queue **queue, int max_m
 /**
  * @brief Releases the caller's handle. Connections and subscriptions bound to the queue keep
  *        it (and its descriptor) until they end; remove the descriptor from your event loop
- *        first. NULL is ignored.
+ *        first. Work still waiting in the queue keeps it too, with the connection it belongs
+ *        to (a destroyed connection's closed callback): dispatch until your connections'
+ *        closed callbacks have run before destroying the queue, or that memory and the
+ *        queue's descriptors stay allocated. NULL is ignored.
  * Blocks: no. Threads: any, but not while another thread uses the handle.
  */
 void snats_dispatch_queue_destroy(snats_dispatch_queue *queue);

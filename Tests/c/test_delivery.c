@@ -8,10 +8,12 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------------------------
@@ -1197,6 +1199,360 @@ static void delivery_bad_arguments(void) {
     server_stop(&srv);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * A queue's owner reads the socket (read on dispatch queue), and publishes written on the
+ * caller's thread (send asap)
+ * ---------------------------------------------------------------------------------------- */
+
+static uint64_t in_msgs_of(snats_conn *c) {
+    uint64_t n = 0;
+    CHECK_OK(snats_conn_get_stats(&n, NULL, NULL, NULL, c));
+    return n;
+}
+
+static void echo_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)sub;
+    epoll_ctx *e = closure;
+    if (e != NULL) {
+        if (!pthread_equal(pthread_self(), e->owner)) atomic_fetch_add(&e->wrong_thread, 1);
+        atomic_fetch_add(&e->calls, 1);
+    }
+    CHECK_OK(snats_msg_respond(msg, snats_msg_data(msg), (size_t)snats_msg_data_len(msg)));
+}
+
+static void *publish_ten(void *arg) {
+    snats_conn *pub = arg;
+    publish_numbered(pub, "owner.msgs", 10); /* and flushes, on this thread */
+    return NULL;
+}
+
+static void delivery_queue_owner_reads_the_socket(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_dispatch_queue *q = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    int fd = -1;
+    CHECK_OK(snats_dispatch_queue_fd(&fd, q));
+    static events_ctx ev;
+    ev.owner = pthread_self();
+    snats_options *o = options_for(srv.url);
+    CHECK_OK(snats_options_set_dispatch_queue(o, q));
+    CHECK_OK(snats_options_set_read_on_dispatch_queue(o, true));
+    CHECK_OK(snats_options_set_closed_cb(o, events_closed_cb, &ev));
+    snats_conn *c = connect_with(o);
+    snats_conn *p = connect_or_fail(srv.url);
+    snats_sub *echo = NULL;
+    CHECK_OK(snats_subscribe(&echo, p, "owner.echo", echo_cb, NULL));
+    CHECK_OK(snats_conn_flush(p, harness_ms(5000)));
+
+    /* One dispatch makes this thread the owner: from now on only this thread reads c. */
+    int ran = -1;
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+    CHECK_EQ_INT(ran, 0);
+    static epoll_ctx e;
+    e.owner = pthread_self();
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe(&sub, c, "owner.msgs", epoll_cb, &e));
+    /* The PONG can only be read by this thread, inside the flush's wait. */
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+
+    /* Published from another thread, so that no wait of the owner's reads c meanwhile. */
+    pthread_t t;
+    harness_spawn(&t, publish_ten, p);
+    harness_join(t);
+    harness_sleep_ms(100);
+    /* The messages are in c's socket, unread: nothing counted, nothing queued, yet the
+     * queue's descriptor is readable for them. */
+    CHECK_EQ_INT(in_msgs_of(c), 0);
+    CHECK_EQ_INT(queue_pending(q), 0);
+    CHECK_EQ_INT(atomic_load(&e.calls), 0);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    CHECK_EQ_INT(poll(&pfd, 1, (int)harness_ms(5000)), 1);
+    CHECK(pfd.revents & POLLIN);
+
+    dispatch_until(q, &e.calls, 10, 5000);
+    CHECK_EQ_INT(atomic_load(&e.calls), 10);
+    CHECK_EQ_INT(atomic_load(&e.wrong_thread), 0);
+    CHECK_EQ_INT(atomic_load(&e.out_of_order), 0);
+    CHECK_EQ_INT(in_msgs_of(c), 10);
+
+    /* A blocking request from the owner: its wait reads the reply off the socket. */
+    snats_msg *reply = NULL;
+    CHECK_OK(snats_request(&reply, c, "owner.echo", "ping", 4, harness_ms(5000)));
+    CHECK_EQ_INT(snats_msg_data_len(reply), 4);
+    CHECK(memcmp(snats_msg_data(reply), "ping", 4) == 0);
+    CHECK_OK(snats_msg_release(reply));
+    CHECK_EQ_INT(in_msgs_of(c), 11);
+    /* Everything read and run: the descriptor is quiet again. */
+    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+    CHECK_EQ_INT(ran, 0);
+    pfd.revents = 0;
+    CHECK_EQ_INT(poll(&pfd, 1, 0), 0);
+    CHECK_EQ_INT(atomic_load(&e.calls), 10);
+
+    snats_sub_destroy(sub);
+    snats_sub_destroy(echo);
+    snats_conn_destroy(c);
+    /* The closed callback waits in the queue (with the connection it holds) for the owner. */
+    dispatch_until(q, &ev.closed, 1, 5000);
+    CHECK_EQ_INT(atomic_load(&ev.wrong_thread), 0);
+    snats_conn_destroy(p);
+    snats_dispatch_queue_destroy(q);
+    server_stop(&srv);
+}
+
+typedef struct {
+    snats_dispatch_queue *q;
+    int stop_fd; /* an eventfd of the test's: a wake does not make the queue's fd readable */
+    atomic_int wakeups;
+    atomic_int ran;
+} owner_loop_ctx;
+
+/* The owner as an event loop: epoll on the queue's descriptor, dispatch what it holds. */
+static void *owner_loop(void *arg) {
+    owner_loop_ctx *l = arg;
+    int fd = -1;
+    CHECK_OK(snats_dispatch_queue_fd(&fd, l->q));
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    CHECK(ep >= 0);
+    struct epoll_event ev = {.events = EPOLLIN};
+    ev.data.fd = fd;
+    CHECK_EQ_INT(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+    ev.data.fd = l->stop_fd;
+    CHECK_EQ_INT(epoll_ctl(ep, EPOLL_CTL_ADD, l->stop_fd, &ev), 0);
+    bool stop = false;
+    while (!stop) {
+        struct epoll_event got[2];
+        int n = epoll_wait(ep, got, 2, -1); /* the runner's timeout ends a hang */
+        if (n < 0) FAIL("epoll_wait: %s", strerror(errno));
+        for (int i = 0; i < n; i++) {
+            if (got[i].data.fd == l->stop_fd) {
+                stop = true;
+                continue;
+            }
+            atomic_fetch_add(&l->wakeups, 1);
+            int ran = -1;
+            CHECK_OK(snats_dispatch_queue_dispatch(l->q, 64, 0, &ran));
+            CHECK(ran >= 0 && ran <= 64);
+            atomic_fetch_add(&l->ran, ran);
+        }
+    }
+    CHECK_EQ_INT(epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL), 0);
+    close(ep);
+    return NULL;
+}
+
+#define OWNER_REQUESTS 20
+
+/* The requester is not the owner: each reply reaches it only because the owner's loop wakes
+ * for the socket's bytes and reads them; the echo runs in that loop too. */
+static void delivery_queue_owner_driven_by_epoll_across_requests(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_dispatch_queue *q = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    static events_ctx ev;
+    ev.owner = pthread_self(); /* the loop has ended by the close: this thread dispatches it */
+    snats_options *o = options_for(srv.url);
+    CHECK_OK(snats_options_set_dispatch_queue(o, q));
+    CHECK_OK(snats_options_set_read_on_dispatch_queue(o, true));
+    CHECK_OK(snats_options_set_closed_cb(o, events_closed_cb, &ev));
+    snats_conn *c = connect_with(o);
+    static owner_loop_ctx l;
+    l.q = q;
+    l.stop_fd = eventfd(0, EFD_CLOEXEC);
+    CHECK(l.stop_fd >= 0);
+    pthread_t owner;
+    harness_spawn(&owner, owner_loop, &l);
+    static epoll_ctx e;
+    e.owner = owner;
+    snats_sub *echo = NULL;
+    CHECK_OK(snats_subscribe(&echo, c, "owner.echo", echo_cb, &e));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+
+    for (int i = 0; i < OWNER_REQUESTS; i++) {
+        char text[32];
+        int len = snprintf(text, sizeof text, "request %d", i);
+        snats_msg *reply = NULL;
+        snats_status s = snats_request(&reply, c, "owner.echo", text, (size_t)len, harness_ms(5000));
+        if (s != SNATS_OK) FAIL("request %d of %d returned %s", i, OWNER_REQUESTS, snats_status_text(s));
+        CHECK_EQ_INT(snats_msg_data_len(reply), len);
+        CHECK(memcmp(snats_msg_data(reply), text, (size_t)len) == 0);
+        CHECK_OK(snats_msg_release(reply));
+    }
+    CHECK_EQ_INT(atomic_load(&e.calls), OWNER_REQUESTS);
+    CHECK_EQ_INT(atomic_load(&e.wrong_thread), 0);
+    CHECK_EQ_INT(atomic_load(&l.ran), OWNER_REQUESTS);
+    CHECK(atomic_load(&l.wakeups) >= OWNER_REQUESTS); /* one request at a time */
+
+    CHECK_EQ_INT(in_msgs_of(c), 2 * OWNER_REQUESTS); /* each request and its reply */
+
+    uint64_t one = 1;
+    CHECK_EQ_INT(write(l.stop_fd, &one, sizeof one), (long long)sizeof one);
+    harness_join(owner);
+    close(l.stop_fd);
+
+    /* With the loop stopped nobody reads c: a reply from a responder elsewhere (which does
+     * not need the queue) stays in the socket, and the request times out. */
+    snats_conn *p = connect_or_fail(srv.url);
+    snats_sub *other = NULL;
+    CHECK_OK(snats_subscribe(&other, p, "owner.other", echo_cb, NULL));
+    CHECK_OK(snats_conn_flush(p, harness_ms(5000)));
+    snats_msg *reply = (snats_msg *)&l;
+    CHECK_STATUS(snats_request(&reply, c, "owner.other", "late", 4, 300), SNATS_TIMEOUT);
+    CHECK_NULL(reply);
+    CHECK_EQ_INT(in_msgs_of(c), 2 * OWNER_REQUESTS);
+
+    snats_sub_destroy(other);
+    snats_conn_destroy(p);
+    snats_sub_destroy(echo);
+    snats_conn_destroy(c);
+    dispatch_until(q, &ev.closed, 1, 5000);
+    CHECK_EQ_INT(atomic_load(&ev.wrong_thread), 0);
+    snats_dispatch_queue_destroy(q);
+    server_stop(&srv);
+}
+
+static void delivery_read_on_queue_needs_a_queue(void) {
+    test_server srv;
+    server_start(&srv);
+    CHECK_INVALID(snats_options_set_read_on_dispatch_queue(NULL, true));
+    CHECK_INVALID(snats_options_set_read_on_dispatch_queue(NULL, false));
+    CHECK_INVALID(snats_options_set_send_asap(NULL, true));
+    CHECK_INVALID(snats_options_set_send_asap(NULL, false));
+
+    /* A server is there: only the missing queue can fail these. */
+    snats_options *o = options_for(srv.url);
+    CHECK_OK(snats_options_set_read_on_dispatch_queue(o, true));
+    snats_conn *c = (snats_conn *)&srv;
+    CHECK_INVALID(snats_conn_connect(&c, o));
+    CHECK_NULL(c);
+    /* A queue set then taken away is no queue. */
+    snats_dispatch_queue *q = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    CHECK_OK(snats_options_set_dispatch_queue(o, q));
+    CHECK_OK(snats_options_set_dispatch_queue(o, NULL));
+    c = (snats_conn *)&srv;
+    CHECK_INVALID(snats_conn_connect(&c, o));
+    CHECK_NULL(c);
+
+    /* Turned off again, or given its queue, the same options connect. */
+    CHECK_OK(snats_options_set_read_on_dispatch_queue(o, false));
+    CHECK_OK(snats_conn_connect(&c, o));
+    CHECK_NOT_NULL(c);
+    snats_conn_destroy(c);
+    c = NULL;
+    static events_ctx ev;
+    ev.owner = pthread_self();
+    CHECK_OK(snats_options_set_read_on_dispatch_queue(o, true));
+    CHECK_OK(snats_options_set_dispatch_queue(o, q));
+    CHECK_OK(snats_options_set_closed_cb(o, events_closed_cb, &ev));
+    CHECK_OK(snats_conn_connect(&c, o));
+    CHECK_NOT_NULL(c);
+    snats_conn_state state = SNATS_CONN_CLOSED;
+    CHECK_OK(snats_conn_get_state(&state, c));
+    CHECK_EQ_INT(state, SNATS_CONN_CONNECTED);
+    snats_conn_destroy(c);
+    dispatch_until(q, &ev.closed, 1, 5000); /* its closed callback, queued by the destroy */
+    snats_options_destroy(o);
+    snats_dispatch_queue_destroy(q);
+    server_stop(&srv);
+}
+
+#define ASAP_MSGS 5000
+#define ASAP_RUN 100 /* messages per run: runs alternate between single and packed publishes */
+
+typedef struct {
+    atomic_int calls;
+    atomic_int out_of_order;
+    atomic_int bad_size;
+    uint32_t next; /* one callback at a time per subscription */
+} seq_ctx;
+
+static void seq_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)conn;
+    (void)sub;
+    seq_ctx *s = closure;
+    if (snats_msg_data_len(msg) != 4) {
+        atomic_fetch_add(&s->bad_size, 1);
+    } else {
+        const unsigned char *b = snats_msg_data(msg);
+        uint32_t n = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+        if (n != s->next) atomic_fetch_add(&s->out_of_order, 1);
+        s->next = n + 1;
+    }
+    atomic_fetch_add(&s->calls, 1);
+}
+
+static void put_seq(unsigned char *b, uint32_t n) {
+    b[0] = (unsigned char)(n >> 24);
+    b[1] = (unsigned char)(n >> 16);
+    b[2] = (unsigned char)(n >> 8);
+    b[3] = (unsigned char)n;
+}
+
+static void delivery_send_asap_publishes_arrive_in_order(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *sc = connect_or_fail(srv.url);
+    static seq_ctx s;
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe(&sub, sc, "asap.seq", seq_cb, &s));
+    CHECK_OK(snats_conn_flush(sc, harness_ms(5000)));
+    snats_options *o = options_for(srv.url);
+    CHECK_OK(snats_options_set_send_asap(o, true));
+    snats_conn *c = connect_with(o);
+
+    /* Packed records: four native uint32 lengths (subject, reply, headers, payload), then
+     * the subject and the payload. */
+    static const char subject[] = "asap.seq";
+    const size_t record = 16 + (sizeof subject - 1) + 4;
+    static unsigned char packed[ASAP_RUN * (16 + sizeof subject - 1 + 4)];
+    int singles = 0, batches = 0;
+    for (uint32_t n = 0; n < ASAP_MSGS; n += ASAP_RUN) {
+        if ((n / ASAP_RUN) % 2 == 0) {
+            for (uint32_t i = n; i < n + ASAP_RUN; i++) {
+                unsigned char b[4];
+                put_seq(b, i);
+                CHECK_OK(snats_publish(c, subject, b, sizeof b));
+            }
+            singles++;
+        } else {
+            unsigned char *p = packed;
+            for (uint32_t i = n; i < n + ASAP_RUN; i++) {
+                uint32_t lengths[4] = {(uint32_t)(sizeof subject - 1), 0, 0, 4};
+                memcpy(p, lengths, sizeof lengths);
+                memcpy(p + sizeof lengths, subject, sizeof subject - 1);
+                put_seq(p + sizeof lengths + sizeof subject - 1, i);
+                p += record;
+            }
+            size_t published = 0;
+            CHECK_OK(snats_publish_packed(c, packed, (size_t)(p - packed), &published));
+            CHECK_EQ_INT(published, ASAP_RUN);
+            batches++;
+        }
+    }
+    CHECK(singles > 0 && batches > 0);
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    CHECK_EVENTUALLY(atomic_load(&s.calls) >= ASAP_MSGS, 10000);
+    harness_sleep_ms(100); /* no more than that */
+    CHECK_EQ_INT(atomic_load(&s.calls), ASAP_MSGS);
+    CHECK_EQ_INT(atomic_load(&s.bad_size), 0);
+    CHECK_EQ_INT(atomic_load(&s.out_of_order), 0);
+    CHECK_EQ_INT(s.next, ASAP_MSGS);
+    uint64_t out_msgs = 0, out_bytes = 0;
+    CHECK_OK(snats_conn_get_stats(NULL, NULL, &out_msgs, &out_bytes, c));
+    CHECK_EQ_INT(out_msgs, ASAP_MSGS);
+    CHECK_EQ_INT(out_bytes, 4 * ASAP_MSGS);
+    CHECK_EQ_INT(dropped_of(sub), 0);
+
+    snats_sub_destroy(sub);
+    snats_conn_destroy(c);
+    snats_conn_destroy(sc);
+    server_stop(&srv);
+}
+
 const test_case delivery_tests[] = {
     TEST(delivery_pool_thread_count_is_bounded),
     TEST(delivery_pool_size_changes),
@@ -1211,5 +1567,9 @@ const test_case delivery_tests[] = {
     TEST(delivery_library_close_on_queue_then_destroy),
     TEST(delivery_drain_and_close_from_callback),
     TEST(delivery_bad_arguments),
+    TEST(delivery_queue_owner_reads_the_socket),
+    TEST(delivery_queue_owner_driven_by_epoll_across_requests),
+    TEST(delivery_read_on_queue_needs_a_queue),
+    TEST(delivery_send_asap_publishes_arrive_in_order),
 };
 HARNESS_TABLE_COUNT(delivery);
