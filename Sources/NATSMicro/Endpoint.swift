@@ -3,12 +3,13 @@ import Glibc
 #endif
 import NATS
 
-/// An endpoint's counters (ADR-32 STATS), updated after each handler call returns.
+/// An endpoint's counters (ADR-32 STATS), updated as each request finishes: its handler
+/// returned and, if it kept the request (`MicroRequest.keep`), the request was answered.
 public struct EndpointStats: Equatable {
     public var numRequests: Int64 = 0
     public var numErrors: Int64 = 0
     public var lastError = ""
-    /// Total handler time, nanoseconds.
+    /// Total time from receipt to finish, nanoseconds.
     public var processingTime: Int64 = 0
     /// `processingTime / numRequests`, 0 before the first request (nats.go's integer division).
     public var averageProcessingTime: Int64 { numRequests == 0 ? 0 : processingTime / numRequests }
@@ -42,7 +43,8 @@ public final class Endpoint {
     private var inFlight = 0
     var subscription: Subscription?
 
-    /// No handler running, and the subscription ended (drained: nothing left to deliver).
+    /// No request in flight (a handler running, or a kept request not answered), and the
+    /// subscription ended (drained: nothing left to deliver).
     var isIdle: Bool {
         let running = lock.withLock { inFlight }
         return running == 0 && !(subscription?.isValid ?? false)
@@ -65,16 +67,19 @@ public final class Endpoint {
     }
 
     /// On the endpoint's delivery thread: runs the handler, then counts the request, its time,
-    /// and its error (an error response, or a response that could not be sent).
+    /// and its error (an error response, or a response that could not be sent), unless the
+    /// handler kept it for a later answer, which counts it.
     func handle(_ message: Message) {
         lock.withLock { inFlight += 1 }
         let request = MicroRequest(message: message, endpoint: self)
-        let start = Deadline.now()
         // A request without a reply subject still reaches the handler; answering it fails,
         // which counts as an error (as in nats.go and nats.py).
         HandlerContext.run(inside: service) { handler(request) }
-        let elapsed = Int64(Deadline.now().uptimeNanoseconds - start.uptimeNanoseconds)
-        let failure = request.finishHandler()
+        if let outcome = request.finishHandler() { finish(elapsed: outcome.elapsed, failure: outcome.failure) }
+    }
+
+    /// A request finished: counted, and no longer in flight (a stopping service may finish).
+    func finish(elapsed: Int64, failure: String?) {
         lock.withLock {
             counters.numRequests += 1
             counters.processingTime += elapsed

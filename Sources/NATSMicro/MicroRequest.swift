@@ -1,36 +1,72 @@
 import NATS
 
 /// A request as an endpoint's handler sees it. It may be answered inside the handler or kept
-/// and answered later from another thread: once, with data, JSON, or an error.
+/// (`keep()`) and answered later from another thread: once, with data, JSON, or an error.
+///
+/// The endpoint counts a request once it is finished: when its handler returns, or, for a
+/// kept request, when it is answered (or dropped unanswered, which counts as an error). Until
+/// then it is in flight: its processing time runs on, and `Service.stop()` waits for it.
 public final class MicroRequest {
     public let message: Message
     public weak var endpoint: Endpoint?
     private let lock = Condition()
     private var recordedFailure: String?
     private var handlerReturned = false
+    private var kept = false
+    private var answered = false
+    /// The endpoint has counted it.
+    private var counted = false
+    private let received = Deadline.now()
 
     init(message: Message, endpoint: Endpoint) {
         self.message = message
         self.endpoint = endpoint
     }
 
+    deinit {
+        // Kept and never answered: the requester waits in vain, which the endpoint counts.
+        if handlerReturned && !counted {
+            endpoint?.finish(
+                elapsed: elapsed, failure: recordedFailure ?? "request on \"\(subject)\" was dropped without an answer")
+        }
+    }
+
+    /// Keeps the request for an answer after the handler returns (from another thread, an
+    /// event loop): the endpoint counts it in flight until then.
+    public func keep() { lock.withLock { kept = true } }
+
+    private var elapsed: Int64 { Int64(Deadline.now().uptimeNanoseconds - received.uptimeNanoseconds) }
+
     public var subject: String { message.subject }
     public var reply: String? { message.reply }
     public var headers: Headers? { message.headers }
     public var data: [UInt8] { message.payload }
 
-    /// Marks the handler call over; returns the error to count with it, if any. An error
-    /// response sent later (a request kept for an asynchronous answer) is counted when sent.
-    func finishHandler() -> String? {
+    /// Marks the handler call over. Returns what to count now (its time and error), or nil
+    /// for a request kept and not answered yet: its answer counts it.
+    func finishHandler() -> (elapsed: Int64, failure: String?)? {
         lock.withLock {
             handlerReturned = true
-            return recordedFailure
+            if kept && !answered { return nil }
+            counted = true
+            return (elapsed, recordedFailure)
         }
+    }
+
+    /// An answer went out (or failed): a kept request whose handler has returned is counted now.
+    private func finishAnswer() {
+        let outcome: (elapsed: Int64, failure: String?)? = lock.withLock {
+            answered = true
+            guard handlerReturned, !counted else { return nil }
+            counted = true
+            return (elapsed, recordedFailure)
+        }
+        if let outcome { endpoint?.finish(elapsed: outcome.elapsed, failure: outcome.failure) }
     }
 
     func recordFailure(_ text: String) {
         let late: Bool = lock.withLock {
-            if handlerReturned { return true }
+            if counted { return true }
             recordedFailure = text
             return false
         }
@@ -39,6 +75,7 @@ public final class MicroRequest {
 
     /// Sends `payload` (and headers) to the requester.
     public func respond(_ payload: [UInt8], headers: Headers? = nil) throws {
+        defer { finishAnswer() }
         guard let connection = message.connection else { throw NATSError.connectionClosed }
         if message.reply?.isEmpty ?? true {
             recordFailure("request on \"\(subject)\" has no reply subject")
@@ -69,6 +106,7 @@ public final class MicroRequest {
     /// Sends a JSON document. One that cannot be written (it contains itself, or nests too
     /// deep) is not sent as `null`: it fails like a reply that cannot be sent.
     public func respondJSON(_ value: JSONValue, headers: Headers? = nil) throws {
+        defer { finishAnswer() }
         let body: [UInt8]
         do {
             body = try value.bytes()
@@ -88,6 +126,7 @@ public final class MicroRequest {
         guard !code.isEmpty, !description.isEmpty else {
             throw MicroError.invalidArgument("an error response needs a code and a description")
         }
+        defer { finishAnswer() }
         var all = Headers()
         try all.set(MicroHeaders.error, MicroHeaders.headerValue(description))
         try all.set(MicroHeaders.errorCode, MicroHeaders.headerValue(code))

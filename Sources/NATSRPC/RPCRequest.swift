@@ -52,8 +52,12 @@ public final class RPCRequest {
     }
 
     /// Says the handler answers later (from another thread); otherwise a handler that returns
-    /// without answering is answered with -32603 for it.
-    public func keep() { lock.withLock { kept = true } }
+    /// without answering is answered with -32603 for it. The method's endpoint counts the
+    /// call in flight until it is answered (`MicroRequest.keep`).
+    public func keep() {
+        lock.withLock { kept = true }
+        micro.keep()
+    }
 
     var isKeptOrAnswered: Bool { lock.withLock { kept || answered } }
 

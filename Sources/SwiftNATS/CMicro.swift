@@ -441,7 +441,7 @@ public func snats_micro_request_respond_error(
 @_cdecl("snats_micro_request_retain")
 public func snats_micro_request_retain(_ pointer: OpaquePointer?) -> OpaquePointer? {
     guard let pointer else { return nil }
-    _ = Unmanaged<MicroRequest>.fromOpaque(UnsafeRawPointer(pointer)).retain()
+    Unmanaged<MicroRequest>.fromOpaque(UnsafeRawPointer(pointer)).retain().takeUnretainedValue().keep()
     return pointer
 }
 

@@ -279,6 +279,51 @@ final class ServiceTests: ServerTestCase {
         XCTAssertEqual(service.endpoints.first?.stats.lastError, "503:later")
     }
 
+    /// A kept request is in flight until its answer: counted then, with the time until then,
+    /// and stop() waits for it (the done handler after it). A kept request dropped unanswered
+    /// counts as an error: its requester waited in vain.
+    func testKeptRequestsAreInFlightUntilAnswered() throws {
+        let done = Collector<String>()
+        var settings = config()
+        settings.doneHandler = { _ in done.append("done") }
+        let service = try Service.add(to: conn, config: settings)
+        let kept = Collector<MicroRequest>()
+        try service.addEndpoint("kept") { request in
+            request.keep()
+            kept.append(request)
+        }
+        let inbox = conn.newInbox()
+        let replies = try conn.subscribeSync(inbox)
+        try conn.publish("kept", payload: [1], reply: inbox)
+        XCTAssertTrue(eventually { kept.count == 1 })
+        Thread.sleep(forTimeInterval: 0.1)
+        XCTAssertEqual(service.endpoints.first?.stats.numRequests, 0, "counted before its answer")
+
+        let stopped = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            service.stop()
+            stopped.signal()
+        }
+        XCTAssertEqual(stopped.wait(timeout: .now() + 0.3), .timedOut, "stop() did not wait for the kept request")
+        XCTAssertEqual(done.all, [])
+        try kept.all[0].respond([2])
+        XCTAssertEqual(stopped.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(done.all, ["done"])
+        XCTAssertEqual(try replies.next(timeoutMilliseconds: 2_000).payload, [2])
+        let stats = try XCTUnwrap(service.endpoints.first?.stats)
+        XCTAssertEqual(stats.numRequests, 1)
+        XCTAssertEqual(stats.numErrors, 0)
+        XCTAssertGreaterThanOrEqual(stats.processingTime, 400_000_000, "the time until the answer")
+
+        let other = try Service.add(to: conn, config: config("other"))
+        defer { other.stop() }
+        try other.addEndpoint("dropped") { request in request.keep() }  // and never answers
+        XCTAssertThrowsError(try conn.request("dropped", timeoutMilliseconds: 200))
+        XCTAssertTrue(eventually { other.endpoints.first?.stats.numErrors == 1 })
+        XCTAssertEqual(other.endpoints.first?.stats.numRequests, 1)
+        XCTAssertTrue(other.endpoints.first?.stats.lastError.contains("dropped without an answer") ?? false)
+    }
+
     func testEndpointsAddedAfterStartShowInInfo() throws {
         let service = try Service.add(to: conn, config: config())
         defer { service.stop() }
