@@ -1723,8 +1723,11 @@ snats_status snats_micro_request_respond_json(snats_micro_request *req, const js
 snats_status snats_micro_request_respond_error(snats_micro_request *req, const char *code, const char *description,
                                                const snats_headers *headers, const void *data, size_t len);
 
-/** @brief Keeps a request beyond its handler call. @param req Borrowed. @return @p req.
- *  Threads: any. */
+/** @brief Keeps a request beyond its handler call, for an answer from another thread or an
+ *  event loop. The endpoint counts it in flight until it is answered: its processing time runs
+ *  until the answer, its num_requests (and num_errors) count then, and snats_service_stop()
+ *  waits for the answer (or the release of a request never answered, counted then).
+ *  @param req Borrowed. @return @p req. Threads: any. */
 snats_micro_request *snats_micro_request_retain(snats_micro_request *req);
 
 /** @brief Drops a retained request. @param req Taken; NULL is a no-op. */

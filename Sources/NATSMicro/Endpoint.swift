@@ -40,14 +40,17 @@ public final class Endpoint {
     private let handler: (MicroRequest) -> Void
     private let lock = Condition()
     private var counters = EndpointStats()
-    private var inFlight = 0
+    /// Handler calls running, and kept requests whose handler returned, not answered yet.
+    private var running = 0
+    private var awaitingAnswer = 0
     var subscription: Subscription?
 
-    /// No request in flight (a handler running, or a kept request not answered), and the
-    /// subscription ended (drained: nothing left to deliver).
+    /// No request in flight (a handler running, or a kept request not answered while its
+    /// answer can still go out), and the subscription ended (drained: nothing left to deliver).
     var isIdle: Bool {
-        let running = lock.withLock { inFlight }
-        return running == 0 && !(subscription?.isValid ?? false)
+        let (calls, kept) = lock.withLock { (running, awaitingAnswer) }
+        guard calls == 0, !(subscription?.isValid ?? false) else { return false }
+        return kept == 0 || (service?.connection.isClosed ?? true)
     }
 
     init(name: String, subject: String, queueGroup: String?, metadata: [String: String]?, service: Service,
@@ -70,26 +73,37 @@ public final class Endpoint {
     /// and its error (an error response, or a response that could not be sent), unless the
     /// handler kept it for a later answer, which counts it.
     func handle(_ message: Message) {
-        lock.withLock { inFlight += 1 }
+        lock.withLock { running += 1 }
         let request = MicroRequest(message: message, endpoint: self)
         // A request without a reply subject still reaches the handler; answering it fails,
         // which counts as an error (as in nats.go and nats.py).
         HandlerContext.run(inside: service) { handler(request) }
-        if let outcome = request.finishHandler() { finish(elapsed: outcome.elapsed, failure: outcome.failure) }
-    }
-
-    /// A request finished: counted, and no longer in flight (a stopping service may finish).
-    func finish(elapsed: Int64, failure: String?) {
+        let outcome = request.finishHandler()
         lock.withLock {
-            counters.numRequests += 1
-            counters.processingTime += elapsed
-            if let failure {
-                counters.numErrors += 1
-                counters.lastError = failure
-            }
-            inFlight -= 1
+            running -= 1
+            if outcome == nil { awaitingAnswer += 1 }
+            if let outcome { countLocked(elapsed: outcome.elapsed, failure: outcome.failure) }
         }
         if let service, !service.isRunning { service.finishIfIdle() }
+    }
+
+    /// A kept request finished (answered, or dropped): counted, and no longer in flight (a
+    /// stopping service may finish).
+    func finish(elapsed: Int64, failure: String?) {
+        lock.withLock {
+            awaitingAnswer -= 1
+            countLocked(elapsed: elapsed, failure: failure)
+        }
+        if let service, !service.isRunning { service.finishIfIdle() }
+    }
+
+    private func countLocked(elapsed: Int64, failure: String?) {
+        counters.numRequests += 1
+        counters.processingTime += elapsed
+        if let failure {
+            counters.numErrors += 1
+            counters.lastError = failure
+        }
     }
 
     /// Counts a failure outside a handler call (an asynchronous subscription error).

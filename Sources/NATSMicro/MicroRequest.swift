@@ -4,8 +4,8 @@ import NATS
 /// (`keep()`) and answered later from another thread: once, with data, JSON, or an error.
 ///
 /// The endpoint counts a request once it is finished: when its handler returns, or, for a
-/// kept request, when it is answered (or dropped unanswered, which counts as an error). Until
-/// then it is in flight: its processing time runs on, and `Service.stop()` waits for it.
+/// kept request, when it is answered or dropped. Until then it is in flight: its processing
+/// time runs on, and `Service.stop()` waits for it.
 public final class MicroRequest {
     public let message: Message
     public weak var endpoint: Endpoint?
@@ -24,11 +24,9 @@ public final class MicroRequest {
     }
 
     deinit {
-        // Kept and never answered: the requester waits in vain, which the endpoint counts.
-        if handlerReturned && !counted {
-            endpoint?.finish(
-                elapsed: elapsed, failure: recordedFailure ?? "request on \"\(subject)\" was dropped without an answer")
-        }
+        // Kept and never answered: counted as a handler that returns without answering is
+        // (nats.go counts no error for it either).
+        if handlerReturned && !counted { endpoint?.finish(elapsed: elapsed, failure: recordedFailure) }
     }
 
     /// Keeps the request for an answer after the handler returns (from another thread, an

@@ -107,6 +107,7 @@ public final class Collector<T> {
     public func append(_ item: T) { lock.lock(); items.append(item); lock.unlock() }
     public var all: [T] { lock.lock(); defer { lock.unlock() }; return items }
     public var count: Int { all.count }
+    public func removeAll() { lock.lock(); items.removeAll(); lock.unlock() }
 }
 
 /// A free loopback TCP port (bound, then released), for servers that must come back on the

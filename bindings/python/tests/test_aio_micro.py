@@ -245,7 +245,12 @@ def test_unanswered_and_later_answers(nats_server):
                 with pytest.raises(swiftnats.TimeoutError):
                     await nc.request("later.keep", b"", timeout=0.2)  # never answered
                 stats = svc.stats()["endpoints"][0]
-                assert stats["num_requests"] == 2 and stats["num_errors"] == 0
+                # the kept one is in flight (stop() would wait for it) until it is dropped
+                assert stats["num_requests"] == 1 and stats["num_errors"] == 0
+                assert stats["processing_time"] >= 50_000_000  # the first: until its answer
+                kept.clear()
+                await until(lambda: svc.stats()["endpoints"][0]["num_requests"] == 2, what="dropped, counted")
+                assert svc.stats()["endpoints"][0]["num_errors"] == 0
 
     run(main())
 
