@@ -1309,8 +1309,11 @@ const char *snats_sub_subject(snats_sub *sub);
 /**
  * @brief Unsubscribes if still active, then frees the handle.
  * @param sub Taken; NULL is a no-op.
- * Blocks: as snats_sub_unsubscribe(). Threads: any, including its own callback (the rest of
- * that callback must not use @p sub).
+ * Blocks: as snats_sub_unsubscribe(), and also waits for a callback of @p sub still running
+ * after the subscription ended without waiting for it (the library closed the connection: a
+ * drain that timed out, say), since that callback was given @p sub and its connection. Not
+ * on one of the connection's callback threads, where it returns at once. Threads: any,
+ * including its own callback (the rest of that callback must not use @p sub).
  */
 void snats_sub_destroy(snats_sub *sub);
 

@@ -451,6 +451,14 @@ public final class Subscription: DeliveryTask {
         try connection.unsubscribe(self, max: nil)
     }
 
+    /// Waits until none of this subscription's callbacks runs (one may still run after the
+    /// subscription ended: a close that could not wait for it). Returns at once on one of its
+    /// connection's callback threads, which a running callback may be waiting for.
+    public func waitForRunningCallbacks() {
+        if CallbackContext.isInCallback(of: connection) || CallbackContext.isRunning(self) { return }
+        condition.withLock { while callbacksRunning > 0 { condition.wait(until: nil) } }
+    }
+
     /// Asks the server to stop after `max` messages in all; delivery stops there too.
     /// When `max` messages have already been delivered, the subscription ends now.
     public func autoUnsubscribe(after max: Int) throws {

@@ -267,6 +267,9 @@ public func snats_sub_destroy(_ pointer: OpaquePointer?) {
     let box = Handle.borrow(pointer, as: CSubscription.self)
     if let sub = box.subscription {
         if sub.isValid { try? sub.unsubscribe() }
+        // A callback still running (the connection closed without waiting for it) was given
+        // this handle and the connection's: they stay valid until it returns.
+        sub.waitForRunningCallbacks()
         box.connectionBox.forget(sub)
     }
     Handle.release(pointer, as: CSubscription.self)

@@ -1187,6 +1187,50 @@ static void conn_drain_timeout(void) {
     server_stop(&srv);
 }
 
+typedef struct {
+    atomic_int entered;
+    atomic_bool release;
+    atomic_int finished;
+} slow_cb_ctx;
+
+/* Held until released, then busy a while longer, then uses its connection. */
+static void slow_after_release_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
+    (void)sub;
+    slow_cb_ctx *s = closure;
+    atomic_fetch_add(&s->entered, 1);
+    int64_t until = harness_now_ms() + harness_ms(3000);
+    while (!atomic_load(&s->release) && harness_now_ms() < until) harness_sleep_ms(2);
+    harness_sleep_ms(100);
+    (void)snats_publish(conn, "slow.out", snats_msg_data(msg), snats_msg_data_len(msg));
+    atomic_fetch_add(&s->finished, 1);
+}
+
+/* A connection the library closed (a drain that timed out) leaves a callback running; the
+ * handles it was given must stay valid until it returns: snats_sub_destroy() waits for it
+ * (from a thread that is not one of the connection's callbacks), and then the connection's
+ * handle may go. (The callback used to read freed handles: valgrind, conn_drain_timeout.) */
+static void conn_sub_destroy_waits_for_a_callback_after_close(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    static slow_cb_ctx s;
+    atomic_store(&s.entered, 0);
+    atomic_store(&s.release, false);
+    atomic_store(&s.finished, 0);
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe(&sub, c, "slow.in", slow_after_release_cb, &s));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    CHECK_OK(snats_publish(c, "slow.in", "a", 1));
+    CHECK_EVENTUALLY(atomic_load(&s.entered) == 1, 5000);
+    CHECK_STATUS(snats_conn_drain(c, 200), SNATS_TIMEOUT);
+    CHECK(snats_conn_is_closed(c));
+    atomic_store(&s.release, true);
+    snats_sub_destroy(sub);
+    CHECK_EQ_INT(atomic_load(&s.finished), 1);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
 static void conn_drain_bad_args(void) {
     test_server srv;
     server_start(&srv);
@@ -1257,6 +1301,7 @@ const test_case connection_tests[] = {
     TEST(conn_drain_while_draining),
     TEST(conn_drain_timeout),
     TEST(conn_drain_bad_args),
+    TEST(conn_sub_destroy_waits_for_a_callback_after_close),
     TEST(conn_destroy_leaves_sub_handles),
 };
 HARNESS_TABLE_COUNT(connection);
