@@ -267,7 +267,10 @@ public final class DeliveryQueue: DeliveryTarget {
                     maxMessages: maxMessages - taken.count, maxBytes: maxBytes - bytes, size: size,
                     firstInBatch: taken.isEmpty)
             } catch {
-                condition.withLock { readyBatches.pushFront(subscription) }
+                condition.withLock {
+                    readyBatches.pushFront(subscription)
+                    settleSignalLocked()
+                }
                 throw error
             }
             for message in result.messages {

@@ -279,10 +279,9 @@ final class ServiceTests: ServerTestCase {
         XCTAssertEqual(service.endpoints.first?.stats.lastError, "503:later")
     }
 
-    /// A kept request is in flight until its answer: counted then, with the time until then,
-    /// and stop() waits for it (the done handler after it). A kept request dropped unanswered
-    /// is counted when dropped, as a handler that returns without answering is.
-    func testKeptRequestsAreInFlightUntilAnswered() throws {
+    /// A service whose endpoint "kept" keeps every request unanswered (in `kept`); `done`
+    /// records its done handler.
+    private func keepingService() throws -> (Service, done: Collector<String>, kept: Collector<MicroRequest>) {
         let done = Collector<String>()
         var settings = config()
         settings.doneHandler = { _ in done.append("done") }
@@ -292,6 +291,14 @@ final class ServiceTests: ServerTestCase {
             request.keep()
             kept.append(request)
         }
+        return (service, done, kept)
+    }
+
+    /// A kept request is in flight until its answer: counted then, with the time until then,
+    /// and stop() waits for it (the done handler after it). A kept request dropped unanswered
+    /// is counted when dropped, as a handler that returns without answering is.
+    func testKeptRequestsAreInFlightUntilAnswered() throws {
+        let (service, done, kept) = try keepingService()
         let inbox = conn.newInbox()
         let replies = try conn.subscribeSync(inbox)
         try conn.publish("kept", payload: [1], reply: inbox)
@@ -332,15 +339,7 @@ final class ServiceTests: ServerTestCase {
     /// A kept request cannot be answered once the connection is closed: the service stops
     /// with its connection without waiting for it.
     func testClosingTheConnectionDoesNotWaitForKeptRequests() throws {
-        let done = Collector<String>()
-        var settings = config()
-        settings.doneHandler = { _ in done.append("done") }
-        let service = try Service.add(to: conn, config: settings)
-        let held = Collector<MicroRequest>()
-        try service.addEndpoint("kept") { request in
-            request.keep()
-            held.append(request)
-        }
+        let (service, done, held) = try keepingService()
         try conn.publish("kept", payload: [1], reply: conn.newInbox())
         XCTAssertTrue(eventually { held.count == 1 })
         let started = Deadline.now()

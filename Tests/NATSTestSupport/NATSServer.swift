@@ -89,6 +89,30 @@ open class ServerTestCase: XCTestCase {
     }
 }
 
+/// Base class: one server per test on a port of its own, which `restartServer()` keeps (a
+/// client reconnects to the same URL), its log printed on failure.
+open class RestartableServerTestCase: XCTestCase {
+    public var server: NATSServer!
+    public var port = 0
+
+    override open func setUpWithError() throws {
+        port = freePort()
+        server = try NATSServer(fixedPort: port)
+    }
+
+    override open func tearDown() {
+        if let run = testRun, run.failureCount > 0 { print("--- nats-server log ---\n\(server.log())") }
+        server.stop()
+        server = nil
+    }
+
+    /// Stops the server and starts a new one on the same port.
+    public func restartServer() throws {
+        server.stop()
+        server = try NATSServer(fixedPort: port)
+    }
+}
+
 /// Polls until `condition` holds or `seconds` pass: waits for events, not for time.
 public func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)

@@ -6,21 +6,7 @@ import XCTest
 
 /// Connections that read on their dispatch queue (`Options.readOnDispatchQueue`): the
 /// socket is read by the queue's owner, when it drains the queue or blocks in the library.
-final class QueueReadingTests: XCTestCase {
-    var server: NATSServer!
-    var port = 0
-
-    override func setUpWithError() throws {
-        port = freePort()
-        server = try NATSServer(fixedPort: port)
-    }
-
-    override func tearDown() {
-        if let run = testRun, run.failureCount > 0 { print("--- nats-server log ---\n\(server.log())") }
-        server.stop()
-        server = nil
-    }
-
+final class QueueReadingTests: RestartableServerTestCase {
     private func connect(reading queue: DeliveryQueue, _ configure: (inout Options) -> Void = { _ in }) throws -> Connection {
         var options = try Options(url: "nats://127.0.0.1:\(port)")
         options.dispatchQueue = queue
@@ -148,11 +134,6 @@ final class QueueReadingTests: XCTestCase {
         var options = try Options(url: "nats://127.0.0.1:\(port)")
         options.readOnDispatchQueue = true
         XCTAssertThrowsError(try Connection.connect(options))
-    }
-
-    private func restartServer() throws {
-        server.stop()
-        server = try NATSServer(fixedPort: port)
     }
 }
 

@@ -14,26 +14,7 @@ private func sequence(_ payload: [UInt8]) -> Int {
 
 /// Server restart on the same port, reconnect buffer, requests and flushes across a reconnect,
 /// giving up, closing while reconnecting.
-final class ReconnectTests: XCTestCase {
-    var server: NATSServer!
-    var port = 0
-
-    override func setUpWithError() throws {
-        port = freePort()
-        server = try NATSServer(fixedPort: port)
-    }
-
-    override func tearDown() {
-        if let run = testRun, run.failureCount > 0 { print("--- nats-server log ---\n\(server.log())") }
-        server.stop()
-        server = nil
-    }
-
-    private func restart() throws {
-        server.stop()
-        server = try NATSServer(fixedPort: port)
-    }
-
+final class ReconnectTests: RestartableServerTestCase {
     private func options(_ configure: (inout Options) -> Void = { _ in }) throws -> Options {
         var options = try Options(url: "nats://127.0.0.1:\(port)")
         options.reconnectWaitMilliseconds = 50
@@ -67,7 +48,7 @@ final class ReconnectTests: XCTestCase {
         let count = 1_000
         for value in 1...count { try conn.publish("buffered.gap", payload: sequenced(value)) }
         let started = Date()
-        try restart()
+        try restartServer()
         XCTAssertTrue(eventually(10) { events.all.contains("reconnected") })
         print("reconnected \(Int(Date().timeIntervalSince(started) * 1000)) ms after the server restarted")
         XCTAssertEqual(conn.connectionStatus, .connected)
@@ -96,7 +77,7 @@ final class ReconnectTests: XCTestCase {
         XCTAssertTrue(eventually { conn.connectionStatus == .reconnecting })
         let added = try conn.subscribeSync("while.down")
         try dropped.unsubscribe()
-        try restart()
+        try restartServer()
         try conn.flush(timeoutMilliseconds: 5_000)
         try conn.publish("while.down", payload: [1])
         XCTAssertEqual(try added.next(timeoutMilliseconds: 2_000).payload, [1])
@@ -166,7 +147,7 @@ final class ReconnectTests: XCTestCase {
         Thread.detachNewThread { flushed.append(Result { try conn.flush(timeoutMilliseconds: 20_000) }) }
         usleep(100_000)
         XCTAssertEqual(reply.count + flushed.count, 0, "both wait for the server")
-        try restart()
+        try restartServer()
         XCTAssertTrue(eventually(10) { reply.count == 1 && flushed.count == 1 })
         XCTAssertEqual(try reply.all.first?.get().payload, [42])
         XCTAssertNoThrow(try flushed.all.first?.get())

@@ -813,6 +813,16 @@ static void events_closed_cb(snats_conn *conn, void *closure) {
     atomic_fetch_add(&e->closed, 1);
 }
 
+/* A connection bound to @p q, its closed callback counted in @p e (run on e->owner), read by
+ * the queue's owner when @p read_on_queue. */
+static snats_conn *connect_on_queue(const char *url, snats_dispatch_queue *q, bool read_on_queue, events_ctx *e) {
+    snats_options *o = options_for(url);
+    CHECK_OK(snats_options_set_dispatch_queue(o, q));
+    if (read_on_queue) CHECK_OK(snats_options_set_read_on_dispatch_queue(o, true));
+    CHECK_OK(snats_options_set_closed_cb(o, events_closed_cb, e));
+    return connect_with(o);
+}
+
 static void events_msg_cb(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
     (void)conn;
     (void)sub;
@@ -831,10 +841,7 @@ static void delivery_connection_events_on_queue(void) {
     CHECK_OK(snats_dispatch_queue_fd(&fd, q));
     static events_ctx e;
     e.owner = pthread_self();
-    snats_options *o = options_for(srv.url);
-    CHECK_OK(snats_options_set_dispatch_queue(o, q));
-    CHECK_OK(snats_options_set_closed_cb(o, events_closed_cb, &e));
-    snats_conn *c = connect_with(o);
+    snats_conn *c = connect_on_queue(srv.url, q, false, &e);
 
     /* The connection's callback subscriptions wait on the queue too. */
     snats_sub *sub = NULL;
@@ -1236,11 +1243,7 @@ static void delivery_queue_owner_reads_the_socket(void) {
     CHECK_OK(snats_dispatch_queue_fd(&fd, q));
     static events_ctx ev;
     ev.owner = pthread_self();
-    snats_options *o = options_for(srv.url);
-    CHECK_OK(snats_options_set_dispatch_queue(o, q));
-    CHECK_OK(snats_options_set_read_on_dispatch_queue(o, true));
-    CHECK_OK(snats_options_set_closed_cb(o, events_closed_cb, &ev));
-    snats_conn *c = connect_with(o);
+    snats_conn *c = connect_on_queue(srv.url, q, true, &ev);
     snats_conn *p = connect_or_fail(srv.url);
     snats_sub *echo = NULL;
     CHECK_OK(snats_subscribe(&echo, p, "owner.echo", echo_cb, NULL));
@@ -1354,11 +1357,7 @@ static void delivery_queue_owner_driven_by_epoll_across_requests(void) {
     CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
     static events_ctx ev;
     ev.owner = pthread_self(); /* the loop has ended by the close: this thread dispatches it */
-    snats_options *o = options_for(srv.url);
-    CHECK_OK(snats_options_set_dispatch_queue(o, q));
-    CHECK_OK(snats_options_set_read_on_dispatch_queue(o, true));
-    CHECK_OK(snats_options_set_closed_cb(o, events_closed_cb, &ev));
-    snats_conn *c = connect_with(o);
+    snats_conn *c = connect_on_queue(srv.url, q, true, &ev);
     static owner_loop_ctx l;
     l.q = q;
     l.stop_fd = eventfd(0, EFD_CLOEXEC);
