@@ -44,7 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Awaitable, Callable, Dict, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))  # the package, uninstalled
@@ -70,15 +70,32 @@ def percentiles(latencies: List[float]) -> Tuple[float, float, str]:
     return pick(50), pick(99), f" p50_us={pick(50):.1f} p99_us={pick(99):.1f}"
 
 
-# -- swiftnats.aio -----------------------------------------------------------------------------
+# -- the two clients, one program -------------------------------------------------------------
+# Both modes are the same code for either client: only its connect differs (imported when
+# used, so that nats-py stays optional).
+
+Connect = Callable[[str], Awaitable[Any]]
 
 
-async def swiftnats_pubsub(url: str, count: int, size: int, plain: bool) -> float:
+async def swiftnats_connect(url: str) -> Any:
     from swiftnats import aio
 
+    return await aio.connect(url)
+
+
+async def natspy_connect(url: str) -> Any:
+    import nats
+
+    return await nats.connect(url)
+
+
+async def bench_pubsub(connect: Connect, url: str, count: int, size: int, plain: bool = False) -> float:
+    """A publisher connection publishes COUNT messages, a subscriber connection receives them
+    in an ``async def`` callback (or a plain one: swiftnats.aio only); seconds from the first
+    publish to the last message received."""
     payload = b"x" * size
-    sub_nc = await aio.connect(url)
-    pub_nc = await aio.connect(url)
+    sub_nc = await connect(url)
+    pub_nc = await connect(url)
     try:
         done = asyncio.Event()
         received = 0
@@ -110,12 +127,12 @@ async def swiftnats_pubsub(url: str, count: int, size: int, plain: bool) -> floa
         await sub_nc.close()
 
 
-async def swiftnats_req(url: str, count: int, size: int) -> List[float]:
-    from swiftnats import aio
-
+async def bench_req(connect: Connect, url: str, count: int, size: int) -> List[float]:
+    """COUNT sequential requests from one connection to an ``async def`` echo responder on
+    another, after 100 unmeasured ones; the latency of each."""
     payload = b"x" * size
-    responder = await aio.connect(url)
-    requester = await aio.connect(url)
+    responder = await connect(url)
+    requester = await connect(url)
     try:
         async def echo(msg) -> None:
             await msg.respond(msg.data)
@@ -134,6 +151,9 @@ async def swiftnats_req(url: str, count: int, size: int) -> List[float]:
     finally:
         await requester.close()
         await responder.close()
+
+
+# -- swiftnats.aio RPC --------------------------------------------------------------------------
 
 
 async def swiftnats_rpc(url: str, count: int, size: int) -> List[float]:
@@ -164,65 +184,6 @@ async def swiftnats_rpc(url: str, count: int, size: int) -> List[float]:
     finally:
         await client_nc.close()
         await server_nc.close()
-
-
-# -- nats-py -----------------------------------------------------------------------------------
-
-
-async def natspy_pubsub(url: str, count: int, size: int) -> float:
-    import nats
-
-    payload = b"x" * size
-    sub_nc = await nats.connect(url)
-    pub_nc = await nats.connect(url)
-    try:
-        done = asyncio.Event()
-        received = 0
-
-        async def on_msg(msg) -> None:
-            nonlocal received
-            received += 1
-            if received == count:
-                done.set()
-
-        await sub_nc.subscribe("bench.pubsub", cb=on_msg, pending_msgs_limit=0, pending_bytes_limit=0)
-        await sub_nc.flush()
-        publish = pub_nc.publish
-        start = time.perf_counter()
-        for _ in range(count):
-            await publish("bench.pubsub", payload)
-        await pub_nc.flush(timeout=60)
-        await asyncio.wait_for(done.wait(), 120)
-        return time.perf_counter() - start
-    finally:
-        await pub_nc.close()
-        await sub_nc.close()
-
-
-async def natspy_req(url: str, count: int, size: int) -> List[float]:
-    import nats
-
-    payload = b"x" * size
-    responder = await nats.connect(url)
-    requester = await nats.connect(url)
-    try:
-        async def echo(msg) -> None:
-            await msg.respond(msg.data)
-
-        await responder.subscribe("bench.req", cb=echo)
-        await responder.flush()
-        request = requester.request
-        for _ in range(100):
-            await request("bench.req", payload, timeout=5)
-        latencies = []
-        for _ in range(count):
-            sent = time.perf_counter()
-            await request("bench.req", payload, timeout=5)
-            latencies.append(time.perf_counter() - sent)
-        return latencies
-    finally:
-        await requester.close()
-        await responder.close()
 
 
 # -- server ------------------------------------------------------------------------------------
@@ -311,20 +272,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                     run_req("asyncio-floor-plain", lambda: floor_req(url, args.requests, args.size, plain=True))
                     continue
                 if client == "swiftnats":
-                    runs = [("swiftnats-aio", lambda: swiftnats_pubsub(url, args.count, args.size, plain=False)),
-                            ("swiftnats-aio-plain", lambda: swiftnats_pubsub(url, args.count, args.size, plain=True))]
-                    req = lambda: swiftnats_req(url, args.requests, args.size)  # noqa: E731
+                    runs = [("swiftnats-aio", lambda: bench_pubsub(swiftnats_connect, url, args.count, args.size)),
+                            ("swiftnats-aio-plain",
+                             lambda: bench_pubsub(swiftnats_connect, url, args.count, args.size, plain=True))]
+                    request_run = lambda: bench_req(swiftnats_connect, url, args.requests, args.size)  # noqa: E731
                     name = "swiftnats-aio"
                 else:
-                    runs = [("nats-py-aio", lambda: natspy_pubsub(url, args.count, args.size))]
-                    req = lambda: natspy_req(url, args.requests, args.size)  # noqa: E731
+                    runs = [("nats-py-aio", lambda: bench_pubsub(natspy_connect, url, args.count, args.size))]
+                    request_run = lambda: bench_req(natspy_connect, url, args.requests, args.size)  # noqa: E731
                     name = "nats-py-aio"
                 for label, bench in runs:
                     secs = asyncio.run(bench())
                     mode = "pubsub-plain" if label.endswith("-plain") else "pubsub"
                     result(name, mode, args.size, args.count, secs)
                     rates.setdefault(f"{name} {mode}", []).append(args.count / secs)
-                run_req(name, req)
+                run_req(name, request_run)
                 if client == "swiftnats":
                     # RPC: nats-py's side of this comparison is py_bench.py's rpc mode.
                     started = time.perf_counter()
