@@ -31,7 +31,9 @@ __all__ = ["Events", "REPLY_THUNK", "FLUSH_THUNK"]
 # --------------------------------------------------------------------------------------------
 
 
-def _on_reply(conn: Optional[int], status: int, reply: Optional[int], closure: Optional[int]) -> None:
+def _complete(closure: Optional[int], what: str, outcome: Callable[[Any], Tuple[Any, Optional[BaseException]]]) -> None:
+    """Settles the future registered under @p closure with ``outcome(client)`` (a result and
+    an error); a bug here is logged, never silent."""
     try:
         rt.enter_callback()
         try:
@@ -40,32 +42,26 @@ def _on_reply(conn: Optional[int], status: int, reply: Optional[int], closure: O
             if entry is None:
                 return
             client, future = entry
-            if status == Status.OK and reply:
-                client._settle(future, Msg._copy(reply, client._nc), None)  # borrowed: copy now
-            else:
-                st = status if status != Status.OK else Status.ERR
-                client._settle(future, None, error_for_status(st, _last_error()))
+            result, error = outcome(client)
+            client._settle(future, result, error)
         finally:
             rt.leave_callback()
     except BaseException:  # pragma: no cover - a bug here must not pass silently
-        log.exception("swiftnats.aio: error completing a request")
+        log.exception("swiftnats.aio: error completing a %s", what)
+
+
+def _on_reply(conn: Optional[int], status: int, reply: Optional[int], closure: Optional[int]) -> None:
+    def outcome(client: Any) -> Tuple[Any, Optional[BaseException]]:
+        if status == Status.OK and reply:
+            return Msg._copy(reply, client._nc), None  # borrowed: copy now
+        return None, error_for_status(status if status != Status.OK else Status.ERR, _last_error())
+
+    _complete(closure, "request", outcome)
 
 
 def _on_flush(conn: Optional[int], status: int, closure: Optional[int]) -> None:
-    try:
-        rt.enter_callback()
-        try:
-            entry = rt.lookup(closure)
-            rt.unregister(closure)
-            if entry is None:
-                return
-            client, future = entry
-            error = None if status == Status.OK else error_for_status(status, _last_error())
-            client._settle(future, None, error)
-        finally:
-            rt.leave_callback()
-    except BaseException:  # pragma: no cover
-        log.exception("swiftnats.aio: error completing a flush")
+    _complete(closure, "flush", lambda client: (None, None if status == Status.OK else
+                                                  error_for_status(status, _last_error())))
 
 
 REPLY_THUNK = REPLY_HANDLER(_on_reply)
