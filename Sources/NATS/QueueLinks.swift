@@ -62,10 +62,10 @@ public final class QueueLinks {
     }
 
     /// Reads every link that has bytes, waiting up to `timeoutMilliseconds` (0: not at all)
-    /// for one to have some. Returns how many links were read.
+    /// for one to have some. Returns how many links were read. Callers look at `hasReaders`
+    /// first: without links this is an empty epoll wait.
     @discardableResult
     func readReady(timeoutMilliseconds: CInt = 0) -> Int {
-        guard hasReaders || timeoutMilliseconds > 0 else { return 0 }
         var events = [epoll_event](repeating: epoll_event(), count: 8)
         let ready = events.withUnsafeMutableBufferPointer { buffer in
             epoll_wait(linkSet, buffer.baseAddress, CInt(buffer.count), timeoutMilliseconds)
