@@ -1764,6 +1764,43 @@ snats_status snats_micro_info(json_t **replies, snats_conn *conn, const char *na
 snats_status snats_micro_stats(json_t **replies, snats_conn *conn, const char *name, const char *id,
                                int64_t timeout_ms, int max_replies);
 
+/**
+ * @brief Receives the outcome of a gathering that does not block: snats_micro_ping_cb() and
+ *        its INFO and STATS forms, snats_rpc_client_describe_cb().
+ * @param status  SNATS_OK, or why nothing was gathered (SNATS_CONNECTION_CLOSED: the
+ *                connection closed first); snats_last_error() on this thread says more.
+ * @param value   With SNATS_OK, borrowed for the call (json_incref() to keep it): the same
+ *                array the blocking form returns; else NULL.
+ * @param closure The pointer given with the call, untouched.
+ * Threads: on the delivery pool, or in snats_dispatch_queue_dispatch() of the connection's
+ * dispatch queue (an event loop completes its future there), after the timeout (earlier when
+ * @p max_replies came, or when no service exists). Any function may be called inside,
+ * blocking ones included.
+ */
+typedef void (*snats_json_handler)(snats_status status, const json_t *value, void *closure);
+
+/**
+ * @brief As snats_micro_ping() without waiting: @p cb runs once with the documents gathered.
+ * @param conn Borrowed. @param name, id, timeout_ms, max_replies As snats_micro_ping().
+ * @param cb Required. @param closure Passed to @p cb; must stay valid until @p cb has run.
+ * @retval SNATS_OK the PING is sent; @p cb will run exactly once.
+ * @retval SNATS_INVALID_ARG NULL @p conn or @p cb, an id without a name, a bad name,
+ *         timeout_ms <= 0, max_replies < 0.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED the connection cannot ask.
+ * With any status but SNATS_OK, @p cb is never called.
+ * Blocks: no. Threads: any, callbacks included.
+ */
+snats_status snats_micro_ping_cb(snats_conn *conn, const char *name, const char *id, int64_t timeout_ms,
+                                 int max_replies, snats_json_handler cb, void *closure);
+
+/** @brief As snats_micro_ping_cb(), gathering INFO documents. */
+snats_status snats_micro_info_cb(snats_conn *conn, const char *name, const char *id, int64_t timeout_ms,
+                                 int max_replies, snats_json_handler cb, void *closure);
+
+/** @brief As snats_micro_ping_cb(), gathering STATS documents. */
+snats_status snats_micro_stats_cb(snats_conn *conn, const char *name, const char *id, int64_t timeout_ms,
+                                  int max_replies, snats_json_handler cb, void *closure);
+
 /** @} */
 
 /** \defgroup rpcGroup RPC: namespaced remote procedure calls
@@ -2088,7 +2125,36 @@ snats_status snats_rpc_client_call_stream(snats_rpc_stream **stream, snats_rpc_c
  */
 snats_status snats_rpc_stream_next(json_t **item, json_t **error, snats_rpc_stream *stream);
 
-/** @brief Stops reading (items still coming are dropped) and frees the stream.
+/**
+ * @brief Calls a streaming method without waiting: @p cb gets each item, then the end or the
+ *        error. For event loops, where no thread may wait in snats_rpc_stream_next().
+ * @param[out] stream May be NULL. On SNATS_OK, when given, owned: snats_rpc_stream_destroy()
+ *                    stops the stream early and must be called in any case, before or after
+ *                    the end (snats_rpc_stream_next() on it is SNATS_ILLEGAL_STATE). Else NULL.
+ *                    @p cb may run before it is set.
+ * @param client Borrowed. @param method, params As snats_rpc_client_call().
+ * @param timeout_ms > 0: the longest wait for each item. Past it the stream ends with
+ *                   SNATS_TIMEOUT (unlike snats_rpc_stream_next(), which may be called again).
+ * @param cb Required. Called with SNATS_OK and the item (borrowed for the call) for each
+ *           item, in order; then once more to end: SNATS_OK with a NULL item (the end: a
+ *           method that does not stream gives its result as the one item, then the end),
+ *           SNATS_RPC_ERROR with the error object (-32601 when no server has the method),
+ *           SNATS_TIMEOUT, SNATS_PROTOCOL_ERROR (items were lost), or SNATS_CONNECTION_CLOSED.
+ *           One call at a time; threads as snats_rpc_callback.
+ * @param closure Passed to @p cb; must stay valid until the last call, or until
+ *                snats_rpc_stream_destroy() has returned.
+ * @retval SNATS_OK sent; @p cb will run until the end, or until the stream is destroyed.
+ * Others as snats_rpc_client_call_async() (@p cb will not be called).
+ * Blocks: no. Threads: any, callbacks included.
+ */
+snats_status snats_rpc_client_call_stream_cb(snats_rpc_stream **stream, snats_rpc_client *client,
+                                             const char *method, const json_t *params, int64_t timeout_ms,
+                                             snats_rpc_callback cb, void *closure);
+
+/** @brief Stops reading (items still coming are dropped) and frees the stream. For a stream of
+ *         snats_rpc_client_call_stream_cb(), its callback is not called after this returns
+ *         (a call running on another thread is waited for; from the callback itself it
+ *         returns at once). Blocks: only for that running call.
  *  @param stream Taken; NULL is a no-op. */
 void snats_rpc_stream_destroy(snats_rpc_stream *stream);
 
@@ -2104,6 +2170,20 @@ void snats_rpc_stream_destroy(snats_rpc_stream *stream);
  * Blocks: up to @p timeout_ms per namespace. Threads: any.
  */
 snats_status snats_rpc_client_describe(json_t **methods, snats_rpc_client *client, int64_t timeout_ms);
+
+/**
+ * @brief As snats_rpc_client_describe() without waiting: every namespace is asked at once and
+ *        @p cb runs once, after @p timeout_ms, with the same array (or the failure).
+ * @param client Borrowed. @param timeout_ms > 0. @param cb Required (snats_json_handler).
+ * @param closure Passed to @p cb; must stay valid until @p cb has run.
+ * @retval SNATS_OK asked; @p cb will run exactly once.
+ * @retval SNATS_INVALID_ARG a NULL argument, timeout_ms <= 0.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED the connection cannot ask (@p cb will
+ *         not be called).
+ * Blocks: no. Threads: any, callbacks included.
+ */
+snats_status snats_rpc_client_describe_cb(snats_rpc_client *client, int64_t timeout_ms, snats_json_handler cb,
+                                           void *closure);
 
 /** @} */
 

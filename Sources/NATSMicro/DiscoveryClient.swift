@@ -28,43 +28,103 @@ public struct DiscoveryClient {
         _ verb: MonitoringVerb, name: String?, id: String?, timeoutMilliseconds: Int64, maxReplies: Int,
         ignoredReplies: ((IgnoredReplies) -> Void)? = nil
     ) throws -> [JSONValue] {
-        guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
-        guard maxReplies >= 0 else { throw NATSError.invalidArgument("max replies must not be negative") }
-        let subject = try verb.checkedSubject(name: name, id: id)
+        let subject = try checked(verb, name: name, id: id, timeoutMilliseconds: timeoutMilliseconds, maxReplies: maxReplies)
         let inbox = connection.newInbox()
         let replies = try connection.subscribeSync(inbox)
         defer { try? replies.unsubscribe() }
         try connection.publish(subject, reply: inbox)
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
-        var found: [JSONValue] = []
-        var ignored = IgnoredReplies(subject: subject)
-        while maxReplies == 0 || found.count < maxReplies {
+        var gathering = Gathering(verb: verb, subject: subject, maxReplies: maxReplies)
+        while !gathering.isComplete {
             let remaining = deadline.remainingNanoseconds / 1_000_000
             if remaining <= 0 { break }
-            let message: Message
             do {
-                message = try replies.next(timeoutMilliseconds: remaining)
+                gathering.take(try replies.next(timeoutMilliseconds: remaining))
             } catch NATSError.timeout {
                 break
             }
-            if message.isNoResponders { break }  // no service at all: no point waiting
-            guard let document = try? message.storage.withPayload({ try JSONValue.parse($0) }), document.isObject else {
-                ignored.add("not a JSON object")
-                continue
-            }
-            switch document.string("type") {
-            case verb.responseType?:
-                found.append(document)
-            case nil where document.string("name") != nil && document.string("id") != nil:
-                found.append(document)
-            case let other:
-                ignored.add(other.map { "of type \"\($0)\"" } ?? "with no type and no service name and id")
-            }
         }
-        if ignored.count > 0 {
-            if let ignoredReplies { ignoredReplies(ignored) } else { connection.reportError(.invalidJSON(ignored.description)) }
+        gathering.reportIgnored(to: ignoredReplies, connection: connection)
+        return gathering.found
+    }
+
+    /// As the blocking `gather`, without waiting: `completion` gets the documents once, on the
+    /// connection's delivery pool or dispatch queue (a `connectionClosed` failure when the
+    /// connection closes first). Throws, and never calls `completion`, when the request
+    /// cannot be sent.
+    public func gather(
+        _ verb: MonitoringVerb, name: String?, id: String?, timeoutMilliseconds: Int64, maxReplies: Int,
+        ignoredReplies: ((IgnoredReplies) -> Void)? = nil,
+        completion: @escaping (Result<[JSONValue], NATSError>) -> Void
+    ) throws {
+        let subject = try checked(verb, name: name, id: id, timeoutMilliseconds: timeoutMilliseconds, maxReplies: maxReplies)
+        var gathering = Gathering(verb: verb, subject: subject, maxReplies: maxReplies)
+        let connection = connection
+        _ = try InboxReplies(connection: connection, timeoutMilliseconds: timeoutMilliseconds, handler: { replies, event in
+            switch event {
+            case .message(let message):
+                gathering.take(message)
+                guard gathering.isComplete else { return }
+                replies.finish()
+            case .timedOut: break
+            case .ended:
+                completion(.failure(.connectionClosed))
+                return
+            }
+            gathering.reportIgnored(to: ignoredReplies, connection: connection)
+            completion(.success(gathering.found))
+        }, send: { inbox in try connection.publish(subject, reply: inbox) })
+    }
+
+    private func checked(
+        _ verb: MonitoringVerb, name: String?, id: String?, timeoutMilliseconds: Int64, maxReplies: Int
+    ) throws -> String {
+        guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
+        guard maxReplies >= 0 else { throw NATSError.invalidArgument("max replies must not be negative") }
+        return try verb.checkedSubject(name: name, id: id)
+    }
+}
+
+/// What one discovery has gathered: the documents that count, the replies left out and why,
+/// and whether it is complete (`maxReplies` reached, or a no-responders answer: no service at
+/// all, so no point waiting). Fed by the blocking and the asynchronous gather alike.
+struct Gathering {
+    let verb: MonitoringVerb
+    let maxReplies: Int
+    private(set) var found: [JSONValue] = []
+    private(set) var ignored: IgnoredReplies
+    private(set) var noService = false
+
+    init(verb: MonitoringVerb, subject: String, maxReplies: Int) {
+        self.verb = verb
+        self.maxReplies = maxReplies
+        ignored = IgnoredReplies(subject: subject)
+    }
+
+    var isComplete: Bool { noService || (maxReplies > 0 && found.count >= maxReplies) }
+
+    mutating func take(_ message: Message) {
+        if message.isNoResponders {
+            noService = true
+            return
         }
-        return found
+        guard let document = try? message.storage.withPayload({ try JSONValue.parse($0) }), document.isObject else {
+            ignored.add("not a JSON object")
+            return
+        }
+        switch document.string("type") {
+        case verb.responseType?:
+            found.append(document)
+        case nil where document.string("name") != nil && document.string("id") != nil:
+            found.append(document)
+        case let other:
+            ignored.add(other.map { "of type \"\($0)\"" } ?? "with no type and no service name and id")
+        }
+    }
+
+    func reportIgnored(to ignoredReplies: ((IgnoredReplies) -> Void)?, connection: Connection) {
+        guard ignored.count > 0 else { return }
+        if let ignoredReplies { ignoredReplies(ignored) } else { connection.reportError(.invalidJSON(ignored.description)) }
     }
 }
 

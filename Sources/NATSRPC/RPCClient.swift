@@ -157,33 +157,58 @@ public final class RPCClient {
         return try RPCStream(target: target, method: method, payload: payload, timeoutMilliseconds: timeout)
     }
 
+    /// Calls a streaming method without waiting: `onEvent` gets each item, then the end or the
+    /// error, one at a time, in order, on the connection's delivery (`RPCStreamCall`).
+    @discardableResult
+    public func callStream(
+        _ method: String, params: JSONValue? = nil, timeoutMilliseconds: Int64,
+        onEvent: @escaping (RPCStreamCall.Event) -> Void
+    ) throws -> RPCStreamCall {
+        let timeout = try checkedTimeout(timeoutMilliseconds)
+        let (_, payload) = try request(method, params: params, stream: true)
+        return try RPCStreamCall(target: target, method: method, payload: payload, timeoutMilliseconds: timeout, onEvent: onEvent)
+    }
+
     // MARK: describe
 
     /// The methods the namespaces' servers offer, from micro INFO: the first namespace that
-    /// has a method is the one that answers it. Waits the whole timeout for every instance.
+    /// has a method is the one that answers it. Waits the whole timeout for every instance,
+    /// namespace after namespace.
     public func describe(timeoutMilliseconds: Int64 = 1_000) throws -> [MethodDescription] {
         let timeout = try checkedTimeout(timeoutMilliseconds)
         let discovery = DiscoveryClient(connection: connection)
-        var found: [MethodDescription] = []
-        for namespace in namespaces {
-            let subjectPrefix = root + "." + namespace + "."
-            for instance in try discovery.info(name: namespace, timeoutMilliseconds: timeout) {
-                for endpoint in instance.endpoints {
-                    guard let metadata = endpoint.metadata, let method = metadata[RPCMetadata.method],
-                        endpoint.subject.hasPrefix(subjectPrefix)
-                    else { continue }
-                    if let index = found.firstIndex(where: { $0.method == method }) {
-                        if found[index].namespace == namespace { found[index].instances += 1 }
-                        continue
-                    }
-                    let parameters = metadata[RPCMetadata.params].flatMap { try? ParameterList(json: JSONValue.parse($0)) }
-                    found.append(MethodDescription(
-                        method: method, namespace: namespace, subject: endpoint.subject, parameters: parameters,
-                        description: metadata[RPCMetadata.description] ?? "", instances: 1))
+        let infos = try namespaces.map { try discovery.info(name: $0, timeoutMilliseconds: timeout) }
+        return MethodDescription.listing(root: root, namespaces: namespaces, infos: infos)
+    }
+
+    /// As the blocking `describe`, without waiting: every namespace is asked at once, and
+    /// `completion` gets the listing (or the first failure) once, on the connection's delivery,
+    /// after `timeoutMilliseconds`. Throws, and never calls `completion`, when a request
+    /// cannot be sent.
+    public func describe(
+        timeoutMilliseconds: Int64 = 1_000, completion: @escaping (Result<[MethodDescription], Error>) -> Void
+    ) throws {
+        let timeout = try checkedTimeout(timeoutMilliseconds)
+        let discovery = DiscoveryClient(connection: connection)
+        let (root, namespaces) = (self.root, self.namespaces)
+        // Each namespace's answers come on a job queue of their own: gathered under a lock.
+        let lock = Condition()
+        var outcomes = [Result<[JSONValue], NATSError>?](repeating: nil, count: namespaces.count)
+        var left = namespaces.count
+        for (index, namespace) in namespaces.enumerated() {
+            try discovery.gather(.info, name: namespace, id: nil, timeoutMilliseconds: timeout, maxReplies: 0) { outcome in
+                let all: [Result<[JSONValue], NATSError>?]? = lock.withLock {
+                    outcomes[index] = outcome
+                    left -= 1
+                    return left == 0 ? outcomes : nil
                 }
+                guard let all else { return }
+                completion(Result {
+                    let infos = try all.map { try ($0 ?? .failure(.connectionClosed)).get().map(InfoResponse.init) }
+                    return MethodDescription.listing(root: root, namespaces: namespaces, infos: infos)
+                })
             }
         }
-        return found.sorted { $0.method < $1.method }
     }
 
     // MARK: helpers
@@ -244,6 +269,31 @@ public struct MethodDescription: Equatable {
     public var description: String
     /// How many server instances of the namespace offer it.
     public var instances: Int
+
+    /// The methods that the INFO answers of each namespace (in the order of `namespaces`)
+    /// offer, sorted by name; a method offered in several namespaces is the first one's.
+    static func listing(root: String, namespaces: [String], infos: [[InfoResponse]]) -> [MethodDescription] {
+        var found: [MethodDescription] = []
+        for (namespace, instances) in zip(namespaces, infos) {
+            let subjectPrefix = root + "." + namespace + "."
+            for instance in instances {
+                for endpoint in instance.endpoints {
+                    guard let metadata = endpoint.metadata, let method = metadata[RPCMetadata.method],
+                        endpoint.subject.hasPrefix(subjectPrefix)
+                    else { continue }
+                    if let index = found.firstIndex(where: { $0.method == method }) {
+                        if found[index].namespace == namespace { found[index].instances += 1 }
+                        continue
+                    }
+                    let parameters = metadata[RPCMetadata.params].flatMap { try? ParameterList(json: JSONValue.parse($0)) }
+                    found.append(MethodDescription(
+                        method: method, namespace: namespace, subject: endpoint.subject, parameters: parameters,
+                        description: metadata[RPCMetadata.description] ?? "", instances: 1))
+                }
+            }
+        }
+        return found.sorted { $0.method < $1.method }
+    }
 
     public var json: JSONValue {
         let object = JSONValue.object()

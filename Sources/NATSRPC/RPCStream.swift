@@ -13,8 +13,7 @@ public final class RPCStream {
     private let inbox: String
     private let subscription: Subscription
     private let lock = Condition()
-    private var namespaceIndex = 0
-    private var expectedSeq = 0
+    private var reading: StreamReading
     private var finished = false
 
     init(target: CallTarget, method: String, payload: [UInt8], timeoutMilliseconds: Int64) throws {
@@ -22,10 +21,11 @@ public final class RPCStream {
         self.method = method
         self.payload = payload
         self.timeoutMilliseconds = timeoutMilliseconds
+        reading = StreamReading(method: method, namespaces: target.namespaces)
         inbox = target.connection.newInbox()
         subscription = try target.connection.subscribeSync(inbox)
         do {
-            try send()
+            try send(0)
         } catch {
             try? subscription.unsubscribe()
             throw error
@@ -34,7 +34,7 @@ public final class RPCStream {
 
     deinit { close() }
 
-    private func send() throws {
+    private func send(_ namespaceIndex: Int) throws {
         try target.connection.publish(target.subject(namespaceIndex, method), payload: payload, reply: inbox)
     }
 
@@ -49,29 +49,15 @@ public final class RPCStream {
                 } catch NATSError.timeout {
                     throw NATSError.timeout("no item of RPC stream \"\(method)\" within \(timeoutMilliseconds) ms")
                 }
-                if message.isNoResponders {
-                    namespaceIndex += 1
-                    guard namespaceIndex < target.namespaces.count else {
-                        finish()
-                        throw RPCError.notFound(method, namespaces: target.namespaces)
-                    }
-                    try send()
-                    continue
-                }
-                switch ReplyFrame.parse(message) {
-                case .item(let item, let seq):
-                    try checkSeq(seq)
+                switch reading.read(message) {
+                case .item(let item):
+                    if reading.isFinished { finish() }  // a plain result: the one item
                     return item
-                case .end(let seq, let error):
-                    try checkSeq(seq)
+                case .resend(let namespaceIndex): try send(namespaceIndex)
+                case .end:
                     finish()
-                    if let error { throw error }
                     return nil
-                case .result(let value):
-                    // A method that does not stream: its result is the one item.
-                    finish()
-                    return value
-                case .error(let error):
+                case .fail(let error):
                     finish()
                     throw error
                 }
@@ -94,18 +80,70 @@ public final class RPCStream {
         lock.withLock { finish() }
     }
 
-    private func checkSeq(_ seq: Int) throws {
-        guard seq == expectedSeq else {
-            finish()
-            throw NATSError.protocolError(
-                "RPC stream \"\(method)\" lost items: expected item \(expectedSeq), got \(seq)")
-        }
-        expectedSeq += 1
-    }
-
     private func finish() {
         if finished { return }
         finished = true
         try? subscription.unsubscribe()
+    }
+}
+
+/// Reads the messages of one streaming call: items numbered from 0, then an end frame (with an
+/// error or without); a plain result is the one item; no responders sends the call on to the
+/// next namespace; a gap in the numbering (items dropped by a slow reader) ends the stream
+/// with an error instead of skipping silently. Shared by the blocking and the callback stream.
+struct StreamReading {
+    enum Action {
+        case item(JSONValue)
+        /// Send the call again, to the namespace at this index.
+        case resend(Int)
+        case end
+        case fail(Error)
+    }
+
+    let method: String
+    let namespaces: [String]
+    private var namespaceIndex = 0
+    private var expectedSeq = 0
+    private(set) var isFinished = false
+
+    init(method: String, namespaces: [String]) {
+        self.method = method
+        self.namespaces = namespaces
+    }
+
+    mutating func read(_ message: Message) -> Action {
+        guard !isFinished else { return .end }
+        if message.isNoResponders {
+            namespaceIndex += 1
+            guard namespaceIndex < namespaces.count else { return finish(.fail(RPCError.notFound(method, namespaces: namespaces))) }
+            return .resend(namespaceIndex)
+        }
+        switch ReplyFrame.parse(message) {
+        case .item(let item, let seq):
+            if let gap = checkSeq(seq) { return finish(.fail(gap)) }
+            return .item(item)
+        case .end(let seq, let error):
+            if let gap = checkSeq(seq) { return finish(.fail(gap)) }
+            return finish(error.map { .fail($0) } ?? .end)
+        case .result(let value):
+            // A method that does not stream: its result is the one item, then the end.
+            isFinished = true
+            return .item(value)
+        case .error(let error):
+            return finish(.fail(error))
+        }
+    }
+
+    private mutating func finish(_ action: Action) -> Action {
+        isFinished = true
+        return action
+    }
+
+    private mutating func checkSeq(_ seq: Int) -> Error? {
+        guard seq == expectedSeq else {
+            return NATSError.protocolError("RPC stream \"\(method)\" lost items: expected item \(expectedSeq), got \(seq)")
+        }
+        expectedSeq += 1
+        return nil
     }
 }

@@ -1,3 +1,4 @@
+import CJansson
 import NATS
 
 // Requests and flushes that do not block (`Connection+Async.swift`): the outcome reaches a
@@ -5,6 +6,20 @@ import NATS
 
 public typealias CReplyHandler = @convention(c) (OpaquePointer?, Int32, OpaquePointer?, UnsafeMutableRawPointer?) -> Void
 public typealias CFlushHandler = @convention(c) (OpaquePointer?, Int32, UnsafeMutableRawPointer?) -> Void
+/// `snats_json_handler`: the outcome of a gathering that did not block (discovery, describe).
+public typealias CJSONHandler = @convention(c) (Int32, UnsafeMutablePointer<json_t>?, UnsafeMutableRawPointer?) -> Void
+
+/// Hands a gathering's outcome to a `snats_json_handler`: the value borrowed for the call, or
+/// a failure's status with its `snats_last_error()` text.
+func report(_ outcome: Result<JSONValue, Error>, to callback: CJSONHandler, _ closure: UnsafeMutableRawPointer?) {
+    switch outcome {
+    case .success(let value):
+        lastErrorText.set("")
+        withExtendedLifetime(value) { callback(CStatus.ok.rawValue, value.raw, closure) }
+    case .failure(let error):
+        callback(fail(error), nil, closure)
+    }
+}
 
 /// The status a completion reports, with `snats_last_error()` set to its text on the
 /// callback's thread.

@@ -489,3 +489,46 @@ public func snats_micro_stats(
 ) -> Int32 {
     discover(out, conn, .stats, name, id, timeout, maxReplies)
 }
+
+private func discover(
+    _ connPointer: OpaquePointer?, _ verb: MonitoringVerb, _ name: UnsafePointer<CChar>?, _ id: UnsafePointer<CChar>?,
+    _ timeout: Int64, _ maxReplies: Int32, _ callback: CJSONHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStatus {
+        let callback = try required(callback, "cb")
+        try DiscoveryClient(connection: try connection(connPointer)).gather(
+            verb, name: optionalString(name), id: optionalString(id), timeoutMilliseconds: try positiveTimeout(timeout),
+            maxReplies: Int(maxReplies)
+        ) { outcome in
+            report(outcome.mapError { $0 as Error }.map { found in
+                let array = JSONValue.array()
+                for document in found { array.append(document) }
+                return array
+            }, to: callback, closure)
+        }
+    }
+}
+
+@_cdecl("snats_micro_ping_cb")
+public func snats_micro_ping_cb(
+    _ conn: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ id: UnsafePointer<CChar>?, _ timeout: Int64, _ maxReplies: Int32,
+    _ callback: CJSONHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    discover(conn, .ping, name, id, timeout, maxReplies, callback, closure)
+}
+
+@_cdecl("snats_micro_info_cb")
+public func snats_micro_info_cb(
+    _ conn: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ id: UnsafePointer<CChar>?, _ timeout: Int64, _ maxReplies: Int32,
+    _ callback: CJSONHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    discover(conn, .info, name, id, timeout, maxReplies, callback, closure)
+}
+
+@_cdecl("snats_micro_stats_cb")
+public func snats_micro_stats_cb(
+    _ conn: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ id: UnsafePointer<CChar>?, _ timeout: Int64, _ maxReplies: Int32,
+    _ callback: CJSONHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    discover(conn, .stats, name, id, timeout, maxReplies, callback, closure)
+}

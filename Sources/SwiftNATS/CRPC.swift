@@ -44,10 +44,13 @@ final class CRPCClient {
     init(_ client: RPCClient) { self.client = client }
 }
 
-/// `snats_rpc_stream`.
+/// `snats_rpc_stream`: read with `snats_rpc_stream_next` (`stream`), or delivering to a
+/// callback (`call`).
 final class CRPCStream {
-    let stream: RPCStream
-    init(_ stream: RPCStream) { self.stream = stream }
+    let stream: RPCStream?
+    let call: RPCStreamCall?
+    init(_ stream: RPCStream) { (self.stream, call) = (stream, nil) }
+    init(_ call: RPCStreamCall) { (stream, self.call) = (nil, call) }
 }
 
 private func rpcServer(_ pointer: OpaquePointer?) throws -> RPCServer {
@@ -283,17 +286,26 @@ public func snats_rpc_client_call_cb(
         let callback = try required(callback, "cb")
         try rpcClient(pointer).call(try requiredString(method, "method"), params: shared(params), timeoutMilliseconds: timeout) { outcome in
             switch outcome {
-            case .success(let value):
-                withExtendedLifetime(value) { callback(CStatus.ok.rawValue, value.raw, nil, closure) }
-            case .failure(let error as RPCError):
-                let status = fail(error)
-                let object = error.json
-                withExtendedLifetime(object) { callback(status, nil, object.raw, closure) }
-            case .failure(let error):
-                callback(fail(error), nil, nil, closure)
+            case .success(let value): report(value, to: callback, closure)
+            case .failure(let error): report(error, to: callback, closure)
             }
         }
     }
+}
+
+/// Hands a result (nil: the end of a stream) to a `snats_rpc_callback`.
+private func report(_ value: JSONValue?, to callback: CRPCCallback, _ closure: UnsafeMutableRawPointer?) {
+    lastErrorText.set("")
+    withExtendedLifetime(value) { callback(CStatus.ok.rawValue, value?.raw, nil, closure) }
+}
+
+/// Hands a failure to a `snats_rpc_callback`: an RPC error with its object, any other with its
+/// status (and `snats_last_error()` text).
+private func report(_ error: Error, to callback: CRPCCallback, _ closure: UnsafeMutableRawPointer?) {
+    let status = fail(error)
+    guard let error = error as? RPCError else { return callback(status, nil, nil, closure) }
+    let object = error.json
+    withExtendedLifetime(object) { callback(status, nil, object.raw, closure) }
 }
 
 /// Reads `[["method", params], {"method": ..., "params": ...}, ...]`.
@@ -350,15 +362,43 @@ public func snats_rpc_client_call_stream(
     }
 }
 
+@_cdecl("snats_rpc_client_call_stream_cb")
+public func snats_rpc_client_call_stream_cb(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ method: UnsafePointer<CChar>?,
+    _ params: UnsafeMutablePointer<json_t>?, _ timeout: Int64, _ callback: CRPCCallback?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let callback = try required(callback, "cb")
+        let call = try rpcClient(pointer).callStream(
+            try requiredString(method, "method"), params: shared(params), timeoutMilliseconds: timeout
+        ) { event in
+            switch event {
+            case .item(let item): report(item, to: callback, closure)
+            case .end: report(nil, to: callback, closure)
+            case .failure(let error): report(error, to: callback, closure)
+            }
+        }
+        if let out { out.pointee = Handle.make(CRPCStream(call)) }
+    }
+}
+
 @_cdecl("snats_rpc_stream_next")
 public func snats_rpc_stream_next(_ item: JSONOut?, _ error: JSONOut?, _ pointer: OpaquePointer?) -> Int32 {
-    withRPCOutcome(item, error) { try Handle.get(pointer, as: CRPCStream.self, "stream").stream.next() }
+    withRPCOutcome(item, error) {
+        guard let stream = try Handle.get(pointer, as: CRPCStream.self, "stream").stream else {
+            throw NATSError.illegalState("this RPC stream hands its items to its callback")
+        }
+        return try stream.next()
+    }
 }
 
 @_cdecl("snats_rpc_stream_destroy")
 public func snats_rpc_stream_destroy(_ pointer: OpaquePointer?) {
     guard let pointer else { return }
-    Handle.borrow(pointer, as: CRPCStream.self).stream.close()
+    let box = Handle.borrow(pointer, as: CRPCStream.self)
+    box.stream?.close()
+    box.call?.cancel()
     Handle.release(pointer, as: CRPCStream.self)
 }
 
@@ -370,5 +410,21 @@ public func snats_rpc_client_describe(_ out: JSONOut?, _ pointer: OpaquePointer?
         let array = JSONValue.array()
         for method in try rpcClient(pointer).describe(timeoutMilliseconds: timeout) { array.append(method.json) }
         return array
+    }
+}
+
+@_cdecl("snats_rpc_client_describe_cb")
+public func snats_rpc_client_describe_cb(
+    _ pointer: OpaquePointer?, _ timeout: Int64, _ callback: CJSONHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStatus {
+        let callback = try required(callback, "cb")
+        try rpcClient(pointer).describe(timeoutMilliseconds: timeout) { outcome in
+            report(outcome.map { methods in
+                let array = JSONValue.array()
+                for method in methods { array.append(method.json) }
+                return array
+            }, to: callback, closure)
+        }
     }
 }
