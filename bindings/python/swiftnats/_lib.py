@@ -167,6 +167,8 @@ BATCH_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_size_t, c_size_t
 REPLY_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
 #: typedef void (*snats_flush_handler)(snats_conn *, snats_status, void *closure);
 FLUSH_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p)
+#: typedef void (*snats_json_handler)(snats_status, const json_t *value, void *closure);
+JSON_HANDLER = CFUNCTYPE(None, c_status, c_void_p, c_void_p)
 
 # Borrowed `const char *` results are declared c_char_p: ctypes copies them into `bytes` at once.
 # Owned `char *` results (snats_json_dumps) are declared c_void_p so they can be snats_free()d.
@@ -391,6 +393,9 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_micro_ping": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p, c_int64, c_int]),
     "snats_micro_info": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p, c_int64, c_int]),
     "snats_micro_stats": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p, c_int64, c_int]),
+    "snats_micro_ping_cb": (c_status, [c_handle, c_char_p, c_char_p, c_int64, c_int, JSON_HANDLER, c_void_p]),
+    "snats_micro_info_cb": (c_status, [c_handle, c_char_p, c_char_p, c_int64, c_int, JSON_HANDLER, c_void_p]),
+    "snats_micro_stats_cb": (c_status, [c_handle, c_char_p, c_char_p, c_int64, c_int, JSON_HANDLER, c_void_p]),
     # RPC
     "snats_rpc_server_create": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p]),
     "snats_rpc_server_destroy": (None, [c_handle]),
@@ -418,8 +423,11 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_rpc_client_call_batch": (c_status, [POINTER(c_json), c_handle, c_json, c_int64]),
     "snats_rpc_client_call_stream": (c_status, [c_handle_p, c_handle, c_char_p, c_json, c_int64]),
     "snats_rpc_stream_next": (c_status, [POINTER(c_json), POINTER(c_json), c_handle]),
+    "snats_rpc_client_call_stream_cb": (c_status, [c_handle_p, c_handle, c_char_p, c_json, c_int64, RPC_CALLBACK,
+                                                   c_void_p]),
     "snats_rpc_stream_destroy": (None, [c_handle]),
     "snats_rpc_client_describe": (c_status, [POINTER(c_json), c_handle, c_int64]),
+    "snats_rpc_client_describe_cb": (c_status, [c_handle, c_int64, JSON_HANDLER, c_void_p]),
 }
 
 

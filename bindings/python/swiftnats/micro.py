@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from . import _runtime as rt
-from ._json import json_new, json_value
+from ._json import call_with_json_outcome, json_new, json_value
 from ._lib import MICRO_HANDLER, SERVICE_DONE_HANDLER, SERVICE_ERROR_HANDLER, STATS_HANDLER, lib
 from ._runtime import Payload
 from .client import Client
@@ -628,6 +628,17 @@ def _discover(getter: Callable[..., int], nc: Client, name: Optional[str], id: O
         return found
     finally:
         lib.snats_json_decref(out.value)
+
+
+def discover_to(getter: Callable[..., int], nc: Client, name: Optional[str], id: Optional[str], timeout: float,
+                max_replies: int, callback: Callable[[Any, Optional[BaseException]], None]) -> None:
+    """Discovery without waiting (``snats_micro_{ping,info,stats}_cb`` as @p getter):
+    ``callback(documents, error)`` runs once, where the library calls back (on the loop's
+    thread for an aio client)."""
+    with nc._use() as conn:
+        call_with_json_outcome(
+            lambda thunk, key: getter(conn, rt.optional_text_arg(name, "name"), rt.optional_text_arg(id, "id"),
+                                      rt.ms_arg(timeout), max_replies, thunk, key), callback)
 
 
 def ping(nc: Client, name: Optional[str] = None, id: Optional[str] = None, *, timeout: float = 1.0,

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _runtime as rt
-from ._json import json_new, json_value
+from ._json import call_with_json_outcome, json_new, json_value
 from ._lib import RPC_CALLBACK, RPC_HANDLER, lib
 from .client import Client
 from .errors import (
@@ -65,6 +65,8 @@ __all__ = [
     "RPC",
     "AsyncRPC",
     "RPCStream",
+    "CallbackStream",
+    "STREAM_END",
     "MethodInfo",
     "RPCError",
     "ParseError",
@@ -136,6 +138,12 @@ def _outcome(status: int, result: ctypes.c_void_p, error: ctypes.c_void_p) -> An
         raise _error_of(_take(error))
     _check(status)
     return _take(result)
+
+
+def method_infos(listing: List[Dict[str, Any]]) -> List[MethodInfo]:
+    """The library's describe listing as :class:`MethodInfo` entries."""
+    return [MethodInfo(m["method"], m["namespace"], m["subject"], m["params"], m["description"], m["instances"])
+            for m in listing]
 
 
 def _batch_calls(calls: Sequence[Any]) -> List[Tuple[str, Any]]:
@@ -325,21 +333,66 @@ def _on_outcome(status: int, result: Optional[int], error: Optional[int], closur
             rt.unregister(closure)  # called once
             if callback is None:
                 return
-            if status == Status.OK:
-                outcome: Tuple[Any, Optional[BaseException]] = (json_value(result), None)
-            elif status == Status.RPC_ERROR and error:
-                outcome = (None, _error_of(json_value(error)))
-            else:
-                outcome = (None, error_for_status(status, _last_error()))
-            callback(*outcome)
+            callback(*_callback_outcome(status, result, error))
         finally:
             rt.leave_callback()
     except BaseException:
         rt.log.exception("swiftnats: an RPC callback raised")
 
 
+def _callback_outcome(status: int, result: Optional[int], error: Optional[int]) -> Tuple[Any, Optional[BaseException]]:
+    """What a ``snats_rpc_callback`` was given, as (result, exception); read during the call."""
+    if status == Status.OK:
+        return json_value(result), None
+    if status == Status.RPC_ERROR and error:
+        return None, _error_of(json_value(error))
+    return None, error_for_status(status, _last_error())
+
+
+#: What a callback stream hands over after its last item.
+STREAM_END = object()
+
+
+def _on_stream_event(status: int, item: Optional[int], error: Optional[int], closure: Optional[int]) -> None:
+    """An event of snats_rpc_client_call_stream_cb(): an item, then the end or the error."""
+    try:
+        rt.enter_callback()
+        try:
+            sink = rt.lookup(closure)
+            if sink is None:
+                return
+            if status == Status.OK and not item:
+                rt.unregister(closure)  # the last event
+                sink(STREAM_END, None)
+                return
+            value, failure = _callback_outcome(status, item, error)
+            if failure is not None:
+                rt.unregister(closure)
+            sink(value, failure)
+        finally:
+            rt.leave_callback()
+    except BaseException:
+        rt.log.exception("swiftnats: an RPC stream callback raised")
+
+
 _CALL_THUNK = RPC_HANDLER(_on_call)
 _OUTCOME_THUNK = RPC_CALLBACK(_on_outcome)
+_STREAM_THUNK = RPC_CALLBACK(_on_stream_event)
+
+
+class CallbackStream:
+    """A streaming call whose events go to a sink, ``sink(item, None)`` per item, then
+    ``sink(STREAM_END, None)`` or ``sink(None, exception)`` (what ``aio.rpc`` iterates).
+    :meth:`close` stops it early; the sink is not called after it returns."""
+
+    def __init__(self, handle: int, key: int) -> None:
+        self._handle = rt.Handle(handle, lib.snats_rpc_stream_destroy, lambda: IllegalStateError("the stream is closed"),
+                                 "stream")
+        self._key = key
+
+    def close(self) -> None:
+        self._handle.close()
+        rt.unregister(self._key)
 
 
 class _LoopThread:
@@ -625,14 +678,43 @@ class RPC:
                                                     self._ms(timeout)))
         return RPCStream(rt.out_ptr(out, "RPC stream"))
 
+    def stream_to(self, method: str, params: Params, sink: Callable[[Any, Optional[BaseException]], None],
+                  timeout: Optional[float] = None) -> CallbackStream:
+        """Calls a streaming method without waiting: ``sink(item, None)`` runs for each item,
+        in order, then ``sink(STREAM_END, None)`` or ``sink(None, exception)`` once (a timeout
+        when no item came within @p timeout), where the library calls back (on a library
+        thread, or on the loop's thread for an aio client). Close the returned stream when done
+        with it (early: no more calls of @p sink)."""
+        value = _params_value(params)
+        key = rt.register(sink)
+        out = ctypes.c_void_p()
+        try:
+            with _LentJSON(value) as p, self._client.use() as client:
+                _check(lib.snats_rpc_client_call_stream_cb(ctypes.byref(out), client, rt.text_arg(method, "method"), p,
+                                                           self._ms(timeout), _STREAM_THUNK, key))
+        except BaseException:
+            rt.unregister(key)
+            raise
+        return CallbackStream(rt.out_ptr(out, "RPC stream"), key)
+
     def describe(self, timeout: float = 1.0) -> List[MethodInfo]:
         """The methods the namespace(s) offer, with their parameters (waits @p timeout for
         every server instance to answer)."""
         out = ctypes.c_void_p()
         with self._client.use() as client:
             _check(lib.snats_rpc_client_describe(ctypes.byref(out), client, rt.ms_arg(timeout)))
-        return [MethodInfo(m["method"], m["namespace"], m["subject"], m["params"], m["description"], m["instances"])
-                for m in _take(out)]
+        return method_infos(_take(out))
+
+    def describe_to(self, callback: Callable[[Optional[List[MethodInfo]], Optional[BaseException]], None],
+                    timeout: float = 1.0) -> None:
+        """As :meth:`describe` without waiting: every namespace is asked at once, and
+        ``callback(methods, error)`` runs once after @p timeout, where the library calls back."""
+        def outcome(value: Any, error: Optional[BaseException]) -> None:
+            callback(None if error is not None else method_infos(value), error)
+
+        with self._client.use() as client:
+            call_with_json_outcome(lambda thunk, key: lib.snats_rpc_client_describe_cb(client, rt.ms_arg(timeout), thunk, key),
+                                   outcome)
 
     # -- life cycle ----------------------------------------------------------------------------
 

@@ -35,8 +35,9 @@ this very connection answer from it). :meth:`Service.stop` drains in a worker th
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
-from typing import Any, Awaitable, Callable, List, Mapping, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
 
 from .. import micro as _micro
 from .._lib import lib
@@ -53,7 +54,7 @@ from ..micro import (
     ServiceError,
     StatsResponse,
 )
-from ._handlers import DONE, Done, HandlerLoop, Lane, running_loop
+from ._handlers import DONE, Done, HandlerLoop, Lane, running_loop, settle
 from ._util import is_coroutine_callable
 
 __all__ = [
@@ -319,23 +320,34 @@ class _Endpoint:
 
 
 # --------------------------------------------------------------------------------------------
-# Discovery: the library's gathering blocks without needing the loop: in a worker thread
+# Discovery: the library's non-blocking gathering completes a future (on the loop's thread for
+# an aio client); no thread waits
 # --------------------------------------------------------------------------------------------
+
+
+async def _gathered(getter: Callable[..., int], nc: Any, name: Optional[str], id: Optional[str], timeout: float,
+                    max_replies: int) -> List[Dict[str, Any]]:
+    future: "asyncio.Future[List[Dict[str, Any]]]" = asyncio.get_running_loop().create_future()
+    _micro.discover_to(getter, _sync_client(nc), name, id, timeout, max_replies, functools.partial(settle, future))
+    return await future
 
 
 async def ping(nc: Any, name: Optional[str] = None, id: Optional[str] = None, *, timeout: float = 1.0,
                max_replies: int = 0) -> List[PingResponse]:
     """As :func:`swiftnats.micro.ping`, awaitable (the loop keeps running meanwhile)."""
-    return await asyncio.to_thread(_micro.ping, _sync_client(nc), name, id, timeout=timeout, max_replies=max_replies)
+    found = await _gathered(lib.snats_micro_ping_cb, nc, name, id, timeout, max_replies)
+    return [PingResponse.from_dict(d) for d in found]
 
 
 async def info(nc: Any, name: Optional[str] = None, id: Optional[str] = None, *, timeout: float = 1.0,
                max_replies: int = 0) -> List[InfoResponse]:
     """As :func:`swiftnats.micro.info`, awaitable."""
-    return await asyncio.to_thread(_micro.info, _sync_client(nc), name, id, timeout=timeout, max_replies=max_replies)
+    found = await _gathered(lib.snats_micro_info_cb, nc, name, id, timeout, max_replies)
+    return [InfoResponse.from_dict(d) for d in found]
 
 
 async def stats(nc: Any, name: Optional[str] = None, id: Optional[str] = None, *, timeout: float = 1.0,
                 max_replies: int = 0) -> List[StatsResponse]:
     """As :func:`swiftnats.micro.stats`, awaitable."""
-    return await asyncio.to_thread(_micro.stats, _sync_client(nc), name, id, timeout=timeout, max_replies=max_replies)
+    found = await _gathered(lib.snats_micro_stats_cb, nc, name, id, timeout, max_replies)
+    return [StatsResponse.from_dict(d) for d in found]

@@ -30,14 +30,16 @@ on the library's threads and coroutines on the loop running at :meth:`RPC.start`
 
 Calling. :meth:`RPC.call`, :meth:`RPC.call_batch` and :meth:`RPC.call_async` use the library's
 callback form (``snats_rpc_client_call_cb``), whose callbacks run as connection events: on the
-loop for an aio client, where they complete the futures directly (no thread is involved). The
-library has no such form for streams or for ``describe``: :meth:`RPC.call_stream` waits for
-each item in a worker thread (``snats_rpc_stream_next``), :meth:`RPC.describe` gathers in one.
+loop for an aio client, where they complete the futures directly (no thread is involved).
+:meth:`RPC.call_stream` and :meth:`RPC.describe` do the same with
+``snats_rpc_client_call_stream_cb`` (each item handed to the async iterator as it comes) and
+``snats_rpc_client_describe_cb``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import inspect
 import itertools
@@ -55,6 +57,7 @@ from ..errors import (
     NotFoundError,
     ParseError,
     RPCError,
+    SlowConsumerError,
     SwiftNatsError,
 )
 from ..errors import TimeoutError as SwiftNatsTimeoutError
@@ -63,6 +66,7 @@ from ._handlers import HandlerLoop, Lane, running_loop, settle
 
 __all__ = [
     "RPC",
+    "AsyncStream",
     "MethodInfo",
     "RPCError",
     "ParseError",
@@ -319,24 +323,19 @@ class RPC:
             elif inspect.iscoroutine(outcome):
                 outcome.close()
 
-    async def call_stream(self, method: str, params: Params = None, timeout: Optional[float] = None) -> AsyncIterator[Any]:
-        """``async for item in rpc.call_stream(...)`` (no await before it): the items of a
-        streaming method, each waited for at most @p timeout. The library reads streams with a
-        blocking call only: each item is waited for in a worker thread."""
-        stream = self._rpc.call_stream(method, params, timeout)
-        try:
-            while True:
-                item = await asyncio.to_thread(next, stream, _END)
-                if item is _END:
-                    return
-                yield item
-        finally:
-            stream.close()
+    def call_stream(self, method: str, params: Params = None, timeout: Optional[float] = None) -> "AsyncStream":
+        """``async for item in rpc.call_stream(...)`` (no await before it): sends the call and
+        returns its items as an :class:`AsyncStream`, each waited for at most @p timeout (then
+        :class:`swiftnats.TimeoutError`)."""
+        items = _StreamItems(asyncio.get_running_loop())
+        return AsyncStream(self._rpc.stream_to(method, params, items.put, timeout), items)
 
     async def describe(self, timeout: float = 1.0) -> List[MethodInfo]:
-        """The methods the namespace(s) offer (the library gathers in a worker thread; the loop
-        keeps serving meanwhile)."""
-        return await asyncio.to_thread(self._rpc.describe, timeout)
+        """The methods the namespace(s) offer: every namespace is asked at once, and the
+        library's callback completes the listing after @p timeout (no thread waits)."""
+        future: "asyncio.Future[List[MethodInfo]]" = asyncio.get_running_loop().create_future()
+        self._rpc.describe_to(functools.partial(settle, future), timeout)
+        return await future
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -371,3 +370,104 @@ async def _logged(awaitable: Awaitable[Any]) -> None:
         await awaitable
     except Exception:
         log.exception("swiftnats: an RPC callback raised")
+
+
+#: How many items of a stream may wait unread before it ends with SlowConsumerError (the
+#: library's default pending limit of a subscription, which bounds the sync stream).
+STREAM_BUFFER = 65536
+
+
+class AsyncStream:
+    """The items of a streaming call, in order: an async iterator, and an async context
+    manager that stops it. Items come from the library's callback as they arrive (no thread
+    waits). Leaving the iteration early (``break``, an exception) stops the stream as soon as
+    the iterator is dropped, or at :meth:`aclose`. More than :data:`STREAM_BUFFER` items
+    waiting unread end it with :class:`swiftnats.SlowConsumerError`, as the sync stream's
+    pending limit does."""
+
+    __slots__ = ("_stream", "_items", "_done")
+
+    def __init__(self, stream: _rpc.CallbackStream, items: "_StreamItems") -> None:
+        self._stream = stream
+        self._items = items
+        self._done = False
+
+    def __aiter__(self) -> "AsyncStream":
+        return self
+
+    async def __anext__(self) -> Any:
+        if self._done:
+            raise StopAsyncIteration
+        try:
+            item = await self._items.get()
+        except BaseException:
+            self.close()
+            raise
+        if item is _rpc.STREAM_END:
+            self.close()
+            raise StopAsyncIteration
+        return item
+
+    def close(self) -> None:
+        """Stops the stream (items still coming are dropped); idempotent."""
+        self._done = True
+        self._stream.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "AsyncStream":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class _StreamItems:
+    """The items a callback stream hands over, for its async iterator: ``put`` from where the
+    library calls back (the loop's thread for an aio client, else through
+    ``call_soon_threadsafe``), ``get`` on the loop."""
+
+    __slots__ = ("_loop", "_items", "_waiter", "_failed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._items: "collections.deque[Tuple[Any, Optional[BaseException]]]" = collections.deque()
+        self._waiter: "Optional[asyncio.Future[None]]" = None
+        self._failed = False
+
+    def put(self, item: Any, error: Optional[BaseException]) -> None:
+        if running_loop() is self._loop:
+            self._put(item, error)
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._put, item, error)
+        except RuntimeError:  # the loop is closed: nobody iterates any more
+            pass
+
+    def _put(self, item: Any, error: Optional[BaseException]) -> None:
+        if self._failed:
+            return  # after the failure the reader was told of: the stream is being closed
+        if len(self._items) >= STREAM_BUFFER and error is None:
+            item, error = None, SlowConsumerError(
+                f"more than {STREAM_BUFFER} items of an RPC stream waited unread")
+        self._failed = error is not None
+        self._items.append((item, error))
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = self._loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item, error = self._items.popleft()
+        if error is not None:
+            raise error
+        return item
