@@ -131,11 +131,17 @@ extension Connection {
     /// it whose callbacks must run one at a time, in order (RPC client callbacks).
     public func makeJobQueue() -> JobQueue { JobQueue(target: deliveryTarget, owner: self) }
 
-    /// Runs `body` on the event loop after `milliseconds` (up to
-    /// `TimeoutQueue.granularityNanoseconds` later): library code only (it must not block);
-    /// returns a function that cancels it. One timer serves them all (`TimeoutQueue`).
+    /// Runs `body` after `milliseconds` (up to `TimeoutQueue.granularityNanoseconds` later):
+    /// library code only (it must not block); returns a function that cancels it. One timer
+    /// serves them all (`TimeoutQueue`). It is where a timeout is judged, so it runs where
+    /// the answers it races with have been read: on the event loop, or, while the link is
+    /// read by its dispatch queue's owner, on the owner after its next read (an answer
+    /// waiting unread in the socket, because the owner dispatches late, counts first).
     public func afterDelay(milliseconds: Int64, _ body: @escaping () -> Void) -> () -> Void {
-        timeouts.add(milliseconds: milliseconds, body)
+        timeouts.add(milliseconds: milliseconds) { [weak self] in
+            guard let self, let queue = options.dispatchQueue, lock.withLock({ self.reader != nil }) else { return body() }
+            queue.scheduleAfterReading(body)
+        }
     }
 
     /// Ends the connection from the library's side (server gone without reconnect, reconnect

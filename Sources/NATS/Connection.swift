@@ -323,6 +323,14 @@ public final class Connection {
         try addSubscription(subject: subject, queue: queue, handler: nil, inline: nil, delivery: .batches(dispatchQueue, token: token))
     }
 
+    /// Subscribes with a handler run where the messages are read (the event loop, or a
+    /// dispatch queue's owner reading its links), in order, as they arrive: for library layers
+    /// that hand them on at once (to a `JobQueue`), so that their order against other events
+    /// (a deadline) is their arrival order. The handler must not block.
+    public func subscribeInline(_ subject: String, handler: @escaping (Message) -> Void) throws -> Subscription {
+        try addSubscription(subject: subject, queue: nil, handler: nil, inline: handler)
+    }
+
     /// Subscribes for reading with `Subscription.next(timeoutMilliseconds:)`.
     public func subscribeSync(_ subject: String, queue: String? = nil) throws -> Subscription {
         try addSubscription(subject: subject, queue: queue, handler: nil, inline: nil)

@@ -93,6 +93,13 @@ public final class DeliveryQueue: DeliveryTarget {
         }
     }
 
+    /// Runs `body` in the owner's next `dispatch`, which reads the links first: what its
+    /// sockets hold by then is handled before it (a timeout judged there loses to an answer
+    /// that came in time).
+    func scheduleAfterReading(_ body: @escaping () -> Void) {
+        schedule(AfterReading(body))
+    }
+
     func scheduleBatch(_ subscription: Subscription) {
         condition.withLock {
             readyBatches.append(subscription)
@@ -294,5 +301,16 @@ public final class DeliveryQueue: DeliveryTarget {
             settleSignalLocked()
         }
         return taken
+    }
+}
+
+/// A library step that runs once in a `dispatch`, after its read of the links.
+private final class AfterReading: DeliveryTask {
+    private let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+
+    func runDelivery(budget: Int) -> (ran: Int, more: Bool) {
+        body()
+        return (1, false)
     }
 }

@@ -43,7 +43,10 @@ public final class InboxReplies {
         inbox = connection.newInbox()
         jobs = connection.makeJobQueue()
         self.handler = handler
-        let subscription = try connection.subscribe(inbox) { [self] message in
+        // Handed on where they are read, not from a callback of their own: a callback could run
+        // after a deadline posted later, when the queue's owner dispatches late, and the
+        // answers that came in time would be judged after it.
+        let subscription = try connection.subscribeInline(inbox) { [self] message in
             jobs.post { self.deliver(.message(message)) }
         }
         condition.withLock { self.subscription = subscription }

@@ -195,6 +195,32 @@ final class CallbackFormTests: ServerTestCase {
         XCTAssertLessThan(events.count, 100)
     }
 
+    /// On a dispatch queue whose owner dispatches after the deadline, the answers that came
+    /// in time count first (they are handed on as they arrive, not from a callback queued
+    /// behind the deadline).
+    func testALateOwnerKeepsWhatCameInTime() throws {
+        try generators()
+        let queue = try DeliveryQueue()
+        var options = try Options(url: server.url)
+        options.dispatchQueue = queue
+        let late = try Connection.connect(options)
+        defer { late.close() }
+        let recorder = Recorder()
+        try RPCClient(connection: late, namespace: "gen").callStream(
+            "count", params: try JSONValue.parse("[3]"), timeoutMilliseconds: 200, onEvent: recorder.record)
+        let found = Collector<Int>()
+        try DiscoveryClient(connection: late).gather(.ping, name: "gen", id: nil, timeoutMilliseconds: 200, maxReplies: 0) { result in
+            found.append((try? result.get().count) ?? -1)
+        }
+        Thread.sleep(forTimeInterval: 0.5)  // everything answered, every deadline passed
+        let deadline = Date().addingTimeInterval(3)
+        while (found.count == 0 || !recorder.ended) && Date() < deadline {
+            _ = try queue.dispatch(maxCallbacks: 64, timeoutMilliseconds: 50)
+        }
+        XCTAssertEqual(recorder.events, ["0", "1", "2", "end"])
+        XCTAssertEqual(found.all, [1])
+    }
+
     func testDescribeAsksEveryNamespaceAtOnce() throws {
         try generators("left")
         try generators("right")

@@ -130,6 +130,46 @@ final class QueueReadingTests: RestartableServerTestCase {
     }
 
     /// The option without a queue is refused (TLS links: `SecurityTests`).
+    /// An owner that dispatches late (its loop was busy past the timeouts): replies and PONGs
+    /// that reached the socket in time count, because a timeout is judged on the owner after
+    /// its read; with nothing to read, the timeout still comes, at that dispatch.
+    func testATimeoutIsJudgedAfterTheOwnersRead() throws {
+        let queue = try DeliveryQueue()
+        let conn = try connect(reading: queue)
+        defer { conn.close() }
+        XCTAssertEqual(try queue.dispatch(maxCallbacks: 1, timeoutMilliseconds: 0), 0)  // this thread owns it
+        let other = try Connection.connect(url: "nats://127.0.0.1:\(port)")
+        defer { other.close() }
+        _ = try other.subscribe("svc") { message in
+            if let reply = message.reply { try? other.publish(reply, payload: message.payload) }
+        }
+        _ = try other.subscribe("silent") { _ in }
+        try other.flush(timeoutMilliseconds: 2_000)
+
+        let outcomes = Collector<String>()
+        func record(_ name: String) -> (Result<Message, NATSError>) -> Void {
+            { result in outcomes.append("\(name) " + ((try? result.get()).map { String(decoding: $0.payload, as: UTF8.self) } ?? "\(result)")) }
+        }
+        func request(_ subject: String, _ payload: String) throws {
+            try Array(subject.utf8).withUnsafeBytes { subject in
+                try Array(payload.utf8).withUnsafeBytes { payload in
+                    try conn.requestAsync(subject: subject, headers: nil, payload: payload, timeoutMilliseconds: 100,
+                                          completion: record(String(decoding: subject, as: UTF8.self)))
+                }
+            }
+        }
+        try request("svc", "x")
+        try request("silent", "")
+        try conn.flushAsync(timeoutMilliseconds: 100) { result in outcomes.append("flush \(result)") }
+        Thread.sleep(forTimeInterval: 0.4)  // the owner is busy: everything is due, nothing read
+        let deadline = Deadline.after(milliseconds: 3_000)
+        while outcomes.all.count < 3 && deadline.remainingNanoseconds > 0 {
+            _ = try queue.dispatch(maxCallbacks: 16, timeoutMilliseconds: 50)
+        }
+        XCTAssertEqual(Set(outcomes.all.map { String($0.prefix(13)) }), ["svc x", "flush success", "silent failur"], "\(outcomes.all)")
+        XCTAssertTrue(outcomes.all.contains { $0.hasPrefix("silent") && $0.contains("timed out") }, "\(outcomes.all)")
+    }
+
     func testTheOptionNeedsAQueue() throws {
         var options = try Options(url: "nats://127.0.0.1:\(port)")
         options.readOnDispatchQueue = true
