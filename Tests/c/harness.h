@@ -68,7 +68,10 @@ typedef struct {
     X(reconnect)            \
     X(security)             \
     X(micro)                \
+    X(micro_cb)             \
     X(rpc)                  \
+    X(rpc_cb)               \
+    X(rpc_cb_loop)          \
     X(integrity)            \
     X(delivery)
 
