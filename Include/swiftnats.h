@@ -739,6 +739,33 @@ snats_status snats_request_msg_async(snats_conn *conn, const char *subject, cons
                                      void *closure);
 
 /**
+ * @brief Sends a request whose reply is taken with the messages of the connection's dispatch
+ *        queue: snats_dispatch_queue_next_msgs() and snats_dispatch_queue_turn() return it as
+ *        a record tagged @p tag, as soon as it is read. For event loops that take batches (a
+ *        binding's asyncio layer): no callback runs for a reply. When no reply comes, @p cb
+ *        runs once instead, with SNATS_NO_RESPONDERS, SNATS_TIMEOUT, SNATS_NOT_CONNECTED or
+ *        SNATS_CONNECTION_CLOSED and a NULL reply (as a connection event, like
+ *        snats_request_async()'s), and no record comes.
+ * @param conn       Borrowed; bound to a dispatch queue (snats_options_set_dispatch_queue()).
+ * @param subject    Copied. @param headers Borrowed, copied; NULL for none.
+ * @param data       Copied; NULL allowed when @p len is 0.
+ * @param timeout_ms > 0.
+ * @param tag        The record's tag: any value, chosen not to collide with the tags of the
+ *                   queue's subscriptions (their closures).
+ * @param cb         Required: the failure. @param closure Passed to @p cb.
+ * @retval SNATS_OK                sent: exactly one of the record and @p cb will come.
+ * @retval SNATS_ILLEGAL_STATE     the connection is not bound to a dispatch queue.
+ * @retval SNATS_INVALID_SUBJECT, SNATS_MAX_PAYLOAD, SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED,
+ *         SNATS_INVALID_ARG as snats_request_async().
+ * With any status but SNATS_OK, neither comes. Reply records wait outside the queue's
+ * pending limits (the requests in flight bound them) and are never dropped.
+ * Blocks: as snats_publish(). Threads: any, callbacks included.
+ */
+snats_status snats_request_tagged(snats_conn *conn, const char *subject, const snats_headers *headers,
+                                  const void *data, size_t len, int64_t timeout_ms, uint64_t tag,
+                                  snats_reply_handler cb, void *closure);
+
+/**
  * @brief Sends a PING and waits for the PONG: everything published before has reached the
  *        server.
  * @param conn Borrowed. @param timeout_ms > 0.
@@ -1043,7 +1070,8 @@ snats_status snats_dispatch_queue_dispatch(snats_dispatch_queue *queue, int max_
  *        @p max_msgs and as many as fit, in order per subscription.
  *
  * Each record is the subscription's tag (a native-endian `uint64_t`: the closure given to
- * snats_subscribe_on(), as an integer), then the message as snats_sub_next_msgs() writes it.
+ * snats_subscribe_on(), as an integer), or a snats_request_tagged() reply's tag, then the
+ * message as snats_sub_next_msgs() writes it. Replies come first.
  * Until the next call on @p queue (from any thread: take batches from one thread at a time),
  * a drain counts the messages as still being handled.
  * @param[out] used  Bytes written; with SNATS_BUFFER_TOO_SMALL, the size the first record needs.
@@ -1056,6 +1084,28 @@ snats_status snats_dispatch_queue_dispatch(snats_dispatch_queue *queue, int max_
  */
 snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *buffer, size_t capacity,
                                             size_t max_msgs, int64_t timeout_ms, size_t *used, size_t *count);
+
+/**
+ * @brief One turn of an event loop's owner, once per wake-up of the queue's descriptor:
+ *        reads the sockets of the connections that read on the queue, runs up to
+ *        @p max_callbacks pending callbacks, then takes the pending messages (and replies of
+ *        snats_request_tagged()) into @p buffer as snats_dispatch_queue_next_msgs() does.
+ *        Never waits. One call instead of snats_dispatch_queue_dispatch() and
+ *        snats_dispatch_queue_next_msgs(): a callback that the read made (a request's
+ *        completion) runs in the same turn, and the descriptor is settled once, at the end.
+ * @param queue Borrowed. @param max_callbacks > 0. @param buffer, capacity, max_msgs, used,
+ *        count As snats_dispatch_queue_next_msgs().
+ * @param[out] ran Optional: how many callbacks ran (also with SNATS_BUFFER_TOO_SMALL).
+ * @retval SNATS_OK               *ran callbacks ran and *count messages were taken (either may be 0).
+ * @retval SNATS_BUFFER_TOO_SMALL the first record needs *used bytes; it stays queued (the
+ *                                callbacks have run).
+ * @retval SNATS_INVALID_ARG      a NULL argument (@p ran excepted), @p max_callbacks < 1 or
+ *                                @p max_msgs < 1.
+ * Blocks: while the callbacks run. Threads: any, one at a time per queue (as
+ * snats_dispatch_queue_next_msgs()).
+ */
+snats_status snats_dispatch_queue_turn(snats_dispatch_queue *queue, int max_callbacks, void *buffer, size_t capacity,
+                                       size_t max_msgs, size_t *used, size_t *count, int *ran);
 
 /**
  * @brief Makes a snats_dispatch_queue_dispatch() or snats_dispatch_queue_next_msgs() waiting

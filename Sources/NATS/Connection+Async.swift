@@ -8,9 +8,45 @@ extension Connection {
         subject: UnsafeRawBufferPointer, headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
         timeoutMilliseconds: Int64, completion: @escaping (Result<Message, NATSError>) -> Void
     ) throws {
+        let outcome = OneShot(completion)
+        try startAsyncRequest(
+            subject: subject, headers: headers, payload: payload, timeoutMilliseconds: timeoutMilliseconds,
+            outcome: outcome
+        ) { [weak self] reply in
+            if let self { deliverCompletion { outcome.run(.success(reply)) } } else { outcome.run(.success(reply)) }
+        }
+    }
+
+    /// Sends a request whose reply is taken with the messages of the connection's dispatch
+    /// queue (`DeliveryQueue.nextBatch` / `turn`), under `tag`, as it is read: what an event
+    /// loop that takes batches uses, with no callback per reply. When no reply comes
+    /// (`noResponders`, a timeout, the link lost, `connectionClosed`), `failure` runs once
+    /// instead, as a connection event. Throws `illegalState` without a dispatch queue.
+    public func requestTagged(
+        subject: UnsafeRawBufferPointer, headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
+        timeoutMilliseconds: Int64, tag: UInt64, failure: @escaping (NATSError) -> Void
+    ) throws {
+        guard let queue = options.dispatchQueue else {
+            throw NATSError.illegalState("a tagged request needs a connection bound to a dispatch queue")
+        }
+        let outcome = OneShot<Message> { result in
+            if case .failure(let error) = result { failure(error) }
+        }
+        try startAsyncRequest(
+            subject: subject, headers: headers, payload: payload, timeoutMilliseconds: timeoutMilliseconds,
+            outcome: outcome
+        ) { reply in queue.deliverReply(tag: tag, reply) }
+    }
+
+    /// The request of `requestAsync` and `requestTagged`: `outcome` is claimed once, by the
+    /// reply (then `onReply` runs where it was read) or by a failure (run as a connection
+    /// event). The timeout is judged after the answers' read (`afterDelay`).
+    private func startAsyncRequest(
+        subject: UnsafeRawBufferPointer, headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
+        timeoutMilliseconds: Int64, outcome: OneShot<Message>, onReply: @escaping (Message) -> Void
+    ) throws {
         guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
         let subjectText = String(decoding: subject, as: UTF8.self)
-        let outcome = OneShot(completion)
         let token = Box<String?>(nil)
         let cancelTimer = afterDelay(milliseconds: timeoutMilliseconds) { [weak self] in
             guard let self, outcome.claim() else { return }
@@ -23,9 +59,13 @@ extension Connection {
             token.value = try startRequest(subject: subject, headers: headers, payload: payload) { [weak self] result in
                 guard outcome.claim() else { return }
                 cancelTimer()
-                let mapped: Result<Message, NATSError>
-                if case .failure(.noResponders) = result { mapped = .failure(.noResponders(subjectText)) } else { mapped = result }
-                if let self { deliverCompletion { outcome.run(mapped) } } else { outcome.run(mapped) }
+                switch result {
+                case .success(let reply): onReply(reply)
+                case .failure(let error):
+                    let mapped: NATSError
+                    if case .noResponders = error { mapped = .noResponders(subjectText) } else { mapped = error }
+                    if let self { deliverCompletion { outcome.run(.failure(mapped)) } } else { outcome.run(.failure(mapped)) }
+                }
             }
         } catch {
             cancelTimer()

@@ -10,7 +10,9 @@ import Glibc
 /// work waits, as librdkafka's queue event fd), so epoll, libuv, libevent and asyncio wait on
 /// it with no library thread running user code. The connections that read on the queue
 /// (`Options.readOnDispatchQueue`) add their sockets to that set (`QueueLinks`): the owner's
-/// `dispatch` and `nextBatch` read them first.
+/// `dispatch` and `nextBatch` read them first. `turn` is both in one call, as an event
+/// loop's pump makes it once per wake-up. Replies to tagged requests
+/// (`Connection.requestTagged`) come out of `nextBatch` with the messages, under their tag.
 ///
 /// Bounded: past `maxMessages` or `maxBytes` waiting across its subscriptions, messages are
 /// dropped and counted on their subscription, which reports a slow consumer as its own
@@ -31,6 +33,9 @@ public final class DeliveryQueue: DeliveryTarget {
     // Guarded by `condition`.
     private var ready = FIFO<DeliveryTask>()
     private var readyBatches = FIFO<Subscription>()
+    /// Replies to tagged requests, not yet taken: bounded by the requests in flight, so
+    /// outside the limits, and never dropped.
+    private var replies = FIFO<(tag: UInt64, message: Message)>()
     private var pendingMessages = 0
     private var pendingBytes = 0
     private var signalled = false
@@ -100,6 +105,14 @@ public final class DeliveryQueue: DeliveryTarget {
         schedule(AfterReading(body))
     }
 
+    /// A reply to a tagged request: taken by the next `nextBatch` or `turn`, under `tag`.
+    func deliverReply(tag: UInt64, _ message: Message) {
+        condition.withLock {
+            replies.append((tag, message))
+            workArrivedLocked()
+        }
+    }
+
     func scheduleBatch(_ subscription: Subscription) {
         condition.withLock {
             readyBatches.append(subscription)
@@ -124,7 +137,7 @@ public final class DeliveryQueue: DeliveryTarget {
     /// With the lock held: the fd is readable exactly while work waits (work that arrived
     /// unsignalled while the owner read its links included).
     private func settleSignalLocked() {
-        let waiting = !ready.isEmpty || !readyBatches.isEmpty
+        let waiting = !ready.isEmpty || !readyBatches.isEmpty || !replies.isEmpty
         if signalled && !waiting {
             signalled = false
             var byte: UInt8 = 0
@@ -198,17 +211,42 @@ public final class DeliveryQueue: DeliveryTarget {
         guard timeoutMilliseconds >= 0 else { throw NATSError.invalidArgument("timeout must not be negative") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         readLinks()
+        return runCallbacks(maxCallbacks, until: deadline, settling: true)
+    }
+
+    /// One turn of an owner that an event loop wakes (a binding's pump): reads the links,
+    /// runs up to `maxCallbacks` pending callbacks, then takes what `nextBatch` would, never
+    /// waiting. One call instead of `dispatch` and `nextBatch`, and the descriptor is settled
+    /// once, at the end: a callback that a read made (a request's completion) runs in the same
+    /// turn without the pipe being written and read for it. One thread at a time, as
+    /// `nextBatch`.
+    /// `ran` is how many callbacks ran, also when taking the batch throws.
+    public func turn(
+        maxCallbacks: Int, maxMessages: Int, maxBytes: Int, size: (Message) -> Int, ran: inout Int
+    ) throws -> [(tag: UInt64, message: Message)] {
+        ran = 0
+        guard maxCallbacks > 0 else { throw NATSError.invalidArgument("max callbacks must be positive") }
+        guard maxMessages > 0 else { throw NATSError.invalidArgument("max messages must be positive") }
+        let now = Deadline.after(milliseconds: 0)
+        readLinks()
+        ran = runCallbacks(maxCallbacks, until: now, settling: false)
+        return try takeBatch(maxMessages: maxMessages, maxBytes: maxBytes, size: size, until: now)
+    }
+
+    /// Runs up to `maxCallbacks` pending callbacks, waiting until `deadline` for the first;
+    /// `settling` settles the descriptor after each (else the caller settles it).
+    private func runCallbacks(_ maxCallbacks: Int, until deadline: Deadline, settling: Bool) -> Int {
         var ran = 0
         while ran < maxCallbacks {
             let task: DeliveryTask? = condition.withLock {
-                waitLocked(until: deadline, unless: ran > 0) { !ready.isEmpty } ? ready.popFirst() : nil
+                waitLocked(until: deadline, unless: ran > 0 || !settling) { !ready.isEmpty } ? ready.popFirst() : nil
             }
             guard let task else { break }
             let (count, more) = task.runDelivery(budget: maxCallbacks - ran)
             ran += count
             condition.withLock {
                 if more { ready.append(task) }
-                settleSignalLocked()
+                if settling { settleSignalLocked() }
             }
         }
         return ran
@@ -243,31 +281,58 @@ public final class DeliveryQueue: DeliveryTarget {
     }
 
     /// Waits up to `timeoutMilliseconds` (0: not at all) for messages of the subscriptions
-    /// bound without a callback, then takes what is pending: at most `maxMessages`, as many
-    /// as fit in `maxBytes` by `size`, in order per subscription. The messages count as being
-    /// handled (for a drain) until the next call. Empty when none came in time; throws
-    /// `Subscription.MessageTooLarge` when the first one does not fit.
+    /// bound without a callback (and replies to tagged requests), then takes what is
+    /// pending: at most `maxMessages`, as many as fit in `maxBytes` by `size`, in order per
+    /// subscription, each with its tag (the subscription's batch token, or the request's).
+    /// The messages count as being handled (for a drain) until the next call. Empty when none
+    /// came in time; throws `Subscription.MessageTooLarge` when the first one does not fit.
     public func nextBatch(
         maxMessages: Int, maxBytes: Int, size: (Message) -> Int, timeoutMilliseconds: Int64
-    ) throws -> [(Subscription, Message)] {
+    ) throws -> [(tag: UInt64, message: Message)] {
         guard maxMessages > 0 else { throw NATSError.invalidArgument("max messages must be positive") }
         guard timeoutMilliseconds >= 0 else { throw NATSError.invalidArgument("timeout must not be negative") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         readLinks()
+        return try takeBatch(maxMessages: maxMessages, maxBytes: maxBytes, size: size, until: deadline)
+    }
+
+    private func takeBatch(
+        maxMessages: Int, maxBytes: Int, size: (Message) -> Int, until deadline: Deadline
+    ) throws -> [(tag: UInt64, message: Message)] {
         let finished: [Subscription] = condition.withLock {
             defer { handling.removeAll(keepingCapacity: true) }
             return handling
         }
         for subscription in finished { subscription.batchHandled() }
-        var taken: [(Subscription, Message)] = []
+        var taken: [(tag: UInt64, message: Message)] = []
         var bytes = 0
         var released = (messages: 0, bytes: 0)
         var touched: [Subscription] = []
-        while taken.count < maxMessages {
-            let next: Subscription? = condition.withLock {
-                waitLocked(until: deadline, unless: !taken.isEmpty) { !readyBatches.isEmpty } ? readyBatches.popFirst() : nil
+        batching: while taken.count < maxMessages {
+            // Replies first: somebody waits for each.
+            let next: BatchStep = try condition.withLock {
+                while let reply = replies.first {
+                    let measured = size(reply.message)
+                    guard bytes + measured <= maxBytes else {
+                        if taken.isEmpty { throw Subscription.MessageTooLarge(size: measured, limit: maxBytes) }
+                        return .full
+                    }
+                    _ = replies.popFirst()
+                    taken.append(reply)
+                    bytes += measured
+                    if taken.count == maxMessages { return .full }
+                }
+                guard waitLocked(until: deadline, unless: !taken.isEmpty, { !readyBatches.isEmpty || !replies.isEmpty }) else {
+                    return .done
+                }
+                return readyBatches.popFirst().map(BatchStep.take) ?? .again  // woken by a reply
             }
-            guard let subscription = next else { break }
+            let subscription: Subscription
+            switch next {
+            case .full, .done: break batching
+            case .again: continue batching
+            case .take(let ready): subscription = ready
+            }
             let result: Subscription.BatchTake
             do {
                 result = try subscription.takeQueued(
@@ -280,19 +345,18 @@ public final class DeliveryQueue: DeliveryTarget {
                 }
                 throw error
             }
+            let tag = subscription.batchToken ?? 0
             for message in result.messages {
-                taken.append((subscription, message))
-                let measured = size(message)
-                bytes += measured
+                taken.append((tag, message))
+                bytes += size(message)
                 released.messages += 1
                 released.bytes += message.storage.payloadLength + message.storage.headerLength
             }
             if !result.messages.isEmpty { touched.append(subscription) }
-            condition.withLock {
-                if result.more { readyBatches.pushFront(subscription) }
-                settleSignalLocked()
+            if result.more {  // the batch is full
+                condition.withLock { readyBatches.pushFront(subscription) }
+                break
             }
-            if result.more { break }  // the batch is full
         }
         condition.withLock {
             handling = touched
@@ -302,6 +366,17 @@ public final class DeliveryQueue: DeliveryTarget {
         }
         return taken
     }
+}
+
+/// What a round of `takeBatch` found under the lock.
+private enum BatchStep {
+    case take(Subscription)
+    /// Replies filled the batch.
+    case full
+    /// Nothing (more) to take.
+    case done
+    /// A reply arrived while waiting: take it in the next round.
+    case again
 }
 
 /// A library step that runs once in a `dispatch`, after its read of the links.

@@ -74,6 +74,28 @@ public func snats_request_msg_async(
     requestAsync(pointer, subject, headers, data, length, timeout, callback, closure)
 }
 
+@_cdecl("snats_request_tagged")
+public func snats_request_tagged(
+    _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ headers: OpaquePointer?, _ data: UnsafeRawPointer?,
+    _ length: Int, _ timeout: Int64, _ tag: UInt64, _ callback: CReplyHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStatus {
+        let box = try Handle.get(pointer, as: CConnection.self, "conn")
+        let conn = try box.connected()
+        let callback = try required(callback, "cb")
+        let subjectBytes = cBytes(try required(subject, "subject"))
+        let payload = try payloadBytes(data, length)
+        let timeout = try positiveTimeout(timeout)
+        try CHeaders.withEncoded(headers) { headerBytes in
+            try conn.requestTagged(
+                subject: subjectBytes, headers: headerBytes, payload: payload, timeoutMilliseconds: timeout, tag: tag
+            ) { error in
+                callback(Handle.unretained(box), completionStatus(error), nil, closure)
+            }
+        }
+    }
+}
+
 @_cdecl("snats_conn_flush_async")
 public func snats_conn_flush_async(
     _ pointer: OpaquePointer?, _ timeout: Int64, _ callback: CFlushHandler?, _ closure: UnsafeMutableRawPointer?

@@ -92,22 +92,39 @@ public func snats_dispatch_queue_wake(_ pointer: OpaquePointer?) -> Int32 {
     withStatus { try dispatchQueue(pointer).wake() }
 }
 
-/// A batch record: the subscription's tag, then the message as `PackedMessage` writes it.
+/// A batch record: the tag (the subscription's, or a tagged request's), then the message as
+/// `PackedMessage` writes it.
 private let tagSize = MemoryLayout<UInt64>.size
+private let recordSize: (Message) -> Int = { tagSize + PackedMessage.size(of: $0.storage) }
+
+private func writeRecord(_ item: (tag: UInt64, message: Message), at cursor: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+    cursor.storeBytes(of: item.tag, as: UInt64.self)
+    return PackedMessage.write(item.message.storage, at: cursor + tagSize)
+}
 
 @_cdecl("snats_dispatch_queue_next_msgs")
 public func snats_dispatch_queue_next_msgs(
     _ pointer: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ maxMessages: Int,
     _ timeout: Int64, _ used: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?
 ) -> Int32 {
-    let recordSize: (Message) -> Int = { tagSize + PackedMessage.size(of: $0.storage) }
-    return copyOutBatch(buffer, capacity, maxMessages, used, count) { limit in
+    copyOutBatch(buffer, capacity, maxMessages, used, count) { limit in
         try dispatchQueue(pointer).nextBatch(
             maxMessages: maxMessages, maxBytes: limit, size: recordSize, timeoutMilliseconds: timeout)
-    } write: { (item: (Subscription, Message), cursor) in
-        cursor.storeBytes(of: item.0.batchToken ?? 0, as: UInt64.self)
-        return PackedMessage.write(item.1.storage, at: cursor + tagSize)
-    }
+    } write: { writeRecord($0, at: $1) }
+}
+
+@_cdecl("snats_dispatch_queue_turn")
+public func snats_dispatch_queue_turn(
+    _ pointer: OpaquePointer?, _ maxCallbacks: Int32, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int,
+    _ maxMessages: Int, _ used: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?,
+    _ ran: UnsafeMutablePointer<Int32>?
+) -> Int32 {
+    var callbacks = 0
+    defer { ran?.pointee = Int32(clamping: callbacks) }
+    return copyOutBatch(buffer, capacity, maxMessages, used, count) { limit in
+        try dispatchQueue(pointer).turn(
+            maxCallbacks: Int(maxCallbacks), maxMessages: maxMessages, maxBytes: limit, size: recordSize, ran: &callbacks)
+    } write: { writeRecord($0, at: $1) }
 }
 
 @_cdecl("snats_dispatch_queue_get_pending")

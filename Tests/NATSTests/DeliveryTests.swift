@@ -156,7 +156,7 @@ final class DeliveryTests: ServerTestCase {
             let batch = try queue.nextBatch(maxMessages: 7, maxBytes: 1 << 20, size: { $0.payloadCount }, timeoutMilliseconds: 1_000)
             XCTAssertFalse(batch.isEmpty)
             XCTAssertLessThanOrEqual(batch.count, 7)
-            for (sub, message) in batch { byToken[sub.batchToken ?? 0, default: []] += message.payload }
+            for (tag, message) in batch { byToken[tag, default: []] += message.payload }
         }
         XCTAssertEqual(byToken[1], stride(from: 0, to: 20, by: 2).map(UInt8.init))
         XCTAssertEqual(byToken[2], stride(from: 1, to: 20, by: 2).map(UInt8.init))

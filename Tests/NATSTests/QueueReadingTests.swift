@@ -170,6 +170,70 @@ final class QueueReadingTests: RestartableServerTestCase {
         XCTAssertTrue(outcomes.all.contains { $0.hasPrefix("silent") && $0.contains("timed out") }, "\(outcomes.all)")
     }
 
+    /// An event loop's turn: one call reads the socket, runs the completion the read made
+    /// (no pipe byte written for it: the descriptor is quiet afterwards) and takes the batch:
+    /// a subscription's messages and a tagged request's reply, under their tags, the reply
+    /// first. A tagged request's failure comes to its callback instead; one needs a queue.
+    func testATurnTakesRepliesAndMessagesAndRunsCompletions() throws {
+        let queue = try DeliveryQueue()
+        let conn = try connect(reading: queue)
+        defer { conn.close() }
+        XCTAssertEqual(try queue.dispatch(maxCallbacks: 1, timeoutMilliseconds: 0), 0)  // this thread owns it
+        _ = try conn.subscribeBatches("feed", on: queue, token: 5)
+        try conn.flush(timeoutMilliseconds: 2_000)
+        let other = try Connection.connect(url: "nats://127.0.0.1:\(port)")
+        defer { other.close() }
+        _ = try other.subscribe("svc") { message in
+            if let reply = message.reply { try? other.publish(reply, payload: message.payload) }
+        }
+        try other.flush(timeoutMilliseconds: 2_000)
+
+        let completions = Collector<String>()
+        let failures = Collector<NATSError>()
+        try Array("svc".utf8).withUnsafeBytes { subject in
+            try Array("tagged".utf8).withUnsafeBytes { payload in
+                try conn.requestTagged(subject: subject, headers: nil, payload: payload, timeoutMilliseconds: 2_000, tag: 9) {
+                    failures.append($0)
+                }
+            }
+            try Array("plain".utf8).withUnsafeBytes { payload in
+                try conn.requestAsync(subject: subject, headers: nil, payload: payload, timeoutMilliseconds: 2_000) {
+                    completions.append((try? $0.get()).map { String(decoding: $0.payload, as: UTF8.self) } ?? "\($0)")
+                }
+            }
+        }
+        try other.publish("feed", payload: [1])
+        try other.flush(timeoutMilliseconds: 2_000)
+        XCTAssertTrue(eventually { self.readable(queue.fileDescriptor) })
+        Thread.sleep(forTimeInterval: 0.05)  // both replies and the message are in the socket
+
+        var ran = 0
+        let batch = try queue.turn(maxCallbacks: 8, maxMessages: 16, maxBytes: 1 << 20, size: { _ in 1 }, ran: &ran)
+        XCTAssertEqual(ran, 1)
+        XCTAssertEqual(completions.all, ["plain"])
+        XCTAssertEqual(batch.map(\.tag), [9, 5])
+        XCTAssertEqual(batch.map { String(decoding: $0.message.payload, as: UTF8.self) }, ["tagged", "\u{1}"])
+        XCTAssertFalse(readable(queue.fileDescriptor), "the descriptor stays readable after the turn took everything")
+        XCTAssertTrue(failures.all.isEmpty)
+
+        try Array("nobody".utf8).withUnsafeBytes { subject in
+            try conn.requestTagged(subject: subject, headers: nil, payload: UnsafeRawBufferPointer(start: nil, count: 0),
+                                   timeoutMilliseconds: 2_000, tag: 10) { failures.append($0) }
+        }
+        let deadline = Deadline.after(milliseconds: 3_000)
+        while failures.all.isEmpty && deadline.remainingNanoseconds > 0 {
+            XCTAssertTrue(try queue.turn(maxCallbacks: 8, maxMessages: 16, maxBytes: 1 << 20, size: { _ in 1 }, ran: &ran).isEmpty)
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        XCTAssertEqual(failures.all, [.noResponders("nobody")])
+
+        let unbound = try Connection.connect(url: "nats://127.0.0.1:\(port)")
+        defer { unbound.close() }
+        XCTAssertThrowsError(try Array("svc".utf8).withUnsafeBytes { subject in
+            try unbound.requestTagged(subject: subject, headers: nil, payload: subject, timeoutMilliseconds: 100, tag: 1) { _ in }
+        }) { XCTAssertEqual($0 as? NATSError, .illegalState("a tagged request needs a connection bound to a dispatch queue")) }
+    }
+
     func testTheOptionNeedsAQueue() throws {
         var options = try Options(url: "nats://127.0.0.1:\(port)")
         options.readOnDispatchQueue = true

@@ -48,6 +48,7 @@ class DispatchQueue:
         self._buf = ctypes.create_string_buffer(self._capacity)
         self._used = ctypes.c_size_t()
         self._count = ctypes.c_size_t()
+        self._ran = ctypes.c_int()
 
     def take(self, timeout_ms: int, client: Any) -> Tuple[List[int], List[Msg], List[int]]:
         """Waits up to @p timeout_ms (0: not at all) for messages, then takes a batch: their
@@ -69,6 +70,30 @@ class DispatchQueue:
             msgs, sizes = self.msg_class._unpack(
                 ctypes.string_at(self._buf, self._used.value), count, client, tags)
             return tags, msgs, sizes
+
+    def turn(self, max_callbacks: int, client: Any) -> Tuple[int, List[int], List[Msg], List[int]]:
+        """One turn of the owner (snats_dispatch_queue_turn()): reads the sockets, runs up to
+        @p max_callbacks pending callbacks, takes a batch; never waits. Returns how many
+        callbacks ran, then the batch as :meth:`take` does. One thread at a time."""
+        tags: List[int] = []
+        ran = self._ran
+        total = 0
+        while True:
+            st = lib.snats_dispatch_queue_turn(
+                self.ptr, max_callbacks, self._buf, self._capacity, BATCH_MSGS,
+                ctypes.byref(self._used), ctypes.byref(self._count), ctypes.byref(ran))
+            total += ran.value
+            if st == Status.BUFFER_TOO_SMALL:  # the callbacks ran: the next call takes the batch
+                self._capacity = max(self._capacity * 2, self._used.value)
+                self._buf = ctypes.create_string_buffer(self._capacity)
+                continue
+            _check(st)
+            count = self._count.value
+            if count == 0:
+                return total, tags, [], []
+            msgs, sizes = self.msg_class._unpack(
+                ctypes.string_at(self._buf, self._used.value), count, client, tags)
+            return total, tags, msgs, sizes
 
     @property
     def used(self) -> int:

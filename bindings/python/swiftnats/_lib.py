@@ -262,6 +262,10 @@ SIGNATURES: Dict[str, _Sig] = {
         c_status,
         [c_handle, c_char_p, c_handle, c_void_p, c_size_t, c_int64, REPLY_HANDLER, c_void_p],
     ),
+    "snats_request_tagged": (
+        c_status,
+        [c_handle, c_char_p, c_handle, c_void_p, c_size_t, c_int64, c_uint64, REPLY_HANDLER, c_void_p],
+    ),
     "snats_conn_flush": (c_status, [c_handle, c_int64]),
     "snats_conn_flush_async": (c_status, [c_handle, c_int64, FLUSH_HANDLER, c_void_p]),
     "snats_conn_rtt": (c_status, [POINTER(c_int64), c_handle, c_int64]),
@@ -292,6 +296,10 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_dispatch_queue_next_msgs": (
         c_status,
         [c_handle, c_void_p, c_size_t, c_size_t, c_int64, POINTER(c_size_t), POINTER(c_size_t)],
+    ),
+    "snats_dispatch_queue_turn": (
+        c_status,
+        [c_handle, c_int, c_void_p, c_size_t, c_size_t, POINTER(c_size_t), POINTER(c_size_t), POINTER(c_int)],
     ),
     "snats_dispatch_queue_wake": (c_status, [c_handle]),
     "snats_dispatch_queue_get_pending": (c_status, [POINTER(c_int), POINTER(c_int64), c_handle]),

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Set
 
 from .. import _runtime as rt
 from .. import client as _client
-from .._delivery import DispatchQueue
+from .._delivery import BATCH_MSGS, DispatchQueue
 from .._lib import lib
 from .._runtime import log
+from ._util import set_future
 from .msg import Msg
 from .subscription import PLAIN
 
@@ -30,6 +31,8 @@ __all__ = ["Pump", "PUMP_ROUNDS", "DISPATCH_MAX", "HOLD_POLL"]
 PUMP_ROUNDS = 8
 #: queued C callbacks run per round
 DISPATCH_MAX = 256
+#: what a batch's delivery did (``Pump._deliver``)
+REPLIES, RAN, BUFFERED = "replies", "ran", "buffered"
 #: while a drain holds back the next batch, the descriptor is not watched (it would stay
 #: readable) and queued callbacks are run every this many seconds
 HOLD_POLL = 0.002
@@ -69,7 +72,8 @@ class Pump:
         self._paused = False
 
     def _pump(self) -> None:
-        """The queue's descriptor is readable: take batches and run queued callbacks."""
+        """The queue's descriptor is readable: turns of the queue (read the sockets, run
+        queued callbacks, take a batch), the batches delivered."""
         queue = self._queue
         if queue.ptr is None:
             return
@@ -81,17 +85,22 @@ class Pump:
                 more = False
                 if self._holds and self._holding():
                     held = True
+                    ran = queue.dispatch(DISPATCH_MAX, 0)
                 else:
                     held = False
-                    tags, msgs, sizes = queue.take(0, self._nc)
+                    ran, tags, msgs, sizes = queue.turn(DISPATCH_MAX, self._nc)
                     if msgs:
-                        self._deliver(tags, msgs, sizes)
-                        # another round: the library counts a batch as being handled until
-                        # the next take (a drain waits for that), and more may wait
-                        more = True
-                if queue.ptr is None:
-                    break
-                ran = queue.dispatch(DISPATCH_MAX, 0)
+                        delivered = self._deliver(tags, msgs, sizes)
+                        # another round after subscriptions' messages: the library counts a
+                        # batch as being handled until the next take (a drain waits for
+                        # that), and more may wait (a batch of replies only needs none: what
+                        # comes next makes the descriptor readable again)
+                        more = delivered is not REPLIES or len(msgs) >= BATCH_MSGS
+                        if delivered is BUFFERED:
+                            # coroutine callbacks run in their tasks, after this pump: let
+                            # them take what was buffered before the next batch comes (fewer
+                            # messages alive at once, less for the garbage collector to visit)
+                            break
                 # a round that took nothing and ran fewer than the maximum emptied the queue;
                 # what comes since makes the descriptor readable again (level-triggered)
                 if not (more or ran >= DISPATCH_MAX) or queue.ptr is None:
@@ -106,31 +115,44 @@ class Pump:
         finally:
             rt.hand_over_publishes()
 
-    def _deliver(self, tags: List[int], msgs: List[Msg], sizes: List[int]) -> None:
-        """Runs the batch: plain callbacks now, in order; buffers the rest. The batch holds
-        runs of one subscription's messages, each handed over whole."""
+    def _deliver(self, tags: List[int], msgs: List[Msg], sizes: List[int]) -> str:
+        """Runs the batch: replies of tagged requests complete their futures, plain callbacks
+        run now, in order; the rest is buffered. Returns REPLIES (the batch held only
+        replies), RAN or BUFFERED (some was buffered). The batch holds runs of one tag's
+        messages, each handed over whole."""
         lookup = rt.lookup
         count = len(tags)
         start = 0
+        buffered = False
+        replies_only = True
         while start < count:
             tag = tags[start]
             end = start + 1
             while end < count and tags[end] == tag:
                 end += 1
             owner = lookup(tag)
-            sub: Optional[Subscription] = getattr(owner, "_aio", None) if owner is not None else None
-            if sub is not None and not sub._stopped:
-                if sub._mode is PLAIN:
-                    self._run_plain(sub, msgs, sizes, start, end)
-                else:
-                    sub._push_run(msgs, sizes, start, end)
+            if type(owner) is tuple:  # (client, future) of a tagged request: its one reply
+                rt.unregister(tag)
+                set_future(owner[1], msgs[start], None)
+            else:
+                replies_only = False
+                sub: Optional[Subscription] = getattr(owner, "_aio", None) if owner is not None else None
+                if sub is not None and not sub._stopped:
+                    if sub._mode is PLAIN:
+                        buffered = self._run_plain(sub, msgs, sizes, start, end) or buffered
+                    else:
+                        sub._push_run(msgs, sizes, start, end)
+                        buffered = True
             start = end
+        return BUFFERED if buffered else REPLIES if replies_only else RAN
 
-    def _run_plain(self, sub: "Subscription", msgs: List[Msg], sizes: List[int], start: int, end: int) -> None:
+    def _run_plain(self, sub: "Subscription", msgs: List[Msg], sizes: List[int], start: int, end: int) -> bool:
+        """Runs a plain callback on msgs[start:end]; returns whether the rest was buffered
+        (the callback returned an awaitable)."""
         cb = sub._cb
         for index in range(start, end):
             if sub._stopped:
-                return
+                return False
             try:
                 result = cb(msgs[index])
             except Exception as e:  # user code: report, never end the delivery
@@ -140,7 +162,8 @@ class Pump:
                 sub._adopt(result)  # a plain callable that returned an awaitable
                 # the rest of the run waits behind it, one at a time
                 sub._push_run(msgs, sizes, index + 1, end)
-                return
+                return True
+        return False
 
     def _holding(self) -> bool:
         for sub in self._holds:
@@ -214,17 +237,22 @@ class Pump:
 
 
     def _run_queued(self) -> None:
-        """Runs what waits in the queue (nothing is delivered any more: messages are dropped)."""
+        """Runs what waits in the queue: callbacks, and the replies of tagged requests (nothing
+        else is delivered any more: messages are dropped)."""
         queue = self._queue
         if queue.ptr is None:
             return
+        lookup = rt.lookup
         for _ in range(10_000):
             try:
-                _, msgs, _ = queue.take(0, None)
-                ran = queue.dispatch(DISPATCH_MAX, 0)
+                ran, tags, msgs, _ = queue.turn(DISPATCH_MAX, None)
             except Exception:  # pragma: no cover
                 log.exception("swiftnats.aio: error running the queue at close")
                 return
+            for tag, msg in zip(tags, msgs):
+                owner = lookup(tag)
+                if type(owner) is tuple:
+                    rt.unregister(tag)
+                    set_future(owner[1], msg, None)
             if not msgs and not ran:
                 return
-

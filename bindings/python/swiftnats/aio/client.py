@@ -142,16 +142,18 @@ class Client(Events, Pump):
         ms = rt.ms_arg(timeout)
         nc = self._nc
         future: "asyncio.Future[Msg]" = self._loop.create_future()
+        # the reply comes in the pump's batch under this key (no callback); a failure, to
+        # REPLY_THUNK
         key = rt.register((self, future))
         try:
             if headers:
                 with c_headers(headers) as hdrs, nc._use() as ptr:
-                    _check(lib.snats_request_msg_async(ptr, subj, hdrs, data, size, ms, REPLY_THUNK, key))
+                    _check(lib.snats_request_tagged(ptr, subj, hdrs, data, size, ms, key, REPLY_THUNK, key))
             else:
                 with nc._use() as ptr:
-                    _check(lib.snats_request_async(ptr, subj, data, size, ms, REPLY_THUNK, key))
+                    _check(lib.snats_request_tagged(ptr, subj, None, data, size, ms, key, REPLY_THUNK, key))
         except BaseException:
-            rt.unregister(key)  # with a failed status the callback never runs
+            rt.unregister(key)  # with a failed status neither comes
             raise
         return await future
 
