@@ -72,6 +72,7 @@ typedef struct {
     X(rpc)                  \
     X(rpc_cb)               \
     X(rpc_cb_loop)          \
+    X(queue_late_dispatch)  \
     X(integrity)            \
     X(delivery)
 
