@@ -159,3 +159,34 @@ def test_a_stream_read_through_a_sync_client(nc, nats_server):
                 await rpc.close()
 
     run(main())
+
+
+def test_a_busy_loop_keeps_the_answers_that_came_in_time(nc, nats_server):
+    """The loop blocked past the timeouts (the answers came at once, from a sync client's
+    library threads): a request, an RPC call, a stream and a discovery still get them, since
+    the library judges a timeout only after the loop's own read of its socket."""
+    nc.subscribe("busy.echo", cb=lambda msg: msg.respond(msg.data))
+    server = swiftnats.rpc.RPC(nc, namespace="busy")
+
+    @server.method
+    def count(n: int):
+        yield from range(n)
+
+    server.start()
+    try:
+        async def main():
+            async with await aio.connect(nats_server) as anc, aio.rpc.RPC(anc, namespace="busy") as rpc:
+                request = asyncio.ensure_future(anc.request("busy.echo", b"in time", timeout=0.2))
+                call = asyncio.ensure_future(rpc.call("count", [2], timeout=0.2))
+                pings = asyncio.ensure_future(aio.micro.ping(anc, "busy", timeout=0.2))
+                items = rpc.call_stream("count", [3], timeout=0.2)
+                await asyncio.sleep(0)  # everything sent (the tasks ran), nothing answered yet
+                time.sleep(0.5)  # the loop is busy: every answer waits unread, every deadline passes
+                assert (await request).data == b"in time"
+                assert await call == [0, 1]
+                assert [p.name for p in await pings] == ["busy"]
+                assert [x async for x in items] == [0, 1, 2]
+
+        run(main())
+    finally:
+        server.close()
