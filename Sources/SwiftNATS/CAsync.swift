@@ -28,23 +28,32 @@ private func completionStatus(_ error: NATSError?) -> Int32 {
     return fail(error)
 }
 
+/// The arguments every asynchronous request checks: the connection's box (held by the
+/// completion: it may run after snats_conn_destroy, queued in a dispatch queue, with a handle
+/// that must still be valid memory), its connection, the callback, subject, payload and
+/// timeout.
+private func requestArguments(
+    _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?, _ length: Int,
+    _ timeout: Int64, _ callback: CReplyHandler?
+) throws -> (box: CConnection, conn: Connection, callback: CReplyHandler, subject: UnsafeRawBufferPointer,
+             payload: UnsafeRawBufferPointer, timeout: Int64) {
+    let box = try Handle.get(pointer, as: CConnection.self, "conn")
+    return (box, try box.connected(), try required(callback, "cb"), cBytes(try required(subject, "subject")),
+            try payloadBytes(data, length), try positiveTimeout(timeout))
+}
+
 private func requestAsync(
     _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?, _ headers: OpaquePointer?,
     _ data: UnsafeRawPointer?, _ length: Int, _ timeout: Int64, _ callback: CReplyHandler?,
     _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStatus {
-        // The box, held by the completion: it may run after snats_conn_destroy (queued in a
-        // dispatch queue), with a handle that must still be valid memory.
-        let box = try Handle.get(pointer, as: CConnection.self, "conn")
-        let conn = try box.connected()
-        let callback = try required(callback, "cb")
-        let subjectBytes = cBytes(try required(subject, "subject"))
-        let payload = try payloadBytes(data, length)
-        let timeout = try positiveTimeout(timeout)
+        let request = try requestArguments(pointer, subject, data, length, timeout, callback)
+        let (box, callback) = (request.box, request.callback)
         try CHeaders.withEncoded(headers) { headerBytes in
-            try conn.requestAsync(subject: subjectBytes, headers: headerBytes, payload: payload, timeoutMilliseconds: timeout) {
-                result in
+            try request.conn.requestAsync(
+                subject: request.subject, headers: headerBytes, payload: request.payload, timeoutMilliseconds: request.timeout
+            ) { result in
                 switch result {
                 case .success(let reply):
                     lastErrorText.set("")
@@ -80,15 +89,12 @@ public func snats_request_tagged(
     _ length: Int, _ timeout: Int64, _ tag: UInt64, _ callback: CReplyHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStatus {
-        let box = try Handle.get(pointer, as: CConnection.self, "conn")
-        let conn = try box.connected()
-        let callback = try required(callback, "cb")
-        let subjectBytes = cBytes(try required(subject, "subject"))
-        let payload = try payloadBytes(data, length)
-        let timeout = try positiveTimeout(timeout)
+        let request = try requestArguments(pointer, subject, data, length, timeout, callback)
+        let (box, callback) = (request.box, request.callback)
         try CHeaders.withEncoded(headers) { headerBytes in
-            try conn.requestTagged(
-                subject: subjectBytes, headers: headerBytes, payload: payload, timeoutMilliseconds: timeout, tag: tag
+            try request.conn.requestTagged(
+                subject: request.subject, headers: headerBytes, payload: request.payload, timeoutMilliseconds: request.timeout,
+                tag: tag
             ) { error in
                 callback(Handle.unretained(box), completionStatus(error), nil, closure)
             }

@@ -17,7 +17,7 @@ subscription's order and lends a thread while a callback blocks in the library.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from . import _runtime as rt
 from ._lib import BATCH_HANDLER, lib
@@ -54,11 +54,34 @@ class DispatchQueue:
         """Waits up to @p timeout_ms (0: not at all) for messages, then takes a batch: their
         tags, the messages and their sizes (as the pending limits count them). Empty when
         none came or the queue was woken. One thread at a time."""
+        return self._batch(lambda: lib.snats_dispatch_queue_next_msgs(
+            self.ptr, self._buf, self._capacity, BATCH_MSGS, timeout_ms,
+            ctypes.byref(self._used), ctypes.byref(self._count)), client)
+
+    def turn(self, max_callbacks: int, client: Any) -> Tuple[int, List[int], List[Msg], List[int]]:
+        """One turn of the owner (snats_dispatch_queue_turn()): reads the sockets, runs up to
+        @p max_callbacks pending callbacks, takes a batch; never waits. Returns how many
+        callbacks ran, then the batch as :meth:`take` does. One thread at a time."""
+        ran = self._ran
+        total = 0
+
+        def call() -> int:
+            nonlocal total
+            st = lib.snats_dispatch_queue_turn(
+                self.ptr, max_callbacks, self._buf, self._capacity, BATCH_MSGS,
+                ctypes.byref(self._used), ctypes.byref(self._count), ctypes.byref(ran))
+            total += ran.value  # they ran even when the batch did not fit
+            return st  # type: ignore[no-any-return]
+
+        tags, msgs, sizes = self._batch(call, client)
+        return total, tags, msgs, sizes
+
+    def _batch(self, call: Callable[[], int], client: Any) -> Tuple[List[int], List[Msg], List[int]]:
+        """Makes @p call (a take into the batch buffer) until its first record fits, then
+        builds the messages."""
         tags: List[int] = []
         while True:
-            st = lib.snats_dispatch_queue_next_msgs(
-                self.ptr, self._buf, self._capacity, BATCH_MSGS, timeout_ms,
-                ctypes.byref(self._used), ctypes.byref(self._count))
+            st = call()
             if st == Status.BUFFER_TOO_SMALL:
                 self._capacity = max(self._capacity * 2, self._used.value)
                 self._buf = ctypes.create_string_buffer(self._capacity)
@@ -70,30 +93,6 @@ class DispatchQueue:
             msgs, sizes = self.msg_class._unpack(
                 ctypes.string_at(self._buf, self._used.value), count, client, tags)
             return tags, msgs, sizes
-
-    def turn(self, max_callbacks: int, client: Any) -> Tuple[int, List[int], List[Msg], List[int]]:
-        """One turn of the owner (snats_dispatch_queue_turn()): reads the sockets, runs up to
-        @p max_callbacks pending callbacks, takes a batch; never waits. Returns how many
-        callbacks ran, then the batch as :meth:`take` does. One thread at a time."""
-        tags: List[int] = []
-        ran = self._ran
-        total = 0
-        while True:
-            st = lib.snats_dispatch_queue_turn(
-                self.ptr, max_callbacks, self._buf, self._capacity, BATCH_MSGS,
-                ctypes.byref(self._used), ctypes.byref(self._count), ctypes.byref(ran))
-            total += ran.value
-            if st == Status.BUFFER_TOO_SMALL:  # the callbacks ran: the next call takes the batch
-                self._capacity = max(self._capacity * 2, self._used.value)
-                self._buf = ctypes.create_string_buffer(self._capacity)
-                continue
-            _check(st)
-            count = self._count.value
-            if count == 0:
-                return total, tags, [], []
-            msgs, sizes = self.msg_class._unpack(
-                ctypes.string_at(self._buf, self._used.value), count, client, tags)
-            return total, tags, msgs, sizes
 
     @property
     def used(self) -> int:
