@@ -73,6 +73,7 @@ typedef struct {
     X(rpc_cb)               \
     X(rpc_cb_loop)          \
     X(queue_late_dispatch)  \
+    X(queue_turn)           \
     X(integrity)            \
     X(delivery)
 
