@@ -1,5 +1,6 @@
 #!/bin/sh
-# build.sh LIBDIR OUTDIR - builds the C test harness into OUTDIR/snats_ctests.
+# build.sh LIBDIR OUTDIR - builds the C test harness into OUTDIR/snats_ctests, from every .c
+# file here: the runner (harness*.c), helpers shared by families, the families (test_*.c).
 #   LIBDIR  directory holding libswiftnats.so (linked with an rpath to it)
 #   OUTDIR  where the binary goes (created if needed)
 # Env: CC (default gcc), EXTRA_CFLAGS.
@@ -25,7 +26,7 @@ $cc -std=c11 -Wall -Wextra -Werror -O1 -g ${EXTRA_CFLAGS:-} -I"$root/Include" \
 $cc -std=c11 -Wall -Wextra -Werror -O1 -g ${EXTRA_CFLAGS:-} \
     -I"$root/Include" -I"$here" -DSNATS_FIXTURES="\"$root/Tests/fixtures\"" \
     -DSNATS_RPC_SERVER_BIN="\"$outdir/rpc_server\"" \
-    "$here/harness.c" "$here"/test_*.c \
+    "$here"/*.c \
     -o "$outdir/snats_ctests" \
     -L"$libdir" -lswiftnats -ljansson -lpthread -Wl,-rpath,"$libdir"
 echo "built $outdir/snats_ctests"

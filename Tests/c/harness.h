@@ -73,6 +73,7 @@ typedef struct {
     X(rpc_cb)               \
     X(rpc_cb_loop)          \
     X(queue_late_dispatch)  \
+    X(queue_tagged)         \
     X(queue_turn)           \
     X(integrity)            \
     X(delivery)
@@ -251,5 +252,20 @@ snats_conn *connect_or_fail(const char *url);
 /* Runs fn(arg) on a new thread (fails the test if it cannot); harness_join waits for it. */
 void harness_spawn(pthread_t *t, void *(*fn)(void *), void *arg);
 void harness_join(pthread_t t);
+
+/* ------------------------------------------------------------------------------------------
+ * Dispatch queues (harness_queue.c).
+ * ---------------------------------------------------------------------------------------- */
+
+/* Connects to url bound to queue q (reading on it with read_on_queue), with the closed
+ * callback closed(closure); fails the test on error. */
+snats_conn *harness_connect_on_queue(const char *url, snats_dispatch_queue *q, bool read_on_queue,
+                                     snats_conn_handler closed, void *closure);
+
+/* A closed callback that counts its calls in the atomic_int closure points to. */
+void harness_count_closed(snats_conn *conn, void *closure);
+
+/* Dispatches q (as its owner) until *counter reaches want; fails the test after 10 s. */
+void harness_dispatch_until(snats_dispatch_queue *q, atomic_int *counter, int want);
 
 #endif /* SNATS_HARNESS_H */

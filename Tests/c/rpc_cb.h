@@ -1,6 +1,7 @@
 /*
- * rpc_cb.h - What test_rpc_cb.c shares with test_rpc_cb_loop.c: a "calc" RPC server with
- * streaming, plain, failing and silent methods, and recorders for the callbacks of
+ * rpc_cb.h - What test_rpc_cb.c (which defines it all) shares with test_rpc_cb_loop.c,
+ * test_queue_late_dispatch.c and test_rpc.c: a "calc" RPC server with streaming, plain,
+ * failing and silent methods, and recorders for the callbacks of
  * snats_rpc_client_call_stream_cb() and snats_rpc_client_describe_cb().
  */
 #ifndef SNATS_RPC_CB_H
@@ -26,6 +27,9 @@ void rcb_server_up(rcb_fixture *f); /* all but c and client */
 void rcb_calc_up(rcb_fixture *f);
 void rcb_calc_down(rcb_fixture *f); /* destroys c unless it is s, and client (may be NULL) */
 void rcb_whoami(snats_rpc_request *req, const json_t *params, void *closure);
+/* The items of a counting method (params [n]): 0 .. n-1; for n < 0, 0 and 1, then the call
+ * fails ("generator failed"). Returns true when the caller is to end the call. */
+bool rcb_send_count(snats_rpc_request *req, const json_t *params);
 
 /* Records the calls of a stream's callback (on_stream). */
 typedef struct {
@@ -49,6 +53,8 @@ typedef struct {
 } rcb_stream_state;
 
 void rcb_stream_init(rcb_stream_state *st);
+/* rcb_stream_init, and every call must run on this thread (a dispatch queue's owner). */
+void rcb_stream_init_owned(rcb_stream_state *st);
 void rcb_stream_free(rcb_stream_state *st);
 void rcb_on_stream(snats_status status, const json_t *result, const json_t *error, void *closure);
 /* The end has come (within timeout_ms), and nothing follows it. */
@@ -70,6 +76,8 @@ typedef struct {
     atomic_int wrong_thread;
 } rcb_describe_state;
 
+/* Zeroed, and the call must run on this thread (a dispatch queue's owner). */
+void rcb_describe_init_owned(rcb_describe_state *st);
 void rcb_on_described(snats_status status, const json_t *value, void *closure);
 
 #endif /* SNATS_RPC_CB_H */

@@ -64,6 +64,13 @@ static void disco_init(disco_state *st) {
     st->caller = pthread_self();
 }
 
+/* disco_init, and the callback must run on this thread (the dispatch queue's owner). */
+static void disco_init_owned(disco_state *st) {
+    disco_init(st);
+    st->check_owner = true;
+    st->owner = pthread_self();
+}
+
 static void on_discovered(snats_status status, const json_t *value, void *closure) {
     disco_state *st = closure;
     if (atomic_load(&st->calls) != 0) FAIL("the discovery callback ran twice");
@@ -320,101 +327,75 @@ static void micro_discovery_cb_connection_closed_while_gathering(void) {
 /* A connection bound to a dispatch queue: the callback runs only in the owner's dispatch. */
 static atomic_int g_queue_closed;
 
-static void queue_conn_closed(snats_conn *conn, void *closure) {
-    (void)conn;
-    (void)closure;
-    atomic_fetch_add(&g_queue_closed, 1);
+/* Service "disco" on other; c, bound to q, asks. */
+typedef struct {
+    test_server srv;
+    snats_conn *other, *c;
+    snats_service *svc;
+    snats_dispatch_queue *q;
+} disco_queue;
+
+static void disco_queue_up(disco_queue *t) {
+    server_start(&t->srv);
+    t->other = connect_or_fail(t->srv.url);
+    t->svc = disco_service(t->other);
+    CHECK_OK(snats_dispatch_queue_create(&t->q, 0, 0));
+    t->c = harness_connect_on_queue(t->srv.url, t->q, false, harness_count_closed, &g_queue_closed);
 }
 
-static void dispatch_until_count(snats_dispatch_queue *q, atomic_int *counter, int want) {
-    int64_t deadline = harness_now_ms() + harness_ms(10000);
-    while (atomic_load(counter) < want) {
-        if (harness_now_ms() > deadline) FAIL("%d of %d callbacks after dispatching", atomic_load(counter), want);
-        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, NULL));
-    }
+/* c's closed callback, too, waits for the owner's dispatch. */
+static void disco_queue_down(disco_queue *t) {
+    snats_conn_destroy(t->c);
+    harness_dispatch_until(t->q, &g_queue_closed, 1);
+    snats_dispatch_queue_destroy(t->q);
+    snats_service_destroy(t->svc);
+    snats_conn_destroy(t->other);
+    server_stop(&t->srv);
 }
 
 static void micro_discovery_cb_on_dispatch_queue(void) {
-    test_server srv;
-    server_start(&srv);
-    snats_conn *other = connect_or_fail(srv.url);
-    snats_service *svc = disco_service(other);
-    snats_dispatch_queue *q = NULL;
-    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
-    snats_options *o = NULL;
-    CHECK_OK(snats_options_create(&o));
-    CHECK_OK(snats_options_set_url(o, srv.url));
-    CHECK_OK(snats_options_set_dispatch_queue(o, q));
-    CHECK_OK(snats_options_set_closed_cb(o, queue_conn_closed, NULL));
-    snats_conn *c = NULL;
-    CHECK_OK(snats_conn_connect(&c, o));
-    snats_options_destroy(o);
-
+    disco_queue t;
+    disco_queue_up(&t);
     static disco_state st;
     discover_cb_fn fns[] = {snats_micro_ping_cb, snats_micro_info_cb, snats_micro_stats_cb};
     for (int f = 0; f < 3; f++) {
-        disco_init(&st);
-        st.check_owner = true;
-        st.owner = pthread_self();
-        CHECK_OK(fns[f](c, "disco", NULL, harness_ms(20000), 1, on_discovered, &st));
+        disco_init_owned(&st);
+        CHECK_OK(fns[f](t.c, "disco", NULL, harness_ms(20000), 1, on_discovered, &st));
         harness_sleep_ms(200); /* answered by now, but nothing runs until the owner dispatches */
         CHECK_EQ_INT(atomic_load(&st.calls), 0);
-        dispatch_until_count(q, &st.calls, 1);
+        harness_dispatch_until(t.q, &st.calls, 1);
         CHECK_EQ_INT(atomic_load(&st.wrong_thread), 0);
         CHECK_EQ_INT(atomic_load(&st.status), SNATS_OK);
         CHECK_EQ_INT(json_array_size(st.value), 1);
         json_decref(st.value);
     }
     /* No service: the empty array, from the dispatch too. */
-    disco_init(&st);
-    st.check_owner = true;
-    st.owner = pthread_self();
-    CHECK_OK(snats_micro_ping_cb(c, "nobody-has-this", NULL, harness_ms(20000), 0, on_discovered, &st));
-    dispatch_until_count(q, &st.calls, 1);
+    disco_init_owned(&st);
+    CHECK_OK(snats_micro_ping_cb(t.c, "nobody-has-this", NULL, harness_ms(20000), 0, on_discovered, &st));
+    harness_dispatch_until(t.q, &st.calls, 1);
     CHECK_EQ_INT(atomic_load(&st.wrong_thread), 0);
     CHECK_EQ_INT(json_array_size(st.value), 0);
     json_decref(st.value);
     int ran = -1;
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 100, &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(t.q, 64, 100, &ran));
     CHECK_EQ_INT(atomic_load(&st.calls), 1);
-
-    snats_conn_destroy(c);
-    dispatch_until_count(q, &g_queue_closed, 1);
-    snats_dispatch_queue_destroy(q);
-    snats_service_destroy(svc);
-    snats_conn_destroy(other);
-    server_stop(&srv);
+    disco_queue_down(&t);
 }
 
 /* The owner dispatches only after the timeout (a busy event loop): the documents that came in
  * time were waiting in its queue, ahead of the timeout, and count as for the blocking form. */
 static void micro_discovery_cb_late_dispatch_keeps_what_came_in_time(void) {
-    test_server srv;
-    server_start(&srv);
-    snats_conn *other = connect_or_fail(srv.url);
-    snats_service *svc = disco_service(other);
-    snats_dispatch_queue *q = NULL;
-    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
-    snats_options *o = NULL;
-    CHECK_OK(snats_options_create(&o));
-    CHECK_OK(snats_options_set_url(o, srv.url));
-    CHECK_OK(snats_options_set_dispatch_queue(o, q));
-    CHECK_OK(snats_options_set_closed_cb(o, queue_conn_closed, NULL));
-    snats_conn *c = NULL;
-    CHECK_OK(snats_conn_connect(&c, o));
-    snats_options_destroy(o);
-
+    disco_queue t;
+    disco_queue_up(&t);
     static disco_state st;
     static const char *verbs[] = {"PING", "INFO", "STATS"};
     discover_cb_fn fns[] = {snats_micro_ping_cb, snats_micro_info_cb, snats_micro_stats_cb};
     char failures[512] = "";
     for (int f = 0; f < 3; f++) {
-        disco_init(&st);
-        st.check_owner = true;
-        st.owner = pthread_self();
-        CHECK_OK(fns[f](c, "disco", NULL, harness_ms(300), 0, on_discovered, &st));
+        disco_init_owned(&st);
+        CHECK_OK(fns[f](t.c, "disco", NULL, harness_ms(300), 0, on_discovered, &st));
         harness_sleep_ms(harness_ms(300) + 300);
-        dispatch_until_count(q, &st.calls, 1);
+        harness_dispatch_until(t.q, &st.calls, 1);
         CHECK_EQ_INT(atomic_load(&st.status), SNATS_OK);
         if (json_array_size(st.value) != 1) {
             size_t n = strlen(failures);
@@ -423,13 +404,7 @@ static void micro_discovery_cb_late_dispatch_keeps_what_came_in_time(void) {
         json_decref(st.value);
     }
     if (failures[0] != '\0') FAIL("dispatched after the timeout, expected 1 document each, got:%s", failures);
-
-    snats_conn_destroy(c);
-    dispatch_until_count(q, &g_queue_closed, 1);
-    snats_dispatch_queue_destroy(q);
-    snats_service_destroy(svc);
-    snats_conn_destroy(other);
-    server_stop(&srv);
+    disco_queue_down(&t);
 }
 
 const test_case micro_cb_tests[] = {

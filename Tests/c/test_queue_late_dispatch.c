@@ -75,14 +75,6 @@ static uint64_t in_msgs_of(snats_conn *c) {
     return n;
 }
 
-static void dispatch_until(snats_dispatch_queue *q, atomic_int *counter, int want) {
-    int64_t deadline = harness_now_ms() + harness_ms(10000);
-    while (atomic_load(counter) < want) {
-        if (harness_now_ms() > deadline) FAIL("%d of %d after dispatching", atomic_load(counter), want);
-        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, NULL));
-    }
-}
-
 /* Keeps dispatching for @p ms: a second call of a callback, or a late one, would run now. */
 static void dispatch_for(snats_dispatch_queue *q, int64_t ms) {
     int64_t until = harness_now_ms() + ms;
@@ -119,14 +111,7 @@ static void qld_down(qld *t) {
 static void qld_open(qld *t, bool owner_first) {
     CHECK_OK(snats_dispatch_queue_create(&t->q, 0, 0));
     CHECK_OK(snats_dispatch_queue_fd(&t->qfd, t->q));
-    snats_options *o = NULL;
-    CHECK_OK(snats_options_create(&o));
-    CHECK_OK(snats_options_set_url(o, t->f.srv.url));
-    CHECK_OK(snats_options_set_dispatch_queue(o, t->q));
-    CHECK_OK(snats_options_set_read_on_dispatch_queue(o, true));
-    CHECK_OK(snats_options_set_closed_cb(o, on_closed, NULL));
-    CHECK_OK(snats_conn_connect(&t->f.c, o));
-    snats_options_destroy(o);
+    t->f.c = harness_connect_on_queue(t->f.srv.url, t->q, true, on_closed, NULL);
     if (owner_first) {
         int ran = -1;
         CHECK_OK(snats_dispatch_queue_dispatch(t->q, 64, 0, &ran));
@@ -141,7 +126,7 @@ static void qld_close(qld *t) {
     int closed = atomic_load(&g_closed);
     snats_conn_destroy(t->f.c);
     t->f.c = NULL;
-    dispatch_until(t->q, &g_closed, closed + 1); /* the closed callback waits for the owner */
+    harness_dispatch_until(t->q, &g_closed, closed + 1); /* the closed callback waits for the owner */
     CHECK_EQ_INT(atomic_load(&g_closed_wrong_thread), 0);
     snats_dispatch_queue_destroy(t->q);
     t->q = NULL;
@@ -154,10 +139,9 @@ static int64_t qld_begin(qld *t) {
     return harness_now_ms();
 }
 
-/* The late owner: makes sure the @p answers (messages to an inbox; 0: only something in the
- * socket, a PONG) came well within the timeout and wait unread in f.c's socket, stays away
- * until QLD_LATE after @p started, then dispatches until *done, and on past it. */
-static void qld_dispatch_late(qld *t, atomic_int *done, int answers, int64_t started, const char *what) {
+/* Premise: the server sent the @p answers (messages to an inbox) well within the timeout,
+ * counted from @p started. */
+static void qld_answered_in_time(int answers, int64_t started, const char *what) {
     int64_t in_time = started + QLD_TIMEOUT / 2;
     while (atomic_load(&g_spied) < answers) {
         if (harness_now_ms() > in_time)
@@ -165,16 +149,29 @@ static void qld_dispatch_late(qld *t, atomic_int *done, int answers, int64_t sta
                  answers, (long long)(QLD_TIMEOUT / 2));
         harness_sleep_ms(1);
     }
+}
+
+/* The owner stays away until QLD_LATE after @p started. */
+static void qld_stay_away(int64_t started) {
+    int64_t now = harness_now_ms();
+    if (now < started + QLD_LATE) harness_sleep_ms(started + QLD_LATE - now);
+}
+
+/* The late owner: makes sure the @p answers (0: only something in the socket, a PONG) came
+ * well within the timeout and wait unread in f.c's socket, stays away until QLD_LATE after
+ * @p started, then dispatches until *done, and on past it. */
+static void qld_dispatch_late(qld *t, atomic_int *done, int answers, int64_t started, const char *what) {
+    qld_answered_in_time(answers, started, what);
     /* The queue's descriptor holds the socket: readable, for the answer waiting in it. */
+    int64_t in_time = started + QLD_TIMEOUT / 2;
     struct pollfd p = {.fd = t->qfd, .events = POLLIN};
     int ready = poll(&p, 1, (int)(in_time - harness_now_ms() > 0 ? in_time - harness_now_ms() : 0));
     if (ready != 1) FAIL("%s: premise: the queue's descriptor is not readable %lld ms after the call", what,
                          (long long)(harness_now_ms() - started));
-    int64_t now = harness_now_ms();
-    if (now < started + QLD_LATE) harness_sleep_ms(started + QLD_LATE - now);
+    qld_stay_away(started);
     CHECK_EQ_INT(atomic_load(done), 0);                /* nothing ran before the owner came */
     CHECK_EQ_INT(in_msgs_of(t->f.c), t->in_before);    /* the answers are still in the socket */
-    dispatch_until(t->q, done, 1);
+    harness_dispatch_until(t->q, done, 1);
     dispatch_for(t->q, harness_ms(300));
 }
 
@@ -248,181 +245,183 @@ static void check_once(const once_state *st) {
     if (atomic_load(&st->wrong_thread) != 0) FAIL("%s: the callback ran off the owner's thread", st->name);
 }
 
-/* Appends "variant: text;" to failures. */
-__attribute__((format(printf, 3, 4))) static void note(char *failures, size_t size, const char *fmt, ...) {
-    size_t n = strlen(failures);
+/* ---- each variant, with the failures noted on the way ---- */
+
+static char g_failures[2048];
+
+/* Appends " variant: text;" to g_failures. */
+__attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...) {
+    const size_t size = sizeof g_failures;
+    size_t n = strlen(g_failures);
     if (n + 2 >= size) return;
-    failures[n++] = ' ';
+    g_failures[n++] = ' ';
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(failures + n, size - n, fmt, ap);
+    vsnprintf(g_failures + n, size - n, fmt, ap);
     va_end(ap);
-    n = strlen(failures);
+    n = strlen(g_failures);
     if (n + 1 < size) {
-        failures[n] = ';';
-        failures[n + 1] = '\0';
+        g_failures[n] = ';';
+        g_failures[n + 1] = '\0';
     }
+}
+
+typedef struct {
+    void (*before)(qld *t);                    /* once, before the variants (may be NULL) */
+    void (*late)(qld *t, const char *variant); /* each variant, on a queue opened for it */
+    void (*after)(qld *t);                     /* once, after them (may be NULL) */
+    const char *expected;                      /* the failure's words, ahead of what was noted */
+} late_case;
+
+/* Runs the case on one fixture, then fails with what its parts noted. */
+static void run_late(late_case c) {
+    static qld t;
+    qld_up(&t);
+    g_failures[0] = '\0';
+    if (c.before != NULL) c.before(&t);
+    for (int v = 0; v < 2; v++) {
+        qld_open(&t, v == 0);
+        c.late(&t, variant_names[v]);
+        qld_close(&t);
+    }
+    if (c.after != NULL) c.after(&t);
+    if (g_failures[0] != '\0') FAIL("%s, got:%s", c.expected, g_failures);
+    qld_down(&t);
 }
 
 /* ---- the late owner keeps what came in time ---- */
 
-static void queue_late_dispatch_request_async_keeps_the_reply(void) {
-    static qld t;
-    qld_up(&t);
+static void request_async_late(qld *t, const char *variant) {
     static once_state st;
-    char failures[1024] = "";
-    for (int v = 0; v < 2; v++) {
-        qld_open(&t, v == 0);
-        once_init(&st, "request_async");
-        int echoes = atomic_load(&g_echoes);
-        int64_t started = qld_begin(&t);
-        CHECK_OK(snats_request_async(t.f.c, "late.echo", "ping", 4, QLD_TIMEOUT, on_reply, &st));
-        qld_dispatch_late(&t, &st.calls, 1, started, variant_names[v]);
-        check_once(&st);
-        CHECK_EQ_INT(atomic_load(&g_echoes), echoes + 1);
-        if (atomic_load(&st.status) != SNATS_OK || st.len != 4 || strcmp(st.data, "ping") != 0)
-            note(failures, sizeof failures, "%s: %s (%s), %zu byte(s) \"%s\"", variant_names[v],
-                 snats_status_text(atomic_load(&st.status)), st.error, st.len, st.data);
-        qld_close(&t);
-    }
-    if (failures[0] != '\0') FAIL("request_async dispatched late, expected SNATS_OK with \"ping\", got:%s", failures);
-    qld_down(&t);
+    once_init(&st, "request_async");
+    int echoes = atomic_load(&g_echoes);
+    int64_t started = qld_begin(t);
+    CHECK_OK(snats_request_async(t->f.c, "late.echo", "ping", 4, QLD_TIMEOUT, on_reply, &st));
+    qld_dispatch_late(t, &st.calls, 1, started, variant);
+    check_once(&st);
+    CHECK_EQ_INT(atomic_load(&g_echoes), echoes + 1);
+    if (atomic_load(&st.status) != SNATS_OK || st.len != 4 || strcmp(st.data, "ping") != 0)
+        note("%s: %s (%s), %zu byte(s) \"%s\"", variant, snats_status_text(atomic_load(&st.status)), st.error, st.len,
+             st.data);
+}
+
+static void queue_late_dispatch_request_async_keeps_the_reply(void) {
+    run_late((late_case){.late = request_async_late,
+                         .expected = "request_async dispatched late, expected SNATS_OK with \"ping\""});
+}
+
+static void flush_async_late(qld *t, const char *variant) {
+    static once_state st;
+    once_init(&st, "flush_async");
+    int64_t started = qld_begin(t);
+    CHECK_OK(snats_conn_flush_async(t->f.c, QLD_TIMEOUT, on_flushed, &st));
+    qld_dispatch_late(t, &st.calls, 0, started, variant);
+    check_once(&st);
+    if (atomic_load(&st.status) != SNATS_OK)
+        note("%s: %s (%s)", variant, snats_status_text(atomic_load(&st.status)), st.error);
 }
 
 static void queue_late_dispatch_flush_async_keeps_the_pong(void) {
-    static qld t;
-    qld_up(&t);
+    run_late((late_case){.late = flush_async_late, .expected = "flush_async dispatched late, expected SNATS_OK"});
+}
+
+static void call_cb_late(qld *t, const char *variant) {
     static once_state st;
-    char failures[1024] = "";
-    for (int v = 0; v < 2; v++) {
-        qld_open(&t, v == 0);
-        once_init(&st, "flush_async");
-        int64_t started = qld_begin(&t);
-        CHECK_OK(snats_conn_flush_async(t.f.c, QLD_TIMEOUT, on_flushed, &st));
-        qld_dispatch_late(&t, &st.calls, 0, started, variant_names[v]);
-        check_once(&st);
-        if (atomic_load(&st.status) != SNATS_OK)
-            note(failures, sizeof failures, "%s: %s (%s)", variant_names[v], snats_status_text(atomic_load(&st.status)),
-                 st.error);
-        qld_close(&t);
-    }
-    if (failures[0] != '\0') FAIL("flush_async dispatched late, expected SNATS_OK, got:%s", failures);
-    qld_down(&t);
+    once_init(&st, "call_cb");
+    int64_t started = qld_begin(t);
+    CHECK_OK(snats_rpc_client_call_cb(t->f.client, "whoami", NULL, QLD_TIMEOUT, on_called, &st));
+    qld_dispatch_late(t, &st.calls, 1, started, variant);
+    check_once(&st);
+    const char *who = json_string_value(st.value);
+    if (atomic_load(&st.status) != SNATS_OK || who == NULL || strcmp(who, "calc") != 0)
+        note("%s: %s (%s)", variant, snats_status_text(atomic_load(&st.status)), st.error);
+    json_decref(st.value);
 }
 
 static void queue_late_dispatch_rpc_call_cb_keeps_the_result(void) {
-    static qld t;
-    qld_up(&t);
-    static once_state st;
-    char failures[1024] = "";
-    for (int v = 0; v < 2; v++) {
-        qld_open(&t, v == 0);
-        once_init(&st, "call_cb");
-        int64_t started = qld_begin(&t);
-        CHECK_OK(snats_rpc_client_call_cb(t.f.client, "whoami", NULL, QLD_TIMEOUT, on_called, &st));
-        qld_dispatch_late(&t, &st.calls, 1, started, variant_names[v]);
-        check_once(&st);
-        const char *who = json_string_value(st.value);
-        if (atomic_load(&st.status) != SNATS_OK || who == NULL || strcmp(who, "calc") != 0)
-            note(failures, sizeof failures, "%s: %s (%s)", variant_names[v], snats_status_text(atomic_load(&st.status)),
-                 st.error);
-        json_decref(st.value);
-        qld_close(&t);
-    }
-    if (failures[0] != '\0') FAIL("call_cb dispatched late, expected SNATS_OK with \"calc\", got:%s", failures);
-    qld_down(&t);
+    run_late((late_case){.late = call_cb_late, .expected = "call_cb dispatched late, expected SNATS_OK with \"calc\""});
+}
+
+static void stream_cb_late(qld *t, const char *variant) {
+    static rcb_stream_state st;
+    rcb_stream_init_owned(&st);
+    int64_t started = qld_begin(t);
+    snats_rpc_stream *stream = rcb_start_stream(t->f.client, "count", "[3]", QLD_TIMEOUT, &st);
+    /* Three item frames and the end frame. */
+    qld_dispatch_late(t, &st.ended, 4, started, variant);
+    CHECK_EQ_INT(atomic_load(&st.ended), 1);
+    CHECK_EQ_INT(atomic_load(&st.calls), atomic_load(&st.items) + 1); /* one end, nothing after */
+    CHECK_EQ_INT(atomic_load(&st.after_end), 0);
+    CHECK_EQ_INT(atomic_load(&st.overlapping), 0);
+    CHECK_EQ_INT(atomic_load(&st.bad_args), 0);
+    if (atomic_load(&st.wrong_thread) != 0) FAIL("%s: stream callback off the owner's thread", variant);
+    if (atomic_load(&st.end_status) != SNATS_OK || atomic_load(&st.items) != 3)
+        note("%s: %d item(s), then %s (%s)", variant, atomic_load(&st.items),
+             snats_status_text(atomic_load(&st.end_status)), st.message);
+    else
+        rcb_check_counted(&st, 3);
+    snats_rpc_stream_destroy(stream);
+    rcb_stream_free(&st);
 }
 
 static void queue_late_dispatch_rpc_stream_cb_keeps_items_and_end(void) {
-    static qld t;
-    qld_up(&t);
-    static rcb_stream_state st;
-    char failures[1024] = "";
-    for (int v = 0; v < 2; v++) {
-        qld_open(&t, v == 0);
-        rcb_stream_init(&st);
-        st.check_owner = true;
-        st.owner = pthread_self();
-        int64_t started = qld_begin(&t);
-        snats_rpc_stream *stream = rcb_start_stream(t.f.client, "count", "[3]", QLD_TIMEOUT, &st);
-        /* Three item frames and the end frame. */
-        qld_dispatch_late(&t, &st.ended, 4, started, variant_names[v]);
-        CHECK_EQ_INT(atomic_load(&st.ended), 1);
-        CHECK_EQ_INT(atomic_load(&st.calls), atomic_load(&st.items) + 1); /* one end, nothing after */
-        CHECK_EQ_INT(atomic_load(&st.after_end), 0);
-        CHECK_EQ_INT(atomic_load(&st.overlapping), 0);
-        CHECK_EQ_INT(atomic_load(&st.bad_args), 0);
-        if (atomic_load(&st.wrong_thread) != 0) FAIL("%s: stream callback off the owner's thread", variant_names[v]);
-        if (atomic_load(&st.end_status) != SNATS_OK || atomic_load(&st.items) != 3)
-            note(failures, sizeof failures, "%s: %d item(s), then %s (%s)", variant_names[v], atomic_load(&st.items),
-                 snats_status_text(atomic_load(&st.end_status)), st.message);
-        else
-            rcb_check_counted(&st, 3);
-        snats_rpc_stream_destroy(stream);
-        rcb_stream_free(&st);
-        qld_close(&t);
-    }
-    if (failures[0] != '\0') FAIL("call_stream_cb dispatched late, expected items 0, 1, 2 then the end, got:%s", failures);
-    qld_down(&t);
+    run_late((late_case){.late = stream_cb_late,
+                         .expected = "call_stream_cb dispatched late, expected items 0, 1, 2 then the end"});
 }
 
-static void check_same(char *failures, size_t size, const char *what, const json_t *blocking, const json_t *got) {
+static json_t *g_pings, *g_methods; /* what the blocking forms gather */
+
+static void check_same(const char *what, const json_t *blocking, const json_t *got) {
     if (!json_equal(blocking, got)) {
         char *a = json_dumps(blocking, JSON_COMPACT), *b = got ? json_dumps(got, JSON_COMPACT) : NULL;
-        note(failures, size, "%s: blocking form %s, callback %s", what, a, b ? b : "(null)");
+        note("%s: blocking form %s, callback %s", what, a, b ? b : "(null)");
         free(a);
         free(b);
     }
 }
 
-static void queue_late_dispatch_micro_ping_and_describe_cb_keep_documents(void) {
-    static qld t;
-    qld_up(&t);
-    /* What the blocking forms gather, on a connection served normally. */
-    json_t *pings = NULL, *methods = NULL;
-    CHECK_OK(snats_micro_ping(&pings, t.spy_conn, "calc", NULL, harness_ms(300), 0));
-    CHECK_EQ_INT(json_array_size(pings), 1);
+/* What the blocking forms gather, on a connection served normally. */
+static void gather_blocking(qld *t) {
+    CHECK_OK(snats_micro_ping(&g_pings, t->spy_conn, "calc", NULL, harness_ms(300), 0));
+    CHECK_EQ_INT(json_array_size(g_pings), 1);
     snats_rpc_client *plain = NULL;
-    CHECK_OK(snats_rpc_client_create(&plain, t.spy_conn, "calc"));
-    CHECK_OK(snats_rpc_client_describe(&methods, plain, harness_ms(300)));
-    CHECK_EQ_INT(json_array_size(methods), 5);
+    CHECK_OK(snats_rpc_client_create(&plain, t->spy_conn, "calc"));
+    CHECK_OK(snats_rpc_client_describe(&g_methods, plain, harness_ms(300)));
+    CHECK_EQ_INT(json_array_size(g_methods), 5);
     snats_rpc_client_destroy(plain);
+}
 
+/* The late owner, then @p form's one call, on its thread, with what @p blocking gathered. */
+static void described_late(qld *t, rcb_describe_state *d, int64_t started, const char *variant, const char *form,
+                           const json_t *blocking) {
+    qld_dispatch_late(t, &d->calls, 1, started, variant);
+    CHECK_EQ_INT(atomic_load(&d->calls), 1);
+    if (atomic_load(&d->wrong_thread) != 0) FAIL("%s: %s off the owner's thread", variant, form);
+    char what[128];
+    snprintf(what, sizeof what, "%s: %s %s", variant, form, snats_status_text(atomic_load(&d->status)));
+    check_same(what, blocking, d->value);
+    json_decref(d->value);
+}
+
+static void ping_and_describe_cb_late(qld *t, const char *variant) {
     static rcb_describe_state d;
-    char failures[2048] = "";
-    for (int v = 0; v < 2; v++) {
-        qld_open(&t, v == 0);
-        char what[128];
+    rcb_describe_init_owned(&d);
+    int64_t started = qld_begin(t);
+    CHECK_OK(snats_micro_ping_cb(t->f.c, "calc", NULL, QLD_TIMEOUT, 0, rcb_on_described, &d));
+    described_late(t, &d, started, variant, "ping_cb", g_pings);
 
-        memset(&d, 0, sizeof d);
-        d.check_owner = true;
-        d.owner = pthread_self();
-        int64_t started = qld_begin(&t);
-        CHECK_OK(snats_micro_ping_cb(t.f.c, "calc", NULL, QLD_TIMEOUT, 0, rcb_on_described, &d));
-        qld_dispatch_late(&t, &d.calls, 1, started, variant_names[v]);
-        CHECK_EQ_INT(atomic_load(&d.calls), 1);
-        if (atomic_load(&d.wrong_thread) != 0) FAIL("%s: ping_cb off the owner's thread", variant_names[v]);
-        snprintf(what, sizeof what, "%s: ping_cb %s", variant_names[v], snats_status_text(atomic_load(&d.status)));
-        check_same(failures, sizeof failures, what, pings, d.value);
-        json_decref(d.value);
+    rcb_describe_init_owned(&d);
+    started = qld_begin(t);
+    CHECK_OK(snats_rpc_client_describe_cb(t->f.client, QLD_TIMEOUT, rcb_on_described, &d));
+    described_late(t, &d, started, variant, "describe_cb", g_methods);
+}
 
-        memset(&d, 0, sizeof d);
-        d.check_owner = true;
-        d.owner = pthread_self();
-        started = qld_begin(&t);
-        CHECK_OK(snats_rpc_client_describe_cb(t.f.client, QLD_TIMEOUT, rcb_on_described, &d));
-        qld_dispatch_late(&t, &d.calls, 1, started, variant_names[v]);
-        CHECK_EQ_INT(atomic_load(&d.calls), 1);
-        if (atomic_load(&d.wrong_thread) != 0) FAIL("%s: describe_cb off the owner's thread", variant_names[v]);
-        snprintf(what, sizeof what, "%s: describe_cb %s", variant_names[v], snats_status_text(atomic_load(&d.status)));
-        check_same(failures, sizeof failures, what, methods, d.value);
-        json_decref(d.value);
-        qld_close(&t);
-    }
-    json_decref(pings);
-    json_decref(methods);
-    if (failures[0] != '\0') FAIL("gathered with a late dispatch, expected what the blocking forms gather, got:%s", failures);
-    qld_down(&t);
+static void queue_late_dispatch_micro_ping_and_describe_cb_keep_documents(void) {
+    run_late((late_case){.before = gather_blocking,
+                         .late = ping_and_describe_cb_late,
+                         .expected = "gathered with a late dispatch, expected what the blocking forms gather"});
+    json_decref(g_pings);
+    json_decref(g_methods);
 }
 
 /* ---- nobody answers: SNATS_TIMEOUT all the same ---- */
@@ -442,9 +441,7 @@ static snats_rpc_stream *start_mixed(qld *t) {
     once_init(&g_answered, "request_async late.echo");
     once_init(&g_silent_request, "request_async rpc.calc.silent");
     once_init(&g_silent_call, "call_cb silent");
-    rcb_stream_init(&g_silent_stream);
-    g_silent_stream.check_owner = true;
-    g_silent_stream.owner = pthread_self();
+    rcb_stream_init_owned(&g_silent_stream);
     atomic_store(&g_all_ended, 0);
     CHECK_OK(snats_request_async(t->f.c, "rpc.calc.silent", "hello?", 6, QLD_TIMEOUT, on_reply, &g_silent_request));
     CHECK_OK(snats_rpc_client_call_cb(t->f.client, "silent", NULL, QLD_TIMEOUT, on_called, &g_silent_call));
@@ -453,7 +450,7 @@ static snats_rpc_stream *start_mixed(qld *t) {
     return stream;
 }
 
-static void check_mixed(char *failures, size_t size, const char *variant) {
+static void check_mixed(const char *variant) {
     check_once(&g_answered);
     check_once(&g_silent_request);
     check_once(&g_silent_call);
@@ -462,16 +459,15 @@ static void check_mixed(char *failures, size_t size, const char *variant) {
     CHECK_EQ_INT(atomic_load(&g_silent_stream.after_end), 0);
     if (atomic_load(&g_silent_stream.wrong_thread) != 0) FAIL("%s: stream callback off the owner's thread", variant);
     if (atomic_load(&g_answered.status) != SNATS_OK || strcmp(g_answered.data, "pong") != 0)
-        note(failures, size, "%s: the answered request: %s (%s)", variant, snats_status_text(g_answered.status),
-             g_answered.error);
+        note("%s: the answered request: %s (%s)", variant, snats_status_text(g_answered.status), g_answered.error);
     if (atomic_load(&g_silent_request.status) != SNATS_TIMEOUT)
-        note(failures, size, "%s: silent request: %s", variant, snats_status_text(g_silent_request.status));
+        note("%s: silent request: %s", variant, snats_status_text(g_silent_request.status));
     if (atomic_load(&g_silent_call.status) != SNATS_TIMEOUT)
-        note(failures, size, "%s: silent call_cb: %s", variant, snats_status_text(g_silent_call.status));
+        note("%s: silent call_cb: %s", variant, snats_status_text(g_silent_call.status));
     json_decref(g_silent_call.value);
     g_silent_call.value = NULL;
     if (atomic_load(&g_silent_stream.end_status) != SNATS_TIMEOUT || atomic_load(&g_silent_stream.items) != 0)
-        note(failures, size, "%s: silent stream: %d item(s), then %s", variant, atomic_load(&g_silent_stream.items),
+        note("%s: silent stream: %d item(s), then %s", variant, atomic_load(&g_silent_stream.items),
              snats_status_text(g_silent_stream.end_status));
     rcb_stream_free(&g_silent_stream);
 }
@@ -485,65 +481,57 @@ static void dispatch_until_all_ended(snats_dispatch_queue *q, int64_t timeout_ms
     }
 }
 
-static void queue_late_dispatch_unanswered_still_times_out(void) {
-    static qld t;
-    qld_up(&t);
-    char failures[2048] = "";
+/* Late: the silent calls end with SNATS_TIMEOUT at the owner's dispatch, beside an answer that
+ * came in time. */
+static void unanswered_late(qld *t, const char *variant) {
+    int64_t started = qld_begin(t);
+    snats_rpc_stream *stream = start_mixed(t);
+    /* The premise waits for the one answer; nothing has run before the late dispatch. */
+    qld_answered_in_time(1, started, variant);
+    qld_stay_away(started);
+    count_ended();
+    CHECK_EQ_INT(atomic_load(&g_all_ended), 0);
+    CHECK_EQ_INT(in_msgs_of(t->f.c), t->in_before); /* the echo's reply is still in the socket */
+    dispatch_until_all_ended(t->q, harness_ms(10000));
+    dispatch_for(t->q, harness_ms(300));
+    check_mixed(variant);
+    snats_rpc_stream_destroy(stream);
+}
 
-    /* Late: the silent calls end with SNATS_TIMEOUT at the owner's dispatch, beside an answer
-     * that came in time. */
-    for (int v = 0; v < 2; v++) {
-        qld_open(&t, v == 0);
-        int64_t started = qld_begin(&t);
-        snats_rpc_stream *stream = start_mixed(&t);
-        /* The premise waits for the one answer; nothing has run before the late dispatch. */
-        int64_t in_time = started + QLD_TIMEOUT / 2;
-        while (atomic_load(&g_spied) < 1) {
-            if (harness_now_ms() > in_time) FAIL("%s: premise: late.echo not answered in time", variant_names[v]);
-            harness_sleep_ms(1);
-        }
-        int64_t now = harness_now_ms();
-        if (now < started + QLD_LATE) harness_sleep_ms(started + QLD_LATE - now);
-        count_ended();
-        CHECK_EQ_INT(atomic_load(&g_all_ended), 0);
-        CHECK_EQ_INT(in_msgs_of(t.f.c), t.in_before); /* the echo's reply is still in the socket */
-        dispatch_until_all_ended(t.q, harness_ms(10000));
-        dispatch_for(t.q, harness_ms(300));
-        check_mixed(failures, sizeof failures, variant_names[v]);
-        snats_rpc_stream_destroy(stream);
-        qld_close(&t);
-    }
-
-    /* Dispatching all along: SNATS_TIMEOUT within about the timeout. */
-    qld_open(&t, true);
-    int64_t started = qld_begin(&t);
-    snats_rpc_stream *stream = start_mixed(&t);
+/* Dispatching all along: SNATS_TIMEOUT within about the timeout. */
+static void unanswered_all_along(qld *t) {
+    qld_open(t, true);
+    int64_t started = qld_begin(t);
+    snats_rpc_stream *stream = start_mixed(t);
     int64_t ended_at[3] = {0, 0, 0};
     int64_t deadline = started + harness_ms(10000);
     while (atomic_load(&g_silent_request.calls) == 0 || atomic_load(&g_silent_call.calls) == 0 ||
            atomic_load(&g_silent_stream.ended) == 0) {
         if (harness_now_ms() > deadline) FAIL("dispatching all along: the silent calls did not end");
-        CHECK_OK(snats_dispatch_queue_dispatch(t.q, 64, 5, NULL));
+        CHECK_OK(snats_dispatch_queue_dispatch(t->q, 64, 5, NULL));
         int64_t now = harness_now_ms();
         if (ended_at[0] == 0 && atomic_load(&g_silent_request.calls)) ended_at[0] = g_silent_request.at;
         if (ended_at[1] == 0 && atomic_load(&g_silent_call.calls)) ended_at[1] = g_silent_call.at;
         if (ended_at[2] == 0 && atomic_load(&g_silent_stream.ended)) ended_at[2] = now;
     }
-    dispatch_until_all_ended(t.q, harness_ms(1000));
-    dispatch_for(t.q, harness_ms(300));
-    check_mixed(failures, sizeof failures, "dispatching all along");
+    dispatch_until_all_ended(t->q, harness_ms(1000));
+    dispatch_for(t->q, harness_ms(300));
+    check_mixed("dispatching all along");
     const char *names[3] = {"request_async", "call_cb", "call_stream_cb"};
     for (int i = 0; i < 3; i++) {
         int64_t took = ended_at[i] - started;
         if (took < QLD_TIMEOUT - 20 || took > QLD_TIMEOUT + harness_ms(100))
-            note(failures, sizeof failures, "dispatching all along: silent %s ended after %lld ms (timeout %lld ms)",
-                 names[i], (long long)took, (long long)QLD_TIMEOUT);
+            note("dispatching all along: silent %s ended after %lld ms (timeout %lld ms)", names[i], (long long)took,
+                 (long long)QLD_TIMEOUT);
     }
     snats_rpc_stream_destroy(stream);
-    qld_close(&t);
+    qld_close(t);
+}
 
-    if (failures[0] != '\0') FAIL("expected the answer, and SNATS_TIMEOUT for the silent calls, got:%s", failures);
-    qld_down(&t);
+static void queue_late_dispatch_unanswered_still_times_out(void) {
+    run_late((late_case){.late = unanswered_late,
+                         .after = unanswered_all_along,
+                         .expected = "expected the answer, and SNATS_TIMEOUT for the silent calls"});
 }
 
 const test_case queue_late_dispatch_tests[] = {

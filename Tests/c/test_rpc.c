@@ -5,7 +5,7 @@
  * describe, a server in another process, and argument checks.
  */
 #define _GNU_SOURCE
-#include "harness.h"
+#include "rpc_cb.h" /* rcb_send_count */
 
 #include <fcntl.h>
 #include <signal.h>
@@ -89,21 +89,10 @@ static void later(snats_rpc_request *req, const json_t *params, void *closure) {
     pthread_detach(t);
 }
 
-/* Streams 0 .. n-1; n < 0 streams two items and then fails. */
+/* Streams 0 .. n-1, ended by a null result; n < 0 streams two items and then fails. */
 static void count(snats_rpc_request *req, const json_t *params, void *closure) {
     (void)closure;
-    json_int_t n = json_integer_value(json_array_get(params, 0));
-    json_int_t upto = n < 0 ? 2 : n;
-    for (json_int_t i = 0; i < upto; i++) {
-        json_t *item = json_integer(i);
-        CHECK_OK(snats_rpc_request_send_item(req, item));
-        json_decref(item);
-    }
-    if (n < 0) {
-        CHECK_OK(snats_rpc_request_fail(req, "generator failed", NULL));
-    } else {
-        CHECK_OK(snats_rpc_request_respond(req, NULL));
-    }
+    if (rcb_send_count(req, params)) CHECK_OK(snats_rpc_request_respond(req, NULL));
 }
 
 /* ---- helpers ---- */

@@ -13,9 +13,7 @@
 
 /* ---- server side ---- */
 
-/* Streams 0 .. n-1 (params [n]); n < 0 streams two items and then fails. */
-static void count(snats_rpc_request *req, const json_t *params, void *closure) {
-    (void)closure;
+bool rcb_send_count(snats_rpc_request *req, const json_t *params) {
     json_int_t n = json_integer_value(json_array_get(params, 0));
     json_int_t upto = n < 0 ? 2 : n;
     for (json_int_t i = 0; i < upto; i++) {
@@ -23,11 +21,15 @@ static void count(snats_rpc_request *req, const json_t *params, void *closure) {
         CHECK_OK(snats_rpc_request_send_item(req, item));
         json_decref(item);
     }
-    if (n < 0) {
-        CHECK_OK(snats_rpc_request_fail(req, "generator failed", NULL));
-    } else {
-        CHECK_OK(snats_rpc_request_end_stream(req)); /* also when there was no item */
-    }
+    if (n >= 0) return true;
+    CHECK_OK(snats_rpc_request_fail(req, "generator failed", NULL));
+    return false;
+}
+
+/* Streams 0 .. n-1 (params [n]); n < 0 streams two items and then fails. */
+static void count(snats_rpc_request *req, const json_t *params, void *closure) {
+    (void)closure;
+    if (rcb_send_count(req, params)) CHECK_OK(snats_rpc_request_end_stream(req)); /* also when there was no item */
 }
 
 static atomic_bool g_ticker_stop;
@@ -127,6 +129,12 @@ void rcb_stream_init(rcb_stream_state *st) {
     st->values = json_array();
 }
 
+void rcb_stream_init_owned(rcb_stream_state *st) {
+    rcb_stream_init(st);
+    st->check_owner = true;
+    st->owner = pthread_self();
+}
+
 void rcb_stream_free(rcb_stream_state *st) {
     json_decref(st->values);
     json_decref(st->error);
@@ -199,7 +207,33 @@ snats_rpc_stream *rcb_start_stream(snats_rpc_client *client, const char *method,
     return stream;
 }
 
+/* Starts a stream of method (params as JSON text, NULL: none), waits up to wait_ms for its end
+ * (nothing may follow it) and checks that it ended with want; the caller checks the rest, then
+ * calls stream_done. */
+static snats_rpc_stream *stream_to_end(rcb_stream_state *st, snats_rpc_client *client, const char *method,
+                                       const char *params_json, int64_t timeout_ms, int64_t wait_ms,
+                                       snats_status want) {
+    rcb_stream_init(st);
+    snats_rpc_stream *stream = rcb_start_stream(client, method, params_json, timeout_ms, st);
+    rcb_stream_wait_end(st, wait_ms);
+    snats_status got = atomic_load(&st->end_status);
+    if (got != want) FAIL("%s: the stream ended with %s (%s), expected %s", method, snats_status_text(got), st->message,
+                          snats_status_text(want));
+    return stream;
+}
+
+static void stream_done(snats_rpc_stream *stream, rcb_stream_state *st) {
+    snats_rpc_stream_destroy(stream);
+    rcb_stream_free(st);
+}
+
 /* ---- describe ---- */
+
+void rcb_describe_init_owned(rcb_describe_state *st) {
+    memset(st, 0, sizeof *st);
+    st->check_owner = true;
+    st->owner = pthread_self();
+}
 
 void rcb_on_described(snats_status status, const json_t *value, void *closure) {
     rcb_describe_state *st = closure;
@@ -217,36 +251,24 @@ static void rpc_stream_cb_items_in_order_then_end(void) {
     rcb_fixture f;
     rcb_calc_up(&f);
     static rcb_stream_state st;
-    rcb_stream_init(&st);
-    snats_rpc_stream *stream = rcb_start_stream(f.client, "count", "[300]", harness_ms(2000), &st);
-    rcb_stream_wait_end(&st, 10000);
-    CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_OK);
+    snats_rpc_stream *stream = stream_to_end(&st, f.client, "count", "[300]", harness_ms(2000), 10000, SNATS_OK);
     rcb_check_counted(&st, 300);
     /* Not for snats_rpc_stream_next, before or after the end. */
     json_t *item = (json_t *)&st, *error = (json_t *)&st;
     CHECK_STATUS(snats_rpc_stream_next(&item, &error, stream), SNATS_ILLEGAL_STATE);
     CHECK_NULL(item);
     CHECK_NULL(error);
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
 
     /* No items at all: only the end. */
-    rcb_stream_init(&st);
-    stream = rcb_start_stream(f.client, "count", "[0]", harness_ms(2000), &st);
-    rcb_stream_wait_end(&st, 5000);
-    CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_OK);
+    stream = stream_to_end(&st, f.client, "count", "[0]", harness_ms(2000), 5000, SNATS_OK);
     CHECK_EQ_INT(atomic_load(&st.items), 0);
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
 
     /* The timeout is per item: a stream longer than it is fine while items keep coming. */
-    rcb_stream_init(&st);
-    stream = rcb_start_stream(f.client, "ticker", "[30, 10]", harness_ms(250), &st);
-    rcb_stream_wait_end(&st, 10000);
-    CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_OK);
+    stream = stream_to_end(&st, f.client, "ticker", "[30, 10]", harness_ms(250), 10000, SNATS_OK);
     rcb_check_counted(&st, 30);
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
 
     /* Without a stream handle: nothing to destroy. */
     rcb_stream_init(&st);
@@ -266,65 +288,41 @@ static void rpc_stream_cb_plain_method_and_errors(void) {
     static rcb_stream_state st;
 
     /* A method that does not stream: its result as the one item, then the end. */
-    rcb_stream_init(&st);
-    snats_rpc_stream *stream = rcb_start_stream(f.client, "whoami", NULL, harness_ms(2000), &st);
-    rcb_stream_wait_end(&st, 5000);
-    CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_OK);
+    snats_rpc_stream *stream = stream_to_end(&st, f.client, "whoami", NULL, harness_ms(2000), 5000, SNATS_OK);
     CHECK_EQ_INT(json_array_size(st.values), 1);
     CHECK_EQ_STR(json_string_value(json_array_get(st.values, 0)), "calc");
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
-    rcb_stream_init(&st);
-    stream = rcb_start_stream(f.client, "nothing", NULL, harness_ms(2000), &st); /* null is an item too */
-    rcb_stream_wait_end(&st, 5000);
-    CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_OK);
+    stream_done(stream, &st);
+    stream = stream_to_end(&st, f.client, "nothing", NULL, harness_ms(2000), 5000, SNATS_OK); /* null is an item too */
     CHECK_EQ_INT(json_array_size(st.values), 1);
     CHECK(json_is_null(json_array_get(st.values, 0)));
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
 
     /* No server has the method: -32601 at once. */
-    rcb_stream_init(&st);
     int64_t started = harness_now_ms();
-    stream = rcb_start_stream(f.client, "nope", NULL, harness_ms(20000), &st);
-    rcb_stream_wait_end(&st, 5000);
+    stream = stream_to_end(&st, f.client, "nope", NULL, harness_ms(20000), 5000, SNATS_RPC_ERROR);
     CHECK(harness_now_ms() - started < harness_ms(5000));
-    CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_RPC_ERROR);
     CHECK_EQ_INT(atomic_load(&st.items), 0);
     CHECK_EQ_INT(code_of(st.error), -32601);
     CHECK_EQ_STR(json_string_value(json_object_get(st.error, "message")), "Method not found: nope");
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
 
     /* Items, then an error. */
-    rcb_stream_init(&st);
-    stream = rcb_start_stream(f.client, "count", "[-1]", harness_ms(2000), &st);
-    rcb_stream_wait_end(&st, 5000);
-    CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_RPC_ERROR);
+    stream = stream_to_end(&st, f.client, "count", "[-1]", harness_ms(2000), 5000, SNATS_RPC_ERROR);
     rcb_check_counted(&st, 2);
     CHECK_EQ_INT(code_of(st.error), -32603);
     CHECK_EQ_STR(json_string_value(json_object_get(st.error, "message")), "Internal error: generator failed");
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
 
     /* A plain method that fails: no item, the error. */
-    rcb_stream_init(&st);
-    stream = rcb_start_stream(f.client, "crash", NULL, harness_ms(2000), &st);
-    rcb_stream_wait_end(&st, 5000);
-    CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_RPC_ERROR);
+    stream = stream_to_end(&st, f.client, "crash", NULL, harness_ms(2000), 5000, SNATS_RPC_ERROR);
     CHECK_EQ_INT(atomic_load(&st.items), 0);
     CHECK_EQ_INT(code_of(st.error), -32603);
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
 
     /* Params the server refuses. */
-    rcb_stream_init(&st);
-    stream = rcb_start_stream(f.client, "count", "{\"n\": \"many\"}", harness_ms(2000), &st);
-    rcb_stream_wait_end(&st, 5000);
-    CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_RPC_ERROR);
+    stream = stream_to_end(&st, f.client, "count", "{\"n\": \"many\"}", harness_ms(2000), 5000, SNATS_RPC_ERROR);
     CHECK_EQ_INT(code_of(st.error), -32602);
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
     rcb_calc_down(&f);
 }
 
@@ -345,20 +343,15 @@ static void rpc_stream_cb_silent_method_times_out(void) {
     CHECK_EQ_INT(atomic_load(&st.items), 0);
     CHECK_NULL(st.error);
     CHECK(strstr(st.message, "timed out") != NULL);
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
 
     /* Items that stop coming: the items, then SNATS_TIMEOUT. */
-    rcb_stream_init(&st);
     atomic_store(&g_ticker_stop, false);
     char params[64];
     snprintf(params, sizeof params, "[3, %lld]", (long long)harness_ms(1500));
-    stream = rcb_start_stream(f.client, "ticker", params, harness_ms(400), &st);
-    rcb_stream_wait_end(&st, 5000);
-    CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_TIMEOUT);
+    stream = stream_to_end(&st, f.client, "ticker", params, harness_ms(400), 5000, SNATS_TIMEOUT);
     rcb_check_counted(&st, 1);
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
     rcb_calc_down(&f); /* stops the ticker */
 }
 
@@ -429,8 +422,7 @@ static void rpc_stream_cb_connection_closed(void) {
     CHECK(harness_now_ms() - started < harness_ms(5000));
     CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_CONNECTION_CLOSED);
     rcb_check_counted(&st, atomic_load(&st.items));
-    snats_rpc_stream_destroy(stream);
-    rcb_stream_free(&st);
+    stream_done(stream, &st);
 
     /* A closed connection cannot ask: the callback is not called. */
     rcb_stream_init(&st);

@@ -82,44 +82,41 @@ static void rpc_describe_cb_matches_blocking_form(void) {
 
 static atomic_int g_closed;
 
-static void on_closed(snats_conn *conn, void *closure) {
-    (void)conn;
-    (void)closure;
-    atomic_fetch_add(&g_closed, 1);
+/* The "calc" server, and a client of it (f->client) on a connection bound to a new queue
+ * (f->c), which it returns. */
+static snats_dispatch_queue *queue_client_up(rcb_fixture *f) {
+    rcb_server_up(f);
+    snats_dispatch_queue *q = NULL;
+    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
+    f->c = harness_connect_on_queue(f->srv.url, q, false, harness_count_closed, &g_closed);
+    CHECK_OK(snats_rpc_client_create(&f->client, f->c, "calc"));
+    return q;
 }
 
-static void dispatch_until(snats_dispatch_queue *q, atomic_int *counter, int want) {
-    int64_t deadline = harness_now_ms() + harness_ms(10000);
-    while (atomic_load(counter) < want) {
-        if (harness_now_ms() > deadline) FAIL("%d of %d after dispatching", atomic_load(counter), want);
-        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, NULL));
-    }
+/* Destroys the client and its connection (whose closed callback waits for the dispatch), q,
+ * then the server. */
+static void queue_client_down(rcb_fixture *f, snats_dispatch_queue *q) {
+    snats_rpc_client_destroy(f->client);
+    f->client = NULL;
+    snats_conn_destroy(f->c);
+    f->c = f->s;
+    harness_dispatch_until(q, &g_closed, 1);
+    snats_dispatch_queue_destroy(q);
+    rcb_calc_down(f);
 }
 
 /* The client's connection is bound to a queue: every callback runs in the test thread's
  * dispatch, none before it. */
 static void rpc_stream_and_describe_cb_on_dispatch_queue(void) {
     rcb_fixture f;
-    rcb_server_up(&f);
-    snats_dispatch_queue *q = NULL;
-    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
-    snats_options *o = NULL;
-    CHECK_OK(snats_options_create(&o));
-    CHECK_OK(snats_options_set_url(o, f.srv.url));
-    CHECK_OK(snats_options_set_dispatch_queue(o, q));
-    CHECK_OK(snats_options_set_closed_cb(o, on_closed, NULL));
-    CHECK_OK(snats_conn_connect(&f.c, o));
-    snats_options_destroy(o);
-    CHECK_OK(snats_rpc_client_create(&f.client, f.c, "calc"));
+    snats_dispatch_queue *q = queue_client_up(&f);
 
     static rcb_stream_state st;
-    rcb_stream_init(&st);
-    st.check_owner = true;
-    st.owner = pthread_self();
+    rcb_stream_init_owned(&st);
     snats_rpc_stream *stream = rcb_start_stream(f.client, "count", "[50]", harness_ms(5000), &st);
     harness_sleep_ms(200); /* the items are here by now, but wait for the owner */
     CHECK_EQ_INT(atomic_load(&st.calls), 0);
-    dispatch_until(q, &st.ended, 1);
+    harness_dispatch_until(q, &st.ended, 1);
     rcb_stream_wait_end(&st, 100);
     CHECK_EQ_INT(atomic_load(&st.end_status), SNATS_OK);
     rcb_check_counted(&st, 50);
@@ -129,11 +126,9 @@ static void rpc_stream_and_describe_cb_on_dispatch_queue(void) {
     struct { const char *method; snats_status status; } ends[] = {
         {"nope", SNATS_RPC_ERROR}, {"silent", SNATS_TIMEOUT}, {"whoami", SNATS_OK}};
     for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
-        rcb_stream_init(&st);
-        st.check_owner = true;
-        st.owner = pthread_self();
+        rcb_stream_init_owned(&st);
         stream = rcb_start_stream(f.client, ends[i].method, NULL, harness_ms(300), &st);
-        dispatch_until(q, &st.ended, 1);
+        harness_dispatch_until(q, &st.ended, 1);
         rcb_stream_wait_end(&st, 100);
         if (atomic_load(&st.end_status) != ends[i].status)
             FAIL("%s ended with %d, expected %d", ends[i].method, (int)st.end_status, (int)ends[i].status);
@@ -142,9 +137,7 @@ static void rpc_stream_and_describe_cb_on_dispatch_queue(void) {
     }
 
     /* Destroyed between two dispatches: what waits in the queue is not delivered. */
-    rcb_stream_init(&st);
-    st.check_owner = true;
-    st.owner = pthread_self();
+    rcb_stream_init_owned(&st);
     stream = rcb_start_stream(f.client, "count", "[20]", harness_ms(5000), &st);
     harness_sleep_ms(200);
     snats_rpc_stream_destroy(stream);
@@ -158,13 +151,11 @@ static void rpc_stream_and_describe_cb_on_dispatch_queue(void) {
     json_t *methods = NULL;
     CHECK_OK(snats_rpc_client_describe(&methods, plain, harness_ms(300)));
     static rcb_describe_state d;
-    memset(&d, 0, sizeof d);
-    d.check_owner = true;
-    d.owner = pthread_self();
+    rcb_describe_init_owned(&d);
     CHECK_OK(snats_rpc_client_describe_cb(f.client, harness_ms(300), rcb_on_described, &d));
     harness_sleep_ms(100); /* the answers are here by now, but wait for the owner */
     CHECK_EQ_INT(atomic_load(&d.calls), 0);
-    dispatch_until(q, &d.calls, 1);
+    harness_dispatch_until(q, &d.calls, 1);
     CHECK_EQ_INT(atomic_load(&d.wrong_thread), 0);
     CHECK_EQ_INT(atomic_load(&d.status), SNATS_OK);
     check_same(methods, d.value);
@@ -172,13 +163,7 @@ static void rpc_stream_and_describe_cb_on_dispatch_queue(void) {
     json_decref(d.value);
     snats_rpc_client_destroy(plain);
 
-    snats_rpc_client_destroy(f.client);
-    f.client = NULL;
-    snats_conn_destroy(f.c);
-    f.c = f.s;
-    dispatch_until(q, &g_closed, 1);
-    snats_dispatch_queue_destroy(q);
-    rcb_calc_down(&f);
+    queue_client_down(&f, q);
 }
 
 /* The owner of the queue dispatches only after the timeout (a busy event loop): what came in
@@ -186,17 +171,7 @@ static void rpc_stream_and_describe_cb_on_dispatch_queue(void) {
  * (and snats_rpc_client_call_cb()) would: the items and the end, the methods. */
 static void rpc_stream_and_describe_cb_late_dispatch_keeps_what_came_in_time(void) {
     rcb_fixture f;
-    rcb_server_up(&f);
-    snats_dispatch_queue *q = NULL;
-    CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
-    snats_options *o = NULL;
-    CHECK_OK(snats_options_create(&o));
-    CHECK_OK(snats_options_set_url(o, f.srv.url));
-    CHECK_OK(snats_options_set_dispatch_queue(o, q));
-    CHECK_OK(snats_options_set_closed_cb(o, on_closed, NULL));
-    CHECK_OK(snats_conn_connect(&f.c, o));
-    snats_options_destroy(o);
-    CHECK_OK(snats_rpc_client_create(&f.client, f.c, "calc"));
+    snats_dispatch_queue *q = queue_client_up(&f);
     int64_t timeout = harness_ms(300), late = harness_ms(300) + 300;
 
     /* Control: snats_rpc_client_call_cb() delivers the answer that came in time. */
@@ -204,7 +179,7 @@ static void rpc_stream_and_describe_cb_late_dispatch_keeps_what_came_in_time(voi
     memset(&d, 0, sizeof d);
     CHECK_OK(snats_rpc_client_call_cb(f.client, "whoami", NULL, timeout, on_called, &d));
     harness_sleep_ms(late);
-    dispatch_until(q, &d.calls, 1);
+    harness_dispatch_until(q, &d.calls, 1);
     CHECK_EQ_INT(atomic_load(&d.status), SNATS_OK);
     CHECK_EQ_STR(json_string_value(d.value), "calc");
     json_decref(d.value);
@@ -214,7 +189,7 @@ static void rpc_stream_and_describe_cb_late_dispatch_keeps_what_came_in_time(voi
     rcb_stream_init(&st);
     snats_rpc_stream *stream = rcb_start_stream(f.client, "count", "[3]", timeout, &st);
     harness_sleep_ms(late);
-    dispatch_until(q, &st.ended, 1);
+    harness_dispatch_until(q, &st.ended, 1);
     rcb_stream_wait_end(&st, 100);
     if (atomic_load(&st.end_status) != SNATS_OK || atomic_load(&st.items) != 3)
         snprintf(failures, sizeof failures, " stream_cb: %d item(s), then status %d (%s);", atomic_load(&st.items),
@@ -227,7 +202,7 @@ static void rpc_stream_and_describe_cb_late_dispatch_keeps_what_came_in_time(voi
     memset(&d, 0, sizeof d);
     CHECK_OK(snats_rpc_client_describe_cb(f.client, timeout, rcb_on_described, &d));
     harness_sleep_ms(late);
-    dispatch_until(q, &d.calls, 1);
+    harness_dispatch_until(q, &d.calls, 1);
     CHECK_EQ_INT(atomic_load(&d.status), SNATS_OK);
     if (json_array_size(d.value) != 5) {
         size_t n = strlen(failures);
@@ -236,13 +211,7 @@ static void rpc_stream_and_describe_cb_late_dispatch_keeps_what_came_in_time(voi
     json_decref(d.value);
     if (failures[0] != '\0') FAIL("dispatched after the timeout:%s", failures);
 
-    snats_rpc_client_destroy(f.client);
-    f.client = NULL;
-    snats_conn_destroy(f.c);
-    f.c = f.s;
-    dispatch_until(q, &g_closed, 1);
-    snats_dispatch_queue_destroy(q);
-    rcb_calc_down(&f);
+    queue_client_down(&f, q);
 }
 
 const test_case rpc_cb_loop_tests[] = {
