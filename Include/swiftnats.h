@@ -1938,8 +1938,12 @@ void snats_rpc_server_destroy(snats_rpc_server *server);
  * @param params  Borrowed, read before return; NULL for no checking. A JSON array describing
  *                the parameters: each item a name (`"a"`: required, any type) or an object
  *                `{"name": "a", "type": "string"|"number"|"integer"|"boolean"|"array"|"object"|"null"|"any",
- *                "required": bool, "kind": "var_positional"|"var_keyword"}`. Calls that do not
- *                fit get -32602 naming the parameter; snats_rpc_client_describe() shows it.
+ *                "required": bool, "kind": "var_positional"|"var_keyword"}` (the name `*` is
+ *                reserved). Calls that do not fit get -32602 naming the parameter;
+ *                snats_rpc_client_describe() shows it. The handler's params are an array
+ *                (positional), an object (named), or an object whose `"*"` key holds the first
+ *                values by position and whose other keys name the rest (a call that passes both:
+ *                docs/RPC.md), with or without a description.
  * @param description Copied; NULL for none.
  * @param concurrency How many calls the handler may work on at once (0 or 1: one at a time).
  * @param handler Called for each call. @param closure Passed to @p handler.
@@ -1952,6 +1956,17 @@ void snats_rpc_server_destroy(snats_rpc_server *server);
 snats_status snats_rpc_server_register(snats_rpc_server *server, const char *method, const json_t *params,
                                        const char *description, int concurrency, snats_rpc_handler handler,
                                        void *closure);
+
+/**
+ * @brief As snats_rpc_server_register(), for a method that streams its result (its handler
+ *        answers with snats_rpc_request_send_item() and snats_rpc_request_end_stream()): the
+ *        endpoint's metadata says so (`rpc.stream`: `"true"`), snats_rpc_client_describe()
+ *        lists it with `"stream": true`, and proxies (the Python binding's) iterate it.
+ *        Callers may still call it plainly (all items in one array).
+ */
+snats_status snats_rpc_server_register_stream(snats_rpc_server *server, const char *method, const json_t *params,
+                                              const char *description, int concurrency, snats_rpc_handler handler,
+                                              void *closure);
 
 /**
  * @brief Starts serving every registered method: creates the micro service and its endpoints
@@ -2212,7 +2227,8 @@ void snats_rpc_stream_destroy(snats_rpc_stream *stream);
  * @brief Lists the methods of the client's namespaces (from micro INFO), sorted by name.
  * @param[out] methods On SNATS_OK a new reference to an array of `{"method", "namespace",
  *                     "subject", "params" (the description, or null), "description",
- *                     "instances"}`; a method in two namespaces of a group is listed once, for
+ *                     "instances", "stream" (true when registered with
+ *                     snats_rpc_server_register_stream())}`; a method in two namespaces of a group is listed once, for
  *                     the namespace that answers it. Else NULL.
  * @param client Borrowed. @param timeout_ms > 0: how long to gather answers.
  * @retval SNATS_OK listed (maybe empty). @retval SNATS_INVALID_ARG a NULL argument, timeout_ms <= 0.

@@ -48,4 +48,6 @@ public enum RPCMetadata {
     public static let params = "rpc.params"
     public static let root = "rpc.root"
     public static let description = "rpc.description"
+    /// `"true"` for a method that streams its result (proxies iterate it).
+    public static let stream = "rpc.stream"
 }

@@ -45,11 +45,17 @@ public struct ParameterList: Equatable {
         var parameters: [Parameter] = []
         for (index, item) in json.items.enumerated() {
             if let name = item.stringValue {
+                guard !name.isEmpty, name != Self.positionalKey else {
+                    throw RPCConfigError("parameter \(index) has an empty or reserved (\"\(Self.positionalKey)\") name")
+                }
                 parameters.append(Parameter(name))
                 continue
             }
             guard item.isObject, let name = item.string("name"), !name.isEmpty else {
                 throw RPCConfigError("parameter \(index) must be a name or an object with a \"name\"")
+            }
+            guard name != Self.positionalKey else {
+                throw RPCConfigError("the parameter name \"\(name)\" is reserved for positional values")
             }
             let type = item.string("type").flatMap { $0 == "any" ? nil : $0 }
             if let type, !Parameter.types.contains(type) {
@@ -85,30 +91,55 @@ public struct ParameterList: Equatable {
     }
 
     private var singles: [Parameter] { parameters.filter { $0.kind == .single } }
+    /// The one-value parameters a value by position may fill: those before `var_positional`.
+    private var byPositionSingles: [Parameter] {
+        Array(parameters.prefix { $0.kind != .restPositional }.filter { $0.kind == .single })
+    }
     private func has(_ kind: Parameter.Kind) -> Bool { parameters.contains { $0.kind == kind } }
 
-    /// Checks `params` (an object or an array); the error names the first parameter at fault.
+    /// The key of a params object that holds positional values, for a call that passes both
+    /// (`{"*": [1, 2], "flag": true}`: Python's `f(1, 2, flag=True)` with `*args`).
+    public static let positionalKey = "*"
+
+    /// Checks `params`: an array (by position), an object (by name), or an object whose
+    /// `positionalKey` holds the first values by position and whose other keys name the rest.
+    /// The error names the first parameter at fault.
     public func check(_ params: JSONValue) throws {
+        let positional: [JSONValue]
+        let named: JSONValue?
         if params.isArray {
-            let values = params.items
-            let singles = self.singles
-            if values.count > singles.count && !has(.restPositional) {
-                throw invalid("expected at most \(singles.count) parameter\(singles.count == 1 ? "" : "s"), got \(values.count)")
-            }
-            for (parameter, value) in zip(singles, values) where !parameter.accepts(value) {
-                throw mistyped(parameter, value)
-            }
-            if let missing = singles.dropFirst(values.count).first(where: \.required) {
-                throw invalid("missing required parameter '\(missing.name)'")
-            }
+            (positional, named) = (params.items, nil)
+        } else if let given = params.value(Self.positionalKey) {
+            guard given.isArray else { throw invalid("'\(Self.positionalKey)' must be an array of positional values") }
+            (positional, named) = (given.items, params)
+        } else {
+            (positional, named) = ([], params)
+        }
+        let singles = self.singles
+        // Values by position fill the one-value parameters before `var_positional` (those
+        // after it take names only, as in Python), then go to it.
+        let byPosition = byPositionSingles
+        if positional.count > byPosition.count && !has(.restPositional) {
+            throw invalid("expected at most \(byPosition.count) parameter\(byPosition.count == 1 ? "" : "s"), got \(positional.count)")
+        }
+        for (parameter, value) in zip(byPosition, positional) where !parameter.accepts(value) {
+            throw mistyped(parameter, value)
+        }
+        let filled = min(positional.count, byPosition.count)
+        let rest = singles.dropFirst(filled)
+        guard let named else {
+            if let missing = rest.first(where: \.required) { throw invalid("missing required parameter '\(missing.name)'") }
             return
         }
-        let given = params.keys
+        let given = named.keys.filter { $0 != Self.positionalKey }
+        if let twice = given.first(where: { key in singles.prefix(filled).contains { $0.name == key } }) {
+            throw invalid("parameter '\(twice)' given by position and by name")
+        }
         if !has(.restKeyword), let unknown = given.first(where: { key in !singles.contains { $0.name == key } }) {
             throw invalid("unexpected parameter '\(unknown)'")
         }
-        for parameter in singles {
-            if let value = params.value(parameter.name) {
+        for parameter in rest {
+            if let value = named.value(parameter.name) {
                 if !parameter.accepts(value) { throw mistyped(parameter, value) }
             } else if parameter.required {
                 throw invalid("missing required parameter '\(parameter.name)'")

@@ -269,6 +269,8 @@ public struct MethodDescription: Equatable {
     public var description: String
     /// How many server instances of the namespace offer it.
     public var instances: Int
+    /// Whether it streams its result (`callStream` reads it item by item).
+    public var streams: Bool = false
 
     /// The methods that the INFO answers of each namespace (in the order of `namespaces`)
     /// offer, sorted by name; a method offered in several namespaces is the first one's.
@@ -288,7 +290,8 @@ public struct MethodDescription: Equatable {
                     let parameters = metadata[RPCMetadata.params].flatMap { try? ParameterList(json: JSONValue.parse($0)) }
                     found.append(MethodDescription(
                         method: method, namespace: namespace, subject: endpoint.subject, parameters: parameters,
-                        description: metadata[RPCMetadata.description] ?? "", instances: 1))
+                        description: metadata[RPCMetadata.description] ?? "", instances: 1,
+                        streams: metadata[RPCMetadata.stream] == "true"))
                 }
             }
         }
@@ -303,6 +306,7 @@ public struct MethodDescription: Equatable {
         if let parameters { object.set("params", parameters.json) } else { object.setNull("params") }
         object.set("description", description)
         object.set("instances", instances)
+        object.set("stream", streams)
         return object
     }
 }

@@ -11,6 +11,8 @@ public struct RPCMethod {
     public var description: String
     /// How many calls the handler may work on at once (1: one at a time, in order).
     public var concurrency: Int
+    /// Whether it streams its result (items, then the end): `describe()` says so.
+    public var streams: Bool
     let handler: (RPCRequest) -> Void
 }
 
@@ -44,18 +46,19 @@ public final class RPCServer {
     public var isRunning: Bool { service?.isRunning ?? false }
     public var prefix: String? { lock.withLock { running?.prefix } }
 
-    /// Registers `method` (dotted names allowed). The handler answers through the request.
-    /// Allowed before and after `start`.
+    /// Registers `method` (dotted names allowed). The handler answers through the request;
+    /// `streams` declares that it answers with items and an end. Allowed before and after
+    /// `start`.
     public func register(
         _ method: String, parameters: ParameterList? = nil, description: String = "", concurrency: Int = 1,
-        handler: @escaping (RPCRequest) -> Void
+        streams: Bool = false, handler: @escaping (RPCRequest) -> Void
     ) throws {
         try MethodNames.checkMethod(method)
         guard (1...1024).contains(concurrency) else {
             throw RPCConfigError("concurrency must be between 1 and 1024, got \(concurrency)")
         }
         let entry = RPCMethod(name: method, parameters: parameters, description: description, concurrency: concurrency,
-                              handler: handler)
+                              streams: streams, handler: handler)
         let service: (Service, String)? = try lock.withLock {
             let name = MethodNames.endpointName(method)
             if let clash = methods.first(where: { MethodNames.endpointName($0.name) == name }) {
@@ -145,6 +148,7 @@ public final class RPCServer {
         var metadata = [RPCMetadata.method: called]
         if let parameters = method.parameters { metadata[RPCMetadata.params] = parameters.json.serialized() }
         if !method.description.isEmpty { metadata[RPCMetadata.description] = method.description }
+        if method.streams { metadata[RPCMetadata.stream] = "true" }
         var config = EndpointConfig(
             subject: MethodNames.subject(root: root, namespace: namespace, method: called), metadata: metadata)
         config.concurrency = method.concurrency

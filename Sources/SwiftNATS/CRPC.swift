@@ -113,10 +113,10 @@ public func snats_rpc_server_destroy(_ pointer: OpaquePointer?) {
     Handle.release(pointer, as: CRPCServer.self)
 }
 
-@_cdecl("snats_rpc_server_register")
-public func snats_rpc_server_register(
+private func register(
     _ pointer: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ params: UnsafeMutablePointer<json_t>?,
-    _ description: UnsafePointer<CChar>?, _ concurrency: Int32, _ handler: CRPCHandler?, _ closure: UnsafeMutableRawPointer?
+    _ description: UnsafePointer<CChar>?, _ concurrency: Int32, streams: Bool, _ handler: CRPCHandler?,
+    _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
     withStatus {
         let server = try rpcServer(pointer)
@@ -125,11 +125,27 @@ public func snats_rpc_server_register(
         let parameters = try shared(params).map { try ParameterList(json: $0) }
         try server.register(
             method, parameters: parameters, description: optionalString(description) ?? "",
-            concurrency: concurrency == 0 ? 1 : Int(concurrency)
+            concurrency: concurrency == 0 ? 1 : Int(concurrency), streams: streams
         ) { request in
             handler(Handle.unretained(request), request.params.raw, closure)
         }
     }
+}
+
+@_cdecl("snats_rpc_server_register")
+public func snats_rpc_server_register(
+    _ pointer: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ params: UnsafeMutablePointer<json_t>?,
+    _ description: UnsafePointer<CChar>?, _ concurrency: Int32, _ handler: CRPCHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    register(pointer, method, params, description, concurrency, streams: false, handler, closure)
+}
+
+@_cdecl("snats_rpc_server_register_stream")
+public func snats_rpc_server_register_stream(
+    _ pointer: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ params: UnsafeMutablePointer<json_t>?,
+    _ description: UnsafePointer<CChar>?, _ concurrency: Int32, _ handler: CRPCHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    register(pointer, method, params, description, concurrency, streams: true, handler, closure)
 }
 
 @_cdecl("snats_rpc_server_start")

@@ -75,7 +75,8 @@ struct RPCListCommand: ParsableCommand {
         if json { return methods.forEach { print($0.json.serialized()) } }
         if methods.isEmpty { return print("No methods found in \(namespace)") }
         printTable(["METHOD", "PARAMS", "NAMESPACE", "INSTANCES", "DESCRIPTION"], methods.map {
-            [$0.method, $0.parameters.map(Self.signature) ?? "(unchecked)", $0.namespace, String($0.instances), $0.description]
+            [$0.method + ($0.streams ? " (stream)" : ""), $0.parameters.map(Self.signature) ?? "(unchecked)", $0.namespace,
+             String($0.instances), $0.description]
         })
     }
 
@@ -111,7 +112,7 @@ struct RPCServeCommand: ParsableCommand {
                 return JSONValue.number(values.reduce(0) { $0 + ($1.numberValue ?? 0) })
             }
             try server.register("count", parameters: ParameterList([Parameter("n", type: "integer")]),
-                                description: "streams 0 .. n-1") { request in
+                                description: "streams 0 .. n-1", streams: true) { request in
                 let n = (request.params.isArray ? request.params.items.first : request.params.value("n"))?.integerValue ?? 0
                 do {
                     for index in 0..<max(0, n) { try request.sendItem(JSONValue.integer(index)) }
