@@ -408,6 +408,8 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_rpc_server_create": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p]),
     "snats_rpc_server_destroy": (None, [c_handle]),
     "snats_rpc_server_register": (c_status, [c_handle, c_char_p, c_json, c_char_p, c_int, RPC_HANDLER, c_void_p]),
+    "snats_rpc_server_register_stream": (c_status, [c_handle, c_char_p, c_json, c_char_p, c_int, RPC_HANDLER,
+                                                    c_void_p]),
     "snats_rpc_server_start": (c_status, [c_handle, c_char_p]),
     "snats_rpc_server_stop": (c_status, [c_handle]),
     "snats_rpc_server_id": (c_char_p, [c_handle]),

@@ -60,6 +60,8 @@ from .errors import (
     error_for_status,
     rpc_error,
 )
+from .rpc_objects import ServiceDict, expose, exposed_methods
+from .rpc_proxy import POSITIONAL_KEY, AsyncProxy, Proxy
 
 __all__ = [
     "RPC",
@@ -75,6 +77,10 @@ __all__ = [
     "InvalidParamsError",
     "InternalError",
     "describe_parameters",
+    "expose",
+    "ServiceDict",
+    "Proxy",
+    "AsyncProxy",
 ]
 
 Params = Union[Mapping[str, Any], Sequence[Any], None]
@@ -142,7 +148,8 @@ def _outcome(status: int, result: ctypes.c_void_p, error: ctypes.c_void_p) -> An
 
 def method_infos(listing: List[Dict[str, Any]]) -> List[MethodInfo]:
     """The library's describe listing as :class:`MethodInfo` entries."""
-    return [MethodInfo(m["method"], m["namespace"], m["subject"], m["params"], m["description"], m["instances"])
+    return [MethodInfo(m["method"], m["namespace"], m["subject"], m["params"], m["description"], m["instances"],
+                       bool(m.get("stream", False)))
             for m in listing]
 
 
@@ -169,10 +176,11 @@ _JSON_TYPES = {int: "integer", float: "number", str: "string", bool: "boolean", 
                dict: "object", type(None): "null"}
 
 
-def describe_parameters(fn: Callable[..., Any]) -> Optional[List[Dict[str, Any]]]:
+def describe_parameters(fn: Callable[..., Any], types: bool = True) -> Optional[List[Dict[str, Any]]]:
     """The parameter description of a function, as the library takes it: one entry per
-    parameter, with its JSON type when annotated (int, float, str, bool, list, dict), whether it
-    is required, and ``kind`` for ``*args`` / ``**kwargs``. None when it has no signature."""
+    parameter, with its JSON type when annotated (int, float, str, bool, list, dict) unless
+    @p types is False, whether it is required, and ``kind`` for ``*args`` / ``**kwargs``. None
+    when it has no signature."""
     try:
         signature = inspect.signature(fn)
     except (TypeError, ValueError):
@@ -189,7 +197,7 @@ def describe_parameters(fn: Callable[..., Any]) -> Optional[List[Dict[str, Any]]
         elif p.kind is inspect.Parameter.VAR_KEYWORD:
             entry["kind"] = "var_keyword"
         else:
-            json_type = _JSON_TYPES.get(hints.get(p.name))  # type: ignore[arg-type]
+            json_type = _JSON_TYPES.get(hints.get(p.name)) if types else None  # type: ignore[arg-type]
             if json_type is not None:
                 entry["type"] = json_type
             entry["required"] = p.default is inspect.Parameter.empty
@@ -247,7 +255,17 @@ class _Method:
 
     @staticmethod
     def arguments(params: Any) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
-        return (tuple(params), {}) if isinstance(params, list) else ((), params if isinstance(params, dict) else {})
+        """Positional and keyword arguments of the params: an array, an object, or an object
+        whose ``"*"`` key holds the positional values (docs/RPC.md)."""
+        if isinstance(params, list):
+            return tuple(params), {}
+        if not isinstance(params, dict):
+            return (), {}
+        if POSITIONAL_KEY in params:
+            named = dict(params)
+            positional = named.pop(POSITIONAL_KEY)
+            return tuple(positional) if isinstance(positional, list) else (positional,), named
+        return (), params
 
     def invoke(self, params: Any) -> Any:
         """Calls the function. The library has checked the params against the signature's
@@ -424,6 +442,8 @@ class MethodInfo:
     params: Optional[List[Dict[str, Any]]]
     description: str
     instances: int
+    #: a generator method: :meth:`RPC.call_stream` reads its items (a proxy iterates it)
+    stream: bool = False
 
 
 class RPCStream:
@@ -462,8 +482,12 @@ class RPC:
     Thread-safe; a context manager that closes it. The connection may be shared."""
 
     def __init__(self, nc: Client, namespace: Union[str, Sequence[str]] = "default", *, root: Optional[str] = None,
-                 timeout: float = _DEFAULT_TIMEOUT, loop: Optional[asyncio.AbstractEventLoop] = None) -> None:
+                 timeout: float = _DEFAULT_TIMEOUT, loop: Optional[asyncio.AbstractEventLoop] = None,
+                 check_types: bool = True) -> None:
         self._nc = getattr(nc, "sync_client", nc)  # an aio.Client works too
+        #: whether methods registered from their signature have their annotations enforced
+        self.check_types = check_types
+        self._remote: Optional[Proxy] = None
         names = [namespace] if isinstance(namespace, str) else list(namespace)
         if not names:
             raise ValueError("namespace must name at least one namespace")
@@ -492,27 +516,47 @@ class RPC:
     # -- serving -------------------------------------------------------------------------------
 
     def register_handler(self, method: str, handler: Callable[..., Any], *, params: Any = "auto",
-                         description: Optional[str] = None, concurrency: int = 1) -> None:
+                         description: Optional[str] = None, concurrency: int = 1,
+                         check_types: Optional[bool] = None) -> None:
         """Serves @p handler as @p method (dotted names allowed) in every namespace of this
         object; also after :meth:`start`. ``params``: the parameter description ("auto": from
-        the signature; None: unchecked). ``concurrency``: calls handled at once (1: in order)."""
+        the signature; None: unchecked). ``concurrency``: calls handled at once (1: in order).
+        ``check_types``: whether the description made from the signature ("auto") carries the
+        annotations' JSON types, which the server then enforces (default: the object's
+        ``check_types``, True); False keeps only names, defaults, ``*args`` and ``**kwargs``
+        (annotations written for readers rather than for callers). An explicit ``params`` is
+        used as given."""
         if not callable(handler):
             raise TypeError("handler must be callable")
-        described = describe_parameters(handler) if params == "auto" else params
+        types = self.check_types if check_types is None else check_types
+        described = describe_parameters(handler, types=types) if params == "auto" else params
         description = description if description is not None else (inspect.getdoc(handler) or "").split("\n")[0]
         entry = self._new_method(method, handler, int(concurrency))
+        # a generator streams its result: describe() (and so a proxy) knows it
+        streams = inspect.isgeneratorfunction(handler) or inspect.isasyncgenfunction(handler)
+        register = lib.snats_rpc_server_register_stream if streams else lib.snats_rpc_server_register
         key = rt.register(entry)
         try:
             for namespace in self.namespaces:
                 with _LentJSON(described) as desc, self._server(namespace).use() as server:
-                    _check(lib.snats_rpc_server_register(server, rt.text_arg(method, "method"), desc,
-                                                         rt.text_arg(description, "description"), int(concurrency),
-                                                         _CALL_THUNK, key))
+                    _check(register(server, rt.text_arg(method, "method"), desc, rt.text_arg(description, "description"),
+                                    int(concurrency), _CALL_THUNK, key))
         except BaseException:
             rt.unregister(key)
             raise
         with self._lock:
             self._keys.append(key)
+
+    def serve(self, service: Any, prefix: str = "", **options: Any) -> List[str]:
+        """Serves a whole object in one call: every method marked ``@expose``
+        (:func:`swiftnats.rpc_objects.expose`), and those of the services it holds in its
+        attributes under dotted names (``addition.add``); a dict serves its functions and
+        sub-services under its keys. Options as :meth:`register_handler`. Returns the method
+        names, sorted. Also after :meth:`start`."""
+        methods = exposed_methods(service, f"{prefix}." if prefix else "")
+        for name, function in methods:
+            self.register_handler(name, function, **options)
+        return [name for name, _ in methods]
 
     def _new_method(self, name: str, fn: Callable[..., Any], concurrency: int) -> "_Method":
         """How a registered function is called (the asyncio face runs coroutines its own way,
@@ -696,6 +740,18 @@ class RPC:
             rt.unregister(key)
             raise
         return CallbackStream(rt.out_ptr(out, "RPC stream"), key)
+
+    def proxy(self, describe_timeout: float = 0.5) -> Proxy:
+        """The remote methods as functions (``proxy.math.add(1, 2)``), with their signatures,
+        described now (waits @p describe_timeout). See :mod:`swiftnats.rpc_proxy`."""
+        return Proxy(self, describe_timeout).refresh()
+
+    @property
+    def remote(self) -> Proxy:
+        """A proxy made on first use (:meth:`proxy`) and kept: ``rpc.remote.math.add(1, 2)``."""
+        if self._remote is None:
+            self._remote = self.proxy()
+        return self._remote
 
     def describe(self, timeout: float = 1.0) -> List[MethodInfo]:
         """The methods the namespace(s) offer, with their parameters (waits @p timeout for

@@ -61,6 +61,7 @@ from ..errors import (
     SwiftNatsError,
 )
 from ..errors import TimeoutError as SwiftNatsTimeoutError
+from ..rpc_proxy import AsyncProxy
 from ..rpc import MethodInfo, Params, _answer_error, _answer_failure, _batch_calls, _end_stream, _send, describe_parameters
 from ._handlers import HandlerLoop, Lane, running_loop, settle
 
@@ -153,9 +154,9 @@ class _LoopRPC(_rpc.RPC):
     """The sync object underneath, whose methods run their coroutines on the loop."""
 
     def __init__(self, nc: Any, namespace: Union[str, Sequence[str]], root: Optional[str], timeout: float,
-                 handlers: HandlerLoop) -> None:
+                 handlers: HandlerLoop, check_types: bool) -> None:
         self._handlers = handlers
-        super().__init__(nc, namespace, root=root, timeout=timeout)
+        super().__init__(nc, namespace, root=root, timeout=timeout, check_types=check_types)
 
     def _new_method(self, name: str, fn: Callable[..., Any], concurrency: int) -> _rpc._Method:
         return _LoopMethod(self, name, fn, concurrency)
@@ -172,11 +173,12 @@ class RPC:
     context manager that closes it."""
 
     def __init__(self, nc: Any, namespace: Union[str, Sequence[str]] = "default", *, root: Optional[str] = None,
-                 timeout: float = _rpc._DEFAULT_TIMEOUT) -> None:
+                 timeout: float = _rpc._DEFAULT_TIMEOUT, check_types: bool = True) -> None:
         client = _aio_client(nc)
         self._handlers = HandlerLoop(client, client._loop if client is not None else running_loop())
-        self._rpc = _LoopRPC(nc, namespace, root, timeout, self._handlers)
+        self._rpc = _LoopRPC(nc, namespace, root, timeout, self._handlers, check_types)
         self._pending: "Dict[int, asyncio.Future[Any]]" = {}  # call_async ids
+        self._remote: Optional[AsyncProxy] = None
         self._ids = itertools.count(1)
         if client is not None:
             client._serving.add(self)  # its drain() stops the servers first
@@ -213,6 +215,11 @@ class RPC:
         """As :meth:`swiftnats.rpc.RPC.register_handler` (params, description, concurrency).
         Does not block, except for a flush when the server already runs."""
         self._rpc.register_handler(method, handler, **options)
+
+    def serve(self, service: Any, prefix: str = "", **options: Any) -> List[str]:
+        """As :meth:`swiftnats.rpc.RPC.serve`: an object's exposed methods (plain, generators,
+        ``async def``, async generators), and those of its sub-services, in one call."""
+        return self._rpc.serve(service, prefix, **options)
 
     def method(self, name: Union[str, Callable[..., Any], None] = None, **options: Any) -> Any:
         """Decorator: ``@rpc.method("math.add")``, ``@rpc.method()`` or ``@rpc.method``."""
@@ -329,6 +336,20 @@ class RPC:
         :class:`swiftnats.TimeoutError`)."""
         items = _StreamItems(asyncio.get_running_loop())
         return AsyncStream(self._rpc.stream_to(method, params, items.put, timeout), items)
+
+    async def proxy(self, describe_timeout: float = 0.5) -> AsyncProxy:
+        """The remote methods as coroutine functions (``await proxy.math.add(1, 2)``), with
+        their signatures, described now without blocking the loop. Kept as :attr:`remote`."""
+        self._remote = await AsyncProxy(self, describe_timeout).refresh()
+        return self._remote
+
+    @property
+    def remote(self) -> AsyncProxy:
+        """The proxy of the last :meth:`proxy`, or one that describes at its first call of a
+        method it does not know."""
+        if self._remote is None:
+            self._remote = AsyncProxy(self)
+        return self._remote
 
     async def describe(self, timeout: float = 1.0) -> List[MethodInfo]:
         """The methods the namespace(s) offer: every namespace is asked at once, and the
