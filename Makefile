@@ -32,7 +32,7 @@ export NATS_SERVER_BIN := $(shell scripts/find-nats-server.sh 2>/dev/null)
 # .venv beside Debian's (2.9.10), so that the suites run against both.
 CURRENT_NATS_SERVER := $(CURDIR)/.venv/bin/nats-server
 
-.PHONY: all build deps demo test test-swift test-c test-python test-install test-current-server memcheck tsan asan bench bench-scale install uninstall clean
+.PHONY: all build deps demo test test-swift test-c test-python test-install test-wheel wheel test-current-server memcheck tsan asan bench bench-scale install uninstall clean
 
 all: build
 
@@ -60,7 +60,7 @@ $(OUT)/examples/%: bindings/c/examples/%.c Include/swiftnats.h build
 
 # ---------------------------------------------------------------- tests ---
 test: deps build
-	@$(MAKE) --no-print-directory test-swift test-python test-install memcheck test-c test-current-server
+	@$(MAKE) --no-print-directory test-swift test-python test-install test-wheel memcheck test-c test-current-server
 
 test-swift:
 	$(SWIFT) test
@@ -78,6 +78,14 @@ test-install: build
 	rm -rf $(OUT)/stage
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(OUT)/stage PREFIX=/usr
 	scripts/check-install.sh $(CURDIR)/$(OUT)/stage/usr
+
+# A wheel that carries the library (and Jansson), installed into a fresh venv and used
+# from outside the tree (scripts/check-wheel.sh).
+wheel: build
+	$(PY) scripts/build_wheel.py $(LIB) $(OUT)/dist
+
+test-wheel: wheel
+	scripts/check-wheel.sh $$(ls $(OUT)/dist/swiftnats-*.whl | head -n 1)
 
 # The same pytest suite and C harness (natively, not under valgrind) against the current
 # nats-server release, where the tests that need a newer server (TLS-first) run instead of

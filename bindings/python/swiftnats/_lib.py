@@ -7,9 +7,12 @@ once, here, in header order.
 The library is looked up in this order:
 
 1. ``$SWIFTNATS_LIBRARY``: a path to the shared library (an error if it cannot be loaded);
-2. an installed library: ``ctypes.util.find_library("swiftnats")``, then ``/usr/local/lib`` and
+2. the library a wheel carries, ``swiftnats/_native/libswiftnats.so`` (``make wheel``), with
+   the libraries bundled beside it (Jansson) loaded first, so that its dependencies resolve
+   to them;
+3. an installed library: ``ctypes.util.find_library("swiftnats")``, then ``/usr/local/lib`` and
    ``/usr/lib`` (and their multiarch / lib64 variants);
-3. a build tree: walking up from this file to a directory holding
+4. a build tree: walking up from this file to a directory holding
    ``.build/release/libswiftnats.so`` or ``.build/debug/libswiftnats.so``.
 
 It is loaded with :class:`ctypes.CDLL`, which releases the GIL for the duration of every call.
@@ -100,9 +103,29 @@ def _build_tree_candidates(start: Path) -> List[str]:
     return found
 
 
+#: where a wheel puts the library and what it bundles
+_NATIVE = Path(__file__).resolve().parent / "_native"
+
+
+def _bundled_candidates() -> List[str]:
+    """The wheel's library, once the libraries bundled with it are loaded (globally: the
+    dynamic loader then resolves the library's needs to them by their soname)."""
+    library = _NATIVE / _SONAME
+    if not library.exists():
+        return []
+    for bundled in sorted(_NATIVE.iterdir()):
+        if bundled.name != _SONAME and ".so" in bundled.name:
+            try:
+                ctypes.CDLL(str(bundled), mode=ctypes.RTLD_GLOBAL)
+            except OSError:  # the library's own load then says what is missing
+                pass
+    return [str(library)]
+
+
 def _candidates() -> List[Tuple[str, str]]:
     """(origin, path-or-name) pairs in search order, without the environment variable."""
-    out: List[Tuple[str, str]] = [("installed", c) for c in _installed_candidates()]
+    out: List[Tuple[str, str]] = [("bundled", c) for c in _bundled_candidates()]
+    out += [("installed", c) for c in _installed_candidates()]
     out += [("build tree", c) for c in _build_tree_candidates(Path(__file__).resolve().parent)]
     return out
 
