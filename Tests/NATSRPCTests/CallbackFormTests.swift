@@ -7,20 +7,7 @@ import XCTest
 
 /// The forms of streams, describe and micro discovery that do not block: their outcomes reach
 /// callbacks on the connection's delivery (`InboxReplies`).
-final class CallbackFormTests: ServerTestCase {
-    var conn: Connection!
-    var servers: [RPCServer] = []
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        conn = try Connection.connect(url: server.url)
-    }
-
-    override func tearDown() {
-        for server in servers { server.stop() }
-        conn?.close()
-        super.tearDown()
-    }
+final class CallbackFormTests: RPCServerTestCase {
 
     /// What a callback stream delivered, and whether two events ever ran at once.
     private final class Recorder {

@@ -29,7 +29,8 @@ private func rpcError(_ body: () throws -> Any) -> RPCError? {
     }
 }
 
-final class RPCTests: ServerTestCase {
+/// A server per test, a connection to it, and the RPC servers a test starts (stopped after it).
+class RPCServerTestCase: ServerTestCase {
     var conn: Connection!
     var servers: [RPCServer] = []
 
@@ -43,6 +44,9 @@ final class RPCTests: ServerTestCase {
         conn?.close()
         super.tearDown()
     }
+}
+
+final class RPCTests: RPCServerTestCase {
 
     /// A calculator in `namespace`: add (declared numbers a and b), echo, fail, slow.
     @discardableResult
