@@ -20,8 +20,9 @@ public final class InboxReplies {
 
     public let inbox: String
     private let connection: Connection
-    /// Runs the events: messages come from the subscription's executor and deadlines from
-    /// the event loop, so both are funnelled into this one serial queue.
+    /// Runs the events: messages come from where the link is read and deadlines from where
+    /// they are judged (`Connection.afterDelay`), so both are funnelled into this one serial
+    /// queue, in the order they happened.
     private let jobs: JobQueue
     private let condition = Condition()
     // Guarded by `condition`.
