@@ -72,6 +72,7 @@ typedef struct {
     X(rpc)                  \
     X(rpc_cb)               \
     X(rpc_cb_loop)          \
+    X(rpc_forms)            \
     X(queue_late_dispatch)  \
     X(queue_tagged)         \
     X(queue_turn)           \
