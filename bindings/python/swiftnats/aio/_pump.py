@@ -131,10 +131,7 @@ class Pump:
             while end < count and tags[end] == tag:
                 end += 1
             owner = lookup(tag)
-            if type(owner) is tuple:  # (client, future) of a tagged request: its one reply
-                rt.unregister(tag)
-                set_future(owner[1], msgs[start], None)
-            else:
+            if not _completed_request(tag, owner, msgs[start]):
                 replies_only = False
                 sub: Optional[Subscription] = getattr(owner, "_aio", None) if owner is not None else None
                 if sub is not None and not sub._stopped:
@@ -250,9 +247,16 @@ class Pump:
                 log.exception("swiftnats.aio: error running the queue at close")
                 return
             for tag, msg in zip(tags, msgs):
-                owner = lookup(tag)
-                if type(owner) is tuple:
-                    rt.unregister(tag)
-                    set_future(owner[1], msg, None)
+                _completed_request(tag, lookup(tag), msg)
             if not msgs and not ran:
                 return
+
+
+def _completed_request(tag: int, owner: object, reply: Msg) -> bool:
+    """Completes the future of the tagged request registered as @p owner, a ``(client,
+    future)`` pair, with its one reply; False when @p owner is no request (a subscription)."""
+    if type(owner) is not tuple:
+        return False
+    rt.unregister(tag)
+    set_future(owner[1], reply, None)  # type: ignore[index]
+    return True
