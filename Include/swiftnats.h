@@ -72,8 +72,11 @@ typedef enum {
     SNATS_RECONNECT_BUFFER_FULL = 24,/**< Reconnecting, and the reconnect buffer is full. */
     SNATS_TLS_ERROR = 25,           /**< TLS failed: certificate files, handshake, verification. */
     SNATS_RPC_ERROR = 26,           /**< A remote procedure answered with an error object. */
-    SNATS_PUBLISH_REFUSED = 27      /**< Publishes buffered while reconnecting were larger than the
+    SNATS_PUBLISH_REFUSED = 27,     /**< Publishes buffered while reconnecting were larger than the
                                          new server's max_payload: not sent (the others were). */
+    SNATS_CALL_LOST = 28            /**< An RPC call's server went silent: neither its answer nor
+                                         a liveness frame came within two heartbeat intervals
+                                         (the server died or lost its link; docs/RPC.md "Liveness"). */
 } snats_status;
 
 /**
@@ -2093,6 +2096,22 @@ snats_status snats_rpc_client_create_group(snats_rpc_client **client, snats_conn
 void snats_rpc_client_destroy(snats_rpc_client *client);
 
 /**
+ * @brief Sets the liveness interval of the client's calls from now on (docs/RPC.md
+ *        "Liveness"; 1000 ms by default). A call whose timeout is longer than two intervals
+ *        asks its server for a liveness frame every interval while it works on the call (queued
+ *        behind other calls included); when neither the answer nor a frame comes for two
+ *        intervals (the server died, or lost its link) the call fails with SNATS_CALL_LOST at
+ *        once instead of waiting out its timeout. A long call whose server is alive runs to its
+ *        timeout. Calls sent with snats_rpc_client_call_async() always ask (their wait is not
+ *        known when they are sent). Streams do not: their timeout already bounds each wait.
+ * @param client Borrowed. @param interval_ms 0 (no liveness frames: for servers that do not
+ *        send them) or >= 100.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG a NULL client, an interval from 1 to 99 or < 0.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_rpc_client_set_heartbeat(snats_rpc_client *client, int64_t interval_ms);
+
+/**
  * @brief Calls @p method and waits for its outcome.
  * @param[out] result On SNATS_OK a new reference to the result; else NULL.
  * @param[out] error  May be NULL; on SNATS_RPC_ERROR a new reference to the error object; else NULL.
@@ -2102,6 +2121,10 @@ void snats_rpc_client_destroy(snats_rpc_client *client);
  * @retval SNATS_OK the result. @retval SNATS_RPC_ERROR the error (-32601 at once when no server has the method).
  * @retval SNATS_TIMEOUT no reply in time. @retval SNATS_INVALID_ARG a NULL argument, params
  *         neither object nor array, a bad method name, timeout_ms <= 0.
+ * @retval SNATS_CALL_LOST the server working on the call went silent for two liveness
+ *         intervals (snats_rpc_client_set_heartbeat()).
+ * @retval SNATS_NOT_CONNECTED this client's own link to the server was lost while it waited
+ *         (the call failed at once; it may or may not have run).
  * @retval SNATS_MAX_PAYLOAD, SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED the request could not be sent.
  * Blocks: up to @p timeout_ms. Threads: any, callbacks included.
  */
@@ -2124,7 +2147,8 @@ snats_status snats_rpc_client_call_async(uint64_t *id, snats_rpc_client *client,
  *        (ask again, or snats_rpc_client_cancel() it).
  * @param[out] result, error As snats_rpc_client_call(). @param client Borrowed.
  * @param id From snats_rpc_client_call_async(). @param timeout_ms > 0.
- * @retval SNATS_OK, SNATS_RPC_ERROR, SNATS_TIMEOUT as snats_rpc_client_call().
+ * @retval SNATS_OK, SNATS_RPC_ERROR, SNATS_TIMEOUT, SNATS_CALL_LOST as snats_rpc_client_call()
+ *         (a lost call is forgotten).
  * @retval SNATS_NOT_FOUND no pending call has @p id (collected already, or cancelled).
  * Blocks: up to @p timeout_ms. Threads: any.
  */
@@ -2137,8 +2161,9 @@ snats_status snats_rpc_client_get_response(json_t **result, json_t **error, snat
 snats_status snats_rpc_client_cancel(snats_rpc_client *client, uint64_t id);
 
 /**
- * @brief Sends a call whose outcome goes to @p cb: once, with the result, the error, or
- *        SNATS_TIMEOUT after @p timeout_ms.
+ * @brief Sends a call whose outcome goes to @p cb: once, with the result, the error,
+ *        SNATS_TIMEOUT after @p timeout_ms, or SNATS_CALL_LOST as soon as its server went
+ *        silent for two liveness intervals.
  * @param client Borrowed. @param method, params As snats_rpc_client_call(). @param timeout_ms > 0.
  * @param cb Called once. @param closure Passed to @p cb.
  * @retval SNATS_OK sent (@p cb will be called). Others as snats_rpc_client_call_async() (@p cb

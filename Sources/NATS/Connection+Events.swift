@@ -144,6 +144,13 @@ extension Connection {
         }
     }
 
+    /// Runs `body` on the event loop after `milliseconds` (up to
+    /// `TimeoutQueue.granularityNanoseconds` later), whoever reads the link: library work that
+    /// must go on while a dispatch queue's owner is busy (liveness frames). It must not block.
+    public func onEventLoop(afterMilliseconds milliseconds: Int64, _ body: @escaping () -> Void) -> () -> Void {
+        timeouts.add(milliseconds: milliseconds, body)
+    }
+
     /// Ends the connection from the library's side (server gone without reconnect, reconnect
     /// given up): the teardown, which may wait for callbacks, runs on a library thread.
     func closeFromLibrary(_ error: NATSError, reportDisconnect: Bool) {

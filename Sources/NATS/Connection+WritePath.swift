@@ -89,6 +89,23 @@ extension Connection {
         }
     }
 
+    /// Publishes a small frame of the library's own from the event loop (a liveness frame),
+    /// where waiting for outbound room would wait for the loop itself: it is buffered even
+    /// past the outbound limit, and goes out with the loop's next write.
+    public func publishFromEventLoop(_ subject: String, payload: [UInt8]) throws {
+        var subjectText = subject
+        try subjectText.withUTF8 { subjectBytes in
+            try payload.withUnsafeBytes { payloadBytes in
+                let subjectBuffer = UnsafeRawBufferPointer(subjectBytes)
+                guard Subject.isValidPublishSubject(subjectBuffer) else { throw NATSError.invalidSubject(subject) }
+                lock.lock()
+                defer { lock.unlock() }
+                try bufferPublishLocked(subject: subjectBuffer, reply: nil, headers: nil, payload: payloadBytes, mayWait: false)
+                scheduleFlushLocked()
+            }
+        }
+    }
+
     /// Publishes the records of a `PackedPublish` buffer in order, holding the lock once for
     /// all of them. Returns how many were published (all of them); a bad record, or one the
     /// connection refuses, ends the call with a `PackedPublishFailure` that counts the
@@ -123,11 +140,11 @@ extension Connection {
     /// appends it to the write.outbound buffer.
     func bufferPublishLocked(
         subject: UnsafeRawBufferPointer, reply: UnsafeRawBufferPointer?,
-        headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer
+        headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, mayWait: Bool = true
     ) throws {
         let size = (headers?.count ?? 0) + payload.count
         if size > info.maxPayload { throw NATSError.maxPayload(limit: info.maxPayload, actual: size) }
-        try waitForOutboundSpace(adding: size + subject.count + (reply?.count ?? 0) + 32)
+        try waitForOutboundSpace(adding: size + subject.count + (reply?.count ?? 0) + 32, mayWait: mayWait)
         write.outbound.appendPublish(subject: subject, reply: reply, headers: headers, payload: payload)
         stats.outMessages &+= 1
         stats.outBytes &+= UInt64(payload.count)
@@ -150,7 +167,9 @@ extension Connection {
     /// With the lock held: fails unless the connection takes publishes, and waits while the
     /// outbound buffer is over its limit (the socket is not keeping up). While reconnecting,
     /// `outbound` is the reconnect buffer: it never waits then, and fails once full.
-    func waitForOutboundSpace(adding opSize: Int) throws {
+    /// `mayWait` false (the event loop, which drains the buffer, publishing a small frame):
+    /// the buffer may go past its limit instead.
+    func waitForOutboundSpace(adding opSize: Int, mayWait: Bool = true) throws {
         while true {
             if try lifecycle.publishRoute() == .reconnectBuffer {
                 let limit = options.reconnectBufferBytes
@@ -158,7 +177,7 @@ extension Connection {
                 if write.outbound.count + opSize > limit { throw NATSError.reconnectBufferExceeded(limit: limit) }
                 return
             }
-            if write.outbound.count < options.maxOutboundBytes { return }
+            if write.outbound.count < options.maxOutboundBytes || !mayWait { return }
             // Something must be draining the buffer while this waits (a send-asap batch
             // writes only at its end).
             if options.sendAsap { writeNowLocked() } else { scheduleFlushLocked() }

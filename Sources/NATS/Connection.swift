@@ -290,15 +290,18 @@ public final class Connection {
     /// Subscribes with a handler run as `delivery` says (by default on the connection's
     /// delivery pool or dispatch queue), one message at a time, in order; `lanes` > 1 lets
     /// that many run at once (a service endpoint's concurrency), without the order.
+    /// `arrival`, when given, is told of each message the subscription accepts, where it is
+    /// read (it must not block), before the message waits for `handler`.
     public func subscribe(
         _ subject: String, queue: String? = nil, delivery: SubscriptionDelivery = .connectionDefault,
-        lanes: Int = 1, handler: @escaping (Message) -> Void
+        lanes: Int = 1, arrival: ((Message) -> Void)? = nil, handler: @escaping (Message) -> Void
     ) throws -> Subscription {
         guard lanes > 0 else { throw NATSError.invalidArgument("lanes must be positive") }
         if case .batches = delivery {
             throw NATSError.invalidArgument("a subscription with a handler cannot deliver batches")
         }
-        return try addSubscription(subject: subject, queue: queue, handler: handler, inline: nil, delivery: delivery, lanes: lanes)
+        return try addSubscription(
+            subject: subject, queue: queue, handler: handler, inline: nil, delivery: delivery, lanes: lanes, arrival: arrival)
     }
 
     /// Subscribes with a handler that gets the messages in batches (up to
@@ -338,7 +341,8 @@ public final class Connection {
 
     private func addSubscription(
         subject: String, queue: String?, handler: ((Message) -> Void)?, inline: ((Message) -> Void)?,
-        batchHandler: Subscription.BatchHandler? = nil, delivery: SubscriptionDelivery = .connectionDefault, lanes: Int = 1
+        batchHandler: Subscription.BatchHandler? = nil, delivery: SubscriptionDelivery = .connectionDefault, lanes: Int = 1,
+        arrival: ((Message) -> Void)? = nil
     ) throws -> Subscription {
         guard Subject.isValidSubscribeSubject(subject) else { throw NATSError.invalidSubject(subject) }
         if let queue, !Subject.isValidQueueGroup(queue) {
@@ -352,7 +356,7 @@ public final class Connection {
                 pendingLimits: (options.pendingMessagesLimit, options.pendingBytesLimit),
                 handler: handler, inlineHandler: inline, batchHandler: batchHandler,
                 delivery: options.dedicatedDeliveryThreads && delivery.isConnectionDefault ? .dedicatedThread : delivery,
-                defaultTarget: deliveryTarget, lanes: lanes)
+                defaultTarget: deliveryTarget, lanes: lanes, arrival: arrival)
             subscriptions[nextSid] = subscription
             return subscription
         }
@@ -460,9 +464,11 @@ public final class Connection {
     /// Sends a request whose reply (or failure) goes to `completion`, called on the event loop
     /// or the calling thread: library code only, it must not block. Returns the token that
     /// `cancelRequest` takes.
+    /// `interim`, when given, sees each reply first (on the event loop, without blocking): one
+    /// it says is interim (a liveness frame) leaves the request waiting for its answer.
     public func startRequest(
         subject: UnsafeRawBufferPointer, headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
-        completion: @escaping (Result<Message, NATSError>) -> Void
+        interim: ((Message) -> Bool)? = nil, completion: @escaping (Result<Message, NATSError>) -> Void
     ) throws -> String {
         try muxer.ensureSubscription {
             // The handler runs on the event loop while the channel (which holds this
@@ -471,7 +477,7 @@ public final class Connection {
                 muxer.deliver(message)
             }
         }
-        let (token, reply) = muxer.register(completion)
+        let (token, reply) = muxer.register(interim: interim, completion)
         do {
             var replyCopy = reply
             try replyCopy.withUTF8 { replyBytes in

@@ -9,7 +9,7 @@ public struct Message {
     public init(storage: MessageStorage) { self.storage = storage }
 
     public var subject: String { storage.string(storage.subjectRange) }
-    public var reply: String? { storage.hasReply ? storage.string(storage.replyRange) : nil }
+    public var reply: String? { storage.replySubject }
     public var payload: [UInt8] { storage.withPayload { Array($0) } }
     public var payloadCount: Int { storage.header.payloadLength }
 
@@ -123,6 +123,8 @@ public final class MessageStorage: ManagedBuffer<MessageLayout, UInt8> {
     public var subjectPointer: UnsafePointer<CChar> { pointer(at: subjectRange.lowerBound) }
     public var replyPointer: UnsafePointer<CChar>? { hasReply ? pointer(at: replyRange.lowerBound) : nil }
     public var payloadPointer: UnsafePointer<CChar> { pointer(at: payloadRange.lowerBound) }
+    /// The reply subject, nil when the message has none.
+    public var replySubject: String? { hasReply ? string(replyRange) : nil }
     public var payloadLength: Int { header.payloadLength }
     public var headerLength: Int { header.headerLength }
 

@@ -29,6 +29,9 @@ public enum NATSError: Error, Equatable, CustomStringConvertible {
     case reconnectBufferExceeded(limit: Int)
     /// The server went away while the call waited for it (a request's reply).
     case connectionLost(String)
+    /// A remote call's server went silent: neither its answer nor the liveness frames the
+    /// caller asked for came within two intervals (the server died, or lost its link).
+    case callLost(String)
     /// TLS could not be set up: files, handshake, certificate verification.
     case tls(String)
     /// Publishes buffered while reconnecting that the new server cannot take (each larger than
@@ -74,6 +77,7 @@ public enum NATSError: Error, Equatable, CustomStringConvertible {
         case .reconnectBufferExceeded(let limit):
             return "reconnect buffer of \(limit) bytes is full: publish again once reconnected"
         case .connectionLost(let text): return "connection lost: \(text)"
+        case .callLost(let text): return "call lost: \(text)"
         case .tls(let text): return "TLS error: \(text)"
         case .publishesRefused(let count, let limit, let subjects):
             let shown = subjects.prefix(8).map { "\"\($0)\"" }.joined(separator: ", ")

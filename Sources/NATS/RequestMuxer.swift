@@ -5,11 +5,19 @@ import NIOConcurrencyHelpers
 /// last subject token, so a request costs no SUB/UNSUB round trip.
 final class RequestMuxer {
     typealias Waiter = (Result<Message, NATSError>) -> Void
+    /// Says whether a reply is an interim one (a liveness frame) that leaves the request
+    /// waiting for its answer; runs on the event loop, outside the muxer's lock.
+    typealias Interim = (Message) -> Bool
+
+    private struct Entry {
+        let waiter: Waiter
+        let interim: Interim?
+    }
 
     /// `<inbox prefix>.<nuid>.`
     let replyPrefix: String
     private struct State {
-        var waiters: [String: Waiter] = [:]
+        var waiters: [String: Entry] = [:]
         var nextToken: UInt64 = 0
         var subscription: Subscription?
     }
@@ -29,11 +37,11 @@ final class RequestMuxer {
     }
 
     /// Registers a waiter; returns the reply subject to publish with.
-    func register(_ waiter: @escaping Waiter) -> (token: String, reply: String) {
+    func register(interim: Interim? = nil, _ waiter: @escaping Waiter) -> (token: String, reply: String) {
         state.withLockedValue { state in
             state.nextToken += 1
             let token = Self.encode(state.nextToken)
-            state.waiters[token] = waiter
+            state.waiters[token] = Entry(waiter: waiter, interim: interim)
             return (token, replyPrefix + token)
         }
     }
@@ -49,7 +57,20 @@ final class RequestMuxer {
         let subject = message.subject
         guard subject.count > replyPrefix.count, subject.hasPrefix(replyPrefix) else { return }
         let token = String(subject.dropFirst(replyPrefix.count))
-        guard let waiter = state.withLockedValue({ $0.waiters.removeValue(forKey: token) }) else { return }
+        let found: (entry: Entry, taken: Bool)? = state.withLockedValue { state in
+            guard let entry = state.waiters[token] else { return nil }
+            guard entry.interim == nil else { return (entry, false) }
+            state.waiters.removeValue(forKey: token)
+            return (entry, true)
+        }
+        guard let (entry, taken) = found else { return }
+        // Deliveries of one link are serial: nothing else takes this token in between, but a
+        // cancel may have.
+        if !taken {
+            if !message.isNoResponders, let interim = entry.interim, interim(message) { return }
+            guard state.withLockedValue({ $0.waiters.removeValue(forKey: token) }) != nil else { return }
+        }
+        let waiter = entry.waiter
         if message.isNoResponders {
             waiter(.failure(.noResponders("")))
         } else {
@@ -62,7 +83,7 @@ final class RequestMuxer {
     /// stays, for requests made from now on.
     func failWaiting(_ error: NATSError) {
         let waiters = state.withLockedValue { state -> [Waiter] in
-            let all = Array(state.waiters.values)
+            let all = state.waiters.values.map(\.waiter)
             state.waiters.removeAll()
             return all
         }
@@ -72,7 +93,7 @@ final class RequestMuxer {
     /// Fails every waiter, when the connection closes.
     func failAll(_ error: NATSError) {
         let waiters = state.withLockedValue { state -> [Waiter] in
-            let all = Array(state.waiters.values)
+            let all = state.waiters.values.map(\.waiter)
             state.waiters.removeAll()
             state.subscription = nil
             return all

@@ -37,6 +37,9 @@ public final class Subscription: DeliveryTask {
     public static let batchLimits = (messages: 1_024, bytes: 256 * 1024)
     /// Library-internal subscriptions (the request muxer) handle messages on the event loop.
     let inlineHandler: Handler?
+    /// Told of each message this subscription accepts, where it is read, before it waits for
+    /// its callback: a layer that must answer for queued messages (RPC liveness frames).
+    private let arrival: Handler?
     /// Where callbacks run (nil for synchronous, inline and batch subscriptions).
     private let target: DeliveryTarget?
     /// The dispatch queue holding this subscription's messages, whose limits they count in.
@@ -79,8 +82,10 @@ public final class Subscription: DeliveryTask {
     init(
         connection: Connection, sid: UInt64, subject: String, queue: String?,
         pendingLimits: (messages: Int, bytes: Int), handler: Handler?, inlineHandler: Handler? = nil,
-        batchHandler: BatchHandler? = nil, delivery: SubscriptionDelivery = .connectionDefault, defaultTarget: DeliveryTarget? = nil, lanes: Int = 1
+        batchHandler: BatchHandler? = nil, delivery: SubscriptionDelivery = .connectionDefault, defaultTarget: DeliveryTarget? = nil, lanes: Int = 1,
+        arrival: Handler? = nil
     ) {
+        self.arrival = arrival
         self.connection = connection
         self.sid = sid
         self.subject = subject
@@ -159,6 +164,7 @@ public final class Subscription: DeliveryTask {
         var wake = false
         var runs = 0
         var scheduleBatch = false
+        var arrived: [Message] = []
         condition.withLock {
             if closed { return }
             var accepted: [Message] = []
@@ -176,12 +182,20 @@ public final class Subscription: DeliveryTask {
                     continue
                 }
                 received += 1
-                if boundQueue == nil { pending.append(message) } else { accepted.append(message) }
+                if boundQueue != nil {
+                    accepted.append(message)
+                    continue
+                }
+                pending.append(message)
+                if arrival != nil { arrived.append(message) }
             }
             if let boundQueue, !accepted.isEmpty {
                 // Lock order: subscription, then queue.
                 let admitted = boundQueue.admit(accepted.map { $0.storage.payloadLength + $0.storage.headerLength })
-                for message in accepted.prefix(admitted) { pending.append(message) }
+                for message in accepted.prefix(admitted) {
+                    pending.append(message)
+                    if arrival != nil { arrived.append(message) }
+                }
                 let refused = accepted.count - admitted
                 if refused > 0 {
                     received -= UInt64(refused)
@@ -201,7 +215,9 @@ public final class Subscription: DeliveryTask {
                 scheduleBatch = true
             }
         }
-        // After the unlock, as in Completion.complete.
+        // After the unlock, as in Completion.complete; told before any of them can run, since
+        // the runs are only scheduled below.
+        if let arrival { for message in arrived { arrival(message) } }
         if wake { condition.signal() }
         if let target, runs > 0 { wakeUps.add(self, runs: runs, on: target) }
         if scheduleBatch { boundQueue?.scheduleBatch(self) }

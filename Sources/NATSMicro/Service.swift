@@ -102,7 +102,7 @@ public final class Service {
         if !isRunning { throw MicroError.stopped("cannot add endpoint \(quoted(name)) to \(quoted(self.config.name))") }
         let endpoint = Endpoint(name: name, subject: subject, queueGroup: setting.effective, metadata: config.metadata,
                                 service: self, handler: handler)
-        let subscription = try subscribe(endpoint, queue: setting.effective, concurrency: config.concurrency)
+        let subscription = try subscribe(endpoint, queue: setting.effective, concurrency: config.concurrency, arrival: config.onArrival)
         if let limits = config.pendingLimits {
             do {
                 try subscription.setPendingLimits(messages: limits.messages, bytes: limits.bytes)
@@ -130,11 +130,13 @@ public final class Service {
     /// that block (on a database, say) still overlap N-fold, whatever the pool's size. The
     /// endpoint is held weakly: the service keeps its endpoints, and a subscription holding its
     /// endpoint would make a cycle (endpoint -> subscription -> handler) that outlives stop().
-    private func subscribe(_ endpoint: Endpoint, queue: String?, concurrency: Int) throws -> Subscription {
+    private func subscribe(
+        _ endpoint: Endpoint, queue: String?, concurrency: Int, arrival: ((Message) -> Void)?
+    ) throws -> Subscription {
         let ownThreads = concurrency > 1 && connection.options.dispatchQueue == nil
         let subscription = try connection.subscribe(
             endpoint.subject, queue: queue, delivery: ownThreads ? .dedicatedThread : .connectionDefault,
-            lanes: concurrency
+            lanes: concurrency, arrival: arrival
         ) {
             [weak endpoint] message in
             endpoint?.handle(message)

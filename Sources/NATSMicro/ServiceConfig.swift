@@ -50,6 +50,10 @@ public struct EndpointConfig {
     /// default) handles them one at a time, in order, as ADR-32 clients do; more suits slow
     /// handlers (waiting on a database, say), and gives up the ordering.
     public var concurrency = 1
+    /// Told of each request the endpoint accepts, where it is read and before it waits for
+    /// the handler (it must not block): for a layer that answers for requests still queued
+    /// (RPC liveness frames).
+    public var onArrival: ((Message) -> Void)?
 
     public init(subject: String? = nil, metadata: [String: String]? = nil, queueGroup: String? = nil,
                 queueGroupDisabled: Bool = false) {

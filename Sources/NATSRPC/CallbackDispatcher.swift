@@ -49,6 +49,27 @@ final class CallbackDispatcher {
             entry?.cancelTimer?()
             throw error
         }
+        if let limit = call.silenceLimitNanoseconds { checkLiveness(id, after: limit) }
+    }
+
+    /// A call with liveness frames is looked at when its silence would reach the limit: lost
+    /// then, or looked at again when the new silence would.
+    private func checkLiveness(_ id: UInt64, after nanoseconds: UInt64) {
+        _ = connection.afterDelay(milliseconds: Int64((nanoseconds + 999_999) / 1_000_000)) { [weak self] in
+            self?.jobs.post { self?.judgeLiveness(id) }
+        }
+    }
+
+    private func judgeLiveness(_ id: UInt64) {
+        guard let entry = condition.withLock({ waiting[id] }), let lostAt = entry.call.lostAt else { return }
+        guard let lost = entry.call.lostError() else {
+            checkLiveness(id, after: UInt64(max(1, lostAt.remainingNanoseconds)))
+            return
+        }
+        guard let mine = condition.withLock({ waiting.removeValue(forKey: id) }) else { return }
+        mine.cancelTimer?()
+        mine.call.cancel()
+        mine.callback(.failure(lost))
     }
 
     /// On the event loop: hands the reply to the job queue.

@@ -7,13 +7,22 @@ import NATS
 ///           {"id": "...", "result": null, "error": {"code": ..., "message": ..., "data": ...}}
 /// streamed: {"id": "...", "stream": "item", "seq": 0, "result": ...}   (one per item)
 ///           {"id": "...", "stream": "end", "seq": n, "result": null, "error": null | {...}}
+/// liveness: {"id": "...", "heartbeat": n}   (every interval the request's "heartbeat" asked for)
 enum Envelope {
-    static func request(id: String, method: String, params: JSONValue?, stream: Bool) throws -> [UInt8] {
+    static func request(id: String, method: String, params: JSONValue?, stream: Bool, heartbeat: Int64? = nil) throws -> [UInt8] {
         let body = JSONValue.object()
         body.set("id", id)
         body.set("method", method)
         body.set("params", params ?? JSONValue.object())
         if stream { body.set("stream", true) }
+        if let heartbeat { body.set("heartbeat", Int(heartbeat)) }
+        return try body.bytes()
+    }
+
+    static func heartbeat(id: JSONValue?, count: Int) throws -> [UInt8] {
+        let body = JSONValue.object()
+        body.set("id", id ?? JSONValue.null())
+        body.set("heartbeat", count)
         return try body.bytes()
     }
 
@@ -106,16 +115,51 @@ struct IncomingFailure: Error {
 
 /// A reply (or one frame of a stream) as the client reads it.
 enum ReplyFrame {
+    /// Whether `message` is a liveness frame: an object with `heartbeat` and neither `result`,
+    /// `error` nor `stream`. Cheap for answers, which are parsed only when the word is in them.
+    static func isHeartbeat(_ message: Message) -> Bool {
+        message.storage.withPayload { payload in
+            guard payload.count < 4096, Self.contains(payload, Self.heartbeatKey),
+                  let body = try? JSONValue.parse(payload), body.isObject
+            else { return false }
+            return body.value("heartbeat") != nil && body.value("result") == nil && body.value("error") == nil
+                && body.value("stream") == nil
+        }
+    }
+
+    private static let heartbeatKey = Array("\"heartbeat\"".utf8)
+
+    private static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+        guard haystack.count >= needle.count, let first = needle.first else { return false }
+        var index = 0
+        while index <= haystack.count - needle.count {
+            if haystack[index] == first {
+                var matched = 1
+                while matched < needle.count && haystack[index + matched] == needle[matched] { matched += 1 }
+                if matched == needle.count { return true }
+            }
+            index += 1
+        }
+        return false
+    }
+
     case result(JSONValue)
     case error(RPCError)
     case item(JSONValue, seq: Int)
     case end(seq: Int, error: RPCError?)
+    /// A liveness frame: the server still works on the call.
+    case heartbeat
 
     /// Reads a reply. A body that is not an RPC reply becomes an error: with the micro error
     /// headers when the responder set them (a plain micro endpoint on the subject), else -32603.
     static func parse(_ message: Message) -> ReplyFrame {
         guard let body = try? message.storage.withPayload({ try JSONValue.parse($0) }), body.isObject else {
             return .error(foreign(message, "the reply is not a JSON object"))
+        }
+        if body.value("heartbeat") != nil && body.value("result") == nil && body.value("error") == nil
+            && body.value("stream") == nil
+        {
+            return .heartbeat
         }
         if let stream = body.string("stream") {
             let seq = body.int("seq") ?? -1

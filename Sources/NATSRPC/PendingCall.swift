@@ -21,17 +21,40 @@ final class PendingCall {
     let method: String
     let payload: [UInt8]
     let target: CallTarget
+    /// The liveness frames the request asked for (docs/RPC.md "Liveness"), nil for none.
+    let heartbeatMilliseconds: Int64?
     private let lock = Condition()
     private var namespaceIndex = 0
     private var attempt = ReplySlot()
     private var token: String?
+    /// When the server was last heard of (the launch, or a liveness frame).
+    private var lastHeard: UInt64 = 0
 
-    init(id: UInt64, method: String, payload: [UInt8], target: CallTarget) {
+    init(id: UInt64, method: String, payload: [UInt8], target: CallTarget, heartbeatMilliseconds: Int64? = nil) {
         self.id = id
         self.method = method
         self.payload = payload
         self.target = target
+        self.heartbeatMilliseconds = heartbeatMilliseconds
     }
+
+    /// The silence after which the call is lost: two intervals.
+    var silenceLimitNanoseconds: UInt64? { heartbeatMilliseconds.map { UInt64($0) * 2_000_000 } }
+
+    /// When the call is lost unless a frame comes first; nil without liveness frames.
+    var lostAt: Deadline? {
+        guard let limit = silenceLimitNanoseconds else { return nil }
+        return Deadline(uptimeNanoseconds: lock.withLock { lastHeard } &+ limit)
+    }
+
+    /// The error of a call whose server went silent, or nil while it is not.
+    func lostError() -> NATSError? {
+        guard let lostAt, let heartbeatMilliseconds, Deadline.now() >= lostAt else { return nil }
+        return .callLost("neither the answer to \"\(method)\" nor a liveness frame came for \(2 * heartbeatMilliseconds) ms "
+            + "(two heartbeat intervals): its server went away")
+    }
+
+    private func heard() { lock.withLock { lastHeard = Deadline.now().uptimeNanoseconds } }
 
     /// What a reply means for the call.
     enum Outcome {
@@ -46,12 +69,18 @@ final class PendingCall {
         let attempt = ReplySlot()
         var subject: String = lock.withLock {
             self.attempt = attempt
+            lastHeard = Deadline.now().uptimeNanoseconds
             return target.subject(namespaceIndex, method)
+        }
+        let interim: ((Message) -> Bool)? = heartbeatMilliseconds == nil ? nil : { [weak self] message in
+            guard ReplyFrame.isHeartbeat(message) else { return false }
+            self?.heard()
+            return true
         }
         let sent = try subject.withUTF8 { subjectBytes in
             try payload.withUnsafeBytes { payloadBytes in
                 try target.connection.startRequest(
-                    subject: UnsafeRawBufferPointer(subjectBytes), headers: nil, payload: payloadBytes
+                    subject: UnsafeRawBufferPointer(subjectBytes), headers: nil, payload: payloadBytes, interim: interim
                 ) { result in
                     attempt.fill(result)
                     onReply?(result)
@@ -69,6 +98,9 @@ final class PendingCall {
             switch ReplyFrame.parse(message) {
             case .result(let value): return .finished(.success(value))
             case .error(let error): return .finished(.failure(error))
+            case .heartbeat:
+                return .finished(.failure(RPCError(
+                    code: RPCError.internalError, message: "Internal error: a liveness frame that \"\(method)\" did not ask for")))
             case .item, .end:
                 return .finished(.failure(RPCError(
                     code: RPCError.internalError, message: "Internal error: a stream answered a plain call of \"\(method)\"")))
@@ -93,10 +125,19 @@ final class PendingCall {
     }
 
     /// Waits for the outcome until `deadline`; nil when it passed first (the call stays in
-    /// flight: wait again, or `cancel`).
+    /// flight: wait again, or `cancel`). A call whose server went silent fails with
+    /// `NATSError.callLost` as soon as it is (and is forgotten).
     func wait(until deadline: Deadline) -> Result<JSONValue, Error>? {
         while true {
-            guard let result = lock.withLock({ attempt }).wait(until: deadline) else { return nil }
+            let until = lostAt.map { min($0, deadline) } ?? deadline
+            guard let result = lock.withLock({ attempt }).wait(until: until) else {
+                if let lost = lostError() {
+                    cancel()
+                    return .failure(lost)
+                }
+                if Deadline.now() >= deadline { return nil }
+                continue
+            }
             if case .finished(let outcome) = handle(result) { return outcome }
         }
     }

@@ -18,6 +18,25 @@ public final class RPCClient {
     private var dispatcher: CallbackDispatcher?
     private var observer: Int?
     private var closed = false
+    private var heartbeat: Int64 = RPCClient.defaultHeartbeatMilliseconds
+
+    /// The liveness interval calls ask for unless set otherwise.
+    public static let defaultHeartbeatMilliseconds: Int64 = 1_000
+
+    /// The interval at which a call asks its server for liveness frames (docs/RPC.md
+    /// "Liveness"): a call whose server sends neither its answer nor a frame for two
+    /// intervals fails with `NATSError.callLost` instead of waiting out its timeout. A call
+    /// whose timeout is no longer than two intervals asks for none (its timeout comes
+    /// first). 0 turns them off (for servers that do not send them); otherwise at least 100.
+    public var heartbeatMilliseconds: Int64 { lock.withLock { heartbeat } }
+
+    public func setHeartbeat(milliseconds: Int64) throws {
+        guard milliseconds == 0 || milliseconds >= HeartbeatSchedule.minimumIntervalMilliseconds else {
+            throw NATSError.invalidArgument(
+                "the heartbeat interval must be 0 (none) or at least \(HeartbeatSchedule.minimumIntervalMilliseconds) ms, got \(milliseconds)")
+        }
+        lock.withLock { heartbeat = milliseconds }
+    }
 
     public init(connection: Connection, namespaces: [String], root: String = MethodNames.defaultRoot) throws {
         guard !namespaces.isEmpty else { throw RPCConfigError("an RPC client needs at least one namespace") }
@@ -60,7 +79,7 @@ public final class RPCClient {
     /// -32601 when no namespace has the method), `NATSError.timeout` when no reply came in time.
     public func call(_ method: String, params: JSONValue? = nil, timeoutMilliseconds: Int64) throws -> JSONValue {
         let timeout = try checkedTimeout(timeoutMilliseconds)
-        let call = try makeCall(method, params: params)
+        let call = try makeCall(method, params: params, timeoutMilliseconds: timeout)
         try call.launch()
         guard let outcome = call.wait(until: .after(milliseconds: timeout)) else {
             call.cancel()
@@ -71,7 +90,7 @@ public final class RPCClient {
 
     /// Sends a call and returns its id at once; `response(to:)` collects the result.
     public func callAsync(_ method: String, params: JSONValue? = nil) throws -> UInt64 {
-        let call = try makeCall(method, params: params)
+        let call = try makeCall(method, params: params, timeoutMilliseconds: nil)
         try lock.withLock {
             if closed { throw NATSError.illegalState("the RPC client is closed") }
             pending[call.id] = call
@@ -117,7 +136,7 @@ public final class RPCClient {
         callback: @escaping (Result<JSONValue, Error>) -> Void
     ) throws {
         let timeout = try checkedTimeout(timeoutMilliseconds)
-        let call = try makeCall(method, params: params)
+        let call = try makeCall(method, params: params, timeoutMilliseconds: timeout)
         try callbackDispatcher().start(call, timeoutMilliseconds: timeout, callback: callback)
     }
 
@@ -130,7 +149,7 @@ public final class RPCClient {
         var launched: [Result<PendingCall, Error>] = []
         for (method, params) in calls {
             launched.append(Result {
-                let call = try makeCall(method, params: params)
+                let call = try makeCall(method, params: params, timeoutMilliseconds: timeout)
                 try call.launch()
                 return call
             })
@@ -221,16 +240,21 @@ public final class RPCClient {
         return (number, idBase + "." + String(number))
     }
 
-    private func makeCall(_ method: String, params: JSONValue?) throws -> PendingCall {
-        let (number, payload) = try request(method, params: params, stream: false)
-        return PendingCall(id: number, method: method, payload: payload, target: target)
+    /// A call asking for liveness frames unless its timeout (nil: not known yet, a call
+    /// collected later) comes within two intervals.
+    private func makeCall(_ method: String, params: JSONValue?, timeoutMilliseconds: Int64?) throws -> PendingCall {
+        let interval = heartbeatMilliseconds
+        let heartbeat: Int64? = interval > 0 && (timeoutMilliseconds ?? Int64.max) > 2 * interval ? interval : nil
+        let (number, payload) = try request(method, params: params, stream: false, heartbeat: heartbeat)
+        return PendingCall(id: number, method: method, payload: payload, target: target, heartbeatMilliseconds: heartbeat)
     }
 
     /// A checked call's number and request body.
-    private func request(_ method: String, params: JSONValue?, stream: Bool) throws -> (UInt64, [UInt8]) {
+    private func request(_ method: String, params: JSONValue?, stream: Bool, heartbeat: Int64? = nil) throws -> (UInt64, [UInt8]) {
         try MethodNames.checkMethod(method)
         let (number, id) = nextID()
-        return (number, try Envelope.request(id: id, method: method, params: try checkedParams(params), stream: stream))
+        return (number, try Envelope.request(
+            id: id, method: method, params: try checkedParams(params), stream: stream, heartbeat: heartbeat))
     }
 
     private func checkedParams(_ params: JSONValue?) throws -> JSONValue? {

@@ -20,6 +20,7 @@ public final class RPCRequest {
     /// gets every item in one array instead.
     public let wantsStream: Bool
     let origin: RPCOrigin
+    private let heartbeats: CallHeartbeats?
 
     private let lock = Condition()
     /// Held while a frame is numbered and published, so frames leave in their order.
@@ -30,7 +31,8 @@ public final class RPCRequest {
     private var collected: [JSONValue] = []
     private var methodText: UnsafeMutablePointer<CChar>?
 
-    init(call: IncomingCall, method: String, micro: MicroRequest, origin: RPCOrigin) {
+    init(call: IncomingCall, method: String, micro: MicroRequest, origin: RPCOrigin, heartbeats: CallHeartbeats? = nil) {
+        self.heartbeats = heartbeats
         self.method = method
         self.params = call.params
         self.id = call.id
@@ -178,6 +180,7 @@ public final class RPCRequest {
         try lock.withLock {
             if answered { throw alreadyAnswered }
             answered = true
+            heartbeats?.answered(micro.message)
             let items = collected
             collected.removeAll()
             return (sent, items)

@@ -28,6 +28,8 @@ public final class RPCServer {
 
     private let lock = Condition()
     private var methods: [RPCMethod] = []
+    /// The liveness frames owed to the callers of calls not yet answered.
+    let heartbeats: CallHeartbeats
     private var running: (service: Service, prefix: String)?
 
     public init(connection: Connection, namespace: String, root: String = MethodNames.defaultRoot,
@@ -39,6 +41,7 @@ public final class RPCServer {
         self.root = root
         self.version = version
         self.description = description
+        heartbeats = CallHeartbeats(connection: connection)
     }
 
     /// The micro service while running.
@@ -152,19 +155,24 @@ public final class RPCServer {
         var config = EndpointConfig(
             subject: MethodNames.subject(root: root, namespace: namespace, method: called), metadata: metadata)
         config.concurrency = method.concurrency
+        let heartbeats = heartbeats
+        config.onArrival = { heartbeats.arrived($0) }
         let origin = RPCOrigin(namespace: namespace, instance: service.id, host: Host.name)
         try service.addEndpoint(MethodNames.endpointName(called), config: config) { micro in
-            RPCServer.handle(micro, method: method, called: called, origin: origin)
+            RPCServer.handle(micro, method: method, called: called, origin: origin, heartbeats: heartbeats)
         }
     }
 
     /// On the endpoint's thread: reads the call, checks its params, runs the handler, and
     /// answers for a handler that returned without answering or keeping the request.
-    static func handle(_ micro: MicroRequest, method: RPCMethod, called: String, origin: RPCOrigin) {
+    static func handle(
+        _ micro: MicroRequest, method: RPCMethod, called: String, origin: RPCOrigin, heartbeats: CallHeartbeats
+    ) {
         let call: IncomingCall
         do {
             call = try IncomingCall.parse(micro.message)
         } catch {
+            heartbeats.answered(micro.message)
             let failure = error as? IncomingFailure
             answer(micro, id: failure?.id, error: failure?.error ?? RPCError(code: RPCError.internalError, message: "Internal error: \(error)"),
                    origin: origin, method: called)
@@ -173,11 +181,12 @@ public final class RPCServer {
         do {
             try method.parameters?.check(call.params)
         } catch {
+            heartbeats.answered(micro.message)
             answer(micro, id: call.id, error: error as? RPCError ?? RPCError(code: RPCError.invalidParams, message: "\(error)"),
                    origin: origin, method: called)
             return
         }
-        let request = RPCRequest(call: call, method: called, micro: micro, origin: origin)
+        let request = RPCRequest(call: call, method: called, micro: micro, origin: origin, heartbeats: heartbeats)
         method.handler(request)
         if !request.isKeptOrAnswered {
             try? request.fail(internal: "the handler of \"\(called)\" returned without a result")

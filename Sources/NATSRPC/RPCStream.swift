@@ -54,6 +54,7 @@ public final class RPCStream {
                     if reading.isFinished { finish() }  // a plain result: the one item
                     return item
                 case .resend(let namespaceIndex): try send(namespaceIndex)
+                case .alive: continue
                 case .end:
                     finish()
                     return nil
@@ -98,6 +99,8 @@ struct StreamReading {
         case resend(Int)
         case end
         case fail(Error)
+        /// A liveness frame: nothing to hand on.
+        case alive
     }
 
     let method: String
@@ -131,6 +134,8 @@ struct StreamReading {
             return .item(value)
         case .error(let error):
             return finish(.fail(error))
+        case .heartbeat:
+            return .alive
         }
     }
 

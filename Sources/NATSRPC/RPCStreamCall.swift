@@ -47,6 +47,7 @@ public final class RPCStreamCall {
                         replies.finish()
                         onEvent(.failure(error))
                     }
+                case .alive: break
                 case .end:
                     replies.finish()
                     onEvent(.end)

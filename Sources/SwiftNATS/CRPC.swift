@@ -259,6 +259,11 @@ public func snats_rpc_client_destroy(_ pointer: OpaquePointer?) {
     Handle.release(pointer, as: CRPCClient.self)
 }
 
+@_cdecl("snats_rpc_client_set_heartbeat")
+public func snats_rpc_client_set_heartbeat(_ pointer: OpaquePointer?, _ interval: Int64) -> Int32 {
+    withStatus { try rpcClient(pointer).setHeartbeat(milliseconds: interval) }
+}
+
 @_cdecl("snats_rpc_client_call")
 public func snats_rpc_client_call(
     _ result: JSONOut?, _ error: JSONOut?, _ pointer: OpaquePointer?, _ method: UnsafePointer<CChar>?,

@@ -11,7 +11,7 @@ enum CStatus: Int32 {
         connectionClosed, notConnected, noServer, ioError, protocolError, staleConnection,
         slowConsumer, permissionViolation, authFailed, invalidSubscription, draining,
         illegalState, maxDelivered, serverError, invalidJSON, notFound, bufferTooSmall,
-        reconnectBufferFull, tlsError, rpcError, publishRefused
+        reconnectBufferFull, tlsError, rpcError, publishRefused, callLost
 
     var name: String {
         switch self {
@@ -43,6 +43,7 @@ enum CStatus: Int32 {
         case .tlsError: return "SNATS_TLS_ERROR: TLS error"
         case .rpcError: return "SNATS_RPC_ERROR: the remote procedure answered with an error"
         case .publishRefused: return "SNATS_PUBLISH_REFUSED: buffered publishes the new server cannot take were not sent"
+        case .callLost: return "SNATS_CALL_LOST: the server working on the call went away"
         }
     }
 
@@ -73,6 +74,7 @@ enum CStatus: Int32 {
         case .reconnectBufferExceeded: self = .reconnectBufferFull
         case .tls: self = .tlsError
         case .publishesRefused: self = .publishRefused
+        case .callLost: self = .callLost
         case .during(_, let reason): self = CStatus(reason)
         }
     }
