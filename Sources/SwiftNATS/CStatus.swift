@@ -6,7 +6,7 @@ import NATSMicro
 import NATSRPC
 
 /// The `snats_status` values of Include/swiftnats.h.
-enum CStatus: Int32 {
+enum CStatus: Int32, CaseIterable {
     case ok = 0, err, invalidArg, invalidSubject, timeout, noResponders, maxPayload,
         connectionClosed, notConnected, noServer, ioError, protocolError, staleConnection,
         slowConsumer, permissionViolation, authFailed, invalidSubscription, draining,
@@ -146,10 +146,8 @@ func withStatus(_ body: () throws -> Void) -> Int32 {
     }
 }
 
-let statusTexts: [UnsafeMutablePointer<CChar>] = (0...CStatus.publishRefused.rawValue).map {
-    // Every raw value in this range names a case.
-    strdup(CStatus(rawValue: $0)?.name ?? "unknown status")!
-}
+/// Indexed by raw value: the cases' values run from 0 without a gap.
+let statusTexts: [UnsafeMutablePointer<CChar>] = CStatus.allCases.map { strdup($0.name)! }
 let unknownStatusText = strdup("unknown status")!
 let versionText = strdup(SwiftNATSVersion.string)!
 

@@ -452,6 +452,7 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_rpc_client_call_async": (c_status, [POINTER(c_uint64), c_handle, c_char_p, c_json]),
     "snats_rpc_client_get_response": (c_status, [POINTER(c_json), POINTER(c_json), c_handle, c_uint64, c_int64]),
     "snats_rpc_client_cancel": (c_status, [c_handle, c_uint64]),
+    "snats_rpc_client_set_heartbeat": (c_status, [c_handle, c_int64]),
     "snats_rpc_client_call_cb": (c_status, [c_handle, c_char_p, c_json, c_int64, RPC_CALLBACK, c_void_p]),
     "snats_rpc_client_call_batch": (c_status, [POINTER(c_json), c_handle, c_json, c_int64]),
     "snats_rpc_client_call_stream": (c_status, [c_handle_p, c_handle, c_char_p, c_json, c_int64]),

@@ -42,6 +42,7 @@ __all__ = [
     "ReconnectBufferFullError",
     "TLSError",
     "PublishRefusedError",
+    "CallLostError",
     "RPCError",
     "ParseError",
     "InvalidRequestError",
@@ -89,6 +90,7 @@ class Status:
     TLS_ERROR = 25
     RPC_ERROR = 26
     PUBLISH_REFUSED = 27
+    CALL_LOST = 28
 
 
 def status_text(status: int) -> str:
@@ -175,10 +177,21 @@ class ConnectionClosedError(SwiftNatsError):
     default_status = Status.CONNECTION_CLOSED
 
 
-class NotConnectedError(SwiftNatsError):
-    """The connection is not (yet, or any longer) connected (SNATS_NOT_CONNECTED)."""
+class NotConnectedError(SwiftNatsError, builtins.ConnectionError):
+    """The connection is not (yet, or any longer) connected (SNATS_NOT_CONNECTED): also what
+    a call or request waiting for its answer gets at once when this client's link to the
+    server is lost. Also a builtin ``ConnectionError``."""
 
     default_status = Status.NOT_CONNECTED
+
+
+class CallLostError(SwiftNatsError, builtins.ConnectionResetError):
+    """An RPC call's server went silent (SNATS_CALL_LOST): neither its answer nor a liveness
+    frame came for two heartbeat intervals, so the server died or lost its link while it had
+    the call (docs/RPC.md "Liveness"). Also a builtin ``ConnectionResetError`` (and so a
+    ``ConnectionError``). Whether the call ran cannot be known."""
+
+    default_status = Status.CALL_LOST
 
 
 class NoServersError(SwiftNatsError):
@@ -406,6 +419,7 @@ _BY_STATUS: Dict[int, Type[SwiftNatsError]] = {
     Status.RECONNECT_BUFFER_FULL: ReconnectBufferFullError,
     Status.TLS_ERROR: TLSError,
     Status.PUBLISH_REFUSED: PublishRefusedError,
+    Status.CALL_LOST: CallLostError,
     Status.RPC_ERROR: RPCError,
 }
 

@@ -483,7 +483,7 @@ class RPC:
 
     def __init__(self, nc: Client, namespace: Union[str, Sequence[str]] = "default", *, root: Optional[str] = None,
                  timeout: float = _DEFAULT_TIMEOUT, loop: Optional[asyncio.AbstractEventLoop] = None,
-                 check_types: bool = True) -> None:
+                 check_types: bool = True, heartbeat: float = 1.0) -> None:
         self._nc = getattr(nc, "sync_client", nc)  # an aio.Client works too
         #: whether methods registered from their signature have their annotations enforced
         self.check_types = check_types
@@ -512,6 +512,24 @@ class RPC:
         self._client = rt.Handle(rt.out_ptr(out, "RPC client"), lib.snats_rpc_client_destroy,
                                  lambda: IllegalStateError("the RPC object is closed"), "RPC client",
                                  defer_on_callback_thread=True)
+        self.heartbeat = heartbeat
+
+    @property
+    def heartbeat(self) -> float:
+        """The liveness interval of calls, in seconds (docs/RPC.md "Liveness"; 1.0 by default):
+        a call whose timeout is longer than two intervals asks its server for a liveness frame
+        every interval, and fails with :class:`CallLostError` (a ``ConnectionResetError``) as
+        soon as neither its answer nor a frame came for two intervals, instead of waiting out
+        its timeout. A long call of a live server runs to its timeout. 0 turns it off (for
+        servers that send no frames); otherwise at least 0.1."""
+        return self._heartbeat
+
+    @heartbeat.setter
+    def heartbeat(self, seconds: float) -> None:
+        milliseconds = 0 if seconds == 0 else rt.ms_arg(seconds, "heartbeat")
+        with self._client.use() as client:
+            _check(lib.snats_rpc_client_set_heartbeat(client, milliseconds))
+        self._heartbeat = float(seconds)
 
     # -- serving -------------------------------------------------------------------------------
 

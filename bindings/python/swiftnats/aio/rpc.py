@@ -154,9 +154,9 @@ class _LoopRPC(_rpc.RPC):
     """The sync object underneath, whose methods run their coroutines on the loop."""
 
     def __init__(self, nc: Any, namespace: Union[str, Sequence[str]], root: Optional[str], timeout: float,
-                 handlers: HandlerLoop, check_types: bool) -> None:
+                 handlers: HandlerLoop, check_types: bool, heartbeat: float) -> None:
         self._handlers = handlers
-        super().__init__(nc, namespace, root=root, timeout=timeout, check_types=check_types)
+        super().__init__(nc, namespace, root=root, timeout=timeout, check_types=check_types, heartbeat=heartbeat)
 
     def _new_method(self, name: str, fn: Callable[..., Any], concurrency: int) -> _rpc._Method:
         return _LoopMethod(self, name, fn, concurrency)
@@ -173,10 +173,10 @@ class RPC:
     context manager that closes it."""
 
     def __init__(self, nc: Any, namespace: Union[str, Sequence[str]] = "default", *, root: Optional[str] = None,
-                 timeout: float = _rpc._DEFAULT_TIMEOUT, check_types: bool = True) -> None:
+                 timeout: float = _rpc._DEFAULT_TIMEOUT, check_types: bool = True, heartbeat: float = 1.0) -> None:
         client = _aio_client(nc)
         self._handlers = HandlerLoop(client, client._loop if client is not None else running_loop())
-        self._rpc = _LoopRPC(nc, namespace, root, timeout, self._handlers, check_types)
+        self._rpc = _LoopRPC(nc, namespace, root, timeout, self._handlers, check_types, heartbeat)
         self._pending: "Dict[int, asyncio.Future[Any]]" = {}  # call_async ids
         self._remote: Optional[AsyncProxy] = None
         self._ids = itertools.count(1)
@@ -208,6 +208,15 @@ class RPC:
     @timeout.setter
     def timeout(self, value: float) -> None:
         self._rpc.timeout = value
+
+    @property
+    def heartbeat(self) -> float:
+        """The liveness interval of calls, in seconds, as :attr:`swiftnats.rpc.RPC.heartbeat`."""
+        return self._rpc.heartbeat
+
+    @heartbeat.setter
+    def heartbeat(self, seconds: float) -> None:
+        self._rpc.heartbeat = seconds
 
     # -- serving -------------------------------------------------------------------------------
 
