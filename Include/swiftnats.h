@@ -2105,8 +2105,9 @@ void snats_rpc_client_destroy(snats_rpc_client *client);
  *        timeout. Calls sent with snats_rpc_client_call_async() always ask (their wait is not
  *        known when they are sent). Streams do not: their timeout already bounds each wait.
  * @param client Borrowed. @param interval_ms 0 (no liveness frames: for servers that do not
- *        send them) or >= 100.
- * @retval SNATS_OK set. @retval SNATS_INVALID_ARG a NULL client, an interval from 1 to 99 or < 0.
+ *        send them), or from 100 to 86400000 (a day). A server honours at least 100 and at
+ *        most a day, whatever a request asks for.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG a NULL client, or an interval out of range.
  * Blocks: no. Threads: any.
  */
 snats_status snats_rpc_client_set_heartbeat(snats_rpc_client *client, int64_t interval_ms);

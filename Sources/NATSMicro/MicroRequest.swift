@@ -18,10 +18,14 @@ public final class MicroRequest {
     private var counted = false
     private let received = Deadline.now()
 
-    init(message: Message, endpoint: Endpoint) {
+    init(message: Message, endpoint: Endpoint?) {
         self.message = message
         self.endpoint = endpoint
     }
+
+    /// A request that reached no endpoint (an RPC reference's call): answered the same way,
+    /// counted nowhere.
+    public convenience init(unattached message: Message) { self.init(message: message, endpoint: nil) }
 
     deinit {
         // Kept and never answered: counted as a handler that returns without answering is

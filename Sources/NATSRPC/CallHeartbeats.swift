@@ -12,6 +12,9 @@ struct HeartbeatSchedule {
     static let tickMilliseconds: Int64 = 50
     /// The shortest interval a server honours.
     static let minimumIntervalMilliseconds: Int64 = 100
+    /// The longest: a day. A caller may ask for more (or for any number: the request is not
+    /// to be trusted), and gets this.
+    static let maximumIntervalMilliseconds: Int64 = 86_400_000
 
     struct Frame: Equatable {
         let reply: String
@@ -78,7 +81,8 @@ struct HeartbeatSchedule {
         guard let body = try? storage.withPayload({ try JSONValue.parse($0) }), body.isObject,
               let asked = body.int("heartbeat"), asked > 0
         else { return }
-        entry.intervalNanoseconds = UInt64(max(Int64(asked), minimumIntervalMilliseconds)) * 1_000_000
+        let bounded = min(max(Int64(asked), minimumIntervalMilliseconds), maximumIntervalMilliseconds)
+        entry.intervalNanoseconds = UInt64(bounded) * 1_000_000
         entry.id = body.value("id")
         entry.reply = storage.replySubject ?? ""
     }

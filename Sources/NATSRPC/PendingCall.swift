@@ -1,13 +1,35 @@
 import NATS
 
-/// Where a client's calls go: `<root>.<namespace>.<method>`, namespaces tried in order.
+/// Where a client's calls go: `<root>.<namespace>.<method>`, namespaces tried in order; or,
+/// for a client of a reference, `<reference subject>.<method>`.
 struct CallTarget {
     let connection: Connection
-    let root: String
+    /// The subject before the method, for each place tried in order.
+    let prefixes: [String]
     let namespaces: [String]
+    /// The subject of the reference the calls go to, if they do.
+    let reference: String?
 
-    func subject(_ index: Int, _ method: String) -> String {
-        MethodNames.subject(root: root, namespace: namespaces[index], method: method)
+    init(connection: Connection, root: String, namespaces: [String]) {
+        self.connection = connection
+        self.namespaces = namespaces
+        prefixes = namespaces.map { root + "." + $0 }
+        reference = nil
+    }
+
+    init(connection: Connection, reference: String) {
+        self.connection = connection
+        namespaces = []
+        prefixes = [reference]
+        self.reference = reference
+    }
+
+    func subject(_ index: Int, _ method: String) -> String { prefixes[index] + "." + method }
+
+    /// No place has the method: -32601.
+    func notFound(_ method: String) -> RPCError {
+        guard let reference else { return RPCError.notFound(method, namespaces: namespaces) }
+        return RPCError.notFound(method, reference: reference)
     }
 }
 
@@ -110,9 +132,7 @@ final class PendingCall {
                 namespaceIndex += 1
                 return namespaceIndex
             }
-            guard next < target.namespaces.count else {
-                return .finished(.failure(RPCError.notFound(method, namespaces: target.namespaces)))
-            }
+            guard next < target.prefixes.count else { return .finished(.failure(target.notFound(method))) }
             do {
                 try launch(onReply: onReply)
                 return .relaunched

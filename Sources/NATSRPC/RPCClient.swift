@@ -9,6 +9,8 @@ public final class RPCClient {
     public let connection: Connection
     public let namespaces: [String]
     public let root: String
+    /// The subject of the reference this client calls, nil for a client of namespaces.
+    public let reference: String?
     let target: CallTarget
 
     private let lock = Condition()
@@ -27,13 +29,15 @@ public final class RPCClient {
     /// "Liveness"): a call whose server sends neither its answer nor a frame for two
     /// intervals fails with `NATSError.callLost` instead of waiting out its timeout. A call
     /// whose timeout is no longer than two intervals asks for none (its timeout comes
-    /// first). 0 turns them off (for servers that do not send them); otherwise at least 100.
+    /// first). 0 turns them off (for servers that do not send them); otherwise from 100 ms to
+    /// a day.
     public var heartbeatMilliseconds: Int64 { lock.withLock { heartbeat } }
 
     public func setHeartbeat(milliseconds: Int64) throws {
-        guard milliseconds == 0 || milliseconds >= HeartbeatSchedule.minimumIntervalMilliseconds else {
+        let allowed = HeartbeatSchedule.minimumIntervalMilliseconds...HeartbeatSchedule.maximumIntervalMilliseconds
+        guard milliseconds == 0 || allowed.contains(milliseconds) else {
             throw NATSError.invalidArgument(
-                "the heartbeat interval must be 0 (none) or at least \(HeartbeatSchedule.minimumIntervalMilliseconds) ms, got \(milliseconds)")
+                "the heartbeat interval must be 0 (none) or from \(allowed.lowerBound) to \(allowed.upperBound) ms, got \(milliseconds)")
         }
         lock.withLock { heartbeat = milliseconds }
     }
@@ -45,11 +49,28 @@ public final class RPCClient {
         self.connection = connection
         self.namespaces = namespaces
         self.root = root
+        reference = nil
         target = CallTarget(connection: connection, root: root, namespaces: namespaces)
     }
 
     public convenience init(connection: Connection, namespace: String, root: String = MethodNames.defaultRoot) throws {
         try self.init(connection: connection, namespaces: [namespace], root: root)
+    }
+
+    /// A client of a reference another process lent (docs/RPC.md "References"): `reference`
+    /// is `{"$ref": {"subject": ...}}` (or its inner object) as found in a call's params. Its
+    /// calls go to `<subject>.<method>`; a method the reference does not lend, or a reference
+    /// revoked or whose process is gone, answers -32601 at once.
+    public init(connection: Connection, reference: JSONValue) throws {
+        guard let subject = RPCReference.subject(of: reference) else {
+            throw NATSError.invalidArgument(
+                "not a reference: expected {\"$ref\": {\"subject\": <subject>, ...}}, got \(reference.serialized())")
+        }
+        self.connection = connection
+        namespaces = []
+        root = ""
+        self.reference = subject
+        target = CallTarget(connection: connection, reference: subject)
     }
 
     deinit {
@@ -195,6 +216,7 @@ public final class RPCClient {
     /// namespace after namespace.
     public func describe(timeoutMilliseconds: Int64 = 1_000) throws -> [MethodDescription] {
         let timeout = try checkedTimeout(timeoutMilliseconds)
+        try checkDescribable()
         let discovery = DiscoveryClient(connection: connection)
         let infos = try namespaces.map { try discovery.info(name: $0, timeoutMilliseconds: timeout) }
         return MethodDescription.listing(root: root, namespaces: namespaces, infos: infos)
@@ -208,6 +230,7 @@ public final class RPCClient {
         timeoutMilliseconds: Int64 = 1_000, completion: @escaping (Result<[MethodDescription], Error>) -> Void
     ) throws {
         let timeout = try checkedTimeout(timeoutMilliseconds)
+        try checkDescribable()
         let discovery = DiscoveryClient(connection: connection)
         let (root, namespaces) = (self.root, self.namespaces)
         // Each namespace's answers come on a job queue of their own: gathered under a lock.
@@ -231,6 +254,13 @@ public final class RPCClient {
     }
 
     // MARK: helpers
+
+    /// A reference is no service: its methods are listed in the reference itself.
+    private func checkDescribable() throws {
+        if let reference {
+            throw NATSError.illegalState("a reference (\(reference)) cannot be described: its methods are listed in the reference")
+        }
+    }
 
     private func nextID() -> (UInt64, String) {
         let number: UInt64 = lock.withLock {

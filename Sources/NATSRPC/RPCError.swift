@@ -33,6 +33,16 @@ public struct RPCError: Error, CustomStringConvertible {
         return RPCError(code: methodNotFound, message: "Method not found: \(method)", data: data)
     }
 
+    /// A reference's method that nobody answers: the reference was revoked (its process then
+    /// answers this itself), or its process went away (no responders).
+    public static func notFound(_ method: String, reference: String) -> RPCError {
+        let data = JSONValue.object()
+        data.set("method", method)
+        data.set("reference", reference)
+        return RPCError(code: methodNotFound, message: "Method not found: \(method) (the reference is revoked, or its process is gone)",
+                        data: data)
+    }
+
     /// `{"code": ..., "message": ..., "data": ...}` (no `data` key when there is none).
     public var json: JSONValue {
         let object = JSONValue.object()

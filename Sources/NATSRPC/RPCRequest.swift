@@ -195,11 +195,17 @@ struct RPCOrigin {
     let namespace: String
     let instance: String
     let host: String
+    /// The subject of the reference that answered, for a reference's calls (no namespace then).
+    var reference: String?
 
     func data(method: String, traceback: String?, details: JSONValue?) -> JSONValue {
         let data = JSONValue.object()
-        data.set("namespace", namespace)
-        data.set("instance", instance)
+        if let reference {
+            data.set("reference", reference)
+        } else {
+            data.set("namespace", namespace)
+            data.set("instance", instance)
+        }
         data.set("host", host)
         data.set("method", method)
         if let traceback { data.set("traceback", traceback) }

@@ -14,6 +14,18 @@ public struct RPCMethod {
     /// Whether it streams its result (items, then the end): `describe()` says so.
     public var streams: Bool
     let handler: (RPCRequest) -> Void
+
+    public init(
+        name: String, parameters: ParameterList? = nil, description: String = "", concurrency: Int = 1, streams: Bool = false,
+        handler: @escaping (RPCRequest) -> Void
+    ) {
+        self.name = name
+        self.parameters = parameters
+        self.description = description
+        self.concurrency = concurrency
+        self.streams = streams
+        self.handler = handler
+    }
 }
 
 /// The server of one namespace: a micro service named after it, one endpoint per method on

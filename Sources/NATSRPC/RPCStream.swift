@@ -21,7 +21,7 @@ public final class RPCStream {
         self.method = method
         self.payload = payload
         self.timeoutMilliseconds = timeoutMilliseconds
-        reading = StreamReading(method: method, namespaces: target.namespaces)
+        reading = StreamReading(method: method, target: target)
         inbox = target.connection.newInbox()
         subscription = try target.connection.subscribeSync(inbox)
         do {
@@ -104,21 +104,21 @@ struct StreamReading {
     }
 
     let method: String
-    let namespaces: [String]
+    let target: CallTarget
     private var namespaceIndex = 0
     private var expectedSeq = 0
     private(set) var isFinished = false
 
-    init(method: String, namespaces: [String]) {
+    init(method: String, target: CallTarget) {
         self.method = method
-        self.namespaces = namespaces
+        self.target = target
     }
 
     mutating func read(_ message: Message) -> Action {
         guard !isFinished else { return .end }
         if message.isNoResponders {
             namespaceIndex += 1
-            guard namespaceIndex < namespaces.count else { return finish(.fail(RPCError.notFound(method, namespaces: namespaces))) }
+            guard namespaceIndex < target.prefixes.count else { return finish(.fail(target.notFound(method))) }
             return .resend(namespaceIndex)
         }
         switch ReplyFrame.parse(message) {

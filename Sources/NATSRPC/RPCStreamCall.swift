@@ -22,7 +22,7 @@ public final class RPCStreamCall {
         onEvent: @escaping (Event) -> Void
     ) throws {
         self.method = method
-        var reading = StreamReading(method: method, namespaces: target.namespaces)
+        var reading = StreamReading(method: method, target: target)
         func send(_ namespaceIndex: Int, _ inbox: String) throws {
             try target.connection.publish(target.subject(namespaceIndex, method), payload: payload, reply: inbox)
         }

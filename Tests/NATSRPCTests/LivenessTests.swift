@@ -68,7 +68,34 @@ final class LivenessTests: RPCServerTestCase {
         XCTAssertEqual(schedule.tick(now: 100 * ms).map { String(decoding: $0.body, as: UTF8.self) }, [#"{"id":7,"heartbeat":1}"#])
     }
 
+    func testAnyIntervalACallerAsksForIsBoundedWithoutOverflow() {
+        var schedule = HeartbeatSchedule()
+        let greedy = request(#"{"id":1,"method":"slow","heartbeat":100000000000000000}"#)
+        let negative = request(#"{"id":2,"method":"slow","heartbeat":-5}"#, reply: "_INBOX.r.2")
+        schedule.arrived(greedy, now: 0)
+        schedule.arrived(negative, now: 0)
+        XCTAssertEqual(schedule.tick(now: 3_600_000 * ms), [], "a day at most, asked for more")
+        XCTAssertEqual(schedule.tick(now: 86_400_000 * ms).map(\.reply), ["_INBOX.r.1"])
+    }
+
     // MARK: over a server
+
+    func testAServerSurvivesACallerAskingForAnyInterval() throws {
+        let rpc = try RPCServer(connection: conn, namespace: "live")
+        let release = DispatchSemaphore(value: 0)
+        try rpc.register("hold") { request in
+            _ = release.wait(timeout: .now() + 5)
+            try? request.respond(JSONValue.integer(1))
+        }
+        try rpc.start()
+        servers.append(rpc)
+        let body = Array(#"{"id":"raw","method":"hold","heartbeat":100000000000000}"#.utf8)
+        let other = try Connection.connect(url: server.url)
+        defer { other.close() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { release.signal() }
+        let reply = try other.request("rpc.live.hold", payload: body, timeoutMilliseconds: 3_000)
+        XCTAssertEqual(String(decoding: reply.payload, as: UTF8.self), #"{"id":"raw","result":1,"error":null}"#)
+    }
 
     /// A server whose `slow` answers after `milliseconds`, one call at a time.
     private func slowServer(milliseconds: UInt32, connection: Connection? = nil) throws -> RPCServer {
@@ -171,6 +198,9 @@ final class LivenessTests: RPCServerTestCase {
         XCTAssertEqual(client.heartbeatMilliseconds, RPCClient.defaultHeartbeatMilliseconds)
         XCTAssertThrowsError(try client.setHeartbeat(milliseconds: 99))
         XCTAssertThrowsError(try client.setHeartbeat(milliseconds: -1))
+        XCTAssertThrowsError(try client.setHeartbeat(milliseconds: 86_400_001))
+        XCTAssertThrowsError(try client.setHeartbeat(milliseconds: .max))
+        try client.setHeartbeat(milliseconds: 86_400_000)
         try client.setHeartbeat(milliseconds: 0)
         let taker = try silentTaker()
         defer { try? taker.unsubscribe() }

@@ -77,7 +77,8 @@ typedef struct {
     X(queue_tagged)         \
     X(queue_turn)           \
     X(integrity)            \
-    X(delivery)
+    X(delivery)             \
+    X(rpc_liveness)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \
