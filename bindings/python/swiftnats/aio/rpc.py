@@ -61,7 +61,7 @@ from ..errors import (
     SwiftNatsError,
 )
 from ..errors import TimeoutError as SwiftNatsTimeoutError
-from ..rpc_proxy import AsyncProxy
+from ..rpc.proxy import AsyncProxy
 from ..rpc import MethodInfo, Params, _answer_error, _answer_failure, _batch_calls, _end_stream, _send, describe_parameters
 from ._handlers import HandlerLoop, Lane, running_loop, settle
 

@@ -1,0 +1,91 @@
+"""Streamed results as the caller reads them: an iterator (:class:`RPCStream`), or events
+handed to a sink (:class:`CallbackStream`, what ``aio.rpc`` iterates)."""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any, Optional
+
+from .. import _runtime as rt
+from .._lib import RPC_CALLBACK, lib
+from ..errors import (
+    IllegalStateError,
+    Status,
+)
+from ._wire import _callback_outcome, _outcome
+
+STREAM_END = object()
+
+
+def _on_stream_event(status: int, item: Optional[int], error: Optional[int], closure: Optional[int]) -> None:
+    """An event of snats_rpc_client_call_stream_cb(): an item, then the end or the error."""
+    try:
+        rt.enter_callback()
+        try:
+            sink = rt.lookup(closure)
+            if sink is None:
+                return
+            if status == Status.OK and not item:
+                rt.unregister(closure)  # the last event
+                sink(STREAM_END, None)
+                return
+            value, failure = _callback_outcome(status, item, error)
+            if failure is not None:
+                rt.unregister(closure)
+            sink(value, failure)
+        finally:
+            rt.leave_callback()
+    except BaseException:
+        rt.log.exception("swiftnats: an RPC stream callback raised")
+
+
+
+_STREAM_THUNK = RPC_CALLBACK(_on_stream_event)
+
+
+class CallbackStream:
+    """A streaming call whose events go to a sink, ``sink(item, None)`` per item, then
+    ``sink(STREAM_END, None)`` or ``sink(None, exception)`` (what ``aio.rpc`` iterates).
+    :meth:`close` stops it early; the sink is not called after it returns."""
+
+    def __init__(self, handle: int, key: int) -> None:
+        self._handle = rt.Handle(handle, lib.snats_rpc_stream_destroy, lambda: IllegalStateError("the stream is closed"),
+                                 "stream")
+        self._key = key
+
+    def close(self) -> None:
+        self._handle.close()
+        rt.unregister(self._key)
+
+
+
+class RPCStream:
+    """The items of a streaming call, in order (an iterator and a context manager). The
+    timeout applies to each wait for the next item."""
+
+    def __init__(self, handle: int) -> None:
+        self._handle = rt.Handle(handle, lib.snats_rpc_stream_destroy, lambda: IllegalStateError("the stream is closed"),
+                                 "stream")
+
+    def __iter__(self) -> "RPCStream":
+        return self
+
+    def __next__(self) -> Any:
+        item, error = ctypes.c_void_p(), ctypes.c_void_p()
+        with self._handle.use() as stream:
+            status = lib.snats_rpc_stream_next(ctypes.byref(item), ctypes.byref(error), stream)
+            if status == Status.OK and not item.value:
+                raise StopIteration
+            return _outcome(status, item, error)
+
+    def close(self) -> None:
+        """Stops reading; items still coming are dropped."""
+        self._handle.close()
+
+    def __enter__(self) -> "RPCStream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
