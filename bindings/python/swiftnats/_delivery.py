@@ -17,7 +17,7 @@ subscription's order and lends a thread while a callback blocks in the library.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Generic, List, Optional, Tuple, Type, TypeVar, overload
 
 from . import _runtime as rt
 from ._lib import BATCH_HANDLER, lib
@@ -32,12 +32,22 @@ BATCH_MSGS = 1024
 BATCH_BYTES = 256 * 1024
 
 
-class DispatchQueue:
+#: the class of a queue's messages
+_M = TypeVar("_M", bound=Msg)
+
+
+class DispatchQueue(Generic[_M]):
     """A ``snats_dispatch_queue``: its handle, descriptor and batch buffer."""
 
-    def __init__(self, msg_class: type = Msg) -> None:
+    @overload
+    def __init__(self: "DispatchQueue[Msg]") -> None: ...
+
+    @overload
+    def __init__(self, msg_class: Type[_M]) -> None: ...
+
+    def __init__(self, msg_class: Type[Any] = Msg) -> None:
         #: the class of the messages :meth:`take` makes (``aio.Msg`` for the asyncio client)
-        self.msg_class = msg_class
+        self.msg_class: Type[_M] = msg_class
         out = ctypes.c_void_p()
         _check(lib.snats_dispatch_queue_create(ctypes.byref(out), 0, 0))
         self.ptr: Optional[int] = out.value
@@ -50,7 +60,7 @@ class DispatchQueue:
         self._count = ctypes.c_size_t()
         self._ran = ctypes.c_int()
 
-    def take(self, timeout_ms: int, client: Any) -> Tuple[List[int], List[Msg], List[int]]:
+    def take(self, timeout_ms: int, client: Any) -> Tuple[List[int], List[_M], List[int]]:
         """Waits up to @p timeout_ms (0: not at all) for messages, then takes a batch: their
         tags, the messages and their sizes (as the pending limits count them). Empty when
         none came or the queue was woken. One thread at a time."""
@@ -58,7 +68,7 @@ class DispatchQueue:
             self.ptr, self._buf, self._capacity, BATCH_MSGS, timeout_ms,
             ctypes.byref(self._used), ctypes.byref(self._count)), client)
 
-    def turn(self, max_callbacks: int, client: Any) -> Tuple[int, List[int], List[Msg], List[int]]:
+    def turn(self, max_callbacks: int, client: Any) -> Tuple[int, List[int], List[_M], List[int]]:
         """One turn of the owner (snats_dispatch_queue_turn()): reads the sockets, runs up to
         @p max_callbacks pending callbacks, takes a batch; never waits. Returns how many
         callbacks ran, then the batch as :meth:`take` does. One thread at a time."""
@@ -76,7 +86,7 @@ class DispatchQueue:
         tags, msgs, sizes = self._batch(call, client)
         return total, tags, msgs, sizes
 
-    def _batch(self, call: Callable[[], int], client: Any) -> Tuple[List[int], List[Msg], List[int]]:
+    def _batch(self, call: Callable[[], int], client: Any) -> Tuple[List[int], List[_M], List[int]]:
         """Makes @p call (a take into the batch buffer) until its first record fits, then
         builds the messages."""
         tags: List[int] = []
@@ -134,7 +144,7 @@ def _on_batch(
         rt.enter_callback()
         try:
             sub = rt.lookup(closure)
-            if sub is None or not count:
+            if sub is None or not count or records is None:  # records: never NULL with messages
                 return
             client = sub._client
             msgs, sizes = Msg._unpack(ctypes.string_at(records, used), count, client)

@@ -266,6 +266,8 @@ def _on_signature(signature: Optional[int], nonce: Optional[bytes], closure: Opt
         sig = bytes(handler(nonce or b""))
         if len(sig) != 64:
             raise ValueError(f"signature_cb must return the 64-byte Ed25519 signature, not {len(sig)} bytes")
+        if signature is None:  # the library always passes its 64-byte buffer
+            raise ValueError("no buffer for the signature")
         ctypes.memmove(signature, sig, 64)
 
     return _credential_handler(closure, "signature_cb", produce)

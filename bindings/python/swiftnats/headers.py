@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ctypes
 from contextlib import contextmanager
-from typing import Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._lib import lib
 from ._runtime import decode, text_arg
@@ -80,7 +80,7 @@ def parse_header_block(raw: bytes) -> Tuple[int, str, HeaderItems]:
     code = rest[:3]
     if len(code) == 3 and code.isdigit() and not rest[3:4].isdigit():
         status, description = int(code), rest[3:].lstrip(" ")
-    grouped: dict = {}
+    grouped: Dict[str, List[str]] = {}
     for line in lines[1:]:
         key, colon, value = line.partition(":")
         if not colon or not key:

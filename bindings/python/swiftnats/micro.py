@@ -22,14 +22,14 @@ import json
 import threading
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type, TypeVar
 
 from . import _runtime as rt
 from ._json import call_with_json_outcome, json_new, json_value
 from ._lib import MICRO_HANDLER, SERVICE_DONE_HANDLER, SERVICE_ERROR_HANDLER, STATS_HANDLER, lib
 from ._runtime import Payload
 from .client import Client
-from .errors import ConnectionClosedError, IllegalStateError, _check, error_for_status
+from .errors import IllegalStateError, _check, error_for_status
 from .headers import HeadersArg, c_headers
 from .msg import Msg
 
@@ -276,20 +276,38 @@ def add_service(
                           stats_handler, done_cb, error_cb)
 
 
+#: Service or a subclass (``aio.micro.Service``): what :meth:`Service._start` makes
+_S = TypeVar("_S", bound="Service")
+
+
 class Service:
     """A running service instance. Thread-safe."""
 
     #: the class of the requests handed to the handlers
     _request_class: Callable[[int], Request] = Request
 
+    id: str
+    name: str
+    version: str
+    _nc: Client
+    _stats_handler: Optional[Callable[[str], Any]]
+    _done_cb: Optional[Callable[["Service"], None]]
+    _error_cb: Optional[Callable[[BaseException, Optional[str]], None]]
+    _stopped: threading.Event  # set by the done thunk
+    _keys: List[int]  # registry keys of the endpoints' handlers
+    _groups: Dict[str, "Group"]  # groups made by add_endpoint(group=prefix)
+    _groups_lock: threading.Lock
+    _key: int  # this service's registry key (the closure of its callbacks)
+    _handle: rt.Handle
+
     def __init__(self) -> None:
         raise TypeError("use swiftnats.micro.add_service()")
 
     @classmethod
-    def _start(cls, nc: Client, name: str, version: str, description: str, metadata: Optional[Mapping[str, str]],
+    def _start(cls: Type[_S], nc: Client, name: str, version: str, description: str, metadata: Optional[Mapping[str, str]],
                queue_group: Optional[str], queue_group_disabled: bool, stats_handler: Optional[Callable[[str], Any]],
                done_cb: Optional[Callable[["Service"], None]],
-               error_cb: Optional[Callable[[BaseException, Optional[str]], None]]) -> "Service":
+               error_cb: Optional[Callable[[BaseException, Optional[str]], None]]) -> _S:
         for label, cb in (("stats_handler", stats_handler), ("done_cb", done_cb), ("error_cb", error_cb)):
             if cb is not None and not callable(cb):
                 raise TypeError(f"{label} must be callable")
@@ -299,8 +317,8 @@ class Service:
         self._done_cb = done_cb
         self._error_cb = error_cb
         self._stopped = threading.Event()
-        self._keys: List[int] = []
-        self._groups: Dict[str, "Group"] = {}
+        self._keys = []
+        self._groups = {}
         self._groups_lock = threading.Lock()
         self._key = rt.register(self)
         cfg = ctypes.c_void_p()
@@ -339,7 +357,7 @@ class Service:
     def add_endpoint(self, name: str, handler: Handler, *, subject: Optional[str] = None,
                      group: "Optional[Any]" = None, queue_group: Optional[str] = None,
                      queue_group_disabled: bool = False, metadata: Optional[Mapping[str, str]] = None,
-                     pending_limits: Optional[tuple] = None, concurrency: int = 1) -> str:
+                     pending_limits: Optional[Tuple[int, int]] = None, concurrency: int = 1) -> str:
         """Adds an endpoint (also while running); returns its full subject. ``group``: a
         :class:`Group`, or a prefix (its group is made once and reused). ``concurrency`` lets
         the handler run on up to that many requests at once (default 1: in order)."""
@@ -370,7 +388,7 @@ class Service:
         return Group._make(self, None, name, queue_group, queue_group_disabled)
 
     def _add(self, group: Optional[int], name: str, handler: Handler, subject: Optional[str], queue_group: Optional[str],
-             queue_group_disabled: bool, metadata: Optional[Mapping[str, str]], pending_limits: Optional[tuple],
+             queue_group_disabled: bool, metadata: Optional[Mapping[str, str]], pending_limits: Optional[Tuple[int, int]],
              concurrency: int = 1) -> str:
         if not callable(handler):
             raise TypeError("handler must be callable")
@@ -501,6 +519,9 @@ def _stopped_error() -> IllegalStateError:
 
 class Group:
     """A subject prefix with a default queue group; groups nest."""
+
+    _service: Service
+    _ptr: int  # the snats_group*
 
     def __init__(self) -> None:
         raise TypeError("use Service.add_group()")

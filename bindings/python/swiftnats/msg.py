@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Type, TypeVar
 
 from ._lib import lib
 from ._runtime import Payload, decode
@@ -21,6 +21,9 @@ __all__ = ["Msg"]
 _RECORD_LENGTHS = RECORD_LENGTHS.unpack_from
 #: a dispatch queue's record head: the tag, then the four lengths
 _TAGGED_RECORD = struct.Struct("=QIIII").unpack_from
+
+#: Msg or a subclass (``aio.Msg``): what its class methods make
+_M = TypeVar("_M", bound="Msg")
 
 
 @dataclass(eq=False)
@@ -49,7 +52,7 @@ class Msg:
     # -- construction from the library --------------------------------------------------------
 
     @classmethod
-    def _copy(cls, handle: int, client: "Optional[Client]") -> "Msg":
+    def _copy(cls: Type[_M], handle: int, client: "Optional[Client]") -> _M:
         """Copies a ``snats_msg*`` (borrowed or owned; the caller still releases an owned one)."""
         length = lib.snats_msg_data_len(handle)
         data = ctypes.string_at(lib.snats_msg_data(handle), length) if length else b""
@@ -69,8 +72,8 @@ class Msg:
 
     @classmethod
     def _unpack(
-        cls, raw: bytes, count: int, client: "Optional[Client]", tags: Optional[List[int]] = None
-    ) -> "Tuple[List[Msg], List[int]]":
+        cls: Type[_M], raw: bytes, count: int, client: "Optional[Client]", tags: Optional[List[int]] = None
+    ) -> "Tuple[List[_M], List[int]]":
         """Builds the messages of a snats_sub_next_msgs() batch (per record four native uint32
         lengths: subject, reply, header block, payload; then those bytes), and the size of
         each as the pending limits count it (header block + payload). With @p tags, the
@@ -79,7 +82,7 @@ class Msg:
 
         The hot loop of every subscription: fields left at their class defaults (no reply, no
         headers) are not set, and each distinct subject of the batch is decoded once."""
-        msgs: List[Msg] = []
+        msgs: List[_M] = []
         sizes: List[int] = []
         append = msgs.append
         append_size = sizes.append
@@ -124,7 +127,7 @@ class Msg:
         return msgs, sizes
 
     @classmethod
-    def _take(cls, handle: int, client: "Optional[Client]") -> "Msg":
+    def _take(cls: Type[_M], handle: int, client: "Optional[Client]") -> _M:
         """Copies an owned ``snats_msg*`` and releases it."""
         try:
             return cls._copy(handle, client)

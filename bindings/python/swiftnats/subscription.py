@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager, List, Optional,
 
 from . import _runtime as rt
 from ._lib import lib
-from .errors import IllegalStateError, InvalidSubscriptionError, Status, _check
+from .errors import IllegalStateError, InvalidSubscriptionError, _check
 from .msg import Msg
 
 if TYPE_CHECKING:  # pragma: no cover

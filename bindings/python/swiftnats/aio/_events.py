@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Dict, Optional, Tuple
 
 from .. import _runtime as rt
 from .. import client as _client
@@ -81,6 +81,8 @@ class Events:
     _tasks: "set[asyncio.Task[Any]]"
     _started: bool
     _shutdown_task: "Optional[asyncio.Task[None]]"
+    #: starts the client's shutdown once (Client._begin_shutdown)
+    _begin_shutdown: "Callable[[], asyncio.Task[None]]"
 
     # -- the callbacks given to the sync connect (they run on the loop's thread) ---------------
 
@@ -168,8 +170,8 @@ class Events:
         else:
             self._report(error, None)
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = self._loop.create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: "Coroutine[Any, Any, None]") -> None:
+        task = self._loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Any, Awaitable, Callable, Deque, Iterator, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Coroutine, Deque, Iterator, Optional, Set, Tuple
 
 from .._runtime import log
 from ._util import set_future
@@ -94,12 +94,12 @@ class HandlerLoop:
             return False
         return True
 
-    def spawn(self, coro: Awaitable[Any], handler: bool) -> "asyncio.Task[Any]":
+    def spawn(self, coro: "Coroutine[Any, Any, Any]", handler: bool) -> "asyncio.Task[Any]":
         """A task of the loop (call on the loop's thread). On an aio client a @p handler task
         counts as one of its consumers (its close cancels it), a callback task as one of its
         callbacks (its close waits for it)."""
         assert self.loop is not None
-        task = self.loop.create_task(coro)  # type: ignore[arg-type]
+        task = self.loop.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         client = self.client

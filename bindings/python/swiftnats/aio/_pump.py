@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import inspect
-from typing import TYPE_CHECKING, Dict, List, Optional, Set
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set
 
 from .. import _runtime as rt
 from .. import client as _client
@@ -43,7 +43,7 @@ class Pump:
     :class:`~swiftnats.aio.Client`, whose ``_new`` sets the attributes used here)."""
 
     _loop: asyncio.AbstractEventLoop
-    _queue: DispatchQueue
+    _queue: DispatchQueue[Msg]
     _nc: _client.Client
     _started: bool
     _watching: bool
@@ -51,6 +51,8 @@ class Pump:
     _poll: Optional[asyncio.TimerHandle]
     _holds: "Dict[Subscription, int]"
     _idle_waiter: "Optional[asyncio.Future[None]]"
+    #: gives an error raised by a callback to error_cb (Events._report)
+    _report: "Callable[[BaseException, Optional[Subscription]], None]"
 
     def _start(self, nc: _client.Client) -> None:
         self._nc = nc
@@ -147,6 +149,7 @@ class Pump:
         """Runs a plain callback on msgs[start:end]; returns whether the rest was buffered
         (the callback returned an awaitable)."""
         cb = sub._cb
+        assert cb is not None  # PLAIN mode: there is a callback
         for index in range(start, end):
             if sub._stopped:
                 return False
@@ -258,5 +261,5 @@ def _completed_request(tag: int, owner: object, reply: Msg) -> bool:
     if type(owner) is not tuple:
         return False
     rt.unregister(tag)
-    set_future(owner[1], reply, None)  # type: ignore[index]
+    set_future(owner[1], reply, None)
     return True

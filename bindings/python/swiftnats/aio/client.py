@@ -9,7 +9,7 @@ import functools
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Set, Tuple, Union
 
 from .. import _runtime as rt
 from .. import client as _client
@@ -84,10 +84,24 @@ async def connect(
     return client
 
 
+class _Serving(Protocol):
+    """A micro service or RPC server on a client (aio.micro, aio.rpc), stopped by its drain()."""
+
+    async def _stop_serving(self) -> None: ...
+
+
 class Client(Events, Pump):
     """An asyncio connection to a NATS server (made by :func:`connect`)."""
 
     _nc: _client.Client
+    _subs: Dict[int, Subscription]  # registry key -> live subscription
+    _consumers: "Set[asyncio.Task[None]]"  # coroutine-callback consumer tasks
+    _draining: bool
+    _drained: bool
+    _close_waiters: "Set[asyncio.Task[Any]]"
+    _waiters_changed: "Optional[asyncio.Future[None]]"
+    # micro services and RPC servers on this client (aio.micro, aio.rpc): stopped by drain()
+    _serving: "weakref.WeakSet[_Serving]"
 
     def __init__(self) -> None:
         raise TypeError("use await swiftnats.aio.connect() to make a Client")
@@ -101,23 +115,22 @@ class Client(Events, Pump):
         self._error_cb = callbacks["error_cb"]
         self._error_cb_takes_sub = self._error_cb is not None and accepts_two(self._error_cb)
         self._callbacks = callbacks
-        self._subs: Dict[int, Subscription] = {}  # registry key -> live subscription
-        self._consumers: Set["asyncio.Task[None]"] = set()  # coroutine-callback consumer tasks
-        self._tasks: Set["asyncio.Task[Any]"] = set()  # tasks running connection callbacks
+        self._subs = {}
+        self._consumers = set()
+        self._tasks = set()  # tasks running connection callbacks
         # being drained (how many drains): their buffers hold back the next batch
-        self._holds: Dict[Subscription, int] = {}
+        self._holds = {}
         self._draining = False
         self._drained = False
         self._watching = False
         self._paused = False
-        self._poll: Optional[asyncio.TimerHandle] = None
-        self._shutdown_task: "Optional[asyncio.Task[None]]" = None
-        self._close_waiters: Set["asyncio.Task[Any]"] = set()
-        self._waiters_changed: "Optional[asyncio.Future[None]]" = None
-        self._idle_waiter: "Optional[asyncio.Future[None]]" = None
+        self._poll = None
+        self._shutdown_task = None
+        self._close_waiters = set()
+        self._waiters_changed = None
+        self._idle_waiter = None
         self._started = False  # connected and watched (a connect cancelled meanwhile is not)
-        # micro services and RPC servers on this client (aio.micro, aio.rpc): stopped by drain()
-        self._serving: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self._serving = weakref.WeakSet()
         return self
 
     # -- the callbacks given to the sync connect (they run on the loop's thread) ---------------

@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .. import micro as _micro
 from .._lib import lib
@@ -156,7 +156,9 @@ class Service(_micro.Service):
         self._handlers = handlers
         self._user_done_cb = done_cb
         self._finish_task = None
-        self._finished_future: "asyncio.Future[None]" = handlers.loop.create_future()  # type: ignore[union-attr]
+        loop = handlers.loop
+        assert loop is not None  # add_service gives it the client's loop or the running one
+        self._finished_future: "asyncio.Future[None]" = loop.create_future()
         # read by the done thunk when it runs (on the loop for an aio client: not before)
         self._done_cb = lambda _service: self._finished()
         if client is not None:
@@ -166,7 +168,7 @@ class Service(_micro.Service):
 
     def _add(self, group: Optional[int], name: str, handler: Handler, subject: Optional[str],
              queue_group: Optional[str], queue_group_disabled: bool, metadata: Optional[Mapping[str, str]],
-             pending_limits: Optional[tuple], concurrency: int = 1) -> str:
+             pending_limits: Optional[Tuple[int, int]], concurrency: int = 1) -> str:
         if not callable(handler):
             raise TypeError("handler must be callable")
         endpoint = _Endpoint(self, handler, concurrency)
@@ -176,7 +178,7 @@ class Service(_micro.Service):
     # -- requests (in the library's call: on the loop for an aio client) ------------------------
 
     def _dispatch(self, handler: Handler, request: _micro.Request) -> None:
-        endpoint: _Endpoint = handler  # type: ignore[assignment]
+        endpoint: _Endpoint = handler  # type: ignore[assignment]  # what _add registers as the handler
         try:
             result = endpoint.handler(request)
         except ServiceError as e:

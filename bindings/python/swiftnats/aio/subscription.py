@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Deque, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Deque, List, Optional, Tuple, Type, Union, final
 
 from .. import _runtime as rt
 from ..errors import (
@@ -37,6 +37,7 @@ ASYNC = "async"  # a coroutine callback: buffered, run by a consumer task
 QUEUE = "queue"  # no callback: buffered for next_msg()
 
 
+@final  # so that ``type(x) is _Started`` narrows both ways
 class _Started:
     """The awaitable a plain callback returned, run in order by the consumer task."""
 
@@ -52,6 +53,25 @@ class Subscription:
     closed, or its connection closes."""
 
     _sub: _SyncSubscription
+    _client: "Client"
+    _cb: Optional[AsyncMsgHandler]
+    _mode: str  # PLAIN, ASYNC or QUEUE
+    # buffered messages (and, once a plain callback returned an awaitable, that awaitable)
+    # and their sizes, side by side (a tuple each would cost the garbage collector a tracked
+    # object per message)
+    _msgs: "Deque[Union[Msg, _Started]]"
+    _sizes: Deque[int]
+    _bytes: int
+    _max_msgs: int
+    _max_bytes: int
+    _dropped: int
+    _slow: bool
+    _received: int  # messages taken from the library (delivered, buffered or dropped)
+    _limit: int
+    _task: "Optional[asyncio.Task[None]]"
+    _waiters: "Deque[asyncio.Future[Msg]]"
+    _stopped: bool  # takes no more messages
+    _end_error: Optional[Tuple[Type[Exception], str]]  # what next_msg raises once empty
 
     def __init__(self) -> None:
         raise TypeError("use await Client.subscribe() to make a Subscription")
@@ -67,28 +87,27 @@ class Subscription:
             self._mode = ASYNC
         else:
             self._mode = PLAIN
-        # buffered messages and their sizes, side by side (a tuple each would cost the
-        # garbage collector a tracked object per message)
-        self._msgs: Deque[Any] = collections.deque()
-        self._sizes: Deque[int] = collections.deque()
+        self._msgs = collections.deque()
+        self._sizes = collections.deque()
         self._bytes = 0
         self._max_msgs, self._max_bytes = limits
         self._dropped = 0
         self._slow = False
-        self._received = 0  # messages taken from the library (delivered, buffered or dropped)
+        self._received = 0
         self._limit = max_msgs if max_msgs > 0 else 0
-        self._task: "Optional[asyncio.Task[None]]" = None
-        self._waiters: "Deque[asyncio.Future[Msg]]" = collections.deque()
-        self._stopped = False  # takes no more messages
-        self._end_error: Optional[Tuple[type, str]] = None  # what next_msg raises once empty
+        self._task = None
+        self._waiters = collections.deque()
+        self._stopped = False
+        self._end_error = None
         return self
 
     # -- delivery (on the loop's thread, from the pump) ----------------------------------------
 
     def _push_from_sync(self, msg: _SyncMsg) -> None:  # pragma: no cover - the pump calls _push
-        self._push(msg, len(msg.data))
+        # the client's dispatch queue makes aio messages; a sync one would be wrapped
+        self._push(msg if isinstance(msg, Msg) else Msg._of(msg), len(msg.data))
 
-    def _push(self, msg: Any, size: int) -> None:
+    def _push(self, msg: Msg, size: int) -> None:
         self._received += 1
         if self._mode is QUEUE and not self._msgs:
             waiters = self._waiters
@@ -118,7 +137,7 @@ class Subscription:
         if self._limit and self._received >= self._limit:
             self._reached_limit()
 
-    def _push_run(self, msgs: List[Any], sizes: List[int], start: int, end: int) -> None:
+    def _push_run(self, msgs: List[Msg], sizes: List[int], start: int, end: int) -> None:
         """Pushes msgs[start:end] (sizes alike), in order: at once when nothing can stop the
         run part way (no limit, no waiter, room for all of it), else one by one."""
         n = end - start
@@ -161,6 +180,7 @@ class Subscription:
         client = self._client
         msgs = self._msgs
         cb = self._cb
+        assert cb is not None  # ASYNC mode: there is a callback
         try:
             popleft = msgs.popleft
             pop_size = self._sizes.popleft
@@ -173,6 +193,8 @@ class Subscription:
                     if type(msg) is _Started:
                         await msg.awaitable
                     else:
+                        # a coroutine callback, or a plain one that returned an awaitable once
+                        # (should it return None now, the TypeError is reported below)
                         await cb(msg)  # type: ignore[misc]
                 except Exception as e:  # user code: report, never end the delivery
                     client._report(e, self)
@@ -194,15 +216,21 @@ class Subscription:
         """The auto-unsubscribe count was taken: the library has ended the subscription."""
         self._finish(MaxDeliveredError, "the auto-unsubscribe count was delivered")
 
-    def _finish(self, cls: type, text: str) -> None:
+    def _finish(self, cls: Type[Exception], text: str) -> None:
         """The library ended the subscription (auto-unsubscribe count, drain): no more
         messages come, what is buffered is still delivered, then next_msg raises @p cls."""
         self._stopped = True
         if hasattr(self, "_sub"):
-            self._client._subs.pop(self._sub._key, None)
+            self._forget()
         if self._end_error is None:
             self._end_error = (cls, text)
         self._wake_waiters()
+
+    def _forget(self) -> None:
+        """Leaves the client's registry of live subscriptions."""
+        key = self._sub._key
+        if key is not None:  # always set: an aio subscription has a callback (_push_from_sync)
+            self._client._subs.pop(key, None)
 
     def _wake_waiters(self) -> None:
         if self._msgs or self._end_error is None:
@@ -213,7 +241,7 @@ class Subscription:
             if not waiter.done():
                 waiter.set_exception(cls(text))
 
-    def _end(self, cls: type, text: str) -> "Optional[asyncio.Task[None]]":
+    def _end(self, cls: Type[Exception], text: str) -> "Optional[asyncio.Task[None]]":
         """Ends delivery: buffered messages are dropped (as the library drops what is queued),
         next_msg raises @p cls, the consumer task is cancelled (unless it is the caller, or
         waits in close()). Returns the task to wait for."""
@@ -226,7 +254,7 @@ class Subscription:
         self._wake_waiters()
         client = self._client
         if hasattr(self, "_sub"):
-            client._subs.pop(self._sub._key, None)
+            self._forget()
         client._holds.pop(self, None)
         task = self._task
         if task is None or task.done():
@@ -298,7 +326,8 @@ class Subscription:
                 if self in self._client._holds:
                     self._client._released()
                 self._wake_waiters()
-            return msg  # type: ignore[no-any-return]
+            assert type(msg) is not _Started  # only ASYNC mode buffers those
+            return msg
         if self._end_error is not None:
             cls, text = self._end_error
             raise cls(text)
