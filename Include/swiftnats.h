@@ -2277,6 +2277,77 @@ snats_status snats_rpc_client_describe(json_t **methods, snats_rpc_client *clien
 snats_status snats_rpc_client_describe_cb(snats_rpc_client *client, int64_t timeout_ms, snats_json_handler cb,
                                            void *closure);
 
+/** @name References: calls back to the caller
+ *  A caller lends methods of its own as a *reference*, puts the reference's JSON in a call's
+ *  params, and the server calls them back with a client made from it, while the call runs or
+ *  after (docs/RPC.md "References"). A reference is `{"$ref": {"subject": "<inbox prefix>.<nuid>.<n>",
+ *  "methods": {"<name>": {"params": <description or null>, "stream": bool}}, "function": bool}}`;
+ *  its method `m` is called with an ordinary RPC request to `<subject>.m`, answered (with
+ *  liveness frames) as a server's calls are. It answers until snats_rpc_ref_destroy(), or
+ *  until its connection is destroyed; after that its callers get SNATS_RPC_ERROR -32601 at
+ *  once (the reference's process answers that itself while connected; once it is gone, no
+ *  responders does). All references of a connection share one subscription, made with the
+ *  first: lending and destroying cost no SUB or UNSUB.
+ *  @{ */
+
+typedef struct snats_rpc_ref snats_rpc_ref;
+
+/**
+ * @brief Lends methods as a reference.
+ * @param[out] ref On SNATS_OK owned (snats_rpc_ref_destroy()); else NULL.
+ * @param conn Borrowed; must outlive the reference.
+ * @param methods Borrowed, read before return: an array of method names, or an object whose
+ *        keys are the names and whose values are null, a parameter description (as
+ *        snats_rpc_server_register()'s @p params), or `{"params": <description or null>,
+ *        "stream": bool, "description": string}` (`stream` true: a streamed result, as
+ *        snats_rpc_server_register_stream()). Names are dot-separated subject tokens.
+ * @param function Non-zero: the reference stands for one function, whose method must be named
+ *        "call" (a Python receiver gets a callable).
+ * @param handler Called for each call of any of the methods; snats_rpc_request_method() says
+ *        which. As ::snats_rpc_handler, but on the connection's delivery pool or dispatch
+ *        queue, one call of the connection's references at a time, in order.
+ * @param closure Passed to @p handler; must stay valid until snats_rpc_ref_destroy() returns.
+ * @retval SNATS_OK lent: callable by whoever gets its JSON (its subscription goes out before
+ *         any later publish of @p conn, so before a call that carries it).
+ * @retval SNATS_INVALID_ARG a NULL argument, no method, a bad or repeated name, a bad
+ *         description, @p function without exactly the method "call".
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_DRAINING the connection cannot subscribe.
+ * Blocks: no. Threads: any, handlers included.
+ */
+snats_status snats_rpc_ref_create(snats_rpc_ref **ref, snats_conn *conn, const json_t *methods, int function,
+                                  snats_rpc_handler handler, void *closure);
+
+/** @brief The reference as JSON, to put in a call's params. @param ref Borrowed.
+ *  @return Borrowed, valid as long as @p ref (json_incref() it to keep it longer); NULL for a
+ *  NULL @p ref. Blocks: no. Threads: any. */
+const json_t *snats_rpc_ref_json(const snats_rpc_ref *ref);
+
+/** @brief The reference's subject (`<inbox prefix>.<nuid>.<n>`). @param ref Borrowed.
+ *  @return Borrowed, valid as long as @p ref; NULL for a NULL @p ref. Blocks: no. Threads: any. */
+const char *snats_rpc_ref_subject(const snats_rpc_ref *ref);
+
+/** @brief Revokes the reference and frees it: later calls answer -32601. A call of it being
+ *  handled on another thread is waited for (so @p closure may be freed once this returns);
+ *  from its own handler it is not. A retained request of it may still be answered.
+ *  @param ref Taken; NULL is a no-op. Blocks: while a handler of it runs on another thread.
+ *  Threads: any. */
+void snats_rpc_ref_destroy(snats_rpc_ref *ref);
+
+/**
+ * @brief Creates a client of a reference received in a call's params: its calls (every
+ *        snats_rpc_client_* call form, liveness included) go to `<subject>.<method>`.
+ * @param[out] client On SNATS_OK owned (snats_rpc_client_destroy()); else NULL.
+ * @param conn Borrowed; must outlive the client.
+ * @param ref Borrowed, read before return: `{"$ref": {"subject": ...}}` or its inner object.
+ * @retval SNATS_OK created. @retval SNATS_INVALID_ARG a NULL argument, or @p ref is no
+ *         reference (no valid subject).
+ * Blocks: no. Threads: any, handlers included. snats_rpc_client_describe() of it fails with
+ * SNATS_ILLEGAL_STATE: the reference lists its methods itself.
+ */
+snats_status snats_rpc_client_create_from_ref(snats_rpc_client **client, snats_conn *conn, const json_t *ref);
+
+/** @} */
+
 /** @} */
 
 #ifdef __cplusplus

@@ -1,5 +1,6 @@
 import CJansson
 import NATS
+import NATSRPC
 import NIOConcurrencyHelpers
 
 /// `snats_conn`: the connection, and the map from its subscriptions to their C handles (for
@@ -10,6 +11,8 @@ final class CConnection {
     /// Set once, before the handle reaches the caller; `connection` keeps it alive.
     fileprivate var lentConnection: Unmanaged<Connection>?
     private let subscriptionHandles = NIOLockedValueBox<[ObjectIdentifier: OpaquePointer]>([:])
+    /// The RPC references lent on this connection (`snats_rpc_ref_create`), made with the first.
+    private let references = NIOLockedValueBox<RPCReferences?>(nil)
 
     func attach(_ connection: Connection) {
         self.connection = connection
@@ -19,8 +22,22 @@ final class CConnection {
     /// At destroy: the handle no longer reaches its connection (callbacks still queued in a
     /// dispatch queue may hold the box, never the connection through it).
     func detach() {
+        references.withLockedValue { references in
+            references?.close()
+            references = nil
+        }
         connection = nil
         lentConnection = nil
+    }
+
+    func rpcReferences() throws -> RPCReferences {
+        let connection = try connected()
+        return references.withLockedValue { references in
+            if let references { return references }
+            let made = RPCReferences(connection: connection)
+            references = made
+            return made
+        }
     }
 
     func connected() throws -> Connection {

@@ -1,6 +1,7 @@
 /*
  * rpc_client.c - calls the calculator of rpc_server.c: a plain call, an error, async calls
- * collected later, a batch, a stream, and the method list.
+ * collected later, a batch, a stream, a call that calls back a function lent to it (a
+ * reference), and the method list.
  *
  * Usage:  rpc_client [URL] [NAMESPACE]
  *   URL        server URL; default $NATS_URL, else nats://127.0.0.1:4222
@@ -22,6 +23,15 @@
             exit(1);                                                                           \
         }                                                                                      \
     } while (0)
+
+/* The function lent to countdown: the server calls it back with n .. 1. */
+static void on_tick(snats_rpc_request *req, const json_t *params, void *closure) {
+    json_int_t *ticks = closure;
+    json_int_t tick = json_integer_value(json_array_get(params, 0));
+    printf("countdown: %lld\n", (long long)tick);
+    *ticks = *ticks * 10 + tick; /* one call at a time: no lock needed */
+    snats_rpc_request_respond(req, NULL);
+}
 
 static void expect(int ok, const char *what) {
     if (!ok) {
@@ -111,6 +121,21 @@ int main(int argc, char **argv) {
     expect(expected == 5, "range length");
     snats_rpc_stream_destroy(stream);
 
+    /* A call back to this process: lend a function (a reference), pass it, and the server
+       calls it while it works on the call. */
+    json_int_t ticks = 0;
+    snats_rpc_ref *tick_ref = NULL;
+    json_t *lent = json_pack("{s:[{s:s,s:s}]}", "call", "name", "tick", "type", "integer");
+    CHECK(snats_rpc_ref_create(&tick_ref, conn, lent, 1, on_tick, &ticks));
+    json_decref(lent);
+    params = json_pack("[i,O]", 3, snats_rpc_ref_json(tick_ref));
+    CHECK(snats_rpc_client_call(&result, NULL, client, "countdown", params, 5000));
+    printf("countdown(3, tick) = %s\n", json_string_value(result));
+    expect(ticks == 321, "countdown's calls back");
+    json_decref(result);
+    json_decref(params);
+    snats_rpc_ref_destroy(tick_ref); /* revoked: the server can no longer call it */
+
     /* What the namespace offers. */
     json_t *methods = NULL;
     CHECK(snats_rpc_client_describe(&methods, client, 500));
@@ -119,7 +144,7 @@ int main(int argc, char **argv) {
         printf("method %s %s\n", json_string_value(json_object_get(entry, "method")), described);
         free(described);
     }
-    expect(json_array_size(methods) == 6, "describe");
+    expect(json_array_size(methods) == 7, "describe");
     json_decref(methods);
 
     snats_rpc_client_destroy(client);

@@ -12,7 +12,9 @@
  *   snats rpc call calculator math.divide '[1, 0]'
  *
  * Methods: math.add / math.subtract / math.multiply / math.divide (params a, b: numbers, as an
- * object or a list), range (streams the integers 0 .. n-1), whoami (the serving process id).
+ * object or a list), range (streams the integers 0 .. n-1), whoami (the serving process id),
+ * countdown (params n and notify, a reference the caller lends: calls it back with n .. 1 and
+ * answers "liftoff"; docs/RPC.md "References").
  * Build:  cc -o rpc_server rpc_server.c $(pkg-config --cflags --libs swiftnats)
  */
 #define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
@@ -85,6 +87,38 @@ static void range(snats_rpc_request *req, const json_t *params, void *closure) {
     snats_rpc_request_end_stream(req); /* n == 0: an empty stream */
 }
 
+/* Calls the caller back: notify(i) for i = n .. 1 through a client of the reference it lent. */
+static void countdown(snats_rpc_request *req, const json_t *params, void *closure) {
+    snats_conn *conn = closure;
+    const json_t *n = json_is_array(params) ? json_array_get(params, 0) : json_object_get(params, "n");
+    const json_t *notify = json_is_array(params) ? json_array_get(params, 1) : json_object_get(params, "notify");
+    snats_rpc_client *back = NULL;
+    if (snats_rpc_client_create_from_ref(&back, conn, notify) != SNATS_OK) {
+        snats_rpc_request_error(req, -32602, "Invalid params: notify must be a reference", NULL);
+        return;
+    }
+    for (json_int_t i = json_integer_value(n); i > 0; i--) {
+        /* A function reference lends one method, "call"; its params are ours to choose. */
+        json_t *args = json_pack("[I]", i);
+        json_t *answer = NULL, *error = NULL;
+        snats_status status = snats_rpc_client_call(&answer, &error, back, "call", args, 5000);
+        json_decref(args);
+        json_decref(answer);
+        if (status != SNATS_OK) {
+            char message[256];
+            snprintf(message, sizeof message, "calling back the caller failed: %s", snats_status_text(status));
+            json_decref(error);
+            snats_rpc_client_destroy(back);
+            snats_rpc_request_fail(req, message, NULL);
+            return;
+        }
+    }
+    snats_rpc_client_destroy(back);
+    json_t *value = json_string("liftoff");
+    snats_rpc_request_respond(req, value);
+    json_decref(value);
+}
+
 static void whoami(snats_rpc_request *req, const json_t *params, void *closure) {
     (void)params;
     (void)closure;
@@ -119,6 +153,9 @@ int main(int argc, char **argv) {
     CHECK(snats_rpc_server_register(server, "range", n, "streams 0 .. n-1", 0, range, NULL));
     json_decref(n);
     CHECK(snats_rpc_server_register(server, "whoami", NULL, "the serving process", 0, whoami, NULL));
+    json_t *counted = json_pack("[{s:s,s:s},{s:s,s:s}]", "name", "n", "type", "integer", "name", "notify", "type", "object");
+    CHECK(snats_rpc_server_register(server, "countdown", counted, "calls notify back with n .. 1", 0, countdown, conn));
+    json_decref(counted);
     CHECK(snats_rpc_server_start(server, NULL));
     printf("ready: namespace %s, instance %s, pid %d\n", ns, snats_rpc_server_id(server), (int)getpid());
     fflush(stdout);

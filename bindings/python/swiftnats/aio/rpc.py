@@ -43,7 +43,7 @@ import collections
 import functools
 import inspect
 import itertools
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .. import rpc as _rpc
 from .._json import json_value
@@ -62,7 +62,10 @@ from ..errors import (
 )
 from ..errors import TimeoutError as SwiftNatsTimeoutError
 from ..rpc.proxy import AsyncProxy
-from ..rpc import MethodInfo, Params, _answer_error, _answer_failure, _batch_calls, _end_stream, _send, describe_parameters
+from ..rpc.references import REF_KEY, CallableReference, Reference, reference_infos
+from ..rpc import MethodInfo, describe_parameters
+from ..rpc._wire import _DEFAULT_TIMEOUT, Params, _batch_calls
+from ..rpc.serving import _answer_error, _answer_failure, _end_stream, _Method, _send
 from ._handlers import HandlerLoop, Lane, running_loop, settle
 
 __all__ = [
@@ -96,7 +99,7 @@ def _aio_client(nc: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-class _LoopMethod(_rpc._Method):
+class _LoopMethod(_Method):
     """A registered function whose coroutines run on the loop, in the method's lane."""
 
     def __init__(self, owner: "_LoopRPC", name: str, fn: Callable[..., Any], concurrency: int) -> None:
@@ -154,12 +157,23 @@ class _LoopRPC(_rpc.RPC):
     """The sync object underneath, whose methods run their coroutines on the loop."""
 
     def __init__(self, nc: Any, namespace: Union[str, Sequence[str]], root: Optional[str], timeout: float,
-                 handlers: HandlerLoop, check_types: bool, heartbeat: float) -> None:
+                 handlers: HandlerLoop, check_types: bool, heartbeat: float,
+                 reference: Optional[Dict[str, Any]] = None) -> None:
         self._handlers = handlers
-        super().__init__(nc, namespace, root=root, timeout=timeout, check_types=check_types, heartbeat=heartbeat)
+        super().__init__(nc, namespace, root=root, timeout=timeout, check_types=check_types, heartbeat=heartbeat,
+                         reference=reference)
 
-    def _new_method(self, name: str, fn: Callable[..., Any], concurrency: int) -> _rpc._Method:
+    def _new_method(self, name: str, fn: Callable[..., Any], concurrency: int) -> _Method:
         return _LoopMethod(self, name, fn, concurrency)
+
+    def _reference_proxy(self, reference: Dict[str, Any]) -> Any:
+        """A handler's proxy to a reference, for ``await``: calls complete on the loop."""
+        client = self._handlers.client
+        caller = RPC(client if client is not None else self._nc, timeout=self.timeout, heartbeat=self.heartbeat,
+                     reference=reference)
+        proxy = AsyncProxy(caller)
+        proxy._learn(reference_infos(reference))
+        return CallableReference(proxy) if reference[REF_KEY].get("function") else proxy
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,10 +187,11 @@ class RPC:
     context manager that closes it."""
 
     def __init__(self, nc: Any, namespace: Union[str, Sequence[str]] = "default", *, root: Optional[str] = None,
-                 timeout: float = _rpc._DEFAULT_TIMEOUT, check_types: bool = True, heartbeat: float = 1.0) -> None:
+                 timeout: float = _DEFAULT_TIMEOUT, check_types: bool = True, heartbeat: float = 1.0,
+                 reference: Optional[Dict[str, Any]] = None) -> None:
         client = _aio_client(nc)
         self._handlers = HandlerLoop(client, client._loop if client is not None else running_loop())
-        self._rpc = _LoopRPC(nc, namespace, root, timeout, self._handlers, check_types, heartbeat)
+        self._rpc = _LoopRPC(nc, namespace, root, timeout, self._handlers, check_types, heartbeat, reference)
         self._pending: "Dict[int, asyncio.Future[Any]]" = {}  # call_async ids
         self._remote: Optional[AsyncProxy] = None
         self._ids = itertools.count(1)
@@ -208,6 +223,16 @@ class RPC:
     @timeout.setter
     def timeout(self, value: float) -> None:
         self._rpc.timeout = value
+
+    @property
+    def reference(self) -> Optional[Dict[str, Any]]:
+        """The reference this object calls, None for a client of namespaces."""
+        return self._rpc.reference
+
+    def lend(self, target: Any) -> Reference:
+        """As :meth:`swiftnats.rpc.RPC.lend`: lends @p target until revoked (its calls
+        run on the loop as this object's handlers do)."""
+        return self._rpc.lend(target)
 
     @property
     def heartbeat(self) -> float:

@@ -42,14 +42,13 @@ from ..errors import (
     ParseError,
     RPCError,
 )
-from ._wire import _DEFAULT_TIMEOUT, Callback, MethodInfo, Params, method_infos
+from ._wire import Callback, MethodInfo, Params
 from .namespace import RPC
-from .objects import ServiceDict, expose, exposed_methods
+from .objects import ServiceDict, expose
 from .params import describe_parameters
-from .proxy import POSITIONAL_KEY, AsyncProxy, Proxy
-from .serving import _answer_error, _answer_failure, _end_stream, _Method, _send
+from .proxy import AsyncProxy, Proxy
+from .references import Reference
 from .streams import STREAM_END, CallbackStream, RPCStream
-from ._wire import _batch_calls
 
 __all__ = [
     "RPC",
@@ -69,6 +68,9 @@ __all__ = [
     "ServiceDict",
     "Proxy",
     "AsyncProxy",
+    "Reference",
+    "Params",
+    "Callback",
 ]
 
 

@@ -124,8 +124,6 @@ def _callback_outcome(status: int, result: Optional[int], error: Optional[int]) 
     return None, error_for_status(status, _last_error())
 
 
-#: What a callback stream hands over after its last item.
-
 _OUTCOME_THUNK = RPC_CALLBACK(_on_outcome)
 
 

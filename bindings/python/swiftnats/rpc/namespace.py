@@ -6,7 +6,8 @@ import asyncio
 import ctypes
 import inspect
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+import weakref
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .. import _runtime as rt
 from .._json import call_with_json_outcome
@@ -35,8 +36,10 @@ from ._wire import (
 from .objects import exposed_methods
 from .params import describe_parameters
 from .proxy import Proxy
+from .references import REF_KEY, CallableReference, Reference, is_reference, lend_arguments, reference_infos, revoke_all
 from .serving import _CALL_THUNK, _LoopThread, _Method
-from .streams import _STREAM_THUNK, CallbackStream, RPCStream
+from .streams import _STREAM_THUNK, STREAM_END, CallbackStream, RPCStream
+
 
 class RPC:
     """Server and client of a namespace (or, for calls, of a namespace group: a list of
@@ -45,16 +48,29 @@ class RPC:
 
     def __init__(self, nc: Client, namespace: Union[str, Sequence[str]] = "default", *, root: Optional[str] = None,
                  timeout: float = _DEFAULT_TIMEOUT, loop: Optional[asyncio.AbstractEventLoop] = None,
-                 check_types: bool = True, heartbeat: float = 1.0) -> None:
+                 check_types: bool = True, heartbeat: float = 1.0,
+                 reference: Optional[Mapping[str, Any]] = None) -> None:
+        """``reference``: a reference received in a call's params (``{"$ref": {...}}``) makes
+        this object a client of it instead of a namespace: its calls reach the lent methods
+        (it serves nothing, and describes what the reference lists)."""
         self._nc = getattr(nc, "sync_client", nc)  # an aio.Client works too
         #: whether methods registered from their signature have their annotations enforced
         self.check_types = check_types
         self._remote: Optional[Proxy] = None
+        #: the reference this object calls (a dict), None for a client of namespaces
+        self.reference: Optional[Dict[str, Any]] = None
+        self._lent: List[Reference] = []  # references lent until revoked or closed
+        self._calls_lent: Dict[int, List[Reference]] = {}  # call_async id -> its references
         names = [namespace] if isinstance(namespace, str) else list(namespace)
         if not names:
             raise ValueError("namespace must name at least one namespace")
+        if reference is not None:
+            if not is_reference(dict(reference)):
+                raise ValueError(f"not a reference: {reference!r}")
+            self.reference = dict(reference)
+            names = []
         self.namespaces: Tuple[str, ...] = tuple(names)
-        self.namespace = names[0]
+        self.namespace = names[0] if names else ""
         self.root = root
         self.timeout = timeout
         self._loop = loop
@@ -65,7 +81,10 @@ class RPC:
         self._prefix: Optional[str] = None
         out = ctypes.c_void_p()
         with self._nc._use() as conn:
-            if len(names) == 1 and root is None:
+            if self.reference is not None:
+                with _LentJSON(self.reference) as j:
+                    _check(lib.snats_rpc_client_create_from_ref(ctypes.byref(out), conn, j))
+            elif len(names) == 1 and root is None:
                 _check(lib.snats_rpc_client_create(ctypes.byref(out), conn, rt.text_arg(names[0], "namespace")))
             else:
                 array = (ctypes.c_char_p * len(names))(*(rt.text_arg(n, "namespace") for n in names))
@@ -75,6 +94,8 @@ class RPC:
                                  lambda: IllegalStateError("the RPC object is closed"), "RPC client",
                                  defer_on_callback_thread=True)
         self.heartbeat = heartbeat
+        if self.reference is not None:  # made for a handler's proxy: freed with it
+            weakref.finalize(self, self._client.close)
 
     @property
     def heartbeat(self) -> float:
@@ -222,6 +243,38 @@ class RPC:
                 self._loop_thread = _LoopThread()
             return self._loop_thread.loop
 
+    # -- references --------------------------------------------------------------------------
+
+    def lend(self, target: Any) -> Reference:
+        """Lends @p target (a function, or an object with ``@expose``\\ d methods, or a
+        :class:`~swiftnats.rpc.objects.ServiceDict`) until :meth:`Reference.revoke` or
+        :meth:`close`: pass it in calls' params, and servers get a proxy to it that stays valid
+        after the call (see :mod:`swiftnats.rpc.references`). Functions and objects passed
+        directly are lent for their call only."""
+        lent = Reference(self, target)
+        with self._lock:
+            self._lent = [r for r in self._lent if not r.revoked] + [lent]
+        return lent
+
+    def _lend(self, params: Params) -> Tuple[Any, List[Reference]]:
+        """The params to send, and the references lent for this call."""
+        return lend_arguments(self, _params_value(params))
+
+    def _resolve_references(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
+        """A handler's arguments with every reference replaced by a proxy to it."""
+        if not any(is_reference(v) for v in args) and not any(is_reference(v) for v in kwargs.values()):
+            return args, kwargs
+        return (tuple(self._reference_proxy(v) if is_reference(v) else v for v in args),
+                {k: self._reference_proxy(v) if is_reference(v) else v for k, v in kwargs.items()})
+
+    def _reference_proxy(self, reference: Dict[str, Any]) -> Any:
+        """A proxy to a reference a handler received: its methods as functions (a callable for
+        a lent function), calling through a client of this object's connection."""
+        caller = RPC(self._nc, timeout=self.timeout, heartbeat=self.heartbeat, reference=reference)
+        proxy = Proxy(caller)
+        proxy._learn(reference_infos(reference))
+        return CallableReference(proxy) if reference[REF_KEY].get("function") else proxy
+
     # -- calling -------------------------------------------------------------------------------
 
     def _ms(self, timeout: Optional[float]) -> int:
@@ -231,18 +284,35 @@ class RPC:
         """Calls @p method with a dict or a list of params and returns its result. Raises
         :class:`RPCError` (a subclass for the standard codes) for an error answer,
         :class:`swiftnats.TimeoutError` when no answer came in time."""
-        result, error = ctypes.c_void_p(), ctypes.c_void_p()
-        with _LentJSON(_params_value(params)) as p, self._client.use() as client:
-            status = lib.snats_rpc_client_call(ctypes.byref(result), ctypes.byref(error), client,
-                                               rt.text_arg(method, "method"), p, self._ms(timeout))
-            return _outcome(status, result, error)
+        value, lent = self._lend(params)
+        try:
+            result, error = ctypes.c_void_p(), ctypes.c_void_p()
+            with _LentJSON(value) as p, self._client.use() as client:
+                status = lib.snats_rpc_client_call(ctypes.byref(result), ctypes.byref(error), client,
+                                                   rt.text_arg(method, "method"), p, self._ms(timeout))
+                return _outcome(status, result, error)
+        finally:
+            revoke_all(lent)
 
     def call_async(self, method: str, params: Params = None) -> int:
         """Sends a call and returns its id at once; :meth:`get_response` collects the result."""
+        value, lent = self._lend(params)
         out = ctypes.c_uint64()
-        with _LentJSON(_params_value(params)) as p, self._client.use() as client:
-            _check(lib.snats_rpc_client_call_async(ctypes.byref(out), client, rt.text_arg(method, "method"), p))
+        try:
+            with _LentJSON(value) as p, self._client.use() as client:
+                _check(lib.snats_rpc_client_call_async(ctypes.byref(out), client, rt.text_arg(method, "method"), p))
+        except BaseException:
+            revoke_all(lent)
+            raise
+        if lent:
+            with self._lock:
+                self._calls_lent[int(out.value)] = lent
         return int(out.value)
+
+    def _call_over(self, request_id: int) -> None:
+        with self._lock:
+            lent = self._calls_lent.pop(int(request_id), [])
+        revoke_all(lent)
 
     def get_response(self, request_id: int, timeout: Optional[float] = None) -> Any:
         """The result of a :meth:`call_async` call (raises as :meth:`call`). After a timeout the
@@ -251,12 +321,15 @@ class RPC:
         with self._client.use() as client:
             status = lib.snats_rpc_client_get_response(ctypes.byref(result), ctypes.byref(error), client,
                                                        int(request_id), self._ms(timeout))
-            return _outcome(status, result, error)
+        if status != Status.TIMEOUT:  # answered, failed or lost: over (a timeout leaves it pending)
+            self._call_over(request_id)
+        return _outcome(status, result, error)
 
     def cancel(self, request_id: int) -> None:
         """Forgets a pending :meth:`call_async` call."""
         with self._client.use() as client:
             _check(lib.snats_rpc_client_cancel(client, int(request_id)))
+        self._call_over(request_id)
 
     def call_with_callback(self, method: str, params: Params, callback: Callback,
                            timeout: Optional[float] = None) -> None:
@@ -264,7 +337,12 @@ class RPC:
         result (error None) or the exception (an RPCError, or a timeout)."""
         if not callable(callback):
             raise TypeError("callback must be callable")
-        value = _params_value(params)
+        value, lent = self._lend(params)
+        if lent:
+            def over(result: Any, error: Optional[BaseException], then: Callback = callback) -> None:
+                revoke_all(lent)
+                then(result, error)
+            callback = over
         key = rt.register(callback)
         try:
             with _LentJSON(value) as p, self._client.use() as client:
@@ -272,16 +350,25 @@ class RPC:
                                                     _OUTCOME_THUNK, key))
         except BaseException:
             rt.unregister(key)
+            revoke_all(lent)
             raise
 
     def call_batch(self, calls: Sequence[Any], timeout: Optional[float] = None) -> List[Any]:
         """Sends every call at once, ``(method, params)`` or ``(method,)`` each, and waits for
         all (the timeout is for the whole batch). Returns one entry per call, in order: its
         result, or the exception (``isinstance(r, Exception)``) for a failed one."""
-        entries = [[method] if params is None else [method, params] for method, params in _batch_calls(calls)]
-        out = ctypes.c_void_p()
-        with _LentJSON(entries) as j, self._client.use() as client:
-            _check(lib.snats_rpc_client_call_batch(ctypes.byref(out), client, j, self._ms(timeout)))
+        lent: List[Reference] = []
+        entries: List[List[Any]] = []
+        try:
+            for method, params in _batch_calls(calls):
+                value, call_lent = lend_arguments(self, params)
+                lent.extend(call_lent)
+                entries.append([method] if value is None else [method, value])
+            out = ctypes.c_void_p()
+            with _LentJSON(entries) as j, self._client.use() as client:
+                _check(lib.snats_rpc_client_call_batch(ctypes.byref(out), client, j, self._ms(timeout)))
+        finally:
+            revoke_all(lent)
         results: List[Any] = []
         for entry in _take(out):
             status = entry.get("status")
@@ -296,11 +383,16 @@ class RPC:
     def call_stream(self, method: str, params: Params = None, timeout: Optional[float] = None) -> RPCStream:
         """Calls a streaming method (a generator on the server): iterate the returned stream
         for its items. The timeout applies to each item."""
+        value, lent = self._lend(params)
         out = ctypes.c_void_p()
-        with _LentJSON(_params_value(params)) as p, self._client.use() as client:
-            _check(lib.snats_rpc_client_call_stream(ctypes.byref(out), client, rt.text_arg(method, "method"), p,
-                                                    self._ms(timeout)))
-        return RPCStream(rt.out_ptr(out, "RPC stream"))
+        try:
+            with _LentJSON(value) as p, self._client.use() as client:
+                _check(lib.snats_rpc_client_call_stream(ctypes.byref(out), client, rt.text_arg(method, "method"), p,
+                                                        self._ms(timeout)))
+        except BaseException:
+            revoke_all(lent)
+            raise
+        return RPCStream(rt.out_ptr(out, "RPC stream"), on_close=(lambda: revoke_all(lent)) if lent else None)
 
     def stream_to(self, method: str, params: Params, sink: Callable[[Any, Optional[BaseException]], None],
                   timeout: Optional[float] = None) -> CallbackStream:
@@ -309,7 +401,13 @@ class RPC:
         when no item came within @p timeout), where the library calls back (on a library
         thread, or on the loop's thread for an aio client). Close the returned stream when done
         with it (early: no more calls of @p sink)."""
-        value = _params_value(params)
+        value, lent = self._lend(params)
+        if lent:
+            def over(item: Any, error: Optional[BaseException], then: Callable[[Any, Optional[BaseException]], None] = sink) -> None:
+                if error is not None or item is STREAM_END:
+                    revoke_all(lent)
+                then(item, error)
+            sink = over
         key = rt.register(sink)
         out = ctypes.c_void_p()
         try:
@@ -318,8 +416,9 @@ class RPC:
                                                            self._ms(timeout), _STREAM_THUNK, key))
         except BaseException:
             rt.unregister(key)
+            revoke_all(lent)
             raise
-        return CallbackStream(rt.out_ptr(out, "RPC stream"), key)
+        return CallbackStream(rt.out_ptr(out, "RPC stream"), key, on_close=(lambda: revoke_all(lent)) if lent else None)
 
     def proxy(self, describe_timeout: float = 0.5) -> Proxy:
         """The remote methods as functions (``proxy.math.add(1, 2)``), with their signatures,
@@ -336,6 +435,8 @@ class RPC:
     def describe(self, timeout: float = 1.0) -> List[MethodInfo]:
         """The methods the namespace(s) offer, with their parameters (waits @p timeout for
         every server instance to answer)."""
+        if self.reference is not None:
+            return reference_infos(self.reference)
         out = ctypes.c_void_p()
         with self._client.use() as client:
             _check(lib.snats_rpc_client_describe(ctypes.byref(out), client, rt.ms_arg(timeout)))
@@ -345,6 +446,10 @@ class RPC:
                     timeout: float = 1.0) -> None:
         """As :meth:`describe` without waiting: every namespace is asked at once, and
         ``callback(methods, error)`` runs once after @p timeout, where the library calls back."""
+        if self.reference is not None:
+            callback(reference_infos(self.reference), None)
+            return
+
         def outcome(value: Any, error: Optional[BaseException]) -> None:
             callback(None if error is not None else method_infos(value), error)
 
@@ -361,6 +466,9 @@ class RPC:
             self._servers.clear()
             keys, self._keys = self._keys, []
             loop_thread, self._loop_thread = self._loop_thread, None
+            lent = self._lent + [r for rs in self._calls_lent.values() for r in rs]
+            self._lent, self._calls_lent = [], {}
+        revoke_all(lent)
         for handle in servers:
             handle.close()
         self._client.close()

@@ -68,7 +68,8 @@ def signature_of(params: Optional[List[Dict[str, Any]]]) -> Optional[inspect.Sig
                 parameters.append(kind_of(name, kind_of.VAR_KEYWORD))
                 continue
             required = entry.get("required", True) is not False if isinstance(entry, dict) else True
-            annotation = _TYPES.get(entry.get("type"), kind_of.empty) if isinstance(entry, dict) else kind_of.empty
+            json_type = entry.get("type") if isinstance(entry, dict) else None
+            annotation = _TYPES.get(json_type, kind_of.empty) if isinstance(json_type, str) else kind_of.empty
             if required and seen_optional:
                 keyword_only = True
             seen_optional = seen_optional or not required
@@ -128,7 +129,7 @@ class RemoteMethod:
         self._name = name
 
     @property
-    def __name__(self) -> str:  # type: ignore[override]
+    def __name__(self) -> str:
         return self._name.rpartition(".")[2]
 
     @property

@@ -85,8 +85,9 @@ class _Method:
     def invoke(self, params: Any) -> Any:
         """Calls the function. The library has checked the params against the signature's
         description; a TypeError that binding the signature explains is -32602 (keyword use
-        of a positional-only parameter, say), any other comes from inside the function."""
-        args, kwargs = self.arguments(params)
+        of a positional-only parameter, say), any other comes from inside the function.
+        References among the arguments arrive as proxies."""
+        args, kwargs = self.owner._resolve_references(*self.arguments(params))
         try:
             return self.fn(*args, **kwargs)
         except TypeError as e:
@@ -125,7 +126,7 @@ class _Method:
 
     async def _run_async(self, req: int, params: Any) -> None:
         try:
-            args, kwargs = self.arguments(params)
+            args, kwargs = self.owner._resolve_references(*self.arguments(params))
             self.check_binding(args, kwargs)  # a coroutine is made before it runs: check first
             if self.is_async_gen:
                 async for item in self.fn(*args, **kwargs):

@@ -4,7 +4,7 @@ handed to a sink (:class:`CallbackStream`, what ``aio.rpc`` iterates)."""
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .. import _runtime as rt
 from .._lib import RPC_CALLBACK, lib
@@ -12,8 +12,10 @@ from ..errors import (
     IllegalStateError,
     Status,
 )
+from ..errors import TimeoutError as SwiftNatsTimeoutError
 from ._wire import _callback_outcome, _outcome
 
+#: What a callback stream hands over after its last item.
 STREAM_END = object()
 
 
@@ -39,7 +41,6 @@ def _on_stream_event(status: int, item: Optional[int], error: Optional[int], clo
         rt.log.exception("swiftnats: an RPC stream callback raised")
 
 
-
 _STREAM_THUNK = RPC_CALLBACK(_on_stream_event)
 
 
@@ -48,24 +49,26 @@ class CallbackStream:
     ``sink(STREAM_END, None)`` or ``sink(None, exception)`` (what ``aio.rpc`` iterates).
     :meth:`close` stops it early; the sink is not called after it returns."""
 
-    def __init__(self, handle: int, key: int) -> None:
+    def __init__(self, handle: int, key: int, on_close: Optional[Callable[[], None]] = None) -> None:
         self._handle = rt.Handle(handle, lib.snats_rpc_stream_destroy, lambda: IllegalStateError("the stream is closed"),
                                  "stream")
         self._key = key
+        self._on_close = on_close
 
     def close(self) -> None:
-        self._handle.close()
+        if self._handle.close() and self._on_close is not None:
+            self._on_close()  # the references lent for the call
         rt.unregister(self._key)
-
 
 
 class RPCStream:
     """The items of a streaming call, in order (an iterator and a context manager). The
     timeout applies to each wait for the next item."""
 
-    def __init__(self, handle: int) -> None:
+    def __init__(self, handle: int, on_close: Optional[Callable[[], None]] = None) -> None:
         self._handle = rt.Handle(handle, lib.snats_rpc_stream_destroy, lambda: IllegalStateError("the stream is closed"),
                                  "stream")
+        self._on_close = on_close
 
     def __iter__(self) -> "RPCStream":
         return self
@@ -74,13 +77,26 @@ class RPCStream:
         item, error = ctypes.c_void_p(), ctypes.c_void_p()
         with self._handle.use() as stream:
             status = lib.snats_rpc_stream_next(ctypes.byref(item), ctypes.byref(error), stream)
-            if status == Status.OK and not item.value:
-                raise StopIteration
+        if status == Status.OK and not item.value:
+            self._ended()
+            raise StopIteration
+        try:
             return _outcome(status, item, error)
+        except BaseException as e:
+            if not isinstance(e, SwiftNatsTimeoutError):  # a timeout leaves the stream open
+                self._ended()
+            raise
+
+    def _ended(self) -> None:
+        """The stream is over: the references lent for its call are revoked."""
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
 
     def close(self) -> None:
         """Stops reading; items still coming are dropped."""
         self._handle.close()
+        self._ended()
 
     def __enter__(self) -> "RPCStream":
         return self
