@@ -1445,6 +1445,19 @@ snats_status snats_msg_respond(const snats_msg *msg, const void *data, size_t le
  *  @retval SNATS_OK created. @retval SNATS_INVALID_ARG @p headers is NULL. */
 snats_status snats_headers_create(snats_headers **headers);
 
+/** @brief Parses a raw header block, as the records of snats_sub_next_msgs() and of a dispatch
+ *  queue's batches carry it (`NATS/1.0[ <status> <description>]\r\n` then `Key: value` lines),
+ *  exactly as the library parses a received message's headers: the inline status and its
+ *  description (snats_headers_status(), snats_headers_description()), then the keys in wire
+ *  order, the values of a repeated key under its first occurrence, values trimmed of spaces and
+ *  tabs, lines without a colon or with an empty key skipped.
+ *  @param[out] headers On SNATS_OK owned (snats_headers_destroy()), and changeable; else NULL.
+ *  @param block Borrowed for the call. @param len Its length in bytes.
+ *  @retval SNATS_OK parsed. @retval SNATS_INVALID_ARG a NULL argument.
+ *  @retval SNATS_PROTOCOL_ERROR @p block is empty or does not start with `NATS/1.0`.
+ *  Blocks: no. Threads: any. */
+snats_status snats_headers_parse(snats_headers **headers, const void *block, size_t len);
+
 /** @brief Destroys a header set. @param headers Taken; NULL is a no-op. Never pass a
  *  message's headers (they belong to the message). */
 void snats_headers_destroy(snats_headers *headers);
@@ -2280,14 +2293,16 @@ snats_status snats_rpc_client_describe_cb(snats_rpc_client *client, int64_t time
 /** @name References: calls back to the caller
  *  A caller lends methods of its own as a *reference*, puts the reference's JSON in a call's
  *  params, and the server calls them back with a client made from it, while the call runs or
- *  after (docs/RPC.md "References"). A reference is `{"$ref": {"subject": "<inbox prefix>.<nuid>.<n>",
+ *  after (docs/RPC.md "References"). A reference is `{"$ref": {"subject": "<inbox prefix>.<nuid>.<token>",
  *  "methods": {"<name>": {"params": <description or null>, "stream": bool}}, "function": bool}}`;
  *  its method `m` is called with an ordinary RPC request to `<subject>.m`, answered (with
  *  liveness frames) as a server's calls are. It answers until snats_rpc_ref_destroy(), or
  *  until its connection is destroyed; after that its callers get SNATS_RPC_ERROR -32601 at
  *  once (the reference's process answers that itself while connected; once it is gone, no
  *  responders does). All references of a connection share one subscription, made with the
- *  first: lending and destroying cost no SUB or UNSUB.
+ *  first: lending and destroying cost no SUB or UNSUB. The token is random (128 bits): a server
+ *  given one reference cannot guess another. A client is made only of a reference under its
+ *  own connection's inbox prefix, so a caller cannot point a server at any other subject.
  *  @{ */
 
 typedef struct snats_rpc_ref snats_rpc_ref;
@@ -2295,23 +2310,26 @@ typedef struct snats_rpc_ref snats_rpc_ref;
 /**
  * @brief Lends methods as a reference.
  * @param[out] ref On SNATS_OK owned (snats_rpc_ref_destroy()); else NULL.
- * @param conn Borrowed; must outlive the reference.
+ * @param conn Borrowed. The reference stops answering when the connection is destroyed;
+ *        destroying the reference before or after it is safe.
  * @param methods Borrowed, read before return: an array of method names, or an object whose
  *        keys are the names and whose values are null, a parameter description (as
  *        snats_rpc_server_register()'s @p params), or `{"params": <description or null>,
  *        "stream": bool, "description": string}` (`stream` true: a streamed result, as
  *        snats_rpc_server_register_stream()). Names are dot-separated subject tokens.
- * @param function Non-zero: the reference stands for one function, whose method must be named
- *        "call" (a Python receiver gets a callable).
+ * @param function Non-zero: the reference stands for one function: @p methods must name exactly
+ *        one method, "call" (a Python receiver gets a callable).
  * @param handler Called for each call of any of the methods; snats_rpc_request_method() says
- *        which. As ::snats_rpc_handler, but on the connection's delivery pool or dispatch
- *        queue, one call of the connection's references at a time, in order.
+ *        which. As ::snats_rpc_handler, but on the connection's delivery pool (or dispatch
+ *        queue), up to 32 calls of the connection's references at once, in no set order: a
+ *        call back that calls a server that calls back again does not wait for itself.
  * @param closure Passed to @p handler; must stay valid until snats_rpc_ref_destroy() returns.
  * @retval SNATS_OK lent: callable by whoever gets its JSON (its subscription goes out before
  *         any later publish of @p conn, so before a call that carries it).
  * @retval SNATS_INVALID_ARG a NULL argument, no method, a bad or repeated name, a bad
  *         description, @p function without exactly the method "call".
- * @retval SNATS_CONNECTION_CLOSED, SNATS_DRAINING the connection cannot subscribe.
+ * @retval SNATS_CONNECTION_CLOSED the connection is closed (nobody could call the reference).
+ * @retval SNATS_DRAINING the connection cannot subscribe.
  * Blocks: no. Threads: any, handlers included.
  */
 snats_status snats_rpc_ref_create(snats_rpc_ref **ref, snats_conn *conn, const json_t *methods, int function,
@@ -2340,7 +2358,9 @@ void snats_rpc_ref_destroy(snats_rpc_ref *ref);
  * @param conn Borrowed; must outlive the client.
  * @param ref Borrowed, read before return: `{"$ref": {"subject": ...}}` or its inner object.
  * @retval SNATS_OK created. @retval SNATS_INVALID_ARG a NULL argument, or @p ref is no
- *         reference (no valid subject).
+ *         reference: no valid subject, or one not under @p conn's inbox prefix.
+ * A subject so long that a call's control line would pass the server's 4096 bytes makes each
+ * call fail with SNATS_INVALID_SUBJECT (the connection is untouched).
  * Blocks: no. Threads: any, handlers included. snats_rpc_client_describe() of it fails with
  * SNATS_ILLEGAL_STATE: the reference lists its methods itself.
  */

@@ -144,6 +144,7 @@ extension Connection {
     ) throws {
         let size = (headers?.count ?? 0) + payload.count
         if size > info.maxPayload { throw NATSError.maxPayload(limit: info.maxPayload, actual: size) }
+        try Subject.checkControlLine(subject: subject.count, other: reply?.count ?? 0, String(decoding: subject, as: UTF8.self))
         try waitForOutboundSpace(adding: size + subject.count + (reply?.count ?? 0) + 32, mayWait: mayWait)
         write.outbound.appendPublish(subject: subject, reply: reply, headers: headers, payload: payload)
         stats.outMessages &+= 1

@@ -348,6 +348,7 @@ public final class Connection {
         if let queue, !Subject.isValidQueueGroup(queue) {
             throw NATSError.invalidArgument("invalid queue group \"\(queue)\"")
         }
+        try Subject.checkControlLine(subject: subject.utf8.count, other: queue?.utf8.count ?? 0, subject)
         let subscription: Subscription = try lock.withLock {
             try lifecycle.checkSubscribe()
             nextSid += 1

@@ -28,11 +28,13 @@ public final class JSONValue {
         JSONValue(taking: json_object()!)
     }
 
+    /// The string member `key`, whole: an embedded NUL stays in it (for the validators that
+    /// refuse it), rather than cutting it short.
     public func string(_ key: String) -> String? {
         guard let value = json_object_get(raw, key), json_is_string(value),
             let text = json_string_value(value)
         else { return nil }
-        return String(cString: text)
+        return String(decoding: UnsafeRawBufferPointer(start: text, count: json_string_length(value)), as: UTF8.self)
     }
 
     public func int(_ key: String) -> Int? {

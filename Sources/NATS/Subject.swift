@@ -36,6 +36,22 @@ public enum Subject {
         return copy.withUTF8 { isValidQueueGroup(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Room left on a control line for the verb, the sid or sizes and the separators.
+    static let controlLineOverhead = 64
+
+    /// Refuses a subject that, with the reply subject or queue group of the same line, would
+    /// make a control line longer than the server reads (`ProtocolParser.maxControlLine`, the
+    /// server's default `max_control_line`): the server would close the connection for it,
+    /// losing everything else on it.
+    public static func checkControlLine(subject: Int, other: Int, _ text: @autoclosure () -> String) throws {
+        let length = subject + other + controlLineOverhead
+        guard length > ProtocolParser.maxControlLine else { return }
+        let shown = text()
+        throw NATSError.invalidSubject(
+            "\(shown.prefix(64))... (\(subject + other) bytes with its reply subject or queue group: "
+                + "past the server's \(ProtocolParser.maxControlLine)-byte control line)")
+    }
+
     @inlinable
     static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r")

@@ -208,7 +208,10 @@ public final class Subscription: DeliveryTask {
             }
             wake = consumerWaiting
             if target != nil {
-                runs = max(0, min(lanes, pending.count) - runners)
+                // Runners inside a callback take nothing until it returns: only the others
+                // (between two callbacks) are there for what waits.
+                let free = runners - callbacksRunning
+                runs = max(0, min(lanes - runners, pending.count - free))
                 runners += runs
             } else if batchToken != nil && !batchScheduled && !pending.isEmpty {
                 batchScheduled = true

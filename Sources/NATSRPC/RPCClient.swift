@@ -60,11 +60,19 @@ public final class RPCClient {
     /// A client of a reference another process lent (docs/RPC.md "References"): `reference`
     /// is `{"$ref": {"subject": ...}}` (or its inner object) as found in a call's params. Its
     /// calls go to `<subject>.<method>`; a method the reference does not lend, or a reference
-    /// revoked or whose process is gone, answers -32601 at once.
+    /// revoked or whose process is gone, answers -32601 at once. The subject must lie under
+    /// this connection's inbox prefix, where references are lent: a caller cannot make a server
+    /// send requests to any other subject (a service of its choosing) with the server's rights.
     public init(connection: Connection, reference: JSONValue) throws {
         guard let subject = RPCReference.subject(of: reference) else {
             throw NATSError.invalidArgument(
-                "not a reference: expected {\"$ref\": {\"subject\": <subject>, ...}}, got \(reference.serialized())")
+                "not a reference: expected {\"$ref\": {\"subject\": <subject>, ...}}, got \(reference.serialized().prefix(200))")
+        }
+        let inboxes = connection.options.inboxPrefix + "."
+        guard subject.hasPrefix(inboxes), subject.utf8.count > inboxes.utf8.count else {
+            throw NATSError.invalidArgument(
+                "reference subject \"\(subject.prefix(200))\" is not under the inbox prefix \"\(connection.options.inboxPrefix)\": "
+                    + "references are lent there, and a server calls nothing else")
         }
         self.connection = connection
         namespaces = []

@@ -6,28 +6,32 @@ import NATSMicro
 
 /// The objects a process lends to the servers it calls, so that they can call it back
 /// (docs/RPC.md "References"). One wildcard subscription, `<inbox prefix>.<nuid>.>`, serves
-/// every reference of this registry: reference `n` is the subject `<inbox prefix>.<nuid>.<n>`,
-/// and its method `m` is called with an ordinary request to `<subject>.<m>`, answered (and
-/// sent liveness frames) as an RPC server's calls are. Lending and revoking cost no SUB or
-/// UNSUB, so a reference may live for one call only. Thread-safe.
+/// every reference of this registry: a reference is the subject `<inbox prefix>.<nuid>.<token>`
+/// with a random token (a server given one reference cannot guess another), and its method
+/// `m` is called with an ordinary request to `<subject>.<m>`, answered (and sent liveness
+/// frames) as an RPC server's calls are. Lending and revoking cost no SUB or UNSUB, so a
+/// reference may live for one call only. Up to `lanes` calls run at once, so that a call back
+/// that calls a server that calls back again does not wait for itself. Thread-safe.
 public final class RPCReferences {
     public let connection: Connection
     /// `<inbox prefix>.<nuid>`.
     public let base: String
     let heartbeats: CallHeartbeats
     private let lock = Condition()
-    private var lent: [UInt64: Lent] = [:]
-    private var lastNumber: UInt64 = 0
+    private var lent: [String: Lent] = [:]
     private var subscription: Subscription?
     private var closed = false
-    /// The handlers still running of references being revoked, by number.
-    private var revoking: [UInt64: [pthread_t]] = [:]
+    /// The handlers still running of references being revoked, by token.
+    private var revoking: [String: [pthread_t]] = [:]
 
     private struct Lent {
         let methods: [String: RPCMethod]
         /// Threads running one of its handlers now: a revoke waits for them (but not on them).
         var running: [pthread_t] = []
     }
+
+    /// How many calls of the references may run at once.
+    public static let lanes = 32
 
     public init(connection: Connection) {
         self.connection = connection
@@ -50,18 +54,19 @@ public final class RPCReferences {
                 throw NATSError.invalidArgument("method \"\(method.name)\" is lent twice")
             }
         }
-        if function && table["call"] == nil {
-            throw NATSError.invalidArgument("a function reference lends one method named \"call\"")
+        if function && (table.count != 1 || table["call"] == nil) {
+            throw NATSError.invalidArgument("a function reference lends exactly one method, named \"call\"")
         }
         try ensureSubscription()
-        let number: UInt64 = try lock.withLock {
+        let token: String = try lock.withLock {
             if closed { throw NATSError.illegalState("the RPC references are closed") }
-            lastNumber += 1
-            lent[lastNumber] = Lent(methods: table)
-            return lastNumber
+            var token = Self.randomToken()
+            while lent[token] != nil { token = Self.randomToken() }
+            lent[token] = Lent(methods: table)
+            return token
         }
-        return RPCReference(subject: base + "." + String(number), methods: methods, function: function) { [weak self] in
-            self?.revoke(number)
+        return RPCReference(subject: base + "." + token, methods: methods, function: function) { [weak self] in
+            self?.revoke(token)
         }
     }
 
@@ -79,46 +84,67 @@ public final class RPCReferences {
         try? subscription?.unsubscribe()
     }
 
-    /// Forgets reference `number`; then waits for its handlers running on other threads, so
+    /// Forgets reference `token`; then waits for its handlers running on other threads, so
     /// that what they use may be freed once this returns.
-    private func revoke(_ number: UInt64) {
+    private func revoke(_ token: String) {
         lock.withLock {
-            guard let entry = lent.removeValue(forKey: number) else { return }
+            guard let entry = lent.removeValue(forKey: token) else { return }
             var others = entry.running.filter { pthread_equal($0, pthread_self()) == 0 }
             if others.isEmpty { return }
-            revoking[number] = entry.running
+            revoking[token] = entry.running
             while !others.isEmpty {
                 lock.wait(until: nil)
-                let still = revoking[number] ?? []
+                let still = revoking[token] ?? []
                 others = still.filter { pthread_equal($0, pthread_self()) == 0 }
             }
-            revoking.removeValue(forKey: number)
+            revoking.removeValue(forKey: token)
         }
     }
 
-    /// A handler of reference `number` returned on this thread.
-    private func finishedRunning(_ number: UInt64) {
+    /// A handler of reference `token` returned on this thread.
+    private func finishedRunning(_ token: String) {
         lock.withLock {
-            if let index = lent[number]?.running.firstIndex(where: { pthread_equal($0, pthread_self()) != 0 }) {
-                lent[number]?.running.remove(at: index)
-            } else if let index = revoking[number]?.firstIndex(where: { pthread_equal($0, pthread_self()) != 0 }) {
-                revoking[number]?.remove(at: index)
+            if let index = lent[token]?.running.firstIndex(where: { pthread_equal($0, pthread_self()) != 0 }) {
+                lent[token]?.running.remove(at: index)
+            } else if let index = revoking[token]?.firstIndex(where: { pthread_equal($0, pthread_self()) != 0 }) {
+                revoking[token]?.remove(at: index)
                 lock.broadcast()
             }
         }
     }
 
+    /// 128 random bits (the system's generator), as 22 base-62 characters.
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes: [UInt8] = []
+        for _ in 0..<2 {
+            var value = generator.next() as UInt64
+            for _ in 0..<11 {
+                bytes.append(tokenAlphabet[Int(value % 62)])
+                value /= 62
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static let tokenAlphabet = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+
+    /// The subscription that serves every reference, made with the first. A reference lent on
+    /// a closed connection would be one nobody can call: refused.
     private func ensureSubscription() throws {
         try lock.withLock {
             if closed { throw NATSError.illegalState("the RPC references are closed") }
+            if connection.isClosed { throw NATSError.connectionClosed }
             guard subscription == nil else { return }
             let heartbeats = heartbeats
-            subscription = try connection.subscribe(base + ".>", arrival: { heartbeats.arrived($0) }) { [weak self] message in
+            subscription = try connection.subscribe(
+                base + ".>", lanes: Self.lanes, arrival: { heartbeats.arrived($0) }
+            ) { [weak self] message in
                 self?.dispatch(message)
             }
         }
-        // Lent from now on, a reference must be callable by whoever gets it: the SUB goes out
-        // before any call that carries the reference.
+        // The SUB goes out before anything published after this returns, so before a call that
+        // carries the reference.
     }
 
     /// On the connection's delivery: `<base>.<n>.<method>` to the method of reference `n`, or
@@ -126,16 +152,16 @@ public final class RPCReferences {
     private func dispatch(_ message: Message) {
         let subject = message.subject
         let tail = subject.utf8.dropFirst(base.utf8.count + 1)
-        let number = tail.prefix { $0 != UInt8(ascii: ".") }
-        let name = String(decoding: tail.dropFirst(number.count + 1), as: UTF8.self)
-        let reference = base + "." + String(decoding: number, as: UTF8.self)
-        let key = UInt64(String(decoding: number, as: UTF8.self))
+        let tokenBytes = tail.prefix { $0 != UInt8(ascii: ".") }
+        let name = String(decoding: tail.dropFirst(tokenBytes.count + 1), as: UTF8.self)
+        let token = String(decoding: tokenBytes, as: UTF8.self)
+        let reference = base + "." + token
         let found: RPCMethod? = lock.withLock {
-            guard let key, let method = lent[key]?.methods[name] else { return nil }
-            lent[key]?.running.append(pthread_self())
+            guard let method = lent[token]?.methods[name] else { return nil }
+            lent[token]?.running.append(pthread_self())
             return method
         }
-        defer { if found != nil, let key { finishedRunning(key) } }
+        defer { if found != nil { finishedRunning(token) } }
         let method = found ?? RPCMethod(name: name, parameters: nil, description: "", concurrency: 1, streams: false) { request in
             let error = RPCError.notFound(name, reference: reference)
             try? request.fail(code: error.code, message: error.message)

@@ -90,6 +90,20 @@ public func snats_headers_create(_ out: UnsafeMutablePointer<OpaquePointer?>?) -
     withStatus { try required(out, "headers").pointee = Handle.make(CHeaders()) }
 }
 
+@_cdecl("snats_headers_parse")
+public func snats_headers_parse(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ block: UnsafeRawPointer?, _ length: Int
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, "headers")
+        let start = try required(block, "block")
+        guard length >= 0 else { throw NATSError.invalidArgument("len must not be negative") }
+        let parsed = try Headers.parse(UnsafeRawBufferPointer(start: start, count: length))
+        out.pointee = Handle.make(CHeaders(headers: parsed))
+    }
+}
+
 @_cdecl("snats_headers_destroy")
 public func snats_headers_destroy(_ pointer: OpaquePointer?) {
     guard let pointer else { return }

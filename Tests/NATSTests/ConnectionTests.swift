@@ -20,6 +20,28 @@ final class ConnectionTests: ServerTestCase {
         XCTAssertGreaterThan(conn.maxPayload, 0)
     }
 
+    /// A subject (with its reply subject or queue group) longer than the server's control line
+    /// made the server close the connection, losing everything on it; it is refused instead.
+    func testAControlLinePastTheServersLimitIsRefusedAndTheConnectionLives() throws {
+        let conn = try connect()
+        defer { conn.close() }
+        let long = Array(repeating: "token", count: 800).joined(separator: ".")  // 4,799 bytes
+        let fits = Array(repeating: "token", count: 600).joined(separator: ".")  // 3,599 bytes
+        let refused: (Error) -> Void = { error in
+            guard case NATSError.invalidSubject(let text) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(text.contains("4096-byte control line"), text)
+        }
+        XCTAssertThrowsError(try conn.publish(long, payload: [1]), "", refused)
+        XCTAssertThrowsError(try conn.publish(fits, payload: [1], reply: fits), "", refused)
+        XCTAssertThrowsError(try conn.request(long, timeoutMilliseconds: 500), "", refused)
+        XCTAssertThrowsError(try conn.subscribe(long) { _ in }, "", refused)
+        XCTAssertThrowsError(try conn.subscribe(fits, queue: fits) { _ in }, "", refused)
+        let sub = try conn.subscribeSync(fits)
+        try conn.publish(fits, payload: [7])
+        XCTAssertEqual(try sub.next(timeoutMilliseconds: 2_000).payload, [7])
+        XCTAssertEqual(conn.connectionStatus, .connected)
+    }
+
     func testNoServer() throws {
         let port = server.port
         server.stop()

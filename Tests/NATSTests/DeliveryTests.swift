@@ -18,6 +18,49 @@ final class DeliveryTests: ServerTestCase {
         return Int(line.split(separator: "\t").last.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "") ?? -1
     }
 
+    /// Lanes run that many callbacks at once also when the messages come one by one: a message
+    /// arriving while every running lane is inside a callback starts another lane (it waited
+    /// for a busy lane, so a service endpoint with concurrency N ran one call at a time when
+    /// calls did not come in a burst).
+    func testAMessageArrivingWhileTheLanesAreBusyStartsAnotherLane() throws {
+        // The shared pool has at least two threads; a dedicated pool has one per lane. (A callback
+        // blocking outside the library gets no thread lent.)
+        for (delivery, lanes) in [(SubscriptionDelivery.connectionDefault, 2), (.dedicatedThread, 3)] {
+            let conn = try connect()
+            defer { conn.close() }
+            let lock = NSCondition()
+            var running = 0
+            var most = 0
+            var released = false
+            let sub = try conn.subscribe("lanes", delivery: delivery, lanes: lanes) { _ in
+                lock.lock()
+                running += 1
+                most = max(most, running)
+                lock.broadcast()
+                let until = Date().addingTimeInterval(5)
+                while !released && Date() < until { lock.wait(until: until) }
+                running -= 1
+                lock.unlock()
+            }
+            defer { try? sub.unsubscribe() }
+            try conn.flush(timeoutMilliseconds: 2_000)
+            for expected in 1...lanes {
+                try conn.publish("lanes", payload: [UInt8(expected)])
+                lock.lock()
+                let deadline = Date().addingTimeInterval(2)
+                while running < expected && Date() < deadline { lock.wait(until: deadline) }
+                let now = running
+                lock.unlock()
+                XCTAssertEqual(now, expected, "\(delivery): message \(expected) runs beside the \(expected - 1) still running")
+            }
+            lock.lock()
+            released = true
+            lock.broadcast()
+            lock.unlock()
+            XCTAssertEqual(most, lanes)
+        }
+    }
+
     /// Without sockets: a task that blocks in the library (a `Condition` wait) on a pool of one
     /// thread gets a thread lent for the task behind it, which is what unblocks it.
     func testPoolLendsAThreadWhileATaskBlocks() {

@@ -78,7 +78,8 @@ typedef struct {
     X(queue_turn)           \
     X(integrity)            \
     X(delivery)             \
-    X(rpc_liveness)
+    X(rpc_liveness)         \
+    X(rpc_refs)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \

@@ -285,7 +285,43 @@ static void hdr_status_line_with_description(void) {
     fake_server_stop(&f);
 }
 
+/* A raw block, as batch records carry it, parsed as the library parses received headers. */
+static void hdr_parse_a_raw_block(void) {
+    static const char block[] = "NATS/1.0 408 Request Timeout\r\nMulti: one\r\nOther:  two \t\r\n"
+                                "no colon here\r\n: empty key\r\nMulti:three\r\n\r\n";
+    snats_headers *h = NULL;
+    CHECK_OK(snats_headers_parse(&h, block, sizeof block - 1));
+    CHECK_EQ_INT(snats_headers_status(h), 408);
+    CHECK_EQ_STR(snats_headers_description(h), "Request Timeout");
+    CHECK_EQ_INT((long long)snats_headers_key_count(h), 2);
+    const char *value = NULL;
+    CHECK_OK(snats_headers_key_at(&value, h, 0));
+    CHECK_EQ_STR(value, "Multi");
+    CHECK_EQ_INT((long long)snats_headers_value_count(h, "Multi"), 2);
+    CHECK_OK(snats_headers_value_at(&value, h, "Multi", 1));
+    CHECK_EQ_STR(value, "three");
+    CHECK_OK(snats_headers_get(&value, h, "Other"));
+    CHECK_EQ_STR(value, "two");
+    CHECK_OK(snats_headers_add(h, "Added", "yes")); /* the caller's own copy: changeable */
+    snats_headers_destroy(h);
+
+    static const char plain[] = "NATS/1.0\r\n\r\n";
+    CHECK_OK(snats_headers_parse(&h, plain, sizeof plain - 1));
+    CHECK_EQ_INT(snats_headers_status(h), 0);
+    CHECK_EQ_INT((long long)snats_headers_key_count(h), 0);
+    snats_headers_destroy(h);
+
+    h = (snats_headers *)1;
+    CHECK_STATUS(snats_headers_parse(&h, "HTTP/1.1 200\r\n\r\n", 16), SNATS_PROTOCOL_ERROR);
+    CHECK_NULL(h);
+    CHECK_STATUS(snats_headers_parse(&h, "", 0), SNATS_PROTOCOL_ERROR);
+    CHECK_STATUS(snats_headers_parse(NULL, plain, sizeof plain - 1), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_headers_parse(&h, NULL, 4), SNATS_INVALID_ARG);
+    CHECK_NULL(h);
+}
+
 const test_case headers_tests[] = {
+    TEST(hdr_parse_a_raw_block),
     TEST(hdr_create_destroy_null),
     TEST(hdr_set_add_get),
     TEST(hdr_keys_in_insertion_order),

@@ -50,6 +50,7 @@ static void lib_status_text_names_every_status(void) {
         {SNATS_TLS_ERROR, "SNATS_TLS_ERROR"},
         {SNATS_RPC_ERROR, "SNATS_RPC_ERROR"},
         {SNATS_PUBLISH_REFUSED, "SNATS_PUBLISH_REFUSED"},
+        {SNATS_CALL_LOST, "SNATS_CALL_LOST"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *text = snats_status_text(cases[i].status);
@@ -64,7 +65,7 @@ static void lib_status_text_names_every_status(void) {
 }
 
 static void lib_status_text_unknown(void) {
-    CHECK_EQ_STR(snats_status_text((snats_status)(SNATS_PUBLISH_REFUSED + 1)), "unknown status");
+    CHECK_EQ_STR(snats_status_text((snats_status)(SNATS_CALL_LOST + 1)), "unknown status");
     CHECK_EQ_STR(snats_status_text((snats_status)9999), "unknown status");
     CHECK_EQ_STR(snats_status_text((snats_status)-1), "unknown status");
 }

@@ -147,7 +147,7 @@ def _on_batch(
             if sub is None or not count or records is None:  # records: never NULL with messages
                 return
             client = sub._client
-            msgs, sizes = Msg._unpack(ctypes.string_at(records, used), count, client)
+            msgs, sizes = Msg._unpack(ctypes.string_at(records, used), count, client, sub=sub)
             held = sub._held = [sizes, 0]
             cb = sub._cb
             for msg in msgs:

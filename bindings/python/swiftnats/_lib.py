@@ -373,6 +373,7 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_msg_respond": (c_status, [c_handle, c_void_p, c_size_t]),
     # Headers
     "snats_headers_create": (c_status, [c_handle_p]),
+    "snats_headers_parse": (c_status, [c_handle_p, c_void_p, c_size_t]),
     "snats_headers_destroy": (None, [c_handle]),
     "snats_headers_set": (c_status, [c_handle, c_char_p, c_char_p]),
     "snats_headers_add": (c_status, [c_handle, c_char_p, c_char_p]),

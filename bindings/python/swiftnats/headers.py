@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import ctypes
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._lib import lib
-from ._runtime import decode, text_arg
-from .errors import Status, _check
+from ._runtime import decode, log, text_arg
+from .errors import Status, _check, _last_error
 
 __all__ = ["HeadersArg", "HeaderItems", "c_headers", "read_headers", "parse_header_block"]
 
@@ -71,19 +71,20 @@ def read_headers(handle: Optional[int]) -> Optional[HeaderItems]:
 
 
 def parse_header_block(raw: bytes) -> Tuple[int, str, HeaderItems]:
-    """Parses a raw ``NATS/1.0`` block as the library does (Headers.parse): the inline status
-    code and description, then ``((key, (value, ...)), ...)`` in wire order, values of a
-    repeated key grouped under its first occurrence, keys exact, values trimmed."""
-    lines = raw.decode("utf-8", "replace").split("\r\n")
-    status, description = 0, ""
-    rest = lines[0][len("NATS/1.0"):].lstrip(" ") if lines[0].startswith("NATS/1.0") else ""
-    code = rest[:3]
-    if len(code) == 3 and code.isdigit() and not rest[3:4].isdigit():
-        status, description = int(code), rest[3:].lstrip(" ")
-    grouped: Dict[str, List[str]] = {}
-    for line in lines[1:]:
-        key, colon, value = line.partition(":")
-        if not colon or not key:
-            continue
-        grouped.setdefault(key, []).append(value.strip(" \t"))
-    return status, description, tuple((k, tuple(v)) for k, v in grouped.items())
+    """A raw ``NATS/1.0`` block of a batch record, parsed by the library
+    (``snats_headers_parse``): the inline status code and description, then
+    ``((key, (value, ...)), ...)`` in wire order. The library made the record from a block it
+    had parsed already, so it parses again; were it ever refused, the message would keep its
+    payload with an empty header set, and the refusal is logged."""
+    out = ctypes.c_void_p()
+    status = lib.snats_headers_parse(ctypes.byref(out), raw, len(raw))
+    if status != Status.OK or not out.value:
+        log.error("swiftnats: a header block the library refused: %s (%r)", _last_error(), raw[:64])
+        return 0, "", ()
+    handle = out.value
+    try:
+        code = lib.snats_headers_status(handle)
+        description = decode(lib.snats_headers_description(handle)) if code else ""
+        return code, description, read_headers(handle) or ()
+    finally:
+        lib.snats_headers_destroy(handle)

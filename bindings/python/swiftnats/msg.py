@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import struct
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Type, TypeVar
+import time
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type, TypeVar
 
 from ._lib import lib
 from ._runtime import Payload, decode
@@ -26,7 +26,6 @@ _TAGGED_RECORD = struct.Struct("=QIIII").unpack_from
 _M = TypeVar("_M", bound="Msg")
 
 
-@dataclass(eq=False)
 class Msg:
     """A message, copied out of the library: it holds no C memory.
 
@@ -38,16 +37,90 @@ class Msg:
             (see :meth:`header_values` for every value of a key).
         status: the inline status code of the header block (503, 408...), 0 when none.
         description: the text after the status code ("No Responders"), "" when none.
+        received_at: when it was read from the library (``time.time()``; one batch shares it);
+            0.0 for a message made by hand.
+        sub: the :class:`~swiftnats.Subscription` it arrived on (None for a reply to a request,
+            or a message made by hand).
+
+    A received header block is parsed by the library (``snats_headers_parse``) the first time
+    ``headers``, ``status``, ``description`` or the header methods are read.
     """
 
-    subject: str
+    # Class-level defaults: a message built from a batch sets only what it has.
     reply: str = ""
     data: bytes = b""
-    headers: Optional[Dict[str, str]] = None
-    status: int = 0
-    description: str = ""
-    _header_items: Optional[HeaderItems] = field(default=None, repr=False)
-    _client: "Optional[Client]" = field(default=None, repr=False)
+    received_at: float = 0.0
+    _block: Optional[bytes] = None  # a header block not yet parsed
+    _header_items: Optional[HeaderItems] = None
+    _status: int = 0
+    _description: str = ""
+    _client: "Optional[Client]" = None
+    _sub: Any = None
+    _tag: int = 0
+
+    def __init__(self, subject: str, reply: str = "", data: bytes = b"", headers: Optional[Dict[str, str]] = None,
+                 status: int = 0, description: str = "") -> None:
+        self.subject = subject
+        if reply:
+            self.reply = reply
+        if data:
+            self.data = data
+        if headers is not None:
+            self.headers = headers
+        if status:
+            self._status = status
+        if description:
+            self._description = description
+
+    # -- headers, parsed by the library on first use --------------------------------------------
+
+    def _parsed(self) -> None:
+        block = self._block
+        if block is None:
+            return
+        self._block = None
+        self._status, self._description, self._header_items = parse_header_block(block)
+
+    @property
+    def headers(self) -> Optional[Dict[str, str]]:
+        self._parsed()
+        items = self._header_items
+        return None if items is None else {k: v[0] for k, v in items if v}
+
+    @headers.setter
+    def headers(self, value: Optional[Dict[str, str]]) -> None:
+        self._parsed()
+        self._header_items = None if value is None else tuple((k, (v,)) for k, v in value.items())
+
+    @property
+    def status(self) -> int:
+        self._parsed()
+        return self._status
+
+    @status.setter
+    def status(self, value: int) -> None:
+        self._parsed()
+        self._status = value
+
+    @property
+    def description(self) -> str:
+        self._parsed()
+        return self._description
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self._parsed()
+        self._description = value
+
+    @property
+    def sub(self) -> Any:
+        if self._sub is None and self._tag:
+            from ._runtime import lookup  # noqa: PLC0415 - the tag's owner, when it is a subscription
+
+            owner = lookup(self._tag)
+            owner = getattr(owner, "_aio", owner)  # an asyncio subscription's sync core
+            self._sub = owner if hasattr(owner, "unsubscribe") else None
+        return self._sub
 
     # -- construction from the library --------------------------------------------------------
 
@@ -57,28 +130,25 @@ class Msg:
         length = lib.snats_msg_data_len(handle)
         data = ctypes.string_at(lib.snats_msg_data(handle), length) if length else b""
         hdrs = lib.snats_msg_headers(handle)
-        items = read_headers(hdrs)
         status = lib.snats_msg_status_code(handle)
-        return cls(
-            subject=decode(lib.snats_msg_subject(handle)),
-            reply=decode(lib.snats_msg_reply(handle)),
-            data=data,
-            headers=None if items is None else {k: v[0] for k, v in items if v},
-            status=status,
-            description=decode(lib.snats_headers_description(hdrs)) if status and hdrs else "",
-            _header_items=items,
-            _client=client,
-        )
+        msg = cls(subject=decode(lib.snats_msg_subject(handle)), reply=decode(lib.snats_msg_reply(handle)), data=data,
+                  status=status, description=decode(lib.snats_headers_description(hdrs)) if status and hdrs else "")
+        msg._header_items = read_headers(hdrs)
+        msg._client = client
+        msg.received_at = time.time()
+        return msg
 
     @classmethod
     def _unpack(
-        cls: Type[_M], raw: bytes, count: int, client: "Optional[Client]", tags: Optional[List[int]] = None
+        cls: Type[_M], raw: bytes, count: int, client: "Optional[Client]", tags: Optional[List[int]] = None,
+        sub: Any = None,
     ) -> "Tuple[List[_M], List[int]]":
         """Builds the messages of a snats_sub_next_msgs() batch (per record four native uint32
         lengths: subject, reply, header block, payload; then those bytes), and the size of
         each as the pending limits count it (header block + payload). With @p tags, the
         records are snats_dispatch_queue_next_msgs() ones: each starts with its
-        subscription's uint64 tag, appended to @p tags.
+        subscription's uint64 tag, appended to @p tags (and kept as the message's, for
+        ``msg.sub``); else @p sub is every message's subscription.
 
         The hot loop of every subscription: fields left at their class defaults (no reply, no
         headers) are not set, and each distinct subject of the batch is decoded once."""
@@ -92,6 +162,8 @@ class Msg:
         offset = 0
         tagged = _TAGGED_RECORD if tags is not None else None
         add_tag = tags.append if tags is not None else None
+        received = time.time()
+        tag = 0
         for _ in range(count):
             if tagged is not None:
                 tag, subject_len, reply_len, header_len, data_len = tagged(raw, offset)
@@ -108,6 +180,11 @@ class Msg:
             msg = new(cls)
             msg.subject = subject
             msg._client = client
+            msg.received_at = received
+            if tag:
+                msg._tag = tag
+            elif sub is not None:
+                msg._sub = sub
             offset = end
             if reply_len:
                 end = offset + reply_len
@@ -115,9 +192,7 @@ class Msg:
                 offset = end
             if header_len:
                 end = offset + header_len
-                msg.status, msg.description, items = parse_header_block(raw[offset:end])
-                msg._header_items = items
-                msg.headers = {k: v[0] for k, v in items if v}
+                msg._block = raw[offset:end]  # parsed by the library when first read
                 offset = end
             end = offset + data_len
             msg.data = raw[offset:end]
@@ -138,6 +213,7 @@ class Msg:
 
     def header_values(self, key: str) -> List[str]:
         """Every value of header @p key, in wire order ([] when absent). Keys match exactly."""
+        self._parsed()
         for k, values in self._header_items or ():
             if k == key:
                 return list(values)
@@ -146,6 +222,7 @@ class Msg:
     @property
     def header_items(self) -> List[Tuple[str, List[str]]]:
         """Every header as ``(key, [values])`` pairs, in wire order."""
+        self._parsed()
         return [(k, list(v)) for k, v in self._header_items or ()]
 
     def respond(self, data: Payload = b"", headers: HeadersArg = None) -> None:

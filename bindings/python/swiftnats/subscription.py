@@ -108,7 +108,9 @@ class Subscription:
         out = ctypes.c_void_p()
         with self._use() as ptr:
             _check(lib.snats_sub_next_msg(ctypes.byref(out), ptr, ms))
-        return Msg._take(rt.out_ptr(out, "message"), self._client)
+        msg = Msg._take(rt.out_ptr(out, "message"), self._client)
+        msg._sub = self
+        return msg
 
     def unsubscribe(self, limit: int = 0) -> None:
         """Ends the subscription now (limit == 0), or after @p limit messages in all, counting

@@ -293,3 +293,53 @@ def test_unreferenced_sync_subscription_is_destroyed(nc):
     gc.collect()
     assert not finalizer.alive
     assert _runtime.registry_size() == baseline
+
+
+# -- what a message says of its arrival ----------------------------------------------------------
+
+
+def test_a_message_knows_its_subscription_and_receive_time(nc):
+    got = []
+    before = time.time()
+    cb_sub = nc.subscribe("origin.cb", cb=got.append)
+    sync_sub = nc.subscribe("origin.sync")
+    nc.flush()
+    nc.publish("origin.cb", b"1", headers={"K": ["a", "b"]})
+    nc.publish("origin.sync", b"2")
+    nc.flush()
+    msg = sync_sub.next_msg(timeout=2)
+    deadline = time.time() + 2
+    while not got and time.time() < deadline:
+        time.sleep(0.01)
+    after = time.time()
+    assert msg.sub is sync_sub and got[0].sub is cb_sub
+    assert before <= msg.received_at <= after and before <= got[0].received_at <= after
+    # the header block, parsed by the library on first read
+    assert got[0].headers == {"K": "a"} and got[0].header_values("K") == ["a", "b"] and got[0].status == 0
+    made = swiftnats.Msg("by.hand", data=b"x", headers={"A": "1"}, status=503, description="No Responders")
+    assert made.sub is None and made.received_at == 0.0
+    assert (made.headers, made.status, made.description) == ({"A": "1"}, 503, "No Responders")
+
+
+def test_aio_messages_know_their_subscription(nats_server):
+    import asyncio
+
+    from swiftnats import aio
+
+    async def main():
+        async with await aio.connect(nats_server) as nc:
+            got = []
+            cb_sub = await nc.subscribe("aorigin.cb", cb=got.append)
+            it_sub = await nc.subscribe("aorigin.it")
+            await nc.flush()
+            await nc.publish("aorigin.cb", b"1")
+            await nc.publish("aorigin.it", b"2", headers={"H": "v"})
+            msg = await it_sub.next_msg(timeout=2)
+            for _ in range(200):
+                if got:
+                    break
+                await asyncio.sleep(0.01)
+            assert msg.sub is it_sub and got[0].sub is cb_sub
+            assert msg.headers == {"H": "v"} and msg.received_at > 0
+
+    asyncio.run(main())
