@@ -345,6 +345,20 @@ snats_status snats_options_set_disconnected_cb(snats_options *opts, snats_conn_h
  *  @param closure Passed to @p cb. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_reconnected_cb(snats_options *opts, snats_conn_handler cb, void *closure);
 
+/** @brief With @p retry true, a connect that reaches no server returns SNATS_OK anyway with a
+ *  connection in state SNATS_CONN_RECONNECTING, which goes on trying in the background as
+ *  after a lost link (reconnect wait, jitter, max reconnect attempts; giving up closes it, with
+ *  the closed callback): subscribe and publish at once, they wait for the server (publishes in
+ *  the reconnect buffer); snats_conn_wait_connected() waits for it. nats.c's
+ *  natsOptions_SetRetryOnFailedConnect(). Needs reconnect allowed; credentials the server
+ *  refuses still fail the connect at once.
+ *  @param opts Borrowed. @param retry false: a connect that reaches no server fails (the default).
+ *  @param connected_cb Run once when a connection retrying in the background reaches a server
+ *  (not when the connect succeeds at once); NULL for none. @param closure Passed to it.
+ *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
+snats_status snats_options_set_retry_on_failed_connect(snats_options *opts, bool retry, snats_conn_handler connected_cb,
+                                                       void *closure);
+
 /** @brief Sets the callback run when the cluster announces servers (INFO connect_urls) that
  *  were not in the pool; read them with snats_conn_get_discovered_servers().
  *  @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
@@ -600,6 +614,19 @@ snats_status snats_conn_get_state(snats_conn_state *state, snats_conn *conn);
 /** @brief Whether the connection is closed (true for NULL). @param conn Borrowed.
  *  Blocks: no. Threads: any. */
 bool snats_conn_is_closed(snats_conn *conn);
+
+/**
+ * @brief Waits until the connection is connected to a server: at once when it is; else (a
+ *        connect retrying in the background, snats_options_set_retry_on_failed_connect(), or
+ *        a reconnect) until a handshake completes.
+ * @param conn Borrowed. @param timeout_ms >= 0 (0: only looks).
+ * @retval SNATS_OK connected (or draining). @retval SNATS_TIMEOUT not within @p timeout_ms.
+ * @retval SNATS_CONNECTION_CLOSED closed before or while waiting (reconnecting gave up).
+ * @retval SNATS_INVALID_ARG NULL @p conn, or timeout_ms < 0.
+ * Blocks: up to @p timeout_ms. Threads: any but the connection's callbacks (a callback waiting
+ * for a reconnect would hold up the events it waits for).
+ */
+snats_status snats_conn_wait_connected(snats_conn *conn, int64_t timeout_ms);
 
 /**
  * @brief Publishes @p len bytes on @p subject. Returns once the message is in the outbound

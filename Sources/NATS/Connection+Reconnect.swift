@@ -57,7 +57,7 @@ extension Connection {
     /// On the reconnect thread. nats.go's walk: take the next server of the pool; after every
     /// full pass, pause (wait + jitter, or the custom delay). Ends when a link is adopted, the
     /// connection is closed, or no server has attempts left.
-    private func reconnectLoop() {
+    func reconnectLoop() {
         var passes = 0
         var triedThisPass = 0
         while true {

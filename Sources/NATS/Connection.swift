@@ -97,6 +97,7 @@ public final class Connection {
         do {
             try connection.connectToFirstServer()
         } catch {
+            if let failure = error as? NATSError, connection.retryInBackground(after: failure) { return connection }
             connection.callbacks?.stop(wait: true)
             connection.ownPool?.shutdown(wait: true)
             throw error
@@ -106,6 +107,21 @@ public final class Connection {
 
     public static func connect(url: String) throws -> Connection {
         try connect(Options(url: url))
+    }
+
+    /// With `retryOnFailedConnect`, a first connect that found no server goes on in the
+    /// background (the reconnect thread). Credentials refused are an answer, not an absence.
+    private func retryInBackground(after failure: NATSError) -> Bool {
+        guard options.retryOnFailedConnect, options.allowReconnect else { return false }
+        if case .authorizationViolation = failure { return false }
+        guard lock.withLock({ lifecycle.retryFirstConnect(failure) }) else { return false }
+        do {
+            try startWorker { [self] in reconnectLoop() }.finish(detachOnly: true)
+        } catch {
+            lock.withLock { _ = lifecycle.close() }
+            return false
+        }
+        return true
     }
 
     /// Tries each server of the pool once, in pool order (shuffled unless `noRandomize`).
@@ -156,7 +172,7 @@ public final class Connection {
         let adopted: Bool = lock.withLock {
             let action = lifecycle.adopt()
             if action == .refuse { return false }
-            if action == .reconnected {
+            if action == .reconnected || action == .connectedInBackground {
                 var replay = OutboundBuffer()
                 // Lock order: this connection's, then a subscription's (never the reverse).
                 // A draining subscription has unsubscribed already: the new server never hears of it.
@@ -171,9 +187,13 @@ public final class Connection {
                 for _ in pongWaiters { replay.appendPing() }
                 write.outbound.release()
                 write.outbound = replay
-                stats.reconnects &+= 1
                 // Queued before the lock is released, so it cannot follow a newer disconnect.
-                if let onReconnected = options.onReconnected { callbacks?.post { [self] in onReconnected(self) } }
+                if action == .reconnected {
+                    stats.reconnects &+= 1
+                    if let onReconnected = options.onReconnected { callbacks?.post { [self] in onReconnected(self) } }
+                } else if let onConnected = options.onConnected {
+                    callbacks?.post { [self] in onConnected(self) }
+                }
             }
             info = link.info
             channel = link.channel
@@ -207,6 +227,27 @@ public final class Connection {
     // MARK: state
 
     public var connectionStatus: ConnectionStatus { lock.withLock { status } }
+
+    /// Waits until the connection is connected to a server (at once when it is): for a
+    /// connection retrying its first connect in the background, or reconnecting. Throws
+    /// `timeout`, or `connectionClosed` when it is (or becomes) closed.
+    public func waitConnected(timeoutMilliseconds: Int64) throws {
+        guard timeoutMilliseconds >= 0 else { throw NATSError.invalidArgument("timeout must not be negative") }
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        try lock.withLock {
+            while true {
+                switch status {
+                case .connected, .draining: return
+                case .closed: throw NATSError.connectionClosed
+                default: break
+                }
+                if deadline.remainingNanoseconds == 0 {
+                    throw NATSError.timeout("not connected within \(timeoutMilliseconds) ms (\(status))")
+                }
+                lock.wait(until: deadline)
+            }
+        }
+    }
     public var isClosed: Bool { lock.withLock { status == .closed } }
     public var statistics: Statistics { lock.withLock { stats } }
     public var serverInfo: ServerInfo { lock.withLock { info } }

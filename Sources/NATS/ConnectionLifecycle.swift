@@ -32,6 +32,9 @@ struct ConnectionLifecycle {
         /// The connection is closed or closing: close the new link.
         case refuse
         case firstConnect
+        /// The first link of a connect retrying in the background: replay what was made
+        /// meanwhile, as after a reconnect, but it is the connect that completed.
+        case connectedInBackground
         /// Replay subscriptions and the reconnect buffer on the new link.
         case reconnected
     }
@@ -39,7 +42,7 @@ struct ConnectionLifecycle {
     /// A handshake completed on a new link.
     mutating func adopt() -> AdoptAction {
         guard teardown == .none, status == .connecting || status == .reconnecting else { return .refuse }
-        let action: AdoptAction = status == .reconnecting ? .reconnected : .firstConnect
+        let action: AdoptAction = status == .connecting ? .firstConnect : hasConnected ? .reconnected : .connectedInBackground
         status = .connected
         hasConnected = true
         linkError = nil
@@ -63,6 +66,15 @@ struct ConnectionLifecycle {
         linkError = reason
         status = .reconnecting
         return .reconnect(reason)
+    }
+
+    /// No server answered the first connect, and the connection retries in the background:
+    /// from then on it is as if reconnecting (publishes buffer, subscriptions wait).
+    mutating func retryFirstConnect(_ error: NATSError) -> Bool {
+        guard teardown == .none, status == .connecting else { return false }
+        linkError = error
+        status = .reconnecting
+        return true
     }
 
     /// Reconnecting found no server left: the error to close with (nil when no longer

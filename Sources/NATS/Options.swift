@@ -85,6 +85,14 @@ public struct Options {
     public var onDisconnected: ((Connection) -> Void)?
     /// The connection is back, on the same or another server; subscriptions are restored.
     public var onReconnected: ((Connection) -> Void)?
+    /// When no server answers the first connect: return the connection anyway, reconnecting
+    /// in the background as after a lost link (subscribe and publish meanwhile: they wait for
+    /// the server, publishes in the reconnect buffer), instead of failing (nats.c's and nats.go's
+    /// retry-on-failed-connect). Needs `allowReconnect`. Credentials refused still fail at once.
+    public var retryOnFailedConnect = false
+    /// A connection returned by a connect that is retrying in the background reached a server
+    /// (subscriptions made meanwhile are sent). Not called for a connect that succeeds at once.
+    public var onConnected: ((Connection) -> Void)?
     /// The cluster announced servers that were not in the pool yet.
     public var onDiscoveredServers: ((Connection) -> Void)?
     /// The server entered lame-duck mode: it will shut down soon.

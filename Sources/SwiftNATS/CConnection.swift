@@ -91,6 +91,9 @@ private func swiftOptions(_ cOptions: COptions?, box: CConnection) -> Options {
     if let callback = cOptions.reconnected {
         options.onReconnected = { _ in callback.function(Handle.unretained(box), callback.closure) }
     }
+    if let callback = cOptions.connected {
+        options.onConnected = { _ in callback.function(Handle.unretained(box), callback.closure) }
+    }
     if let callback = cOptions.discoveredServers {
         options.onDiscoveredServers = { _ in callback.function(Handle.unretained(box), callback.closure) }
     }
@@ -186,6 +189,11 @@ public func snats_conn_get_state(_ out: UnsafeMutablePointer<Int32>?, _ pointer:
         let out = try required(out, "state")
         out.pointee = Int32(try connection(pointer).connectionStatus.rawValue)
     }
+}
+
+@_cdecl("snats_conn_wait_connected")
+public func snats_conn_wait_connected(_ pointer: OpaquePointer?, _ timeout: Int64) -> Int32 {
+    withStatus { try connection(pointer).waitConnected(timeoutMilliseconds: timeout) }
 }
 
 @_cdecl("snats_conn_is_closed")

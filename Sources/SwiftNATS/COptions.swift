@@ -10,6 +10,7 @@ final class COptions {
     var closed: CCallback<CConnHandler>?
     var disconnected: CCallback<CConnHandler>?
     var reconnected: CCallback<CConnHandler>?
+    var connected: CCallback<CConnHandler>?
     var discoveredServers: CCallback<CConnHandler>?
     var lameDuckMode: CCallback<CConnHandler>?
     var reconnectDelay: CCallback<CReconnectDelayHandler>?
@@ -164,6 +165,16 @@ public func snats_options_set_reconnected_cb(
     _ pointer: OpaquePointer?, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
     setting(pointer, callback, closure, \.reconnected)
+}
+
+@_cdecl("snats_options_set_retry_on_failed_connect")
+public func snats_options_set_retry_on_failed_connect(
+    _ pointer: OpaquePointer?, _ retry: Bool, _ callback: CConnHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    updating(pointer) { box in
+        box.options.retryOnFailedConnect = retry
+        box.connected = callback.map { CCallback(function: $0, closure: closure) }
+    }
 }
 
 @_cdecl("snats_options_set_discovered_servers_cb")

@@ -23,6 +23,7 @@ from ._lib import (
 from ._runtime import Payload
 from .errors import (
     ConnectionClosedError,
+    InvalidSubscriptionError,
     InvalidArgumentError,
     Status,
     SwiftNatsError,
@@ -83,7 +84,9 @@ class _Events:
         custom_reconnect_delay: Optional[ReconnectDelayCallback] = None,
         user_jwt_cb: Optional[UserJWTCallback] = None,
         signature_cb: Optional[SignatureCallback] = None,
+        connected_cb: Optional[ClosedCallback] = None,
     ) -> None:
+        self.connected_cb = connected_cb
         self.closed_cb = closed_cb
         self.disconnected_cb = disconnected_cb
         self.error_cb = error_cb
@@ -162,7 +165,7 @@ def _connection_event(closure: Optional[int], name: str, conn: Optional[int] = N
                     ev.closed.set()
                 outbox = ev.outbox
                 if outbox is not None:
-                    if name == "reconnected":
+                    if name in ("reconnected", "connected"):
                         outbox.resume()
                     elif name in ("disconnected", "closed"):
                         outbox.pause()
@@ -188,6 +191,10 @@ def _on_disconnected(conn: Optional[int], closure: Optional[int]) -> None:
 
 def _on_reconnected(conn: Optional[int], closure: Optional[int]) -> None:
     _connection_event(closure, "reconnected")
+
+
+def _on_connected(conn: Optional[int], closure: Optional[int]) -> None:
+    _connection_event(closure, "connected")
 
 
 def _on_discovered_servers(conn: Optional[int], closure: Optional[int]) -> None:
@@ -310,6 +317,7 @@ def _thunk_failed(which: str) -> None:
 _CLOSED_THUNK = CONN_HANDLER(_on_closed)
 _DISCONNECTED_THUNK = CONN_HANDLER(_on_disconnected)
 _RECONNECTED_THUNK = CONN_HANDLER(_on_reconnected)
+_CONNECTED_THUNK = CONN_HANDLER(_on_connected)
 _DISCOVERED_THUNK = CONN_HANDLER(_on_discovered_servers)
 _LAME_DUCK_THUNK = CONN_HANDLER(_on_lame_duck)
 _RECONNECT_DELAY_THUNK = RECONNECT_DELAY_HANDLER(_on_reconnect_delay)
@@ -427,6 +435,8 @@ def connect(
     dont_randomize: bool = False,
     ignore_discovered_servers: bool = False,
     reconnected_cb: Optional[ClosedCallback] = None,
+    retry_on_failed_connect: bool = False,
+    connected_cb: Optional[ClosedCallback] = None,
     discovered_server_cb: Optional[ClosedCallback] = None,
     lame_duck_mode_cb: Optional[ClosedCallback] = None,
     secure: bool = False,
@@ -461,6 +471,10 @@ def connect(
             such as StaleConnectionError, SocketError, ServerError, TLSError; None after a
             close() that lost no server), as :attr:`Client.last_error` tells;
             reconnected_cb(): when it is back (subscriptions restored);
+            retry_on_failed_connect: when no server answers, return the client anyway and
+            connect in the background (as a reconnect: subscribe and publish meanwhile, they
+            wait for the server); ``connected_cb()`` runs once it reaches one, and
+            :meth:`Client.wait_connected` waits for it. Credentials refused still raise;
             discovered_server_cb(): the cluster announced new servers (see
             :attr:`Client.discovered_servers`); lame_duck_mode_cb(): the server is about to
             shut down (with reconnect on, the client moves to another one at once).
@@ -503,6 +517,7 @@ def connect(
         ("disconnected_cb", disconnected_cb),
         ("error_cb", error_cb),
         ("reconnected_cb", reconnected_cb),
+        ("connected_cb", connected_cb),
         ("discovered_server_cb", discovered_server_cb),
         ("lame_duck_mode_cb", lame_duck_mode_cb),
         ("custom_reconnect_delay", custom_reconnect_delay),
@@ -524,6 +539,7 @@ def connect(
         custom_reconnect_delay=custom_reconnect_delay,
         user_jwt_cb=user_jwt_cb,
         signature_cb=signature_cb,
+        connected_cb=connected_cb,
     )
     key = rt.register(events)
     opts = ctypes.c_void_p()
@@ -559,6 +575,7 @@ def connect(
         _check(lib.snats_options_set_disconnected_cb(o, _DISCONNECTED_THUNK, key))
         _check(lib.snats_options_set_error_cb(o, _ERROR_THUNK, key))
         _check(lib.snats_options_set_reconnected_cb(o, _RECONNECTED_THUNK, key))
+        _check(lib.snats_options_set_retry_on_failed_connect(o, bool(retry_on_failed_connect), _CONNECTED_THUNK, key))
         _check(lib.snats_options_set_discovered_servers_cb(o, _DISCOVERED_THUNK, key))
         _check(lib.snats_options_set_lame_duck_cb(o, _LAME_DUCK_THUNK, key))
         if custom_reconnect_delay is not None:
@@ -748,6 +765,30 @@ class Client:
         return Msg._take(rt.out_ptr(out, "reply"), self)
 
     # -- subscribe ----------------------------------------------------------------------------
+
+    def wait_connected(self, timeout: float = 5.0) -> None:
+        """Returns once the client is connected to a server: at once when it is; else (a
+        connect retrying in the background, ``retry_on_failed_connect=True``, or a reconnect)
+        when a handshake completes. Raises :class:`TimeoutError` after @p timeout seconds,
+        :class:`ConnectionClosedError` when the client is (or becomes) closed."""
+        ms = 0 if timeout == 0 else rt.ms_arg(timeout)
+        with self._use() as conn:
+            _check(lib.snats_conn_wait_connected(conn, ms))
+
+    def unsubscribe(self, subject: str) -> int:
+        """Ends every live subscription of this client on exactly @p subject (wildcards are
+        compared as text: ``"a.*"`` ends the subscriptions made on ``"a.*"``); returns how many.
+        Those made by other clients are untouched."""
+        if not isinstance(subject, str):
+            raise TypeError(f"subject must be a str, not {type(subject).__name__}")
+        ended = 0
+        for sub in [s for s in list(self._events.subs.values()) if s.subject == subject]:
+            try:
+                sub.unsubscribe()
+                ended += 1
+            except InvalidSubscriptionError:  # ended meanwhile (auto-unsubscribe, drain)
+                pass
+        return ended
 
     def subscribe(
         self,

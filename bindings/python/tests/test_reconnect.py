@@ -346,3 +346,109 @@ def test_bad_reconnect_options(server, kwargs):
 def test_callbacks_must_be_callable(server, name):
     with pytest.raises(TypeError):
         swiftnats.connect(server.url, **{name: 42})
+
+
+# -- connecting in the background ------------------------------------------------------------
+
+
+def test_retry_on_failed_connect_then_wait_connected(restartable):
+    start, servers = restartable
+    servers[0].stop()
+    url = servers[0].url
+    events: List[str] = []
+    nc = swiftnats.connect(url, retry_on_failed_connect=True, connected_cb=lambda: events.append("connected"),
+                           reconnected_cb=lambda: events.append("reconnected"), reconnect_time_wait=0.05,
+                           max_reconnect_attempts=-1, connect_timeout=0.5)
+    try:
+        assert not nc.is_connected
+        with pytest.raises(swiftnats.TimeoutError):
+            nc.wait_connected(timeout=0.1)
+        sub = nc.subscribe("bg.>")  # made before any server is there
+        nc.publish("bg.early", b"1")
+        start()
+        nc.wait_connected(timeout=5)
+        assert nc.is_connected
+        assert sub.next_msg(timeout=2).data == b"1"
+        eventually(lambda: events == ["connected"], what=str(events))
+    finally:
+        nc.close()
+    with pytest.raises(swiftnats.ConnectionClosedError):
+        nc.wait_connected(timeout=1)
+    with pytest.raises(swiftnats.NoServersError):
+        swiftnats.connect(url.replace(url.rsplit(":", 1)[1], str(free_port())), connect_timeout=0.5)
+
+
+def test_aio_retry_on_failed_connect_and_wait_connected(restartable):
+    import asyncio
+
+    from swiftnats import aio
+
+    start, servers = restartable
+    servers[0].stop()
+
+    async def main():
+        events = []
+
+        async def connected():
+            events.append("connected")
+
+        nc = await aio.connect(servers[0].url, retry_on_failed_connect=True, connected_cb=connected,
+                               reconnect_time_wait=0.05, max_reconnect_attempts=-1, connect_timeout=0.5)
+        try:
+            with pytest.raises(asyncio.TimeoutError):
+                await nc.wait_connected(timeout=0.1)
+            got = []
+            await nc.subscribe("abg.x", cb=got.append)
+            await asyncio.to_thread(start)
+            await nc.wait_connected(timeout=5)
+            await nc.publish("abg.x", b"2")
+            await nc.flush()
+            for _ in range(200):
+                if got and events:
+                    break
+                await asyncio.sleep(0.01)
+            assert [m.data for m in got] == [b"2"] and events == ["connected"]
+        finally:
+            await nc.close()
+
+    asyncio.run(main())
+
+
+def test_unsubscribe_by_subject(nats_server):
+    import asyncio
+
+    from swiftnats import aio
+
+    with swiftnats.connect(nats_server) as nc, swiftnats.connect(nats_server) as other:
+        got: List[bytes] = []
+        a = nc.subscribe("by.subject", cb=lambda m: got.append(m.data))
+        b = nc.subscribe("by.subject")
+        c = nc.subscribe("by.*")
+        theirs = other.subscribe("by.subject")
+        nc.flush()
+        other.flush()
+        assert nc.unsubscribe("by.subject") == 2
+        assert nc.unsubscribe("by.subject") == 0
+        nc.publish("by.subject", b"x")
+        nc.flush()
+        assert c.next_msg(timeout=2).data == b"x", "another subject's subscription stays"
+        assert theirs.next_msg(timeout=2).data == b"x", "another client's stays"
+        for sub in (a, b):
+            with pytest.raises(swiftnats.InvalidSubscriptionError):
+                sub.unsubscribe()
+        assert nc.unsubscribe("by.*") == 1
+        with pytest.raises(TypeError):
+            nc.unsubscribe(b"by.subject")  # type: ignore[arg-type]
+
+    async def main():
+        async with await aio.connect(nats_server) as anc:
+            s1 = await anc.subscribe("aby.subject", cb=lambda m: None)
+            s2 = await anc.subscribe("aby.subject")
+            await anc.subscribe("aby.other")
+            assert await anc.unsubscribe("aby.subject") == 2
+            assert await anc.unsubscribe("aby.subject") == 0
+            with pytest.raises(swiftnats.InvalidSubscriptionError):
+                await s2.next_msg(timeout=0.5)
+            del s1
+
+    asyncio.run(main())

@@ -115,6 +115,7 @@ class Events:
             closed_cb=on_closed,
             disconnected_cb=event("disconnected_cb", True),
             reconnected_cb=event("reconnected_cb", False),
+            connected_cb=event("connected_cb", False),
             discovered_server_cb=event("discovered_server_cb", False),
             lame_duck_mode_cb=event("lame_duck_mode_cb", False),
         )

@@ -18,12 +18,14 @@ from .._lib import lib
 from .._runtime import Payload, log
 from ..errors import (
     ConnectionClosedError,
+    InvalidSubscriptionError,
     DrainingError,
     Status,
     _check,
     _last_error,
     error_for_status,
 )
+from ..errors import TimeoutError as SwiftNatsTimeoutError
 from ..headers import HeadersArg, c_headers
 from ._events import FLUSH_THUNK, REPLY_THUNK, Events
 from ._pump import Pump
@@ -41,6 +43,7 @@ async def connect(
     closed_cb: Optional[Callable[..., Any]] = None,
     disconnected_cb: Optional[Callable[..., Any]] = None,
     reconnected_cb: Optional[Callable[..., Any]] = None,
+    connected_cb: Optional[Callable[..., Any]] = None,
     discovered_server_cb: Optional[Callable[..., Any]] = None,
     lame_duck_mode_cb: Optional[Callable[..., Any]] = None,
     **options: Any,
@@ -52,7 +55,7 @@ async def connect(
     argument."""
     callbacks = dict(
         error_cb=error_cb, closed_cb=closed_cb, disconnected_cb=disconnected_cb, reconnected_cb=reconnected_cb,
-        discovered_server_cb=discovered_server_cb, lame_duck_mode_cb=lame_duck_mode_cb,
+        connected_cb=connected_cb, discovered_server_cb=discovered_server_cb, lame_duck_mode_cb=lame_duck_mode_cb,
     )
     for name, cb in callbacks.items():
         if cb is not None and not callable(cb):
@@ -188,6 +191,34 @@ class Client(Events, Pump):
         started = time.perf_counter()
         await self.flush(timeout)
         return time.perf_counter() - started
+
+    async def wait_connected(self, timeout: float = 5.0) -> None:
+        """As :meth:`swiftnats.Client.wait_connected`, without blocking the loop (it looks
+        every 20 ms: a readiness wait, not a hot path)."""
+        deadline = self._loop.time() + timeout
+        while True:
+            if self.is_connected:
+                return
+            if self.is_closed:
+                raise ConnectionClosedError("the client is closed")
+            left = deadline - self._loop.time()
+            if left <= 0:
+                raise SwiftNatsTimeoutError(f"not connected within {timeout} s")
+            await asyncio.sleep(min(0.02, left))
+
+    async def unsubscribe(self, subject: str) -> int:
+        """Ends every live subscription of this client on exactly @p subject (as
+        :meth:`swiftnats.Client.unsubscribe`); returns how many."""
+        if not isinstance(subject, str):
+            raise TypeError(f"subject must be a str, not {type(subject).__name__}")
+        ended = 0
+        for sub in [s for s in list(self._subs.values()) if s.subject == subject]:
+            try:
+                await sub.unsubscribe()
+                ended += 1
+            except InvalidSubscriptionError:
+                pass
+        return ended
 
     async def subscribe(
         self,
