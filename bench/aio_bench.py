@@ -156,9 +156,10 @@ async def bench_req(connect: Connect, url: str, count: int, size: int) -> List[f
 # -- swiftnats.aio RPC --------------------------------------------------------------------------
 
 
-async def swiftnats_rpc(url: str, count: int, size: int) -> List[float]:
+async def swiftnats_rpc(url: str, count: int, size: int, proxy: bool = False) -> List[float]:
     """An echo method of swiftnats.aio.rpc called with params [a SIZE-byte string]: the same
-    wire exchange as py_bench.py's nats-py rpc mode (the JSON envelope by hand)."""
+    wire exchange as py_bench.py's nats-py rpc mode (the JSON envelope by hand). With @p
+    proxy, through ``await remote.echo(text)``."""
     from swiftnats import aio
 
     text = "x" * size
@@ -172,7 +173,13 @@ async def swiftnats_rpc(url: str, count: int, size: int) -> List[float]:
                 return value
 
             await server.start()
-            call = client.call
+            if proxy:
+                remote_echo = (await client.proxy()).echo
+
+                def call(_name: str, params: List[str]) -> Any:
+                    return remote_echo(*params)
+            else:
+                call = client.call
             for _ in range(100):
                 await call("echo", [text])
             latencies = []
@@ -293,6 +300,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                     latencies = asyncio.run(swiftnats_rpc(url, args.requests, args.size))
                     _, _, extra = percentiles(latencies)
                     result(name, "rpc", args.size, args.requests, time.perf_counter() - started, extra)
+                    started = time.perf_counter()
+                    latencies = asyncio.run(swiftnats_rpc(url, args.requests, args.size, proxy=True))
+                    _, _, extra = percentiles(latencies)
+                    result(name, "proxy", args.size, args.requests, time.perf_counter() - started, extra)
     finally:
         if server is not None:
             server.stop()

@@ -2,11 +2,12 @@
 """Python-side benchmarks: the swiftnats binding (client=swiftnats-py) and nats-py
 (client=nats-py), same modes and RESULT line as the C benchmarks.
 
-usage: py_bench.py swiftnats|natspy pub|pubsub|req|rpc COUNT SIZE URL
+usage: py_bench.py swiftnats|natspy pub|pubsub|req|rpc|proxy COUNT SIZE URL
 
 rpc: an echo method called with params [a SIZE-byte string]. swiftnats-py uses swiftnats.rpc;
 nats-py sends and answers the documented JSON envelope by hand (what an RPC library written on
-nats-py does), so the two are the same wire exchange.
+nats-py does), so the two are the same wire exchange. proxy (swiftnats only): the same method
+called through a proxy, ``remote.echo(text)`` (signature bound, params built, then rpc.call).
 """
 import asyncio
 import sys
@@ -59,14 +60,23 @@ def bench_swiftnats(mode, count, size, url):
             if not done.wait(120):
                 sys.exit(f"pubsub: only {received[0]}/{count} received")
             result("swiftnats-py", mode, size, count, time.perf_counter() - start)
-    elif mode == "rpc":
+    elif mode in ("rpc", "proxy"):
         from swiftnats.rpc import RPC
         text = "x" * size
         with swiftnats.connect(url) as server_nc, swiftnats.connect(url) as client_nc, \
                 RPC(server_nc, namespace="bench") as server, RPC(client_nc, namespace="bench") as client:
-            server.register_handler("echo", lambda value: value)
+            def echo(value: str) -> str:
+                return value
+
+            server.register_handler("echo", echo)
             server.start()
-            call = client.call
+            if mode == "proxy":
+                remote_echo = client.proxy().echo
+
+                def call(_name, params):
+                    return remote_echo(*params)
+            else:
+                call = client.call
             for _ in range(100):
                 call("echo", [text])
             latencies = []

@@ -145,10 +145,11 @@ for rep in $(seq 1 "$reps"); do
         run "swiftnats rpc $size" "$outdir/snats_bench" rpc "$(count_for rpc "$size")" "$size"
     done
     if [ -n "${PYTHON:-}" ]; then
-        for mode in pub pubsub req rpc; do
-            case $mode in pub) n=200000 ;; pubsub) n=100000 ;; req | rpc) n=5000 ;; esac
+        for mode in pub pubsub req rpc proxy; do
+            case $mode in pub) n=200000 ;; pubsub) n=100000 ;; req | rpc | proxy) n=5000 ;; esac
             n=$((n / scale)); [ "$n" -lt 1 ] && n=1
             for client in swiftnats natspy; do
+                [ "$mode" = proxy ] && [ "$client" = natspy ] && continue  # nats-py has no proxies
                 run "$client-py $mode 16" SWIFTNATS_LIBRARY="$libdir/libswiftnats.so" PYTHONPATH="$root/bindings/python" \
                     "$PYTHON" "$here/py_bench.py" "$client" "$mode" "$n" 16
             done
@@ -255,6 +256,8 @@ if [ -n "${PYTHON:-}" ]; then
         }
         a = p50["swiftnats-py" SUBSEP "req"]; b = p50["nats-py" SUBSEP "req"]
         printf "| req p50 | %.1f µs | %.1f µs | %s |\n", a, b, (b > 0) ? sprintf("%.2f", a / b) : "–"
+        a = p50["swiftnats-py" SUBSEP "proxy"]; r = p50["swiftnats-py" SUBSEP "rpc"]
+        if (a != "" && r > 0) printf "\nproxy call p50 %.1f µs = %.2fx rpc.call p50 %.1f µs (target: within 1.1x)\n", a, a / r, r
     }' "$results" >>"$table"
     awk "$awk_median"'
     /^RESULT / {
@@ -263,7 +266,7 @@ if [ -n "${PYTHON:-}" ]; then
         if (f["client"] != "swiftnats-aio" && f["client"] != "nats-py-aio" && f["client"] != "asyncio-floor" \
             && f["client"] != "asyncio-floor-plain" && !(f["client"] == "nats-py" && f["mode"] == "rpc")) next
         key = f["client"] SUBSEP f["mode"]
-        metric = (f["mode"] == "req" || f["mode"] == "rpc") ? f["p50_us"] : f["msgs_per_s"]
+        metric = (f["mode"] == "req" || f["mode"] == "rpc" || f["mode"] == "proxy") ? f["p50_us"] : f["msgs_per_s"]
         cnt[key]++; val[key, cnt[key]] = metric + 0
     }
     END {
@@ -279,6 +282,8 @@ if [ -n "${PYTHON:-}" ]; then
         # nats-py has no RPC: its column is the envelope by hand (py_bench.py rpc, asyncio).
         a = median("swiftnats-aio" SUBSEP "rpc"); b = median("nats-py" SUBSEP "rpc")
         if (a != "") printf "| RPC p50 (nats-py: the envelope by hand) | %.1f µs | %.1f µs | %s |\n", a, b, (b > 0) ? sprintf("%.2f", a / b) : "–"
+        p = median("swiftnats-aio" SUBSEP "proxy")
+        if (p != "" && a > 0) printf "\nasyncio proxy call p50 %.1f µs = %.2fx rpc.call (target: within 1.1x)\n", p, p / a
         # What no asyncio client can beat here: the request/reply by hand, raw sockets on one loop.
         a = median("asyncio-floor" SUBSEP "req"); p = median("asyncio-floor-plain" SUBSEP "req"); b = median("nats-py-aio" SUBSEP "req")
         if (a != "") {

@@ -487,6 +487,192 @@ static void reconnect_bad_arguments(void) {
     server_stop(&srv);
 }
 
+/* ------------------------------------------------------------------------------------------
+ * Retrying a failed connect in the background (snats_options_set_retry_on_failed_connect)
+ * and waiting for it (snats_conn_wait_connected).
+ * ---------------------------------------------------------------------------------------- */
+
+static atomic_int g_connected;
+
+static void on_connected(snats_conn *c, void *closure) { (void)c; atomic_fetch_add((atomic_int *)closure, 1); }
+
+/* reconnect_opts for a port nothing listens on yet, with a 500 ms connect timeout, and the
+ * connect retried in the background when retry is true. */
+static snats_options *background_opts(int port, bool retry) {
+    char url[64];
+    snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
+    snats_options *o = reconnect_opts(url);
+    CHECK_OK(snats_options_set_connect_timeout(o, 500));
+    if (retry) CHECK_OK(snats_options_set_retry_on_failed_connect(o, true, on_connected, &g_connected));
+    return o;
+}
+
+static void reconnect_background_connects_when_server_starts(void) {
+    int port = harness_free_port();
+    int64_t started = harness_now_ms();
+    snats_conn *c = connect_with(background_opts(port, true));
+    int64_t took = harness_now_ms() - started;
+    printf("connect returned after %lld ms\n", (long long)took);
+    CHECK(took < harness_ms(1000)); /* at once: well within twice the connect timeout */
+    CHECK_EQ_INT(state_of(c), SNATS_CONN_RECONNECTING);
+    CHECK(!snats_conn_is_closed(c));
+
+    started = harness_now_ms();
+    CHECK_STATUS(snats_conn_wait_connected(c, 100), SNATS_TIMEOUT);
+    took = harness_now_ms() - started;
+    CHECK(took >= 90 && took < harness_ms(2000));
+    CHECK_EQ_INT(state_of(c), SNATS_CONN_RECONNECTING);
+
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe_sync(&sub, c, "bg.seq")); /* sent once a server is there */
+    publish_seq(c, "bg.seq", 42);                      /* into the reconnect buffer */
+
+    test_server srv;
+    int64_t server_up = harness_now_ms();
+    start_on_port(&srv, port);
+    CHECK_OK(snats_conn_wait_connected(c, harness_ms(5000)));
+    printf("connected %lld ms after the server started\n", (long long)(harness_now_ms() - server_up));
+    CHECK_EQ_INT(state_of(c), SNATS_CONN_CONNECTED);
+    char url[128];
+    CHECK_OK(snats_conn_get_connected_url(url, sizeof url, c));
+    CHECK_EQ_STR(url, srv.url);
+    CHECK_EQ_INT(next_seq(sub), 42);
+    snats_msg *m = NULL;
+    CHECK_STATUS(snats_sub_next_msg(&m, sub, 100), SNATS_TIMEOUT); /* nothing twice */
+
+    /* The connected callback runs on the callback thread, maybe after the wait returned. */
+    CHECK_EVENTUALLY(atomic_load(&g_connected) == 1, 5000);
+    harness_sleep_ms(100);
+    CHECK_EQ_INT(atomic_load(&g_connected), 1);
+    CHECK_EQ_INT(atomic_load(&g_ev.reconnected), 0);
+    CHECK_EQ_INT(atomic_load(&g_ev.closed), 0);
+    printf("disconnected callback ran %d times\n", atomic_load(&g_ev.disconnected));
+
+    started = harness_now_ms();
+    CHECK_OK(snats_conn_wait_connected(c, 0));
+    CHECK(harness_now_ms() - started < harness_ms(100));
+
+    snats_sub_destroy(sub);
+    snats_conn_destroy(c);
+    CHECK_EQ_INT(atomic_load(&g_ev.closed), 1);
+    CHECK_EQ_INT(atomic_load(&g_connected), 1);
+    server_stop(&srv);
+}
+
+static void reconnect_background_off_fails_without_server(void) {
+    int port = harness_free_port();
+    snats_options *o = background_opts(port, false); /* the default: off */
+    snats_conn *c = (snats_conn *)1;
+    CHECK_STATUS(snats_conn_connect(&c, o), SNATS_NO_SERVER);
+    CHECK_NULL(c);
+    snats_options_destroy(o);
+    /* Turned on, then off again. */
+    o = background_opts(port, true);
+    CHECK_OK(snats_options_set_retry_on_failed_connect(o, false, NULL, NULL));
+    c = (snats_conn *)1;
+    CHECK_STATUS(snats_conn_connect(&c, o), SNATS_NO_SERVER);
+    CHECK_NULL(c);
+    snats_options_destroy(o);
+    CHECK_EQ_INT(atomic_load(&g_connected), 0);
+    CHECK_EQ_INT(atomic_load(&g_ev.closed), 0);
+}
+
+static void reconnect_background_gives_up_and_closes(void) {
+    int port = harness_free_port();
+    snats_options *o = background_opts(port, true);
+    CHECK_OK(snats_options_set_max_reconnect(o, 2));
+    snats_conn *c = connect_with(o);
+    int64_t started = harness_now_ms();
+    CHECK_STATUS(snats_conn_wait_connected(c, harness_ms(10000)), SNATS_CONNECTION_CLOSED);
+    printf("gave up after %lld ms\n", (long long)(harness_now_ms() - started));
+    CHECK_EVENTUALLY(atomic_load(&g_ev.closed) == 1, 5000);
+    CHECK(snats_conn_is_closed(c));
+    CHECK_EQ_INT(state_of(c), SNATS_CONN_CLOSED);
+    CHECK_STATUS(snats_conn_last_error(c, NULL), SNATS_NO_SERVER);
+    CHECK_STATUS(snats_conn_wait_connected(c, 0), SNATS_CONNECTION_CLOSED);
+    CHECK_STATUS(snats_conn_wait_connected(c, 100), SNATS_CONNECTION_CLOSED);
+    CHECK_STATUS(snats_publish(c, "x", "1", 1), SNATS_CONNECTION_CLOSED);
+    CHECK_EQ_INT(atomic_load(&g_connected), 0);
+    CHECK_EQ_INT(atomic_load(&g_ev.reconnected), 0);
+    snats_conn_destroy(c);
+    CHECK_EQ_INT(atomic_load(&g_ev.closed), 1);
+}
+
+typedef struct {
+    snats_conn *conn;
+    atomic_llong closing_at; /* harness_now_ms() just before snats_conn_close() */
+    atomic_llong closed_at;  /* just after it returned */
+} close_job;
+
+static void *close_later_thread(void *arg) {
+    close_job *job = arg;
+    harness_sleep_ms(300);
+    atomic_store(&job->closing_at, harness_now_ms());
+    snats_conn_close(job->conn);
+    atomic_store(&job->closed_at, harness_now_ms());
+    return NULL;
+}
+
+static void reconnect_background_close_ends_wait(void) {
+    int port = harness_free_port();
+    snats_conn *c = connect_with(background_opts(port, true));
+    CHECK_EQ_INT(state_of(c), SNATS_CONN_RECONNECTING);
+    close_job job = {.conn = c};
+    pthread_t t;
+    harness_spawn(&t, close_later_thread, &job);
+    CHECK_STATUS(snats_conn_wait_connected(c, harness_ms(10000)), SNATS_CONNECTION_CLOSED);
+    int64_t returned = harness_now_ms();
+    int64_t closing_at = atomic_load(&job.closing_at);
+    CHECK(closing_at != 0); /* not before the close */
+    printf("wait returned %lld ms after the close started\n", (long long)(returned - closing_at));
+    CHECK(returned - closing_at < harness_ms(5000));
+    harness_join(t);
+    printf("close took %lld ms\n", (long long)(atomic_load(&job.closed_at) - closing_at));
+    CHECK(snats_conn_is_closed(c));
+    CHECK_EQ_INT(atomic_load(&g_ev.closed), 1);
+    CHECK_EQ_INT(atomic_load(&g_connected), 0);
+    snats_conn_destroy(c);
+}
+
+static void reconnect_background_bad_arguments(void) {
+    CHECK_STATUS(snats_options_set_retry_on_failed_connect(NULL, true, on_connected, &g_connected), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_options_set_retry_on_failed_connect(NULL, false, NULL, NULL), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_conn_wait_connected(NULL, 0), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_conn_wait_connected(NULL, 100), SNATS_INVALID_ARG);
+    snats_options *o = NULL;
+    CHECK_OK(snats_options_create(&o));
+    CHECK_OK(snats_options_set_retry_on_failed_connect(o, true, NULL, NULL));
+    CHECK_OK(snats_options_set_retry_on_failed_connect(o, false, on_connected, &g_connected));
+    snats_options_destroy(o);
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    CHECK_STATUS(snats_conn_wait_connected(c, -1), SNATS_INVALID_ARG);
+    CHECK_OK(snats_conn_wait_connected(c, 0));
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+static void reconnect_background_immediate_connect_skips_callback(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_options *o = reconnect_opts(srv.url);
+    CHECK_OK(snats_options_set_connect_timeout(o, 500));
+    CHECK_OK(snats_options_set_retry_on_failed_connect(o, true, on_connected, &g_connected));
+    snats_conn *c = connect_with(o);
+    CHECK_EQ_INT(state_of(c), SNATS_CONN_CONNECTED);
+    CHECK_OK(snats_conn_wait_connected(c, 0));
+    CHECK_OK(snats_conn_flush(c, harness_ms(2000)));
+    harness_sleep_ms(200); /* a callback queued by the connect would have run by now */
+    CHECK_EQ_INT(atomic_load(&g_connected), 0);
+    CHECK_EQ_INT(atomic_load(&g_ev.reconnected), 0);
+    CHECK_EQ_INT(atomic_load(&g_ev.disconnected), 0);
+    CHECK_OK(snats_conn_wait_connected(c, 0));
+    snats_conn_destroy(c);
+    CHECK_EQ_INT(atomic_load(&g_connected), 0);
+    server_stop(&srv);
+}
+
 const test_case reconnect_tests[] = {
     TEST(reconnect_restart_restores_subscriptions_and_buffer),
     TEST(reconnect_buffer_full),
@@ -501,5 +687,11 @@ const test_case reconnect_tests[] = {
     TEST(reconnect_server_list_hides_credentials),
     TEST(reconnect_after_hostile_server),
     TEST(reconnect_bad_arguments),
+    TEST(reconnect_background_connects_when_server_starts),
+    TEST(reconnect_background_off_fails_without_server),
+    TEST(reconnect_background_gives_up_and_closes),
+    TEST(reconnect_background_close_ends_wait),
+    TEST(reconnect_background_bad_arguments),
+    TEST(reconnect_background_immediate_connect_skips_callback),
 };
 HARNESS_TABLE_COUNT(reconnect);

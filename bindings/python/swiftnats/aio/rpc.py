@@ -65,7 +65,7 @@ from ..rpc.proxy import AsyncProxy
 from ..rpc.references import REF_KEY, CallableReference, Reference, reference_infos
 from ..rpc import MethodInfo, describe_parameters
 from ..rpc._wire import _DEFAULT_TIMEOUT, Params, _batch_calls
-from ..rpc.serving import _answer_error, _answer_failure, _end_stream, _Method, _send
+from ..rpc.serving import _answer_exception, _answer_result, _end_stream, _Method, _send
 from ._handlers import HandlerLoop, Lane, running_loop, settle
 
 __all__ = [
@@ -110,19 +110,13 @@ class _LoopMethod(_Method):
         """In the library's call (on the loop for an aio client)."""
         try:
             result = self.invoke(json_value(params_ptr))  # a coroutine function only makes one
-            if inspect.isgenerator(result):
-                for item in result:
-                    _send(lib.snats_rpc_request_send_item, req, item)
-                _end_stream(req)
-            elif inspect.isasyncgen(result) or inspect.isawaitable(result):
+            if inspect.isasyncgen(result) or inspect.isawaitable(result):
                 lib.snats_rpc_request_retain(req)  # answered when the coroutine is done
                 self.lane.submit(functools.partial(self._run, req, result), functools.partial(self._drop, req, result))
             else:
-                _send(lib.snats_rpc_request_respond, req, result)
-        except RPCError as e:
-            _answer_error(req, e)
+                _answer_result(req, result)
         except Exception as e:  # noqa: BLE001 - the caller hears about it
-            _answer_failure(req, e)
+            _answer_exception(req, e)
 
     async def _run(self, req: int, result: Any) -> None:
         """On the loop: awaits the coroutine, or sends the async generator's items."""
@@ -133,10 +127,8 @@ class _LoopMethod(_Method):
                 _end_stream(req)
             else:
                 _send(lib.snats_rpc_request_respond, req, await result)
-        except RPCError as e:
-            _answer_error(req, e)
         except Exception as e:  # noqa: BLE001
-            _answer_failure(req, e)
+            _answer_exception(req, e)
         except asyncio.CancelledError:
             lib.snats_rpc_request_fail(req, f"the call of {self.name} was cancelled: its server is closing".encode(), None)
             raise

@@ -54,6 +54,26 @@ def _answer_failure(req: int, error: BaseException) -> None:
     lib.snats_rpc_request_fail(req, message.encode("utf-8", "replace"), trace.encode("utf-8", "replace"))
 
 
+def _answer_result(req: int, result: Any) -> None:
+    """Answers with a handler's result: a generator's items streamed then the end, else the
+    value."""
+    if inspect.isgenerator(result):
+        for item in result:
+            _send(lib.snats_rpc_request_send_item, req, item)
+        _end_stream(req)
+        return
+    _send(lib.snats_rpc_request_respond, req, result)
+
+
+def _answer_exception(req: int, error: Exception) -> None:
+    """Answers with what a handler raised: an RPCError with its code, anything else -32603
+    with its traceback."""
+    if isinstance(error, RPCError):
+        _answer_error(req, error)
+    else:
+        _answer_failure(req, error)
+
+
 class _Method:
     """A registered Python function and how to call it."""
 
@@ -112,17 +132,9 @@ class _Method:
                 raise
             return
         try:
-            result = self.invoke(json_value(params_ptr))
-            if inspect.isgenerator(result):
-                for item in result:
-                    _send(lib.snats_rpc_request_send_item, req, item)
-                _end_stream(req)
-                return
-            _send(lib.snats_rpc_request_respond, req, result)
-        except RPCError as e:
-            _answer_error(req, e)
+            _answer_result(req, self.invoke(json_value(params_ptr)))
         except Exception as e:  # noqa: BLE001 - the caller hears about it
-            _answer_failure(req, e)
+            _answer_exception(req, e)
 
     async def _run_async(self, req: int, params: Any) -> None:
         try:
@@ -134,10 +146,8 @@ class _Method:
                 _end_stream(req)
             else:
                 _send(lib.snats_rpc_request_respond, req, await self.fn(*args, **kwargs))
-        except RPCError as e:
-            _answer_error(req, e)
         except Exception as e:  # noqa: BLE001
-            _answer_failure(req, e)
+            _answer_exception(req, e)
         finally:
             lib.snats_rpc_request_release(req)
 
