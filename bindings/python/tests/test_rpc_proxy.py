@@ -148,6 +148,11 @@ def test_asyncio_proxy(nats_server):
                     assert await fresh.remote.math.add(4, 4) == 8
                 finally:
                     await fresh.close()
+                # ... and a stream it has not described yet is an async iterator as well
+                async with aio.rpc.RPC(nc, namespace="apx") as fresh:
+                    assert [x async for x in fresh.remote.countdown(3)] == [3, 2, 1]
+                async with aio.rpc.RPC(nc, namespace="apx") as fresh:
+                    assert await fresh.remote.countdown(2) == [2, 1]  # awaited: the items in a list
 
     run(main())
 

@@ -256,19 +256,11 @@ class AsyncProxy(Proxy):
     def _call(self, name: str, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
         info = self._methods.get(name)
         if info is None:
-            return self._call_after_refresh(name, args, kwargs)
+            return _UndescribedCall(self, name, args, kwargs)
         params = wire_params(name, self._signatures.get(name), args, kwargs)
         if getattr(info, "stream", False):
             return self._rpc.call_stream(name, params)
         return self._call_plain(name, params)
-
-    async def _call_after_refresh(self, name: str, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
-        await self.refresh()  # a method that appeared since
-        params = wire_params(name, self._signatures.get(name), args, kwargs)
-        info = self._methods.get(name)
-        if info is not None and getattr(info, "stream", False):
-            return [item async for item in self._rpc.call_stream(name, params)]
-        return await self._call_plain(name, params)
 
     async def _call_plain(self, name: str, params: Any) -> Any:
         try:
@@ -276,3 +268,39 @@ class AsyncProxy(Proxy):
         except LookupError:  # MethodNotFoundError: no server has it any more
             self._forget(name)
             raise
+
+
+class _UndescribedCall:
+    """The call of a method an :class:`AsyncProxy` does not know yet: the proxy describes first
+    (a method that appeared since), then the call goes out. Awaited, it is the result (a
+    streaming method's items in a list); iterated with ``async for``, the items as they come."""
+
+    __slots__ = ("_proxy", "_name", "_args", "_kwargs")
+
+    def __init__(self, proxy: AsyncProxy, name: str, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
+        self._proxy = proxy
+        self._name = name
+        self._args = args
+        self._kwargs = kwargs
+
+    async def _described(self) -> Tuple[Any, Any]:
+        await self._proxy.refresh()
+        params = wire_params(self._name, self._proxy._signatures.get(self._name), self._args, self._kwargs)
+        return self._proxy._methods.get(self._name), params
+
+    async def _result(self) -> Any:
+        info, params = await self._described()
+        if info is not None and getattr(info, "stream", False):
+            return [item async for item in self._proxy._rpc.call_stream(self._name, params)]
+        return await self._proxy._call_plain(self._name, params)
+
+    def __await__(self) -> Any:
+        return self._result().__await__()
+
+    async def __aiter__(self) -> Any:
+        info, params = await self._described()
+        if info is not None and getattr(info, "stream", False):
+            async for item in self._proxy._rpc.call_stream(self._name, params):
+                yield item
+            return
+        yield await self._proxy._call_plain(self._name, params)  # a plain method: its one result
