@@ -218,8 +218,9 @@ public final class Subscription: DeliveryTask {
                 scheduleBatch = true
             }
         }
-        // After the unlock, as in Completion.complete; told before any of them can run, since
-        // the runs are only scheduled below.
+        // After the unlock, as in Completion.complete. A lane already running may take a message
+        // before its arrival is told: the hook must not assume it comes first (RPC liveness
+        // holds the message weakly, so a call answered first is simply not followed).
         if let arrival { for message in arrived { arrival(message) } }
         if wake { condition.signal() }
         if let target, runs > 0 { wakeUps.add(self, runs: runs, on: target) }

@@ -691,7 +691,8 @@ class Client:
         self._dispatch_queue = dispatch_queue
         self._outbox = Outbox(self._handle, lambda error: events.report(error, None))
         events.outbox = self._outbox
-        self._outbox.resume()
+        if self.is_connected:  # connecting in the background: the "connected" event opens it
+            self._outbox.resume()
         self._finalizer = weakref.finalize(self, _finalize_client, self._handle, dispatch_queue)
         return self
 

@@ -78,8 +78,12 @@ class Msg:
         block = self._block
         if block is None:
             return
+        # Parsed into locals and published before the block is dropped: the library call lets
+        # the GIL go, and another thread reading the headers meanwhile parses too, not reads
+        # half-set fields.
+        status, description, items = parse_header_block(block)
+        self._status, self._description, self._header_items = status, description, items
         self._block = None
-        self._status, self._description, self._header_items = parse_header_block(block)
 
     @property
     def headers(self) -> Optional[Dict[str, str]]:

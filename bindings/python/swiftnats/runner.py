@@ -104,7 +104,8 @@ class Context(_Base):
         rpc.start(prefix)
         return rpc
 
-    def _stop(self, drain_timeout: float) -> None:
+    def _stop(self, drain_timeout: float) -> List[BaseException]:
+        """Stops everything; returns what failed (each step runs whatever the others did)."""
         errors: List[BaseException] = []
         for fn in reversed(self._cleanups):
             try:
@@ -120,6 +121,7 @@ class Context(_Base):
             _quietly(service.stop, errors)
         _quietly(lambda: self.nc.drain(drain_timeout), errors)
         _quietly(self.nc.close, errors)
+        return errors
 
 
 class AsyncContext(_Base):
@@ -147,7 +149,7 @@ class AsyncContext(_Base):
         await rpc.start(prefix)
         return rpc
 
-    async def _stop(self, drain_timeout: float) -> None:
+    async def _stop(self, drain_timeout: float) -> List[BaseException]:
         errors: List[BaseException] = []
         for fn in reversed(self._cleanups):
             try:
@@ -163,6 +165,7 @@ class AsyncContext(_Base):
             await _quietly_async(service.stop(), errors)
         await _quietly_async(self.nc.drain(drain_timeout), errors)
         await _quietly_async(self.nc.close(), errors)
+        return errors
 
 
 async def _awaited(awaitable: Awaitable[Any]) -> None:
@@ -269,6 +272,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return _run_threads(setup, connect_options, extra, options)
 
 
+def _stopped(errors: List[BaseException], status: int) -> int:
+    """Reports what failed while stopping (a drain that timed out may have lost messages):
+    the exit status is then 1."""
+    for error in errors:
+        print(f"swiftnats: while stopping: {type(error).__name__}: {error}", file=sys.stderr)
+    print("swiftnats: stopped", file=sys.stderr, flush=True)
+    return 1 if errors else status
+
+
 def _announce(options: argparse.Namespace, url: Optional[str]) -> None:
     print(f"swiftnats: {options.target} serving on {url} (SIGINT or SIGTERM stops it)", file=sys.stderr, flush=True)
 
@@ -298,9 +310,7 @@ def _run_threads(setup: Callable[..., Any], connect_options: Dict[str, Any], ext
         except Exception:  # noqa: BLE001 - reported, then the stop runs
             traceback.print_exc()
             status = 1
-        ctx._stop(options.drain_timeout)
-        print("swiftnats: stopped", file=sys.stderr, flush=True)
-        return status
+        return _stopped(ctx._stop(options.drain_timeout), status)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
@@ -319,13 +329,18 @@ async def _run_async(setup: Callable[..., Any], connect_options: Dict[str, Any],
         try:
             await setup(ctx)
             _announce(options, nc.connected_url)
-            await stop.wait()
+            while not stop.is_set():  # a signal, or the connection closing for good
+                try:
+                    await asyncio.wait_for(stop.wait(), 0.5)
+                except asyncio.TimeoutError:
+                    if nc.is_closed:
+                        print("swiftnats: the connection closed", file=sys.stderr)
+                        status = 1
+                        break
         except Exception:  # noqa: BLE001
             traceback.print_exc()
             status = 1
-        await ctx._stop(options.drain_timeout)
-        print("swiftnats: stopped", file=sys.stderr, flush=True)
-        return status
+        return _stopped(await ctx._stop(options.drain_timeout), status)
     finally:
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(number)

@@ -378,6 +378,24 @@ def test_retry_on_failed_connect_then_wait_connected(restartable):
         swiftnats.connect(url.replace(url.rsplit(":", 1)[1], str(free_port())), connect_timeout=0.5)
 
 
+def test_publishes_while_connecting_in_the_background_are_refused_at_the_call(restartable):
+    start, servers = restartable
+    servers[0].stop()
+    errors: List[BaseException] = []
+    nc = swiftnats.connect(servers[0].url, retry_on_failed_connect=True, reconnect_buffer_size=64,
+                           error_cb=lambda e, s: errors.append(e), connect_timeout=0.5, max_reconnect_attempts=-1)
+    try:
+        # The same subject again and again: past the first publish, a connected client batches
+        # them in Python; one connecting must take the direct path, so the full reconnect buffer
+        # raises at the call instead of reaching only error_cb.
+        with pytest.raises(swiftnats.ReconnectBufferFullError):
+            for _ in range(100):
+                nc.publish("bg.same", b"x" * 10)
+        assert errors == []
+    finally:
+        nc.close()
+
+
 def test_aio_retry_on_failed_connect_and_wait_connected(restartable):
     import asyncio
 

@@ -167,6 +167,34 @@ def test_what_cannot_be_lent(nc):
         assert rpc._lend([1, "x", {"a": 1}, [2]]) == ([1, "x", {"a": 1}, [2]], [])
 
 
+def test_references_of_a_stream_end_with_it_or_with_the_rpc_object(nc):
+    with RPC(nc, namespace="streams") as server:
+        kept = {}
+
+        @server.method
+        def numbers(n: int, fn):
+            kept["fn"] = fn
+            for i in range(n):
+                yield fn(i)
+
+        @server.method
+        def poke(x: int) -> int:
+            return kept["fn"](x)
+
+        server.start()
+        rpc = RPC(nc, namespace="streams")
+        stream = rpc.call_stream("numbers", [3, lambda i: i * 2])
+        assert list(stream) == [0, 2, 4]
+        with pytest.raises(swiftnats.MethodNotFoundError):
+            rpc.call("poke", [1])  # revoked when the stream ended
+        stream = rpc.call_stream("numbers", [5, lambda i: -i])
+        assert next(stream) == 0  # abandoned after one item
+        assert rpc.call("poke", [7]) == -7  # still lent while the stream is open
+        rpc.close()  # ... and revoked by close()
+        with RPC(nc, namespace="streams") as other, pytest.raises(swiftnats.MethodNotFoundError):
+            other.call("poke", [1])
+
+
 def test_callbacks_in_one_process_and_call_async(nc):
     with RPC(nc, namespace="local") as rpc:
         @rpc.method

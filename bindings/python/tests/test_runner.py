@@ -62,6 +62,11 @@ SERVICE = textwrap.dedent("""
 
     def broken(ctx):
         raise RuntimeError("setup failed on purpose")
+
+    def bad_cleanup(ctx):
+        def fail():
+            raise OSError("cleanup failed on purpose")
+        ctx.on_cleanup(fail)
 """)
 
 
@@ -115,6 +120,19 @@ def test_sigint_stops_it_too(nats_server, tmp_path):
         wait_ready(proc)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(15) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_failing_stop_step_is_reported_and_exits_1(nats_server, tmp_path):
+    proc = run(tmp_path, nats_server, "service.py:bad_cleanup")
+    try:
+        wait_ready(proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 1
+        err = proc.stderr.read()
+        assert "while stopping: OSError: cleanup failed on purpose" in err and "stopped" in err
     finally:
         proc.kill()
         proc.wait()

@@ -197,7 +197,7 @@ class Client(Events, Pump):
         every 20 ms: a readiness wait, not a hot path)."""
         deadline = self._loop.time() + timeout
         while True:
-            if self.is_connected:
+            if self.is_connected or self.is_draining:
                 return
             if self.is_closed:
                 raise ConnectionClosedError("the client is closed")

@@ -93,7 +93,11 @@ class RPC:
         self._client = rt.Handle(rt.out_ptr(out, "RPC client"), lib.snats_rpc_client_destroy,
                                  lambda: IllegalStateError("the RPC object is closed"), "RPC client",
                                  defer_on_callback_thread=True)
-        self.heartbeat = heartbeat
+        try:
+            self.heartbeat = heartbeat
+        except BaseException:
+            self._client.close()  # a bad interval: nothing made is kept
+            raise
         if self.reference is not None:  # made for a handler's proxy: freed with it
             weakref.finalize(self, self._client.close)
 
@@ -392,7 +396,12 @@ class RPC:
         except BaseException:
             revoke_all(lent)
             raise
-        return RPCStream(rt.out_ptr(out, "RPC stream"), on_close=(lambda: revoke_all(lent)) if lent else None)
+        stream = RPCStream(rt.out_ptr(out, "RPC stream"), on_close=(lambda: revoke_all(lent)) if lent else None)
+        if lent:  # a stream dropped unread revokes them when collected; close() in any case
+            weakref.finalize(stream, revoke_all, lent)
+            with self._lock:
+                self._lent.extend(lent)
+        return stream
 
     def stream_to(self, method: str, params: Params, sink: Callable[[Any, Optional[BaseException]], None],
                   timeout: Optional[float] = None) -> CallbackStream:

@@ -124,7 +124,17 @@ class Reference:
         except BaseException:
             rt.unregister(self._key)
             raise
-        self._handle = rt.Handle(rt.out_ptr(out, "RPC reference"), lib.snats_rpc_ref_destroy,
+        key = self._key
+
+        def destroy(ptr: int) -> None:
+            # The Python side goes once the library has revoked it (and waited for its calls
+            # running elsewhere): calls before that are still answered by the lent methods.
+            lib.snats_rpc_ref_destroy(ptr)
+            rt.unregister(key)
+
+        # On a library callback thread (a handler that lent something for a call it made) the
+        # destroy runs on a thread of its own: it may wait for calls running on other threads.
+        self._handle = rt.Handle(rt.out_ptr(out, "RPC reference"), destroy,
                                  lambda: IllegalStateError("the reference is revoked"), "RPC reference",
                                  defer_on_callback_thread=True)
         with self._handle.use() as ref:
@@ -139,9 +149,9 @@ class Reference:
 
     def revoke(self) -> None:
         """Stops answering: the server's proxy then gets ``MethodNotFoundError``. A call of it
-        running on another thread is waited for. Idempotent."""
-        if self._handle.close():
-            rt.unregister(self._key)
+        running on another thread is waited for (from a library callback thread, the revoke
+        completes on a thread of its own, without waiting). Idempotent."""
+        self._handle.close()
 
     def __enter__(self) -> "Reference":
         return self
