@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "NATS", targets: ["NATS"]),
         .library(name: "NATSMicro", targets: ["NATSMicro"]),
         .library(name: "NATSRPC", targets: ["NATSRPC"]),
+        .library(name: "NATSJetStream", targets: ["NATSJetStream"]),
         .executable(name: "snats", targets: ["snats"]),
     ],
     dependencies: [
@@ -73,8 +74,13 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(
+            name: "NATSJetStream",
+            dependencies: ["NATS"],
+            swiftSettings: hotPathSettings
+        ),
+        .target(
             name: "SwiftNATS",
-            dependencies: ["NATS", "NATSMicro", "NATSRPC", "CJansson"],
+            dependencies: ["NATS", "NATSMicro", "NATSRPC", "NATSJetStream", "CJansson"],
             exclude: ["exports.map"],
             swiftSettings: hotPathSettings,
             linkerSettings: libraryLinkerSettings
@@ -85,6 +91,7 @@ let package = Package(
                 "NATS",
                 "NATSMicro",
                 "NATSRPC",
+                "NATSJetStream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -104,6 +111,10 @@ let package = Package(
         .testTarget(
             name: "NATSMicroTests",
             dependencies: ["NATSMicro", "NATS", "NATSTestSupport"]
+        ),
+        .testTarget(
+            name: "NATSJetStreamTests",
+            dependencies: ["NATSJetStream", "NATS", "NATSTestSupport"]
         ),
         .testTarget(
             name: "NATSRPCTests",

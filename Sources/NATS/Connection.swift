@@ -510,7 +510,8 @@ public final class Connection {
     /// it says is interim (a liveness frame) leaves the request waiting for its answer.
     public func startRequest(
         subject: UnsafeRawBufferPointer, headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
-        interim: ((Message) -> Bool)? = nil, completion: @escaping (Result<Message, NATSError>) -> Void
+        interim: ((Message) -> Bool)? = nil, sendNow: Bool = true,
+        completion: @escaping (Result<Message, NATSError>) -> Void
     ) throws -> String {
         try muxer.ensureSubscription {
             // The handler runs on the event loop while the channel (which holds this
@@ -525,7 +526,7 @@ public final class Connection {
             try replyCopy.withUTF8 { replyBytes in
                 try publish(
                     subject: subject, reply: UnsafeRawBufferPointer(replyBytes), headers: headers, payload: payload,
-                    sendNow: true)
+                    sendNow: sendNow)
             }
         } catch {
             muxer.cancel(token: token)

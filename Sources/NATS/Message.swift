@@ -8,6 +8,25 @@ public struct Message {
 
     public init(storage: MessageStorage) { self.storage = storage }
 
+    /// A message made from its parts rather than read from a link (a stored message that the
+    /// JetStream API returned as JSON): `headerBlock` is an encoded `NATS/1.0` block or empty.
+    public init(subject: String, reply: String? = nil, headerBlock: [UInt8] = [], payload: [UInt8], connection: Connection?) {
+        var bytes = Array(subject.utf8)
+        let subjectRange = 0..<bytes.count
+        var replyRange: Range<Int>?
+        if let reply {
+            bytes += reply.utf8
+            replyRange = subjectRange.upperBound..<bytes.count
+        }
+        let bodyStart = bytes.count
+        bytes += headerBlock
+        bytes += payload
+        let inbound = InboundMessage(
+            subject: subjectRange, sid: 0, reply: replyRange, headerLength: headerBlock.count,
+            body: bodyStart..<bytes.count)
+        storage = bytes.withUnsafeBytes { MessageStorage.make(inbound, in: $0, connection: connection) }
+    }
+
     public var subject: String { storage.string(storage.subjectRange) }
     public var reply: String? { storage.replySubject }
     public var payload: [UInt8] { storage.withPayload { Array($0) } }
@@ -46,11 +65,30 @@ public struct MessageLayout {
     /// released twice while the library still holds it) is refused instead of freeing memory
     /// the library still uses.
     var callerReferences: Int = 0
+    /// Set once a final acknowledgement (ack, nak, term) went for a JetStream message, guarded
+    /// by `MessageStorage.ownershipLock`: the second is refused, as nats.go refuses it.
+    var acknowledged = false
 }
 
 public final class MessageStorage: ManagedBuffer<MessageLayout, UInt8> {
     public static let cacheLock = NIOLock()
     static let ownershipLock = NIOLock()
+
+    /// Records a final acknowledgement; false when one was recorded already.
+    public func markAcknowledged() -> Bool {
+        Self.ownershipLock.withLock {
+            if header.acknowledged { return false }
+            header.acknowledged = true
+            return true
+        }
+    }
+
+    /// Takes back `markAcknowledged` when the acknowledgement could not be sent.
+    public func clearAcknowledged() {
+        Self.ownershipLock.withLock { header.acknowledged = false }
+    }
+
+    public var isAcknowledged: Bool { Self.ownershipLock.withLock { header.acknowledged } }
 
     /// Counts one more reference owned by a C caller (a message handed out, or retained).
     public func addCallerReference() {

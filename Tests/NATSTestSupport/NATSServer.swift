@@ -21,7 +21,8 @@ public final class NATSServer {
 
     /// `config`: the text of a configuration file (`max_payload: 1024`, say), written into the
     /// server's directory and passed with `-c`.
-    public init(arguments: [String] = [], config: String? = nil, fixedPort: Int? = nil) throws {
+    /// `jetStream`: `-js` with a store directory inside the server's own (removed with it).
+    public init(arguments: [String] = [], config: String? = nil, fixedPort: Int? = nil, jetStream: Bool = false) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("snats-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         logURL = directory.appendingPathComponent("server.log")
@@ -33,8 +34,9 @@ public final class NATSServer {
             configArguments = ["-c", file.path]
         }
         process.executableURL = URL(fileURLWithPath: Self.binary)
+        let jetStreamArguments = jetStream ? ["-js", "-sd", directory.appendingPathComponent("jetstream").path] : []
         process.arguments = ["-a", "127.0.0.1", "-p", fixedPort.map(String.init) ?? "-1", "--ports_file_dir", directory.path]
-            + configArguments + arguments
+            + configArguments + jetStreamArguments + arguments
         let logHandle = try FileHandle(forWritingTo: logURL)
         process.standardOutput = logHandle
         process.standardError = logHandle
@@ -77,9 +79,11 @@ open class ServerTestCase: XCTestCase {
     public var server: NATSServer!
 
     open var serverArguments: [String] { [] }
+    /// Runs the server with JetStream (a store directory of its own).
+    open var jetStream: Bool { false }
 
     override open func setUpWithError() throws {
-        server = try NATSServer(arguments: serverArguments)
+        server = try NATSServer(arguments: serverArguments, jetStream: jetStream)
     }
 
     override open func tearDown() {
