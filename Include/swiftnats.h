@@ -74,9 +74,14 @@ typedef enum {
     SNATS_RPC_ERROR = 26,           /**< A remote procedure answered with an error object. */
     SNATS_PUBLISH_REFUSED = 27,     /**< Publishes buffered while reconnecting were larger than the
                                          new server's max_payload: not sent (the others were). */
-    SNATS_CALL_LOST = 28            /**< An RPC call's server went silent: neither its answer nor
+    SNATS_CALL_LOST = 28,           /**< An RPC call's server went silent: neither its answer nor
                                          a liveness frame came within two heartbeat intervals
                                          (the server died or lost its link; docs/RPC.md "Liveness"). */
+    SNATS_JS_API_ERROR = 29,        /**< The JetStream API answered with an error:
+                                         snats_js_last_api_error() gives its codes. */
+    SNATS_JS_NOT_ENABLED = 30,      /**< Nobody answers the JetStream API: the server (or the
+                                         account, or the domain) has no JetStream. */
+    SNATS_MISSED_HEARTBEAT = 31     /**< A consumer's idle heartbeats stopped: its server went away. */
 } snats_status;
 
 /**
@@ -2392,6 +2397,512 @@ void snats_rpc_ref_destroy(snats_rpc_ref *ref);
  * SNATS_ILLEGAL_STATE: the reference lists its methods itself.
  */
 snats_status snats_rpc_client_create_from_ref(snats_rpc_client **client, snats_conn *conn, const json_t *ref);
+
+/** @} */
+
+/** @} */
+
+/** \defgroup jetStreamGroup JetStream: streams, consumers, publishing, pulling
+ *  Persistence on a NATS server run with JetStream (`nats-server -js`). A ::snats_jetstream
+ *  context says where the API is (`$JS.API.`, a domain's `$JS.<domain>.API.`, or an imported
+ *  prefix) and how long its calls wait; any number of contexts may share a connection.
+ *
+ *  Configurations and infos are the server's own JSON documents (`StreamConfig`,
+ *  `StreamInfo`, `ConsumerConfig`, `ConsumerInfo` of the JetStream API, durations in
+ *  nanoseconds): every field the server knows passes through, so new server features need no
+ *  new function. Documents passed in are borrowed for the call; documents handed out are new
+ *  references (json_decref() them).
+ *
+ *  Errors: an error object of the API becomes SNATS_NOT_FOUND (its code is 404: no such
+ *  stream, consumer or message) or SNATS_JS_API_ERROR (any other); snats_js_last_api_error()
+ *  then gives its `code` and `err_code` (10071: wrong last sequence, ...) and
+ *  snats_last_error() its description. SNATS_JS_NOT_ENABLED: nobody answers the API (the
+ *  server runs without JetStream, or the account has none). Other statuses are local, as for
+ *  snats_request(): SNATS_TIMEOUT, SNATS_NOT_CONNECTED, SNATS_CONNECTION_CLOSED,
+ *  SNATS_INVALID_ARG (a NULL argument, a name with `.`, `*`, `>` or whitespace, a document that
+ *  is not an object), SNATS_INVALID_SUBJECT.
+ *
+ *  Unless a function says otherwise: it blocks for up to the context's timeout, and may be
+ *  called from any thread, callbacks included (a callback that blocks lends its pool thread).
+ *  @{ */
+
+typedef struct snats_jetstream snats_jetstream;
+typedef struct snats_js_pub_ack snats_js_pub_ack;
+
+/**
+ * @brief Creates a JetStream context on a connection.
+ * @param[out] js On SNATS_OK owned (snats_jetstream_destroy()); else NULL.
+ * @param conn    Borrowed; must outlive the context.
+ * @param options Borrowed, read before return; NULL for the defaults. An object with any of:
+ *                `domain` (string: the API of that JetStream domain), `api_prefix` (string: an
+ *                imported API, e.g. "hub.js"; not with `domain`), `timeout_ms` (integer > 0,
+ *                default 5000: API calls, publish acks, double acks), `max_pending_publishes`
+ *                (integer > 0, default 4000: the window of snats_js_publish_async()).
+ * @retval SNATS_OK created. @retval SNATS_INVALID_ARG a NULL argument, an unknown member, a
+ *         member of the wrong type, a bad domain or prefix, both given.
+ * @retval SNATS_CONNECTION_CLOSED @p conn is closed.
+ * Blocks: no (nothing is sent). Threads: any.
+ */
+snats_status snats_jetstream_create(snats_jetstream **js, snats_conn *conn, const json_t *options);
+
+/** @brief Frees a context. Asynchronous publishes and fetches in flight still complete (their
+ *  callbacks get the context's handle, valid memory until the last has run).
+ *  @param js Taken; NULL is a no-op. Blocks: no. Threads: any. */
+void snats_jetstream_destroy(snats_jetstream *js);
+
+/**
+ * @brief The codes of the last JetStream API error on the calling thread.
+ * @param[out] code     Set to the error's HTTP-like code (400, 404, 503...), or the status that
+ *                      ended a pull (409); 0 when the last failure was not an API error.
+ * @param[out] err_code Set to the server's `err_code` (10059 stream not found, 10071 wrong last
+ *                      sequence, 10070 wrong last message id, 10060 wrong expected stream...);
+ *                      0 when none. Either may be NULL.
+ * Valid until this thread's next failing call. Blocks: no. Threads: any.
+ */
+void snats_js_last_api_error(int *code, int *err_code);
+
+/**
+ * @brief The account's JetStream usage and limits (`$JS.API.INFO`).
+ * @param[out] info On SNATS_OK a new reference (`memory`, `storage`, `streams`, `consumers`,
+ *             `limits`...); else NULL.
+ * @param js Borrowed.
+ * Statuses, blocking and threads: as the group says.
+ */
+snats_status snats_js_account_info(json_t **info, snats_jetstream *js);
+
+/** \name Streams
+ *  @{ */
+
+/**
+ * @brief Creates a stream.
+ * @param[out] info On SNATS_OK, when not NULL, a new reference to the stream's info; else NULL.
+ * @param js     Borrowed.
+ * @param config Borrowed: a `StreamConfig` object with at least `name`; e.g.
+ *               `{"name": "ORDERS", "subjects": ["orders.>"], "retention": "workqueue",
+ *               "storage": "memory", "max_age": 3600000000000, "num_replicas": 3,
+ *               "duplicate_window": 120000000000, "allow_direct": true}`; mirrors and sources
+ *               as the server takes them (`mirror`, `sources`).
+ * @retval SNATS_OK created (or it exists with the same configuration).
+ * @retval SNATS_JS_API_ERROR refused: err_code 10058 a stream of that name exists with another
+ *         configuration, 10065 subjects overlap another stream's, ...
+ * Other statuses, blocking and threads: as the group says.
+ */
+snats_status snats_js_stream_add(json_t **info, snats_jetstream *js, const json_t *config);
+
+/** @brief Changes a stream's configuration (the whole `StreamConfig`, with its `name`).
+ *  @param[out] info As snats_js_stream_add(). @retval SNATS_NOT_FOUND no such stream.
+ *  Other parameters, statuses, blocking and threads: as snats_js_stream_add(). */
+snats_status snats_js_stream_update(json_t **info, snats_jetstream *js, const json_t *config);
+
+/** @brief Deletes a stream, its messages and its consumers.
+ *  @param js Borrowed. @param name Borrowed for the call.
+ *  @retval SNATS_OK deleted. @retval SNATS_NOT_FOUND no such stream.
+ *  Other statuses, blocking and threads: as the group says. */
+snats_status snats_js_stream_delete(snats_jetstream *js, const char *name);
+
+/**
+ * @brief A stream's info: `config`, `state` (`messages`, `bytes`, `first_seq`, `last_seq`,
+ *        `consumer_count`...), `cluster`, `created`.
+ * @param[out] info On SNATS_OK a new reference; else NULL.
+ * @param js Borrowed. @param name Borrowed for the call.
+ * @param options Borrowed; NULL or `{"subjects_filter": "orders.*"}` (adds `state.subjects`,
+ *        the count per subject) and/or `{"deleted_details": true}` (adds `state.deleted`).
+ * @retval SNATS_NOT_FOUND no such stream.
+ * Other statuses, blocking and threads: as the group says.
+ */
+snats_status snats_js_stream_info(json_t **info, snats_jetstream *js, const char *name, const json_t *options);
+
+/** @brief Every stream's info, as an array (all pages of `STREAM.LIST`: one request per page).
+ *  @param[out] infos On SNATS_OK a new reference to an array (empty when there are none).
+ *  @param js Borrowed. @param subject Borrowed; NULL for all, else only the streams listening on
+ *  subjects that match it. Statuses, blocking (per page) and threads: as the group says. */
+snats_status snats_js_stream_list(json_t **infos, snats_jetstream *js, const char *subject);
+
+/** @brief The streams' names, as an array of strings. Parameters, statuses, blocking and
+ *  threads: as snats_js_stream_list(). */
+snats_status snats_js_stream_names(json_t **names, snats_jetstream *js, const char *subject);
+
+/**
+ * @brief Removes messages from a stream.
+ * @param[out] purged When not NULL, set to how many messages went (0 on failure).
+ * @param js Borrowed. @param name Borrowed for the call.
+ * @param options Borrowed; NULL for all messages, else any of `filter` (a subject, wildcards
+ *        allowed: only its messages), `seq` (those below this sequence), `keep` (all but the
+ *        last `keep`); not `seq` with `keep`.
+ * @retval SNATS_NOT_FOUND no such stream. Other statuses, blocking and threads: as the group
+ *         says.
+ */
+snats_status snats_js_stream_purge(uint64_t *purged, snats_jetstream *js, const char *name, const json_t *options);
+
+/**
+ * @brief Reads a stored message through the stream's leader (`STREAM.MSG.GET`).
+ * @param[out] msg On SNATS_OK owned (snats_msg_release()): its subject, headers and data as
+ *             stored, plus the headers `Nats-Stream`, `Nats-Subject`, `Nats-Sequence` and
+ *             `Nats-Time-Stamp` (RFC 3339), as a direct get has them; no reply subject.
+ * @param js Borrowed. @param stream Borrowed for the call.
+ * @param seq     A sequence (> 0), or 0 with @p subject.
+ * @param subject Borrowed; NULL: the message at @p seq. With @p seq 0: the last message on
+ *                @p subject (wildcards allowed); with @p seq > 0: the first on @p subject at or
+ *                after @p seq.
+ * @retval SNATS_NOT_FOUND no such stream (err_code 10059) or message (10037).
+ * @retval SNATS_INVALID_ARG a NULL argument, or neither @p seq nor @p subject.
+ * Other statuses, blocking and threads: as the group says.
+ */
+snats_status snats_js_stream_get_msg(snats_msg **msg, snats_jetstream *js, const char *stream, uint64_t seq,
+                                     const char *subject);
+
+/** @brief As snats_js_stream_get_msg(), answered by any replica (`DIRECT.GET`): faster, for
+ *  streams created with `"allow_direct": true` (others answer with no responders:
+ *  SNATS_JS_NOT_ENABLED). A missing message is SNATS_NOT_FOUND (err_code 10037). */
+snats_status snats_js_stream_direct_get(snats_msg **msg, snats_jetstream *js, const char *stream, uint64_t seq,
+                                        const char *subject);
+
+/**
+ * @brief Receives the outcome of snats_js_stream_get_msg_async().
+ * @param js The context's handle, valid during the call. @param status As
+ *        snats_js_stream_get_msg() returns it. @param msg With SNATS_OK, owned by the callee
+ *        (snats_msg_release()); else NULL. @param closure The pointer given with the call.
+ * Threads: as a connection event: on the delivery pool, or in the connection's dispatch queue.
+ */
+typedef void (*snats_js_msg_handler)(snats_jetstream *js, snats_status status, snats_msg *msg, void *closure);
+
+/** @brief As snats_js_stream_get_msg() (or, with @p direct, snats_js_stream_direct_get()),
+ *  without blocking: @p cb runs once with the message or why there is none.
+ *  @param cb Required. @param closure Passed to @p cb. @retval SNATS_OK sent: @p cb will run
+ *  exactly once. Any other status (as snats_js_stream_get_msg()): it never runs.
+ *  Blocks: no. Threads: any, callbacks included. */
+snats_status snats_js_stream_get_msg_async(snats_jetstream *js, const char *stream, uint64_t seq, const char *subject,
+                                           bool direct, snats_js_msg_handler cb, void *closure);
+
+/** @brief Deletes one stored message. @param js Borrowed. @param stream Borrowed for the call.
+ *  @param seq > 0. @param erase Also overwrites its bytes on disk (slower).
+ *  @retval SNATS_NOT_FOUND no such stream or message. Other statuses, blocking and threads: as
+ *  the group says. */
+snats_status snats_js_stream_delete_msg(snats_jetstream *js, const char *stream, uint64_t seq, bool erase);
+
+/** @} */
+
+/** \name Consumers
+ *  Pull consumers (no `deliver_subject`) are read with snats_js_fetch(); push consumers deliver
+ *  to their `deliver_subject`, which a plain subscription (snats_subscribe()) reads.
+ *  @{ */
+
+/**
+ * @brief Creates a consumer on a stream, or accepts one that exists with the same
+ *        configuration.
+ * @param[out] info On SNATS_OK, when not NULL, a new reference to its info (`name`, `config`,
+ *             `num_pending`, `num_ack_pending`, `delivered`...); else NULL.
+ * @param js Borrowed. @param stream Borrowed for the call.
+ * @param config Borrowed: a `ConsumerConfig`; with `durable_name` (or `name`) it is named and
+ *        durable (unless `inactive_threshold`), without one the server names an ephemeral one
+ *        (read `name` from @p info). E.g. `{"durable_name": "worker", "ack_policy": "explicit",
+ *        "filter_subject": "orders.new", "max_deliver": 5, "ack_wait": 30000000000,
+ *        "backoff": [1000000000, 5000000000], "max_ack_pending": 100}`; push consumers add
+ *        `deliver_subject`, `idle_heartbeat`, `flow_control`.
+ * @retval SNATS_NOT_FOUND no such stream. @retval SNATS_JS_API_ERROR refused (10013: a
+ *         consumer of that name exists with another configuration, ...).
+ * @retval SNATS_INVALID_ARG also: `name` and `durable_name` differ, a bad filter subject.
+ * Other statuses, blocking and threads: as the group says.
+ */
+snats_status snats_js_consumer_add(json_t **info, snats_jetstream *js, const char *stream, const json_t *config);
+
+/** @brief Changes a named consumer's configuration (fails on 2.10+ servers when it does not
+ *  exist). Parameters, statuses, blocking and threads: as snats_js_consumer_add(). */
+snats_status snats_js_consumer_update(json_t **info, snats_jetstream *js, const char *stream, const json_t *config);
+
+/** @brief Deletes a consumer. @param js Borrowed. @param stream, consumer Borrowed for the call.
+ *  @retval SNATS_NOT_FOUND no such stream or consumer. Other statuses, blocking and threads: as
+ *  the group says. */
+snats_status snats_js_consumer_delete(snats_jetstream *js, const char *stream, const char *consumer);
+
+/** @brief A consumer's info. @param[out] info On SNATS_OK a new reference; else NULL.
+ *  @retval SNATS_NOT_FOUND no such stream or consumer (err_code 10014). Other parameters,
+ *  statuses, blocking and threads: as snats_js_consumer_delete(). */
+snats_status snats_js_consumer_info(json_t **info, snats_jetstream *js, const char *stream, const char *consumer);
+
+/** @brief Every consumer's info of a stream, as an array (all pages). @param[out] infos On
+ *  SNATS_OK a new reference. @param js Borrowed. @param stream Borrowed for the call.
+ *  Statuses, blocking (per page) and threads: as the group says. */
+snats_status snats_js_consumer_list(json_t **infos, snats_jetstream *js, const char *stream);
+
+/** @brief A stream's consumers' names, as an array of strings. As snats_js_consumer_list(). */
+snats_status snats_js_consumer_names(json_t **names, snats_jetstream *js, const char *stream);
+
+/** @} */
+
+/** \name Any management call, by name, blocking or not
+ *  The functions above, for bindings and event loops: an operation's name and its arguments
+ *  as one JSON object, its answer as JSON. Operations and arguments: `account_info` {};
+ *  `stream_add`, `stream_update` {"config"}; `stream_delete` {"name"}; `stream_info` {"name",
+ *  "subjects_filter"?, "deleted_details"?}; `stream_list`, `stream_names` {"subject"?} (answer:
+ *  an array); `stream_purge` {"name", "filter"?, "seq"?, "keep"?} (answer: {"success",
+ *  "purged"}); `stream_delete_msg` {"name", "seq", "erase"?}; `consumer_add` (create or
+ *  accept), `consumer_create` (fails if it exists differently, 2.10+), `consumer_update`
+ *  {"stream", "config"}; `consumer_info`, `consumer_delete` {"stream", "name"};
+ *  `consumer_list`, `consumer_names` {"stream"}. Deletes answer {"success": true}.
+ *  @{ */
+
+/**
+ * @brief Runs a management operation and waits for its answer.
+ * @param[out] result On SNATS_OK a new reference; else NULL.
+ * @param js Borrowed. @param operation Borrowed for the call: a name above.
+ * @param arguments Borrowed for the call; NULL for none.
+ * @retval SNATS_INVALID_ARG also: an unknown operation, a missing or unknown argument.
+ * Other statuses, blocking and threads: as the group and the typed function say.
+ */
+snats_status snats_js_call(json_t **result, snats_jetstream *js, const char *operation, const json_t *arguments);
+
+/**
+ * @brief Starts a management operation; @p cb runs once with its answer or failure.
+ * @param js Borrowed. @param operation, arguments As snats_js_call() (copied before return).
+ * @param cb Required: a ::snats_json_handler (the answer borrowed for the call; with a failure,
+ *        snats_last_error() and snats_js_last_api_error() on the callback's thread say why).
+ *        Runs as a connection event: on the delivery pool, or in the connection's dispatch
+ *        queue (an event loop completes its future there).
+ * @param closure Passed to @p cb.
+ * @retval SNATS_OK sent: @p cb will run exactly once. Any other status: it never runs.
+ * Blocks: no. Threads: any, callbacks included.
+ */
+snats_status snats_js_call_async(snats_jetstream *js, const char *operation, const json_t *arguments,
+                                 snats_json_handler cb, void *closure);
+
+/** @} */
+
+/** \name Publishing to streams
+ *  A publish is a request to the stream listening on its subject; the stream answers with an
+ *  ack (::snats_js_pub_ack: stream, sequence, duplicate) or refuses. Options (a JSON object,
+ *  borrowed for the call; NULL for none): `msg_id` (string: de-duplication within the
+ *  stream's `duplicate_window`: the same id again is acked as a duplicate and not stored),
+ *  `expected_stream` (refused with err_code 10060 unless the subject's stream is this one),
+ *  `expected_last_seq` (10071 unless the stream's last sequence is this),
+ *  `expected_last_subject_seq` (10071 unless the last message on the subject has this
+ *  sequence; 0: none yet), `expected_last_msg_id` (10070), `timeout_ms` (snats_js_publish()
+ *  only: instead of the context's).
+ *  @{ */
+
+/**
+ * @brief Publishes to a stream and waits for its ack.
+ * @param[out] ack When not NULL: on SNATS_OK an owned ack (snats_js_pub_ack_destroy()); else
+ *             NULL.
+ * @param js Borrowed. @param subject Borrowed for the call; no wildcards.
+ * @param headers Borrowed for the call; NULL for none.
+ * @param data Borrowed for the call; NULL allowed when @p len is 0.
+ * @param options Borrowed for the call; NULL or as the group says.
+ * @retval SNATS_OK stored (or a duplicate: snats_js_pub_ack_duplicate()).
+ * @retval SNATS_NO_RESPONDERS no stream listens on @p subject (tried three times, 250 ms apart,
+ *         within the timeout: a stream between leaders answers no one for a moment).
+ * @retval SNATS_JS_API_ERROR refused: an expectation failed (err_code as the group says), the
+ *         stream is full with `discard` "new" (10077), ...
+ * @retval SNATS_TIMEOUT no ack within the timeout: the message may or may not be stored
+ *         (publish again with the same `msg_id` to be sure).
+ * @retval SNATS_MAX_PAYLOAD too large. Other statuses: as snats_request().
+ * Blocks: until the ack, up to the timeout. Threads: any, callbacks included.
+ */
+snats_status snats_js_publish(snats_js_pub_ack **ack, snats_jetstream *js, const char *subject,
+                              const snats_headers *headers, const void *data, size_t len, const json_t *options);
+
+/**
+ * @brief Receives the outcome of one snats_js_publish_async().
+ * @param js      The context's handle, valid during the call (even after
+ *                snats_jetstream_destroy()).
+ * @param status  SNATS_OK (stored), or the failure as snats_js_publish() would return it, and:
+ *                SNATS_NOT_CONNECTED — the link to the server was lost after the publish was
+ *                written and before its ack came (the message may or may not be stored:
+ *                publish again with the same `msg_id`, which the duplicate window makes safe);
+ *                SNATS_TIMEOUT — no ack within the context's timeout;
+ *                SNATS_CONNECTION_CLOSED — the connection closed first.
+ *                snats_last_error() and snats_js_last_api_error() on this thread say more.
+ * @param ack     With SNATS_OK, borrowed for the call; else NULL.
+ * @param closure The pointer given with the publish, untouched.
+ * Threads: as a connection event: on the delivery pool, or in the connection's dispatch queue;
+ * one at a time, in the order the outcomes came. Any function may be called inside, blocking
+ * ones and snats_js_publish_async() included (not snats_js_publish_async_complete()).
+ */
+typedef void (*snats_js_pub_ack_handler)(snats_jetstream *js, snats_status status, const snats_js_pub_ack *ack,
+                                         void *closure);
+
+/**
+ * @brief Publishes to a stream without waiting for the ack: @p cb gets it. Up to the context's
+ *        `max_pending_publishes` acks may be awaited at once.
+ * @param js Borrowed. @param subject, headers, data Copied.
+ * @param options As the group says, without `timeout_ms` (acks wait the context's timeout).
+ * @param cb Required. @param closure Passed to @p cb.
+ * @retval SNATS_OK sent (or buffered while reconnecting: then its ack comes from the new link):
+ *         @p cb will run exactly once.
+ * @retval SNATS_TIMEOUT the window stayed full for the context's timeout (acks are not coming
+ *         back). @retval SNATS_INVALID_ARG, SNATS_INVALID_SUBJECT, SNATS_MAX_PAYLOAD,
+ *         SNATS_CONNECTION_CLOSED, SNATS_RECONNECT_BUFFER_FULL as snats_publish().
+ * With any status but SNATS_OK, @p cb never runs.
+ * Blocks: only while the window is full. Threads: any, callbacks included.
+ */
+snats_status snats_js_publish_async(snats_jetstream *js, const char *subject, const snats_headers *headers,
+                                    const void *data, size_t len, const json_t *options,
+                                    snats_js_pub_ack_handler cb, void *closure);
+
+/** @brief Waits until every asynchronous publish of the context made so far has its outcome and
+ *  its callback has returned. @param js Borrowed. @param timeout_ms > 0.
+ *  @retval SNATS_OK all done. @retval SNATS_TIMEOUT some still wait.
+ *  @retval SNATS_ILLEGAL_STATE called from one of the context's ack callbacks (it would wait
+ *  for itself). Blocks: up to @p timeout_ms. Threads: any other. */
+snats_status snats_js_publish_async_complete(snats_jetstream *js, int64_t timeout_ms);
+
+/** @brief How many asynchronous publishes of the context await their ack.
+ *  @param js Borrowed. @param[out] pending Set (0 on failure). Blocks: no. Threads: any. */
+snats_status snats_js_publish_async_pending(snats_jetstream *js, int *pending);
+
+/** @brief The stream that stored the message. @param ack Borrowed.
+ *  @return Borrowed, valid as long as @p ack; NULL for NULL. Blocks: no. Threads: any. */
+const char *snats_js_pub_ack_stream(const snats_js_pub_ack *ack);
+/** @brief The message's sequence in the stream (that of the first copy, for a duplicate); 0 for
+ *  NULL. Blocks: no. Threads: any. */
+uint64_t snats_js_pub_ack_seq(const snats_js_pub_ack *ack);
+/** @brief True when the message id was seen within the duplicate window: not stored again.
+ *  Blocks: no. Threads: any. */
+bool snats_js_pub_ack_duplicate(const snats_js_pub_ack *ack);
+/** @brief The stream's JetStream domain; NULL for none. Borrowed, as long as @p ack. */
+const char *snats_js_pub_ack_domain(const snats_js_pub_ack *ack);
+/** @brief Frees an ack from snats_js_publish(). @param ack Taken; NULL is a no-op. Never for the
+ *  ack lent to a ::snats_js_pub_ack_handler. Blocks: no. Threads: any. */
+void snats_js_pub_ack_destroy(snats_js_pub_ack *ack);
+
+/** @} */
+
+/** \name Pulling from consumers, acknowledging
+ *  A fetch sends one pull request for up to @p batch messages and gathers the answers on an
+ *  inbox of its own. It ends when the batch is complete, when `max_bytes` is reached, when the
+ *  server ends the pull (its expiry, `no_wait` with nothing left, the consumer deleted: 409),
+ *  or when the idle heartbeats it asked for stop. Options (JSON, borrowed; NULL for none):
+ *  `max_bytes` (integer: at most this many bytes), `heartbeat_ms` (integer, at most half of
+ *  @p expires_ms: the server sends an idle heartbeat this often; two missed end the fetch with
+ *  SNATS_MISSED_HEARTBEAT instead of waiting out the expiry of a server that is gone),
+ *  `no_wait` (true: answer at once with what is there).
+ *
+ *  Messages of consumers with an ack policy must be acknowledged (snats_js_msg_ack() and its
+ *  kin), else they come again after the consumer's `ack_wait`.
+ *  @{ */
+
+/**
+ * @brief Pulls up to @p batch messages from a pull consumer and waits for them.
+ * @param[out] msgs  An array of at least @p batch slots, filled from the start with owned
+ *                   messages (snats_msg_release() each).
+ * @param batch      > 0.
+ * @param[out] count Set to how many slots were filled (0 on failure).
+ * @param js Borrowed. @param stream, consumer Borrowed for the call.
+ * @param expires_ms > 0: the server keeps the pull open this long; the call returns by then
+ *                   (plus up to a second for the server's last word when it is slow).
+ * @param options    Borrowed for the call; NULL or as the group says.
+ * @retval SNATS_OK at least one message (maybe fewer than @p batch: the pull expired, or
+ *         `max_bytes` was reached).
+ * @retval SNATS_TIMEOUT no message before the pull expired (or, with `no_wait`, none there).
+ * @retval SNATS_MISSED_HEARTBEAT the heartbeats asked for stopped, and no message came.
+ * @retval SNATS_JS_API_ERROR the server ended the pull with no message: code 409 (the consumer
+ *         was deleted, is push-based, too many pulls wait, ...) or 400.
+ * @retval SNATS_INVALID_ARG a NULL argument, @p batch or @p expires_ms not positive, a bad
+ *         option. Other statuses: as the group says.
+ * Blocks: up to @p expires_ms (+1 s). Threads: any, callbacks included.
+ */
+snats_status snats_js_fetch(snats_msg **msgs, int batch, int *count, snats_jetstream *js, const char *stream,
+                            const char *consumer, int64_t expires_ms, const json_t *options);
+
+/**
+ * @brief Receives the outcome of snats_js_fetch_async().
+ * @param js      The context's handle, valid during the call.
+ * @param status  As snats_js_fetch() returns it.
+ * @param msgs    @p count messages, each owned by the callee (snats_msg_release() each, now or
+ *                later); the array itself is borrowed for the call. NULL when @p count is 0.
+ * @param closure The pointer given with the fetch.
+ * Threads: as a connection event: on the delivery pool, or in the connection's dispatch queue.
+ * Any function may be called inside, blocking ones included.
+ */
+typedef void (*snats_js_fetch_handler)(snats_jetstream *js, snats_status status, snats_msg **msgs, int count,
+                                       void *closure);
+
+/** @brief As snats_js_fetch(), without blocking: @p cb runs once with the messages.
+ *  @param cb Required. @param closure Passed to @p cb.
+ *  @retval SNATS_OK the pull is sent: @p cb will run exactly once. Any other status: it never
+ *  runs. Blocks: no. Threads: any, callbacks included. */
+snats_status snats_js_fetch_async(snats_jetstream *js, const char *stream, const char *consumer, int batch,
+                                  int64_t expires_ms, const json_t *options, snats_js_fetch_handler cb,
+                                  void *closure);
+
+/**
+ * @brief Acknowledges a consumer's message: done, it will not come again.
+ * @param msg Borrowed (a message from snats_js_fetch(), or a push consumer's subscription).
+ * @retval SNATS_OK sent. @retval SNATS_ILLEGAL_STATE not a JetStream consumer's message, or
+ *         acknowledged already (ack, nak and term are final: the second is refused).
+ * @retval SNATS_INVALID_ARG NULL. Other statuses: as snats_publish().
+ * Blocks: as snats_publish(). Threads: any, callbacks included.
+ */
+snats_status snats_js_msg_ack(snats_msg *msg);
+
+/** @brief Acknowledges and waits for the server to confirm it recorded the ack (a double ack):
+ *  once this returns SNATS_OK, the message will not come again. @param timeout_ms > 0.
+ *  @retval SNATS_TIMEOUT no confirmation (the ack may be lost: it can be sent again).
+ *  Other statuses: as snats_js_msg_ack() and snats_request(). Blocks: up to @p timeout_ms. */
+snats_status snats_js_msg_ack_sync(snats_msg *msg, int64_t timeout_ms);
+
+/** @brief Asks for the message again, after @p delay_ms (0: at once, or after the consumer's
+ *  backoff). Final, as an ack. @param delay_ms >= 0. Statuses, blocking and threads: as
+ *  snats_js_msg_ack(). */
+snats_status snats_js_msg_nak(snats_msg *msg, int64_t delay_ms);
+
+/** @brief Stops delivering the message (no redelivery). @param reason Borrowed; NULL for none:
+ *  it goes to the server's term advisory (servers before 2.10.4 get no reason). Final.
+ *  Statuses, blocking and threads: as snats_js_msg_ack(). */
+snats_status snats_js_msg_term(snats_msg *msg, const char *reason);
+
+/** @brief Still working on it: the consumer's ack wait starts again. Not final: may be sent any
+ *  number of times before the ack. Statuses, blocking and threads: as snats_js_msg_ack(). */
+snats_status snats_js_msg_in_progress(snats_msg *msg);
+
+/** @brief The kinds of snats_js_ack_reply(). */
+typedef enum {
+    SNATS_JS_ACK = 0,         /**< Done. */
+    SNATS_JS_NAK = 1,         /**< Again, after the delay. */
+    SNATS_JS_TERM = 2,        /**< Never again, with the reason. */
+    SNATS_JS_IN_PROGRESS = 3  /**< Still working. */
+} snats_js_ack_kind;
+
+/**
+ * @brief Acknowledges by the message's reply subject, for bindings that keep a message's parts
+ *        rather than its handle (they track "acknowledged already" themselves).
+ * @param conn Borrowed. @param reply Borrowed for the call: the message's `$JS.ACK...` reply.
+ * @param kind A ::snats_js_ack_kind. @param delay_ms With SNATS_JS_NAK, >= 0.
+ * @param reason With SNATS_JS_TERM, borrowed; NULL for none.
+ * @param timeout_ms 0: send only; > 0 (SNATS_JS_ACK only): wait for the server's confirmation,
+ *        as snats_js_msg_ack_sync().
+ * @retval SNATS_ILLEGAL_STATE @p reply is not a JetStream acknowledgement subject.
+ * Other statuses, blocking and threads: as snats_js_msg_ack() / snats_js_msg_ack_sync().
+ */
+snats_status snats_js_ack_reply(snats_conn *conn, const char *reply, int kind, int64_t delay_ms,
+                                const char *reason, int64_t timeout_ms);
+
+/**
+ * @brief As snats_js_ack_reply() with SNATS_JS_ACK and a timeout, without blocking: @p cb runs
+ *        once with SNATS_OK (the server recorded the ack) or why not (SNATS_TIMEOUT,
+ *        SNATS_NO_RESPONDERS, SNATS_NOT_CONNECTED, SNATS_CONNECTION_CLOSED).
+ * @param conn Borrowed; the callback gets it back. @param reply Copied. @param timeout_ms > 0.
+ * @param cb Required: a ::snats_flush_handler, run as a connection event (the delivery pool,
+ *        or the connection's dispatch queue). @param closure Passed to @p cb.
+ * @retval SNATS_OK sent: @p cb will run exactly once. Any other status (as snats_js_ack_reply()):
+ *         it never runs. Blocks: no. Threads: any, callbacks included.
+ */
+snats_status snats_js_ack_sync_async(snats_conn *conn, const char *reply, int64_t timeout_ms, snats_flush_handler cb,
+                                     void *closure);
+
+/**
+ * @brief The JetStream metadata of a consumer's message, from its reply subject.
+ * @param[out] meta On SNATS_OK a new reference: `{"stream", "consumer", "domain" (null for
+ *             none), "num_delivered", "num_pending", "timestamp" (nanoseconds since the
+ *             epoch), "sequence": {"stream", "consumer"}}`; else NULL.
+ * @param msg Borrowed.
+ * @retval SNATS_INVALID_ARG NULL, or not a JetStream consumer's message.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_js_msg_metadata(json_t **meta, snats_msg *msg);
+
+/** @brief As snats_js_msg_metadata(), from a reply subject (borrowed for the call). */
+snats_status snats_js_metadata(json_t **meta, const char *reply);
 
 /** @} */
 

@@ -111,6 +111,32 @@ extension Message {
         }
     }
 
+    /// As `acknowledgeSync(timeoutMilliseconds:)`, without blocking: `completion` runs once
+    /// with the confirmation or the failure (then the message counts as unacknowledged again),
+    /// as a connection event, unless this throws.
+    public func acknowledgeSync(timeoutMilliseconds: Int64, completion: @escaping (Result<Void, Error>) -> Void) throws {
+        let (connection, reply) = try ackTarget()
+        if !storage.markAcknowledged() { throw JetStreamError.ackRefused("the message was acknowledged already") }
+        let storage = self.storage
+        do {
+            try withRequestBytes(reply, AckKind.ack.body) { subject, payload in
+                try connection.requestAsync(
+                    subject: subject, headers: nil, payload: payload, timeoutMilliseconds: timeoutMilliseconds
+                ) { result in
+                    switch result {
+                    case .success: completion(.success(()))
+                    case .failure(let error):
+                        storage.clearAcknowledged()
+                        completion(.failure(error))
+                    }
+                }
+            }
+        } catch {
+            storage.clearAcknowledged()
+            throw error
+        }
+    }
+
     private func ackTarget() throws -> (Connection, String) {
         guard let reply, reply.hasPrefix("$JS.ACK.") else {
             throw JetStreamError.ackRefused("not a message of a JetStream consumer")

@@ -127,6 +127,14 @@ public struct APICall<Value> {
     }
 }
 
+extension APICall {
+    /// The same request, its answer turned into something else.
+    public func map<Other>(_ transform: @escaping (Value) throws -> Other) -> APICall<Other> {
+        let decode = self.decode
+        return APICall<Other>(subject: subject, body: body) { try transform(try decode($0)) }
+    }
+}
+
 extension APICall where Value == JSONValue {
     public static var accountInfo: APICall { APICall(subject: "INFO") { $0 } }
 }

@@ -54,10 +54,12 @@ public enum JetStreamError: Error, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The HTTP-like code of an API error, 0 for the others.
+    /// The HTTP-like code of an API error (or the status that ended a pull), 0 for the others.
     public var apiCode: Int {
-        if case .api(let code, _, _) = self { return code }
-        return 0
+        switch self {
+        case .api(let code, _, _), .pullTerminated(let code, _): return code
+        default: return 0
+        }
     }
 
     /// The server's `err_code` of an API error, 0 for the others.

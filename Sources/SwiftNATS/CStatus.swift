@@ -3,6 +3,7 @@ import Glibc
 #endif
 import NATS
 import NATSMicro
+import NATSJetStream
 import NATSRPC
 
 /// The `snats_status` values of Include/swiftnats.h.
@@ -11,7 +12,7 @@ enum CStatus: Int32, CaseIterable {
         connectionClosed, notConnected, noServer, ioError, protocolError, staleConnection,
         slowConsumer, permissionViolation, authFailed, invalidSubscription, draining,
         illegalState, maxDelivered, serverError, invalidJSON, notFound, bufferTooSmall,
-        reconnectBufferFull, tlsError, rpcError, publishRefused, callLost
+        reconnectBufferFull, tlsError, rpcError, publishRefused, callLost, jsAPIError, jsNotEnabled, missedHeartbeat
 
     var name: String {
         switch self {
@@ -44,6 +45,9 @@ enum CStatus: Int32, CaseIterable {
         case .rpcError: return "SNATS_RPC_ERROR: the remote procedure answered with an error"
         case .publishRefused: return "SNATS_PUBLISH_REFUSED: buffered publishes the new server cannot take were not sent"
         case .callLost: return "SNATS_CALL_LOST: the server working on the call went away"
+        case .jsAPIError: return "SNATS_JS_API_ERROR: the JetStream API answered with an error"
+        case .jsNotEnabled: return "SNATS_JS_NOT_ENABLED: JetStream is not enabled"
+        case .missedHeartbeat: return "SNATS_MISSED_HEARTBEAT: the consumer's idle heartbeats stopped"
         }
     }
 
@@ -115,6 +119,7 @@ let disconnectReasonText = ThreadLocalText()
 @inline(never)
 func fail(_ status: CStatus, _ text: String) -> Int32 {
     lastErrorText.set(text)
+    LastAPIError.set(code: 0, errorCode: 0)
     return status.rawValue
 }
 
@@ -130,6 +135,11 @@ func fail(_ error: Error) -> Int32 {
         }
     }
     if let error = error as? RPCError { return fail(.rpcError, error.description) }
+    if let error = error as? JetStreamError {
+        let status = fail(jetStreamStatus(error), error.description)
+        LastAPIError.set(code: error.apiCode, errorCode: error.errorCode)
+        return status
+    }
     if let error = error as? RPCConfigError { return fail(.invalidArg, error.description) }
     if let error = error as? RPCClientError { return fail(.notFound, error.description) }
     return fail(.err, "\(error)")

@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 from . import _runtime as rt
 from ._lib import JSON_HANDLER, lib
 from ._runtime import out_ptr
-from .errors import Status, _check, _last_error, error_for_status
+from .errors import Status, _check, library_error
 
 __all__ = ["json_value", "json_new", "call_with_json_outcome"]
 
@@ -50,7 +50,7 @@ def _on_json_outcome(status: int, value: Optional[int], closure: Optional[int]) 
             if status == Status.OK:
                 callback(json_value(value), None)  # borrowed: converted now
             else:
-                callback(None, error_for_status(status, _last_error()))
+                callback(None, library_error(status))
         finally:
             rt.leave_callback()
     except BaseException:

@@ -58,6 +58,9 @@ __all__ = [
     "SERVICE_DONE_HANDLER",
     "SERVICE_ERROR_HANDLER",
     "STATS_HANDLER",
+    "PUB_ACK_HANDLER",
+    "FETCH_HANDLER",
+    "JS_MSG_HANDLER",
     "LIBRARY_ENV",
 ]
 
@@ -192,6 +195,12 @@ REPLY_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
 FLUSH_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p)
 #: typedef void (*snats_json_handler)(snats_status, const json_t *value, void *closure);
 JSON_HANDLER = CFUNCTYPE(None, c_status, c_void_p, c_void_p)
+#: typedef void (*snats_js_pub_ack_handler)(snats_jetstream *, snats_status, const snats_js_pub_ack *, void *closure);
+PUB_ACK_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
+#: typedef void (*snats_js_fetch_handler)(snats_jetstream *, snats_status, snats_msg **msgs, int count, void *closure);
+FETCH_HANDLER = CFUNCTYPE(None, c_void_p, c_status, POINTER(c_void_p), c_int, c_void_p)
+#: typedef void (*snats_js_msg_handler)(snats_jetstream *, snats_status, snats_msg *msg, void *closure);
+JS_MSG_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
 
 # Borrowed `const char *` results are declared c_char_p: ctypes copies them into `bytes` at once.
 # Owned `char *` results (snats_json_dumps) are declared c_void_p so they can be snats_free()d.
@@ -470,6 +479,53 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_rpc_stream_destroy": (None, [c_handle]),
     "snats_rpc_client_describe": (c_status, [POINTER(c_json), c_handle, c_int64]),
     "snats_rpc_client_describe_cb": (c_status, [c_handle, c_int64, JSON_HANDLER, c_void_p]),
+    # JetStream
+    "snats_jetstream_create": (c_status, [c_handle_p, c_handle, c_json]),
+    "snats_jetstream_destroy": (None, [c_handle]),
+    "snats_js_last_api_error": (None, [POINTER(c_int), POINTER(c_int)]),
+    "snats_js_account_info": (c_status, [POINTER(c_json), c_handle]),
+    "snats_js_stream_add": (c_status, [POINTER(c_json), c_handle, c_json]),
+    "snats_js_stream_update": (c_status, [POINTER(c_json), c_handle, c_json]),
+    "snats_js_stream_delete": (c_status, [c_handle, c_char_p]),
+    "snats_js_stream_info": (c_status, [POINTER(c_json), c_handle, c_char_p, c_json]),
+    "snats_js_stream_list": (c_status, [POINTER(c_json), c_handle, c_char_p]),
+    "snats_js_stream_names": (c_status, [POINTER(c_json), c_handle, c_char_p]),
+    "snats_js_stream_purge": (c_status, [POINTER(c_uint64), c_handle, c_char_p, c_json]),
+    "snats_js_stream_get_msg": (c_status, [c_handle_p, c_handle, c_char_p, c_uint64, c_char_p]),
+    "snats_js_stream_direct_get": (c_status, [c_handle_p, c_handle, c_char_p, c_uint64, c_char_p]),
+    "snats_js_stream_get_msg_async": (c_status, [c_handle, c_char_p, c_uint64, c_char_p, c_bool, JS_MSG_HANDLER,
+                                                 c_void_p]),
+    "snats_js_stream_delete_msg": (c_status, [c_handle, c_char_p, c_uint64, c_bool]),
+    "snats_js_consumer_add": (c_status, [POINTER(c_json), c_handle, c_char_p, c_json]),
+    "snats_js_consumer_update": (c_status, [POINTER(c_json), c_handle, c_char_p, c_json]),
+    "snats_js_consumer_delete": (c_status, [c_handle, c_char_p, c_char_p]),
+    "snats_js_consumer_info": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p]),
+    "snats_js_consumer_list": (c_status, [POINTER(c_json), c_handle, c_char_p]),
+    "snats_js_consumer_names": (c_status, [POINTER(c_json), c_handle, c_char_p]),
+    "snats_js_call": (c_status, [POINTER(c_json), c_handle, c_char_p, c_json]),
+    "snats_js_call_async": (c_status, [c_handle, c_char_p, c_json, JSON_HANDLER, c_void_p]),
+    "snats_js_publish": (c_status, [c_handle_p, c_handle, c_char_p, c_handle, c_void_p, c_size_t, c_json]),
+    "snats_js_publish_async": (c_status, [c_handle, c_char_p, c_handle, c_void_p, c_size_t, c_json, PUB_ACK_HANDLER,
+                                          c_void_p]),
+    "snats_js_publish_async_complete": (c_status, [c_handle, c_int64]),
+    "snats_js_publish_async_pending": (c_status, [c_handle, POINTER(c_int)]),
+    "snats_js_pub_ack_stream": (c_char_p, [c_handle]),
+    "snats_js_pub_ack_seq": (c_uint64, [c_handle]),
+    "snats_js_pub_ack_duplicate": (c_bool, [c_handle]),
+    "snats_js_pub_ack_domain": (c_char_p, [c_handle]),
+    "snats_js_pub_ack_destroy": (None, [c_handle]),
+    "snats_js_fetch": (c_status, [POINTER(c_void_p), c_int, POINTER(c_int), c_handle, c_char_p, c_char_p, c_int64,
+                                  c_json]),
+    "snats_js_fetch_async": (c_status, [c_handle, c_char_p, c_char_p, c_int, c_int64, c_json, FETCH_HANDLER, c_void_p]),
+    "snats_js_msg_ack": (c_status, [c_handle]),
+    "snats_js_msg_ack_sync": (c_status, [c_handle, c_int64]),
+    "snats_js_msg_nak": (c_status, [c_handle, c_int64]),
+    "snats_js_msg_term": (c_status, [c_handle, c_char_p]),
+    "snats_js_msg_in_progress": (c_status, [c_handle]),
+    "snats_js_ack_reply": (c_status, [c_handle, c_char_p, c_int, c_int64, c_char_p, c_int64]),
+    "snats_js_ack_sync_async": (c_status, [c_handle, c_char_p, c_int64, FLUSH_HANDLER, c_void_p]),
+    "snats_js_msg_metadata": (c_status, [POINTER(c_json), c_handle]),
+    "snats_js_metadata": (c_status, [POINTER(c_json), c_char_p]),
 }
 
 

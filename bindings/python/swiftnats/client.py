@@ -8,7 +8,7 @@ import enum
 import inspect
 import threading
 import weakref
-from typing import Any, Callable, ContextManager, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from . import _runtime as rt
 from ._lib import (
@@ -37,6 +37,9 @@ from .msg import Msg
 from .outbox import Outbox
 from ._delivery import BATCH_THUNK
 from .subscription import MsgHandler, Subscription
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .jetstream import JetStreamContext
 
 __all__ = ["connect", "Client", "ConnState", "ClosedCallback", "ErrorCallback"]
 
@@ -1061,6 +1064,20 @@ class Client:
         with self._use() as ptr:
             _check(lib.snats_conn_get_max_payload(ctypes.byref(value), ptr))
         return value.value
+
+    def jetstream(self, domain: Optional[str] = None, prefix: Optional[str] = None, timeout: float = 5.0,
+                  publish_async_max_pending: int = 4000) -> "JetStreamContext":
+        """A JetStream context (:class:`swiftnats.jetstream.JetStreamContext`): streams,
+        consumers, publishing with acks, pull subscriptions. @p domain or @p prefix name another
+        JetStream API than the account's own; @p timeout bounds API calls and acks."""
+        from .jetstream import JetStreamContext  # noqa: PLC0415 - JetStream only when used
+
+        return JetStreamContext(self, domain=domain, prefix=prefix, timeout=timeout,
+                                publish_async_max_pending=publish_async_max_pending)
+
+    def jsm(self, domain: Optional[str] = None, prefix: Optional[str] = None, timeout: float = 5.0) -> "JetStreamContext":
+        """nats.py's JetStream management object: the same context (its management calls)."""
+        return self.jetstream(domain=domain, prefix=prefix, timeout=timeout)
 
     def new_inbox(self) -> str:
         """A unique subject under the connection's inbox prefix."""

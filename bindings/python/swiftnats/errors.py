@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import ctypes
 import sys
 from typing import Any, Dict, Optional, Tuple, Type
 
@@ -44,6 +45,18 @@ __all__ = [
     "PublishRefusedError",
     "CallLostError",
     "RPCError",
+    "APIError",
+    "BadRequestError",
+    "APINotFoundError",
+    "StreamNotFoundError",
+    "ConsumerNotFoundError",
+    "MsgNotFoundError",
+    "ServiceUnavailableError",
+    "WrongLastSequenceError",
+    "WrongLastMsgIDError",
+    "StreamNotMatchError",
+    "JetStreamNotEnabledError",
+    "MissedHeartbeatError",
     "ParseError",
     "InvalidRequestError",
     "MethodNotFoundError",
@@ -91,6 +104,9 @@ class Status:
     RPC_ERROR = 26
     PUBLISH_REFUSED = 27
     CALL_LOST = 28
+    JS_API_ERROR = 29
+    JS_NOT_ENABLED = 30
+    MISSED_HEARTBEAT = 31
 
 
 def status_text(status: int) -> str:
@@ -384,6 +400,112 @@ def rpc_error(code: int, message: str = "", data: Any = None) -> RPCError:
     return cls(int(code), message, data)
 
 
+class APIError(SwiftNatsError):
+    """The JetStream API answered with an error (SNATS_JS_API_ERROR; SNATS_NOT_FOUND for its
+    404s). The class is chosen by ``code`` and ``err_code``, as nats.py's.
+
+    Attributes:
+        code: the HTTP-like code (400, 404, 503...; 409 for a pull the server ended).
+        err_code: the server's precise code (10071 wrong last sequence...), 0 when none.
+        description: the server's text.
+    """
+
+    default_status = Status.JS_API_ERROR
+    #: the err_code a subclass stands for (0: any)
+    default_err_code = 0
+
+    def __init__(self, description: str = "", status: Optional[int] = None, code: int = 0, err_code: int = 0) -> None:
+        self.code: int = code
+        self.err_code: int = err_code or self.default_err_code
+        self.description: str = description
+        super().__init__(description, status=status)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code}, err_code={self.err_code}, description={self.description!r})"
+
+    def __reduce__(self) -> Any:  # picklable
+        return (api_error, (self.code, self.err_code, self.description, self.status))
+
+
+class BadRequestError(APIError):
+    """400: the request was refused (a bad configuration, a failed expectation...)."""
+
+
+class APINotFoundError(APIError, NotFoundError):
+    """404: no such stream, consumer or message (SNATS_NOT_FOUND)."""
+
+    default_status = Status.NOT_FOUND
+
+
+class StreamNotFoundError(APINotFoundError):
+    """err_code 10059: no such stream."""
+
+    default_err_code = 10059
+
+
+class ConsumerNotFoundError(APINotFoundError):
+    """err_code 10014: no such consumer."""
+
+    default_err_code = 10014
+
+
+class MsgNotFoundError(APINotFoundError):
+    """err_code 10037: no such message."""
+
+    default_err_code = 10037
+
+
+class ServiceUnavailableError(APIError):
+    """503: JetStream cannot serve the request now (no leader, not enough resources...)."""
+
+
+class WrongLastSequenceError(BadRequestError):
+    """err_code 10071: a publish expected another last sequence (of the stream or the subject)."""
+
+    default_err_code = 10071
+
+
+class WrongLastMsgIDError(BadRequestError):
+    """err_code 10070: a publish expected another last message id."""
+
+    default_err_code = 10070
+
+
+class StreamNotMatchError(BadRequestError):
+    """err_code 10060: a publish expected another stream."""
+
+    default_err_code = 10060
+
+
+class JetStreamNotEnabledError(SwiftNatsError):
+    """Nobody answers the JetStream API: the server, account or domain has no JetStream
+    (SNATS_JS_NOT_ENABLED)."""
+
+    default_status = Status.JS_NOT_ENABLED
+
+
+class MissedHeartbeatError(SwiftNatsError):
+    """A consumer's idle heartbeats stopped: its server went away (SNATS_MISSED_HEARTBEAT)."""
+
+    default_status = Status.MISSED_HEARTBEAT
+
+
+_API_BY_ERR_CODE: Dict[int, Type[APIError]] = {
+    cls.default_err_code: cls
+    for cls in (StreamNotFoundError, ConsumerNotFoundError, MsgNotFoundError, WrongLastSequenceError, WrongLastMsgIDError,
+                StreamNotMatchError)
+}
+_API_BY_CODE: Dict[int, Type[APIError]] = {400: BadRequestError, 404: APINotFoundError, 503: ServiceUnavailableError}
+
+
+def api_error(code: int, err_code: int, description: str = "", status: Optional[int] = None) -> APIError:
+    """The APIError (subclass by err_code, else by code) of an API error's fields."""
+    cls = _API_BY_ERR_CODE.get(int(err_code)) or _API_BY_CODE.get(int(code), APIError)
+    if status is None:
+        status = Status.NOT_FOUND if code == 404 else Status.JS_API_ERROR
+    return cls(description, status=status, code=int(code), err_code=int(err_code))
+
+
 # nats.py's names for the same errors
 BadSubjectError = InvalidSubjectError
 BadSubscriptionError = InvalidSubscriptionError
@@ -421,6 +543,9 @@ _BY_STATUS: Dict[int, Type[SwiftNatsError]] = {
     Status.PUBLISH_REFUSED: PublishRefusedError,
     Status.CALL_LOST: CallLostError,
     Status.RPC_ERROR: RPCError,
+    Status.JS_API_ERROR: APIError,
+    Status.JS_NOT_ENABLED: JetStreamNotEnabledError,
+    Status.MISSED_HEARTBEAT: MissedHeartbeatError,
 }
 
 
@@ -438,8 +563,21 @@ def _last_error() -> str:
     return text.decode("utf-8", "replace") if text else ""
 
 
+def library_error(status: int) -> SwiftNatsError:
+    """The exception for a failed call's @p status, with this thread's ``snats_last_error()``
+    and, for a JetStream API error, its codes (``snats_js_last_api_error()``): call it right
+    after the library call (or in its callback), on the same thread."""
+    detail = _last_error()
+    if status in (Status.JS_API_ERROR, Status.NOT_FOUND):
+        code, err_code = ctypes.c_int(), ctypes.c_int()
+        lib.snats_js_last_api_error(ctypes.byref(code), ctypes.byref(err_code))
+        if code.value or err_code.value:
+            return api_error(code.value, err_code.value, detail, status)
+    return error_for_status(status, detail)
+
+
 def _check(status: int) -> None:
     """Raises the exception for @p status, with this thread's ``snats_last_error()`` (copied at
     once); returns for SNATS_OK. Call it right after the library call, on the same thread."""
     if status != Status.OK:
-        raise error_for_status(status, _last_error())
+        raise library_error(status)

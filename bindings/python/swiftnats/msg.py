@@ -8,13 +8,16 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type, TypeVar
 
 from ._lib import lib
-from ._runtime import Payload, decode
-from .errors import IllegalStateError, InvalidArgumentError
+from ._runtime import Payload, decode, ms_arg
+from .errors import IllegalStateError, InvalidArgumentError, _check
 from .headers import HeaderItems, HeadersArg, parse_header_block, read_headers
 from .outbox import RECORD_LENGTHS
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._jsapi import Metadata
     from .client import Client
+
+_IN_PROGRESS = 3  # SNATS_JS_IN_PROGRESS
 
 __all__ = ["Msg"]
 
@@ -57,6 +60,7 @@ class Msg:
     _client: "Optional[Client]" = None
     _sub: Any = None
     _tag: int = 0
+    _ackd: bool = False  # a final acknowledgement went (JetStream)
 
     def __init__(self, subject: str, reply: str = "", data: bytes = b"", headers: Optional[Dict[str, str]] = None,
                  status: int = 0, description: str = "") -> None:
@@ -240,6 +244,64 @@ class Msg:
             raise IllegalStateError("the message was not received by a client")
         # at once, and without teaching the outbox a reply subject that will not come back
         self._client._publish_now(self.reply, data, "", headers)
+
+    # -- JetStream acknowledgements (messages of a consumer) -----------------------------------
+
+    def _acknowledge(self, kind: int, delay: Optional[float] = None, reason: Optional[str] = None,
+                     timeout: float = 0.0) -> None:
+        """Sends a ``snats_js_ack_kind`` for this message; ack, nak and term are final."""
+        if self._client is None:
+            raise IllegalStateError("the message was not received by a client")
+        final = kind != _IN_PROGRESS
+        if final:
+            if self._ackd:  # checked and set with the GIL held: a second final ack is refused
+                raise IllegalStateError("the message was acknowledged already")
+            self._ackd = True
+        try:
+            with self._client._use() as conn:
+                _check(lib.snats_js_ack_reply(
+                    conn, self.reply.encode() if self.reply else None, kind, ms_arg(delay, "delay") if delay else 0,
+                    reason.encode() if reason else None, ms_arg(timeout) if timeout else 0))
+        except BaseException:
+            if final:
+                self._ackd = False
+            raise
+
+    def ack(self) -> None:
+        """Acknowledges a JetStream consumer's message: it will not come again. Raises
+        IllegalStateError when it was acknowledged already, or is not a consumer's message."""
+        self._acknowledge(0)
+
+    def ack_sync(self, timeout: float = 1.0) -> None:
+        """Acknowledges and waits up to @p timeout seconds for the server to confirm it."""
+        self._acknowledge(0, timeout=timeout)
+
+    def nak(self, delay: Optional[float] = None) -> None:
+        """Asks for the message again (after @p delay seconds when given)."""
+        self._acknowledge(1, delay=delay)
+
+    def term(self, reason: Optional[str] = None) -> None:
+        """Stops its redelivery for good (with a reason, for servers from 2.10.4)."""
+        self._acknowledge(2, reason=reason)
+
+    def in_progress(self) -> None:
+        """Still working on it: the consumer's ack wait starts again (not final)."""
+        self._acknowledge(_IN_PROGRESS)
+
+    @property
+    def is_acked(self) -> bool:
+        """Whether a final acknowledgement (ack, nak, term) was sent."""
+        return self._ackd
+
+    @property
+    def metadata(self) -> "Metadata":
+        """The JetStream metadata of a consumer's message (stream and consumer sequences,
+        deliveries, pending, timestamp). Raises InvalidArgumentError for other messages."""
+        from ._jsapi import Metadata  # noqa: PLC0415 - JetStream only when used
+
+        if not self.reply:
+            raise InvalidArgumentError("not a JetStream consumer's message: no reply subject")
+        return Metadata.of(self.reply)
 
     def __repr__(self) -> str:
         data = self.data if len(self.data) <= 64 else self.data[:64] + b"..."

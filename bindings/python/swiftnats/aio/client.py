@@ -9,7 +9,7 @@ import functools
 import threading
 import time
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Protocol, Sequence, Set, Tuple, Union
 
 from .. import _runtime as rt
 from .. import client as _client
@@ -32,6 +32,9 @@ from ._pump import Pump
 from ._util import accepts_two, is_coroutine_callable
 from .msg import Msg
 from .subscription import ASYNC, QUEUE, AsyncMsgHandler, Subscription
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .jetstream import JetStreamContext
 
 __all__ = ["connect", "Client"]
 
@@ -254,6 +257,19 @@ class Client(Events, Pump):
         if sync_sub._key is not None:
             self._subs[sync_sub._key] = sub
         return sub
+
+    def jetstream(self, domain: Optional[str] = None, prefix: Optional[str] = None, timeout: float = 5.0,
+                  publish_async_max_pending: int = 4000) -> "JetStreamContext":
+        """A JetStream context whose calls are coroutines
+        (:class:`swiftnats.aio.jetstream.JetStreamContext`)."""
+        from .jetstream import JetStreamContext  # noqa: PLC0415 - JetStream only when used
+
+        return JetStreamContext(self, domain=domain, prefix=prefix, timeout=timeout,
+                                publish_async_max_pending=publish_async_max_pending)
+
+    def jsm(self, domain: Optional[str] = None, prefix: Optional[str] = None, timeout: float = 5.0) -> "JetStreamContext":
+        """nats.py's JetStream management object: the same context."""
+        return self.jetstream(domain=domain, prefix=prefix, timeout=timeout)
 
     def new_inbox(self) -> str:
         return self._nc.new_inbox()

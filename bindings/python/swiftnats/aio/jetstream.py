@@ -1,0 +1,247 @@
+"""JetStream for asyncio (``nc.jetstream()`` of an aio client), with nats.py's names: every call
+is awaitable and none blocks the loop. The library's completions run in the connection's
+dispatch queue, which the loop drains: they complete futures on the loop's thread, and no
+thread waits for anyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import functools
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+
+from .. import _runtime as rt
+from .._json import call_with_json_outcome
+from .._jsapi import Info, PubAck, RawStreamMsg, config_document, publish_options, with_json
+from .._lib import lib
+from ..errors import NotFoundError, _check
+from ..headers import HeadersArg
+from ..jetstream import (
+    FETCH_THUNK,
+    STORED_MSG_THUNK,
+    JetStreamManagement,
+    create_context,
+    fetch_options,
+    get_msg_arguments,
+    start_publish_async,
+    _context_options,
+)
+from ._events import FLUSH_THUNK
+from ._handlers import settle
+from .msg import Msg
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import Client
+
+__all__ = ["JetStreamContext", "PullSubscription"]
+
+
+class JetStreamContext(JetStreamManagement):
+    """JetStream on an asyncio client: the management calls of
+    :class:`swiftnats.jetstream.JetStreamManagement` as coroutines, publishing, pulling."""
+
+    def __init__(self, nc: "Client", domain: Optional[str] = None, prefix: Optional[str] = None, timeout: float = 5.0,
+                 publish_async_max_pending: int = 4000) -> None:
+        self._aio = nc
+        self._nc = nc._nc
+        self._loop = nc._loop
+        self._max_pending = publish_async_max_pending
+        self._in_flight = 0  # asynchronous publishes whose outcome has not reached the loop
+        self._room: "Optional[asyncio.Future[None]]" = None  # set while publishers wait for the window
+        self._done: "Optional[asyncio.Future[None]]" = None  # set while publish_async_completed waits
+        self._handle = create_context(self._nc, _context_options(domain, prefix, timeout, publish_async_max_pending))
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.close()
+
+    async def _run(self, operation: str, arguments: Optional[Dict[str, Any]], convert: Callable[[Any], Any]) -> Any:  # type: ignore[override]
+        future: "asyncio.Future[Any]" = self._loop.create_future()
+        with self._handle.use() as js:
+            call_with_json_outcome(
+                lambda thunk, key: with_json(
+                    arguments, lambda doc: lib.snats_js_call_async(js, operation.encode(), doc, thunk, key)),
+                functools.partial(settle, future))
+        return convert(await future)
+
+    async def find_stream_name_by_subject(self, subject: str) -> str:  # type: ignore[override]
+        names: List[str] = await self._run("stream_names", {"subject": subject}, list)
+        if not names:
+            raise NotFoundError(f"no stream listens on {subject!r}")
+        return names[0]
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    async def publish(self, subject: str, payload: bytes = b"", timeout: Optional[float] = None,
+                      stream: Optional[str] = None, headers: HeadersArg = None, *, msg_id: Optional[str] = None,
+                      expected_last_seq: Optional[int] = None, expected_last_subject_seq: Optional[int] = None,
+                      expected_last_msg_id: Optional[str] = None) -> PubAck:
+        """As :meth:`swiftnats.jetstream.JetStreamContext.publish`, awaited."""
+        ack_future = await self.publish_async(
+            subject, payload, headers, msg_id=msg_id, stream=stream, expected_last_seq=expected_last_seq,
+            expected_last_subject_seq=expected_last_subject_seq, expected_last_msg_id=expected_last_msg_id)
+        if timeout is None:
+            return await ack_future
+        return await asyncio.wait_for(ack_future, timeout)
+
+    async def publish_async(self, subject: str, payload: bytes = b"", headers: HeadersArg = None, *,
+                            msg_id: Optional[str] = None, stream: Optional[str] = None,
+                            expected_last_seq: Optional[int] = None, expected_last_subject_seq: Optional[int] = None,
+                            expected_last_msg_id: Optional[str] = None) -> "asyncio.Future[PubAck]":
+        """Publishes without waiting for the ack: returns a future of the :class:`PubAck`. While
+        ``publish_async_max_pending`` acks are awaited, waits (without blocking the loop) for
+        one to come."""
+        while self._in_flight >= self._max_pending:
+            if self._room is None:
+                self._room = self._loop.create_future()
+            await asyncio.shield(self._room)
+        future: "asyncio.Future[PubAck]" = self._loop.create_future()
+        options = publish_options(msg_id, stream, expected_last_seq, expected_last_subject_seq, expected_last_msg_id)
+        start_publish_async(self._handle, subject, payload, headers, options,
+                            functools.partial(self._settle_publish, future))
+        self._in_flight += 1
+        return future
+
+    def _settle_publish(self, future: "asyncio.Future[PubAck]", ack: Any, error: Optional[BaseException]) -> None:
+        """On the loop's thread (the dispatch queue): one publish's outcome."""
+        self._in_flight -= 1
+        settle(future, ack, error)
+        room, self._room = self._room, None
+        if room is not None and not room.done():
+            room.set_result(None)
+        if self._in_flight == 0 and self._done is not None:
+            done, self._done = self._done, None
+            if not done.done():
+                done.set_result(None)
+
+    async def publish_async_completed(self, timeout: float = 10.0) -> None:
+        """Waits until every asynchronous publish so far has its outcome. Raises TimeoutError."""
+        if self._in_flight == 0:
+            return
+        if self._done is None:
+            self._done = self._loop.create_future()
+        await asyncio.wait_for(asyncio.shield(self._done), timeout)
+
+    def publish_async_pending(self) -> int:
+        """How many asynchronous publishes await their outcome."""
+        return self._in_flight
+
+    # -- stored messages ----------------------------------------------------------------------
+
+    async def get_msg(self, stream_name: str, seq: Optional[int] = None, subject: Optional[str] = None,
+                      direct: bool = False, next: bool = False) -> RawStreamMsg:
+        """As :meth:`swiftnats.jetstream.JetStreamContext.get_msg`, awaited."""
+        sequence, subj = get_msg_arguments(seq, subject, next)
+        future: "asyncio.Future[RawStreamMsg]" = self._loop.create_future()
+        key = rt.register(functools.partial(settle, future))
+        try:
+            with self._handle.use() as js:
+                _check(lib.snats_js_stream_get_msg_async(js, rt.text_arg(stream_name, "stream"), sequence, subj, direct,
+                                                         STORED_MSG_THUNK, key))
+        except BaseException:
+            rt.unregister(key)
+            raise
+        return await future
+
+    async def get_last_msg(self, stream_name: str, subject: str, direct: bool = False) -> RawStreamMsg:
+        return await self.get_msg(stream_name, subject=subject, direct=direct)
+
+    # -- pulling ------------------------------------------------------------------------------
+
+    async def pull_subscribe(self, subject: str, durable: Optional[str] = None, stream: Optional[str] = None,
+                             config: Any = None) -> "PullSubscription":
+        """As :meth:`swiftnats.jetstream.JetStreamContext.pull_subscribe`, awaited."""
+        stream = stream or await self.find_stream_name_by_subject(subject)
+        if durable is not None:
+            try:
+                await self.consumer_info(stream, durable)
+                return PullSubscription(self, stream, durable, ephemeral=False)
+            except NotFoundError:
+                pass
+        settings = config_document(config, {})
+        settings.setdefault("ack_policy", "explicit")
+        settings.setdefault("filter_subject", subject)
+        info: Info = await self.add_consumer(stream, settings, durable_name=durable)
+        return PullSubscription(self, stream, info.name, ephemeral=durable is None)
+
+    async def pull_subscribe_bind(self, durable: str, stream: str) -> "PullSubscription":
+        await self.consumer_info(stream, durable)
+        return PullSubscription(self, stream, durable, ephemeral=False)
+
+    async def _fetch(self, stream: str, consumer: str, batch: int, timeout: float, max_bytes: Optional[int],
+                     heartbeat: Optional[float], no_wait: bool) -> List[Msg]:
+        if batch <= 0:
+            raise ValueError("batch must be positive")
+        future: "asyncio.Future[List[Msg]]" = self._loop.create_future()
+        key = rt.register((functools.partial(settle, future), self._nc, Msg))
+        try:
+            with self._handle.use() as js:
+                with_json(fetch_options(max_bytes, heartbeat, no_wait), lambda doc: _check(lib.snats_js_fetch_async(
+                    js, stream.encode(), consumer.encode(), batch, rt.ms_arg(timeout), doc, FETCH_THUNK, key)))
+        except BaseException:
+            rt.unregister(key)
+            raise
+        return await future
+
+
+class PullSubscription:
+    """A pull consumer to fetch from, asyncio (nats.py's ``PullSubscription``)."""
+
+    def __init__(self, js: JetStreamContext, stream: str, consumer: str, ephemeral: bool) -> None:
+        self._js = js
+        self.stream = stream
+        self.consumer = consumer
+        self._ephemeral = ephemeral
+
+    async def fetch(self, batch: int = 1, timeout: Optional[float] = 5.0, heartbeat: Optional[float] = None, *,
+                    max_bytes: Optional[int] = None, no_wait: bool = False) -> List[Msg]:
+        """As :meth:`swiftnats.jetstream.PullSubscription.fetch`, awaited."""
+        return await self._js._fetch(self.stream, self.consumer, batch, 5.0 if timeout is None else timeout, max_bytes,
+                                     heartbeat, no_wait)
+
+    async def consumer_info(self) -> Info:
+        info: Info = await self._js.consumer_info(self.stream, self.consumer)
+        return info
+
+    async def unsubscribe(self) -> None:
+        if self._ephemeral:
+            await self._js.delete_consumer(self.stream, self.consumer)
+            self._ephemeral = False
+
+
+async def ack_sync(msg: Msg, timeout: float) -> None:
+    """The double ack of an asyncio message: the confirmation awaited, the loop free."""
+    if msg._client is None:
+        raise ValueError("the message was not received by a client")
+    if msg._ackd:
+        from ..errors import IllegalStateError  # noqa: PLC0415
+
+        raise IllegalStateError("the message was acknowledged already")
+    future: "asyncio.Future[None]" = asyncio.get_running_loop().create_future()
+    key = rt.register((_AckWaiter(), future))
+    msg._ackd = True
+    try:
+        with msg._client._use() as conn:
+            _check(lib.snats_js_ack_sync_async(conn, msg.reply.encode(), rt.ms_arg(timeout), FLUSH_THUNK, key))
+    except BaseException:
+        rt.unregister(key)
+        msg._ackd = False
+        raise
+    try:
+        await future
+    except BaseException:
+        msg._ackd = False
+        raise
+
+
+class _AckWaiter:
+    """What FLUSH_THUNK's completion expects of its key's owner (an aio client's ``_settle``)."""
+
+    @staticmethod
+    def _settle(future: "asyncio.Future[None]", result: Any, error: Optional[BaseException]) -> None:
+        settle(future, result, error)

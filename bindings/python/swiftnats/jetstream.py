@@ -1,0 +1,404 @@
+"""JetStream: streams, consumers, publishing with acks, pulling (``nc.jetstream()``), with
+nats.py's names. The library does the protocol (``snats_js_*``); this module converts.
+
+Management calls take configurations as nats.py does: a dict (or an :class:`Info`) and/or
+keyword arguments, durations in seconds::
+
+    js = nc.jetstream()
+    js.add_stream(name="ORDERS", subjects=["orders.>"], retention="workqueue", max_age=3600)
+    ack = js.publish("orders.new", b"42", msg_id="order-42")
+    psub = js.pull_subscribe("orders.new", durable="worker")
+    for msg in psub.fetch(10, timeout=1.0):
+        msg.ack()
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ctypes
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+
+from . import _runtime as rt
+from ._jsapi import Info, PubAck, RawStreamMsg, config_document, infos, publish_options, take_json, with_json
+from ._lib import FETCH_HANDLER, JS_MSG_HANDLER, PUB_ACK_HANDLER, lib
+from .errors import ConnectionClosedError, NotFoundError, _check, library_error
+from .headers import HeadersArg, c_headers
+from .msg import Msg
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .client import Client
+
+__all__ = ["JetStreamContext", "PullSubscription", "JetStreamManagement"]
+
+
+def _context_options(domain: Optional[str], prefix: Optional[str], timeout: float,
+                     publish_async_max_pending: int) -> Dict[str, Any]:
+    options: Dict[str, Any] = {"timeout_ms": rt.ms_arg(timeout), "max_pending_publishes": publish_async_max_pending}
+    if domain is not None:
+        options["domain"] = domain
+    if prefix is not None:
+        options["api_prefix"] = prefix
+    return options
+
+
+def create_context(nc: "Client", options: Dict[str, Any]) -> rt.Handle:
+    out = ctypes.c_void_p()
+    with nc._use() as conn:
+        with_json(options, lambda doc: _check(lib.snats_jetstream_create(ctypes.byref(out), conn, doc)))
+    return rt.Handle(rt.out_ptr(out, "JetStream context"), lib.snats_jetstream_destroy,
+                     lambda: ConnectionClosedError("the JetStream context is closed"), "js")
+
+
+class JetStreamManagement:
+    """The management calls (streams, consumers, account), shared by the sync and asyncio
+    contexts: each method names an operation of ``snats_js_call``; :meth:`_run` makes it
+    (blocking here, awaitable in ``swiftnats.aio``)."""
+
+    _handle: rt.Handle
+
+    def _run(self, operation: str, arguments: Optional[Dict[str, Any]], convert: Callable[[Any], Any]) -> Any:
+        with self._handle.use() as js:
+            value = take_json(
+                lambda out: with_json(arguments, lambda doc: lib.snats_js_call(out, js, operation.encode(), doc)))
+        return convert(value)
+
+    def account_info(self) -> Any:
+        """The account's JetStream usage and limits (:class:`Info`)."""
+        return self._run("account_info", None, Info.of)
+
+    def add_stream(self, config: Any = None, **params: Any) -> Any:
+        """Creates a stream (or accepts an identical one): ``add_stream(name="S", subjects=["s.>"])``
+        or a config dict. Returns its :class:`Info`."""
+        return self._run("stream_add", {"config": config_document(config, params)}, Info.of)
+
+    def update_stream(self, config: Any = None, **params: Any) -> Any:
+        """Replaces a stream's configuration (the whole of it, with its name)."""
+        return self._run("stream_update", {"config": config_document(config, params)}, Info.of)
+
+    def delete_stream(self, name: str) -> Any:
+        """Deletes a stream; True. Raises StreamNotFoundError."""
+        return self._run("stream_delete", {"name": name}, lambda doc: bool(doc.get("success")))
+
+    def stream_info(self, name: str, subjects_filter: Optional[str] = None) -> Any:
+        """A stream's :class:`Info` (``config``, ``state``); with @p subjects_filter, the message
+        count per subject in ``state.subjects``. Raises StreamNotFoundError."""
+        arguments: Dict[str, Any] = {"name": name}
+        if subjects_filter is not None:
+            arguments["subjects_filter"] = subjects_filter
+        return self._run("stream_info", arguments, Info.of)
+
+    def streams_info(self, subject: Optional[str] = None) -> Any:
+        """Every stream's :class:`Info` (only those listening on @p subject when given)."""
+        return self._run("stream_list", {"subject": subject} if subject else None, infos)
+
+    def stream_names(self, subject: Optional[str] = None) -> Any:
+        """The streams' names (only those listening on @p subject when given)."""
+        return self._run("stream_names", {"subject": subject} if subject else None, list)
+
+    def find_stream_name_by_subject(self, subject: str) -> Any:
+        """The name of the stream listening on @p subject; NotFoundError when none."""
+        def first(names: List[str]) -> str:
+            if not names:
+                raise NotFoundError(f"no stream listens on {subject!r}")
+            return names[0]
+        return self._run("stream_names", {"subject": subject}, first)
+
+    def purge_stream(self, name: str, seq: Optional[int] = None, subject: Optional[str] = None,
+                     keep: Optional[int] = None) -> Any:
+        """Removes a stream's messages (those of @p subject, below @p seq, or all but the last
+        @p keep); True."""
+        arguments = {key: value for key, value in (("name", name), ("seq", seq), ("filter", subject), ("keep", keep))
+                     if value is not None}
+        return self._run("stream_purge", arguments, lambda doc: bool(doc.get("success")))
+
+    def delete_msg(self, stream_name: str, seq: int) -> Any:
+        """Deletes one stored message; True. Raises MsgNotFoundError."""
+        return self._run("stream_delete_msg", {"name": stream_name, "seq": seq}, lambda doc: bool(doc.get("success")))
+
+    def add_consumer(self, stream: str, config: Any = None, durable_name: Optional[str] = None, **params: Any) -> Any:
+        """Creates a consumer (or accepts an identical one); named by ``durable_name`` or
+        ``name``, else ephemeral. Durations in seconds (``ack_wait=30``). Returns its :class:`Info`."""
+        if durable_name is not None:
+            params["durable_name"] = durable_name
+        return self._run("consumer_add", {"stream": stream, "config": config_document(config, params)}, Info.of)
+
+    def update_consumer(self, stream: str, config: Any = None, **params: Any) -> Any:
+        """Changes a named consumer's configuration."""
+        return self._run("consumer_update", {"stream": stream, "config": config_document(config, params)}, Info.of)
+
+    def delete_consumer(self, stream: str, consumer: str) -> Any:
+        """Deletes a consumer; True. Raises ConsumerNotFoundError."""
+        return self._run("consumer_delete", {"stream": stream, "name": consumer}, lambda doc: bool(doc.get("success")))
+
+    def consumer_info(self, stream: str, consumer: str) -> Any:
+        """A consumer's :class:`Info`. Raises ConsumerNotFoundError."""
+        return self._run("consumer_info", {"stream": stream, "name": consumer}, Info.of)
+
+    def consumers_info(self, stream: str) -> Any:
+        """Every consumer's :class:`Info` of a stream."""
+        return self._run("consumer_list", {"stream": stream}, infos)
+
+    def consumer_names(self, stream: str) -> Any:
+        """A stream's consumers' names."""
+        return self._run("consumer_names", {"stream": stream}, list)
+
+
+# --------------------------------------------------------------------------------------------
+# Library callbacks: a publish's ack, a fetch's messages, a stored message
+# --------------------------------------------------------------------------------------------
+
+
+def _settle_future(future: "concurrent.futures.Future[Any]", result: Any, error: Optional[BaseException]) -> None:
+    if future.set_running_or_notify_cancel():
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
+def _on_pub_ack(js: Optional[int], status: int, ack: Optional[int], closure: Optional[int]) -> None:
+    try:
+        rt.enter_callback()
+        try:
+            settle = rt.lookup(closure)
+            rt.unregister(closure)  # called once
+            if settle is not None:
+                if status == 0 and ack:
+                    settle(PubAck._of(ack), None)
+                else:
+                    settle(None, library_error(status))
+        finally:
+            rt.leave_callback()
+    except BaseException:
+        rt.log.exception("swiftnats: a publish ack callback raised")
+
+
+def _on_fetch(js: Optional[int], status: int, msgs: Any, count: int, closure: Optional[int]) -> None:
+    try:
+        rt.enter_callback()
+        try:
+            entry = rt.lookup(closure)
+            rt.unregister(closure)
+            handles = [msgs[index] for index in range(count)]
+            if entry is None:
+                for handle in handles:
+                    lib.snats_msg_release(handle)
+                return
+            settle, client, cls = entry
+            taken = [cls._take(handle, client) for handle in handles]
+            settle(taken, None if taken or status == 0 else library_error(status))
+        finally:
+            rt.leave_callback()
+    except BaseException:
+        rt.log.exception("swiftnats: a fetch callback raised")
+
+
+def _on_stored_msg(js: Optional[int], status: int, msg: Optional[int], closure: Optional[int]) -> None:
+    try:
+        rt.enter_callback()
+        try:
+            settle = rt.lookup(closure)
+            rt.unregister(closure)
+            if msg and status == 0:
+                taken = Msg._take(msg, None)
+                if settle is not None:
+                    settle(RawStreamMsg.of(taken), None)
+            elif settle is not None:
+                settle(None, library_error(status))
+        finally:
+            rt.leave_callback()
+    except BaseException:
+        rt.log.exception("swiftnats: a stored message callback raised")
+
+
+PUB_ACK_THUNK = PUB_ACK_HANDLER(_on_pub_ack)
+FETCH_THUNK = FETCH_HANDLER(_on_fetch)
+STORED_MSG_THUNK = JS_MSG_HANDLER(_on_stored_msg)
+
+
+def start_publish_async(handle: rt.Handle, subject: str, payload: Any, headers: HeadersArg,
+                        options: Optional[Dict[str, Any]], settle: Callable[[Any, Optional[BaseException]], None]) -> None:
+    """Sends one asynchronous publish whose outcome goes to ``settle(ack, error)``."""
+    subj = rt.subject_arg(subject)
+    data, size = rt.payload_arg(payload)
+    key = rt.register(settle)
+    try:
+        with c_headers(headers) as hdrs, handle.use() as js:
+            with_json(options, lambda doc: _check(
+                lib.snats_js_publish_async(js, subj, hdrs, data, size, doc, PUB_ACK_THUNK, key)))
+    except BaseException:
+        rt.unregister(key)  # with a failed status the callback never runs
+        raise
+
+
+def fetch_options(max_bytes: Optional[int], heartbeat: Optional[float], no_wait: bool) -> Optional[Dict[str, Any]]:
+    options: Dict[str, Any] = {}
+    if max_bytes:
+        options["max_bytes"] = max_bytes
+    if heartbeat:
+        options["heartbeat_ms"] = rt.ms_arg(heartbeat, "heartbeat")
+    if no_wait:
+        options["no_wait"] = True
+    return options or None
+
+
+def get_msg_arguments(seq: Optional[int], subject: Optional[str], next: bool) -> "tuple[int, Optional[bytes]]":
+    if next and (seq is None or subject is None):
+        raise ValueError("next=True needs both seq and subject")
+    if not next and seq is not None and subject is not None:
+        raise ValueError("give seq or subject (or both with next=True)")
+    return (seq or 0), (rt.subject_arg(subject, "subject") if subject is not None else None)
+
+
+class JetStreamContext(JetStreamManagement):
+    """JetStream on a connection (``nc.jetstream()``): management (:class:`JetStreamManagement`),
+    publishing with acks, pull subscriptions. Thread-safe; cheap; closed with its client."""
+
+    def __init__(self, nc: "Client", domain: Optional[str] = None, prefix: Optional[str] = None, timeout: float = 5.0,
+                 publish_async_max_pending: int = 4000) -> None:
+        self._nc = nc
+        self._timeout = timeout
+        self._handle = create_context(nc, _context_options(domain, prefix, timeout, publish_async_max_pending))
+
+    def close(self) -> None:
+        """Frees the context (asynchronous publishes in flight still complete)."""
+        self._handle.close()
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.close()
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def publish(self, subject: str, payload: bytes = b"", timeout: Optional[float] = None, stream: Optional[str] = None,
+                headers: HeadersArg = None, *, msg_id: Optional[str] = None, expected_last_seq: Optional[int] = None,
+                expected_last_subject_seq: Optional[int] = None, expected_last_msg_id: Optional[str] = None) -> PubAck:
+        """Publishes to a stream and waits for its :class:`PubAck`. @p stream: refused unless the
+        subject's stream is this one; @p msg_id: de-duplicated within the stream's window.
+        Raises NoRespondersError (no stream), WrongLastSequenceError, WrongLastMsgIDError,
+        StreamNotMatchError, TimeoutError."""
+        options = publish_options(msg_id, stream, expected_last_seq, expected_last_subject_seq, expected_last_msg_id)
+        if timeout is not None:
+            options = dict(options or {}, timeout_ms=rt.ms_arg(timeout))
+        subj = rt.subject_arg(subject)
+        data, size = rt.payload_arg(payload)
+        out = ctypes.c_void_p()
+        with c_headers(headers) as hdrs, self._handle.use() as js:
+            with_json(options, lambda doc: _check(lib.snats_js_publish(ctypes.byref(out), js, subj, hdrs, data, size, doc)))
+        try:
+            return PubAck._of(rt.out_ptr(out, "ack"))
+        finally:
+            lib.snats_js_pub_ack_destroy(out.value)
+
+    def publish_async(self, subject: str, payload: bytes = b"", headers: HeadersArg = None, *,
+                      msg_id: Optional[str] = None, stream: Optional[str] = None,
+                      expected_last_seq: Optional[int] = None, expected_last_subject_seq: Optional[int] = None,
+                      expected_last_msg_id: Optional[str] = None) -> "concurrent.futures.Future[PubAck]":
+        """Publishes without waiting: the future gets the :class:`PubAck` or the error. While
+        ``publish_async_max_pending`` acks are awaited, blocks until one comes. A future fails
+        with NotConnectedError when the link was lost before its ack came (publish again with
+        the same @p msg_id: the stream drops the duplicate)."""
+        future: "concurrent.futures.Future[PubAck]" = concurrent.futures.Future()
+        options = publish_options(msg_id, stream, expected_last_seq, expected_last_subject_seq, expected_last_msg_id)
+        start_publish_async(self._handle, subject, payload, headers, options,
+                            lambda ack, error: _settle_future(future, ack, error))
+        return future
+
+    def publish_async_completed(self, timeout: float = 10.0) -> None:
+        """Waits until every asynchronous publish so far has its outcome. Raises TimeoutError."""
+        with self._handle.use() as js:
+            _check(lib.snats_js_publish_async_complete(js, rt.ms_arg(timeout)))
+
+    def publish_async_pending(self) -> int:
+        """How many asynchronous publishes await their ack."""
+        count = ctypes.c_int()
+        with self._handle.use() as js:
+            _check(lib.snats_js_publish_async_pending(js, ctypes.byref(count)))
+        return count.value
+
+    # -- stored messages ----------------------------------------------------------------------
+
+    def get_msg(self, stream_name: str, seq: Optional[int] = None, subject: Optional[str] = None, direct: bool = False,
+                next: bool = False) -> RawStreamMsg:
+        """A stored message: at @p seq, the last on @p subject, or (@p next) the first on
+        @p subject at or after @p seq; @p direct asks any replica (streams with
+        ``allow_direct``). Raises MsgNotFoundError."""
+        sequence, subj = get_msg_arguments(seq, subject, next)
+        out = ctypes.c_void_p()
+        getter = lib.snats_js_stream_direct_get if direct else lib.snats_js_stream_get_msg
+        with self._handle.use() as js:
+            _check(getter(ctypes.byref(out), js, rt.text_arg(stream_name, "stream"), sequence, subj))
+        return RawStreamMsg.of(Msg._take(rt.out_ptr(out, "message"), None))
+
+    def get_last_msg(self, stream_name: str, subject: str, direct: bool = False) -> RawStreamMsg:
+        """The last message stored on @p subject."""
+        return self.get_msg(stream_name, subject=subject, direct=direct)
+
+    # -- pulling ------------------------------------------------------------------------------
+
+    def pull_subscribe(self, subject: str, durable: Optional[str] = None, stream: Optional[str] = None,
+                       config: Any = None) -> "PullSubscription":
+        """A pull subscription on @p subject: binds the consumer @p durable when it exists, else
+        creates it (explicit acks, filtered on @p subject, with @p config's other settings);
+        without @p durable, an ephemeral consumer, deleted by ``unsubscribe()``."""
+        stream = stream or self.find_stream_name_by_subject(subject)
+        if durable is not None:
+            try:
+                self.consumer_info(stream, durable)
+                return PullSubscription(self, stream, durable, ephemeral=False)
+            except NotFoundError:
+                pass
+        settings = config_document(config, {})
+        settings.setdefault("ack_policy", "explicit")
+        settings.setdefault("filter_subject", subject)
+        info = self.add_consumer(stream, settings, durable_name=durable)
+        return PullSubscription(self, stream, info.name, ephemeral=durable is None)
+
+    def pull_subscribe_bind(self, durable: str, stream: str) -> "PullSubscription":
+        """A pull subscription on an existing consumer."""
+        self.consumer_info(stream, durable)
+        return PullSubscription(self, stream, durable, ephemeral=False)
+
+    def _fetch(self, stream: str, consumer: str, batch: int, timeout: float, max_bytes: Optional[int],
+               heartbeat: Optional[float], no_wait: bool) -> List[Msg]:
+        if batch <= 0:
+            raise ValueError("batch must be positive")
+        slots = (ctypes.c_void_p * batch)()
+        count = ctypes.c_int()
+        options = fetch_options(max_bytes, heartbeat, no_wait)
+        with self._handle.use() as js:
+            status = with_json(options, lambda doc: lib.snats_js_fetch(
+                slots, batch, ctypes.byref(count), js, stream.encode(), consumer.encode(), rt.ms_arg(timeout), doc))
+            error = library_error(status) if status else None
+        msgs = [Msg._take(slots[index], self._nc) for index in range(count.value)]
+        if error is not None and not msgs:
+            raise error
+        return msgs
+
+
+class PullSubscription:
+    """A pull consumer to fetch from (nats.py's ``PullSubscription``)."""
+
+    def __init__(self, js: Any, stream: str, consumer: str, ephemeral: bool) -> None:
+        self._js = js
+        self.stream = stream
+        self.consumer = consumer
+        self._ephemeral = ephemeral
+
+    def fetch(self, batch: int = 1, timeout: Optional[float] = 5.0, heartbeat: Optional[float] = None, *,
+              max_bytes: Optional[int] = None, no_wait: bool = False) -> List[Msg]:
+        """Up to @p batch messages, waiting up to @p timeout seconds for the first. Raises
+        TimeoutError when none came, MissedHeartbeatError when @p heartbeat was asked and the
+        server went silent, APIError when the server ended the pull (consumer deleted...)."""
+        return self._js._fetch(self.stream, self.consumer, batch, 5.0 if timeout is None else timeout, max_bytes,
+                               heartbeat, no_wait)
+
+    def consumer_info(self) -> Info:
+        return self._js.consumer_info(self.stream, self.consumer)  # type: ignore[no-any-return]
+
+    def unsubscribe(self) -> None:
+        """Deletes the consumer when the subscription made it ephemeral."""
+        if self._ephemeral:
+            self._js.delete_consumer(self.stream, self.consumer)
+            self._ephemeral = False
