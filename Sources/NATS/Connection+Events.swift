@@ -103,15 +103,16 @@ extension Connection {
         }
     }
 
-    /// Library layers built on a connection (micro services) hear of its asynchronous errors
-    /// and of its closing, beside the application's own callbacks: on the callback thread, in
+    /// Library layers built on a connection (micro services, consumers) hear of its
+    /// asynchronous errors, of its reconnecting and of its closing, beside the application's own callbacks: on the callback thread, in
     /// order with the other events. Returns the key for `removeObserver`.
     public func addObserver(
-        closed: ((Connection) -> Void)? = nil, error: ((Connection, Subscription?, NATSError) -> Void)? = nil
+        closed: ((Connection) -> Void)? = nil, error: ((Connection, Subscription?, NATSError) -> Void)? = nil,
+        reconnected: ((Connection) -> Void)? = nil
     ) -> Int {
         lock.withLock {
             nextObserver += 1
-            observers[nextObserver] = Observer(closed: closed, error: error)
+            observers[nextObserver] = Observer(closed: closed, error: error, reconnected: reconnected)
             return nextObserver
         }
     }

@@ -92,16 +92,24 @@ extension Connection {
     /// Publishes a small frame of the library's own from the event loop (a liveness frame),
     /// where waiting for outbound room would wait for the loop itself: it is buffered even
     /// past the outbound limit, and goes out with the loop's next write.
-    public func publishFromEventLoop(_ subject: String, payload: [UInt8]) throws {
+    public func publishFromEventLoop(_ subject: String, reply: String? = nil, payload: [UInt8]) throws {
         var subjectText = subject
+        var replyText = reply ?? ""
         try subjectText.withUTF8 { subjectBytes in
-            try payload.withUnsafeBytes { payloadBytes in
-                let subjectBuffer = UnsafeRawBufferPointer(subjectBytes)
-                guard Subject.isValidPublishSubject(subjectBuffer) else { throw NATSError.invalidSubject(subject) }
-                lock.lock()
-                defer { lock.unlock() }
-                try bufferPublishLocked(subject: subjectBuffer, reply: nil, headers: nil, payload: payloadBytes, mayWait: false)
-                scheduleFlushLocked()
+            try replyText.withUTF8 { replyBytes in
+                try payload.withUnsafeBytes { payloadBytes in
+                    let subjectBuffer = UnsafeRawBufferPointer(subjectBytes)
+                    let replyBuffer = reply == nil ? nil : UnsafeRawBufferPointer(replyBytes)
+                    guard Subject.isValidPublishSubject(subjectBuffer) else { throw NATSError.invalidSubject(subject) }
+                    if let replyBuffer, !Subject.isValidPublishSubject(replyBuffer) {
+                        throw NATSError.invalidSubject(reply ?? "")
+                    }
+                    lock.lock()
+                    defer { lock.unlock() }
+                    try bufferPublishLocked(
+                        subject: subjectBuffer, reply: replyBuffer, headers: nil, payload: payloadBytes, mayWait: false)
+                    scheduleFlushLocked()
+                }
             }
         }
     }

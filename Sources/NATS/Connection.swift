@@ -53,6 +53,7 @@ public final class Connection {
     struct Observer {
         var closed: ((Connection) -> Void)?
         var error: ((Connection, Subscription?, NATSError) -> Void)?
+        var reconnected: ((Connection) -> Void)?
     }
     var observers: [Int: Observer] = [:]
     var nextObserver = 0
@@ -191,6 +192,7 @@ public final class Connection {
                 if action == .reconnected {
                     stats.reconnects &+= 1
                     if let onReconnected = options.onReconnected { callbacks?.post { [self] in onReconnected(self) } }
+                    for watcher in observers.values.compactMap(\.reconnected) { callbacks?.post { [self] in watcher(self) } }
                 } else if let onConnected = options.onConnected {
                     callbacks?.post { [self] in onConnected(self) }
                 }
@@ -335,14 +337,16 @@ public final class Connection {
     /// read (it must not block), before the message waits for `handler`.
     public func subscribe(
         _ subject: String, queue: String? = nil, delivery: SubscriptionDelivery = .connectionDefault,
-        lanes: Int = 1, arrival: ((Message) -> Void)? = nil, handler: @escaping (Message) -> Void
+        lanes: Int = 1, arrival: ((Message) -> Void)? = nil, filter: Subscription.Filter? = nil,
+        handler: @escaping (Message) -> Void
     ) throws -> Subscription {
         guard lanes > 0 else { throw NATSError.invalidArgument("lanes must be positive") }
         if case .batches = delivery {
             throw NATSError.invalidArgument("a subscription with a handler cannot deliver batches")
         }
         return try addSubscription(
-            subject: subject, queue: queue, handler: handler, inline: nil, delivery: delivery, lanes: lanes, arrival: arrival)
+            subject: subject, queue: queue, handler: handler, inline: nil, delivery: delivery, lanes: lanes, arrival: arrival,
+            filter: filter)
     }
 
     /// Subscribes with a handler that gets the messages in batches (up to
@@ -350,21 +354,25 @@ public final class Connection {
     /// bindings where a call costs more than a message.
     public func subscribeInBatches(
         _ subject: String, queue: String? = nil, delivery: SubscriptionDelivery = .connectionDefault,
-        handler batchHandler: @escaping Subscription.BatchHandler
+        filter: Subscription.Filter? = nil, handler batchHandler: @escaping Subscription.BatchHandler
     ) throws -> Subscription {
         if case .batches = delivery {
             throw NATSError.invalidArgument("a subscription with a handler cannot deliver batches")
         }
         return try addSubscription(
-            subject: subject, queue: queue, handler: nil, inline: nil, batchHandler: batchHandler, delivery: delivery)
+            subject: subject, queue: queue, handler: nil, inline: nil, batchHandler: batchHandler, delivery: delivery,
+            filter: filter)
     }
 
     /// Subscribes without a handler: the messages are taken from `dispatchQueue` with
     /// `DeliveryQueue.nextBatch`, tagged with `token`.
     public func subscribeBatches(
-        _ subject: String, queue: String? = nil, on dispatchQueue: DeliveryQueue, token: UInt64
+        _ subject: String, queue: String? = nil, on dispatchQueue: DeliveryQueue, token: UInt64,
+        filter: Subscription.Filter? = nil
     ) throws -> Subscription {
-        try addSubscription(subject: subject, queue: queue, handler: nil, inline: nil, delivery: .batches(dispatchQueue, token: token))
+        try addSubscription(
+            subject: subject, queue: queue, handler: nil, inline: nil, delivery: .batches(dispatchQueue, token: token),
+            filter: filter)
     }
 
     /// Subscribes with a handler run where the messages are read (the event loop, or a
@@ -376,14 +384,14 @@ public final class Connection {
     }
 
     /// Subscribes for reading with `Subscription.next(timeoutMilliseconds:)`.
-    public func subscribeSync(_ subject: String, queue: String? = nil) throws -> Subscription {
-        try addSubscription(subject: subject, queue: queue, handler: nil, inline: nil)
+    public func subscribeSync(_ subject: String, queue: String? = nil, filter: Subscription.Filter? = nil) throws -> Subscription {
+        try addSubscription(subject: subject, queue: queue, handler: nil, inline: nil, filter: filter)
     }
 
     private func addSubscription(
         subject: String, queue: String?, handler: ((Message) -> Void)?, inline: ((Message) -> Void)?,
         batchHandler: Subscription.BatchHandler? = nil, delivery: SubscriptionDelivery = .connectionDefault, lanes: Int = 1,
-        arrival: ((Message) -> Void)? = nil
+        arrival: ((Message) -> Void)? = nil, filter: Subscription.Filter? = nil
     ) throws -> Subscription {
         guard Subject.isValidSubscribeSubject(subject) else { throw NATSError.invalidSubject(subject) }
         if let queue, !Subject.isValidQueueGroup(queue) {
@@ -398,7 +406,7 @@ public final class Connection {
                 pendingLimits: (options.pendingMessagesLimit, options.pendingBytesLimit),
                 handler: handler, inlineHandler: inline, batchHandler: batchHandler,
                 delivery: options.dedicatedDeliveryThreads && delivery.isConnectionDefault ? .dedicatedThread : delivery,
-                defaultTarget: deliveryTarget, lanes: lanes, arrival: arrival)
+                defaultTarget: deliveryTarget, lanes: lanes, arrival: arrival, filter: filter)
             subscriptions[nextSid] = subscription
             return subscription
         }

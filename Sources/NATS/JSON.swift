@@ -81,6 +81,9 @@ public final class JSONValue {
     public func set(_ key: String, _ value: Int64) { json_object_set_new(raw, key, json_integer(json_int_t(value))) }
     public func set(_ key: String, _ value: JSONValue) { json_object_set(raw, key, value.raw) }
     public func setNull(_ key: String) { json_object_set_new(raw, key, json_null()) }
+    /// Removes member `key`; false when there was none.
+    @discardableResult
+    public func remove(_ key: String) -> Bool { json_object_del(raw, key) == 0 }
     public func append(_ value: JSONValue) { json_array_append(raw, value.raw) }
 
     public var isObject: Bool { raw.pointee.type == JSON_OBJECT }

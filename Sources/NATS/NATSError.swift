@@ -32,6 +32,8 @@ public enum NATSError: Error, Equatable, CustomStringConvertible {
     /// A remote call's server went silent: neither its answer nor the liveness frames the
     /// caller asked for came within two intervals (the server died, or lost its link).
     case callLost(String)
+    /// A stream of messages that promised idle heartbeats (a JetStream consumer) went silent.
+    case missedHeartbeat(String)
     /// TLS could not be set up: files, handshake, certificate verification.
     case tls(String)
     /// Publishes buffered while reconnecting that the new server cannot take (each larger than
@@ -78,6 +80,7 @@ public enum NATSError: Error, Equatable, CustomStringConvertible {
             return "reconnect buffer of \(limit) bytes is full: publish again once reconnected"
         case .connectionLost(let text): return "connection lost: \(text)"
         case .callLost(let text): return "call lost: \(text)"
+        case .missedHeartbeat(let text): return "missed idle heartbeats: \(text)"
         case .tls(let text): return "TLS error: \(text)"
         case .publishesRefused(let count, let limit, let subjects):
             let shown = subjects.prefix(8).map { "\"\($0)\"" }.joined(separator: ", ")

@@ -30,6 +30,9 @@ public final class Subscription: DeliveryTask {
 
     typealias Handler = (Message) -> Void
     public typealias BatchHandler = ([Message]) -> Void
+    /// A library layer's look at each read batch before the subscription queues it: it keeps
+    /// what the application gets. Runs where the messages are read; it must not block.
+    public typealias Filter = ([Message]) -> [Message]
     private let handler: Handler?
     /// Instead of `handler`: called with up to `batchLimits` messages at a time (for bindings
     /// where each call costs more than the message: Python).
@@ -40,6 +43,9 @@ public final class Subscription: DeliveryTask {
     /// Told of each message this subscription accepts, where it is read, before it waits for
     /// its callback: a layer that must answer for queued messages (RPC liveness frames).
     private let arrival: Handler?
+    /// Sees each read batch first, where it is read, and returns what the subscription takes:
+    /// a library layer's own messages (a consumer's statuses) stop here.
+    private let filter: Filter?
     /// Where callbacks run (nil for synchronous, inline and batch subscriptions).
     private let target: DeliveryTarget?
     /// The dispatch queue holding this subscription's messages, whose limits they count in.
@@ -83,9 +89,10 @@ public final class Subscription: DeliveryTask {
         connection: Connection, sid: UInt64, subject: String, queue: String?,
         pendingLimits: (messages: Int, bytes: Int), handler: Handler?, inlineHandler: Handler? = nil,
         batchHandler: BatchHandler? = nil, delivery: SubscriptionDelivery = .connectionDefault, defaultTarget: DeliveryTarget? = nil, lanes: Int = 1,
-        arrival: Handler? = nil
+        arrival: Handler? = nil, filter: Filter? = nil
     ) {
         self.arrival = arrival
+        self.filter = filter
         self.connection = connection
         self.sid = sid
         self.subject = subject
@@ -159,7 +166,9 @@ public final class Subscription: DeliveryTask {
     /// Queues messages read for this subscription, leaving the scheduling of its runs to
     /// `wakeUps`, so that the caller wakes each pool once for many subscriptions. Returns true
     /// when this call started a slow-consumer episode that the caller should report.
-    func enqueue(_ batch: [Message], wakeUps: inout DeliveryWakeUps) -> Bool {
+    func enqueue(_ read: [Message], wakeUps: inout DeliveryWakeUps) -> Bool {
+        let batch = filter.map { $0(read) } ?? read
+        if batch.isEmpty { return false }
         var startedSlowConsumer = false
         var wake = false
         var runs = 0

@@ -79,6 +79,7 @@ enum CStatus: Int32, CaseIterable {
         case .tls: self = .tlsError
         case .publishesRefused: self = .publishRefused
         case .callLost: self = .callLost
+        case .missedHeartbeat: self = .missedHeartbeat
         case .during(_, let reason): self = CStatus(reason)
         }
     }

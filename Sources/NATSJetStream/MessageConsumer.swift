@@ -1,0 +1,370 @@
+import NATS
+
+/// A continuous consume: a subscription on an inbox of its own that pulls keep fed (nats.go's
+/// `Consume`), delivering as any subscription does (the delivery pool, a dispatch queue, a
+/// synchronous `next`, batches). The consumer's statuses stop in the subscription's filter:
+/// idle heartbeats, ended pulls. New pulls go out as the asked-for count falls to the
+/// threshold; after a reconnect or missed heartbeats, pulls start again.
+///
+/// Ordered (no consumer name given): the library makes an ephemeral consumer (no acks, memory,
+/// one replica) and checks every message's consumer sequence; on a gap, missed heartbeats, a
+/// reconnect or the consumer's deletion it makes it again from the stream sequence after the
+/// last one delivered, so nothing is delivered twice or out of order.
+///
+/// Failures that end it (a named consumer deleted) or that it recovers from (missed
+/// heartbeats) go to the connection's error callback with the subscription.
+public final class MessageConsumer {
+    public let jetStream: JetStream
+    public let stream: String
+    public let options: ConsumeOptions
+    /// The ordered consumer's configuration (filters, deliver policy...); nil for a named one.
+    private let orderedConfig: JSONValue?
+    private let lock = Condition()
+    private var consumer: String
+    private var pipeline: PullPipeline
+    private var sequence = OrderedSequence()
+    private var restarting = false
+    /// Pulls wait for `endPause` (a pull failed at once).
+    private var paused = false
+    private var stopped = false
+    private var lastActivity = Deadline.now()
+    private var cancelHeartbeatCheck: (() -> Void)?
+    private var observer: Int?
+    private var inbox = ""
+    public private(set) var subscription: Subscription?
+
+    private var connection: Connection { jetStream.connection }
+
+    /// The name of the consumer pulled now (an ordered one changes on each restart).
+    public var consumerName: String { lock.withLock { consumer } }
+
+    /// Starts consuming `consumer` of `stream`, or, with `consumer` nil, an ordered consumer
+    /// configured by `ordered` (a `ConsumerConfig` subset: `filter_subject(s)`,
+    /// `deliver_policy`, `opt_start_seq`, `opt_start_time`, `headers_only`, `replay_policy`).
+    /// `subscribe` makes the subscription on the inbox with the filter given (the caller picks
+    /// how it delivers).
+    public static func start(
+        jetStream: JetStream, stream: String, consumer: String?, ordered: JSONValue? = nil,
+        options: ConsumeOptions = ConsumeOptions(),
+        subscribe: (_ inbox: String, _ filter: @escaping Subscription.Filter) throws -> Subscription
+    ) throws -> MessageConsumer {
+        try options.validate()
+        try Names.check(stream, "stream")
+        let made: MessageConsumer
+        if let consumer {
+            try Names.check(consumer, "consumer")
+            _ = try jetStream.consumerInfo(stream: stream, consumer: consumer)
+            made = MessageConsumer(jetStream: jetStream, stream: stream, consumer: consumer, ordered: nil, options: options)
+        } else {
+            let base = ordered?.copy() ?? JSONValue.object()
+            guard base.isObject else { throw NATSError.invalidArgument("an ordered consumer's configuration is an object") }
+            made = MessageConsumer(
+                jetStream: jetStream, stream: stream, consumer: "", ordered: base, options: options)
+            let name = try made.createOrdered(afterSequence: 0)
+            made.consumer = name
+            made.sequence.restart(as: name)
+        }
+        try made.begin(subscribe)
+        return made
+    }
+
+    private init(jetStream: JetStream, stream: String, consumer: String, ordered: JSONValue?, options: ConsumeOptions) {
+        self.jetStream = jetStream
+        self.stream = stream
+        self.consumer = consumer
+        self.orderedConfig = ordered
+        self.options = options
+        pipeline = PullPipeline(options: options)
+    }
+
+    private func begin(_ subscribe: (String, @escaping Subscription.Filter) throws -> Subscription) throws {
+        inbox = connection.newInbox()
+        let made: Subscription
+        do {
+            made = try subscribe(inbox) { [self] in filter($0) }
+        } catch {
+            deleteOrdered(consumerName)
+            throw error
+        }
+        lock.withLock { subscription = made }
+        made.whenEnded { [self] in ended() }
+        observer = connection.addObserver(reconnected: { [weak self] _ in self?.linkChanged() })
+        armHeartbeatCheck()
+        let pull = lock.withLock { pipeline.nextPull() }
+        if let pull { sendPull(pull, fromEventLoop: false) }
+    }
+
+    /// Stops pulling and ends the subscription (an ordered consumer is deleted).
+    public func stop() {
+        let current = lock.withLock { subscription }
+        try? current?.unsubscribe()
+        ended()
+    }
+
+    // MARK: where the messages are read
+
+    private func filter(_ batch: [Message]) -> [Message] {
+        var kept: [Message] = []
+        var pull: (batch: Int, bytes: Int)?
+        var restart = false
+        var failure: NATSError?
+        var terminal = false
+        var pause: Pause?
+        lock.withLock {
+            guard !stopped else { return }
+            lastActivity = Deadline.now()
+            for message in batch {
+                switch pipeline.handle(message) {
+                case .deliver:
+                    guard orderedConfig != nil else {
+                        kept.append(message)
+                        continue
+                    }
+                    guard !restarting, let metadata = message.jetStreamMetadata else { continue }
+                    switch sequence.check(metadata) {
+                    case .deliver: kept.append(message)
+                    case .stale: continue
+                    case .gap:
+                        restarting = true
+                        restart = true
+                    }
+                case .none:
+                    continue
+                case .terminal(let status, let description):
+                    if orderedConfig != nil {
+                        if !restarting { (restarting, restart) = (true, true) }
+                    } else {
+                        terminal = true
+                        failure = .invalidSubscription(
+                            "consumer \"\(consumer)\" of stream \"\(stream)\" ended the consume: \(status) \(description)")
+                    }
+                case .reset(let status, let description):
+                    pipeline.forgetPulls()
+                    if status == 408 || status == 404 { continue }  // an old server's pull ended
+                    // Anything else waits a moment before the next pull (a pull answered at
+                    // once, again and again, would spin): 503 asks whether the consumer is
+                    // still there.
+                    if !paused {
+                        paused = true
+                        pause = status == 503 ? .verify : .retry
+                        if status != 503 {
+                            failure = .during(
+                                "pulling consumer \"\(consumer)\" of stream \"\(stream)\" (pulling again in \(Self.pauseMilliseconds) ms)",
+                                .serverError("\(status) \(description)"))
+                        }
+                    }
+                }
+            }
+            if !restarting && !terminal && !paused { pull = pipeline.nextPull() }
+        }
+        if let pull { sendPull(pull, fromEventLoop: true) }
+        if let failure { connection.reportError(failure, subscription: subscription) }
+        if restart { jetStream.events.post { [self] in restartOrdered() } }
+        if terminal { jetStream.events.post { [self] in stop() } }
+        if let pause { schedulePause(pause) }
+        return kept
+    }
+
+    enum Pause { case retry, verify }
+
+    /// How long pulling waits after a pull failed at once.
+    static let pauseMilliseconds: Int64 = 500
+
+    private func schedulePause(_ pause: Pause) {
+        _ = connection.afterDelay(milliseconds: Self.pauseMilliseconds) { [weak self] in
+            self?.jetStream.events.post { self?.endPause(pause) }
+        }
+    }
+
+    /// On a connection event thread, after a pause: pulls again, or (verify) first asks
+    /// whether the consumer still exists; a named one that does not ends the consume.
+    private func endPause(_ pause: Pause) {
+        guard !lock.withLock({ stopped }) else { return }
+        if orderedConfig != nil {
+            lock.withLock { paused = false }
+            linkChanged()
+            return
+        }
+        guard pause == .verify, let call = try? APICall<JSONValue>.consumerInfo(stream: stream, consumer: consumerName) else {
+            lock.withLock { paused = false }
+            return linkChanged()
+        }
+        do {
+            try jetStream.perform(call) { [self] outcome in
+                switch outcome {
+                case .success:
+                    lock.withLock { paused = false }
+                    linkChanged()
+                case .failure(let error as JetStreamError) where error.apiCode == 404:
+                    connection.reportError(
+                        .invalidSubscription("consumer \"\(consumerName)\" of stream \"\(stream)\" is gone: \(error)"),
+                        subscription: lock.withLock { subscription })
+                    stop()
+                case .failure:
+                    schedulePause(.verify)
+                }
+            }
+        } catch {
+            schedulePause(.verify)
+        }
+    }
+
+    private func sendPull(_ pull: (batch: Int, bytes: Int), fromEventLoop: Bool) {
+        let subject = "\(jetStream.apiPrefix)CONSUMER.MSG.NEXT.\(stream).\(lock.withLock { consumer })"
+        let body = options.pullBody(batch: pull.batch, bytes: pull.bytes)
+        do {
+            if fromEventLoop {
+                try connection.publishFromEventLoop(subject, reply: inbox, payload: body)
+            } else {
+                try connection.publish(subject, payload: body, reply: inbox)
+            }
+        } catch {
+            // Not sent (the connection closing, a reconnect buffer full): the heartbeat check
+            // or the reconnect asks again.
+            lock.withLock { pipeline.forgetPulls() }
+        }
+    }
+
+    // MARK: recovering
+
+    private func armHeartbeatCheck() {
+        let interval = options.heartbeat * 2
+        let cancel = connection.afterDelay(milliseconds: interval) { [weak self] in self?.checkHeartbeat(interval) }
+        let keep = lock.withLock { () -> Bool in
+            guard !stopped else { return false }
+            cancelHeartbeatCheck = cancel
+            return true
+        }
+        if !keep { cancel() }
+    }
+
+    private func checkHeartbeat(_ interval: Int64) {
+        let silent: Bool = lock.withLock {
+            guard !stopped else { return false }
+            return Deadline.now().uptimeNanoseconds - lastActivity.uptimeNanoseconds >= UInt64(interval) * 1_000_000
+        }
+        if silent && connection.connectionStatus == .connected {
+            connection.reportError(
+                .missedHeartbeat("consumer \"\(consumerName)\" of stream \"\(stream)\": nothing for \(interval) ms; pulling again"),
+                subscription: lock.withLock { subscription })
+            // A consumer deleted under its open pulls goes silent (2.9 servers say nothing):
+            // whether it is still there decides between pulling again and ending.
+            let claimed: Bool = lock.withLock {
+                if paused { return false }
+                paused = true
+                return true
+            }
+            if claimed { jetStream.events.post { [self] in endPause(.verify) } }
+        }
+        armHeartbeatCheck()
+    }
+
+    /// After a reconnect or missed heartbeats: the open pulls may be gone.
+    private func linkChanged() {
+        if orderedConfig != nil {
+            let claimed: Bool = lock.withLock {
+                guard !stopped, !restarting else { return false }
+                restarting = true
+                return true
+            }
+            if claimed { restartOrdered() }
+            return
+        }
+        let pull: (batch: Int, bytes: Int)? = lock.withLock {
+            guard !stopped, !paused else { return nil }
+            lastActivity = Deadline.now()
+            pipeline.forgetPulls()
+            return pipeline.nextPull()
+        }
+        if let pull { sendPull(pull, fromEventLoop: false) }
+    }
+
+    /// Makes the ordered consumer again after the last message delivered; on a connection
+    /// event thread. While it is made, messages of the old one are dropped.
+    private func restartOrdered() {
+        let (old, after, done) = lock.withLock { (consumer, sequence.lastStreamSequence, stopped) }
+        guard !done else { return }
+        deleteOrdered(old)
+        let name = Self.orderedName()
+        do {
+            try jetStream.perform(try .addConsumer(stream: stream, orderedConfiguration(name: name, afterSequence: after))) {
+                [self] outcome in
+                switch outcome {
+                case .success:
+                    let pull: (batch: Int, bytes: Int)? = lock.withLock {
+                        guard !stopped else { return nil }
+                        consumer = name
+                        sequence.restart(as: name)
+                        restarting = false
+                        lastActivity = Deadline.now()
+                        pipeline.forgetPulls()
+                        return pipeline.nextPull()
+                    }
+                    if let pull { sendPull(pull, fromEventLoop: false) } else if lock.withLock({ stopped }) { deleteOrdered(name) }
+                case .failure(let error):
+                    retryRestart(after: error)
+                }
+            }
+        } catch {
+            retryRestart(after: error)
+        }
+    }
+
+    private func retryRestart(after error: Error) {
+        guard !lock.withLock({ stopped }) else { return }
+        connection.reportError(
+            .during("making ordered consumer of stream \"\(stream)\" again (retrying in 1 s)", .serverError("\(error)")),
+            subscription: lock.withLock { subscription })
+        _ = connection.afterDelay(milliseconds: 1_000) { [weak self] in
+            self?.jetStream.events.post { self?.restartOrdered() }
+        }
+    }
+
+    private func createOrdered(afterSequence: UInt64) throws -> String {
+        let name = Self.orderedName()
+        _ = try jetStream.perform(try .addConsumer(stream: stream, orderedConfiguration(name: name, afterSequence: afterSequence)))
+        return name
+    }
+
+    private func orderedConfiguration(name: String, afterSequence: UInt64) -> JSONValue {
+        let config = orderedConfig?.copy() ?? JSONValue.object()
+        config.set("name", name)
+        config.set("ack_policy", "none")
+        config.set("max_deliver", 1)
+        config.set("mem_storage", true)
+        config.set("num_replicas", 1)
+        config.set("inactive_threshold", Int64(300_000_000_000))
+        if afterSequence > 0 {
+            config.set("deliver_policy", "by_start_sequence")
+            config.set("opt_start_seq", Int64(bitPattern: afterSequence + 1))
+            config.remove("opt_start_time")
+        }
+        return config
+    }
+
+    private func deleteOrdered(_ name: String) {
+        guard orderedConfig != nil, !name.isEmpty, let call = try? APICall<Void>.deleteConsumer(stream: stream, consumer: name) else {
+            return
+        }
+        try? jetStream.perform(call) { _ in }
+    }
+
+    private static func orderedName() -> String { "ordered_" + SharedNUID.next() }
+
+    /// Once, when the subscription ended (unsubscribed, drained, its connection closed).
+    private func ended() {
+        let (cancel, key, name, subscribed): ((() -> Void)?, Int?, String, Subscription?) = lock.withLock {
+            if stopped { return (nil, nil, "", nil) }
+            stopped = true
+            defer {
+                cancelHeartbeatCheck = nil
+                observer = nil
+                subscription = nil
+            }
+            return (cancelHeartbeatCheck, observer, consumer, subscription)
+        }
+        cancel?()
+        if let key { connection.removeObserver(key) }
+        if subscribed != nil && !connection.isClosed { deleteOrdered(name) }
+    }
+}
