@@ -1,16 +1,18 @@
 /// A first-in first-out list with O(1) appends and removals at the front, reusing its
 /// storage (an array and a head index, compacted as the head advances).
-struct FIFO<Element> {
+public struct FIFO<Element> {
+    public init() {}
+
     private var items: [Element] = []
     private var head = 0
 
-    var isEmpty: Bool { head == items.count }
-    var count: Int { items.count - head }
-    var first: Element? { head < items.count ? items[head] : nil }
+    public var isEmpty: Bool { head == items.count }
+    public var count: Int { items.count - head }
+    public var first: Element? { head < items.count ? items[head] : nil }
 
-    mutating func append(_ element: Element) { items.append(element) }
+    public mutating func append(_ element: Element) { items.append(element) }
 
-    mutating func popFirst() -> Element? {
+    public mutating func popFirst() -> Element? {
         guard head < items.count else { return nil }
         let element = items[head]
         head += 1

@@ -32,6 +32,9 @@ public final class MessageConsumer {
     private var observer: Int?
     private var inbox = ""
     public private(set) var subscription: Subscription?
+    /// The messages an ordered consumer had for its filter when it was made (its first
+    /// `num_pending`); 0 for a named one.
+    public private(set) var initialPending: UInt64 = 0
 
     private var connection: Connection { jetStream.connection }
 
@@ -60,7 +63,8 @@ public final class MessageConsumer {
             guard base.isObject else { throw NATSError.invalidArgument("an ordered consumer's configuration is an object") }
             made = MessageConsumer(
                 jetStream: jetStream, stream: stream, consumer: "", ordered: base, options: options)
-            let name = try made.createOrdered(afterSequence: 0)
+            let (name, info) = try made.createOrdered(afterSequence: 0)
+            made.initialPending = UInt64(max(0, info.int("num_pending") ?? 0))
             made.consumer = name
             made.sequence.restart(as: name)
         }
@@ -320,10 +324,10 @@ public final class MessageConsumer {
         }
     }
 
-    private func createOrdered(afterSequence: UInt64) throws -> String {
+    private func createOrdered(afterSequence: UInt64) throws -> (String, JSONValue) {
         let name = Self.orderedName()
-        _ = try jetStream.perform(try .addConsumer(stream: stream, orderedConfiguration(name: name, afterSequence: afterSequence)))
-        return name
+        let info = try jetStream.perform(try .addConsumer(stream: stream, orderedConfiguration(name: name, afterSequence: afterSequence)))
+        return (name, info)
     }
 
     private func orderedConfiguration(name: String, afterSequence: UInt64) -> JSONValue {

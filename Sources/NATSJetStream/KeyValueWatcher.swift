@@ -1,0 +1,163 @@
+import NATS
+
+/// What a watch delivers (nats.go's watch options).
+public struct WatchOptions: Equatable {
+    /// Every revision kept, not only the last of each key.
+    public var includeHistory = false
+    /// Leaves out deletes and purges.
+    public var ignoreDeletes = false
+    /// Entries without their values (headers only).
+    public var metaOnly = false
+    /// Only what changes from now on: no initial values.
+    public var updatesOnly = false
+
+    public init(includeHistory: Bool = false, ignoreDeletes: Bool = false, metaOnly: Bool = false, updatesOnly: Bool = false) {
+        self.includeHistory = includeHistory
+        self.ignoreDeletes = ignoreDeletes
+        self.metaOnly = metaOnly
+        self.updatesOnly = updatesOnly
+    }
+}
+
+/// A watch of some keys of a bucket: their current values first (or every revision, with
+/// `includeHistory`), then `nil` once ("the initial values are all here"), then each change as
+/// it happens. An ordered consumer under it: nothing twice, nothing out of order, across
+/// reconnects. Entries go to a handler (as a subscription's callbacks run: one at a time, in
+/// order) or wait for `next`.
+public final class KeyValueWatcher {
+    public typealias Handler = (KeyValueEntry?) -> Void
+
+    public let keyValue: KeyValue
+    private let options: WatchOptions
+    private let lock = Condition()
+    private var handler: Handler?
+    private var queued = FIFO<KeyValueEntry?>()
+    private var markerSent = false
+    private var stopped = false
+    private var consumer: MessageConsumer?
+
+    /// Watches `keys` (subject-style filters: `*` one token, `>` the rest). With `handler`
+    /// nil, entries wait for `next`.
+    init(_ keyValue: KeyValue, keys: [String], options: WatchOptions, handler: Handler?) throws {
+        self.keyValue = keyValue
+        self.options = options
+        self.handler = handler
+        guard !keys.isEmpty else { throw NATSError.invalidArgument("a watch needs at least one key filter") }
+        for key in keys { try KeyValue.checkKey(key, wildcards: true) }
+        let config = JSONValue.object()
+        let subjects = keys.map { keyValue.subject($0) }
+        if subjects.count == 1 {
+            config.set("filter_subject", subjects[0])
+        } else {
+            let filters = JSONValue.array()
+            for subject in subjects { filters.append(JSONValue.string(subject)) }
+            config.set("filter_subjects", filters)
+        }
+        config.set("deliver_policy", options.updatesOnly ? "new" : options.includeHistory ? "all" : "last_per_subject")
+        if options.metaOnly { config.set("headers_only", true) }
+        let connection = keyValue.jetStream.connection
+        let made = try MessageConsumer.start(
+            jetStream: keyValue.jetStream, stream: keyValue.streamName, consumer: nil, ordered: config,
+            options: ConsumeOptions(maxMessages: 256)
+        ) { [self] inbox, filter in
+            try connection.subscribe(inbox, filter: filter) { [weak self] message in self?.deliver(message) }
+        }
+        lock.withLock { consumer = made }
+        if options.updatesOnly || made.initialPending == 0 {
+            // Nothing to wait for: the marker goes now, where the entries go, before any.
+            keyValue.jetStream.events.post { [weak self] in self?.sendMarkerIfDue(force: true) }
+        }
+    }
+
+    /// Stops the watch (its consumer goes); `next` then returns what was queued, then throws.
+    public func stop() {
+        let current: MessageConsumer? = lock.withLock {
+            stopped = true
+            lock.broadcast()
+            defer { consumer = nil }
+            return consumer
+        }
+        current?.stop()
+    }
+
+    /// The next entry (`nil`: the initial values are all here), waiting up to the timeout.
+    /// Throws `timeout`, or `invalidSubscription` once stopped and drained.
+    public func next(timeoutMilliseconds: Int64) throws -> KeyValueEntry? {
+        guard handler == nil else { throw NATSError.illegalState("this watch delivers to a handler") }
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        return try lock.withLock {
+            while queued.isEmpty {
+                if stopped { throw NATSError.invalidSubscription("the watch is stopped") }
+                if !lock.wait(until: deadline) && queued.isEmpty {
+                    throw NATSError.timeout("no change within \(timeoutMilliseconds) ms")
+                }
+            }
+            // Not empty: the loop above waited for an element.
+            return queued.popFirst() ?? nil
+        }
+    }
+
+    /// Entries queued for `next`.
+    public var pendingCount: Int { lock.withLock { queued.count } }
+
+    // On the subscription's callback thread, one at a time, in order.
+    private func deliver(_ message: Message) {
+        guard let entry = KeyValueEntry(bucket: keyValue.bucket, consumed: message) else { return }
+        sendMarkerIfDue(force: false)
+        if !(options.ignoreDeletes && entry.operation != .put) { hand(entry) }
+        if entry.delta == 0 { sendMarkerIfDue(force: true) }
+    }
+
+    private func sendMarkerIfDue(force: Bool) {
+        let due: Bool = lock.withLock {
+            guard !markerSent, force || options.updatesOnly || consumer?.initialPending == 0 else { return false }
+            markerSent = true
+            return true
+        }
+        if due { hand(nil) }
+    }
+
+    private func hand(_ entry: KeyValueEntry?) {
+        if let handler {
+            handler(entry)
+            return
+        }
+        lock.withLock {
+            queued.append(entry)
+            lock.signal()
+        }
+    }
+}
+
+extension KeyValue {
+    /// Watches `keys` (`[">"]`: all); see `KeyValueWatcher`.
+    public func watch(_ keys: [String] = [">"], options: WatchOptions = WatchOptions(), handler: KeyValueWatcher.Handler? = nil)
+        throws -> KeyValueWatcher
+    {
+        try KeyValueWatcher(self, keys: keys, options: options, handler: handler)
+    }
+
+    /// The keys with a value (deleted and purged ones left out), optionally among `filters`.
+    public func keys(_ filters: [String] = [">"]) throws -> [String] {
+        try initialEntries(filters, WatchOptions(ignoreDeletes: true, metaOnly: true)).map(\.key)
+    }
+
+    /// Every revision of `key` kept, oldest first (deletes and purges included); 404 when none.
+    public func history(_ key: String) throws -> [KeyValueEntry] {
+        try KeyValue.checkKey(key, wildcards: false)
+        let entries = try initialEntries([key], WatchOptions(includeHistory: true))
+        if entries.isEmpty { throw KeyValue.keyNotFound(key, deleted: false) }
+        return entries
+    }
+
+    /// What a watch delivers before its marker.
+    private func initialEntries(_ filters: [String], _ options: WatchOptions) throws -> [KeyValueEntry] {
+        let watcher = try watch(filters, options: options)
+        defer { watcher.stop() }
+        var entries: [KeyValueEntry] = []
+        while let entry = try watcher.next(timeoutMilliseconds: jetStream.timeoutMilliseconds) {
+            entries.append(entry)
+        }
+        return entries
+    }
+}
