@@ -2610,7 +2610,7 @@ snats_status snats_js_consumer_add(json_t **info, snats_jetstream *js, const cha
  *  exist). Parameters, statuses, blocking and threads: as snats_js_consumer_add(). */
 snats_status snats_js_consumer_update(json_t **info, snats_jetstream *js, const char *stream, const json_t *config);
 
-/** @brief Deletes a consumer. @param js Borrowed. @param stream, consumer Borrowed for the call.
+/** @brief Deletes a consumer. @param js Borrowed. @param stream Borrowed for the call. @param consumer Borrowed for the call.
  *  @retval SNATS_NOT_FOUND no such stream or consumer. Other statuses, blocking and threads: as
  *  the group says. */
 snats_status snats_js_consumer_delete(snats_jetstream *js, const char *stream, const char *consumer);
@@ -2654,7 +2654,7 @@ snats_status snats_js_call(json_t **result, snats_jetstream *js, const char *ope
 
 /**
  * @brief Starts a management operation; @p cb runs once with its answer or failure.
- * @param js Borrowed. @param operation, arguments As snats_js_call() (copied before return).
+ * @param js Borrowed. @param operation As snats_js_call(). @param arguments As snats_js_call() (copied before return).
  * @param cb Required: a ::snats_json_handler (the answer borrowed for the call; with a failure,
  *        snats_last_error() and snats_js_last_api_error() on the callback's thread say why).
  *        Runs as a connection event: on the delivery pool, or in the connection's dispatch
@@ -2724,7 +2724,7 @@ typedef void (*snats_js_pub_ack_handler)(snats_jetstream *js, snats_status statu
 /**
  * @brief Publishes to a stream without waiting for the ack: @p cb gets it. Up to the context's
  *        `max_pending_publishes` acks may be awaited at once.
- * @param js Borrowed. @param subject, headers, data Copied.
+ * @param js Borrowed. @param subject Copied. @param headers Copied; NULL for none. @param data Copied.
  * @param options As the group says, without `timeout_ms` (acks wait the context's timeout).
  * @param cb Required. @param closure Passed to @p cb.
  * @retval SNATS_OK sent (or buffered while reconnecting: then its ack comes from the new link):
@@ -2787,7 +2787,7 @@ void snats_js_pub_ack_destroy(snats_js_pub_ack *ack);
  *                   messages (snats_msg_release() each).
  * @param batch      > 0.
  * @param[out] count Set to how many slots were filled (0 on failure).
- * @param js Borrowed. @param stream, consumer Borrowed for the call.
+ * @param js Borrowed. @param stream Borrowed for the call. @param consumer Borrowed for the call.
  * @param expires_ms > 0: the server keeps the pull open this long; the call returns by then
  *                   (plus up to a second for the server's last word when it is slow).
  * @param options    Borrowed for the call; NULL or as the group says.
@@ -2905,6 +2905,239 @@ snats_status snats_js_msg_metadata(json_t **meta, snats_msg *msg);
 snats_status snats_js_metadata(json_t **meta, const char *reply);
 
 /** @} */
+
+/** \name Consuming continuously
+ *  A consume is a subscription (a ::snats_sub) on an inbox of its own that the library keeps
+ *  fed with pulls (as nats.go's `Consume`): up to `max_messages` asked for at once, a new pull
+ *  once the count falls to `threshold_messages`. The consumer's statuses (idle heartbeats,
+ *  pulls that ended) never reach the application. Everything that works on a subscription
+ *  works on it: snats_sub_unsubscribe() (stops pulling), snats_sub_drain(), pending limits,
+ *  snats_sub_next_msg() (when made without a callback), snats_sub_destroy().
+ *
+ *  Named consumer: it must exist (SNATS_NOT_FOUND otherwise, at once). When its heartbeats
+ *  stop, or after a reconnect, pulls start again; when it is deleted, the consume ends
+ *  (its subscription is unsubscribed) and the connection's error callback gets
+ *  SNATS_INVALID_SUBSCRIPTION with the subscription. Missed heartbeats are reported there
+ *  too (SNATS_MISSED_HEARTBEAT), and so are pulls the server refused (the next waits 500 ms).
+ *
+ *  Ordered (@p consumer NULL): the library makes an ephemeral consumer (no acks, memory, one
+ *  replica) configured by `ordered` and checks each message's consumer sequence; on a gap,
+ *  missed heartbeats, a reconnect or the consumer's deletion it makes it again from the
+ *  stream sequence after the last message delivered: nothing is delivered twice, nothing out
+ *  of order, nothing skipped. Unsubscribing deletes it.
+ *
+ *  Options (JSON, borrowed for the call; NULL for the defaults): `max_messages` (default 500),
+ *  `max_bytes` (0: no limit), `expires_ms` (each pull, default 30000, at least 1000),
+ *  `heartbeat_ms` (default half the expiry, at most 15000; at most half the expiry),
+ *  `threshold_messages` (default half of max_messages), `ordered` (a `ConsumerConfig` subset
+ *  for an ordered consume: `filter_subject` or `filter_subjects`, `deliver_policy`,
+ *  `opt_start_seq`, `opt_start_time`, `headers_only`, `replay_policy`).
+ *  @{ */
+
+/**
+ * @brief Consumes with a callback (or, with @p cb NULL, for snats_sub_next_msg()).
+ * @param[out] sub On SNATS_OK owned (snats_sub_destroy()); else NULL.
+ * @param js Borrowed; its connection must outlive the subscription.
+ * @param stream Borrowed for the call. @param consumer Borrowed for the call; NULL: ordered.
+ * @param options Borrowed for the call; NULL or as the group says.
+ * @param cb As snats_subscribe()'s: each message lent for the call, on the delivery pool (or
+ *        the connection's dispatch queue), one at a time, in order. NULL: synchronous.
+ * @param closure Passed to @p cb.
+ * @retval SNATS_OK consuming. @retval SNATS_NOT_FOUND no such stream or consumer.
+ * @retval SNATS_INVALID_ARG a NULL argument, a bad option, `ordered` with a consumer name.
+ * @retval SNATS_JS_API_ERROR the ordered consumer could not be made.
+ * Other statuses: as the group says. Blocks: one API round trip (two for an ordered one).
+ * Threads: any, callbacks included.
+ */
+snats_status snats_js_consume(snats_sub **sub, snats_jetstream *js, const char *stream, const char *consumer,
+                              const json_t *options, snats_msg_handler cb, void *closure);
+
+/** @brief As snats_js_consume(), delivering batches of records (as snats_subscribe_batch()).
+ *  @param cb Required. */
+snats_status snats_js_consume_batch(snats_sub **sub, snats_jetstream *js, const char *stream, const char *consumer,
+                                    const json_t *options, snats_batch_handler cb, void *closure);
+
+/** @brief As snats_js_consume(), bound to a dispatch queue (as snats_subscribe_on()): with
+ *  @p cb, callbacks run in snats_dispatch_queue_dispatch(); without, the messages come out of
+ *  snats_dispatch_queue_next_msgs() tagged with @p closure. @param queue Borrowed; must outlive
+ *  the subscription. */
+snats_status snats_js_consume_on(snats_sub **sub, snats_jetstream *js, const char *stream, const char *consumer,
+                                 const json_t *options, snats_dispatch_queue *queue, snats_msg_handler cb,
+                                 void *closure);
+
+/** @} */
+
+/** @} */
+
+/** \defgroup kvGroup Key-Value store
+ *  Buckets as nats.go and nats.py make them (ADR-8): the stream `KV_<bucket>` on subjects
+ *  `$KV.<bucket>.<key>`, one message per revision, the last `history` kept per key; deletes
+ *  and purges are markers (header `KV-Operation: DEL` or `PURGE`). A bucket written by
+ *  swiftnats is read by nats.go and nats.py, and the reverse.
+ *
+ *  Keys: `[-/_=.a-zA-Z0-9]+`, not starting or ending with `.` (SNATS_INVALID_ARG otherwise);
+ *  watches and listings take `*` and `>` as subject wildcards. A key with no value (never
+ *  written, deleted, purged) is SNATS_NOT_FOUND (snats_js_last_api_error(): 404, 10037).
+ *  Statuses otherwise, blocking and threads: as \ref jetStreamGroup says.
+ *  @{ */
+
+typedef struct snats_kv snats_kv;
+typedef struct snats_kv_entry snats_kv_entry;
+typedef struct snats_kv_watcher snats_kv_watcher;
+
+/** @brief What an entry records. */
+typedef enum {
+    SNATS_KV_PUT = 0,    /**< A value. */
+    SNATS_KV_DELETE = 1, /**< The key was deleted (its history stays). */
+    SNATS_KV_PURGE = 2   /**< The key was purged (its history went). */
+} snats_kv_operation;
+
+/**
+ * @brief Creates a bucket (or accepts an identical one).
+ * @param[out] kv On SNATS_OK owned (snats_kv_destroy()); else NULL.
+ * @param js Borrowed; must outlive @p kv. @param bucket Borrowed for the call: `[-_a-zA-Z0-9]+`.
+ * @param config Borrowed for the call; NULL for the defaults: `history` (1..64, default 1),
+ *        `ttl` (nanoseconds; 0: values never expire), `max_value_size`, `max_bytes`,
+ *        `storage` ("file", default, or "memory"), `replicas`, `description`, `compression`
+ *        (true: s2), `metadata`.
+ * @retval SNATS_JS_API_ERROR the bucket exists with another configuration (10058).
+ * @retval SNATS_INVALID_ARG a bad name or setting, an unknown setting.
+ */
+snats_status snats_kv_bucket_create(snats_kv **kv, snats_jetstream *js, const char *bucket, const json_t *config);
+
+/** @brief Opens an existing bucket. @param[out] kv As snats_kv_bucket_create().
+ *  @retval SNATS_NOT_FOUND no such bucket (10059). */
+snats_status snats_kv_bucket_bind(snats_kv **kv, snats_jetstream *js, const char *bucket);
+
+/** @brief Deletes a bucket and every key. @retval SNATS_NOT_FOUND no such bucket. */
+snats_status snats_kv_bucket_delete(snats_jetstream *js, const char *bucket);
+
+/** @brief The buckets' names, as a JSON array of strings (a new reference). */
+snats_status snats_kv_bucket_names(json_t **names, snats_jetstream *js);
+
+/** @brief Frees a bucket handle (the bucket stays). @param kv Taken; NULL is a no-op.
+ *  Blocks: no. Threads: any. */
+void snats_kv_destroy(snats_kv *kv);
+
+/** @brief The bucket's status: `bucket`, `values` (revisions stored), `history`, `ttl`,
+ *  `bytes`, `backing_store`, `is_compressed`, and `info` (the stream's info). A new reference. */
+snats_status snats_kv_status(json_t **status, snats_kv *kv);
+
+/** @brief Stores a value. @param[out] revision When not NULL, the new revision (0 on failure).
+ *  @param kv Borrowed. @param key Borrowed for the call. @param data Borrowed for the call;
+ *  NULL allowed when @p len is 0. @retval SNATS_JS_API_ERROR the bucket refused it (larger
+ *  than its `max_value_size`, the bucket full...). */
+snats_status snats_kv_put(uint64_t *revision, snats_kv *kv, const char *key, const void *data, size_t len);
+
+/** @brief Stores a value only if the key has none (never written, deleted or purged).
+ *  @retval SNATS_JS_API_ERROR it has one (err_code 10071). Otherwise as snats_kv_put(). */
+snats_status snats_kv_create(uint64_t *revision, snats_kv *kv, const char *key, const void *data, size_t len);
+
+/** @brief Stores a value only if the key's last revision is @p last (compare-and-set).
+ *  @retval SNATS_JS_API_ERROR it is not (err_code 10071). Otherwise as snats_kv_put(). */
+snats_status snats_kv_update(uint64_t *revision, snats_kv *kv, const char *key, const void *data, size_t len,
+                             uint64_t last);
+
+/**
+ * @brief The key's current value, or the one at @p revision.
+ * @param[out] entry On SNATS_OK owned (snats_kv_entry_destroy()); else NULL.
+ * @param kv Borrowed. @param key Borrowed for the call. @param revision 0: the current one.
+ * @retval SNATS_NOT_FOUND no value (or @p revision is another key's).
+ */
+snats_status snats_kv_get(snats_kv_entry **entry, snats_kv *kv, const char *key, uint64_t revision);
+
+/** @brief Marks a key deleted (its history stays). @param last 0, or only if this is the key's
+ *  last revision (else SNATS_JS_API_ERROR, 10071). */
+snats_status snats_kv_delete(snats_kv *kv, const char *key, uint64_t last);
+
+/** @brief Marks a key purged and drops its earlier revisions. @param last As snats_kv_delete(). */
+snats_status snats_kv_purge(snats_kv *kv, const char *key, uint64_t last);
+
+/** @brief The keys that have a value, as a JSON array of strings (a new reference).
+ *  @param filter Borrowed for the call; NULL for all, else a key filter with wildcards. */
+snats_status snats_kv_keys(json_t **keys, snats_kv *kv, const char *filter);
+
+/**
+ * @brief Every revision kept of a key, oldest first (deletes and purges included).
+ * @param[out] entries On SNATS_OK an owned array of @p count owned entries
+ *             (snats_kv_entries_destroy()); else NULL.
+ * @param[out] count Set to the number of entries (0 on failure).
+ * @retval SNATS_NOT_FOUND the key has no revision.
+ */
+snats_status snats_kv_history(snats_kv_entry ***entries, int *count, snats_kv *kv, const char *key);
+
+/** @brief Frees an array from snats_kv_history() and its entries. NULL is a no-op. */
+void snats_kv_entries_destroy(snats_kv_entry **entries, int count);
+
+/** @brief The entry's bucket. Borrowed, valid as long as @p entry; NULL for NULL. */
+const char *snats_kv_entry_bucket(const snats_kv_entry *entry);
+/** @brief The entry's key. Borrowed, valid as long as @p entry; NULL for NULL. */
+const char *snats_kv_entry_key(const snats_kv_entry *entry);
+/** @brief The value's bytes (NULL when empty). Borrowed, valid as long as @p entry. */
+const void *snats_kv_entry_value(const snats_kv_entry *entry);
+/** @brief The value's length. */
+size_t snats_kv_entry_value_len(const snats_kv_entry *entry);
+/** @brief The revision (the stream sequence). */
+uint64_t snats_kv_entry_revision(const snats_kv_entry *entry);
+/** @brief In a watch: how many later revisions were pending when it was delivered; 0 otherwise. */
+uint64_t snats_kv_entry_delta(const snats_kv_entry *entry);
+/** @brief When it was stored, in nanoseconds since the Unix epoch. */
+int64_t snats_kv_entry_created(const snats_kv_entry *entry);
+/** @brief A ::snats_kv_operation. */
+int snats_kv_entry_operation(const snats_kv_entry *entry);
+/** @brief Frees an entry. @param entry Taken; NULL is a no-op. Never for an entry lent to a
+ *  ::snats_kv_watch_handler. Blocks: no. Threads: any. */
+void snats_kv_entry_destroy(snats_kv_entry *entry);
+
+/**
+ * @brief Receives a watch's entries.
+ * @param watcher The watcher's handle, valid during the call.
+ * @param entry   Lent for the call (copy what you keep); NULL once, after the initial values
+ *                (at once when there are none, or with `updates_only`).
+ * @param closure The pointer given with the watch.
+ * Threads: as a subscription's callbacks: on the delivery pool (or the connection's dispatch
+ * queue), one at a time, in order. Any function may be called inside, except
+ * snats_kv_watcher_destroy() of this watcher.
+ */
+typedef void (*snats_kv_watch_handler)(snats_kv_watcher *watcher, const snats_kv_entry *entry, void *closure);
+
+/**
+ * @brief Watches keys: their current values first (or every revision kept, with
+ *        `include_history`), then NULL once, then each change as it happens; an ordered
+ *        consumer under it (nothing twice or out of order, across reconnects).
+ * @param[out] watcher On SNATS_OK owned (snats_kv_watcher_destroy()); else NULL.
+ * @param kv Borrowed; must outlive the watcher.
+ * @param keys Borrowed for the call; a key filter (`*`, `>`), NULL for all (or `keys` in
+ *        @p options for several).
+ * @param options Borrowed for the call; NULL or any of `keys` (array of filters),
+ *        `include_history`, `ignore_deletes`, `meta_only` (values left empty),
+ *        `updates_only` (no initial values) (booleans).
+ * @param cb NULL: read with snats_kv_watcher_next(). @param closure Passed to @p cb.
+ * @retval SNATS_OK watching. @retval SNATS_INVALID_ARG a bad filter or option.
+ * Blocks: two API round trips. Threads: any, callbacks included.
+ */
+snats_status snats_kv_watch(snats_kv_watcher **watcher, snats_kv *kv, const char *keys, const json_t *options,
+                            snats_kv_watch_handler cb, void *closure);
+
+/**
+ * @brief The next entry of a watch made without a callback.
+ * @param[out] entry On SNATS_OK an owned entry (snats_kv_entry_destroy()), or NULL for the
+ *             marker after the initial values.
+ * @param watcher Borrowed. @param timeout_ms > 0.
+ * @retval SNATS_TIMEOUT nothing within @p timeout_ms.
+ * @retval SNATS_INVALID_SUBSCRIPTION the watch is stopped and nothing is left.
+ * @retval SNATS_ILLEGAL_STATE the watch has a callback.
+ * Blocks: up to @p timeout_ms. Threads: any.
+ */
+snats_status snats_kv_watcher_next(snats_kv_entry **entry, snats_kv_watcher *watcher, int64_t timeout_ms);
+
+/** @brief Stops a watch (its consumer goes); a callback running on another thread is waited
+ *  for. Blocks: an UNSUB and that wait. Threads: any. */
+snats_status snats_kv_watcher_stop(snats_kv_watcher *watcher);
+
+/** @brief Stops and frees a watch. @param watcher Taken; NULL is a no-op. Not from its own
+ *  callback. Blocks: as snats_kv_watcher_stop(). Threads: any. */
+void snats_kv_watcher_destroy(snats_kv_watcher *watcher);
 
 /** @} */
 

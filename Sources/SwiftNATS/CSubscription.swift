@@ -31,11 +31,42 @@ private func subscription(_ pointer: OpaquePointer?) throws -> Subscription {
 
 /// How a C subscription delivers: read with `snats_sub_next_msg`, a callback run as
 /// `delivery` says, or batches taken from a dispatch queue.
-private enum CDelivery {
+enum CDelivery {
     case synchronous
     case callback(SubscriptionDelivery)
     case batchCallback(CBatchHandler)
     case batches(DeliveryQueue)
+}
+
+/// Makes the subscription behind the handle `box`, delivering as `delivery` says; `filter`
+/// for a library layer's own messages (a JetStream consumer's statuses).
+func makeSubscription(
+    _ conn: Connection, connHandle: OpaquePointer?, box: CSubscription, subject: String, queue: String?,
+    delivery: CDelivery, callback: CMsgHandler?, closure: UnsafeMutableRawPointer?, filter: Subscription.Filter? = nil
+) throws -> Subscription {
+    let handle = Handle.unretained(box)
+    switch delivery {
+    case .synchronous:
+        return try conn.subscribeSync(subject, queue: queue, filter: filter)
+    case .batches(let dispatchQueue):
+        return try conn.subscribeBatches(
+            subject, queue: queue, on: dispatchQueue, token: UInt64(UInt(bitPattern: closure)), filter: filter)
+    case .batchCallback(let callback):
+        return try conn.subscribeInBatches(subject, queue: queue, filter: filter) { messages in
+            // One buffer for the batch, in the records of snats_sub_next_msgs().
+            let size = messages.reduce(0) { $0 + PackedMessage.size(of: $1.storage) }
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, size), alignment: 8)
+            defer { buffer.deallocate() }
+            var cursor = buffer
+            for message in messages { cursor = PackedMessage.write(message.storage, at: cursor) }
+            callback(connHandle, handle, buffer, size, messages.count, closure)
+        }
+    case .callback(let where_):
+        let callback = try required(callback, "cb")
+        return try conn.subscribe(subject, queue: queue, delivery: where_, filter: filter) { message in
+            callback(connHandle, handle, Handle.unretained(message.storage), closure)
+        }
+    }
 }
 
 private func subscribe(
@@ -51,34 +82,11 @@ private func subscribe(
         let subject = try requiredString(subject, "subject")
         let queue = queueRequired ? try requiredString(queue, "queue") : optionalString(queue)
         let box = CSubscription(connectionBox: connectionBox, subject: subject)
-        let handle = Handle.unretained(box)
-        let made: Subscription
-        switch delivery {
-        case .synchronous:
-            made = try conn.subscribeSync(subject, queue: queue)
-        case .batches(let dispatchQueue):
-            made = try conn.subscribeBatches(
-                subject, queue: queue, on: dispatchQueue, token: UInt64(UInt(bitPattern: closure)))
-        case .batchCallback(let callback):
-            let connHandle = connPointer
-            made = try conn.subscribeInBatches(subject, queue: queue) { messages in
-                // One buffer for the batch, in the records of snats_sub_next_msgs().
-                let size = messages.reduce(0) { $0 + PackedMessage.size(of: $1.storage) }
-                let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, size), alignment: 8)
-                defer { buffer.deallocate() }
-                var cursor = buffer
-                for message in messages { cursor = PackedMessage.write(message.storage, at: cursor) }
-                callback(connHandle, handle, buffer, size, messages.count, closure)
-            }
-        case .callback(let where_):
-            let callback = try required(callback, "cb")
-            let connHandle = connPointer
-            made = try conn.subscribe(subject, queue: queue, delivery: where_) { message in
-                callback(connHandle, handle, Handle.unretained(message.storage), closure)
-            }
-        }
+        let made = try makeSubscription(
+            conn, connHandle: connPointer, box: box, subject: subject, queue: queue, delivery: delivery, callback: callback,
+            closure: closure)
         box.subscription = made
-        connectionBox.remember(made, handle: handle)
+        connectionBox.remember(made, handle: Handle.unretained(box))
         out.pointee = Handle.make(box)
     }
 }

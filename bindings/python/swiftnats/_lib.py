@@ -61,6 +61,7 @@ __all__ = [
     "PUB_ACK_HANDLER",
     "FETCH_HANDLER",
     "JS_MSG_HANDLER",
+    "KV_WATCH_HANDLER",
     "LIBRARY_ENV",
 ]
 
@@ -201,6 +202,8 @@ PUB_ACK_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
 FETCH_HANDLER = CFUNCTYPE(None, c_void_p, c_status, POINTER(c_void_p), c_int, c_void_p)
 #: typedef void (*snats_js_msg_handler)(snats_jetstream *, snats_status, snats_msg *msg, void *closure);
 JS_MSG_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
+#: typedef void (*snats_kv_watch_handler)(snats_kv_watcher *, const snats_kv_entry *entry, void *closure);
+KV_WATCH_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
 
 # Borrowed `const char *` results are declared c_char_p: ctypes copies them into `bytes` at once.
 # Owned `char *` results (snats_json_dumps) are declared c_void_p so they can be snats_free()d.
@@ -526,6 +529,39 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_js_ack_sync_async": (c_status, [c_handle, c_char_p, c_int64, FLUSH_HANDLER, c_void_p]),
     "snats_js_msg_metadata": (c_status, [POINTER(c_json), c_handle]),
     "snats_js_metadata": (c_status, [POINTER(c_json), c_char_p]),
+    "snats_js_consume": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p, c_json, MSG_HANDLER, c_void_p]),
+    "snats_js_consume_batch": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p, c_json, BATCH_HANDLER, c_void_p]),
+    "snats_js_consume_on": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p, c_json, c_handle, MSG_HANDLER,
+                                       c_void_p]),
+    # Key-Value
+    "snats_kv_bucket_create": (c_status, [c_handle_p, c_handle, c_char_p, c_json]),
+    "snats_kv_bucket_bind": (c_status, [c_handle_p, c_handle, c_char_p]),
+    "snats_kv_bucket_delete": (c_status, [c_handle, c_char_p]),
+    "snats_kv_bucket_names": (c_status, [POINTER(c_json), c_handle]),
+    "snats_kv_destroy": (None, [c_handle]),
+    "snats_kv_status": (c_status, [POINTER(c_json), c_handle]),
+    "snats_kv_put": (c_status, [POINTER(c_uint64), c_handle, c_char_p, c_void_p, c_size_t]),
+    "snats_kv_create": (c_status, [POINTER(c_uint64), c_handle, c_char_p, c_void_p, c_size_t]),
+    "snats_kv_update": (c_status, [POINTER(c_uint64), c_handle, c_char_p, c_void_p, c_size_t, c_uint64]),
+    "snats_kv_get": (c_status, [c_handle_p, c_handle, c_char_p, c_uint64]),
+    "snats_kv_delete": (c_status, [c_handle, c_char_p, c_uint64]),
+    "snats_kv_purge": (c_status, [c_handle, c_char_p, c_uint64]),
+    "snats_kv_keys": (c_status, [POINTER(c_json), c_handle, c_char_p]),
+    "snats_kv_history": (c_status, [POINTER(POINTER(c_void_p)), POINTER(c_int), c_handle, c_char_p]),
+    "snats_kv_entries_destroy": (None, [POINTER(c_void_p), c_int]),
+    "snats_kv_entry_bucket": (c_char_p, [c_handle]),
+    "snats_kv_entry_key": (c_char_p, [c_handle]),
+    "snats_kv_entry_value": (c_void_p, [c_handle]),
+    "snats_kv_entry_value_len": (c_size_t, [c_handle]),
+    "snats_kv_entry_revision": (c_uint64, [c_handle]),
+    "snats_kv_entry_delta": (c_uint64, [c_handle]),
+    "snats_kv_entry_created": (c_int64, [c_handle]),
+    "snats_kv_entry_operation": (c_int, [c_handle]),
+    "snats_kv_entry_destroy": (None, [c_handle]),
+    "snats_kv_watch": (c_status, [c_handle_p, c_handle, c_char_p, c_json, KV_WATCH_HANDLER, c_void_p]),
+    "snats_kv_watcher_next": (c_status, [c_handle_p, c_handle, c_int64]),
+    "snats_kv_watcher_stop": (c_status, [c_handle]),
+    "snats_kv_watcher_destroy": (None, [c_handle]),
 }
 
 

@@ -814,32 +814,47 @@ class Client:
         Raises InvalidSubjectError, InvalidArgumentError (bad queue name),
         ConnectionClosedError, DrainingError, NotConnectedError.
         """
+        subj = rt.subject_arg(subject)
+        q = rt.text_arg(queue, "queue") if queue else None
+
+        def make(mode: str, out: Any, key: Optional[int], queue_ptr: Optional[int]) -> int:
+            with self._use() as ptr:
+                if mode == "queue":
+                    return int(lib.snats_subscribe_on(out, ptr, subj, q, queue_ptr, _NO_MSG_HANDLER, key))
+                if mode == "batch":
+                    return int(lib.snats_subscribe_batch(out, ptr, subj, q, BATCH_THUNK, key))
+                if q is not None:
+                    return int(lib.snats_queue_subscribe_sync(out, ptr, subj, q))
+                return int(lib.snats_subscribe_sync(out, ptr, subj))
+
+        return self._subscribe(subject, queue, cb, max_msgs, pending_msgs_limit, pending_bytes_limit, make)
+
+    def _subscribe(
+        self, subject: str, queue: str, cb: Optional[MsgHandler], max_msgs: int, pending_msgs_limit: Optional[int],
+        pending_bytes_limit: Optional[int], make: Callable[[str, Any, Optional[int], Optional[int]], int],
+    ) -> Subscription:
+        """Makes a subscription with ``make(mode, out, key, queue)``: "queue" (bound to the
+        connection's dispatch queue, tagged with @p key), "batch" (batches on the delivery
+        pool) or "sync" (read with next_msg). A JetStream consume is made the same way."""
         if cb is not None:
             if not callable(cb):
                 raise TypeError("cb must be callable")
             if inspect.iscoroutinefunction(cb):
                 raise TypeError("cb must be a plain function (it runs on the subscription's thread)")
-        subj = rt.subject_arg(subject)
-        q = rt.text_arg(queue, "queue") if queue else None
         self._sweep()
         sub = Subscription(self, subject, queue, cb)
         out = ctypes.c_void_p()
         try:
-            with self._use() as ptr:
-                if cb is not None and self._dispatch_queue is not None:
-                    # bound to the connection's dispatch queue, taken in batches by its owner
-                    # (swiftnats.aio's event loop), tagged with the registry key
-                    st = lib.snats_subscribe_on(
-                        ctypes.byref(out), ptr, subj, q, self._dispatch_queue.ptr, _NO_MSG_HANDLER, sub._key
-                    )
-                elif cb is not None:
-                    # batches of messages on the library's delivery pool (see _delivery.py)
-                    st = lib.snats_subscribe_batch(ctypes.byref(out), ptr, subj, q, BATCH_THUNK, sub._key)
-                elif q is not None:
-                    st = lib.snats_queue_subscribe_sync(ctypes.byref(out), ptr, subj, q)
-                else:
-                    st = lib.snats_subscribe_sync(ctypes.byref(out), ptr, subj)
-                _check(st)
+            if cb is not None and self._dispatch_queue is not None:
+                # bound to the connection's dispatch queue, taken in batches by its owner
+                # (swiftnats.aio's event loop), tagged with the registry key
+                st = make("queue", ctypes.byref(out), sub._key, self._dispatch_queue.ptr)
+            elif cb is not None:
+                # batches of messages on the library's delivery pool (see _delivery.py)
+                st = make("batch", ctypes.byref(out), sub._key, None)
+            else:
+                st = make("sync", ctypes.byref(out), None, None)
+            _check(st)
         except BaseException:
             sub._abandon()
             raise

@@ -27,8 +27,65 @@ from .msg import Msg
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
+    from .subscription import Subscription
 
 __all__ = ["JetStreamContext", "PullSubscription", "JetStreamManagement"]
+
+#: how long the ephemeral consumer of a ``subscribe()`` outlives its subscription
+_EPHEMERAL_INACTIVE = 5.0
+
+
+def ordered_options(subject: str, deliver_policy: Optional[str], headers_only: Optional[bool]) -> Dict[str, Any]:
+    """The consume options of an ordered ``subscribe()``."""
+    ordered: Dict[str, Any] = {"filter_subject": subject}
+    if deliver_policy is not None:
+        ordered["deliver_policy"] = deliver_policy
+    if headers_only:
+        ordered["headers_only"] = True
+    return {"ordered": ordered}
+
+
+def subscribe_consumer_config(subject: str, config: Any, durable: Optional[str], deliver_policy: Optional[str],
+                              headers_only: Optional[bool]) -> Dict[str, Any]:
+    """The pull consumer a ``subscribe()`` makes when it finds none."""
+    settings = config_document(config, {})
+    settings.setdefault("ack_policy", "explicit")
+    settings.setdefault("filter_subject", subject)
+    if deliver_policy is not None:
+        settings.setdefault("deliver_policy", deliver_policy)
+    if headers_only:
+        settings.setdefault("headers_only", True)
+    if durable is not None:
+        settings["durable_name"] = durable
+    else:
+        settings.setdefault("inactive_threshold", int(_EPHEMERAL_INACTIVE * 1_000_000_000))
+    return settings
+
+
+def check_pull_consumer(info: Info) -> None:
+    if info.config is not None and info.config.deliver_subject:
+        raise ValueError(f"consumer {info.name!r} is a push consumer: subscribe() pulls (give a pull consumer)")
+
+
+def consume_maker(handle: rt.Handle, stream: str, consumer: Optional[str],
+                  options: Optional[Dict[str, Any]]) -> Callable[[str, Any, Optional[int], Optional[int]], int]:
+    """What ``Client._subscribe`` calls to make a consume in the mode it needs."""
+    from .client import _NO_MSG_HANDLER  # noqa: PLC0415 - the client imports this module lazily
+    from ._delivery import BATCH_THUNK  # noqa: PLC0415
+
+    stream_arg = stream.encode()
+    consumer_arg = consumer.encode() if consumer else None
+
+    def make(mode: str, out: Any, key: Optional[int], queue_ptr: Optional[int]) -> int:
+        with handle.use() as js:
+            def start(doc: Optional[int]) -> int:
+                if mode == "queue":
+                    return int(lib.snats_js_consume_on(out, js, stream_arg, consumer_arg, doc, queue_ptr, _NO_MSG_HANDLER, key))
+                if mode == "batch":
+                    return int(lib.snats_js_consume_batch(out, js, stream_arg, consumer_arg, doc, BATCH_THUNK, key))
+                return int(lib.snats_js_consume(out, js, stream_arg, consumer_arg, doc, _NO_MSG_HANDLER, None))
+            return int(with_json(options, start))
+    return make
 
 
 def _context_options(domain: Optional[str], prefix: Optional[str], timeout: float,
@@ -359,6 +416,49 @@ class JetStreamContext(JetStreamManagement):
         """A pull subscription on an existing consumer."""
         self.consumer_info(stream, durable)
         return PullSubscription(self, stream, durable, ephemeral=False)
+
+    def subscribe(self, subject: str, queue: str = "", cb: Optional[Callable[[Msg], None]] = None,
+                  durable: Optional[str] = None, stream: Optional[str] = None, config: Any = None,
+                  manual_ack: bool = False, ordered_consumer: bool = False, deliver_policy: Optional[str] = None,
+                  headers_only: Optional[bool] = None, pending_msgs_limit: Optional[int] = None,
+                  pending_bytes_limit: Optional[int] = None) -> "Subscription":
+        """A subscription fed by a consumer (nats.py's ``js.subscribe``), as any subscription:
+        ``cb(msg)`` on the delivery pool, or ``next_msg()``. Under it the library pulls
+        continuously (no push consumer, no flow control to answer).
+
+        @p ordered_consumer: an ordered consumer of @p subject (no acks; nothing twice or out of
+        order, across reconnects). Else the consumer @p durable (or @p queue: subscribers
+        sharing it share the messages) is used, made when missing; without either, an
+        ephemeral one (gone 5 s after the subscription). With @p cb and acks, each message is
+        acked when @p cb returns unless @p manual_ack or it was acknowledged."""
+        stream = stream or self.find_stream_name_by_subject(subject)
+        consumer: Optional[str] = None
+        options: Optional[Dict[str, Any]] = None
+        acks = False
+        if ordered_consumer:
+            options = ordered_options(subject, deliver_policy, headers_only)
+        else:
+            durable = durable or queue or None
+            info: Optional[Info] = None
+            if durable is not None:
+                try:
+                    info = self.consumer_info(stream, durable)
+                    check_pull_consumer(info)
+                except NotFoundError:
+                    info = None
+            if info is None:
+                info = self.add_consumer(stream, subscribe_consumer_config(subject, config, durable, deliver_policy,
+                                                                           headers_only))
+            consumer = info.name
+            acks = (info.config.ack_policy if info.config is not None else "explicit") != "none"
+        handler = cb
+        if cb is not None and acks and not manual_ack:
+            def handler(msg: Msg) -> None:
+                cb(msg)
+                if not msg._ackd:
+                    msg.ack()
+        return self._nc._subscribe(subject, "", handler, 0, pending_msgs_limit, pending_bytes_limit,
+                                   consume_maker(self._handle, stream, consumer, options))
 
     def _fetch(self, stream: str, consumer: str, batch: int, timeout: float, max_bytes: Optional[int],
                heartbeat: Optional[float], no_wait: bool) -> List[Msg]:

@@ -236,6 +236,14 @@ class Client(Events, Pump):
         ``async def`` function) each message is passed to it on the loop, one at a time, in
         order; without, read with :meth:`Subscription.next_msg` or ``sub.messages``. @p
         max_msgs > 0 ends it after that many messages."""
+        return self._subscribe(subject, queue, cb, max_msgs, pending_msgs_limit, pending_bytes_limit)
+
+    def _subscribe(
+        self, subject: str, queue: str, cb: Optional[AsyncMsgHandler], max_msgs: int, pending_msgs_limit: Optional[int],
+        pending_bytes_limit: Optional[int], make: Optional[Callable[[str, Any, Optional[int], Optional[int]], int]] = None,
+    ) -> "Subscription":
+        """As :meth:`subscribe`; with @p make, the subscription is made by it (a JetStream
+        consume, see ``swiftnats.Client._subscribe``)."""
         if cb is not None and not callable(cb):
             raise TypeError("cb must be callable")
         if self._draining:
@@ -247,10 +255,14 @@ class Client(Events, Pump):
             default_bytes if pending_bytes_limit is None else pending_bytes_limit,
         )
         sub = Subscription._new(self, cb, limits, max_msgs)
-        sync_sub = nc.subscribe(
-            subject, queue=queue, cb=sub._push_from_sync, max_msgs=max_msgs,
-            pending_msgs_limit=pending_msgs_limit, pending_bytes_limit=pending_bytes_limit,
-        )
+        if make is None:
+            sync_sub = nc.subscribe(
+                subject, queue=queue, cb=sub._push_from_sync, max_msgs=max_msgs,
+                pending_msgs_limit=pending_msgs_limit, pending_bytes_limit=pending_bytes_limit,
+            )
+        else:
+            sync_sub = nc._subscribe(subject, queue, sub._push_from_sync, max_msgs, pending_msgs_limit,
+                                     pending_bytes_limit, make)
         # no message can be delivered before the pump runs again, on this thread
         sub._sub = sync_sub
         sync_sub._aio = sub  # type: ignore[attr-defined]

@@ -19,6 +19,10 @@ from ..errors import NotFoundError, _check
 from ..headers import HeadersArg
 from ..jetstream import (
     FETCH_THUNK,
+    check_pull_consumer,
+    consume_maker,
+    ordered_options,
+    subscribe_consumer_config,
     STORED_MSG_THUNK,
     JetStreamManagement,
     create_context,
@@ -168,6 +172,44 @@ class JetStreamContext(JetStreamManagement):
         settings.setdefault("filter_subject", subject)
         info: Info = await self.add_consumer(stream, settings, durable_name=durable)
         return PullSubscription(self, stream, info.name, ephemeral=durable is None)
+
+    async def subscribe(self, subject: str, queue: str = "", cb: Optional[Callable[[Msg], Any]] = None,
+                        durable: Optional[str] = None, stream: Optional[str] = None, config: Any = None,
+                        manual_ack: bool = False, ordered_consumer: bool = False, deliver_policy: Optional[str] = None,
+                        headers_only: Optional[bool] = None, pending_msgs_limit: Optional[int] = None,
+                        pending_bytes_limit: Optional[int] = None) -> Any:
+        """As :meth:`swiftnats.jetstream.JetStreamContext.subscribe`: an aio subscription fed by
+        a consumer; @p cb may be ``async def``; ``next_msg()`` and ``messages`` as for any."""
+        stream = stream or await self.find_stream_name_by_subject(subject)
+        consumer: Optional[str] = None
+        options: Optional[Dict[str, Any]] = None
+        acks = False
+        if ordered_consumer:
+            options = ordered_options(subject, deliver_policy, headers_only)
+        else:
+            durable = durable or queue or None
+            info: Optional[Info] = None
+            if durable is not None:
+                try:
+                    info = await self.consumer_info(stream, durable)
+                    check_pull_consumer(info)  # type: ignore[arg-type]
+                except NotFoundError:
+                    info = None
+            if info is None:
+                info = await self.add_consumer(stream, subscribe_consumer_config(subject, config, durable, deliver_policy,
+                                                                                 headers_only))
+            consumer = info.name  # type: ignore[union-attr]
+            acks = (info.config.ack_policy if info.config is not None else "explicit") != "none"  # type: ignore[union-attr]
+        handler = cb
+        if cb is not None and acks and not manual_ack:
+            async def handler(msg: Msg) -> None:
+                result = cb(msg)
+                if asyncio.iscoroutine(result):
+                    await result
+                if not msg._ackd:
+                    await msg.ack()
+        return self._aio._subscribe(subject, "", handler, 0, pending_msgs_limit, pending_bytes_limit,
+                                    consume_maker(self._handle, stream, consumer, options))
 
     async def pull_subscribe_bind(self, durable: str, stream: str) -> "PullSubscription":
         await self.consumer_info(stream, durable)

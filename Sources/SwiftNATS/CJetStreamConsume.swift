@@ -1,0 +1,96 @@
+import CJansson
+import NATS
+import NATSJetStream
+
+// Continuous consumes as subscriptions: the handle is a `snats_sub`, so unsubscribe, drain,
+// pending limits, next_msg and destroy work as for any subscription.
+
+private func consumeOptions(_ json: UnsafePointer<json_t>?) throws -> (ConsumeOptions, JSONValue?) {
+    let options = try JSONOptions(
+        json, allowed: ["max_messages", "max_bytes", "expires_ms", "heartbeat_ms", "threshold_messages", "ordered"], "options")
+    var consume = ConsumeOptions()
+    if let value = try options.int("max_messages") { consume.maxMessages = Int(clamping: value) }
+    if let value = try options.int("max_bytes") { consume.maxBytes = Int(clamping: value) }
+    if let value = try options.int("expires_ms") { consume.expiresMilliseconds = value }
+    if let value = try options.int("heartbeat_ms") { consume.heartbeatMilliseconds = value }
+    if let value = try options.int("threshold_messages") { consume.thresholdMessages = Int(clamping: value) }
+    var ordered: JSONValue?
+    if let member = options.value?.value("ordered"), !member.isNull {
+        guard member.isObject else { throw NATSError.invalidArgument("\"ordered\" must be a consumer configuration object") }
+        ordered = member.copy()
+    }
+    return (consume, ordered)
+}
+
+private func consume(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?,
+    _ consumer: UnsafePointer<CChar>?, _ options: UnsafePointer<json_t>?, _ callback: CMsgHandler?,
+    _ closure: UnsafeMutableRawPointer?, _ delivery: CDelivery
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, "sub")
+        let jsBox = try Handle.get(pointer, as: CJetStream.self, "js")
+        let connectionBox = jsBox.connectionBox
+        let conn = try connectionBox.connected()
+        let name = optionalString(consumer)
+        let (consumeOptions, ordered) = try consumeOptions(options)
+        if name != nil && ordered != nil {
+            throw NATSError.invalidArgument("\"ordered\" is for a consume without a consumer name")
+        }
+        var made: CSubscription?
+        let started = try MessageConsumer.start(
+            jetStream: jsBox.jetStream, stream: try requiredString(stream, "stream"), consumer: name, ordered: ordered,
+            options: consumeOptions
+        ) { inbox, filter in
+            let box = CSubscription(connectionBox: connectionBox, subject: inbox)
+            made = box
+            return try makeSubscription(
+                conn, connHandle: Handle.unretained(connectionBox), box: box, subject: inbox, queue: nil, delivery: delivery,
+                callback: callback, closure: closure, filter: filter)
+        }
+        guard let box = made, let subscription = started.subscription else {
+            started.stop()
+            throw NATSError.connectionClosed
+        }
+        box.subscription = subscription
+        connectionBox.remember(subscription, handle: Handle.unretained(box))
+        out.pointee = Handle.make(box)
+    }
+}
+
+@_cdecl("snats_js_consume")
+public func snats_js_consume(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?,
+    _ consumer: UnsafePointer<CChar>?, _ options: UnsafePointer<json_t>?, _ callback: CMsgHandler?,
+    _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    consume(out, pointer, stream, consumer, options, callback, closure, callback == nil ? .synchronous : .callback(.connectionDefault))
+}
+
+@_cdecl("snats_js_consume_batch")
+public func snats_js_consume_batch(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?,
+    _ consumer: UnsafePointer<CChar>?, _ options: UnsafePointer<json_t>?, _ callback: CBatchHandler?,
+    _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let callback else {
+        out?.pointee = nil
+        return withStatus { throw NATSError.nullArgument("cb") }
+    }
+    return consume(out, pointer, stream, consumer, options, nil, closure, .batchCallback(callback))
+}
+
+@_cdecl("snats_js_consume_on")
+public func snats_js_consume_on(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?,
+    _ consumer: UnsafePointer<CChar>?, _ options: UnsafePointer<json_t>?, _ dispatchQueue: OpaquePointer?,
+    _ callback: CMsgHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let dispatchQueue else {
+        out?.pointee = nil
+        return withStatus { throw NATSError.nullArgument("queue") }
+    }
+    let queue = Handle.borrow(dispatchQueue, as: DeliveryQueue.self)
+    return consume(out, pointer, stream, consumer, options, callback, closure, callback == nil ? .batches(queue) : .callback(.queue(queue)))
+}
