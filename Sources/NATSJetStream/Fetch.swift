@@ -116,6 +116,7 @@ final class PullBatch {
     private var lastActivity = Deadline.now()
     private var cancelTimers: [() -> Void] = []
     private var subscription: Subscription?
+    private var pullSubject = ""
     private let heartbeatMilliseconds: Int64
     private let completion: ((FetchResult) -> Void)?
     private let completions: JobQueue?
@@ -133,7 +134,10 @@ final class PullBatch {
         let inbox = connection.newInbox()
         let payload = try body.bytes()
         let subscription = try connection.subscribeInline(inbox) { [self] in handle($0) }
-        condition.withLock { self.subscription = subscription }
+        condition.withLock {
+            self.subscription = subscription
+            pullSubject = subject
+        }
         // The server's 408 ends a pull at its expiry; the grace covers a slow last word, and a
         // server that is gone (no heartbeats asked) ends it without one.
         let grace: Int64 = request.noWait ? request.expiresMilliseconds : request.expiresMilliseconds + 1_000
@@ -185,6 +189,9 @@ final class PullBatch {
         }
         switch action {
         case .deliver(last: true)?: end(nil, expired: false)
+        case .end(.pullTerminated(503, _))?:
+            // Nobody takes pulls for that consumer: it does not exist (or JetStream is away).
+            end(NATSError.noResponders(condition.withLock { pullSubject }), expired: false)
         case .end(let error)?: end(error, expired: true)
         case .deliver(last: false)?, .keepWaiting?, nil: return
         }

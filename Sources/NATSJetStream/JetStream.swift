@@ -128,10 +128,22 @@ public struct APICall<Value> {
 }
 
 extension APICall {
+    /// The same request, its JetStream errors turned into others.
+    public func mapError(_ transform: @escaping (JetStreamError) -> JetStreamError) -> APICall<Value> {
+        let decode = self.decode
+        return APICall<Value>(subject: subject, body: body) { (reply: Message) in
+            do {
+                return try decode(reply)
+            } catch let error as JetStreamError {
+                throw transform(error)
+            }
+        }
+    }
+
     /// The same request, its answer turned into something else.
     public func map<Other>(_ transform: @escaping (Value) throws -> Other) -> APICall<Other> {
         let decode = self.decode
-        return APICall<Other>(subject: subject, body: body) { try transform(try decode($0)) }
+        return APICall<Other>(subject: subject, body: body) { (reply: Message) in try transform(try decode(reply)) }
     }
 }
 

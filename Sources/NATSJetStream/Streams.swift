@@ -49,7 +49,14 @@ extension APICall where Value == Void {
         let body = JSONValue.object()
         body.set("seq", Int64(bitPattern: sequence))
         if !erase { body.set("no_erase", true) }
-        return APICall(subject: "STREAM.MSG.DELETE." + stream, body: body) { try requireSuccess($0) }
+        return APICall<Void>(subject: "STREAM.MSG.DELETE." + stream, body: body) { try requireSuccess($0) }.mapError { error in
+            // Servers answer a missing message with a 500 (2.9: 10057 "no message found") or a
+            // 400 (10043 "sequence not found"); it is a not-found like the others.
+            guard case .api(let code, _, let text) = error, code == 400 || code == 500,
+                text.lowercased().contains("not found") || text.lowercased().contains("no message found")
+            else { return error }
+            return .api(code: 404, errorCode: JetStreamError.ErrorCode.messageNotFound, description: text)
+        }
     }
 
     static func requireSuccess(_ reply: JSONValue) throws {

@@ -45,10 +45,14 @@ def ordered_options(subject: str, deliver_policy: Optional[str], headers_only: O
     return {"ordered": ordered}
 
 
-def subscribe_consumer_config(subject: str, config: Any, durable: Optional[str], deliver_policy: Optional[str],
-                              headers_only: Optional[bool]) -> Dict[str, Any]:
-    """The pull consumer a ``subscribe()`` makes when it finds none."""
-    settings = config_document(config, {})
+def pull_consumer_config(subject: str, config: Any, durable: Optional[str] = None, deliver_policy: Optional[str] = None,
+                         headers_only: Optional[bool] = None, ephemeral: bool = False) -> Dict[str, Any]:
+    """The pull consumer ``pull_subscribe()`` and ``subscribe()`` make when they find none:
+    the caller's configuration (durations in seconds: ``add_consumer`` converts them), explicit
+    acks and @p subject as the filter unless it says otherwise."""
+    settings: Dict[str, Any] = {}
+    if config is not None:
+        settings.update(config.as_dict() if hasattr(config, "as_dict") else dict(config))
     settings.setdefault("ack_policy", "explicit")
     settings.setdefault("filter_subject", subject)
     if deliver_policy is not None:
@@ -57,8 +61,8 @@ def subscribe_consumer_config(subject: str, config: Any, durable: Optional[str],
         settings.setdefault("headers_only", True)
     if durable is not None:
         settings["durable_name"] = durable
-    else:
-        settings.setdefault("inactive_threshold", int(_EPHEMERAL_INACTIVE * 1_000_000_000))
+    elif ephemeral:
+        settings.setdefault("inactive_threshold", _EPHEMERAL_INACTIVE)
     return settings
 
 
@@ -386,7 +390,7 @@ class JetStreamContext(JetStreamManagement):
         getter = lib.snats_js_stream_direct_get if direct else lib.snats_js_stream_get_msg
         with self._handle.use() as js:
             _check(getter(ctypes.byref(out), js, rt.text_arg(stream_name, "stream"), sequence, subj))
-        return RawStreamMsg.of(Msg._take(rt.out_ptr(out, "message"), None))
+        return RawStreamMsg.of(Msg._take(rt.out_ptr(out, "message"), None))  # no client: nothing to answer
 
     def get_last_msg(self, stream_name: str, subject: str, direct: bool = False) -> RawStreamMsg:
         """The last message stored on @p subject."""
@@ -406,10 +410,7 @@ class JetStreamContext(JetStreamManagement):
                 return PullSubscription(self, stream, durable, ephemeral=False)
             except NotFoundError:
                 pass
-        settings = config_document(config, {})
-        settings.setdefault("ack_policy", "explicit")
-        settings.setdefault("filter_subject", subject)
-        info = self.add_consumer(stream, settings, durable_name=durable)
+        info = self.add_consumer(stream, pull_consumer_config(subject, config, durable))
         return PullSubscription(self, stream, info.name, ephemeral=durable is None)
 
     def pull_subscribe_bind(self, durable: str, stream: str) -> "PullSubscription":
@@ -447,8 +448,8 @@ class JetStreamContext(JetStreamManagement):
                 except NotFoundError:
                     info = None
             if info is None:
-                info = self.add_consumer(stream, subscribe_consumer_config(subject, config, durable, deliver_policy,
-                                                                           headers_only))
+                info = self.add_consumer(stream, pull_consumer_config(subject, config, durable, deliver_policy,
+                                                                      headers_only, ephemeral=True))
             consumer = info.name
             acks = (info.config.ack_policy if info.config is not None else "explicit") != "none"
         handler = cb
@@ -471,7 +472,7 @@ class JetStreamContext(JetStreamManagement):
             status = with_json(options, lambda doc: lib.snats_js_fetch(
                 slots, batch, ctypes.byref(count), js, stream.encode(), consumer.encode(), rt.ms_arg(timeout), doc))
             error = library_error(status) if status else None
-        msgs = [Msg._take(slots[index], self._nc) for index in range(count.value)]
+        msgs = [Msg._take(int(slots[index] or 0), self._nc) for index in range(count.value)]
         if error is not None and not msgs:
             raise error
         return msgs
@@ -491,8 +492,9 @@ class PullSubscription:
         """Up to @p batch messages, waiting up to @p timeout seconds for the first. Raises
         TimeoutError when none came, MissedHeartbeatError when @p heartbeat was asked and the
         server went silent, APIError when the server ended the pull (consumer deleted...)."""
-        return self._js._fetch(self.stream, self.consumer, batch, 5.0 if timeout is None else timeout, max_bytes,
-                               heartbeat, no_wait)
+        msgs: List[Msg] = self._js._fetch(self.stream, self.consumer, batch, 5.0 if timeout is None else timeout,
+                                          max_bytes, heartbeat, no_wait)
+        return msgs
 
     def consumer_info(self) -> Info:
         return self._js.consumer_info(self.stream, self.consumer)  # type: ignore[no-any-return]

@@ -252,6 +252,8 @@ class Msg:
         """Sends a ``snats_js_ack_kind`` for this message; ack, nak and term are final."""
         if self._client is None:
             raise IllegalStateError("the message was not received by a client")
+        if not self.reply:
+            raise IllegalStateError("not a JetStream consumer's message: it has no reply subject")
         final = kind != _IN_PROGRESS
         if final:
             if self._ackd:  # checked and set with the GIL held: a second final ack is refused
@@ -260,7 +262,7 @@ class Msg:
         try:
             with self._client._use() as conn:
                 _check(lib.snats_js_ack_reply(
-                    conn, self.reply.encode() if self.reply else None, kind, ms_arg(delay, "delay") if delay else 0,
+                    conn, self.reply.encode(), kind, ms_arg(delay, "delay") if delay else 0,
                     reason.encode() if reason else None, ms_arg(timeout) if timeout else 0))
         except BaseException:
             if final:

@@ -165,6 +165,25 @@ def nats_server(server: NATSServer) -> Iterator[str]:
 
 
 @pytest.fixture
+def js_server(request, tmp_path) -> Iterator[NATSServer]:
+    """A fresh nats-server with JetStream (-js), its store under the test's tmp_path."""
+    srv = NATSServer(tmp_path / "nats-js", ["-js", "-sd", str(tmp_path / "js")])
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        if _failed(request):
+            print(f"----- nats-server log ({srv.url} -js) -----\n{srv.log()}")
+
+
+@pytest.fixture
+def js_url(js_server: NATSServer) -> Iterator[str]:
+    """The URL of a fresh nats-server with JetStream."""
+    yield js_server.url
+
+
+@pytest.fixture
 def nc(nats_server: str) -> Iterator[swiftnats.Client]:
     client = swiftnats.connect(nats_server, name="pytest")
     try:

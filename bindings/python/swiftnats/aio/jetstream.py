@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from .. import _runtime as rt
 from .._json import call_with_json_outcome
-from .._jsapi import Info, PubAck, RawStreamMsg, config_document, publish_options, with_json
+from .._jsapi import Info, PubAck, RawStreamMsg, publish_options, with_json
 from .._lib import lib
-from ..errors import NotFoundError, _check
+from ..errors import NotFoundError, TimeoutError, _check
 from ..headers import HeadersArg
 from ..jetstream import (
     FETCH_THUNK,
     check_pull_consumer,
     consume_maker,
     ordered_options,
-    subscribe_consumer_config,
+    pull_consumer_config,
     STORED_MSG_THUNK,
     JetStreamManagement,
     create_context,
@@ -64,7 +64,7 @@ class JetStreamContext(JetStreamManagement):
         if handle is not None:
             handle.close()
 
-    async def _run(self, operation: str, arguments: Optional[Dict[str, Any]], convert: Callable[[Any], Any]) -> Any:  # type: ignore[override]
+    async def _run(self, operation: str, arguments: Optional[Dict[str, Any]], convert: Callable[[Any], Any]) -> Any:
         future: "asyncio.Future[Any]" = self._loop.create_future()
         with self._handle.use() as js:
             call_with_json_outcome(
@@ -73,7 +73,7 @@ class JetStreamContext(JetStreamManagement):
                 functools.partial(settle, future))
         return convert(await future)
 
-    async def find_stream_name_by_subject(self, subject: str) -> str:  # type: ignore[override]
+    async def find_stream_name_by_subject(self, subject: str) -> str:
         names: List[str] = await self._run("stream_names", {"subject": subject}, list)
         if not names:
             raise NotFoundError(f"no stream listens on {subject!r}")
@@ -91,7 +91,10 @@ class JetStreamContext(JetStreamManagement):
             expected_last_subject_seq=expected_last_subject_seq, expected_last_msg_id=expected_last_msg_id)
         if timeout is None:
             return await ack_future
-        return await asyncio.wait_for(ack_future, timeout)
+        try:
+            return await asyncio.wait_for(ack_future, timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"no ack for the publish on {subject!r} within {timeout} s") from None
 
     async def publish_async(self, subject: str, payload: bytes = b"", headers: HeadersArg = None, *,
                             msg_id: Optional[str] = None, stream: Optional[str] = None,
@@ -129,7 +132,10 @@ class JetStreamContext(JetStreamManagement):
             return
         if self._done is None:
             self._done = self._loop.create_future()
-        await asyncio.wait_for(asyncio.shield(self._done), timeout)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._done), timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"{self._in_flight} asynchronous publishes unfinished after {timeout} s") from None
 
     def publish_async_pending(self) -> int:
         """How many asynchronous publishes await their outcome."""
@@ -167,10 +173,7 @@ class JetStreamContext(JetStreamManagement):
                 return PullSubscription(self, stream, durable, ephemeral=False)
             except NotFoundError:
                 pass
-        settings = config_document(config, {})
-        settings.setdefault("ack_policy", "explicit")
-        settings.setdefault("filter_subject", subject)
-        info: Info = await self.add_consumer(stream, settings, durable_name=durable)
+        info: Info = await self.add_consumer(stream, pull_consumer_config(subject, config, durable))
         return PullSubscription(self, stream, info.name, ephemeral=durable is None)
 
     async def subscribe(self, subject: str, queue: str = "", cb: Optional[Callable[[Msg], Any]] = None,
@@ -192,14 +195,14 @@ class JetStreamContext(JetStreamManagement):
             if durable is not None:
                 try:
                     info = await self.consumer_info(stream, durable)
-                    check_pull_consumer(info)  # type: ignore[arg-type]
+                    check_pull_consumer(info)
                 except NotFoundError:
                     info = None
             if info is None:
-                info = await self.add_consumer(stream, subscribe_consumer_config(subject, config, durable, deliver_policy,
-                                                                                 headers_only))
-            consumer = info.name  # type: ignore[union-attr]
-            acks = (info.config.ack_policy if info.config is not None else "explicit") != "none"  # type: ignore[union-attr]
+                info = await self.add_consumer(stream, pull_consumer_config(subject, config, durable, deliver_policy,
+                                                                            headers_only, ephemeral=True))
+            consumer = info.name
+            acks = (info.config.ack_policy if info.config is not None else "explicit") != "none"
         handler = cb
         if cb is not None and acks and not manual_ack:
             async def handler(msg: Msg) -> None:
