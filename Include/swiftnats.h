@@ -2552,8 +2552,9 @@ snats_status snats_js_stream_get_msg(snats_msg **msg, snats_jetstream *js, const
                                      const char *subject);
 
 /** @brief As snats_js_stream_get_msg(), answered by any replica (`DIRECT.GET`): faster, for
- *  streams created with `"allow_direct": true` (others answer with no responders:
- *  SNATS_JS_NOT_ENABLED). A missing message is SNATS_NOT_FOUND (err_code 10037). */
+ *  streams created with `"allow_direct": true`. Other streams get no answer: SNATS_JS_NOT_ENABLED
+ *  (2.10+ servers answer "no responders") or SNATS_TIMEOUT (2.9 servers answer nothing). A
+ *  missing message is SNATS_NOT_FOUND (err_code 10037). */
 snats_status snats_js_stream_direct_get(snats_msg **msg, snats_jetstream *js, const char *stream, uint64_t seq,
                                         const char *subject);
 
@@ -2574,7 +2575,8 @@ typedef void (*snats_js_msg_handler)(snats_jetstream *js, snats_status status, s
 snats_status snats_js_stream_get_msg_async(snats_jetstream *js, const char *stream, uint64_t seq, const char *subject,
                                            bool direct, snats_js_msg_handler cb, void *closure);
 
-/** @brief Deletes one stored message. @param js Borrowed. @param stream Borrowed for the call.
+/** @brief Deletes one stored message (a missing one is SNATS_NOT_FOUND, err_code 10037, whatever
+ *  the server's own code for it). @param js Borrowed. @param stream Borrowed for the call.
  *  @param seq > 0. @param erase Also overwrites its bytes on disk (slower).
  *  @retval SNATS_NOT_FOUND no such stream or message. Other statuses, blocking and threads: as
  *  the group says. */
@@ -2599,9 +2601,10 @@ snats_status snats_js_stream_delete_msg(snats_jetstream *js, const char *stream,
  *        "filter_subject": "orders.new", "max_deliver": 5, "ack_wait": 30000000000,
  *        "backoff": [1000000000, 5000000000], "max_ack_pending": 100}`; push consumers add
  *        `deliver_subject`, `idle_heartbeat`, `flow_control`.
- * @retval SNATS_NOT_FOUND no such stream. @retval SNATS_JS_API_ERROR refused (10013: a
- *         consumer of that name exists with another configuration, ...).
- * @retval SNATS_INVALID_ARG also: `name` and `durable_name` differ, a bad filter subject.
+ * @retval SNATS_NOT_FOUND no such stream. @retval SNATS_JS_API_ERROR refused (10012: a
+ *         consumer of that name exists and that setting cannot change, ...).
+ * @retval SNATS_INVALID_ARG also: `name` and `durable_name` differ.
+ * @retval SNATS_INVALID_SUBJECT a bad `filter_subject` or `filter_subjects` entry.
  * Other statuses, blocking and threads: as the group says.
  */
 snats_status snats_js_consumer_add(json_t **info, snats_jetstream *js, const char *stream, const json_t *config);
@@ -2797,6 +2800,10 @@ void snats_js_pub_ack_destroy(snats_js_pub_ack *ack);
  * @retval SNATS_MISSED_HEARTBEAT the heartbeats asked for stopped, and no message came.
  * @retval SNATS_JS_API_ERROR the server ended the pull with no message: code 409 (the consumer
  *         was deleted, is push-based, too many pulls wait, ...) or 400.
+ * @retval SNATS_NO_RESPONDERS nobody takes pulls for @p consumer: it does not exist (2.10+
+ *         servers say so at once; 2.9 servers say nothing, and the fetch ends at its expiry
+ *         with SNATS_TIMEOUT).
+ * @retval SNATS_CONNECTION_CLOSED the connection closed during the fetch (at once).
  * @retval SNATS_INVALID_ARG a NULL argument, @p batch or @p expires_ms not positive, a bad
  *         option. Other statuses: as the group says.
  * Blocks: up to @p expires_ms (+1 s). Threads: any, callbacks included.
@@ -2892,8 +2899,8 @@ snats_status snats_js_ack_sync_async(snats_conn *conn, const char *reply, int64_
 
 /**
  * @brief The JetStream metadata of a consumer's message, from its reply subject.
- * @param[out] meta On SNATS_OK a new reference: `{"stream", "consumer", "domain" (null for
- *             none), "num_delivered", "num_pending", "timestamp" (nanoseconds since the
+ * @param[out] meta On SNATS_OK a new reference: `{"stream", "consumer", "domain" (null unless
+ *             the reply carries one: servers send the short form without it), "num_delivered", "num_pending", "timestamp" (nanoseconds since the
  *             epoch), "sequence": {"stream", "consumer"}}`; else NULL.
  * @param msg Borrowed.
  * @retval SNATS_INVALID_ARG NULL, or not a JetStream consumer's message.
@@ -3068,6 +3075,52 @@ snats_status snats_kv_history(snats_kv_entry ***entries, int *count, snats_kv *k
 
 /** @brief Frees an array from snats_kv_history() and its entries. NULL is a no-op. */
 void snats_kv_entries_destroy(snats_kv_entry **entries, int count);
+
+/** \name Key-Value without blocking
+ *  The calls above for event loops: each callback runs once, as a connection event (on the
+ *  delivery pool, or in the connection's dispatch queue), with the outcome the blocking form
+ *  would return (snats_last_error() and snats_js_last_api_error() on the callback's thread say
+ *  why a failure failed). SNATS_OK from the call: the callback will run exactly once; any
+ *  other status: it never runs. The calls block no longer than a publish, except
+ *  snats_kv_keys_async() and snats_kv_history_async(), which make a watch (two API round
+ *  trips) before they return. Threads: any, callbacks included.
+ *  @{ */
+
+/** @brief Receives a revision: @p kv the bucket's handle (valid during the call), @p status as
+ *  the blocking call's, @p revision the new revision (0 on failure). */
+typedef void (*snats_kv_revision_handler)(snats_kv *kv, snats_status status, uint64_t revision, void *closure);
+
+/** @brief Receives an entry: lent for the call (copy what you keep); NULL on failure. */
+typedef void (*snats_kv_entry_handler)(snats_kv *kv, snats_status status, const snats_kv_entry *entry, void *closure);
+
+/** @brief Receives entries: @p entries lent for the call (@p count of them; NULL when 0). */
+typedef void (*snats_kv_entries_handler)(snats_kv *kv, snats_status status, const snats_kv_entry *const *entries,
+                                         int count, void *closure);
+
+/** @brief As snats_kv_put(). @param key Copied. @param data Copied. @param cb Required. */
+snats_status snats_kv_put_async(snats_kv *kv, const char *key, const void *data, size_t len,
+                                snats_kv_revision_handler cb, void *closure);
+/** @brief As snats_kv_create(). @param key Copied. @param data Copied. @param cb Required. */
+snats_status snats_kv_create_async(snats_kv *kv, const char *key, const void *data, size_t len,
+                                   snats_kv_revision_handler cb, void *closure);
+/** @brief As snats_kv_update(). @param key Copied. @param data Copied. @param cb Required. */
+snats_status snats_kv_update_async(snats_kv *kv, const char *key, const void *data, size_t len, uint64_t last,
+                                   snats_kv_revision_handler cb, void *closure);
+/** @brief As snats_kv_delete() (or, with @p purge, snats_kv_purge()); the revision of the
+ *  marker. @param key Copied. @param cb Required. */
+snats_status snats_kv_delete_async(snats_kv *kv, const char *key, uint64_t last, bool purge,
+                                   snats_kv_revision_handler cb, void *closure);
+/** @brief As snats_kv_get(). @param key Copied. @param cb Required. */
+snats_status snats_kv_get_async(snats_kv *kv, const char *key, uint64_t revision, snats_kv_entry_handler cb,
+                                void *closure);
+/** @brief As snats_kv_status(): the document to a ::snats_json_handler. */
+snats_status snats_kv_status_async(snats_kv *kv, snats_json_handler cb, void *closure);
+/** @brief As snats_kv_keys(): the array to a ::snats_json_handler. @param filter Copied. */
+snats_status snats_kv_keys_async(snats_kv *kv, const char *filter, snats_json_handler cb, void *closure);
+/** @brief As snats_kv_history(). @param key Copied. @param cb Required. */
+snats_status snats_kv_history_async(snats_kv *kv, const char *key, snats_kv_entries_handler cb, void *closure);
+
+/** @} */
 
 /** @brief The entry's bucket. Borrowed, valid as long as @p entry; NULL for NULL. */
 const char *snats_kv_entry_bucket(const snats_kv_entry *entry);

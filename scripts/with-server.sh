@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command with NATS_URL pointing at a server: the one in $NATS_URL if set, else a
-# throwaway nats-server on a free loopback port, stopped when the command ends.
+# throwaway nats-server on a free loopback port, with JetStream (its store in the throwaway
+# directory), stopped and removed when the command ends.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 if [ -n "${NATS_URL:-}" ]; then
@@ -8,7 +9,7 @@ if [ -n "${NATS_URL:-}" ]; then
 fi
 server=$("$here/scripts/find-nats-server.sh") || { echo "no nats-server found (run make deps)" >&2; exit 1; }
 dir=$(mktemp -d)
-"$server" -a 127.0.0.1 -p -1 --ports_file_dir "$dir" >"$dir/server.log" 2>&1 &
+"$server" -a 127.0.0.1 -p -1 --ports_file_dir "$dir" -js -sd "$dir/jetstream" >"$dir/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 200); do

@@ -142,7 +142,14 @@ final class PullBatch {
         // server that is gone (no heartbeats asked) ends it without one.
         let grace: Int64 = request.noWait ? request.expiresMilliseconds : request.expiresMilliseconds + 1_000
         let expiry = connection.afterDelay(milliseconds: grace) { [self] in end(nil, expired: true) }
-        condition.withLock { cancelTimers.append(expiry) }
+        // Closing the connection ends the pull at once, as it ends a request.
+        let observer = connection.addObserver(closed: { [weak self] _ in self?.end(NATSError.connectionClosed, expired: false) })
+        let connection = self.connection
+        condition.withLock {
+            cancelTimers.append(expiry)
+            cancelTimers.append { connection.removeObserver(observer) }
+        }
+        if connection.isClosed { end(NATSError.connectionClosed, expired: false) }
         if heartbeatMilliseconds > 0 { armHeartbeatCheck() }
         do {
             try connection.publish(subject, payload: payload, reply: inbox)

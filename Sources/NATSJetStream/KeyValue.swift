@@ -145,8 +145,9 @@ public final class KeyValue {
 
     /// The bucket's stream info with its KV reading: `bucket`, `values`, `history`, `ttl`,
     /// `bytes`, `backing_store`, `is_compressed`, and the stream's `info`.
-    public func status() throws -> JSONValue {
-        let info = try jetStream.streamInfo(streamName)
+    public func status() throws -> JSONValue { status(of: try jetStream.streamInfo(streamName)) }
+
+    func status(of info: JSONValue) -> JSONValue {
         let status = JSONValue.object()
         status.set("bucket", bucket)
         let config = info.value("config")

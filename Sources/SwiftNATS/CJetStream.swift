@@ -134,6 +134,7 @@ public func snats_jetstream_create(
 ) -> Int32 {
     withHandleOut(out, "js") {
         let box = try Handle.get(connPointer, as: CConnection.self, "conn")
+        if try box.connected().isClosed { throw NATSError.connectionClosed }
         let settings = try JSONOptions(
             options, allowed: ["domain", "api_prefix", "timeout_ms", "max_pending_publishes"], "options")
         let context = try JetStream(

@@ -204,7 +204,9 @@ public func snats_js_fetch_async(
             var handles = result.messages.map { Optional(ownedMessageHandle($0)) }
             let status = fetchStatus(result)
             handles.withUnsafeMutableBufferPointer { buffer in
-                callback(Handle.unretained(box), status, buffer.baseAddress, Int32(buffer.count), closure)
+                // NULL when empty, as the header says (an empty buffer may have an address).
+                let messages = buffer.isEmpty ? nil : buffer.baseAddress
+                callback(Handle.unretained(box), status, messages, Int32(buffer.count), closure)
             }
         }
     }

@@ -318,3 +318,135 @@ public func snats_kv_watcher_destroy(_ pointer: OpaquePointer?) {
     box.watcher = nil
     Handle.release(pointer, as: CKeyValueWatcher.self)
 }
+
+// MARK: without blocking
+
+public typealias CKeyValueRevisionHandler = @convention(c) (OpaquePointer?, Int32, UInt64, UnsafeMutableRawPointer?) -> Void
+public typealias CKeyValueEntryHandler = @convention(c) (OpaquePointer?, Int32, OpaquePointer?, UnsafeMutableRawPointer?) -> Void
+public typealias CKeyValueEntriesHandler = @convention(c) (
+    OpaquePointer?, Int32, UnsafePointer<OpaquePointer?>?, Int32, UnsafeMutableRawPointer?
+) -> Void
+
+/// Reports a failure's status with `snats_last_error()` set on the callback's thread, or OK.
+private func outcomeStatus<Value>(_ outcome: Result<Value, Error>) -> Int32 {
+    switch outcome {
+    case .success:
+        lastErrorText.set("")
+        return CStatus.ok.rawValue
+    case .failure(let error): return fail(error)
+    }
+}
+
+private func revisionCall(
+    _ pointer: OpaquePointer?, _ callback: CKeyValueRevisionHandler?, _ closure: UnsafeMutableRawPointer?,
+    _ start: (KeyValue, @escaping KeyValue.Completion<UInt64>) throws -> Void
+) -> Int32 {
+    withStatus {
+        let box = try Handle.get(pointer, as: CKeyValue.self, "kv")
+        let callback = try required(callback, "cb")
+        try start(box.keyValue) { outcome in
+            // The box, held here, keeps the handle valid memory for the call.
+            let status = outcomeStatus(outcome)
+            callback(Handle.unretained(box), status, (try? outcome.get()) ?? 0, closure)
+        }
+    }
+}
+
+@_cdecl("snats_kv_put_async")
+public func snats_kv_put_async(
+    _ pointer: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?, _ length: Int,
+    _ callback: CKeyValueRevisionHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    revisionCall(pointer, callback, closure) { kv, done in try kv.put(try requiredString(key, "key"), try bytes(data, length), completion: done) }
+}
+
+@_cdecl("snats_kv_create_async")
+public func snats_kv_create_async(
+    _ pointer: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?, _ length: Int,
+    _ callback: CKeyValueRevisionHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    revisionCall(pointer, callback, closure) { kv, done in
+        try kv.create(try requiredString(key, "key"), try bytes(data, length), completion: done)
+    }
+}
+
+@_cdecl("snats_kv_update_async")
+public func snats_kv_update_async(
+    _ pointer: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ data: UnsafeRawPointer?, _ length: Int, _ last: UInt64,
+    _ callback: CKeyValueRevisionHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    revisionCall(pointer, callback, closure) { kv, done in
+        try kv.update(try requiredString(key, "key"), try bytes(data, length), last: last, completion: done)
+    }
+}
+
+@_cdecl("snats_kv_delete_async")
+public func snats_kv_delete_async(
+    _ pointer: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ last: UInt64, _ purge: Bool,
+    _ callback: CKeyValueRevisionHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    revisionCall(pointer, callback, closure) { kv, done in
+        try kv.delete(try requiredString(key, "key"), last: last == 0 ? nil : last, purge: purge, completion: done)
+    }
+}
+
+@_cdecl("snats_kv_get_async")
+public func snats_kv_get_async(
+    _ pointer: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ revision: UInt64, _ callback: CKeyValueEntryHandler?,
+    _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStatus {
+        let box = try Handle.get(pointer, as: CKeyValue.self, "kv")
+        let callback = try required(callback, "cb")
+        try box.keyValue.get(try requiredString(key, "key"), revision: revision == 0 ? nil : revision) { outcome in
+            let status = outcomeStatus(outcome)
+            let made = (try? outcome.get()).map(CKeyValueEntry.init)
+            withExtendedLifetime(made) { callback(Handle.unretained(box), status, made.map(Handle.unretained), closure) }
+        }
+    }
+}
+
+@_cdecl("snats_kv_status_async")
+public func snats_kv_status_async(_ pointer: OpaquePointer?, _ callback: CJSONHandler?, _ closure: UnsafeMutableRawPointer?) -> Int32 {
+    withStatus {
+        let callback = try required(callback, "cb")
+        try keyValue(pointer).status { report($0, to: callback, closure) }
+    }
+}
+
+@_cdecl("snats_kv_keys_async")
+public func snats_kv_keys_async(
+    _ pointer: OpaquePointer?, _ filter: UnsafePointer<CChar>?, _ callback: CJSONHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStatus {
+        let callback = try required(callback, "cb")
+        try keyValue(pointer).keys([optionalString(filter) ?? ">"]) { outcome in
+            report(outcome.map { found in
+                let keys = JSONValue.array()
+                for key in found { keys.append(JSONValue.string(key)) }
+                return keys
+            }, to: callback, closure)
+        }
+    }
+}
+
+@_cdecl("snats_kv_history_async")
+public func snats_kv_history_async(
+    _ pointer: OpaquePointer?, _ key: UnsafePointer<CChar>?, _ callback: CKeyValueEntriesHandler?,
+    _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    withStatus {
+        let box = try Handle.get(pointer, as: CKeyValue.self, "kv")
+        let callback = try required(callback, "cb")
+        try box.keyValue.history(try requiredString(key, "key")) { outcome in
+            let status = outcomeStatus(outcome)
+            let entries = ((try? outcome.get()) ?? []).map(CKeyValueEntry.init)
+            var handles = entries.map { Optional(Handle.unretained($0)) }
+            withExtendedLifetime(entries) {
+                handles.withUnsafeMutableBufferPointer { buffer in
+                    callback(Handle.unretained(box), status, UnsafePointer(buffer.baseAddress), Int32(buffer.count), closure)
+                }
+            }
+        }
+    }
+}

@@ -79,7 +79,8 @@ typedef struct {
     X(integrity)            \
     X(delivery)             \
     X(rpc_liveness)         \
-    X(rpc_refs)
+    X(rpc_refs)             \
+    X(jetstream)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run_all.sh URL [BINDIR] - builds (if needed) and runs every C example against a server.
 #
-#   URL     a running nats-server, e.g. nats://127.0.0.1:4222
+#   URL     a running nats-server, e.g. nats://127.0.0.1:4222; the JetStream examples
+#           (js_producer, js_worker) need it started with -js
 #   BINDIR  where the example binaries are, or go when built (default: a temporary directory)
 #
 # Build flags: $SNATS_CFLAGS / $SNATS_LIBS when set, else `pkg-config --cflags/--libs swiftnats`;
@@ -12,7 +13,7 @@ set -u
 
 url=${1:?usage: run_all.sh URL [BINDIR]}
 here=$(cd "$(dirname "$0")" && pwd)
-examples="pub sub request reply headers demo micro_service rpc_server rpc_client dispatch_epoll dispatch_libuv"
+examples="pub sub request reply headers demo micro_service rpc_server rpc_client dispatch_epoll dispatch_libuv js_producer js_worker"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/snats_examples.XXXXXX")
 cleanup() {
     # Only the background examples this script started.
@@ -135,6 +136,35 @@ else
     fail "rpc_server never became ready"
 fi
 cat "$tmp/rpc_server.out"
+
+# ---- js_producer + js_worker: jobs through a work-queue stream, every one handled once ----
+echo "== js_producer + js_worker"
+js_stream="EXAMPLES_JOBS_$subject_suffix"
+js_subject="examples.jobs.$subject_suffix"
+js_jobs=250
+if $limit "$bindir/js_producer" "$url" "$js_stream" "$js_subject" "$js_jobs" >"$tmp/js_producer.out" 2>&1 &&
+    grep -q "^published $js_jobs jobs to stream $js_stream: $js_jobs acked (0 duplicates), 0 failed, last sequence $js_jobs\$" \
+        "$tmp/js_producer.out"; then
+    ok "js_producer"
+else
+    fail "js_producer"
+fi
+cat "$tmp/js_producer.out"
+if $limit "$bindir/js_worker" "$url" "$js_stream" "workers" 32 1000 >"$tmp/js_worker.out" 2>&1 &&
+    grep -q "^handled $js_jobs jobs (0 redelivered)" "$tmp/js_worker.out"; then
+    ok "js_worker handled the $js_jobs jobs"
+else
+    fail "js_worker (expected \"handled $js_jobs jobs\")"
+fi
+cat "$tmp/js_worker.out"
+# The queue is empty now: a second worker finds nothing.
+if $limit "$bindir/js_worker" "$url" "$js_stream" "workers" 32 300 >"$tmp/js_worker2.out" 2>&1 &&
+    grep -q "^handled 0 jobs" "$tmp/js_worker2.out"; then
+    ok "js_worker on the emptied queue"
+else
+    fail "js_worker on the emptied queue"
+fi
+cat "$tmp/js_worker2.out"
 
 # ---- $NATS_URL is honoured when no URL argument is given ----
 echo "== NATS_URL"

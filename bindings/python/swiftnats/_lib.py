@@ -62,6 +62,9 @@ __all__ = [
     "FETCH_HANDLER",
     "JS_MSG_HANDLER",
     "KV_WATCH_HANDLER",
+    "KV_REVISION_HANDLER",
+    "KV_ENTRY_HANDLER",
+    "KV_ENTRIES_HANDLER",
     "LIBRARY_ENV",
 ]
 
@@ -204,6 +207,12 @@ FETCH_HANDLER = CFUNCTYPE(None, c_void_p, c_status, POINTER(c_void_p), c_int, c_
 JS_MSG_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
 #: typedef void (*snats_kv_watch_handler)(snats_kv_watcher *, const snats_kv_entry *entry, void *closure);
 KV_WATCH_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
+#: typedef void (*snats_kv_revision_handler)(snats_kv *, snats_status, uint64_t revision, void *closure);
+KV_REVISION_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_uint64, c_void_p)
+#: typedef void (*snats_kv_entry_handler)(snats_kv *, snats_status, const snats_kv_entry *, void *closure);
+KV_ENTRY_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
+#: typedef void (*snats_kv_entries_handler)(snats_kv *, snats_status, const snats_kv_entry *const *, int, void *);
+KV_ENTRIES_HANDLER = CFUNCTYPE(None, c_void_p, c_status, POINTER(c_void_p), c_int, c_void_p)
 
 # Borrowed `const char *` results are declared c_char_p: ctypes copies them into `bytes` at once.
 # Owned `char *` results (snats_json_dumps) are declared c_void_p so they can be snats_free()d.
@@ -549,6 +558,15 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_kv_keys": (c_status, [POINTER(c_json), c_handle, c_char_p]),
     "snats_kv_history": (c_status, [POINTER(POINTER(c_void_p)), POINTER(c_int), c_handle, c_char_p]),
     "snats_kv_entries_destroy": (None, [POINTER(c_void_p), c_int]),
+    "snats_kv_put_async": (c_status, [c_handle, c_char_p, c_void_p, c_size_t, KV_REVISION_HANDLER, c_void_p]),
+    "snats_kv_create_async": (c_status, [c_handle, c_char_p, c_void_p, c_size_t, KV_REVISION_HANDLER, c_void_p]),
+    "snats_kv_update_async": (c_status, [c_handle, c_char_p, c_void_p, c_size_t, c_uint64, KV_REVISION_HANDLER,
+                                         c_void_p]),
+    "snats_kv_delete_async": (c_status, [c_handle, c_char_p, c_uint64, c_bool, KV_REVISION_HANDLER, c_void_p]),
+    "snats_kv_get_async": (c_status, [c_handle, c_char_p, c_uint64, KV_ENTRY_HANDLER, c_void_p]),
+    "snats_kv_status_async": (c_status, [c_handle, JSON_HANDLER, c_void_p]),
+    "snats_kv_keys_async": (c_status, [c_handle, c_char_p, JSON_HANDLER, c_void_p]),
+    "snats_kv_history_async": (c_status, [c_handle, c_char_p, KV_ENTRIES_HANDLER, c_void_p]),
     "snats_kv_entry_bucket": (c_char_p, [c_handle]),
     "snats_kv_entry_key": (c_char_p, [c_handle]),
     "snats_kv_entry_value": (c_void_p, [c_handle]),
