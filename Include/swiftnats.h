@@ -2658,7 +2658,7 @@ snats_status snats_js_call(json_t **result, snats_jetstream *js, const char *ope
 /**
  * @brief Starts a management operation; @p cb runs once with its answer or failure.
  * @param js Borrowed. @param operation As snats_js_call(). @param arguments As snats_js_call() (copied before return).
- * @param cb Required: a ::snats_json_handler (the answer borrowed for the call; with a failure,
+ * @param cb Required: a ::snats_json_handler; the answer is borrowed for the call (with a failure,
  *        snats_last_error() and snats_js_last_api_error() on the callback's thread say why).
  *        Runs as a connection event: on the delivery pool, or in the connection's dispatch
  *        queue (an event loop completes its future there).

@@ -22,6 +22,8 @@ from ._delivery import delivery_pool_threads, set_delivery_pool_size
 from . import micro  # noqa: E402  (needs Client)
 from . import rpc  # noqa: E402  (needs Client)
 from .rpc import RPC, AsyncRPC  # noqa: E402
+from . import jetstream, kv  # noqa: E402
+from .kv import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -35,6 +37,11 @@ __all__ = [
     "delivery_pool_threads",
     "micro",
     "rpc",
+    "jetstream",
+    "kv",
+    "KeyNotFoundError",
+    "KeyWrongLastSequenceError",
+    "BucketNotFoundError",
     "RPC",
     "AsyncRPC",
     "version",

@@ -27,6 +27,7 @@ from .msg import Msg
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
+    from .kv import KeyValue
     from .subscription import Subscription
 
 __all__ = ["JetStreamContext", "PullSubscription", "JetStreamManagement"]
@@ -377,6 +378,30 @@ class JetStreamContext(JetStreamManagement):
         with self._handle.use() as js:
             _check(lib.snats_js_publish_async_pending(js, ctypes.byref(count)))
         return count.value
+
+    # -- Key-Value ----------------------------------------------------------------------------
+
+    def create_key_value(self, config: Any = None, **params: Any) -> "KeyValue":
+        """Creates a bucket (or opens an identical one): ``create_key_value(bucket="cfg",
+        history=5, ttl=3600)`` (``ttl`` in seconds), or nats.py's ``KeyValueConfig``."""
+        from .kv import KeyValue, bucket_config  # noqa: PLC0415
+
+        bucket, settings = bucket_config(config, params)
+        return KeyValue(self, bucket, settings)
+
+    def key_value(self, bucket: str) -> "KeyValue":
+        """Opens an existing bucket; BucketNotFoundError when there is none."""
+        from .kv import KeyValue  # noqa: PLC0415
+
+        return KeyValue(self, bucket)
+
+    def delete_key_value(self, bucket: str) -> bool:
+        """Deletes a bucket and its keys; True."""
+        from .kv import kv_check  # noqa: PLC0415
+
+        with self._handle.use() as js:
+            kv_check(lib.snats_kv_bucket_delete(js, rt.text_arg(bucket, "bucket")))
+        return True
 
     # -- stored messages ----------------------------------------------------------------------
 

@@ -51,6 +51,8 @@ def _expected_restype(ret: str):
         "int": ctypes.c_int,
         "bool": ctypes.c_bool,
         "size_t": ctypes.c_size_t,
+        "uint64_t": ctypes.c_uint64,
+        "int64_t": ctypes.c_int64,
     }[ret]
 
 

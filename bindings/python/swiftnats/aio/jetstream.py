@@ -37,6 +37,7 @@ from .msg import Msg
 
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
+    from .kv import KeyValue
 
 __all__ = ["JetStreamContext", "PullSubscription"]
 
@@ -140,6 +141,31 @@ class JetStreamContext(JetStreamManagement):
     def publish_async_pending(self) -> int:
         """How many asynchronous publishes await their outcome."""
         return self._in_flight
+
+    # -- Key-Value ----------------------------------------------------------------------------
+
+    async def create_key_value(self, config: Any = None, **params: Any) -> "KeyValue":
+        """As :meth:`swiftnats.jetstream.JetStreamContext.create_key_value` (the bucket's stream
+        is made with one blocking API call; everything after is awaited)."""
+        from ..kv import bucket_config  # noqa: PLC0415
+        from .kv import KeyValue  # noqa: PLC0415
+
+        bucket, settings = bucket_config(config, params)
+        return KeyValue(self, bucket, settings)
+
+    async def key_value(self, bucket: str) -> "KeyValue":
+        from .kv import KeyValue  # noqa: PLC0415
+
+        return KeyValue(self, bucket)
+
+    async def delete_key_value(self, bucket: str) -> bool:
+        from ..kv import BucketNotFoundError  # noqa: PLC0415
+
+        try:
+            await self.delete_stream("KV_" + bucket)
+        except NotFoundError as error:
+            raise BucketNotFoundError(str(error.detail), status=error.status, code=404, err_code=10059) from None
+        return True
 
     # -- stored messages ----------------------------------------------------------------------
 
