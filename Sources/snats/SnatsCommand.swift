@@ -4,10 +4,12 @@ import NATS
 struct SnatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snats",
-        abstract: "swiftnats command-line tool: publish, subscribe, request, reply, micro services, RPC, benchmark.",
+        abstract: "swiftnats command-line tool: publish, subscribe, request, reply, micro services, RPC, JetStream, "
+            + "Key-Value, benchmark.",
         version: SwiftNATSVersion.string,
         subcommands: [PubCommand.self, SubCommand.self, RequestCommand.self, ReplyCommand.self, MicroCommand.self,
-                      RPCCommand.self, BenchCommand.self]
+                      RPCCommand.self, StreamCommand.self, ConsumerCommand.self, JSCommand.self, KVCommand.self,
+                      BenchCommand.self]
     )
 }
 
