@@ -19,53 +19,42 @@ public struct WatchOptions: Equatable {
     }
 }
 
-/// A watch of some keys of a bucket: their current values first (or every revision, with
-/// `includeHistory`), then `nil` once ("the initial values are all here"), then each change as
-/// it happens. An ordered consumer under it: nothing twice, nothing out of order, across
-/// reconnects. Entries go to a handler (as a subscription's callbacks run: one at a time, in
-/// order) or wait for `next`.
-public final class KeyValueWatcher {
-    public typealias Handler = (KeyValueEntry?) -> Void
+/// The values of some subjects of a stream, then their changes: an ordered consumer whose
+/// messages become items (`decode`; nil skips one), with `nil` delivered once when the initial
+/// values are all there (at once when there are none, or when only updates are asked for).
+/// Items go to a handler (as a subscription's callbacks run: one at a time, in order) or wait
+/// for `next`. Key-Value watches and object-store watches are this.
+public final class OrderedWatch<Item> {
+    public typealias Handler = (Item?) -> Void
 
-    public let keyValue: KeyValue
-    private let options: WatchOptions
+    private let handler: Handler?
+    private let decode: (Message) -> (item: Item, delta: UInt64, skip: Bool)?
+    private let updatesOnly: Bool
     private let lock = Condition()
-    private var handler: Handler?
-    private var queued = FIFO<KeyValueEntry?>()
+    private var queued = FIFO<Item?>()
     private var markerSent = false
     private var stopped = false
     private var consumer: MessageConsumer?
 
-    /// Watches `keys` (subject-style filters: `*` one token, `>` the rest). With `handler`
-    /// nil, entries wait for `next`.
-    init(_ keyValue: KeyValue, keys: [String], options: WatchOptions, handler: Handler?) throws {
-        self.keyValue = keyValue
-        self.options = options
+    /// `config` is the ordered consumer's (filters, deliver policy, headers only); `decode`
+    /// says what a message is, how many changes follow it, and whether to leave it out.
+    init(
+        jetStream: JetStream, stream: String, config: JSONValue, updatesOnly: Bool,
+        decode: @escaping (Message) -> (item: Item, delta: UInt64, skip: Bool)?, handler: Handler?
+    ) throws {
         self.handler = handler
-        guard !keys.isEmpty else { throw NATSError.invalidArgument("a watch needs at least one key filter") }
-        for key in keys { try KeyValue.checkKey(key, wildcards: true) }
-        let config = JSONValue.object()
-        let subjects = keys.map { keyValue.subject($0) }
-        if subjects.count == 1 {
-            config.set("filter_subject", subjects[0])
-        } else {
-            let filters = JSONValue.array()
-            for subject in subjects { filters.append(JSONValue.string(subject)) }
-            config.set("filter_subjects", filters)
-        }
-        config.set("deliver_policy", options.updatesOnly ? "new" : options.includeHistory ? "all" : "last_per_subject")
-        if options.metaOnly { config.set("headers_only", true) }
-        let connection = keyValue.jetStream.connection
+        self.decode = decode
+        self.updatesOnly = updatesOnly
+        let connection = jetStream.connection
         let made = try MessageConsumer.start(
-            jetStream: keyValue.jetStream, stream: keyValue.streamName, consumer: nil, ordered: config,
-            options: ConsumeOptions(maxMessages: 256)
+            jetStream: jetStream, stream: stream, consumer: nil, ordered: config, options: ConsumeOptions(maxMessages: 256)
         ) { [self] inbox, filter in
             try connection.subscribe(inbox, filter: filter) { [weak self] message in self?.deliver(message) }
         }
         lock.withLock { consumer = made }
-        if options.updatesOnly || made.initialPending == 0 {
-            // Nothing to wait for: the marker goes now, where the entries go, before any.
-            keyValue.jetStream.events.post { [weak self] in self?.sendMarkerIfDue(force: true) }
+        if updatesOnly || made.initialPending == 0 {
+            // Nothing to wait for: the marker goes now, where the items go, before any.
+            jetStream.events.post { [weak self] in self?.sendMarkerIfDue(force: true) }
         }
     }
 
@@ -80,9 +69,9 @@ public final class KeyValueWatcher {
         current?.stop()
     }
 
-    /// The next entry (`nil`: the initial values are all here), waiting up to the timeout.
+    /// The next item (`nil`: the initial values are all here), waiting up to the timeout.
     /// Throws `timeout`, or `invalidSubscription` once stopped and drained.
-    public func next(timeoutMilliseconds: Int64) throws -> KeyValueEntry? {
+    public func next(timeoutMilliseconds: Int64) throws -> Item? {
         guard handler == nil else { throw NATSError.illegalState("this watch delivers to a handler") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         return try lock.withLock {
@@ -97,35 +86,67 @@ public final class KeyValueWatcher {
         }
     }
 
-    /// Entries queued for `next`.
+    /// Items queued for `next`.
     public var pendingCount: Int { lock.withLock { queued.count } }
 
     // On the subscription's callback thread, one at a time, in order.
     private func deliver(_ message: Message) {
-        guard let entry = KeyValueEntry(bucket: keyValue.bucket, consumed: message) else { return }
+        guard let decoded = decode(message) else { return }
         sendMarkerIfDue(force: false)
-        if !(options.ignoreDeletes && entry.operation != .put) { hand(entry) }
-        if entry.delta == 0 { sendMarkerIfDue(force: true) }
+        if !decoded.skip { hand(decoded.item) }
+        if decoded.delta == 0 { sendMarkerIfDue(force: true) }
     }
 
     private func sendMarkerIfDue(force: Bool) {
         let due: Bool = lock.withLock {
-            guard !markerSent, force || options.updatesOnly || consumer?.initialPending == 0 else { return false }
+            guard !markerSent, force || updatesOnly || consumer?.initialPending == 0 else { return false }
             markerSent = true
             return true
         }
         if due { hand(nil) }
     }
 
-    private func hand(_ entry: KeyValueEntry?) {
+    private func hand(_ item: Item?) {
         if let handler {
-            handler(entry)
+            handler(item)
             return
         }
         lock.withLock {
-            queued.append(entry)
+            queued.append(item)
             lock.signal()
         }
+    }
+}
+
+/// A watch of some keys of a bucket: their current values first (or every revision, with
+/// `includeHistory`), then `nil` once ("the initial values are all here"), then each change as
+/// it happens; an ordered consumer under it: nothing twice, nothing out of order, across
+/// reconnects.
+public typealias KeyValueWatcher = OrderedWatch<KeyValueEntry>
+
+extension OrderedWatch where Item == KeyValueEntry {
+    convenience init(_ keyValue: KeyValue, keys: [String], options: WatchOptions, handler: Handler?) throws {
+        guard !keys.isEmpty else { throw NATSError.invalidArgument("a watch needs at least one key filter") }
+        for key in keys { try KeyValue.checkKey(key, wildcards: true) }
+        let config = JSONValue.object()
+        let subjects = keys.map { keyValue.subject($0) }
+        if subjects.count == 1 {
+            config.set("filter_subject", subjects[0])
+        } else {
+            let filters = JSONValue.array()
+            for subject in subjects { filters.append(JSONValue.string(subject)) }
+            config.set("filter_subjects", filters)
+        }
+        config.set("deliver_policy", options.updatesOnly ? "new" : options.includeHistory ? "all" : "last_per_subject")
+        if options.metaOnly { config.set("headers_only", true) }
+        let bucket = keyValue.bucket
+        try self.init(
+            jetStream: keyValue.jetStream, stream: keyValue.streamName, config: config, updatesOnly: options.updatesOnly,
+            decode: { message in
+                guard let entry = KeyValueEntry(bucket: bucket, consumed: message) else { return nil }
+                return (entry, entry.delta, options.ignoreDeletes && entry.operation != .put)
+            },
+            handler: handler)
     }
 }
 

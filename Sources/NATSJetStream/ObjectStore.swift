@@ -1,0 +1,360 @@
+import NATS
+
+/// What `put` stores about an object besides its bytes.
+public struct ObjectMeta {
+    public var name: String
+    public var description: String?
+    /// Headers kept with the object (nats.go's `ObjectMeta.Headers`).
+    public var headers: Headers?
+    public var metadata: [String: String]
+    /// Bytes per chunk message (nats.go's default, 128 KiB).
+    public var chunkSize: Int
+
+    public init(name: String, description: String? = nil, headers: Headers? = nil, metadata: [String: String] = [:],
+                chunkSize: Int = 128 * 1024) {
+        self.name = name
+        self.description = description
+        self.headers = headers
+        self.metadata = metadata
+        self.chunkSize = chunkSize
+    }
+}
+
+/// An object store (ADR-20), as nats.go and nats.py make it: the stream `OBJ_<bucket>`, an
+/// object's chunks on `$O.<bucket>.C.<nuid>` and its info (JSON, the last message) on
+/// `$O.<bucket>.M.<name in URL-safe base64>`; the digest is `SHA-256=<URL-safe base64>`.
+/// Infos are that JSON document: `name`, `description`, `headers`, `metadata`, `options`
+/// (`max_chunk_size`, `link`), `bucket`, `nuid`, `size`, `mtime`, `chunks`, `digest`, `deleted`.
+public final class ObjectStore {
+    public let jetStream: JetStream
+    public let bucket: String
+    public let streamName: String
+
+    /// Creates a bucket (or accepts an identical one): `config` may hold `description`, `ttl`
+    /// (nanoseconds), `max_bytes`, `storage`, `replicas`, `compression` (bool), `metadata`.
+    public static func create(_ jetStream: JetStream, bucket: String, config: JSONValue = JSONValue.object()) throws -> ObjectStore {
+        try KeyValue.checkBucket(bucket)
+        guard config.isObject else { throw NATSError.invalidArgument("a bucket configuration is a JSON object") }
+        let allowed: Set<String> = ["description", "ttl", "max_bytes", "storage", "replicas", "compression", "metadata", "bucket"]
+        for key in config.keys where !allowed.contains(key) {
+            throw NATSError.invalidArgument("unknown bucket setting \"\(key)\"")
+        }
+        let stream = JSONValue.object()
+        stream.set("name", "OBJ_" + bucket)
+        let subjects = JSONValue.array()
+        subjects.append(JSONValue.string("$O.\(bucket).C.>"))
+        subjects.append(JSONValue.string("$O.\(bucket).M.>"))
+        stream.set("subjects", subjects)
+        stream.set("max_age", config.int("ttl") ?? 0)
+        stream.set("max_bytes", config.int("max_bytes") ?? -1)
+        stream.set("storage", config.string("storage") ?? "file")
+        stream.set("num_replicas", config.int("replicas") ?? 1)
+        stream.set("discard", "new")
+        stream.set("allow_rollup_hdrs", true)
+        stream.set("allow_direct", true)
+        if let description = config.string("description") { stream.set("description", description) }
+        if config.bool("compression") == true { stream.set("compression", "s2") }
+        if let metadata = config.value("metadata") { stream.set("metadata", metadata) }
+        _ = try jetStream.addStream(stream)
+        return ObjectStore(jetStream: jetStream, bucket: bucket)
+    }
+
+    public static func bind(_ jetStream: JetStream, bucket: String) throws -> ObjectStore {
+        try KeyValue.checkBucket(bucket)
+        _ = try jetStream.streamInfo("OBJ_" + bucket)
+        return ObjectStore(jetStream: jetStream, bucket: bucket)
+    }
+
+    public static func delete(_ jetStream: JetStream, bucket: String) throws {
+        try KeyValue.checkBucket(bucket)
+        try jetStream.deleteStream("OBJ_" + bucket)
+    }
+
+    public static func buckets(_ jetStream: JetStream) throws -> [String] {
+        try jetStream.streamNames().filter { $0.hasPrefix("OBJ_") }.map { String($0.dropFirst(4)) }
+    }
+
+    init(jetStream: JetStream, bucket: String) {
+        self.jetStream = jetStream
+        self.bucket = bucket
+        streamName = "OBJ_" + bucket
+    }
+
+    func metaSubject(_ name: String) -> String { "$O.\(bucket).M.\(Base64.encode(Array(name.utf8), urlSafe: true))" }
+    func chunkSubject(_ nuid: String) -> String { "$O.\(bucket).C.\(nuid)" }
+
+    static func checkName(_ name: String) throws {
+        guard !name.isEmpty else { throw NATSError.invalidArgument("an object needs a name") }
+    }
+
+    // MARK: writing
+
+    /// Stores an object read from `reader` (which fills the buffer it is given and returns how
+    /// many bytes it put there; 0 at the end), in chunks, with its digest; replaces an object
+    /// of that name (whose chunks then go). Returns the new info. A failure (the reader's, or
+    /// a chunk the stream refused) removes the chunks already stored.
+    public func put(_ meta: ObjectMeta, reader: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> JSONValue {
+        try Self.checkName(meta.name)
+        guard meta.chunkSize > 0 else { throw NATSError.invalidArgument("chunk size must be positive") }
+        let previous = try? info(meta.name, showDeleted: true)
+        let nuid = SharedNUID.next()
+        let chunks = chunkSubject(nuid)
+        var hasher = SHA256Hasher()
+        var size = 0
+        var count = 0
+        let failures = FailureList()
+        var buffer = [UInt8](repeating: 0, count: meta.chunkSize)
+        do {
+            while true {
+                let read = try buffer.withUnsafeMutableBytes { try reader($0) }
+                guard read > 0 else { break }
+                guard read <= meta.chunkSize else { throw NATSError.invalidArgument("the reader returned more than it was given") }
+                let chunk = Array(buffer[0..<read])
+                hasher.update(chunk)
+                size += read
+                count += 1
+                try jetStream.publisher.publish(chunks, payload: chunk) { if case .failure(let error) = $0 { failures.add(error) } }
+                if let failure = failures.first { throw failure }
+            }
+            try jetStream.publisher.waitComplete(timeoutMilliseconds: max(jetStream.timeoutMilliseconds, 10_000))
+            if let failure = failures.first { throw failure }
+        } catch {
+            _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunks))
+            throw error
+        }
+        let info = JSONValue.object()
+        info.set("name", meta.name)
+        if let description = meta.description { info.set("description", description) }
+        if let headers = meta.headers, !headers.isEmpty { info.set("headers", Self.json(headers)) }
+        if !meta.metadata.isEmpty { info.set("metadata", JSONValue.stringObject(meta.metadata)) }
+        let options = JSONValue.object()
+        options.set("max_chunk_size", meta.chunkSize)
+        info.set("options", options)
+        info.set("bucket", bucket)
+        info.set("nuid", nuid)
+        info.set("size", size)
+        info.set("mtime", WallClock.rfc3339(nanoseconds: WallClock.nowNanoseconds()))
+        info.set("chunks", count)
+        info.set("digest", "SHA-256=" + Base64.encode(hasher.finish(), urlSafe: true))
+        try publishMeta(info)
+        if let previous, previous.string("nuid") != nuid, previous.value("options")?.value("link") == nil {
+            if let old = previous.string("nuid") { _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunkSubject(old))) }
+        }
+        return info
+    }
+
+    /// Stores `bytes` as object `name`.
+    @discardableResult
+    public func put(_ name: String, _ bytes: [UInt8]) throws -> JSONValue {
+        var offset = 0
+        return try put(ObjectMeta(name: name)) { buffer in
+            let count = min(buffer.count, bytes.count - offset)
+            if count > 0, let base = buffer.baseAddress {
+                bytes.withUnsafeBytes { source in
+                    if let start = source.baseAddress { base.copyMemory(from: start + offset, byteCount: count) }
+                }
+            }
+            offset += count
+            return count
+        }
+    }
+
+    private func publishMeta(_ info: JSONValue) throws {
+        guard let name = info.string("name") else { throw NATSError.invalidArgument("an info without a name") }
+        var headers = Headers()
+        try headers.set("Nats-Rollup", "sub")
+        _ = try jetStream.publish(metaSubject(name), payload: try info.bytes(), headers: headers)
+    }
+
+    /// Marks the object deleted and removes its chunks.
+    public func delete(_ name: String) throws {
+        let info = try self.info(name)
+        let nuid = info.string("nuid")
+        info.set("deleted", true)
+        info.set("size", 0)
+        info.set("chunks", 0)
+        info.set("digest", "")
+        info.set("mtime", WallClock.rfc3339(nanoseconds: WallClock.nowNanoseconds()))
+        try publishMeta(info)
+        if let nuid { _ = try jetStream.purgeStream(streamName, PurgeRequest(filter: chunkSubject(nuid))) }
+    }
+
+    /// Adds `name` as a link to `object` (an info of this or another bucket's object).
+    @discardableResult
+    public func addLink(_ name: String, to object: JSONValue) throws -> JSONValue {
+        guard let target = object.string("name"), let targetBucket = object.string("bucket") else {
+            throw NATSError.invalidArgument("a link needs the target's info (name and bucket)")
+        }
+        guard object.value("options")?.value("link") == nil else { throw NATSError.invalidArgument("a link cannot point to a link") }
+        return try addLink(name, bucket: targetBucket, object: target)
+    }
+
+    /// Adds `name` as a link to the whole bucket `bucket`.
+    @discardableResult
+    public func addBucketLink(_ name: String, to bucket: String) throws -> JSONValue {
+        try KeyValue.checkBucket(bucket)
+        return try addLink(name, bucket: bucket, object: nil)
+    }
+
+    private func addLink(_ name: String, bucket targetBucket: String, object: String?) throws -> JSONValue {
+        try Self.checkName(name)
+        if let existing = try? info(name), existing.value("options")?.value("link") == nil {
+            throw NATSError.invalidArgument("\"\(name)\" is an object, not a link: delete it first")
+        }
+        let link = JSONValue.object()
+        link.set("bucket", targetBucket)
+        if let object { link.set("name", object) }
+        let options = JSONValue.object()
+        options.set("link", link)
+        let info = JSONValue.object()
+        info.set("name", name)
+        info.set("options", options)
+        info.set("bucket", bucket)
+        info.set("nuid", SharedNUID.next())
+        info.set("size", 0)
+        info.set("chunks", 0)
+        info.set("mtime", WallClock.rfc3339(nanoseconds: WallClock.nowNanoseconds()))
+        try publishMeta(info)
+        return info
+    }
+
+    // MARK: reading
+
+    /// The object's info; `notFound` (404, 10037) when there is none or it was deleted (unless
+    /// `showDeleted`).
+    public func info(_ name: String, showDeleted: Bool = false) throws -> JSONValue {
+        try Self.checkName(name)
+        let message: Message
+        do {
+            message = try jetStream.directGet(stream: streamName, .lastBySubject(metaSubject(name)))
+        } catch let error as JetStreamError where error.apiCode == 404 && error.errorCode != JetStreamError.ErrorCode.streamNotFound {
+            throw Self.notFound(name)
+        }
+        let info: JSONValue
+        do {
+            info = try message.storage.withPayload { try JSONValue.parse($0) }
+        } catch {
+            throw JetStreamError.invalidResponse("the info of object \"\(name)\" is not JSON")
+        }
+        guard info.isObject else { throw JetStreamError.invalidResponse("the info of object \"\(name)\" is not an object") }
+        if info.bool("deleted") == true && !showDeleted { throw Self.notFound(name) }
+        return info
+    }
+
+    static func notFound(_ name: String) -> JetStreamError {
+        .api(code: 404, errorCode: JetStreamError.ErrorCode.messageNotFound, description: "object \"\(name)\" not found")
+    }
+
+    /// Reads the object into `writer`, chunk by chunk, following a link to an object; checks
+    /// size and digest at the end (`JetStreamError.invalidResponse` when they differ from the
+    /// info's). Returns its info.
+    @discardableResult
+    public func get(_ name: String, writer: (UnsafeRawBufferPointer) throws -> Void) throws -> JSONValue {
+        let info = try self.info(name)
+        if let link = info.value("options")?.value("link") {
+            guard let target = link.string("name") else {
+                throw NATSError.invalidArgument("\"\(name)\" links a whole bucket: open that bucket")
+            }
+            let store = link.string("bucket") == bucket ? self : ObjectStore(jetStream: jetStream, bucket: link.string("bucket") ?? bucket)
+            return try store.get(target, writer: writer)
+        }
+        let chunks = info.int("chunks") ?? 0
+        let size = info.int("size") ?? 0
+        guard chunks > 0, let nuid = info.string("nuid") else { return info }
+        let config = JSONValue.object()
+        config.set("filter_subject", chunkSubject(nuid))
+        config.set("deliver_policy", "all")
+        let consumer = try MessageConsumer.start(
+            jetStream: jetStream, stream: streamName, consumer: nil, ordered: config,
+            options: ConsumeOptions(maxMessages: 64, maxBytes: 0)
+        ) { inbox, filter in try self.jetStream.connection.subscribeSync(inbox, filter: filter) }
+        defer { consumer.stop() }
+        guard let subscription = consumer.subscription else { throw NATSError.connectionClosed }
+        var hasher = SHA256Hasher()
+        var read = 0
+        for _ in 0..<chunks {
+            let message = try subscription.next(timeoutMilliseconds: jetStream.timeoutMilliseconds)
+            try message.storage.withPayload { bytes in
+                hasher.update(bytes)
+                read += bytes.count
+                try writer(bytes)
+            }
+        }
+        let digest = "SHA-256=" + Base64.encode(hasher.finish(), urlSafe: true)
+        guard read == size, digest == info.string("digest") else {
+            throw JetStreamError.invalidResponse(
+                "object \"\(name)\" read back as \(read) bytes with digest \(digest); its info says \(size) bytes, \(info.string("digest") ?? "no digest")")
+        }
+        return info
+    }
+
+    /// The whole object in memory.
+    public func get(_ name: String) throws -> (info: JSONValue, data: [UInt8]) {
+        var data: [UInt8] = []
+        let info = try get(name) { data.append(contentsOf: $0) }
+        return (info, data)
+    }
+
+    /// The objects' infos (deleted ones only with `showDeleted`).
+    public func list(showDeleted: Bool = false) throws -> [JSONValue] {
+        let watcher = try watch(options: WatchOptions(ignoreDeletes: !showDeleted))
+        defer { watcher.stop() }
+        var infos: [JSONValue] = []
+        while let info = try watcher.next(timeoutMilliseconds: jetStream.timeoutMilliseconds) { infos.append(info) }
+        return infos
+    }
+
+    /// Watches the objects' infos: the current ones, `nil` once, then each change.
+    public func watch(options: WatchOptions = WatchOptions(), handler: OrderedWatch<JSONValue>.Handler? = nil) throws
+        -> OrderedWatch<JSONValue>
+    {
+        let config = JSONValue.object()
+        config.set("filter_subject", "$O.\(bucket).M.>")
+        config.set("deliver_policy", options.updatesOnly ? "new" : options.includeHistory ? "all" : "last_per_subject")
+        return try OrderedWatch(
+            jetStream: jetStream, stream: streamName, config: config, updatesOnly: options.updatesOnly,
+            decode: { message in
+                guard let metadata = message.jetStreamMetadata,
+                    let info = try? message.storage.withPayload({ try JSONValue.parse($0) }), info.isObject
+                else { return nil }
+                return (info, metadata.pending, options.ignoreDeletes && info.bool("deleted") == true)
+            },
+            handler: handler)
+    }
+
+    /// The bucket's status: `bucket`, `description`, `ttl`, `storage`, `replicas`, `size`,
+    /// `sealed`, and the stream's `info`.
+    public func status() throws -> JSONValue {
+        let info = try jetStream.streamInfo(streamName)
+        let config = info.value("config")
+        let status = JSONValue.object()
+        status.set("bucket", bucket)
+        if let description = config?.string("description") { status.set("description", description) }
+        status.set("ttl", config?.int("max_age") ?? 0)
+        status.set("storage", config?.string("storage") ?? "file")
+        status.set("replicas", config?.int("num_replicas") ?? 1)
+        status.set("size", info.value("state")?.int("bytes") ?? 0)
+        status.set("sealed", config?.bool("sealed") ?? false)
+        status.set("info", info)
+        return status
+    }
+
+    /// Headers as nats.go writes them in an info: `{"Name": ["value", ...]}`.
+    static func json(_ headers: Headers) -> JSONValue {
+        let object = JSONValue.object()
+        for entry in headers {
+            let values = JSONValue.array()
+            for value in entry.values { values.append(JSONValue.string(value)) }
+            object.set(entry.name, values)
+        }
+        return object
+    }
+}
+
+/// Failures reported by completions while a put goes on.
+final class FailureList {
+    private let lock = Condition()
+    private var errors: [Error] = []
+    func add(_ error: Error) { lock.withLock { errors.append(error) } }
+    var first: Error? { lock.withLock { errors.first } }
+}
