@@ -3194,6 +3194,128 @@ void snats_kv_watcher_destroy(snats_kv_watcher *watcher);
 
 /** @} */
 
+/** \defgroup objGroup Object Store
+ *  Buckets of objects as nats.go and nats.py make them (ADR-20): the stream `OBJ_<bucket>`;
+ *  an object's bytes in chunk messages on `$O.<bucket>.C.<nuid>`, its info (the JSON below,
+ *  one message, the last kept) on `$O.<bucket>.M.<name in URL-safe base64>`; the digest is
+ *  `SHA-256=<URL-safe base64>`. An object put by swiftnats is read by nats.go and nats.py,
+ *  and the reverse.
+ *
+ *  An info: `{"name", "description", "headers": {"Key": ["value"...]}, "metadata": {...},
+ *  "options": {"max_chunk_size", "link": {"bucket", "name"}}, "bucket", "nuid", "size",
+ *  "mtime" (RFC 3339), "chunks", "digest", "deleted"}` (absent members: none). Infos handed
+ *  out are new references. A missing or deleted object is SNATS_NOT_FOUND (404, 10037).
+ *  Statuses otherwise, blocking and threads: as \ref jetStreamGroup says; puts and gets block
+ *  for the whole transfer (and call the reader or writer on the calling thread).
+ *  @{ */
+
+typedef struct snats_obj snats_obj;
+typedef struct snats_obj_watcher snats_obj_watcher;
+
+/** @brief Fills @p buffer with up to @p capacity bytes of the object being put.
+ *  @return How many bytes it put there; 0 at the end; a negative value fails the put
+ *  (SNATS_IO_ERROR; the chunks stored so far are removed). Called on the put's thread. */
+typedef int64_t (*snats_obj_reader)(void *buffer, size_t capacity, void *closure);
+
+/** @brief Takes the next @p len bytes of the object being read (borrowed for the call).
+ *  @return 0 to go on; anything else stops the get (SNATS_IO_ERROR). Called on the get's
+ *  thread. */
+typedef int (*snats_obj_writer)(const void *data, size_t len, void *closure);
+
+/** @brief Creates a bucket (or accepts an identical one).
+ *  @param[out] obs On SNATS_OK owned (snats_obj_destroy()); else NULL. @param js Borrowed; must
+ *  outlive @p obs. @param bucket Borrowed for the call: `[-_a-zA-Z0-9]+`. @param config
+ *  Borrowed; NULL or any of `description`, `ttl` (nanoseconds), `max_bytes`, `storage` ("file"
+ *  or "memory"), `replicas`, `compression` (bool), `metadata`.
+ *  @retval SNATS_INVALID_ARG a bad name or an unknown setting. */
+snats_status snats_obj_bucket_create(snats_obj **obs, snats_jetstream *js, const char *bucket, const json_t *config);
+/** @brief Opens an existing bucket. @retval SNATS_NOT_FOUND no such bucket (10059). */
+snats_status snats_obj_bucket_bind(snats_obj **obs, snats_jetstream *js, const char *bucket);
+/** @brief Deletes a bucket and its objects. @retval SNATS_NOT_FOUND no such bucket. */
+snats_status snats_obj_bucket_delete(snats_jetstream *js, const char *bucket);
+/** @brief The buckets' names, as a JSON array of strings (a new reference). */
+snats_status snats_obj_bucket_names(json_t **names, snats_jetstream *js);
+/** @brief Frees a bucket handle (the bucket stays). @param obs Taken; NULL is a no-op. */
+void snats_obj_destroy(snats_obj *obs);
+/** @brief `{"bucket", "description", "ttl", "storage", "replicas", "size", "sealed", "info"}`
+ *  (`info`: the stream's). A new reference. */
+snats_status snats_obj_status(json_t **status, snats_obj *obs);
+
+/**
+ * @brief Stores an object read from @p reader, in chunks, with its digest; replaces the object
+ *        of that name (its chunks are removed once the new info is stored).
+ * @param[out] info When not NULL, on SNATS_OK the new info; else NULL.
+ * @param obs Borrowed. @param meta Borrowed for the call: `{"name"}` required, and any of
+ *        `description`, `headers` ({"Key": ["value"...]}), `metadata` ({"key": "value"}),
+ *        `chunk_size` (bytes, default 131072).
+ * @param reader Required; called until it returns 0. @param closure Passed to @p reader.
+ * @retval SNATS_IO_ERROR the reader failed. @retval SNATS_JS_API_ERROR the bucket refused a
+ *         chunk (full, ...). A failure removes the chunks already stored.
+ */
+snats_status snats_obj_put(json_t **info, snats_obj *obs, const json_t *meta, snats_obj_reader reader, void *closure);
+/** @brief Stores @p len bytes as object @p name. @param data Borrowed for the call. */
+snats_status snats_obj_put_bytes(json_t **info, snats_obj *obs, const char *name, const void *data, size_t len);
+/** @brief Stores what a descriptor reads until its end. @param fd Read from, not closed.
+ *  @retval SNATS_IO_ERROR reading failed. */
+snats_status snats_obj_put_fd(json_t **info, snats_obj *obs, const json_t *meta, int fd);
+/** @brief Stores a file. @param path Borrowed for the call. @retval SNATS_IO_ERROR it cannot be
+ *  opened or read. */
+snats_status snats_obj_put_file(json_t **info, snats_obj *obs, const json_t *meta, const char *path);
+
+/**
+ * @brief Reads an object into @p writer, chunk by chunk (following a link to an object), and
+ *        checks its size and digest at the end.
+ * @param[out] info When not NULL, on SNATS_OK its info (the target's, for a link); else NULL.
+ * @param obs Borrowed. @param name Borrowed for the call.
+ * @param writer Required. @param closure Passed to @p writer.
+ * @retval SNATS_NOT_FOUND no such object. @retval SNATS_IO_ERROR the writer stopped it.
+ * @retval SNATS_PROTOCOL_ERROR the bytes read do not match the info's size or digest (the
+ *         writer has had them). @retval SNATS_INVALID_ARG @p name links a whole bucket.
+ */
+snats_status snats_obj_get(json_t **info, snats_obj *obs, const char *name, snats_obj_writer writer, void *closure);
+/** @brief Reads an object into memory. @param[out] data On SNATS_OK malloc'd bytes (never NULL,
+ *  even empty: snats_free()); else NULL. @param[out] len Their count. */
+snats_status snats_obj_get_bytes(json_t **info, void **data, size_t *len, snats_obj *obs, const char *name);
+/** @brief Writes an object to a descriptor (not closed). @retval SNATS_IO_ERROR writing failed. */
+snats_status snats_obj_get_fd(json_t **info, snats_obj *obs, const char *name, int fd);
+/** @brief Writes an object to a file (created or truncated, mode 0644). */
+snats_status snats_obj_get_file(json_t **info, snats_obj *obs, const char *name, const char *path);
+
+/** @brief An object's info. @param show_deleted Also a deleted object's (its `deleted` true).
+ *  @retval SNATS_NOT_FOUND no such object. */
+snats_status snats_obj_info(json_t **info, snats_obj *obs, const char *name, bool show_deleted);
+/** @brief Marks an object deleted and removes its chunks. @retval SNATS_NOT_FOUND none. */
+snats_status snats_obj_delete(snats_obj *obs, const char *name);
+/** @brief The objects' infos, as a JSON array (a new reference). @param show_deleted Also the
+ *  deleted ones. */
+snats_status snats_obj_list(json_t **infos, snats_obj *obs, bool show_deleted);
+/** @brief Adds @p name as a link to an object. @param target Borrowed: the target's info (from
+ *  this or another bucket). @retval SNATS_INVALID_ARG @p target is a link, or @p name is an
+ *  object. */
+snats_status snats_obj_add_link(json_t **info, snats_obj *obs, const char *name, const json_t *target);
+/** @brief Adds @p name as a link to the bucket @p bucket. */
+snats_status snats_obj_add_bucket_link(json_t **info, snats_obj *obs, const char *name, const char *bucket);
+
+/** @brief Receives a watch's infos: @p info lent for the call (json_incref() to keep it), NULL
+ *  once after the current ones. Threads: as a subscription's callbacks. */
+typedef void (*snats_obj_watch_handler)(snats_obj_watcher *watcher, const json_t *info, void *closure);
+
+/** @brief Watches the objects' infos: the current ones, NULL once, then each change (puts,
+ *  deletes, links). @param[out] watcher On SNATS_OK owned (snats_obj_watcher_destroy()).
+ *  @param options Borrowed; NULL or any of `include_history`, `ignore_deletes`,
+ *  `updates_only` (booleans). @param cb NULL: read with snats_obj_watcher_next().
+ *  Blocks: two API round trips. */
+snats_status snats_obj_watch(snats_obj_watcher **watcher, snats_obj *obs, const json_t *options,
+                             snats_obj_watch_handler cb, void *closure);
+/** @brief The next info (a new reference), or NULL for the marker. As snats_kv_watcher_next(). */
+snats_status snats_obj_watcher_next(json_t **info, snats_obj_watcher *watcher, int64_t timeout_ms);
+/** @brief Stops a watch. As snats_kv_watcher_stop(). */
+snats_status snats_obj_watcher_stop(snats_obj_watcher *watcher);
+/** @brief Stops and frees a watch. As snats_kv_watcher_destroy(). */
+void snats_obj_watcher_destroy(snats_obj_watcher *watcher);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,7 +22,7 @@ from ._delivery import delivery_pool_threads, set_delivery_pool_size
 from . import micro  # noqa: E402  (needs Client)
 from . import rpc  # noqa: E402  (needs Client)
 from .rpc import RPC, AsyncRPC  # noqa: E402
-from . import jetstream, kv  # noqa: E402
+from . import jetstream, kv, obj  # noqa: E402
 from .kv import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError  # noqa: E402
 
 __version__ = "0.1.0"
@@ -39,6 +39,7 @@ __all__ = [
     "rpc",
     "jetstream",
     "kv",
+    "obj",
     "KeyNotFoundError",
     "KeyWrongLastSequenceError",
     "BucketNotFoundError",

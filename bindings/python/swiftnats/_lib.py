@@ -65,6 +65,9 @@ __all__ = [
     "KV_REVISION_HANDLER",
     "KV_ENTRY_HANDLER",
     "KV_ENTRIES_HANDLER",
+    "OBJ_READER",
+    "OBJ_WRITER",
+    "OBJ_WATCH_HANDLER",
     "LIBRARY_ENV",
 ]
 
@@ -213,6 +216,12 @@ KV_REVISION_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_uint64, c_void_p)
 KV_ENTRY_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
 #: typedef void (*snats_kv_entries_handler)(snats_kv *, snats_status, const snats_kv_entry *const *, int, void *);
 KV_ENTRIES_HANDLER = CFUNCTYPE(None, c_void_p, c_status, POINTER(c_void_p), c_int, c_void_p)
+#: typedef int64_t (*snats_obj_reader)(void *buffer, size_t capacity, void *closure);
+OBJ_READER = CFUNCTYPE(c_int64, c_void_p, c_size_t, c_void_p)
+#: typedef int (*snats_obj_writer)(const void *data, size_t len, void *closure);
+OBJ_WRITER = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
+#: typedef void (*snats_obj_watch_handler)(snats_obj_watcher *, const json_t *info, void *closure);
+OBJ_WATCH_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
 
 # Borrowed `const char *` results are declared c_char_p: ctypes copies them into `bytes` at once.
 # Owned `char *` results (snats_json_dumps) are declared c_void_p so they can be snats_free()d.
@@ -580,6 +589,30 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_kv_watcher_next": (c_status, [c_handle_p, c_handle, c_int64]),
     "snats_kv_watcher_stop": (c_status, [c_handle]),
     "snats_kv_watcher_destroy": (None, [c_handle]),
+    # Object Store
+    "snats_obj_bucket_create": (c_status, [c_handle_p, c_handle, c_char_p, c_json]),
+    "snats_obj_bucket_bind": (c_status, [c_handle_p, c_handle, c_char_p]),
+    "snats_obj_bucket_delete": (c_status, [c_handle, c_char_p]),
+    "snats_obj_bucket_names": (c_status, [POINTER(c_json), c_handle]),
+    "snats_obj_destroy": (None, [c_handle]),
+    "snats_obj_status": (c_status, [POINTER(c_json), c_handle]),
+    "snats_obj_put": (c_status, [POINTER(c_json), c_handle, c_json, OBJ_READER, c_void_p]),
+    "snats_obj_put_bytes": (c_status, [POINTER(c_json), c_handle, c_char_p, c_void_p, c_size_t]),
+    "snats_obj_put_fd": (c_status, [POINTER(c_json), c_handle, c_json, c_int]),
+    "snats_obj_put_file": (c_status, [POINTER(c_json), c_handle, c_json, c_char_p]),
+    "snats_obj_get": (c_status, [POINTER(c_json), c_handle, c_char_p, OBJ_WRITER, c_void_p]),
+    "snats_obj_get_bytes": (c_status, [POINTER(c_json), POINTER(c_void_p), POINTER(c_size_t), c_handle, c_char_p]),
+    "snats_obj_get_fd": (c_status, [POINTER(c_json), c_handle, c_char_p, c_int]),
+    "snats_obj_get_file": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p]),
+    "snats_obj_info": (c_status, [POINTER(c_json), c_handle, c_char_p, c_bool]),
+    "snats_obj_delete": (c_status, [c_handle, c_char_p]),
+    "snats_obj_list": (c_status, [POINTER(c_json), c_handle, c_bool]),
+    "snats_obj_add_link": (c_status, [POINTER(c_json), c_handle, c_char_p, c_json]),
+    "snats_obj_add_bucket_link": (c_status, [POINTER(c_json), c_handle, c_char_p, c_char_p]),
+    "snats_obj_watch": (c_status, [c_handle_p, c_handle, c_json, OBJ_WATCH_HANDLER, c_void_p]),
+    "snats_obj_watcher_next": (c_status, [POINTER(c_json), c_handle, c_int64]),
+    "snats_obj_watcher_stop": (c_status, [c_handle]),
+    "snats_obj_watcher_destroy": (None, [c_handle]),
 }
 
 

@@ -28,6 +28,7 @@ from .msg import Msg
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
     from .kv import KeyValue
+    from .obj import ObjectStore
     from .subscription import Subscription
 
 __all__ = ["JetStreamContext", "PullSubscription", "JetStreamManagement"]
@@ -401,6 +402,29 @@ class JetStreamContext(JetStreamManagement):
 
         with self._handle.use() as js:
             kv_check(lib.snats_kv_bucket_delete(js, rt.text_arg(bucket, "bucket")))
+        return True
+
+    # -- Object Store -------------------------------------------------------------------------
+
+    def create_object_store(self, bucket: Optional[str] = None, config: Any = None, **params: Any) -> "ObjectStore":
+        """Creates an object bucket (or opens an identical one): ``description``, ``ttl``
+        (seconds), ``max_bytes``, ``storage``, ``replicas``, ``compression``, ``metadata``."""
+        from .obj import ObjectStore, object_config  # noqa: PLC0415
+
+        name, settings = object_config(bucket, config, params)
+        return ObjectStore(self, name, settings)
+
+    def object_store(self, bucket: str) -> "ObjectStore":
+        """Opens an existing object bucket; BucketNotFoundError when there is none."""
+        from .obj import ObjectStore  # noqa: PLC0415
+
+        return ObjectStore(self, bucket)
+
+    def delete_object_store(self, bucket: str) -> bool:
+        from .kv import kv_check  # noqa: PLC0415
+
+        with self._handle.use() as js:
+            kv_check(lib.snats_obj_bucket_delete(js, rt.text_arg(bucket, "bucket")))
         return True
 
     # -- stored messages ----------------------------------------------------------------------

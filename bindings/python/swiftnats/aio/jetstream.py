@@ -38,6 +38,7 @@ from .msg import Msg
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
     from .kv import KeyValue
+    from .obj import ObjectStore
 
 __all__ = ["JetStreamContext", "PullSubscription"]
 
@@ -163,6 +164,32 @@ class JetStreamContext(JetStreamManagement):
 
         try:
             await self.delete_stream("KV_" + bucket)
+        except NotFoundError as error:
+            raise BucketNotFoundError(str(error.detail), status=error.status, code=404, err_code=10059) from None
+        return True
+
+    # -- Object Store -------------------------------------------------------------------------
+
+    async def create_object_store(self, bucket: Optional[str] = None, config: Any = None, **params: Any) -> "ObjectStore":
+        """As :meth:`swiftnats.jetstream.JetStreamContext.create_object_store` (see
+        :mod:`swiftnats.aio.obj`: transfers run on the loop's default executor)."""
+        from ..obj import ObjectStore as SyncObjectStore, object_config  # noqa: PLC0415
+        from .obj import ObjectStore  # noqa: PLC0415
+
+        name, settings = object_config(bucket, config, params)
+        return ObjectStore(await self._loop.run_in_executor(None, lambda: SyncObjectStore(self, name, settings)), self._loop)
+
+    async def object_store(self, bucket: str) -> "ObjectStore":
+        from ..obj import ObjectStore as SyncObjectStore  # noqa: PLC0415
+        from .obj import ObjectStore  # noqa: PLC0415
+
+        return ObjectStore(await self._loop.run_in_executor(None, lambda: SyncObjectStore(self, bucket)), self._loop)
+
+    async def delete_object_store(self, bucket: str) -> bool:
+        from ..kv import BucketNotFoundError  # noqa: PLC0415
+
+        try:
+            await self.delete_stream("OBJ_" + bucket)
         except NotFoundError as error:
             raise BucketNotFoundError(str(error.detail), status=error.status, code=404, err_code=10059) from None
         return True
