@@ -8,7 +8,7 @@ struct SnatsCommand: ParsableCommand {
             + "Key-Value, benchmark.",
         version: SwiftNATSVersion.string,
         subcommands: [PubCommand.self, SubCommand.self, RequestCommand.self, ReplyCommand.self, MicroCommand.self,
-                      RPCCommand.self, StreamCommand.self, ConsumerCommand.self, JSCommand.self, KVCommand.self,
+                      RPCCommand.self, StreamCommand.self, ConsumerCommand.self, JSCommand.self, KVCommand.self, ObjectCommand.self,
                       BenchCommand.self]
     )
 }
