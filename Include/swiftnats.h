@@ -2972,6 +2972,30 @@ snats_status snats_js_consume_on(snats_sub **sub, snats_jetstream *js, const cha
                                  const json_t *options, snats_dispatch_queue *queue, snats_msg_handler cb,
                                  void *closure);
 
+/**
+ * @brief Subscribes to a push consumer (one with a `deliver_subject`): a subscription on that
+ *        subject, in its `deliver_group` when it has one. The consumer's flow-control requests
+ *        and stall notices are answered by the library, its idle heartbeats never reach the
+ *        application, and when the heartbeats it promised stop, the connection's error
+ *        callback gets SNATS_MISSED_HEARTBEAT with the subscription (every two intervals while
+ *        they stay away). Unsubscribing leaves the consumer.
+ * @param[out] sub On SNATS_OK owned (snats_sub_destroy()); else NULL.
+ * @param js Borrowed. @param stream Borrowed for the call. @param consumer Borrowed for the call.
+ * @param queue NULL, or a dispatch queue to bind to (as snats_subscribe_on()).
+ * @param cb NULL: synchronous (snats_sub_next_msg()), or tagged batches with @p queue; else as
+ *        snats_subscribe()'s. @param closure Passed to @p cb (the batches' tag with @p queue).
+ * @retval SNATS_NOT_FOUND no such stream or consumer.
+ * @retval SNATS_INVALID_ARG a NULL argument, or a pull consumer.
+ * Blocks: one API round trip. Threads: any, callbacks included.
+ */
+snats_status snats_js_push_subscribe(snats_sub **sub, snats_jetstream *js, const char *stream, const char *consumer,
+                                     snats_dispatch_queue *queue, snats_msg_handler cb, void *closure);
+
+/** @brief As snats_js_push_subscribe(), delivering batches of records (as
+ *  snats_subscribe_batch()). @param cb Required. */
+snats_status snats_js_push_subscribe_batch(snats_sub **sub, snats_jetstream *js, const char *stream,
+                                           const char *consumer, snats_batch_handler cb, void *closure);
+
 /** @} */
 
 /** @} */

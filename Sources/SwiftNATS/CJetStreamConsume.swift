@@ -94,3 +94,61 @@ public func snats_js_consume_on(
     let queue = Handle.borrow(dispatchQueue, as: DeliveryQueue.self)
     return consume(out, pointer, stream, consumer, options, callback, closure, callback == nil ? .batches(queue) : .callback(.queue(queue)))
 }
+
+private func pushSubscribe(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?,
+    _ consumer: UnsafePointer<CChar>?, _ callback: CMsgHandler?, _ closure: UnsafeMutableRawPointer?, _ delivery: CDelivery
+) -> Int32 {
+    out?.pointee = nil
+    return withStatus {
+        let out = try required(out, "sub")
+        let jsBox = try Handle.get(pointer, as: CJetStream.self, "js")
+        let connectionBox = jsBox.connectionBox
+        let conn = try connectionBox.connected()
+        var made: CSubscription?
+        let started = try PushConsumer.start(
+            jetStream: jsBox.jetStream, stream: try requiredString(stream, "stream"), consumer: try requiredString(consumer, "consumer")
+        ) { subject, queue, filter in
+            let box = CSubscription(connectionBox: connectionBox, subject: subject)
+            made = box
+            return try makeSubscription(
+                conn, connHandle: Handle.unretained(connectionBox), box: box, subject: subject, queue: queue, delivery: delivery,
+                callback: callback, closure: closure, filter: filter)
+        }
+        guard let box = made, let subscription = started.subscription else {
+            started.stop()
+            throw NATSError.connectionClosed
+        }
+        box.subscription = subscription
+        connectionBox.remember(subscription, handle: Handle.unretained(box))
+        out.pointee = Handle.make(box)
+    }
+}
+
+@_cdecl("snats_js_push_subscribe")
+public func snats_js_push_subscribe(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?,
+    _ consumer: UnsafePointer<CChar>?, _ dispatchQueue: OpaquePointer?, _ callback: CMsgHandler?,
+    _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    let delivery: CDelivery
+    if let dispatchQueue {
+        let queue = Handle.borrow(dispatchQueue, as: DeliveryQueue.self)
+        delivery = callback == nil ? .batches(queue) : .callback(.queue(queue))
+    } else {
+        delivery = callback == nil ? .synchronous : .callback(.connectionDefault)
+    }
+    return pushSubscribe(out, pointer, stream, consumer, callback, closure, delivery)
+}
+
+@_cdecl("snats_js_push_subscribe_batch")
+public func snats_js_push_subscribe_batch(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?,
+    _ consumer: UnsafePointer<CChar>?, _ callback: CBatchHandler?, _ closure: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let callback else {
+        out?.pointee = nil
+        return withStatus { throw NATSError.nullArgument("cb") }
+    }
+    return pushSubscribe(out, pointer, stream, consumer, nil, closure, .batchCallback(callback))
+}

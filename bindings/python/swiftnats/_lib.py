@@ -551,6 +551,8 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_js_consume_batch": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p, c_json, BATCH_HANDLER, c_void_p]),
     "snats_js_consume_on": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p, c_json, c_handle, MSG_HANDLER,
                                        c_void_p]),
+    "snats_js_push_subscribe": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p, c_handle, MSG_HANDLER, c_void_p]),
+    "snats_js_push_subscribe_batch": (c_status, [c_handle_p, c_handle, c_char_p, c_char_p, BATCH_HANDLER, c_void_p]),
     # Key-Value
     "snats_kv_bucket_create": (c_status, [c_handle_p, c_handle, c_char_p, c_json]),
     "snats_kv_bucket_bind": (c_status, [c_handle_p, c_handle, c_char_p]),

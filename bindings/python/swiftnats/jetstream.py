@@ -68,9 +68,25 @@ def pull_consumer_config(subject: str, config: Any, durable: Optional[str] = Non
     return settings
 
 
-def check_pull_consumer(info: Info) -> None:
-    if info.config is not None and info.config.deliver_subject:
-        raise ValueError(f"consumer {info.name!r} is a push consumer: subscribe() pulls (give a pull consumer)")
+def is_push_consumer(info: Info) -> bool:
+    return info.config is not None and bool(info.config.deliver_subject)
+
+
+def push_maker(handle: rt.Handle, stream: str, consumer: str) -> Callable[[str, Any, Optional[int], Optional[int]], int]:
+    """What ``Client._subscribe`` calls to subscribe to a push consumer in the mode it needs."""
+    from .client import _NO_MSG_HANDLER  # noqa: PLC0415 - the client imports this module lazily
+    from ._delivery import BATCH_THUNK  # noqa: PLC0415
+
+    stream_arg, consumer_arg = stream.encode(), consumer.encode()
+
+    def make(mode: str, out: Any, key: Optional[int], queue_ptr: Optional[int]) -> int:
+        with handle.use() as js:
+            if mode == "queue":
+                return int(lib.snats_js_push_subscribe(out, js, stream_arg, consumer_arg, queue_ptr, _NO_MSG_HANDLER, key))
+            if mode == "batch":
+                return int(lib.snats_js_push_subscribe_batch(out, js, stream_arg, consumer_arg, BATCH_THUNK, key))
+            return int(lib.snats_js_push_subscribe(out, js, stream_arg, consumer_arg, None, _NO_MSG_HANDLER, None))
+    return make
 
 
 def consume_maker(handle: rt.Handle, stream: str, consumer: Optional[str],
@@ -480,11 +496,14 @@ class JetStreamContext(JetStreamManagement):
         order, across reconnects). Else the consumer @p durable (or @p queue: subscribers
         sharing it share the messages) is used, made when missing; without either, an
         ephemeral one (gone 5 s after the subscription). With @p cb and acks, each message is
-        acked when @p cb returns unless @p manual_ack or it was acknowledged."""
+        acked when @p cb returns unless @p manual_ack or it was acknowledged. A @p durable that
+        is a push consumer (it has a ``deliver_subject``) is subscribed to as one: its flow
+        control is answered and its heartbeats kept from @p cb."""
         stream = stream or self.find_stream_name_by_subject(subject)
         consumer: Optional[str] = None
         options: Optional[Dict[str, Any]] = None
         acks = False
+        push = False
         if ordered_consumer:
             options = ordered_options(subject, deliver_policy, headers_only)
         else:
@@ -493,13 +512,13 @@ class JetStreamContext(JetStreamManagement):
             if durable is not None:
                 try:
                     info = self.consumer_info(stream, durable)
-                    check_pull_consumer(info)
                 except NotFoundError:
                     info = None
             if info is None:
                 info = self.add_consumer(stream, pull_consumer_config(subject, config, durable, deliver_policy,
                                                                       headers_only, ephemeral=True))
             consumer = info.name
+            push = is_push_consumer(info)
             acks = (info.config.ack_policy if info.config is not None else "explicit") != "none"
         handler = cb
         if cb is not None and acks and not manual_ack:
@@ -507,8 +526,9 @@ class JetStreamContext(JetStreamManagement):
                 cb(msg)
                 if not msg._ackd:
                     msg.ack()
-        return self._nc._subscribe(subject, "", handler, 0, pending_msgs_limit, pending_bytes_limit,
-                                   consume_maker(self._handle, stream, consumer, options))
+        make = push_maker(self._handle, stream, consumer) if push and consumer else consume_maker(
+            self._handle, stream, consumer, options)
+        return self._nc._subscribe(subject, "", handler, 0, pending_msgs_limit, pending_bytes_limit, make)
 
     def _fetch(self, stream: str, consumer: str, batch: int, timeout: float, max_bytes: Optional[int],
                heartbeat: Optional[float], no_wait: bool) -> List[Msg]:

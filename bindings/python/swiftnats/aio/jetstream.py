@@ -19,7 +19,8 @@ from ..errors import NotFoundError, TimeoutError, _check
 from ..headers import HeadersArg
 from ..jetstream import (
     FETCH_THUNK,
-    check_pull_consumer,
+    is_push_consumer,
+    push_maker,
     consume_maker,
     ordered_options,
     pull_consumer_config,
@@ -240,6 +241,7 @@ class JetStreamContext(JetStreamManagement):
         consumer: Optional[str] = None
         options: Optional[Dict[str, Any]] = None
         acks = False
+        push = False
         if ordered_consumer:
             options = ordered_options(subject, deliver_policy, headers_only)
         else:
@@ -248,13 +250,13 @@ class JetStreamContext(JetStreamManagement):
             if durable is not None:
                 try:
                     info = await self.consumer_info(stream, durable)
-                    check_pull_consumer(info)
                 except NotFoundError:
                     info = None
             if info is None:
                 info = await self.add_consumer(stream, pull_consumer_config(subject, config, durable, deliver_policy,
                                                                             headers_only, ephemeral=True))
             consumer = info.name
+            push = is_push_consumer(info)
             acks = (info.config.ack_policy if info.config is not None else "explicit") != "none"
         handler = cb
         if cb is not None and acks and not manual_ack:
@@ -264,8 +266,9 @@ class JetStreamContext(JetStreamManagement):
                     await result
                 if not msg._ackd:
                     await msg.ack()
-        return self._aio._subscribe(subject, "", handler, 0, pending_msgs_limit, pending_bytes_limit,
-                                    consume_maker(self._handle, stream, consumer, options))
+        make = push_maker(self._handle, stream, consumer) if push and consumer else consume_maker(
+            self._handle, stream, consumer, options)
+        return self._aio._subscribe(subject, "", handler, 0, pending_msgs_limit, pending_bytes_limit, make)
 
     async def pull_subscribe_bind(self, durable: str, stream: str) -> "PullSubscription":
         await self.consumer_info(stream, durable)
