@@ -89,6 +89,18 @@ def push_maker(handle: rt.Handle, stream: str, consumer: str) -> Callable[[str, 
     return make
 
 
+def subscription_maker(handle: rt.Handle, stream: str, info: Optional[Info],
+                       options: Optional[Dict[str, Any]]) -> "tuple[Callable[[str, Any, Optional[int], Optional[int]], int], bool]":
+    """How ``subscribe()`` subscribes once it has its consumer's @p info (None: an ordered
+    consume with @p options): the maker, and whether its messages take acks."""
+    if info is None:
+        return consume_maker(handle, stream, None, options), False
+    acks = (info.config.ack_policy if info.config is not None else "explicit") != "none"
+    if is_push_consumer(info):
+        return push_maker(handle, stream, info.name), acks
+    return consume_maker(handle, stream, info.name, None), acks
+
+
 def consume_maker(handle: rt.Handle, stream: str, consumer: Optional[str],
                   options: Optional[Dict[str, Any]]) -> Callable[[str, Any, Optional[int], Optional[int]], int]:
     """What ``Client._subscribe`` calls to make a consume in the mode it needs."""
@@ -500,15 +512,9 @@ class JetStreamContext(JetStreamManagement):
         is a push consumer (it has a ``deliver_subject``) is subscribed to as one: its flow
         control is answered and its heartbeats kept from @p cb."""
         stream = stream or self.find_stream_name_by_subject(subject)
-        consumer: Optional[str] = None
-        options: Optional[Dict[str, Any]] = None
-        acks = False
-        push = False
-        if ordered_consumer:
-            options = ordered_options(subject, deliver_policy, headers_only)
-        else:
+        info: Optional[Info] = None
+        if not ordered_consumer:
             durable = durable or queue or None
-            info: Optional[Info] = None
             if durable is not None:
                 try:
                     info = self.consumer_info(stream, durable)
@@ -517,17 +523,13 @@ class JetStreamContext(JetStreamManagement):
             if info is None:
                 info = self.add_consumer(stream, pull_consumer_config(subject, config, durable, deliver_policy,
                                                                       headers_only, ephemeral=True))
-            consumer = info.name
-            push = is_push_consumer(info)
-            acks = (info.config.ack_policy if info.config is not None else "explicit") != "none"
+        make, acks = subscription_maker(self._handle, stream, info, ordered_options(subject, deliver_policy, headers_only))
         handler = cb
         if cb is not None and acks and not manual_ack:
             def handler(msg: Msg) -> None:
                 cb(msg)
                 if not msg._ackd:
                     msg.ack()
-        make = push_maker(self._handle, stream, consumer) if push and consumer else consume_maker(
-            self._handle, stream, consumer, options)
         return self._nc._subscribe(subject, "", handler, 0, pending_msgs_limit, pending_bytes_limit, make)
 
     def _fetch(self, stream: str, consumer: str, batch: int, timeout: float, max_bytes: Optional[int],

@@ -15,18 +15,18 @@ from __future__ import annotations
 import ctypes
 import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Union
 
 from . import _runtime as rt
 from ._json import json_value
 from ._jsapi import Info, take_json, with_json
 from ._lib import KV_WATCH_HANDLER, lib
+from ._watch import Watcher
 from .errors import (
     ConnectionClosedError,
     MsgNotFoundError,
     StreamNotFoundError,
     SwiftNatsError,
-    TimeoutError,
     WrongLastSequenceError,
     _check,
 )
@@ -253,45 +253,20 @@ class KeyValue:
         return self.watch(None, **options)
 
 
-class KeyWatcher:
-    """A watch read with :meth:`updates` or by iterating (which ends when it is stopped); a
-    context manager that stops it."""
+class KeyWatcher(Watcher[Entry]):
+    """A watch of keys: :meth:`updates` (an :class:`Entry`, or None once after the current
+    values), iteration until stopped, :meth:`stop`, a context manager."""
 
     def __init__(self, kv: KeyValue, options: Dict[str, Any]) -> None:
         out = ctypes.c_void_p()
         with kv._handle.use() as ptr:
             with_json(options, lambda doc: kv_check(lib.snats_kv_watch(ctypes.byref(out), ptr, None, doc,
                                                                        KV_WATCH_HANDLER(), None)))
-        self._handle = rt.Handle(rt.out_ptr(out, "watcher"), lib.snats_kv_watcher_destroy,
-                                 lambda: ConnectionClosedError("the watch is stopped"), "kv-watcher")
+        super().__init__(rt.out_ptr(out, "watcher"), _next_entry, lib.snats_kv_watcher_stop,
+                         lib.snats_kv_watcher_destroy, "kv-watcher")
 
-    def updates(self, timeout: float = 5.0) -> Optional[Entry]:
-        """The next entry, or None for the marker after the initial values. Raises TimeoutError."""
-        out = ctypes.c_void_p()
-        with self._handle.use() as watcher:
-            kv_check(lib.snats_kv_watcher_next(ctypes.byref(out), watcher, rt.ms_arg(timeout)))
-        return Entry._take(out.value) if out.value else None
 
-    def __iter__(self) -> Iterator[Optional[Entry]]:
-        while not self._handle.closed:
-            try:
-                yield self.updates(1.0)
-            except TimeoutError:
-                continue
-            except (ConnectionClosedError, SwiftNatsError):
-                return
-
-    def stop(self) -> None:
-        """Stops the watch: a thread waiting in :meth:`updates` wakes up (it gets what was
-        queued, then the end)."""
-        use = self._handle.try_use()
-        if use is not None:
-            with use as watcher:
-                lib.snats_kv_watcher_stop(watcher)
-        self._handle.close()
-
-    def __enter__(self) -> "KeyWatcher":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+def _next_entry(watcher: int, timeout_ms: int) -> Optional[Entry]:
+    out = ctypes.c_void_p()
+    kv_check(lib.snats_kv_watcher_next(ctypes.byref(out), watcher, timeout_ms))
+    return Entry._take(out.value) if out.value else None

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Union
+from typing import Any, BinaryIO, Dict, List, Optional, Union
 
 from . import _runtime as rt
 from ._json import json_value
 from ._jsapi import Info, take_json, with_json
 from ._lib import OBJ_READER, OBJ_WATCH_HANDLER, OBJ_WRITER, lib
-from .errors import ConnectionClosedError, MsgNotFoundError, SwiftNatsError, TimeoutError
+from ._watch import Watcher
+from .errors import ConnectionClosedError, MsgNotFoundError, SwiftNatsError
 from .kv import kv_check
 
 __all__ = ["ObjectStore", "ObjectResult", "ObjectWatcher", "ObjectNotFoundError"]
@@ -258,46 +259,24 @@ class ObjectStore:
                                     "updates_only": updates_only})
 
 
-class ObjectWatcher:
+class ObjectWatcher(Watcher[Info]):
     """A watch of the objects' infos: :meth:`updates` (None once after the current ones),
-    iteration, :meth:`stop`, a context manager."""
+    iteration until stopped, :meth:`stop`, a context manager."""
 
     def __init__(self, store: ObjectStore, options: Dict[str, Any]) -> None:
         out = ctypes.c_void_p()
         with store._handle.use() as ptr:
             with_json(options, lambda doc: _check(lib.snats_obj_watch(ctypes.byref(out), ptr, doc, OBJ_WATCH_HANDLER(), None)))
-        self._handle = rt.Handle(rt.out_ptr(out, "watcher"), lib.snats_obj_watcher_destroy,
-                                 lambda: ConnectionClosedError("the watch is stopped"), "obj-watcher")
+        super().__init__(rt.out_ptr(out, "watcher"), _next_info, lib.snats_obj_watcher_stop,
+                         lib.snats_obj_watcher_destroy, "obj-watcher")
 
-    def updates(self, timeout: float = 5.0) -> Optional[Info]:
-        out = ctypes.c_void_p()
-        with self._handle.use() as watcher:
-            _check(lib.snats_obj_watcher_next(ctypes.byref(out), watcher, rt.ms_arg(timeout)))
-        if not out.value:
-            return None
-        try:
-            return Info(json_value(out.value))
-        finally:
-            lib.snats_json_decref(out.value)
 
-    def __iter__(self) -> Iterator[Optional[Info]]:
-        while not self._handle.closed:
-            try:
-                yield self.updates(1.0)
-            except TimeoutError:
-                continue
-            except SwiftNatsError:
-                return
-
-    def stop(self) -> None:
-        use = self._handle.try_use()
-        if use is not None:
-            with use as watcher:
-                lib.snats_obj_watcher_stop(watcher)
-        self._handle.close()
-
-    def __enter__(self) -> "ObjectWatcher":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+def _next_info(watcher: int, timeout_ms: int) -> Optional[Info]:
+    out = ctypes.c_void_p()
+    _check(lib.snats_obj_watcher_next(ctypes.byref(out), watcher, timeout_ms))
+    if not out.value:
+        return None
+    try:
+        return Info(json_value(out.value))
+    finally:
+        lib.snats_json_decref(out.value)

@@ -7,7 +7,6 @@ thread waits for anyone.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import functools
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
@@ -19,18 +18,16 @@ from ..errors import NotFoundError, TimeoutError, _check
 from ..headers import HeadersArg
 from ..jetstream import (
     FETCH_THUNK,
-    is_push_consumer,
-    push_maker,
-    consume_maker,
-    ordered_options,
-    pull_consumer_config,
     STORED_MSG_THUNK,
     JetStreamManagement,
+    _context_options,
     create_context,
     fetch_options,
     get_msg_arguments,
+    ordered_options,
+    pull_consumer_config,
     start_publish_async,
-    _context_options,
+    subscription_maker,
 )
 from ._events import FLUSH_THUNK
 from ._handlers import settle
@@ -238,15 +235,9 @@ class JetStreamContext(JetStreamManagement):
         """As :meth:`swiftnats.jetstream.JetStreamContext.subscribe`: an aio subscription fed by
         a consumer; @p cb may be ``async def``; ``next_msg()`` and ``messages`` as for any."""
         stream = stream or await self.find_stream_name_by_subject(subject)
-        consumer: Optional[str] = None
-        options: Optional[Dict[str, Any]] = None
-        acks = False
-        push = False
-        if ordered_consumer:
-            options = ordered_options(subject, deliver_policy, headers_only)
-        else:
+        info: Optional[Info] = None
+        if not ordered_consumer:
             durable = durable or queue or None
-            info: Optional[Info] = None
             if durable is not None:
                 try:
                     info = await self.consumer_info(stream, durable)
@@ -255,9 +246,7 @@ class JetStreamContext(JetStreamManagement):
             if info is None:
                 info = await self.add_consumer(stream, pull_consumer_config(subject, config, durable, deliver_policy,
                                                                             headers_only, ephemeral=True))
-            consumer = info.name
-            push = is_push_consumer(info)
-            acks = (info.config.ack_policy if info.config is not None else "explicit") != "none"
+        make, acks = subscription_maker(self._handle, stream, info, ordered_options(subject, deliver_policy, headers_only))
         handler = cb
         if cb is not None and acks and not manual_ack:
             async def handler(msg: Msg) -> None:
@@ -266,8 +255,6 @@ class JetStreamContext(JetStreamManagement):
                     await result
                 if not msg._ackd:
                     await msg.ack()
-        make = push_maker(self._handle, stream, consumer) if push and consumer else consume_maker(
-            self._handle, stream, consumer, options)
         return self._aio._subscribe(subject, "", handler, 0, pending_msgs_limit, pending_bytes_limit, make)
 
     async def pull_subscribe_bind(self, durable: str, stream: str) -> "PullSubscription":
