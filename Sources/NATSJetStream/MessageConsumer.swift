@@ -31,7 +31,9 @@ public final class MessageConsumer {
     private var cancelHeartbeatCheck: (() -> Void)?
     private var observer: Int?
     private var inbox = ""
-    public private(set) var subscription: Subscription?
+    private var currentSubscription: Subscription?
+    /// The subscription while the consumer runs; nil once it ended.
+    public var subscription: Subscription? { lock.withLock { currentSubscription } }
     /// The messages an ordered consumer had for its filter when it was made (its first
     /// `num_pending`); 0 for a named one.
     public private(set) var initialPending: UInt64 = 0
@@ -90,7 +92,7 @@ public final class MessageConsumer {
             deleteOrdered(consumerName)
             throw error
         }
-        lock.withLock { subscription = made }
+        lock.withLock { currentSubscription = made }
         made.whenEnded { [self] in ended() }
         observer = connection.addObserver(reconnected: { [weak self] _ in self?.linkChanged() })
         armHeartbeatCheck()
@@ -100,7 +102,7 @@ public final class MessageConsumer {
 
     /// Stops pulling and ends the subscription (an ordered consumer is deleted).
     public func stop() {
-        let current = lock.withLock { subscription }
+        let current = lock.withLock { currentSubscription }
         try? current?.unsubscribe()
         ended()
     }
@@ -202,7 +204,7 @@ public final class MessageConsumer {
                 case .failure(let error as JetStreamError) where error.apiCode == 404:
                     connection.reportError(
                         .invalidSubscription("consumer \"\(consumerName)\" of stream \"\(stream)\" is gone: \(error)"),
-                        subscription: lock.withLock { subscription })
+                        subscription: lock.withLock { currentSubscription })
                     stop()
                 case .failure:
                     schedulePause(.verify)
@@ -250,7 +252,7 @@ public final class MessageConsumer {
         if silent && connection.connectionStatus == .connected {
             connection.reportError(
                 .missedHeartbeat("consumer \"\(consumerName)\" of stream \"\(stream)\": nothing for \(interval) ms; pulling again"),
-                subscription: lock.withLock { subscription })
+                subscription: lock.withLock { currentSubscription })
             // A consumer deleted under its open pulls goes silent (2.9 servers say nothing):
             // whether it is still there decides between pulling again and ending.
             let claimed: Bool = lock.withLock {
@@ -318,7 +320,7 @@ public final class MessageConsumer {
         guard !lock.withLock({ stopped }) else { return }
         connection.reportError(
             .during("making ordered consumer of stream \"\(stream)\" again (retrying in 1 s)", .serverError("\(error)")),
-            subscription: lock.withLock { subscription })
+            subscription: lock.withLock { currentSubscription })
         _ = connection.afterDelay(milliseconds: 1_000) { [weak self] in
             self?.jetStream.events.post { self?.restartOrdered() }
         }
@@ -363,9 +365,9 @@ public final class MessageConsumer {
             defer {
                 cancelHeartbeatCheck = nil
                 observer = nil
-                subscription = nil
+                currentSubscription = nil
             }
-            return (cancelHeartbeatCheck, observer, consumer, subscription)
+            return (cancelHeartbeatCheck, observer, consumer, currentSubscription)
         }
         cancel?()
         if let key { connection.removeObserver(key) }

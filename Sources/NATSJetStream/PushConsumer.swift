@@ -8,7 +8,9 @@ public final class PushConsumer {
     public let jetStream: JetStream
     public let stream: String
     public let consumer: String
-    public private(set) var subscription: Subscription?
+    private var currentSubscription: Subscription?
+    /// The subscription while the consumer runs; nil once it ended.
+    public var subscription: Subscription? { lock.withLock { currentSubscription } }
     private let heartbeatMilliseconds: Int64
     private let lock = Condition()
     private var lastActivity = Deadline.now()
@@ -28,7 +30,7 @@ public final class PushConsumer {
         let heartbeat = Int64((config.int("idle_heartbeat") ?? 0) / 1_000_000)
         let made = PushConsumer(jetStream: jetStream, stream: stream, consumer: consumer, heartbeat: heartbeat)
         let subscription = try subscribe(deliver, config.string("deliver_group"), { [made] in made.filter($0) })
-        made.lock.withLock { made.subscription = subscription }
+        made.lock.withLock { made.currentSubscription = subscription }
         subscription.whenEnded { [made] in made.end() }
         if heartbeat > 0 { made.armCheck() }
         return made
@@ -76,7 +78,7 @@ public final class PushConsumer {
 
     private func check(_ interval: Int64) {
         let (silent, current): (Bool, Subscription?) = lock.withLock {
-            (!ended && Deadline.now().uptimeNanoseconds - lastActivity.uptimeNanoseconds >= UInt64(interval) * 1_000_000, subscription)
+            (!ended && Deadline.now().uptimeNanoseconds - lastActivity.uptimeNanoseconds >= UInt64(interval) * 1_000_000, currentSubscription)
         }
         if silent && jetStream.connection.connectionStatus == .connected {
             jetStream.connection.reportError(
@@ -89,7 +91,7 @@ public final class PushConsumer {
     private func end() {
         let cancel: (() -> Void)? = lock.withLock {
             ended = true
-            subscription = nil
+            currentSubscription = nil
             defer { cancelCheck = nil }
             return cancelCheck
         }
@@ -98,7 +100,7 @@ public final class PushConsumer {
 
     /// Unsubscribes (the consumer stays).
     public func stop() {
-        let current = lock.withLock { subscription }
+        let current = lock.withLock { currentSubscription }
         try? current?.unsubscribe()
         end()
     }
