@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOConcurrencyHelpers
 
 /// Request/reply over one wildcard inbox subscription (`<prefix>.<nuid>.*`), as nats.go and
@@ -16,8 +19,11 @@ final class RequestMuxer {
 
     /// `<inbox prefix>.<nuid>.`
     let replyPrefix: String
+    /// The same, as bytes: replies are matched on the bytes of their subject, no String made
+    /// (a reply is matched per message on the event loop: an asynchronous publish's ack).
+    private let prefixBytes: [UInt8]
     private struct State {
-        var waiters: [String: Entry] = [:]
+        var waiters: [UInt64: Entry] = [:]
         var nextToken: UInt64 = 0
         var subscription: Subscription?
     }
@@ -25,6 +31,7 @@ final class RequestMuxer {
 
     init(inboxPrefix: String) {
         replyPrefix = inboxPrefix + "." + SharedNUID.next() + "."
+        prefixBytes = Array(replyPrefix.utf8)
     }
 
     var subscription: Subscription? { state.withLockedValue { $0.subscription } }
@@ -41,7 +48,7 @@ final class RequestMuxer {
         state.withLockedValue { state in
             state.nextToken += 1
             let token = Self.encode(state.nextToken)
-            state.waiters[token] = Entry(waiter: waiter, interim: interim)
+            state.waiters[state.nextToken] = Entry(waiter: waiter, interim: interim)
             return (token, replyPrefix + token)
         }
     }
@@ -49,14 +56,23 @@ final class RequestMuxer {
     /// Forgets a waiter (timeout, failed publish); returns whether it was still waiting.
     @discardableResult
     func cancel(token: String) -> Bool {
-        state.withLockedValue { $0.waiters.removeValue(forKey: token) != nil }
+        var text = token
+        guard let key = text.withUTF8({ Self.decode(UnsafeRawBufferPointer($0)) }) else { return false }
+        return state.withLockedValue { $0.waiters.removeValue(forKey: key) != nil }
     }
 
     /// Runs on the event loop for each message on the inbox subscription.
     func deliver(_ message: Message) {
-        let subject = message.subject
-        guard subject.count > replyPrefix.count, subject.hasPrefix(replyPrefix) else { return }
-        let token = String(subject.dropFirst(replyPrefix.count))
+        let storage = message.storage
+        let length = storage.header.subjectLength
+        guard length > prefixBytes.count else { return }
+        let subject = UnsafeRawPointer(storage.subjectPointer)
+        let matches = prefixBytes.withUnsafeBytes { prefix in
+            prefix.baseAddress.map { memcmp(subject, $0, prefix.count) == 0 } ?? false
+        }
+        guard matches, let token = Self.decode(
+            UnsafeRawBufferPointer(start: subject + prefixBytes.count, count: length - prefixBytes.count))
+        else { return }
         let found: (entry: Entry, taken: Bool)? = state.withLockedValue { state in
             guard let entry = state.waiters[token] else { return nil }
             guard entry.interim == nil else { return (entry, false) }
@@ -102,6 +118,29 @@ final class RequestMuxer {
     }
 
     private static let alphabet: [UInt8] = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+
+    /// The token's value: base 62, least significant digit first (as `encode` writes it); nil
+    /// for anything else.
+    static func decode(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        guard !bytes.isEmpty, bytes.count <= 11 else { return nil }
+        var value: UInt64 = 0
+        var scale: UInt64 = 1
+        for byte in bytes {
+            let digit: UInt64
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt64(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): digit = UInt64(byte - UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): digit = UInt64(byte - UInt8(ascii: "A")) + 36
+            default: return nil
+            }
+            let (part, overflow) = digit.multipliedReportingOverflow(by: scale)
+            let (sum, carry) = value.addingReportingOverflow(part)
+            guard !overflow, !carry else { return nil }
+            value = sum
+            scale = scale.multipliedReportingOverflow(by: 62).partialValue
+        }
+        return value
+    }
 
     static func encode(_ value: UInt64) -> String {
         var remaining = value
