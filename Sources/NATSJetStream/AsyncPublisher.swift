@@ -11,18 +11,42 @@ import NATS
 /// is safe (the stream's duplicate window answers `duplicate`). Publishes made while
 /// reconnecting wait in the reconnect buffer and get their acks from the new link. An ack
 /// that does not come within the timeout fails with `NATSError.timeout`.
+///
+/// Built for rate: where an ack is read (the event loop) it only records the reply; the acks
+/// of one read are decoded and completed by one job. One timer serves every deadline (they
+/// come in publish order, all with the same timeout).
 public final class AsyncPublisher {
     public typealias Completion = (Result<PubAck, Error>) -> Void
+
+    /// One publish whose outcome is not known yet.
+    private final class Pending {
+        let subject: String
+        let completion: Completion
+        /// Set when the publish takes its slot: its ack's timeout counts from then.
+        var deadline = Deadline.now()
+        var token: String?
+        var settled = false
+
+        init(subject: String, completion: @escaping Completion) {
+            self.subject = subject
+            self.completion = completion
+        }
+    }
 
     private let connection: Connection
     private let timeoutMilliseconds: Int64
     public let window: Int
     private let completions: JobQueue
     private let condition = Condition()
-    /// Publishes whose ack has not come.
+    /// Publishes whose ack has not come, oldest first (settled ones leave at the front).
+    private var order = FIFO<Pending>()
     private var inFlight = 0
     /// Publishes whose completion has not run yet (in flight, or waiting to run).
     private var unfinished = 0
+    private var publishersWaiting = 0
+    private var outcomes: [(Pending, Result<Message, NATSError>)] = []
+    private var drainScheduled = false
+    private var sweepArmed = false
 
     init(jetStream: JetStream) {
         connection = jetStream.connection
@@ -42,41 +66,34 @@ public final class AsyncPublisher {
         completion: @escaping Completion
     ) throws {
         let block = try options.headerBlock(headers)
-        try takeSlot()
-        let claim = Claim()
-        let token = Token()
-        let cancelTimer = connection.afterDelay(milliseconds: timeoutMilliseconds) { [weak self] in
-            guard let self, claim.take() else { return }
-            if let issued = token.value { connection.cancelRequest(token: issued) }
-            finish(.failure(NATSError.timeout("no ack for the publish on \"\(subject)\" within \(timeoutMilliseconds) ms")), completion)
-        }
+        let entry = Pending(subject: subject, completion: completion)
+        let armSweep = try admit(entry)
         do {
-            let issued = try withRequestBytes(subject, payload) { subjectBytes, payloadBytes in
+            let token = try withRequestBytes(subject, payload) { subjectBytes, payloadBytes in
                 try block.withUnsafeBytes { blockBytes in
                     try connection.startRequest(
                         subject: subjectBytes, headers: block.isEmpty ? nil : blockBytes, payload: payloadBytes, sendNow: false
-                    ) { [weak self] result in
-                        guard claim.take() else { return }
-                        cancelTimer()
-                        let outcome: Result<PubAck, Error>
-                        switch result {
-                        case .success(let reply): outcome = Result { try PubAck.decode(reply, subject: subject) }
-                        case .failure(.noResponders): outcome = .failure(JetStreamError.noStreamResponse(subject: subject))
-                        case .failure(let error): outcome = .failure(error)
-                        }
-                        if let self { finish(outcome, completion) } else { completion(outcome) }
+                    ) { result in
+                        // Held until the outcome (the muxer fails what waits when the
+                        // connection closes): no publish is left without one.
+                        self.received(entry, result)
                     }
                 }
             }
-            token.set(issued)
+            condition.withLock { if !entry.settled { entry.token = token } }
         } catch {
-            cancelTimer()
-            // Only when the timer has not reported this publish already: one outcome each.
-            if claim.take() {
-                releaseUnrun()
-                throw error
+            // Not sent: no outcome will come, the caller gets the error.
+            let undone: Bool = condition.withLock {
+                guard !entry.settled else { return false }
+                entry.settled = true
+                inFlight -= 1
+                unfinished -= 1
+                if publishersWaiting > 0 { condition.broadcast() }
+                return true
             }
+            if undone { throw error }
         }
+        if armSweep { scheduleSweep() }
     }
 
     /// Waits until every publish made so far has its outcome and its completion has run.
@@ -90,70 +107,127 @@ public final class AsyncPublisher {
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         try condition.withLock {
             while unfinished > 0 {
-                if !condition.wait(until: deadline) && unfinished > 0 {
+                publishersWaiting += 1
+                let woken = condition.wait(until: deadline)
+                publishersWaiting -= 1
+                if !woken && unfinished > 0 {
                     throw NATSError.timeout("\(unfinished) asynchronous publishes unfinished after \(timeoutMilliseconds) ms")
                 }
             }
         }
     }
 
-    private func takeSlot() throws {
-        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
-        try condition.withLock {
+    /// Takes a slot for `entry`, waiting while the window is full; true when the deadline
+    /// sweep must be armed.
+    private func admit(_ entry: Pending) throws -> Bool {
+        // Long enough for the oldest ack to expire and the sweep to see it: a full window
+        // frees by the timeout at the latest.
+        let giveUp = Deadline.after(milliseconds: timeoutMilliseconds + 2 * sweepMilliseconds)
+        return try condition.withLock {
             while inFlight >= window {
-                if !condition.wait(until: deadline) && inFlight >= window {
+                publishersWaiting += 1
+                let woken = condition.wait(until: giveUp)
+                publishersWaiting -= 1
+                if !woken && inFlight >= window && giveUp.remainingNanoseconds == 0 {
                     throw JetStreamError.tooManyPending(limit: window)
                 }
             }
             inFlight += 1
             unfinished += 1
-        }
-    }
-
-    /// A publish that could not be sent: its slot back, and no completion will run.
-    private func releaseUnrun() {
-        condition.withLock {
-            inFlight -= 1
-            unfinished -= 1
-            condition.broadcast()
-        }
-    }
-
-    private func finish(_ outcome: Result<PubAck, Error>, _ completion: @escaping Completion) {
-        condition.withLock {
-            inFlight -= 1
-            condition.broadcast()
-        }
-        let run = { [self] in
-            completion(outcome)
-            condition.withLock {
-                unfinished -= 1
-                if unfinished == 0 { condition.broadcast() }
-            }
-        }
-        if !completions.post(run) { run() }
-    }
-}
-
-/// True for the first taker only: a reply and a timer race for one outcome.
-final class Claim {
-    private let lock = Condition()
-    private var taken = false
-
-    func take() -> Bool {
-        lock.withLock {
-            if taken { return false }
-            taken = true
+            entry.deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+            order.append(entry)
+            if sweepArmed { return false }
+            sweepArmed = true
             return true
         }
     }
-}
 
-/// A request token known once the request is sent, read by a timer that may fire first.
-final class Token {
-    private let lock = Condition()
-    private var stored: String?
+    /// Where the ack (or the request's failure) is read: recorded, and one job scheduled for
+    /// all recorded since the last ran.
+    private func received(_ entry: Pending, _ result: Result<Message, NATSError>) {
+        let schedule: Bool = condition.withLock {
+            guard !entry.settled else { return false }
+            entry.settled = true
+            inFlight -= 1
+            if publishersWaiting > 0 { condition.broadcast() }
+            outcomes.append((entry, result))
+            if drainScheduled { return false }
+            drainScheduled = true
+            return true
+        }
+        if schedule { post(drain) }
+    }
 
-    var value: String? { lock.withLock { stored } }
-    func set(_ token: String) { lock.withLock { stored = token } }
+    private func post(_ job: @escaping () -> Void) {
+        if !completions.post(job) { job() }
+    }
+
+    /// On the completions' queue: decodes and completes what came, in order.
+    private func drain() {
+        let taken: [(Pending, Result<Message, NATSError>)] = condition.withLock {
+            drainScheduled = false
+            defer { outcomes.removeAll(keepingCapacity: true) }
+            return outcomes
+        }
+        for (entry, result) in taken {
+            let outcome: Result<PubAck, Error>
+            switch result {
+            case .success(let reply): outcome = Result { try PubAck.decode(reply, subject: entry.subject) }
+            case .failure(.noResponders): outcome = .failure(JetStreamError.noStreamResponse(subject: entry.subject))
+            case .failure(let error): outcome = .failure(error)
+            }
+            entry.completion(outcome)
+        }
+        condition.withLock {
+            unfinished -= taken.count
+            if unfinished == 0 || publishersWaiting > 0 { condition.broadcast() }
+        }
+    }
+
+    // MARK: deadlines
+
+    /// One timer for all deadlines: publishes leave `order` in publish order, and share the
+    /// timeout, so the front is always the next to expire.
+    private var sweepMilliseconds: Int64 { max(10, min(timeoutMilliseconds / 4, 250)) }
+
+    private func scheduleSweep() {
+        _ = connection.afterDelay(milliseconds: sweepMilliseconds) { [weak self] in self?.sweep() }
+    }
+
+    private func sweep() {
+        var expired: [Pending] = []
+        let again: Bool = condition.withLock {
+            let now = Deadline.now()
+            while let front = order.first {
+                if front.settled {
+                    _ = order.popFirst()
+                    continue
+                }
+                guard front.deadline <= now else { break }
+                _ = order.popFirst()
+                front.settled = true
+                inFlight -= 1
+                expired.append(front)
+            }
+            if !expired.isEmpty && publishersWaiting > 0 { condition.broadcast() }
+            sweepArmed = !order.isEmpty
+            return sweepArmed
+        }
+        for entry in expired {
+            if let token = entry.token { connection.cancelRequest(token: token) }
+        }
+        if !expired.isEmpty {
+            let schedule: Bool = condition.withLock {
+                for entry in expired {
+                    outcomes.append((entry, .failure(.timeout(
+                        "no ack for the publish on \"\(entry.subject)\" within \(timeoutMilliseconds) ms"))))
+                }
+                if drainScheduled { return false }
+                drainScheduled = true
+                return true
+            }
+            if schedule { post(drain) }
+        }
+        if again { scheduleSweep() }
+    }
 }

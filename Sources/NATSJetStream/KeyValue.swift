@@ -110,9 +110,7 @@ public final class KeyValue {
         try Self.checkKey(key, wildcards: false)
         let message: Message
         do {
-            message = direct
-                ? try jetStream.directGet(stream: streamName, .lastBySubject(subject(key)))
-                : try jetStream.getMessage(stream: streamName, .lastBySubject(subject(key)))
+            message = try jetStream.lastMessage(stream: streamName, subject: subject(key), direct: direct)
         } catch let error as JetStreamError where error.apiCode == 404 && error.errorCode != JetStreamError.ErrorCode.streamNotFound {
             throw Self.keyNotFound(key, deleted: false)
         }

@@ -119,6 +119,8 @@ public final class ObjectStore {
             try jetStream.publisher.waitComplete(timeoutMilliseconds: max(jetStream.timeoutMilliseconds, 10_000))
             if let failure = failures.first { throw failure }
         } catch {
+            // Chunks still in flight would land after the purge: wait for their acks first.
+            try? jetStream.publisher.waitComplete(timeoutMilliseconds: max(jetStream.timeoutMilliseconds, 10_000))
             _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunks))
             throw error
         }
@@ -226,7 +228,7 @@ public final class ObjectStore {
         try Self.checkName(name)
         let message: Message
         do {
-            message = try jetStream.directGet(stream: streamName, .lastBySubject(metaSubject(name)))
+            message = try jetStream.lastMessage(stream: streamName, subject: metaSubject(name), direct: true)
         } catch let error as JetStreamError where error.apiCode == 404 && error.errorCode != JetStreamError.ErrorCode.streamNotFound {
             throw Self.notFound(name)
         }

@@ -231,6 +231,18 @@ extension JetStream {
     public func directGet(stream: String, _ selector: MessageSelector) throws -> Message {
         try perform(.directGet(stream: stream, selector))
     }
+    /// The last message stored on `subject`: a direct get when `direct` (any replica answers),
+    /// falling back to the leader's get when nobody answers the direct one (the stream was
+    /// deleted, or does not allow direct gets): its error then says what is wrong (10059).
+    public func lastMessage(stream: String, subject: String, direct: Bool) throws -> Message {
+        guard direct else { return try getMessage(stream: stream, .lastBySubject(subject)) }
+        do {
+            return try directGet(stream: stream, .lastBySubject(subject))
+        } catch JetStreamError.notEnabled {
+            return try getMessage(stream: stream, .lastBySubject(subject))
+        }
+    }
+
     public func deleteMessage(stream: String, sequence: UInt64, erase: Bool = false) throws {
         try perform(.deleteMessage(stream: stream, sequence: sequence, erase: erase))
     }

@@ -22,10 +22,14 @@ private func consumeOptions(_ json: UnsafePointer<json_t>?) throws -> (ConsumeOp
     return (consume, ordered)
 }
 
-private func consume(
-    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?,
-    _ consumer: UnsafePointer<CChar>?, _ options: UnsafePointer<json_t>?, _ callback: CMsgHandler?,
-    _ closure: UnsafeMutableRawPointer?, _ delivery: CDelivery
+/// The shape of the functions that hand out a consumer's subscription as a `snats_sub`:
+/// `start` starts the consumer with a maker of its subscription (subject, queue, filter) and
+/// returns the subscription it made and how to stop it if the handle cannot be made.
+private func withConsumerSubscription(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ callback: CMsgHandler?,
+    _ closure: UnsafeMutableRawPointer?, _ delivery: CDelivery,
+    start: (CJetStream, _ make: @escaping (String, String?, @escaping Subscription.Filter) throws -> Subscription) throws
+        -> (Subscription?, () -> Void)
 ) -> Int32 {
     out?.pointee = nil
     return withStatus {
@@ -33,29 +37,40 @@ private func consume(
         let jsBox = try Handle.get(pointer, as: CJetStream.self, "js")
         let connectionBox = jsBox.connectionBox
         let conn = try connectionBox.connected()
-        let name = optionalString(consumer)
-        let (consumeOptions, ordered) = try consumeOptions(options)
-        if name != nil && ordered != nil {
-            throw NATSError.invalidArgument("\"ordered\" is for a consume without a consumer name")
-        }
         var made: CSubscription?
-        let started = try MessageConsumer.start(
-            jetStream: jsBox.jetStream, stream: try requiredString(stream, "stream"), consumer: name, ordered: ordered,
-            options: consumeOptions
-        ) { inbox, filter in
-            let box = CSubscription(connectionBox: connectionBox, subject: inbox)
+        let (subscription, stop) = try start(jsBox) { subject, queue, filter in
+            let box = CSubscription(connectionBox: connectionBox, subject: subject)
             made = box
             return try makeSubscription(
-                conn, connHandle: Handle.unretained(connectionBox), box: box, subject: inbox, queue: nil, delivery: delivery,
+                conn, connHandle: Handle.unretained(connectionBox), box: box, subject: subject, queue: queue, delivery: delivery,
                 callback: callback, closure: closure, filter: filter)
         }
-        guard let box = made, let subscription = started.subscription else {
-            started.stop()
+        guard let box = made, let subscription else {
+            stop()
             throw NATSError.connectionClosed
         }
         box.subscription = subscription
         connectionBox.remember(subscription, handle: Handle.unretained(box))
         out.pointee = Handle.make(box)
+    }
+}
+
+private func consume(
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?,
+    _ consumer: UnsafePointer<CChar>?, _ options: UnsafePointer<json_t>?, _ callback: CMsgHandler?,
+    _ closure: UnsafeMutableRawPointer?, _ delivery: CDelivery
+) -> Int32 {
+    withConsumerSubscription(out, pointer, callback, closure, delivery) { jsBox, make in
+        let name = optionalString(consumer)
+        let (consumeOptions, ordered) = try consumeOptions(options)
+        if name != nil && ordered != nil {
+            throw NATSError.invalidArgument("\"ordered\" is for a consume without a consumer name")
+        }
+        let started = try MessageConsumer.start(
+            jetStream: jsBox.jetStream, stream: try requiredString(stream, "stream"), consumer: name, ordered: ordered,
+            options: consumeOptions
+        ) { inbox, filter in try make(inbox, nil, filter) }
+        return (started.subscription, started.stop)
     }
 }
 
@@ -99,29 +114,11 @@ private func pushSubscribe(
     _ out: UnsafeMutablePointer<OpaquePointer?>?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?,
     _ consumer: UnsafePointer<CChar>?, _ callback: CMsgHandler?, _ closure: UnsafeMutableRawPointer?, _ delivery: CDelivery
 ) -> Int32 {
-    out?.pointee = nil
-    return withStatus {
-        let out = try required(out, "sub")
-        let jsBox = try Handle.get(pointer, as: CJetStream.self, "js")
-        let connectionBox = jsBox.connectionBox
-        let conn = try connectionBox.connected()
-        var made: CSubscription?
+    withConsumerSubscription(out, pointer, callback, closure, delivery) { jsBox, make in
         let started = try PushConsumer.start(
-            jetStream: jsBox.jetStream, stream: try requiredString(stream, "stream"), consumer: try requiredString(consumer, "consumer")
-        ) { subject, queue, filter in
-            let box = CSubscription(connectionBox: connectionBox, subject: subject)
-            made = box
-            return try makeSubscription(
-                conn, connHandle: Handle.unretained(connectionBox), box: box, subject: subject, queue: queue, delivery: delivery,
-                callback: callback, closure: closure, filter: filter)
-        }
-        guard let box = made, let subscription = started.subscription else {
-            started.stop()
-            throw NATSError.connectionClosed
-        }
-        box.subscription = subscription
-        connectionBox.remember(subscription, handle: Handle.unretained(box))
-        out.pointee = Handle.make(box)
+            jetStream: jsBox.jetStream, stream: try requiredString(stream, "stream"),
+            consumer: try requiredString(consumer, "consumer"), subscribe: make)
+        return (started.subscription, started.stop)
     }
 }
 

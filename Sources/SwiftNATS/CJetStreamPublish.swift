@@ -4,24 +4,40 @@ import Glibc
 import CJansson
 import NATS
 import NATSJetStream
+import NIOConcurrencyHelpers
 
 // Publishing to streams, pulling from consumers, acknowledging: the hot paths of JetStream.
 
-/// `snats_js_pub_ack`: a stream's ack, its strings as C text for the accessors.
+/// `snats_js_pub_ack`: a stream's ack, its strings made C text when first asked for (most
+/// callers read only the sequence).
 final class CPubAck {
     let ack: PubAck
-    let stream: UnsafeMutablePointer<CChar>?
-    let domain: UnsafeMutablePointer<CChar>?
+    private var streamText: UnsafeMutablePointer<CChar>?
+    private var domainText: UnsafeMutablePointer<CChar>?
+    /// One lock for every ack: an ack's strings are made at most once, and rarely.
+    private static let lock = NIOLock()
+    private var lock: NIOLock { Self.lock }
 
-    init(_ ack: PubAck) {
-        self.ack = ack
-        stream = strdup(ack.stream)
-        domain = ack.domain.map { strdup($0) } ?? nil
+    init(_ ack: PubAck) { self.ack = ack }
+
+    var stream: UnsafePointer<CChar>? {
+        lock.withLock {
+            if streamText == nil { streamText = strdup(ack.stream) }
+            return UnsafePointer(streamText)
+        }
+    }
+
+    var domain: UnsafePointer<CChar>? {
+        lock.withLock {
+            guard let domain = ack.domain else { return nil }
+            if domainText == nil { domainText = strdup(domain) }
+            return UnsafePointer(domainText)
+        }
     }
 
     deinit {
-        free(stream)
-        free(domain)
+        free(streamText)
+        free(domainText)
     }
 }
 
@@ -30,12 +46,13 @@ public typealias CFetchHandler = @convention(c) (
     OpaquePointer?, Int32, UnsafeMutablePointer<OpaquePointer?>?, Int32, UnsafeMutableRawPointer?
 ) -> Void
 
+private let publishOptionNames: Set<String> = [
+    "msg_id", "expected_stream", "expected_last_seq", "expected_last_subject_seq", "expected_last_msg_id", "timeout_ms",
+]
+
 private func publishOptions(_ json: UnsafePointer<json_t>?) throws -> (PublishOptions, Int64?) {
-    let options = try JSONOptions(
-        json,
-        allowed: ["msg_id", "expected_stream", "expected_last_seq", "expected_last_subject_seq", "expected_last_msg_id", "timeout_ms"],
-        "options")
-    guard options.value != nil else { return (PublishOptions(), nil) }
+    guard json != nil else { return (PublishOptions(), nil) }
+    let options = try JSONOptions(json, allowed: publishOptionNames, "options")
     return (
         PublishOptions(
             messageID: try options.string("msg_id"), expectedStream: try options.string("expected_stream"),
@@ -120,7 +137,7 @@ public func snats_js_publish_async_pending(_ pointer: OpaquePointer?, _ pending:
 @_cdecl("snats_js_pub_ack_stream")
 public func snats_js_pub_ack_stream(_ pointer: OpaquePointer?) -> UnsafePointer<CChar>? {
     guard let pointer else { return nil }
-    return UnsafePointer(Handle.borrow(pointer, as: CPubAck.self).stream)
+    return Handle.borrow(pointer, as: CPubAck.self).stream
 }
 
 @_cdecl("snats_js_pub_ack_seq")
@@ -138,7 +155,7 @@ public func snats_js_pub_ack_duplicate(_ pointer: OpaquePointer?) -> Bool {
 @_cdecl("snats_js_pub_ack_domain")
 public func snats_js_pub_ack_domain(_ pointer: OpaquePointer?) -> UnsafePointer<CChar>? {
     guard let pointer else { return nil }
-    return UnsafePointer(Handle.borrow(pointer, as: CPubAck.self).domain)
+    return Handle.borrow(pointer, as: CPubAck.self).domain
 }
 
 @_cdecl("snats_js_pub_ack_destroy")

@@ -71,6 +71,24 @@ final class PublishTests: JetStreamTestCase {
         XCTAssertEqual(outcomes.all.compactMap { try? $0.get().sequence }, [1])
     }
 
+    func testAsyncPublishTimesOutWhenNoAckComes() throws {
+        // A plain subscriber takes the publishes and never answers.
+        let silent = try conn.subscribe("silent") { _ in }
+        defer { try? silent.unsubscribe() }
+        try conn.flush(timeoutMilliseconds: 2_000)
+        let context = try JetStream(connection: conn, timeoutMilliseconds: 300, maxPendingPublishes: 2)
+        let outcomes = Collector<Result<PubAck, Error>>()
+        let start = Date()
+        for _ in 0..<4 { try context.publisher.publish("silent") { outcomes.append($0) } }  // the window frees as they expire
+        try context.publisher.waitComplete(timeoutMilliseconds: 5_000)
+        XCTAssertEqual(outcomes.count, 4)
+        for outcome in outcomes.all {
+            guard case .failure(NATSError.timeout) = outcome else { return XCTFail("\(outcome)") }
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3)
+        XCTAssertEqual(context.publisher.pending, 0)
+    }
+
     func testWaitCompleteFromACompletionIsRefused() throws {
         try addStream("WC", subjects: ["wc"])
         let refused = expectation(description: "refused")
