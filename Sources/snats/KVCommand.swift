@@ -185,7 +185,7 @@ struct KVWatchCommand: ParsableCommand {
     @OptionGroup var jetStream: JetStreamOptions
     @Argument(help: "Bucket.") var bucket: String
     @Argument(help: "Key filter (all when omitted).") var keys: String = ">"
-    @Option(help: "Stop after this many changes (0: never).") var count = 0
+    @Option(help: "Stop after this many entries, the current values included (0: never).") var count = 0
 
     func run() throws {
         let watcher = try jsCall { try KeyValue.bind(try jetStream.context(), bucket: bucket).watch([keys]) }

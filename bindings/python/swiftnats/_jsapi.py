@@ -89,6 +89,31 @@ def config_document(config: Any, params: Dict[str, Any]) -> Dict[str, Any]:
     return {key: (_to_nanos(value) if key in DURATIONS else value) for key, value in merged.items() if value is not None}
 
 
+def bucket_settings(bucket: Optional[str], config: Any, params: Dict[str, Any],
+                    allowed: "frozenset[str]") -> "tuple[str, Dict[str, Any]]":
+    """A bucket's name and the library's settings from nats.py's forms: a ``KeyValueConfig`` or
+    ``ObjectStoreConfig`` (its ``as_dict()`` has ``ttl`` in nanoseconds already; members this
+    library does not take, such as nats.py's defaults for placement, are left out), and/or a
+    dict or keyword arguments (``ttl`` in seconds)."""
+    settings: Dict[str, Any] = {}
+    name = bucket
+    if config is not None and hasattr(config, "as_dict") and not isinstance(config, dict):
+        native = config.as_dict()
+        name = name or native.get("bucket")
+        settings.update({key: value for key, value in native.items() if key in allowed and value is not None})
+        config = None
+    given: Dict[str, Any] = dict(config) if isinstance(config, dict) else vars(config) if config is not None else {}
+    given.update(params)
+    name = name or given.pop("bucket", None)
+    given.pop("bucket", None)
+    if not name:
+        raise ValueError("a bucket needs a name (bucket=...)")
+    if given.get("ttl") is not None:
+        given["ttl"] = int(round(given["ttl"] * _NANOS))
+    settings.update({key: value for key, value in given.items() if value is not None})
+    return name, settings
+
+
 def publish_options(msg_id: Optional[str], stream: Optional[str], expected_last_seq: Optional[int],
                     expected_last_subject_seq: Optional[int], expected_last_msg_id: Optional[str]) -> Optional[Dict[str, Any]]:
     options = {

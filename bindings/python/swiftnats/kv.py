@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence,
 
 from . import _runtime as rt
 from ._json import json_value
-from ._jsapi import Info, take_json, with_json
+from ._jsapi import Info, bucket_settings, with_json
 from ._lib import KV_WATCH_HANDLER, lib
 from ._watch import Watcher
 from .errors import (
@@ -123,19 +123,13 @@ class BucketStatus:
                    stream_info=Info.of(doc["info"]))
 
 
+_BUCKET_SETTINGS = frozenset({"history", "ttl", "max_value_size", "max_bytes", "storage", "replicas", "description",
+                              "compression", "metadata"})
+
+
 def bucket_config(config: Any, params: Dict[str, Any]) -> "tuple[str, Dict[str, Any]]":
     """The bucket name and the library's settings from nats.py's forms (``ttl`` in seconds)."""
-    merged: Dict[str, Any] = {}
-    if config is not None:
-        merged.update(config.as_dict() if hasattr(config, "as_dict") else dict(config if isinstance(config, dict)
-                                                                                  else vars(config)))
-    merged.update(params)
-    bucket = merged.pop("bucket", None)
-    if not bucket:
-        raise ValueError("a bucket needs a name (bucket=...)")
-    if merged.get("ttl") is not None:
-        merged["ttl"] = int(round(merged["ttl"] * _NANOS))
-    return bucket, {key: value for key, value in merged.items() if value is not None}
+    return bucket_settings(None, config, params, _BUCKET_SETTINGS)
 
 
 def open_bucket(js: "Any", bucket: str, config: Optional[Dict[str, Any]]) -> rt.Handle:
@@ -241,8 +235,13 @@ class KeyValue:
             lib.snats_kv_entries_destroy(entries, count.value)
 
     def status(self) -> BucketStatus:
+        out = ctypes.c_void_p()
         with self._handle.use() as kv:
-            return BucketStatus.of(take_json(lambda out: lib.snats_kv_status(out, kv)))
+            kv_check(lib.snats_kv_status(ctypes.byref(out), kv))
+        try:
+            return BucketStatus.of(json_value(out.value))
+        finally:
+            lib.snats_json_decref(out.value)
 
     def watch(self, keys: Union[str, Sequence[str], None] = None, *, include_history: bool = False,
               ignore_deletes: bool = False, meta_only: bool = False, updates_only: bool = False) -> "KeyWatcher":

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, Dict, List, Optional, Union
 
 from . import _runtime as rt
 from ._json import json_value
-from ._jsapi import Info, take_json, with_json
+from ._jsapi import Info, bucket_settings, take_json, with_json
 from ._lib import OBJ_READER, OBJ_WATCH_HANDLER, OBJ_WRITER, lib
 from ._watch import Watcher
 from .errors import ConnectionClosedError, MsgNotFoundError, SwiftNatsError
@@ -61,8 +61,6 @@ def _meta(name: str, meta: Any) -> Dict[str, Any]:
     if meta is None:
         return doc
     source = meta.as_dict() if hasattr(meta, "as_dict") else dict(meta) if isinstance(meta, dict) else vars(meta)
-    if source.get("name"):
-        doc["name"] = source["name"]
     if source.get("description") is not None:
         doc["description"] = source["description"]
     headers = source.get("headers")
@@ -139,19 +137,12 @@ class _Writer:
             self._target.write(data)
 
 
+_BUCKET_SETTINGS = frozenset({"description", "ttl", "max_bytes", "storage", "replicas", "compression", "metadata"})
+
+
 def object_config(bucket: Optional[str], config: Any, params: Dict[str, Any]) -> "tuple[str, Dict[str, Any]]":
-    merged: Dict[str, Any] = {}
-    if config is not None:
-        merged.update(config.as_dict() if hasattr(config, "as_dict") else dict(config) if isinstance(config, dict)
-                      else vars(config))
-    merged.update(params)
-    name = bucket or merged.pop("bucket", None)
-    merged.pop("bucket", None)
-    if not name:
-        raise ValueError("a bucket needs a name (bucket=...)")
-    if merged.get("ttl") is not None:
-        merged["ttl"] = int(round(merged["ttl"] * _NANOS))
-    return name, {key: value for key, value in merged.items() if value is not None}
+    """The bucket name and the library's settings from nats.py's forms (``ttl`` in seconds)."""
+    return bucket_settings(bucket, config, params, _BUCKET_SETTINGS)
 
 
 class ObjectStore:
@@ -250,8 +241,18 @@ class ObjectStore:
         return self._take_info(out)
 
     def status(self) -> Info:
+        """``bucket``, ``description``, ``ttl`` (seconds), ``storage``, ``replicas``, ``size``,
+        ``sealed``, and the stream's ``info``."""
+        out = ctypes.c_void_p()
         with self._handle.use() as obs:
-            return Info(take_json(lambda out: lib.snats_obj_status(out, obs)))
+            _check(lib.snats_obj_status(ctypes.byref(out), obs))
+        try:
+            doc = json_value(out.value)
+        finally:
+            lib.snats_json_decref(out.value)
+        doc["ttl"] = doc.get("ttl", 0) / _NANOS
+        doc["info"] = Info.of(doc.get("info") or {})
+        return Info(doc)
 
     def watch(self, include_history: bool = False, ignore_deletes: bool = False,
               updates_only: bool = False) -> "ObjectWatcher":

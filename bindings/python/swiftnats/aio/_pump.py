@@ -58,6 +58,10 @@ class Pump:
         self._nc = nc
         self._started = True
         self._watch()
+        # One turn now: it reads the sockets and notes this thread as the queue's owner, so
+        # that a blocking call made on the loop before anything arrived reads the reply it
+        # waits for (nobody else reads the connection's socket).
+        self._pump()
 
     def _watch(self) -> None:
         if not self._watching and self._queue.ptr is not None:

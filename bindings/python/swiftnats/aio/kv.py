@@ -71,6 +71,9 @@ def _on_watch(watcher: Optional[int], entry: Optional[int], closure: Optional[in
         rt.log.exception("swiftnats.aio: a watch callback raised")
 
 
+#: put in a watch's queue by stop(): the end, for the tasks waiting
+_STOPPED: Any = object()
+
 _REVISION_THUNK = KV_REVISION_HANDLER(_on_revision)
 _ENTRY_THUNK = KV_ENTRY_HANDLER(_on_entry)
 _ENTRIES_THUNK = KV_ENTRIES_HANDLER(_on_entries)
@@ -161,7 +164,10 @@ class KeyValue:
         return keys
 
     async def status(self) -> BucketStatus:
-        return BucketStatus.of(await self._json(lambda kv, thunk, k: lib.snats_kv_status_async(kv, thunk, k)))
+        try:
+            return BucketStatus.of(await self._json(lambda kv, thunk, k: lib.snats_kv_status_async(kv, thunk, k)))
+        except SwiftNatsError as error:
+            raise _translated(error) from None
 
     async def watch(self, keys: Union[str, Sequence[str], None] = None, *, include_history: bool = False,
                     ignore_deletes: bool = False, meta_only: bool = False, updates_only: bool = False) -> "KeyWatcher":
@@ -177,7 +183,7 @@ class KeyWatcher:
     """An asyncio watch (nats.py's ``KeyWatcher``): :meth:`updates`, ``async for``, :meth:`stop`."""
 
     def __init__(self, kv: KeyValue, options: Dict[str, Any]) -> None:
-        self._queue: "asyncio.Queue[Optional[Entry]]" = asyncio.Queue()
+        self._queue: "asyncio.Queue[Any]" = asyncio.Queue()
         self._key = rt.register(self._queue)
         self._stopped = False
         out = ctypes.c_void_p()
@@ -192,24 +198,38 @@ class KeyWatcher:
                                  lambda: ConnectionClosedError("the watch is stopped"), "kv-watcher")
 
     async def updates(self, timeout: float = 5.0) -> Optional[Entry]:
-        """The next entry, or None for the marker after the initial values. Raises TimeoutError."""
+        """The next entry, or None for the marker after the initial values. Raises TimeoutError,
+        and ConnectionClosedError once the watch is stopped and what it queued is read."""
+        if self._stopped and self._queue.empty():
+            raise ConnectionClosedError("the watch is stopped")
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            item = await asyncio.wait_for(self._queue.get(), timeout)
         except asyncio.TimeoutError:
             raise TimeoutError(f"no change within {timeout} s") from None
+        if item is _STOPPED:
+            self._queue.put_nowait(_STOPPED)  # for every other reader too
+            raise ConnectionClosedError("the watch is stopped")
+        entry: Optional[Entry] = item
+        return entry
 
     def __aiter__(self) -> AsyncIterator[Optional[Entry]]:
         return self._entries()
 
     async def _entries(self) -> AsyncIterator[Optional[Entry]]:
-        while not self._stopped or not self._queue.empty():
+        while True:
             try:
-                yield await self.updates(1.0)
+                yield await self.updates(3600.0)
             except TimeoutError:
                 continue
+            except ConnectionClosedError:
+                return
 
     async def stop(self) -> None:
-        """Stops the watch; ``async for`` ends once what was queued is read."""
+        """Stops the watch: a task waiting in :meth:`updates` or ``async for`` ends at once
+        (after what was queued)."""
+        if self._stopped:
+            return
         self._stopped = True
         self._handle.close()
         rt.unregister(self._key)
+        self._queue.put_nowait(_STOPPED)
