@@ -147,10 +147,14 @@ class KeyValue:
         return entries
 
     async def _json(self, start: Callable[[int, Any, int], int]) -> Any:
+        """A call whose answer is JSON (keys, status), its errors in the KV spelling."""
         future: "asyncio.Future[Any]" = self._loop.create_future()
-        with self._handle.use() as kv:
-            call_with_json_outcome(lambda thunk, k: start(kv, thunk, k), functools.partial(settle, future))
-        return await future
+        try:
+            with self._handle.use() as kv:
+                call_with_json_outcome(lambda thunk, k: start(kv, thunk, k), functools.partial(settle, future))
+            return await future
+        except SwiftNatsError as error:
+            raise _translated(error) from None
 
     async def keys(self, filters: Optional[Union[str, List[str]]] = None) -> List[str]:
         if isinstance(filters, list) and len(filters) > 1:
@@ -164,10 +168,7 @@ class KeyValue:
         return keys
 
     async def status(self) -> BucketStatus:
-        try:
-            return BucketStatus.of(await self._json(lambda kv, thunk, k: lib.snats_kv_status_async(kv, thunk, k)))
-        except SwiftNatsError as error:
-            raise _translated(error) from None
+        return BucketStatus.of(await self._json(lambda kv, thunk, k: lib.snats_kv_status_async(kv, thunk, k)))
 
     async def watch(self, keys: Union[str, Sequence[str], None] = None, *, include_history: bool = False,
                     ignore_deletes: bool = False, meta_only: bool = False, updates_only: bool = False) -> "KeyWatcher":
