@@ -2939,6 +2939,14 @@ snats_status snats_js_metadata(json_t **meta, const char *reply);
  *  `threshold_messages` (default half of max_messages), `ordered` (a `ConsumerConfig` subset
  *  for an ordered consume: `filter_subject` or `filter_subjects`, `deliver_policy`,
  *  `opt_start_seq`, `opt_start_time`, `headers_only`, `replay_policy`).
+ *
+ *  `filter_subjects` (here, in snats_js_consumer_add(), and a watch of several keys) needs
+ *  nats-server 2.10: older servers ignore it, so the library refuses it there
+ *  (SNATS_INVALID_ARG) rather than deliver what was filtered out.
+ *
+ *  An ordered consume whose subscription drops messages (its pending limits: a slow consumer,
+ *  reported as any) makes its consumer again from the first message dropped: nothing is
+ *  skipped.
  *  @{ */
 
 /**
@@ -3006,6 +3014,9 @@ snats_status snats_js_push_subscribe_batch(snats_sub **sub, snats_jetstream *js,
  *  and purges are markers (header `KV-Operation: DEL` or `PURGE`). A bucket written by
  *  swiftnats is read by nats.go and nats.py, and the reverse.
  *
+ *  A bucket's `max_value_size` counts a delete's or purge's marker too (its headers): nats.go
+ *  and the server do the same.
+ *
  *  Keys: `[-/_=.a-zA-Z0-9]+`, not starting or ending with `.` (SNATS_INVALID_ARG otherwise);
  *  watches and listings take `*` and `>` as subject wildcards. A key with no value (never
  *  written, deleted, purged) is SNATS_NOT_FOUND (snats_js_last_api_error(): 404, 10037).
@@ -3032,7 +3043,7 @@ typedef enum {
  *        `storage` ("file", default, or "memory"), `replicas`, `description`, `compression`
  *        (true: s2), `metadata`.
  * @retval SNATS_JS_API_ERROR the bucket exists with another configuration (10058).
- * @retval SNATS_INVALID_ARG a bad name or setting, an unknown setting.
+ * @retval SNATS_INVALID_ARG a bad name, an unknown setting, or a setting of the wrong type.
  */
 snats_status snats_kv_bucket_create(snats_kv **kv, snats_jetstream *js, const char *bucket, const json_t *config);
 
@@ -3186,7 +3197,8 @@ typedef void (*snats_kv_watch_handler)(snats_kv_watcher *watcher, const snats_kv
  * @param kv Borrowed; must outlive the watcher.
  * @param keys Borrowed for the call; a key filter (`*`, `>`), NULL for all (or `keys` in
  *        @p options for several).
- * @param options Borrowed for the call; NULL or any of `keys` (array of filters),
+ * @param options Borrowed for the call; NULL or any of `keys` (array of filters; more than one
+ *        needs nats-server 2.10, SNATS_INVALID_ARG before),
  *        `include_history`, `ignore_deletes`, `meta_only` (values left empty),
  *        `updates_only` (no initial values) (booleans).
  * @param cb NULL: read with snats_kv_watcher_next(). @param closure Passed to @p cb.

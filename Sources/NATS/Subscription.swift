@@ -46,6 +46,9 @@ public final class Subscription: DeliveryTask {
     /// Sees each read batch first, where it is read, and returns what the subscription takes:
     /// a library layer's own messages (a consumer's statuses) stop here.
     private let filter: Filter?
+    /// Told of the messages the pending limits dropped, after they were dropped (a layer whose
+    /// filter counted them as delivered: an ordered consumer), guarded by `condition`.
+    private var dropHandler: (([Message]) -> Void)?
     /// Where callbacks run (nil for synchronous, inline and batch subscriptions).
     private let target: DeliveryTarget?
     /// The dispatch queue holding this subscription's messages, whose limits they count in.
@@ -126,6 +129,11 @@ public final class Subscription: DeliveryTask {
         self.batchToken = token
     }
 
+    /// Sets what is told of the messages the pending limits drop (set it before messages flow).
+    public func onDrop(_ handler: @escaping ([Message]) -> Void) {
+        condition.withLock { dropHandler = handler }
+    }
+
     public var isSynchronous: Bool { handler == nil && batchHandler == nil && inlineHandler == nil && batchToken == nil }
 
     public var isValid: Bool { condition.withLock { !closed } }
@@ -174,8 +182,11 @@ public final class Subscription: DeliveryTask {
         var runs = 0
         var scheduleBatch = false
         var arrived: [Message] = []
+        var droppedNow: [Message] = []
+        var dropTold: (([Message]) -> Void)?
         condition.withLock {
             if closed { return }
+            dropTold = dropHandler
             var accepted: [Message] = []
             for message in batch {
                 if maxMessages > 0 && received >= maxMessages { break }
@@ -184,6 +195,7 @@ public final class Subscription: DeliveryTask {
                     || (maxPendingBytes > 0 && pending.bytes + batchBytes + size > maxPendingBytes)
                 {
                     droppedCount += 1
+                    if dropTold != nil { droppedNow.append(message) }
                     if !slowConsumerReported {
                         slowConsumerReported = true
                         startedSlowConsumer = true
@@ -206,6 +218,7 @@ public final class Subscription: DeliveryTask {
                     if arrival != nil { arrived.append(message) }
                 }
                 let refused = accepted.count - admitted
+                if refused > 0, dropTold != nil { droppedNow += accepted.suffix(refused) }
                 if refused > 0 {
                     received -= UInt64(refused)
                     droppedCount += UInt64(refused)
@@ -231,6 +244,7 @@ public final class Subscription: DeliveryTask {
         // before its arrival is told: the hook must not assume it comes first (RPC liveness
         // holds the message weakly, so a call answered first is simply not followed).
         if let arrival { for message in arrived { arrival(message) } }
+        if let dropTold, !droppedNow.isEmpty { dropTold(droppedNow) }
         if wake { condition.signal() }
         if let target, runs > 0 { wakeUps.add(self, runs: runs, on: target) }
         if scheduleBatch { boundQueue?.scheduleBatch(self) }

@@ -42,7 +42,9 @@ extension APICall where Value == JSONValue {
         body.set("stream_name", stream)
         body.set("config", config)
         if action != .createOrUpdate { body.set("action", action.rawValue) }
-        return APICall(subject: subject, body: body) { $0 }
+        var call = APICall(subject: subject, body: body) { $0 }
+        if config.value("filter_subjects") != nil { call.requires = ((2, 10, 0), "filter_subjects") }
+        return call
     }
 
     public static func consumerInfo(stream: String, consumer: String) throws -> APICall {

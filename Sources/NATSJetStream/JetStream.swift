@@ -55,6 +55,7 @@ public final class JetStream {
 
     /// Runs an API call and waits for its answer.
     public func perform<Value>(_ call: APICall<Value>) throws -> Value {
+        try checkServer(call)
         let reply: Message
         do {
             reply = try connection.request(
@@ -68,6 +69,7 @@ public final class JetStream {
     /// Runs an API call; `completion` runs once with its answer or failure, as a connection
     /// event (the delivery pool, or the connection's dispatch queue).
     public func perform<Value>(_ call: APICall<Value>, completion: @escaping (Result<Value, Error>) -> Void) throws {
+        try checkServer(call)
         let subject = apiPrefix + call.subject
         let prefix = apiPrefix
         let payload = try call.body?.bytes() ?? []
@@ -85,6 +87,15 @@ public final class JetStream {
                 }
             }
         }
+    }
+
+    /// Refuses a request the connected server would not do whole.
+    private func checkServer<Value>(_ call: APICall<Value>) throws {
+        guard let (version, what) = call.requires else { return }
+        let running = connection.serverInfo.version
+        guard !ServerVersion(running).isAtLeast(version.0, version.1, version.2) else { return }
+        throw NATSError.invalidArgument(
+            "\(what) needs nats-server \(version.0).\(version.1).\(version.2) or later (this one is \(running), which ignores it)")
     }
 
     /// The JSON body of an API reply, or the error it carries.
@@ -111,6 +122,9 @@ public struct APICall<Value> {
     public let subject: String
     public let body: JSONValue?
     public let decode: (Message) throws -> Value
+    /// The oldest server that does what the request asks (older ones ignore a part of it:
+    /// `filter_subjects` before 2.10), with what needs it; refused before it is sent.
+    public var requires: (version: (Int, Int, Int), what: String)?
 
     /// A call whose answer is a JSON document (all but direct gets).
     public init(subject: String, body: JSONValue? = nil, decode: @escaping (JSONValue) throws -> Value) {
@@ -131,19 +145,23 @@ extension APICall {
     /// The same request, its JetStream errors turned into others.
     public func mapError(_ transform: @escaping (JetStreamError) -> JetStreamError) -> APICall<Value> {
         let decode = self.decode
-        return APICall<Value>(subject: subject, body: body) { (reply: Message) in
+        var mapped = APICall<Value>(subject: subject, body: body) { (reply: Message) in
             do {
                 return try decode(reply)
             } catch let error as JetStreamError {
                 throw transform(error)
             }
         }
+        mapped.requires = requires
+        return mapped
     }
 
     /// The same request, its answer turned into something else.
     public func map<Other>(_ transform: @escaping (Value) throws -> Other) -> APICall<Other> {
         let decode = self.decode
-        return APICall<Other>(subject: subject, body: body) { (reply: Message) in try transform(try decode(reply)) }
+        var mapped = APICall<Other>(subject: subject, body: body) { (reply: Message) in try transform(try decode(reply)) }
+        mapped.requires = requires
+        return mapped
     }
 }
 

@@ -67,7 +67,9 @@ extension KeyValue {
     public func history(_ key: String, completion: @escaping Completion<[KeyValueEntry]>) throws {
         try Self.checkKey(key, wildcards: false)
         try initialEntries([key], WatchOptions(includeHistory: true)) { outcome in
-            completion(outcome.flatMap { $0.isEmpty ? .failure(Self.keyNotFound(key, deleted: false)) : .success($0) })
+            completion(outcome.flatMap {
+                $0.isEmpty ? .failure(Self.keyNotFound(key, deleted: false)) : .success($0.map(\.withoutDelta))
+            })
         }
     }
 

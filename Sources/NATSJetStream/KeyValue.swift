@@ -193,6 +193,8 @@ public final class KeyValue {
         for key in config.keys where !allowed.contains(key) && key != "bucket" {
             throw NATSError.invalidArgument("unknown bucket setting \"\(key)\"")
         }
+        try BucketSettings.check(config, integers: ["history", "ttl", "max_value_size", "max_bytes", "replicas"],
+                                 strings: ["storage", "description"], booleans: ["compression"])
         let history = config.int("history") ?? 1
         guard (1...64).contains(history) else { throw NATSError.invalidArgument("history must be 1 to 64") }
         let ttl = config.int("ttl") ?? 0
@@ -220,5 +222,22 @@ public final class KeyValue {
         if let compression = config.bool("compression"), compression { stream.set("compression", "s2") }
         if let metadata = config.value("metadata") { stream.set("metadata", metadata) }
         return stream
+    }
+}
+
+/// Types of a bucket's settings: a setting of another type is refused, not ignored.
+enum BucketSettings {
+    static func check(_ config: JSONValue, integers: [String], strings: [String], booleans: [String]) throws {
+        func refuse(_ key: String, _ kind: String) -> NATSError {
+            NATSError.invalidArgument("bucket setting \"\(key)\" must be \(kind)")
+        }
+        for key in integers { if let value = config.value(key), value.kind != .integer { throw refuse(key, "an integer") } }
+        for key in strings { if let value = config.value(key), value.kind != .string { throw refuse(key, "a string") } }
+        for key in booleans { if let value = config.value(key), value.kind != .boolean { throw refuse(key, "true or false") } }
+        if let metadata = config.value("metadata") {
+            guard metadata.isObject, metadata.keys.allSatisfy({ metadata.value($0)?.kind == .string }) else {
+                throw refuse("metadata", "an object of strings")
+            }
+        }
     }
 }

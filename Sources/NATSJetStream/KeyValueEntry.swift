@@ -34,6 +34,12 @@ public struct KeyValueEntry {
         self.operation = operation
     }
 
+    /// The same entry outside a watch (history, get): no delta.
+    var withoutDelta: KeyValueEntry {
+        KeyValueEntry(bucket: bucket, key: key, value: value, revision: revision, createdNanoseconds: createdNanoseconds,
+                      delta: 0, operation: operation)
+    }
+
     static func operation(of headers: Headers?) -> KeyValueOperation {
         headers?[KeyValue.operationHeader].flatMap(KeyValueOperation.init(rawValue:)) ?? .put
     }

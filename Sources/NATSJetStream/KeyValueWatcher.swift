@@ -168,7 +168,7 @@ extension KeyValue {
         try KeyValue.checkKey(key, wildcards: false)
         let entries = try initialEntries([key], WatchOptions(includeHistory: true))
         if entries.isEmpty { throw KeyValue.keyNotFound(key, deleted: false) }
-        return entries
+        return entries.map(\.withoutDelta)
     }
 
     /// What a watch delivers before its marker.

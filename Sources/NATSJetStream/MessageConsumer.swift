@@ -93,6 +93,10 @@ public final class MessageConsumer {
             throw error
         }
         lock.withLock { currentSubscription = made }
+        if orderedConfig != nil {
+            // The filter counted them as delivered: an ordered consumer starts again before them.
+            made.onDrop { [weak self] dropped in self?.droppedByLimits(dropped) }
+        }
         made.whenEnded { [self] in ended() }
         observer = connection.addObserver(reconnected: { [weak self] _ in self?.linkChanged() })
         armHeartbeatCheck()
@@ -233,6 +237,20 @@ public final class MessageConsumer {
 
     // MARK: recovering
 
+    /// Where the messages are read, after the subscription's pending limits dropped some of an
+    /// ordered consume: the consumer is made again from the first of them (the slow consumer
+    /// is reported by the subscription, as for any).
+    private func droppedByLimits(_ dropped: [Message]) {
+        guard let first = dropped.compactMap({ $0.jetStreamMetadata?.streamSequence }).min() else { return }
+        let claimed: Bool = lock.withLock {
+            sequence.rewind(before: first)
+            guard !stopped, !restarting else { return false }
+            restarting = true
+            return true
+        }
+        if claimed { jetStream.events.post { [self] in restartOrdered() } }
+    }
+
     private func armHeartbeatCheck() {
         let interval = options.heartbeat * 2
         let cancel = connection.afterDelay(milliseconds: interval) { [weak self] in self?.checkHeartbeat(interval) }
@@ -297,16 +315,24 @@ public final class MessageConsumer {
                 [self] outcome in
                 switch outcome {
                 case .success:
-                    let pull: (batch: Int, bytes: Int)? = lock.withLock {
-                        guard !stopped else { return nil }
+                    enum Next { case pull((batch: Int, bytes: Int)?), again, stopped }
+                    let next: Next = lock.withLock {
+                        guard !stopped else { return .stopped }
                         consumer = name
                         sequence.restart(as: name)
+                        // Messages dropped by the subscription meanwhile (before this consumer's
+                        // start) rewound the sequence: start again from there.
+                        if sequence.lastStreamSequence < after { return .again }
                         restarting = false
                         lastActivity = Deadline.now()
                         pipeline.forgetPulls()
-                        return pipeline.nextPull()
+                        return .pull(pipeline.nextPull())
                     }
-                    if let pull { sendPull(pull, fromEventLoop: false) } else if lock.withLock({ stopped }) { deleteOrdered(name) }
+                    switch next {
+                    case .pull(let pull): if let pull { sendPull(pull, fromEventLoop: false) }
+                    case .again: restartOrdered()
+                    case .stopped: deleteOrdered(name)
+                    }
                 case .failure(let error):
                     retryRestart(after: error)
                 }

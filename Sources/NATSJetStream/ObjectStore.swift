@@ -39,6 +39,8 @@ public final class ObjectStore {
         for key in config.keys where !allowed.contains(key) {
             throw NATSError.invalidArgument("unknown bucket setting \"\(key)\"")
         }
+        try BucketSettings.check(config, integers: ["ttl", "max_bytes", "replicas"], strings: ["storage", "description"],
+                                 booleans: ["compression"])
         let stream = JSONValue.object()
         stream.set("name", "OBJ_" + bucket)
         let subjects = JSONValue.array()
@@ -228,7 +230,8 @@ public final class ObjectStore {
         try Self.checkName(name)
         let message: Message
         do {
-            message = try jetStream.lastMessage(stream: streamName, subject: metaSubject(name), direct: true)
+            // The leader answers, on every server, what a missing bucket is (10059); infos are small.
+            message = try jetStream.getMessage(stream: streamName, .lastBySubject(metaSubject(name)))
         } catch let error as JetStreamError where error.apiCode == 404 && error.errorCode != JetStreamError.ErrorCode.streamNotFound {
             throw Self.notFound(name)
         }

@@ -149,6 +149,12 @@ public struct OrderedSequence: Equatable {
         nextConsumerSequence = 1
     }
 
+    /// Messages from `streamSequence` on never reached the application (its subscription
+    /// dropped them): the next consumer starts there.
+    public mutating func rewind(before streamSequence: UInt64) {
+        lastStreamSequence = min(lastStreamSequence, streamSequence - 1)
+    }
+
     public mutating func check(_ metadata: MessageMetadata) -> Verdict {
         guard metadata.consumer == consumer else { return .stale }
         guard metadata.consumerSequence == nextConsumerSequence else { return .gap }

@@ -41,16 +41,19 @@ private func withConsumerSubscription(
         let (subscription, stop) = try start(jsBox) { subject, queue, filter in
             let box = CSubscription(connectionBox: connectionBox, subject: subject)
             made = box
-            return try makeSubscription(
+            let subscription = try makeSubscription(
                 conn, connHandle: Handle.unretained(connectionBox), box: box, subject: subject, queue: queue, delivery: delivery,
                 callback: callback, closure: closure, filter: filter)
+            // Wired before the consumer pulls: a callback may call snats_sub_* on its first
+            // message, before the call that made the handle returns.
+            box.subscription = subscription
+            connectionBox.remember(subscription, handle: Handle.unretained(box))
+            return subscription
         }
-        guard let box = made, let subscription else {
+        guard let box = made, subscription != nil else {
             stop()
             throw NATSError.connectionClosed
         }
-        box.subscription = subscription
-        connectionBox.remember(subscription, handle: Handle.unretained(box))
         out.pointee = Handle.make(box)
     }
 }

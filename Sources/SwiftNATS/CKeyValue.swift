@@ -45,9 +45,7 @@ final class CKeyValue {
 }
 
 /// `snats_kv_watcher`.
-final class CKeyValueWatcher {
-    var watcher: KeyValueWatcher?
-}
+typealias CKeyValueWatcher = CWatcherBox<KeyValueEntry>
 
 public typealias CKeyValueWatchHandler = @convention(c) (OpaquePointer?, OpaquePointer?, UnsafeMutableRawPointer?) -> Void
 
@@ -277,12 +275,13 @@ public func snats_kv_watch(
         if let callback {
             // The box is held by the handler: its handle stays valid for every call.
             handler = { [box] entry in
+                guard !box.isStopped else { return }
                 guard let entry else { return callback(Handle.unretained(box), nil, closure) }
                 let made = CKeyValueEntry(entry)
                 withExtendedLifetime(made) { callback(Handle.unretained(box), Handle.unretained(made), closure) }
             }
         }
-        box.watcher = try bucket.watch(filters, options: watch, handler: handler)
+        box.attach(try bucket.watch(filters, options: watch, handler: handler))
         return box
     }
 }
@@ -294,7 +293,8 @@ public func snats_kv_watcher_next(
     out?.pointee = nil
     return withStatus {
         let out = try required(out, "entry")
-        guard let watcher = try Handle.get(pointer, as: CKeyValueWatcher.self, "watcher").watcher else {
+        let box = try Handle.get(pointer, as: CKeyValueWatcher.self, "watcher")
+        guard let watcher = box.current, !box.isStopped || watcher.pendingCount > 0 else {
             throw NATSError.invalidSubscription("the watch is stopped")
         }
         if let entry = try watcher.next(timeoutMilliseconds: try positiveTimeout(timeout)) {
@@ -305,17 +305,15 @@ public func snats_kv_watcher_next(
 
 @_cdecl("snats_kv_watcher_stop")
 public func snats_kv_watcher_stop(_ pointer: OpaquePointer?) -> Int32 {
-    withStatus { try Handle.get(pointer, as: CKeyValueWatcher.self, "watcher").watcher?.stop() }
+    withStatus { try Handle.get(pointer, as: CKeyValueWatcher.self, "watcher").stop() }
 }
 
 @_cdecl("snats_kv_watcher_destroy")
 public func snats_kv_watcher_destroy(_ pointer: OpaquePointer?) {
     guard let pointer else { return }
-    let box = Handle.borrow(pointer, as: CKeyValueWatcher.self)
     // Stopping waits for a handler call in progress on another thread; then the watcher,
     // whose handler holds the box, can go.
-    box.watcher?.stop()
-    box.watcher = nil
+    Handle.borrow(pointer, as: CKeyValueWatcher.self).detach()
     Handle.release(pointer, as: CKeyValueWatcher.self)
 }
 
@@ -444,7 +442,9 @@ public func snats_kv_history_async(
             var handles = entries.map { Optional(Handle.unretained($0)) }
             withExtendedLifetime(entries) {
                 handles.withUnsafeMutableBufferPointer { buffer in
-                    callback(Handle.unretained(box), status, UnsafePointer(buffer.baseAddress), Int32(buffer.count), closure)
+                    // NULL when empty, as the header says (an empty buffer may have an address).
+                    let array = buffer.isEmpty ? nil : UnsafePointer(buffer.baseAddress)
+                    callback(Handle.unretained(box), status, array, Int32(buffer.count), closure)
                 }
             }
         }

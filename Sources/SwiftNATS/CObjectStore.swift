@@ -13,9 +13,7 @@ final class CObjectStore {
     init(_ store: ObjectStore) { self.store = store }
 }
 
-final class CObjectWatcher {
-    var watcher: OrderedWatch<JSONValue>?
-}
+typealias CObjectWatcher = CWatcherBox<JSONValue>
 
 public typealias CObjectReader = @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Int64
 public typealias CObjectWriter = @convention(c) (UnsafeRawPointer?, Int, UnsafeMutableRawPointer?) -> Int32
@@ -296,11 +294,12 @@ public func snats_obj_watch(
         var handler: OrderedWatch<JSONValue>.Handler?
         if let callback {
             handler = { [box] info in
+                guard !box.isStopped else { return }
                 guard let info else { return callback(Handle.unretained(box), nil, closure) }
                 withExtendedLifetime(info) { callback(Handle.unretained(box), info.raw, closure) }
             }
         }
-        box.watcher = try store.watch(options: watch, handler: handler)
+        box.attach(try store.watch(options: watch, handler: handler))
         return box
     }
 }
@@ -310,7 +309,8 @@ public func snats_obj_watcher_next(_ out: JSONOut?, _ pointer: OpaquePointer?, _
     out?.pointee = nil
     return withStatus {
         let out = try required(out, "info")
-        guard let watcher = try Handle.get(pointer, as: CObjectWatcher.self, "watcher").watcher else {
+        let box = try Handle.get(pointer, as: CObjectWatcher.self, "watcher")
+        guard let watcher = box.current, !box.isStopped || watcher.pendingCount > 0 else {
             throw NATSError.invalidSubscription("the watch is stopped")
         }
         if let info = try watcher.next(timeoutMilliseconds: try positiveTimeout(timeout)) {
@@ -321,14 +321,12 @@ public func snats_obj_watcher_next(_ out: JSONOut?, _ pointer: OpaquePointer?, _
 
 @_cdecl("snats_obj_watcher_stop")
 public func snats_obj_watcher_stop(_ pointer: OpaquePointer?) -> Int32 {
-    withStatus { try Handle.get(pointer, as: CObjectWatcher.self, "watcher").watcher?.stop() }
+    withStatus { try Handle.get(pointer, as: CObjectWatcher.self, "watcher").stop() }
 }
 
 @_cdecl("snats_obj_watcher_destroy")
 public func snats_obj_watcher_destroy(_ pointer: OpaquePointer?) {
     guard let pointer else { return }
-    let box = Handle.borrow(pointer, as: CObjectWatcher.self)
-    box.watcher?.stop()
-    box.watcher = nil
+    Handle.borrow(pointer, as: CObjectWatcher.self).detach()
     Handle.release(pointer, as: CObjectWatcher.self)
 }

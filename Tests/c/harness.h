@@ -80,7 +80,10 @@ typedef struct {
     X(delivery)             \
     X(rpc_liveness)         \
     X(rpc_refs)             \
-    X(jetstream)
+    X(jetstream)            \
+    X(kv)                   \
+    X(js_consume)           \
+    X(obj)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \
