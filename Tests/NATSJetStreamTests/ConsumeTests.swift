@@ -91,6 +91,27 @@ final class ConsumeTests: JetStreamTestCase {
         XCTAssertTrue(eventually(5) { (try? self.js.consumerNames(stream: "OR"))?.contains(name) == false })
     }
 
+    func testOrderedConsumerSkipsNothingWhenItsSubscriptionDrops() throws {
+        try addStream("OD", subjects: ["od"])
+        for index in 0..<400 { try js.publisher.publish("od", payload: Array("\(index)".utf8)) { _ in } }
+        try js.publisher.waitComplete(timeoutMilliseconds: 10_000)
+        let got = Collector<String>()
+        let consumer = try MessageConsumer.start(
+            jetStream: js, stream: "OD", consumer: nil, options: ConsumeOptions(maxMessages: 200, expiresMilliseconds: 2_000)
+        ) { inbox, filter in
+            let subscription = try self.conn.subscribe(inbox, filter: filter) { message in
+                got.append(String(decoding: message.payload, as: UTF8.self))
+                usleep(1_000)
+            }
+            try subscription.setPendingLimits(messages: 20, bytes: 0)  // drops while the handler is slow
+            return subscription
+        }
+        defer { consumer.stop() }
+        XCTAssertTrue(eventually(20) { got.count >= 400 }, "\(got.count)")
+        XCTAssertEqual(got.all, (0..<400).map(String.init))
+        XCTAssertGreaterThan(consumer.subscription?.dropped ?? 0, 0, "the limits never dropped: the test tested nothing")
+    }
+
     func testOrderedSequenceVerdicts() {
         var sequence = OrderedSequence()
         sequence.restart(as: "a")

@@ -8,92 +8,14 @@
  * directory inside the test's scratch directory.
  */
 #define _GNU_SOURCE
-#include "harness.h"
+#include "js_common.h"
 
-#include <errno.h>
-#include <jansson.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
 
 /* ------------------------------------------------------------------------------------------
- * Helpers
+ * Helpers (the shared ones are in js_common.h)
  * ---------------------------------------------------------------------------------------- */
-
-/* Starts a nats-server with JetStream, its store in a fresh directory of the test. */
-static void js_server_start(test_server *srv) {
-    char store[600];
-    snprintf(store, sizeof store, "%s/js_store_XXXXXX", harness_test_dir()[0] ? harness_test_dir() : "/tmp");
-    if (mkdtemp(store) == NULL) FAIL("mkdtemp(%s): %s", store, strerror(errno));
-    const char *args[] = {"-js", "-sd", store, NULL};
-    server_start_args(srv, args);
-}
-
-/* Parses JSON text (printf-style); fails the test on a syntax error. */
-static json_t *J(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *J(const char *fmt, ...) {
-    char text[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    json_error_t error;
-    json_t *value = json_loads(text, JSON_DECODE_ANY, &error);
-    if (value == NULL) FAIL("bad JSON in the test: %s: %s", text, error.text);
-    return value;
-}
-
-/* The member at a dotted path ("state.messages"), or NULL. */
-static const json_t *jat(const json_t *doc, const char *path) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    const json_t *cur = doc;
-    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok != NULL; tok = strtok_r(NULL, ".", &save)) {
-        if (!json_is_object(cur)) return NULL;
-        cur = json_object_get(cur, tok);
-    }
-    return cur;
-}
-
-static long long jint_at(const json_t *doc, const char *path, const char *file, int line) {
-    const json_t *v = jat(doc, path);
-    if (!json_is_integer(v)) {
-        char *dump = json_dumps(doc, JSON_COMPACT);
-        harness_fail(file, line, "\"%s\" is not an integer in %.1500s", path, dump ? dump : "?");
-    }
-    return (long long)json_integer_value(v);
-}
-#define JINT(doc, path) jint_at((doc), (path), __FILE__, __LINE__)
-
-static const char *jstr_at(const json_t *doc, const char *path, const char *file, int line) {
-    const json_t *v = jat(doc, path);
-    if (!json_is_string(v)) {
-        char *dump = json_dumps(doc, JSON_COMPACT);
-        harness_fail(file, line, "\"%s\" is not a string in %.1500s", path, dump ? dump : "?");
-    }
-    return json_string_value(v);
-}
-#define JSTR(doc, path) jstr_at((doc), (path), __FILE__, __LINE__)
-
-/* True when the array holds the string. */
-static bool jarray_has(const json_t *array, const char *text) {
-    size_t i;
-    const json_t *item;
-    json_array_foreach(array, i, item) {
-        if (json_is_string(item) && strcmp(json_string_value(item), text) == 0) return true;
-    }
-    return false;
-}
-
-/* The last API error codes of the calling thread are exactly these. */
-#define CHECK_API_ERROR(want_code, want_err)                                                  \
-    do {                                                                                      \
-        int h_code_ = -1, h_err_ = -1;                                                        \
-        snats_js_last_api_error(&h_code_, &h_err_);                                           \
-        if (h_code_ != (want_code) || h_err_ != (want_err))                                   \
-            FAIL("snats_js_last_api_error gave %d/%d, expected %d/%d (%s)", h_code_, h_err_,  \
-                 (int)(want_code), (int)(want_err), snats_last_error());                      \
-    } while (0)
 
 /* A header of a message, or NULL. */
 static const char *hdr(const snats_msg *m, const char *key) {
@@ -101,46 +23,6 @@ static const char *hdr(const snats_msg *m, const char *key) {
     const char *value = NULL;
     if (h == NULL || snats_headers_get(&value, h, key) != SNATS_OK) return NULL;
     return value;
-}
-
-typedef struct {
-    test_server srv;
-    snats_conn *c;
-    snats_jetstream *js;
-} jsfix;
-
-static void jsfix_up(jsfix *f, const char *options_json) {
-    js_server_start(&f->srv);
-    f->c = connect_or_fail(f->srv.url);
-    json_t *opts = options_json ? J("%s", options_json) : NULL;
-    CHECK_OK(snats_jetstream_create(&f->js, f->c, opts));
-    json_decref(opts);
-    CHECK_NOT_NULL(f->js);
-}
-
-static void jsfix_down(jsfix *f) {
-    snats_jetstream_destroy(f->js);
-    snats_conn_destroy(f->c);
-    server_stop(&f->srv);
-}
-
-/* Adds a stream from JSON text (printf-style). */
-static void stream_add(snats_jetstream *js, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void stream_add(snats_jetstream *js, const char *fmt, ...) {
-    char text[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    json_t *config = J("%s", text);
-    CHECK_OK(snats_js_stream_add(NULL, js, config));
-    json_decref(config);
-}
-
-static void consumer_add(snats_jetstream *js, const char *stream, const char *config_json) {
-    json_t *config = J("%s", config_json);
-    CHECK_OK(snats_js_consumer_add(NULL, js, stream, config));
-    json_decref(config);
 }
 
 /* Publishes text and returns its sequence. */
@@ -152,23 +34,6 @@ static uint64_t pub(snats_jetstream *js, const char *subject, const char *text) 
     CHECK(seq > 0);
     snats_js_pub_ack_destroy(ack);
     return seq;
-}
-
-static long long stream_messages(snats_jetstream *js, const char *stream) {
-    json_t *info = NULL;
-    CHECK_OK(snats_js_stream_info(&info, js, stream, NULL));
-    long long n = JINT(info, "state.messages");
-    json_decref(info);
-    return n;
-}
-
-/* A consumer's info member (an integer at a dotted path). */
-static long long consumer_int(snats_jetstream *js, const char *stream, const char *consumer, const char *path) {
-    json_t *info = NULL;
-    CHECK_OK(snats_js_consumer_info(&info, js, stream, consumer));
-    long long n = JINT(info, path);
-    json_decref(info);
-    return n;
 }
 
 static void release_all(snats_msg **msgs, int count) {
@@ -329,8 +194,7 @@ static void jetstream_create_on_closed_connection(void) {
 /* A server whose JetStream has a domain: the domain's API, acks and metadata name it. */
 static void jetstream_domain(void) {
     char store[600];
-    snprintf(store, sizeof store, "%s/js_store_XXXXXX", harness_test_dir());
-    if (mkdtemp(store) == NULL) FAIL("mkdtemp: %s", strerror(errno));
+    make_store(store, sizeof store);
     char config[1024];
     snprintf(config, sizeof config, "jetstream {\n  store_dir: \"%s\"\n  domain: hub\n}\n", store);
     test_server srv;

@@ -12,108 +12,24 @@
  * outlives its context. Every server runs JetStream with its store in the test's scratch
  * directory.
  *
- * Some tests hold the library to a header statement it does not keep yet (each says which):
- * js_consume_ordered_filter_subjects (servers before 2.10), js_consume_ordered_pending_limits,
- * js_consume_unsubscribe_in_first_callback (a race).
+ * Some tests check one statement of the header each (their comments quote it): an ordered
+ * consume of filter_subjects, refused on servers before 2.10, which ignore them
+ * (js_consume_ordered_filter_subjects), an ordered consume behind small pending limits still
+ * delivering every message in order (js_consume_ordered_pending_limits), a consume
+ * unsubscribed from its own first callback (js_consume_unsubscribe_in_first_callback).
  */
 #define _GNU_SOURCE
-#include "harness.h"
+#include "js_common.h"
 
-#include <errno.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
 /* ------------------------------------------------------------------------------------------
- * Helpers (as test_jetstream.c's)
+ * Helpers (the shared ones are in js_common.h)
  * ---------------------------------------------------------------------------------------- */
 
-static void make_store(char *store, size_t cap) {
-    snprintf(store, cap, "%s/js_store_XXXXXX", harness_test_dir()[0] ? harness_test_dir() : "/tmp");
-    if (mkdtemp(store) == NULL) FAIL("mkdtemp(%s): %s", store, strerror(errno));
-}
-
-/* Starts a nats-server with JetStream, its store in a fresh directory of the test. */
-static void js_server_start(test_server *srv) {
-    char store[600];
-    make_store(store, sizeof store);
-    const char *args[] = {"-js", "-sd", store, NULL};
-    server_start_args(srv, args);
-}
-
-/* A JetStream server on a fixed port and store directory, so that it can come back. */
-static void js_server_start_at(test_server *srv, int port, const char *store) {
-    char port_text[16];
-    snprintf(port_text, sizeof port_text, "%d", port);
-    const char *args[] = {"-js", "-sd", store, "-p", port_text, NULL};
-    server_start_args(srv, args);
-}
-
-/* Parses JSON text (printf-style); fails the test on a syntax error. */
-static json_t *J(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *J(const char *fmt, ...) {
-    char text[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    json_error_t error;
-    json_t *value = json_loads(text, JSON_DECODE_ANY, &error);
-    if (value == NULL) FAIL("bad JSON in the test: %s: %s", text, error.text);
-    return value;
-}
-
-/* The member at a dotted path ("state.messages"), or NULL. */
-static const json_t *jat(const json_t *doc, const char *path) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    const json_t *cur = doc;
-    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok != NULL; tok = strtok_r(NULL, ".", &save)) {
-        if (!json_is_object(cur)) return NULL;
-        cur = json_object_get(cur, tok);
-    }
-    return cur;
-}
-
-static long long jint_at(const json_t *doc, const char *path, const char *file, int line) {
-    const json_t *v = jat(doc, path);
-    if (!json_is_integer(v)) {
-        char *dump = json_dumps(doc, JSON_COMPACT);
-        harness_fail(file, line, "\"%s\" is not an integer in %.1500s", path, dump ? dump : "?");
-    }
-    return (long long)json_integer_value(v);
-}
-#define JINT(doc, path) jint_at((doc), (path), __FILE__, __LINE__)
-
-static const char *jstr_at(const json_t *doc, const char *path, const char *file, int line) {
-    const json_t *v = jat(doc, path);
-    if (!json_is_string(v)) {
-        char *dump = json_dumps(doc, JSON_COMPACT);
-        harness_fail(file, line, "\"%s\" is not a string in %.1500s", path, dump ? dump : "?");
-    }
-    return json_string_value(v);
-}
-#define JSTR(doc, path) jstr_at((doc), (path), __FILE__, __LINE__)
-
-static bool jarray_has(const json_t *array, const char *text) {
-    size_t i;
-    const json_t *item;
-    json_array_foreach(array, i, item) {
-        if (json_is_string(item) && strcmp(json_string_value(item), text) == 0) return true;
-    }
-    return false;
-}
-
-#define CHECK_API_ERROR(want_code, want_err)                                                  \
-    do {                                                                                      \
-        int h_code_ = -1, h_err_ = -1;                                                        \
-        snats_js_last_api_error(&h_code_, &h_err_);                                           \
-        if (h_code_ != (want_code) || h_err_ != (want_err))                                   \
-            FAIL("snats_js_last_api_error gave %d/%d, expected %d/%d (%s)", h_code_, h_err_,  \
-                 (int)(want_code), (int)(want_err), snats_last_error());                      \
-    } while (0)
-
+/* SNATS_INVALID_ARG with a message. */
 #define CHECK_INVALID(call)                                              \
     do {                                                                 \
         CHECK_STATUS(call, SNATS_INVALID_ARG);                           \
@@ -156,55 +72,14 @@ static int errors_of(err_log *e, snats_status status, snats_sub *sub) {
 /* A connection with the error callback (g_errors) and, with reconnecting, fast reconnects. */
 static snats_conn *connect_watched(const char *url, bool reconnecting) {
     pthread_mutex_init(&g_errors.mu, NULL);
-    snats_options *o = NULL;
-    CHECK_OK(snats_options_create(&o));
-    CHECK_OK(snats_options_set_url(o, url));
-    CHECK_OK(snats_options_set_error_cb(o, on_error, &g_errors));
-    if (reconnecting) {
-        CHECK_OK(snats_options_set_reconnect_wait(o, 50));
-        CHECK_OK(snats_options_set_reconnect_jitter(o, 0, 0));
-        CHECK_OK(snats_options_set_max_reconnect(o, -1));
-    }
-    snats_conn *c = NULL;
-    CHECK_OK(snats_conn_connect(&c, o));
-    snats_options_destroy(o);
-    return c;
+    return js_connect(url, reconnecting, on_error, &g_errors);
 }
 
-typedef struct {
-    test_server srv;
-    snats_conn *c;
-    snats_jetstream *js;
-} jsfix;
-
-static void jsfix_up(jsfix *f) {
+/* The fixture (js_common.h's jsfix) with its connection's errors in g_errors. */
+static void jsfix_up_watched(jsfix *f) {
     js_server_start(&f->srv);
     f->c = connect_watched(f->srv.url, false);
     CHECK_OK(snats_jetstream_create(&f->js, f->c, NULL));
-}
-
-static void jsfix_down(jsfix *f) {
-    snats_jetstream_destroy(f->js);
-    snats_conn_destroy(f->c);
-    server_stop(&f->srv);
-}
-
-static void stream_add(snats_jetstream *js, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void stream_add(snats_jetstream *js, const char *fmt, ...) {
-    char text[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    json_t *config = J("%s", text);
-    CHECK_OK(snats_js_stream_add(NULL, js, config));
-    json_decref(config);
-}
-
-static void consumer_add(snats_jetstream *js, const char *stream, const char *config_json) {
-    json_t *config = J("%s", config_json);
-    CHECK_OK(snats_js_consumer_add(NULL, js, stream, config));
-    json_decref(config);
 }
 
 /* A memory stream on "<prefix>.>" with a durable explicit-ack pull consumer. */
@@ -231,33 +106,6 @@ static void publish_range(snats_jetstream *js, const char *subject, int from, in
     }
     CHECK_OK(snats_js_publish_async_complete(js, harness_ms(20000)));
     CHECK_EQ_INT(atomic_load(&g_pub_failed), 0);
-}
-
-static json_t *consumer_info(snats_jetstream *js, const char *stream, const char *consumer) {
-    json_t *info = NULL;
-    snats_status s = snats_js_consumer_info(&info, js, stream, consumer);
-    if (s != SNATS_OK) FAIL("consumer info %s/%s: %s (%s)", stream, consumer, snats_status_text(s), snats_last_error());
-    return info;
-}
-
-static long long consumer_int(snats_jetstream *js, const char *stream, const char *consumer, const char *path) {
-    json_t *info = consumer_info(js, stream, consumer);
-    long long n = JINT(info, path);
-    json_decref(info);
-    return n;
-}
-
-static json_t *consumer_names(snats_jetstream *js, const char *stream) {
-    json_t *names = NULL;
-    CHECK_OK(snats_js_consumer_names(&names, js, stream));
-    return names;
-}
-
-static size_t consumer_count(snats_jetstream *js, const char *stream) {
-    json_t *names = consumer_names(js, stream);
-    size_t n = json_array_size(names);
-    json_decref(names);
-    return n;
 }
 
 /* The one consumer of the stream whose name starts with "ordered_", copied to out; false if none. */
@@ -463,7 +311,7 @@ static snats_status ack_reply(snats_conn *conn, const record *r) {
 
 static void js_consume_callback_durable(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "C", "c", "dur");
     enum { N = 1000 };
     publish_range(f.js, "c.x", 0, N);
@@ -541,7 +389,7 @@ static void js_consume_callback_durable(void) {
 
 static void js_consume_sync_next_msg(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "S", "s", "dur");
     publish_range(f.js, "s.x", 0, 100);
     /* Short pulls and frequent heartbeats: many statuses while the application waits. */
@@ -634,7 +482,7 @@ static void on_batch(snats_conn *conn, snats_sub *sub, const void *records, size
 
 static void js_consume_batches(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "B", "b", "dur");
     publish_range(f.js, "b.x", 0, 500);
     static batch_log b;
@@ -671,7 +519,7 @@ static void js_consume_batches(void) {
 
 static void js_consume_on_queue_callback(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "Q", "q", "dur");
     snats_dispatch_queue *q = NULL;
     CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
@@ -713,7 +561,7 @@ static void js_consume_on_queue_callback(void) {
 
 static void js_consume_on_queue_tagged(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "T", "t", "dur");
     snats_dispatch_queue *q = NULL;
     CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
@@ -767,7 +615,7 @@ static void js_consume_on_queue_tagged(void) {
 
 static void js_consume_ordered_filter(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_add(f.js, "{\"name\": \"O\", \"subjects\": [\"o.>\"], \"storage\": \"memory\"}");
     char text[16];
     for (int i = 0; i < 200; i++) {
@@ -835,7 +683,7 @@ static void js_consume_ordered_filter(void) {
 /* The ordered consumer deleted under the consume: made again, nothing lost or repeated. */
 static void js_consume_ordered_consumer_deleted(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_add(f.js, "{\"name\": \"OD\", \"subjects\": [\"od.>\"], \"storage\": \"memory\"}");
     publish_range(f.js, "od.x", 0, 50);
     static consume_log l;
@@ -858,12 +706,6 @@ static void js_consume_ordered_consumer_deleted(void) {
     snats_sub_destroy(sub);
     CHECK_EVENTUALLY(consumer_count(f.js, "OD") == 0, 5000);
     jsfix_down(&f);
-}
-
-static snats_conn_state state_of(snats_conn *c) {
-    snats_conn_state st;
-    CHECK_OK(snats_conn_get_state(&st, c));
-    return st;
 }
 
 /* Publishes "i" with msg id "m-i" until the stream acknowledges it (a duplicate is fine). */
@@ -940,7 +782,7 @@ static void js_consume_ordered_across_restart(void) {
 /* The header's ordered `filter_subjects`: only those subjects. */
 static void js_consume_ordered_filter_subjects(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_add(f.js, "{\"name\": \"FS\", \"subjects\": [\"fs.>\"], \"storage\": \"memory\"}");
     for (int i = 0; i < 30; i++) {
         publish_range(f.js, i % 3 == 0 ? "fs.a" : i % 3 == 1 ? "fs.b" : "fs.c", i, i + 1);
@@ -978,7 +820,7 @@ static void on_msg_slow(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *
 
 static void js_consume_ordered_pending_limits(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_add(f.js, "{\"name\": \"PL\", \"subjects\": [\"pl.>\"], \"storage\": \"memory\"}");
     enum { N = 1000 };
     publish_range(f.js, "pl.x", 0, N);
@@ -1062,7 +904,7 @@ static void js_consume_durable_across_restart(void) {
  * hears SNATS_MISSED_HEARTBEAT, and the consume carries on when the server does. */
 static void js_consume_missed_heartbeat(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "HB", "hb", "dur");
     static consume_log l;
     consume_log_init(&l, f.c, true);
@@ -1102,7 +944,7 @@ static void on_msg_stop(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *
 
 static void js_consume_unsubscribe_from_callback(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "U", "u", "dur");
     publish_range(f.js, "u.x", 0, 100);
     for (int ordered = 0; ordered < 2; ordered++) {
@@ -1132,7 +974,7 @@ static void js_consume_unsubscribe_from_callback(void) {
  * snats_js_consume() has returned). */
 static void js_consume_unsubscribe_in_first_callback(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "U1", "u1", "dur");
     publish_range(f.js, "u1.x", 0, 20);
     for (int round = 0; round < 40; round++) {
@@ -1167,7 +1009,7 @@ static void js_consume_unsubscribe_in_first_callback(void) {
  * after its context is destroyed. */
 static void js_consume_outlives_context(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "X", "x", "dur");
     snats_jetstream *js = NULL;
     CHECK_OK(snats_jetstream_create(&js, f.c, NULL));
@@ -1193,7 +1035,7 @@ static void js_consume_outlives_context(void) {
 
 static void js_consume_consumer_deleted_ends(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "D", "d", "dur");
     consumer_add(f.js, "D", "{\"durable_name\": \"dur2\", \"ack_policy\": \"explicit\"}");
     publish_range(f.js, "d.x", 0, 10);
@@ -1244,7 +1086,7 @@ static void js_consume_consumer_deleted_ends(void) {
 
 static void js_consume_missing(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "M", "m", "dur");
     static consume_log l;
     consume_log_init(&l, f.c, false);
@@ -1289,7 +1131,7 @@ static void js_consume_missing(void) {
 
 static void js_consume_bad_options(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "BO", "bo", "dur");
     static consume_log l;
     consume_log_init(&l, f.c, false);
@@ -1392,7 +1234,7 @@ static void end_consume(snats_sub *sub, int how) {
 
 static void js_consume_end_stops_pulls(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     for (int how = 0; how < 3; how++) {
         char stream[16], prefix[16], subject[32];
         snprintf(stream, sizeof stream, "E%d", how);
@@ -1453,7 +1295,7 @@ static void js_consume_end_stops_pulls(void) {
 /* The connection closed under a consume: the subscription ends, nothing more is delivered. */
 static void js_consume_connection_closed(void) {
     jsfix f;
-    jsfix_up(&f);
+    jsfix_up_watched(&f);
     stream_with_durable(&f, "CC", "cc", "dur");
     snats_conn *c = connect_or_fail(f.srv.url);
     snats_jetstream *js = NULL;

@@ -11,106 +11,22 @@
  * watch that survives a server restart with nothing lost or repeated. Every server runs
  * JetStream with its store in the test's scratch directory.
  *
- * Some tests hold the library to a header statement it does not keep yet (each says which):
- * kv_bucket_setting_types, kv_history_delta_zero, kv_watch_several_keys (servers before 2.10),
- * kv_watch_stop_in_first_callback (a race), kv_async_history_none_is_null.
+ * Some tests check one statement of the header each (their comments quote it): settings of the
+ * wrong type refused (kv_bucket_setting_types), history entries with no delta
+ * (kv_history_delta_zero), a watch of several keys, refused on servers before 2.10, which
+ * ignore filter_subjects (kv_watch_several_keys), a watch stopped from its own first callback
+ * (kv_watch_stop_in_first_callback), an empty history handed as NULL to the asynchronous
+ * handler (kv_async_history_none_is_null).
  */
 #define _GNU_SOURCE
-#include "harness.h"
+#include "js_common.h"
 
-#include <errno.h>
-#include <jansson.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
 
 /* ------------------------------------------------------------------------------------------
- * Helpers (as test_jetstream.c's)
+ * Helpers (the shared ones are in js_common.h)
  * ---------------------------------------------------------------------------------------- */
-
-/* A fresh store directory inside the test's scratch directory. */
-static void make_store(char *store, size_t cap) {
-    snprintf(store, cap, "%s/js_store_XXXXXX", harness_test_dir()[0] ? harness_test_dir() : "/tmp");
-    if (mkdtemp(store) == NULL) FAIL("mkdtemp(%s): %s", store, strerror(errno));
-}
-
-/* Starts a nats-server with JetStream, its store in a fresh directory of the test. */
-static void js_server_start(test_server *srv) {
-    char store[600];
-    make_store(store, sizeof store);
-    const char *args[] = {"-js", "-sd", store, NULL};
-    server_start_args(srv, args);
-}
-
-/* A JetStream server on a fixed port and store directory, so that it can come back. */
-static void js_server_start_at(test_server *srv, int port, const char *store) {
-    char port_text[16];
-    snprintf(port_text, sizeof port_text, "%d", port);
-    const char *args[] = {"-js", "-sd", store, "-p", port_text, NULL};
-    server_start_args(srv, args);
-}
-
-/* Parses JSON text (printf-style); fails the test on a syntax error. */
-static json_t *J(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *J(const char *fmt, ...) {
-    char text[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    json_error_t error;
-    json_t *value = json_loads(text, JSON_DECODE_ANY, &error);
-    if (value == NULL) FAIL("bad JSON in the test: %s: %s", text, error.text);
-    return value;
-}
-
-/* The member at a dotted path ("state.messages"), or NULL. */
-static const json_t *jat(const json_t *doc, const char *path) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    const json_t *cur = doc;
-    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok != NULL; tok = strtok_r(NULL, ".", &save)) {
-        if (!json_is_object(cur)) return NULL;
-        cur = json_object_get(cur, tok);
-    }
-    return cur;
-}
-
-static void dump_fail(const json_t *doc, const char *path, const char *what, const char *file, int line) {
-    char *dump = json_dumps(doc, JSON_COMPACT);
-    harness_fail(file, line, "\"%s\" is not %s in %.1500s", path, what, dump ? dump : "?");
-}
-
-static long long jint_at(const json_t *doc, const char *path, const char *file, int line) {
-    const json_t *v = jat(doc, path);
-    if (!json_is_integer(v)) dump_fail(doc, path, "an integer", file, line);
-    return (long long)json_integer_value(v);
-}
-#define JINT(doc, path) jint_at((doc), (path), __FILE__, __LINE__)
-
-static const char *jstr_at(const json_t *doc, const char *path, const char *file, int line) {
-    const json_t *v = jat(doc, path);
-    if (!json_is_string(v)) dump_fail(doc, path, "a string", file, line);
-    return json_string_value(v);
-}
-#define JSTR(doc, path) jstr_at((doc), (path), __FILE__, __LINE__)
-
-static bool jbool_at(const json_t *doc, const char *path, const char *file, int line) {
-    const json_t *v = jat(doc, path);
-    if (!json_is_boolean(v)) dump_fail(doc, path, "a boolean", file, line);
-    return json_is_true(v);
-}
-#define JBOOL(doc, path) jbool_at((doc), (path), __FILE__, __LINE__)
-
-/* True when the array holds the string. */
-static bool jarray_has(const json_t *array, const char *text) {
-    size_t i;
-    const json_t *item;
-    json_array_foreach(array, i, item) {
-        if (json_is_string(item) && strcmp(json_string_value(item), text) == 0) return true;
-    }
-    return false;
-}
 
 /* The array holds exactly these strings (in any order), given as a NULL-terminated list. */
 static void check_string_set(const json_t *array, const char *const *want, const char *file, int line) {
@@ -131,16 +47,6 @@ static void check_string_set(const json_t *array, const char *const *want, const
         check_string_set((array), h_want_, __FILE__, __LINE__);         \
     } while (0)
 
-/* The last API error codes of the calling thread are exactly these. */
-#define CHECK_API_ERROR(want_code, want_err)                                                  \
-    do {                                                                                      \
-        int h_code_ = -1, h_err_ = -1;                                                        \
-        snats_js_last_api_error(&h_code_, &h_err_);                                           \
-        if (h_code_ != (want_code) || h_err_ != (want_err))                                   \
-            FAIL("snats_js_last_api_error gave %d/%d, expected %d/%d (%s)", h_code_, h_err_,  \
-                 (int)(want_code), (int)(want_err), snats_last_error());                      \
-    } while (0)
-
 /* SNATS_INVALID_ARG with a message, and not an API error. */
 #define CHECK_INVALID(call)                                              \
     do {                                                                 \
@@ -153,24 +59,6 @@ static int64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-typedef struct {
-    test_server srv;
-    snats_conn *c;
-    snats_jetstream *js;
-} kvfix;
-
-static void kvfix_up(kvfix *f) {
-    js_server_start(&f->srv);
-    f->c = connect_or_fail(f->srv.url);
-    CHECK_OK(snats_jetstream_create(&f->js, f->c, NULL));
-}
-
-static void kvfix_down(kvfix *f) {
-    snats_jetstream_destroy(f->js);
-    snats_conn_destroy(f->c);
-    server_stop(&f->srv);
 }
 
 /* Creates a bucket with a configuration given as JSON text (NULL: the defaults). */
@@ -263,15 +151,6 @@ static json_t *kv_keys(snats_kv *kv, const char *filter) {
     if (s != SNATS_OK) FAIL("snats_kv_keys(%s): %s (%s)", filter ? filter : "NULL", snats_status_text(s), snats_last_error());
     CHECK(json_is_array(keys));
     return keys;
-}
-
-/* How many consumers the stream has. */
-static size_t consumer_count(snats_jetstream *js, const char *stream) {
-    json_t *names = NULL;
-    CHECK_OK(snats_js_consumer_names(&names, js, stream));
-    size_t n = json_array_size(names);
-    json_decref(names);
-    return n;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -430,8 +309,8 @@ static void check_seen(watch_log *l, snats_kv_watcher *w) {
  * ---------------------------------------------------------------------------------------- */
 
 static void kv_bucket_create_bind_names_delete(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
 
     /* A configuration: history, ttl, value size, memory storage, description. */
     const char *cfg = "{\"history\": 5, \"ttl\": 60000000000, \"max_value_size\": 1024, \"storage\": \"memory\", "
@@ -522,11 +401,11 @@ static void kv_bucket_create_bind_names_delete(void) {
     snats_kv_destroy(bound);
     snats_kv_destroy(kv);
     snats_kv_destroy(NULL); /* a no-op */
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* Each configuration is refused with SNATS_INVALID_ARG, and makes no bucket. */
-static void check_refused_settings(kvfix *f, const char *const *bad, size_t n) {
+static void check_refused_settings(jsfix *f, const char *const *bad, size_t n) {
     char failures[2048] = "";
     for (size_t i = 0; i < n; i++) {
         json_t *cfg = J("%s", bad[i]);
@@ -554,8 +433,8 @@ static void check_refused_settings(kvfix *f, const char *const *bad, size_t n) {
 
 /* Settings the header lists, and refused ones. */
 static void kv_bucket_settings(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "META", "{\"max_bytes\": 1048576, \"replicas\": 1, \"metadata\": {\"team\": \"a\"}}");
     json_t *info = NULL;
     CHECK_OK(snats_js_stream_info(&info, f.js, "KV_META", NULL));
@@ -577,20 +456,20 @@ static void kv_bucket_settings(void) {
         "{\"history\": 0}", "{\"history\": 65}", "{\"ttl\": -1}", "{\"bogus\": 1}", "{\"histroy\": 2}", "[]", "\"text\"",
     };
     check_refused_settings(&f, bad, sizeof bad / sizeof bad[0]);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* The header: "@retval SNATS_INVALID_ARG a bad name or setting": a setting of the wrong type is
  * a bad setting, not one to leave out silently. */
 static void kv_bucket_setting_types(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     static const char *bad[] = {
         "{\"history\": \"5\"}", "{\"history\": 2.5}", "{\"ttl\": \"1s\"}", "{\"max_value_size\": \"8\"}",
         "{\"storage\": 1}",     "{\"replicas\": \"1\"}", "{\"compression\": \"s2\"}", "{\"description\": 7}",
     };
     check_refused_settings(&f, bad, sizeof bad / sizeof bad[0]);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -598,8 +477,8 @@ static void kv_bucket_setting_types(void) {
  * ---------------------------------------------------------------------------------------- */
 
 static void kv_put_get(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "PG", "{\"history\": 5, \"storage\": \"memory\"}");
     int64_t before = now_ns();
     uint64_t r1 = put(kv, "color", "red");
@@ -660,12 +539,12 @@ static void kv_put_get(void) {
     CHECK(strlen(snats_last_error()) > 0);
 
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_get_revision(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "REV", "{\"history\": 5, \"storage\": \"memory\"}");
     uint64_t r1 = put(kv, "color", "red");
     uint64_t r2 = put(kv, "size", "L");
@@ -683,12 +562,12 @@ static void kv_get_revision(void) {
     CHECK_GET_MISSING(kv, "color", r3 + 1);
     CHECK_GET(kv, "REV", "color", r1, "red", r1);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_create_update(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "CU", "{\"history\": 10, \"storage\": \"memory\"}");
     uint64_t r1 = 0;
     CHECK_OK(snats_kv_create(&r1, kv, "k", "1", 1));
@@ -744,12 +623,12 @@ static void kv_create_update(void) {
     CHECK_STATUS(snats_kv_create(&rev, kv, "k", "twice", 5), SNATS_JS_API_ERROR);
     CHECK_API_ERROR(400, 10071);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_delete_purge(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "DP", "{\"history\": 10, \"storage\": \"memory\"}");
     put(kv, "a", "1");
     put(kv, "a", "2");
@@ -789,12 +668,12 @@ static void kv_delete_purge(void) {
     CHECK_EQ_INT(json_array_size(keys), 0);
     json_decref(keys);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_history(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "HI", "{\"history\": 5, \"storage\": \"memory\"}");
     uint64_t r[8];
     r[0] = put(kv, "k", "v1");
@@ -859,13 +738,13 @@ static void kv_history(void) {
     snats_kv_entries_destroy(entries, count);
     snats_kv_destroy(one);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* The header: snats_kv_entry_delta() is "0 otherwise" outside a watch: a history's entries too. */
 static void kv_history_delta_zero(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "HD", "{\"history\": 5, \"storage\": \"memory\"}");
     put(kv, "k", "1");
     put(kv, "k", "2");
@@ -881,12 +760,12 @@ static void kv_history_delta_zero(void) {
     }
     snats_kv_entries_destroy(entries, count);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_keys_listing(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "KS", "{\"history\": 3, \"storage\": \"memory\"}");
     json_t *keys = kv_keys(kv, NULL);
     CHECK_EQ_INT(json_array_size(keys), 0); /* an empty bucket: an empty array */
@@ -932,12 +811,12 @@ static void kv_keys_listing(void) {
     /* Listing leaves no consumer behind. */
     CHECK_EVENTUALLY(consumer_count(f.js, "KV_KS") == 0, 5000);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_status_document(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "ST", "{\"history\": 3, \"ttl\": 3600000000000, \"storage\": \"memory\"}");
     json_t *st = kv_status(kv);
     CHECK_EQ_STR(JSTR(st, "bucket"), "ST");
@@ -964,7 +843,7 @@ static void kv_status_document(void) {
     CHECK_EQ_INT(JINT(st, "info.state.messages"), 5);
     json_decref(st);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* The key has no value now (an entry read meanwhile is released). */
@@ -977,8 +856,8 @@ static bool key_gone(snats_kv *kv, const char *key) {
 }
 
 static void kv_max_value_size_and_ttl(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "MV", "{\"max_value_size\": 8, \"storage\": \"memory\"}");
     uint64_t r = put(kv, "k", "12345678");
     uint64_t rev = 5;
@@ -1003,7 +882,7 @@ static void kv_max_value_size_and_ttl(void) {
     put(kv, "k", "short-lived");
     CHECK_EVENTUALLY(key_gone(kv, "k"), 5000);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -1011,8 +890,8 @@ static void kv_max_value_size_and_ttl(void) {
  * ---------------------------------------------------------------------------------------- */
 
 static void kv_invalid_names(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     static const char *bad_buckets[] = {"", "a.b", "a b", "a*", "a>", "a/b", "a=b", "\xc3\xbc", "a\tb"};
     for (size_t i = 0; i < sizeof bad_buckets / sizeof bad_buckets[0]; i++) {
         snats_kv *kv = (snats_kv *)0x1;
@@ -1071,12 +950,12 @@ static void kv_invalid_names(void) {
     json_decref(st);
     CHECK_EQ_INT(consumer_count(f.js, "KV_ok-Bucket_9"), 0);
     snats_kv_destroy(ok);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_null_arguments(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "NUL", "{\"storage\": \"memory\", \"history\": 3}");
     uint64_t r = put(kv, "k", "v");
     snats_kv *out = (snats_kv *)0x1;
@@ -1162,7 +1041,7 @@ static void kv_null_arguments(void) {
     CHECK_GET(kv, "NUL", "k", 0, "v", r);
     CHECK_EQ_INT(consumer_count(f.js, "KV_NUL"), 0);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -1170,8 +1049,8 @@ static void kv_null_arguments(void) {
  * ---------------------------------------------------------------------------------------- */
 
 static void kv_watch_initial_marker_updates(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "W", "{\"history\": 5, \"storage\": \"memory\"}");
     put(kv, "a", "1");             /* 1 */
     put(kv, "b", "1");             /* 2 */
@@ -1225,12 +1104,12 @@ static void kv_watch_initial_marker_updates(void) {
     check_quiet(&l, 9);
     CHECK_EVENTUALLY(consumer_count(f.js, "KV_W") == 0, 5000);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_watch_marker_first(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "MF", "{\"history\": 5, \"storage\": \"memory\"}");
 
     /* An empty bucket: the marker at once, then the changes. */
@@ -1274,12 +1153,12 @@ static void kv_watch_marker_first(void) {
     CHECK_EQ_INT(atomic_load(&u.markers), 1);
     snats_kv_watcher_destroy(w);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_watch_include_history(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "IH", "{\"history\": 5, \"storage\": \"memory\"}");
     put(kv, "a", "1");
     put(kv, "a", "2");
@@ -1313,12 +1192,12 @@ static void kv_watch_include_history(void) {
     check_quiet(&k, 3);
     snats_kv_watcher_destroy(w);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_watch_ignore_deletes(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "ID", "{\"history\": 5, \"storage\": \"memory\"}");
     put(kv, "a", "1");                     /* 1 */
     put(kv, "b", "1");                     /* 2 */
@@ -1355,12 +1234,12 @@ static void kv_watch_ignore_deletes(void) {
     snats_kv_watcher_destroy(w);
     snats_kv_destroy(dels);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_watch_meta_only(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "MO", "{\"history\": 5, \"storage\": \"memory\"}");
     uint64_t r1 = put(kv, "a", "a value");
     static watch_log l;
@@ -1382,12 +1261,12 @@ static void kv_watch_meta_only(void) {
     check_quiet(&l, 5);
     snats_kv_watcher_destroy(w);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_watch_filters_and_options(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "WF", "{\"history\": 5, \"storage\": \"memory\"}");
     put(kv, "a.x", "1");   /* 1 */
     put(kv, "a.y.z", "1"); /* 2 */
@@ -1434,14 +1313,14 @@ static void kv_watch_filters_and_options(void) {
     check_quiet(&l, 3); /* the refused watches never called back */
     CHECK_EVENTUALLY(consumer_count(f.js, "KV_WF") == 0, 5000);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* The header: `keys` in the options watches several filters, whatever the deliver policy the
  * other options pick (updates_only: new, include_history: all, the default: last per subject). */
 static void kv_watch_several_keys(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     static const char *const variants[] = {"\"updates_only\": true", "\"include_history\": true", "\"meta_only\": false"};
     for (int v = 0; v < 3; v++) {
         char bucket[16];
@@ -1485,7 +1364,7 @@ static void kv_watch_several_keys(void) {
         snats_kv_watcher_destroy(w);
         snats_kv_destroy(kv);
     }
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -1519,8 +1398,8 @@ static snats_kv_entry *next_entry(snats_kv_watcher *w, const char *file, int lin
     } while (0)
 
 static void kv_watch_next(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "WN", "{\"history\": 5, \"storage\": \"memory\"}");
     put(kv, "a", "1");
     put(kv, "b", "1");
@@ -1571,7 +1450,7 @@ static void kv_watch_next(void) {
     CHECK_STATUS(snats_kv_watcher_next(&e, w, harness_ms(100)), SNATS_TIMEOUT);
     snats_kv_watcher_destroy(w);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* The server has sent the consumer's messages: want delivered, none pending. */
@@ -1584,8 +1463,8 @@ static bool consumer_delivered_all(snats_jetstream *js, const char *stream, cons
 }
 
 static void kv_watch_stop_drains(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "WS", "{\"history\": 5, \"storage\": \"memory\"}");
     put(kv, "a", "1");
     put(kv, "b", "1");
@@ -1632,7 +1511,7 @@ static void kv_watch_stop_drains(void) {
     check_quiet(&l, 5);
     snats_kv_watcher_destroy(w);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* The header: a watch's callback may call any function but snats_kv_watcher_destroy() of its
@@ -1650,8 +1529,8 @@ static void on_watch_stop(snats_kv_watcher *watcher, const snats_kv_entry *entry
 }
 
 static void kv_watch_stop_in_first_callback(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "SC", "{\"storage\": \"memory\"}");
     char key[16];
     for (int i = 0; i < 50; i++) {
@@ -1674,7 +1553,7 @@ static void kv_watch_stop_in_first_callback(void) {
         snats_kv_watcher_destroy(w);
     }
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* A thread waiting in next is woken by a stop on another thread. */
@@ -1695,8 +1574,8 @@ static void *next_thread(void *arg) {
 }
 
 static void kv_watch_stop_wakes_next(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "WK", "{\"storage\": \"memory\"}");
     snats_kv_watcher *w = NULL;
     CHECK_OK(snats_kv_watch(&w, kv, NULL, NULL, NULL, NULL));
@@ -1715,7 +1594,7 @@ static void kv_watch_stop_wakes_next(void) {
     CHECK_EQ_INT(atomic_load(&job.status), SNATS_INVALID_SUBSCRIPTION);
     snats_kv_watcher_destroy(w);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -1824,8 +1703,8 @@ static void async_wait(async_rec *r) {
     } while (0)
 
 static void kv_async_success(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "AS", "{\"history\": 10, \"storage\": \"memory\"}");
     static async_rec r[16];
     for (int i = 0; i < 16; i++) async_init(&r[i]);
@@ -1915,12 +1794,12 @@ static void kv_async_success(void) {
     }
     CHECK_EVENTUALLY(consumer_count(f.js, "KV_AS") == 0, 5000);
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 static void kv_async_failures(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     /* max_value_size bounds the headers of delete and purge markers too: room for them. */
     snats_kv *kv = bucket_make(f.js, "AF", "{\"history\": 10, \"max_value_size\": 128, \"storage\": \"memory\"}");
     static char big[129];
@@ -2014,14 +1893,14 @@ static void kv_async_failures(void) {
         json_decref(r[i].json);
     }
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* The header: ::snats_kv_entries_handler gets "@p entries lent for the call (@p count of them;
  * NULL when 0)". */
 static void kv_async_history_none_is_null(void) {
-    kvfix f;
-    kvfix_up(&f);
+    jsfix f;
+    jsfix_up(&f, NULL);
     snats_kv *kv = bucket_make(f.js, "HN", "{\"storage\": \"memory\"}");
     put(kv, "other", "1");
     static async_rec r;
@@ -2031,7 +1910,7 @@ static void kv_async_history_none_is_null(void) {
     CHECK_EQ_INT(r.count, 0);
     if (!r.entries_null) FAIL("the entries handler got a non-NULL array with count 0");
     snats_kv_destroy(kv);
-    kvfix_down(&f);
+    jsfix_down(&f);
 }
 
 /* On a connection bound to a dispatch queue, the completions run in its dispatch. */
@@ -2075,25 +1954,6 @@ static void kv_async_on_dispatch_queue(void) {
  * A watch across a server restart
  * ---------------------------------------------------------------------------------------- */
 
-static snats_conn *connect_reconnecting(const char *url) {
-    snats_options *o = NULL;
-    CHECK_OK(snats_options_create(&o));
-    CHECK_OK(snats_options_set_url(o, url));
-    CHECK_OK(snats_options_set_reconnect_wait(o, 50));
-    CHECK_OK(snats_options_set_reconnect_jitter(o, 0, 0));
-    CHECK_OK(snats_options_set_max_reconnect(o, -1));
-    snats_conn *c = NULL;
-    CHECK_OK(snats_conn_connect(&c, o));
-    snats_options_destroy(o);
-    return c;
-}
-
-static snats_conn_state state_of(snats_conn *c) {
-    snats_conn_state st;
-    CHECK_OK(snats_conn_get_state(&st, c));
-    return st;
-}
-
 /* Puts until it is stored (the server may be starting); returns the revision. */
 static uint64_t put_retrying(snats_kv *kv, const char *key, const char *text) {
     int64_t deadline = harness_now_ms() + harness_ms(20000);
@@ -2112,8 +1972,8 @@ static void kv_watch_survives_restart(void) {
     make_store(store, sizeof store);
     test_server srv;
     js_server_start_at(&srv, port, store);
-    snats_conn *wc = connect_reconnecting(srv.url); /* the watcher's */
-    snats_conn *pc = connect_reconnecting(srv.url); /* the writer's */
+    snats_conn *wc = js_connect(srv.url, true, NULL, NULL); /* the watcher's */
+    snats_conn *pc = js_connect(srv.url, true, NULL, NULL); /* the writer's */
     snats_jetstream *wjs = NULL, *pjs = NULL;
     CHECK_OK(snats_jetstream_create(&wjs, wc, NULL));
     CHECK_OK(snats_jetstream_create(&pjs, pc, NULL));

@@ -10,95 +10,24 @@
  * inside the test's scratch directory.
  */
 #define _GNU_SOURCE
-#include "harness.h"
+#include "js_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------------------------
- * Helpers
+ * Helpers (the shared ones are in js_common.h)
  * ---------------------------------------------------------------------------------------- */
 
 /* SHA-256 of "hello" and of nothing, as the digest of an info spells them. */
 #define DIGEST_HELLO "SHA-256=LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="
 #define DIGEST_EMPTY "SHA-256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU="
 
-static void js_server_start(test_server *srv) {
-    char store[600];
-    snprintf(store, sizeof store, "%s/js_store_XXXXXX", harness_test_dir()[0] ? harness_test_dir() : "/tmp");
-    if (mkdtemp(store) == NULL) FAIL("mkdtemp(%s): %s", store, strerror(errno));
-    const char *args[] = {"-js", "-sd", store, NULL};
-    server_start_args(srv, args);
-}
-
-/* Parses JSON text (printf-style); fails the test on a syntax error. */
-static json_t *J(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *J(const char *fmt, ...) {
-    char text[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    json_error_t error;
-    json_t *value = json_loads(text, JSON_DECODE_ANY, &error);
-    if (value == NULL) FAIL("bad JSON in the test: %s: %s", text, error.text);
-    return value;
-}
-
-/* The member at a dotted path ("options.link.bucket"), or NULL. */
-static const json_t *jat(const json_t *doc, const char *path) {
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    const json_t *cur = doc;
-    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok != NULL; tok = strtok_r(NULL, ".", &save)) {
-        if (!json_is_object(cur)) return NULL;
-        cur = json_object_get(cur, tok);
-    }
-    return cur;
-}
-
-static _Noreturn void dump_fail(const json_t *doc, const char *path, const char *what, const char *file, int line) {
-    char *dump = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    harness_fail(file, line, "\"%s\" is not %s in %.1500s", path, what, dump ? dump : "(null)");
-}
-
-static long long jint_at(const json_t *doc, const char *path, const char *file, int line) {
-    const json_t *v = jat(doc, path);
-    if (!json_is_integer(v)) dump_fail(doc, path, "an integer", file, line);
-    return (long long)json_integer_value(v);
-}
-#define JINT(doc, path) jint_at((doc), (path), __FILE__, __LINE__)
-
-static const char *jstr_at(const json_t *doc, const char *path, const char *file, int line) {
-    const json_t *v = jat(doc, path);
-    if (!json_is_string(v)) dump_fail(doc, path, "a string", file, line);
-    return json_string_value(v);
-}
-#define JSTR(doc, path) jstr_at((doc), (path), __FILE__, __LINE__)
-
-static bool jbool_at(const json_t *doc, const char *path, const char *file, int line) {
-    const json_t *v = jat(doc, path);
-    if (!json_is_boolean(v)) dump_fail(doc, path, "a boolean", file, line);
-    return json_is_true(v);
-}
-#define JBOOL(doc, path) jbool_at((doc), (path), __FILE__, __LINE__)
-
 /* An info's `deleted`: absent reads as false. */
 static bool info_deleted(const json_t *info) { return json_is_true(json_object_get(info, "deleted")); }
-
-#define CHECK_API_ERROR(want_code, want_err)                                                  \
-    do {                                                                                      \
-        int h_code_ = -1, h_err_ = -1;                                                        \
-        snats_js_last_api_error(&h_code_, &h_err_);                                           \
-        if (h_code_ != (want_code) || h_err_ != (want_err))                                   \
-            FAIL("snats_js_last_api_error gave %d/%d, expected %d/%d (%s)", h_code_, h_err_,  \
-                 (int)(want_code), (int)(want_err), snats_last_error());                      \
-    } while (0)
 
 typedef struct {
     test_server srv;
@@ -124,15 +53,8 @@ static void objfix_down(objfix *f) {
     server_stop(&f->srv);
 }
 
-static long long stream_messages(snats_jetstream *js, const char *stream) {
-    json_t *info = NULL;
-    CHECK_OK(snats_js_stream_info(&info, js, stream, NULL));
-    long long n = JINT(info, "state.messages");
-    json_decref(info);
-    return n;
-}
-
-static long long consumer_count(snats_jetstream *js, const char *stream) {
+/* The consumers of a stream as its info counts them (state.consumer_count). */
+static long long stream_consumer_count(snats_jetstream *js, const char *stream) {
     json_t *info = NULL;
     CHECK_OK(snats_js_stream_info(&info, js, stream, NULL));
     long long n = JINT(info, "state.consumer_count");
@@ -843,7 +765,7 @@ static void obj_writer_fails(void) {
     CHECK_EQ_INT(w.len, N);
     CHECK(memcmp(w.buf, bytes, N) == 0);
     free(w.buf);
-    CHECK_EVENTUALLY(consumer_count(f.js, "OBJ_files") == 0, 5000);
+    CHECK_EVENTUALLY(stream_consumer_count(f.js, "OBJ_files") == 0, 5000);
     free(bytes);
     objfix_down(&f);
 }

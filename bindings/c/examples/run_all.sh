@@ -2,7 +2,7 @@
 # run_all.sh URL [BINDIR] - builds (if needed) and runs every C example against a server.
 #
 #   URL     a running nats-server, e.g. nats://127.0.0.1:4222; the JetStream examples
-#           (js_producer, js_worker) need it started with -js
+#           (js_producer, js_worker, kv_watch) need it started with -js
 #   BINDIR  where the example binaries are, or go when built (default: a temporary directory)
 #
 # Build flags: $SNATS_CFLAGS / $SNATS_LIBS when set, else `pkg-config --cflags/--libs swiftnats`;
@@ -13,7 +13,7 @@ set -u
 
 url=${1:?usage: run_all.sh URL [BINDIR]}
 here=$(cd "$(dirname "$0")" && pwd)
-examples="pub sub request reply headers demo micro_service rpc_server rpc_client dispatch_epoll dispatch_libuv js_producer js_worker"
+examples="pub sub request reply headers demo micro_service rpc_server rpc_client dispatch_epoll dispatch_libuv js_producer js_worker kv_watch"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/snats_examples.XXXXXX")
 cleanup() {
     # Only the background examples this script started.
@@ -165,6 +165,34 @@ else
     fail "js_worker on the emptied queue"
 fi
 cat "$tmp/js_worker2.out"
+
+# ---- kv_watch: a watch of a new bucket sees its own changes, in order, then deletes it ----
+echo "== kv_watch"
+kv_bucket="EXAMPLES_KV_$subject_suffix"
+kv_expected="watching bucket $kv_bucket
+-- initial values done --
+put color = red (revision 1)
+put color = blue (revision 2)
+put size = L (revision 3)
+delete color (revision 4)
+purge size (revision 5)
+saw 5 changes"
+if $limit "$bindir/kv_watch" "$url" "$kv_bucket" demo >"$tmp/kv_watch.out" 2>&1 &&
+    [ "$(cat "$tmp/kv_watch.out")" = "$kv_expected" ]; then
+    ok "kv_watch"
+else
+    fail "kv_watch (expected exactly:
+$kv_expected)"
+fi
+cat "$tmp/kv_watch.out"
+# Run again: the demo deleted its bucket, so the output is the same.
+if $limit "$bindir/kv_watch" "$url" "$kv_bucket" demo >"$tmp/kv_watch2.out" 2>&1 &&
+    [ "$(cat "$tmp/kv_watch2.out")" = "$kv_expected" ]; then
+    ok "kv_watch again"
+else
+    fail "kv_watch again"
+    cat "$tmp/kv_watch2.out"
+fi
 
 # ---- $NATS_URL is honoured when no URL argument is given ----
 echo "== NATS_URL"
