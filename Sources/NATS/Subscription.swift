@@ -191,8 +191,11 @@ public final class Subscription: DeliveryTask {
             for message in batch {
                 if maxMessages > 0 && received >= maxMessages { break }
                 let size = message.storage.payloadLength + message.storage.headerLength
+                // With a drop handler (an ordered consumer), once one message is dropped the rest
+                // of the read is too: a smaller one taken after it would come out of order.
                 if (maxPendingMessages > 0 && pending.count + batchMessages + accepted.count >= maxPendingMessages)
                     || (maxPendingBytes > 0 && pending.bytes + batchBytes + size > maxPendingBytes)
+                    || (dropTold != nil && !droppedNow.isEmpty)
                 {
                     droppedCount += 1
                     if dropTold != nil { droppedNow.append(message) }

@@ -90,6 +90,7 @@ extension Message {
     public func acknowledge(_ kind: AckKind) throws {
         let (connection, reply) = try ackTarget()
         if kind.isFinal && !storage.markAcknowledged() { throw JetStreamError.ackRefused("the message was acknowledged already") }
+        if !kind.isFinal && storage.isAcknowledged { throw JetStreamError.ackRefused("the message was acknowledged already") }
         do {
             try connection.publish(reply, payload: kind.body(serverVersion: connection.serverInfo.version))
         } catch {

@@ -80,7 +80,13 @@ public final class AsyncPublisher {
                     }
                 }
             }
-            condition.withLock { if !entry.settled { entry.token = token } }
+            // Expired by the sweep before its token was known: the muxer must forget it too.
+            let expired: Bool = condition.withLock {
+                if entry.settled { return true }
+                entry.token = token
+                return false
+            }
+            if expired { connection.cancelRequest(token: token) }
         } catch {
             // Not sent: no outcome will come, the caller gets the error.
             let undone: Bool = condition.withLock {

@@ -31,6 +31,9 @@ public struct FetchRequest: Equatable {
         guard batch > 0 else { throw NATSError.invalidArgument("a fetch's batch must be positive") }
         guard maxBytes >= 0 else { throw NATSError.invalidArgument("max bytes cannot be negative") }
         guard expiresMilliseconds > 0 else { throw NATSError.invalidArgument("a fetch's expiry must be positive") }
+        guard expiresMilliseconds <= Durations.maxMilliseconds, heartbeatMilliseconds <= Durations.maxMilliseconds else {
+            throw NATSError.invalidArgument("a fetch's expiry and heartbeat are at most \(Durations.maxMilliseconds) ms")
+        }
         guard heartbeatMilliseconds >= 0, heartbeatMilliseconds * 2 <= expiresMilliseconds || heartbeatMilliseconds == 0 else {
             throw NATSError.invalidArgument("the idle heartbeat must be at most half the expiry")
         }
@@ -154,20 +157,25 @@ final class PullBatch {
         do {
             try connection.publish(subject, payload: payload, reply: inbox)
         } catch {
-            abandon()
-            throw error
+            // Unless the pull already ended (its connection closed meanwhile): then its outcome
+            // goes where outcomes go, and the caller is told nothing else.
+            if abandon() { throw error }
         }
     }
 
-    /// A pull that could not be sent: ended without an outcome (the caller gets the error).
-    private func abandon() {
-        let timers: [() -> Void] = condition.withLock {
+    /// A pull that could not be sent: ended without an outcome (the caller gets the error);
+    /// false when it had ended already.
+    private func abandon() -> Bool {
+        let timers: [() -> Void]? = condition.withLock {
+            guard result == nil else { return nil }
             result = FetchResult(messages: [], error: nil)
             defer { cancelTimers = [] }
             return cancelTimers
         }
+        guard let timers else { return false }
         for cancel in timers { cancel() }
         unsubscribe()
+        return true
     }
 
     private func armHeartbeatCheck() {
@@ -274,4 +282,10 @@ extension JetStream {
         try Names.check(consumer, "consumer")
         return ("\(apiPrefix)CONSUMER.MSG.NEXT.\(stream).\(consumer)", try request.validated())
     }
+}
+
+/// Durations the library turns into nanoseconds (and doubles): bounded so that the arithmetic
+/// cannot overflow (a day is far more than any pull or delay needs).
+enum Durations {
+    static let maxMilliseconds: Int64 = 86_400_000 * 365
 }

@@ -76,12 +76,17 @@ extension KeyValue {
     /// As `keys` and `history`: what a watch delivers before its marker, gathered by a watch
     /// whose handler collects (only making it waits, for two API round trips).
     func initialEntries(_ filters: [String], _ options: WatchOptions, completion: @escaping Completion<[KeyValueEntry]>) throws {
-        let gathered = Gathered()
+        let gathered = Gathered<KeyValueEntry>(completion)
         let watcher = try watch(filters, options: options) { entry in
-            guard let entry else { return gathered.finish { completion(.success($0)) } }
+            guard let entry else { return gathered.finish() }
             gathered.add(entry)
         }
         gathered.whenFinished { watcher.stop() }
+        // A watch whose consumer went, or that stays silent, must not leave the caller waiting.
+        watcher.whenEnded { gathered.fail(NATSError.connectionClosed) }
+        _ = jetStream.connection.afterDelay(milliseconds: jetStream.timeoutMilliseconds) {
+            gathered.fail(NATSError.timeout("the entries did not all come within \(self.jetStream.timeoutMilliseconds) ms"))
+        }
     }
 
     private func lastRevision(_ key: String, completion: @escaping Completion<KeyValueEntry>) throws {
@@ -118,29 +123,38 @@ extension KeyValue {
     }
 }
 
-/// The entries of a gathering watch, and the one finish.
-private final class Gathered {
+/// The entries of a gathering watch, and its one outcome.
+private final class Gathered<Entry> {
     private let lock = Condition()
-    private var entries: [KeyValueEntry] = []
-    private var finished = false
+    private var entries: [Entry] = []
+    private var done = false
     private var onFinish: (() -> Void)?
+    private let completion: (Result<[Entry], Error>) -> Void
 
-    func add(_ entry: KeyValueEntry) { lock.withLock { entries.append(entry) } }
+    init(_ completion: @escaping (Result<[Entry], Error>) -> Void) { self.completion = completion }
 
-    func finish(_ deliver: ([KeyValueEntry]) -> Void) {
-        let (all, after): ([KeyValueEntry], (() -> Void)?) = lock.withLock {
-            finished = true
+    func add(_ entry: Entry) { lock.withLock { entries.append(entry) } }
+
+    func finish() { settle { .success($0) } }
+
+    func fail(_ error: Error) { settle { _ in .failure(error) } }
+
+    private func settle(_ outcome: ([Entry]) -> Result<[Entry], Error>) {
+        let claimed: ([Entry], (() -> Void)?)? = lock.withLock {
+            guard !done else { return nil }
+            done = true
             defer { onFinish = nil }
             return (entries, onFinish)
         }
-        deliver(all)
+        guard let (all, after) = claimed else { return }
+        completion(outcome(all))
         after?()
     }
 
     /// Runs `body` once the gathering is over (at once when it is).
     func whenFinished(_ body: @escaping () -> Void) {
         let now: Bool = lock.withLock {
-            if finished { return true }
+            if done { return true }
             onFinish = body
             return false
         }

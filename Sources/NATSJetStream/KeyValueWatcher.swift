@@ -31,10 +31,15 @@ public final class OrderedWatch<Item> {
     private let decode: (Message) -> (item: Item, delta: UInt64, skip: Bool)?
     private let updatesOnly: Bool
     private let lock = Condition()
+    /// Held while an item or the marker is handed on: the marker (sent from the connection's
+    /// events when nothing is pending) and the entries (from the subscription) never overlap,
+    /// and the marker always comes first.
+    private let delivery = Condition()
     private var queued = FIFO<Item?>()
     private var markerSent = false
     private var stopped = false
     private var consumer: MessageConsumer?
+    private var endHandlers: [() -> Void] = []
 
     /// `config` is the ordered consumer's (filters, deliver policy, headers only); `decode`
     /// says what a message is, how many changes follow it, and whether to leave it out.
@@ -52,8 +57,12 @@ public final class OrderedWatch<Item> {
             try connection.subscribe(inbox, filter: filter) { [weak self] message in self?.deliver(message) }
         }
         lock.withLock { consumer = made }
+        // The consumer's end (its connection closed, a restart that cannot be made) ends the
+        // watch: `next` stops waiting and gatherings fail instead of waiting for ever.
+        made.subscription?.whenEnded { [weak self] in self?.ended() }
+        if made.subscription == nil { ended() }
         if updatesOnly || made.initialPending == 0 {
-            // Nothing to wait for: the marker goes now, where the items go, before any.
+            // Nothing to wait for: the marker goes now, before any item (`delivery` orders them).
             jetStream.events.post { [weak self] in self?.sendMarkerIfDue(force: true) }
         }
     }
@@ -67,10 +76,40 @@ public final class OrderedWatch<Item> {
             return consumer
         }
         current?.stop()
+        ended()
+    }
+
+    /// Waits until no item is being handed to the handler (after `stop`: none will be). Not
+    /// from the handler itself.
+    public func waitForHandler() {
+        delivery.withLock {}
+    }
+
+    /// Runs `body` once the watch ended (stopped, or its consumer gone): at once if it has.
+    public func whenEnded(_ body: @escaping () -> Void) {
+        let now: Bool = lock.withLock {
+            if stopped { return true }
+            endHandlers.append(body)
+            return false
+        }
+        if now { body() }
+    }
+
+    public var isEnded: Bool { lock.withLock { stopped } }
+
+    private func ended() {
+        let handlers: [() -> Void] = lock.withLock {
+            stopped = true
+            lock.broadcast()
+            defer { endHandlers = [] }
+            return endHandlers
+        }
+        for handler in handlers { handler() }
     }
 
     /// The next item (`nil`: the initial values are all here), waiting up to the timeout.
-    /// Throws `timeout`, or `invalidSubscription` once stopped and drained.
+    /// Throws `timeout`, or `invalidSubscription` once stopped (or its consumer gone) and
+    /// drained.
     public func next(timeoutMilliseconds: Int64) throws -> Item? {
         guard handler == nil else { throw NATSError.illegalState("this watch delivers to a handler") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
@@ -92,14 +131,21 @@ public final class OrderedWatch<Item> {
     // On the subscription's callback thread, one at a time, in order.
     private func deliver(_ message: Message) {
         guard let decoded = decode(message) else { return }
-        sendMarkerIfDue(force: false)
-        if !decoded.skip { hand(decoded.item) }
-        if decoded.delta == 0 { sendMarkerIfDue(force: true) }
+        delivery.withLock {
+            sendMarkerLocked(force: false)
+            if !decoded.skip { hand(decoded.item) }
+            if decoded.delta == 0 { sendMarkerLocked(force: true) }
+        }
     }
 
     private func sendMarkerIfDue(force: Bool) {
+        delivery.withLock { sendMarkerLocked(force: force) }
+    }
+
+    /// With `delivery` held.
+    private func sendMarkerLocked(force: Bool) {
         let due: Bool = lock.withLock {
-            guard !markerSent, force || updatesOnly || consumer?.initialPending == 0 else { return false }
+            guard !markerSent, !stopped, force || updatesOnly || consumer?.initialPending == 0 else { return false }
             markerSent = true
             return true
         }

@@ -98,7 +98,13 @@ public final class MessageConsumer {
             made.onDrop { [weak self] dropped in self?.droppedByLimits(dropped) }
         }
         made.whenEnded { [self] in ended() }
-        observer = connection.addObserver(reconnected: { [weak self] _ in self?.linkChanged() })
+        let key = connection.addObserver(reconnected: { [weak self] _ in self?.linkChanged() })
+        let endedAlready: Bool = lock.withLock {
+            if stopped { return true }
+            observer = key
+            return false
+        }
+        if endedAlready { connection.removeObserver(key) }
         armHeartbeatCheck()
         let pull = lock.withLock { pipeline.nextPull() }
         if let pull { sendPull(pull, fromEventLoop: false) }

@@ -104,8 +104,9 @@ public final class ObjectStore {
         var hasher = SHA256Hasher()
         var size = 0
         var count = 0
-        let failures = FailureList()
+        let chunksInFlight = ChunkAcks()
         var buffer = [UInt8](repeating: 0, count: meta.chunkSize)
+        let waitMilliseconds = max(jetStream.timeoutMilliseconds, 10_000)
         do {
             while true {
                 let read = try buffer.withUnsafeMutableBytes { try reader($0) }
@@ -115,14 +116,19 @@ public final class ObjectStore {
                 hasher.update(chunk)
                 size += read
                 count += 1
-                try jetStream.publisher.publish(chunks, payload: chunk) { if case .failure(let error) = $0 { failures.add(error) } }
-                if let failure = failures.first { throw failure }
+                chunksInFlight.sent()
+                do {
+                    try jetStream.publisher.publish(chunks, payload: chunk) { chunksInFlight.acked($0) }
+                } catch {
+                    chunksInFlight.acked(.failure(error))
+                    throw error
+                }
+                if let failure = chunksInFlight.failure { throw failure }
             }
-            try jetStream.publisher.waitComplete(timeoutMilliseconds: max(jetStream.timeoutMilliseconds, 10_000))
-            if let failure = failures.first { throw failure }
+            try chunksInFlight.waitAll(timeoutMilliseconds: waitMilliseconds)
         } catch {
-            // Chunks still in flight would land after the purge: wait for their acks first.
-            try? jetStream.publisher.waitComplete(timeoutMilliseconds: max(jetStream.timeoutMilliseconds, 10_000))
+            // This put's chunks still in flight would land after the purge: wait for them first.
+            try? chunksInFlight.waitAll(timeoutMilliseconds: waitMilliseconds)
             _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunks))
             throw error
         }
@@ -140,7 +146,13 @@ public final class ObjectStore {
         info.set("mtime", WallClock.rfc3339(nanoseconds: WallClock.nowNanoseconds()))
         info.set("chunks", count)
         info.set("digest", "SHA-256=" + Base64.encode(hasher.finish(), urlSafe: true))
-        try publishMeta(info)
+        do {
+            try publishMeta(info)
+        } catch {
+            // Chunks nothing refers to: gone with the failed put.
+            _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunks))
+            throw error
+        }
         if let previous, previous.string("nuid") != nuid, previous.value("options")?.value("link") == nil {
             if let old = previous.string("nuid") { _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunkSubject(old))) }
         }
@@ -356,10 +368,35 @@ public final class ObjectStore {
     }
 }
 
-/// Failures reported by completions while a put goes on.
-final class FailureList {
+/// One put's chunks awaiting their acks, and the first that failed (the context's publisher
+/// is shared: waiting for all of its publishes would wait for other callers').
+final class ChunkAcks {
     private let lock = Condition()
-    private var errors: [Error] = []
-    func add(_ error: Error) { lock.withLock { errors.append(error) } }
-    var first: Error? { lock.withLock { errors.first } }
+    private var inFlight = 0
+    private var firstFailure: Error?
+
+    func sent() { lock.withLock { inFlight += 1 } }
+
+    func acked(_ outcome: Result<PubAck, Error>) {
+        lock.withLock {
+            inFlight -= 1
+            if case .failure(let error) = outcome, firstFailure == nil { firstFailure = error }
+            if inFlight == 0 { lock.broadcast() }
+        }
+    }
+
+    var failure: Error? { lock.withLock { firstFailure } }
+
+    /// Waits for every ack; throws the first failure, or a timeout.
+    func waitAll(timeoutMilliseconds: Int64) throws {
+        let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+        try lock.withLock {
+            while inFlight > 0 {
+                if !lock.wait(until: deadline) && inFlight > 0 {
+                    throw NATSError.timeout("\(inFlight) chunks unacknowledged after \(timeoutMilliseconds) ms")
+                }
+            }
+            if let firstFailure { throw firstFailure }
+        }
+    }
 }

@@ -31,6 +31,9 @@ public struct ConsumeOptions: Equatable {
         guard maxMessages > 0 else { throw NATSError.invalidArgument("max messages must be positive") }
         guard maxBytes >= 0 else { throw NATSError.invalidArgument("max bytes cannot be negative") }
         guard expiresMilliseconds >= 1_000 else { throw NATSError.invalidArgument("pulls expire after 1 s at least") }
+        guard expiresMilliseconds <= Durations.maxMilliseconds, heartbeatMilliseconds <= Durations.maxMilliseconds else {
+            throw NATSError.invalidArgument("expiry and heartbeat are at most \(Durations.maxMilliseconds) ms")
+        }
         guard heartbeat * 2 <= expiresMilliseconds else {
             throw NATSError.invalidArgument("the idle heartbeat must be at most half the expiry")
         }

@@ -50,7 +50,10 @@ private func withConsumerSubscription(
             connectionBox.remember(subscription, handle: Handle.unretained(box))
             return subscription
         }
-        guard let box = made, subscription != nil else {
+        // The consumer may have ended already (a callback unsubscribed on its first message):
+        // the handle it used is handed out all the same.
+        _ = subscription
+        guard let box = made, box.subscription != nil else {
             stop()
             throw NATSError.connectionClosed
         }

@@ -237,6 +237,7 @@ private func ackKind(_ kind: Int32, _ delay: Int64, _ reason: UnsafePointer<CCha
     case 0: return .ack
     case 1:
         guard delay >= 0 else { throw NATSError.invalidArgument("a nak's delay cannot be negative") }
+        guard delay <= Int64.max / 1_000_000 else { throw NATSError.invalidArgument("a nak's delay of \(delay) ms is too long") }
         return .nak(delayNanoseconds: delay > 0 ? delay * 1_000_000 : nil)
     case 2: return .term(reason: optionalString(reason))
     case 3: return .inProgress

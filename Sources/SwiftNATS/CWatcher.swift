@@ -31,9 +31,14 @@ final class CWatcherBox<Item> {
         made?.stop()
     }
 
-    /// Stops and lets the watch go (its handler holds this box).
+    /// Stops, waits for a handler call in progress (the marker may be handed on a thread of
+    /// its own), and lets the watch go (its handler holds this box).
     func detach() {
         stop()
-        lock.withLock { watch = nil }
+        let made: OrderedWatch<Item>? = lock.withLock {
+            defer { watch = nil }
+            return watch
+        }
+        made?.waitForHandler()
     }
 }

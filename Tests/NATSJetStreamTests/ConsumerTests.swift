@@ -1,6 +1,6 @@
 import Foundation
 import NATS
-import NATSJetStream
+@testable import NATSJetStream
 import NATSTestSupport
 import XCTest
 
@@ -101,6 +101,22 @@ final class ConsumerTests: JetStreamTestCase {
         kill(server.process.processIdentifier, SIGKILL)
         wait(for: [ended], timeout: 5)
         XCTAssertLessThan(Date().timeIntervalSince(start), 3)
+    }
+
+    func testDurationsThatWouldOverflowAreRefused() throws {
+        XCTAssertThrowsError(try js.fetch(stream: "X", consumer: "y", FetchRequest(expiresMilliseconds: .max)))
+        XCTAssertThrowsError(try ConsumeOptions(expiresMilliseconds: .max).validate())
+        XCTAssertThrowsError(try ConsumeOptions(expiresMilliseconds: 10_000, heartbeatMilliseconds: .max).validate())
+    }
+
+    func testProgressAfterAFinalAckIsRefused() throws {
+        try addStream("IP", subjects: ["ip"])
+        try js.addConsumer(stream: "IP", try json(#"{"durable_name":"ip","ack_policy":"explicit"}"#))
+        _ = try js.publish("ip")
+        let message = try XCTUnwrap(js.fetch(stream: "IP", consumer: "ip", FetchRequest(batch: 1, expiresMilliseconds: 1_000)).messages.first)
+        try message.acknowledge(.inProgress)
+        try message.acknowledge(.ack)
+        XCTAssertThrowsError(try message.acknowledge(.inProgress))
     }
 
     func testPullStateMachine() throws {

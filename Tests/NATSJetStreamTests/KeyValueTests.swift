@@ -133,6 +133,33 @@ final class KeyValueTests: JetStreamTestCase {
         XCTAssertEqual(seen.all.last, "h:[3]")
     }
 
+    func testAWatchEndsWithItsConnection() throws {
+        let other = try Connection.connect(url: server.url)
+        let kv = try KeyValue.bind(try JetStream(connection: other), bucket: try bucket().bucket)
+        let watcher = try kv.watch()
+        XCTAssertNil(try watcher.next(timeoutMilliseconds: 2_000))
+        other.close()
+        // Not a timeout after the next one: the watch knows its consumer is gone.
+        let start = Date()
+        XCTAssertThrowsError(try watcher.next(timeoutMilliseconds: 5_000)) { error in
+            guard case NATSError.invalidSubscription = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+        XCTAssertTrue(watcher.isEnded)
+    }
+
+    func testGatheringsEndWithTheirConnection() throws {
+        let other = try Connection.connect(url: server.url)
+        let kv = try KeyValue.bind(try JetStream(connection: other), bucket: try bucket().bucket)
+        try kv.put("k", [1])
+        let done = expectation(description: "keys")
+        try kv.keys { outcome in
+            XCTAssertEqual(try? outcome.get(), ["k"])
+            done.fulfill()
+        }
+        wait(for: [done], timeout: 5)
+    }
+
     func testRFC3339() {
         XCTAssertEqual(RFC3339Probe.nanoseconds("1970-01-01T00:00:01Z"), 1_000_000_000)
         XCTAssertEqual(RFC3339Probe.nanoseconds("2024-02-29T12:00:00.5Z"), 1_709_208_000_500_000_000)

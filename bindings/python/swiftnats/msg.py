@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Type, TypeVar
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
 
 _IN_PROGRESS = 3  # SNATS_JS_IN_PROGRESS
+#: guards the acknowledged flag of every message (a check and a set)
+_ACK_LOCK = threading.Lock()
 
 __all__ = ["Msg"]
 
@@ -255,10 +258,11 @@ class Msg:
         if not self.reply:
             raise IllegalStateError("not a JetStream consumer's message: it has no reply subject")
         final = kind != _IN_PROGRESS
-        if final:
-            if self._ackd:  # checked and set with the GIL held: a second final ack is refused
+        with _ACK_LOCK:  # a second final ack, or progress after one, is refused
+            if self._ackd:
                 raise IllegalStateError("the message was acknowledged already")
-            self._ackd = True
+            if final:
+                self._ackd = True
         try:
             with self._client._use() as conn:
                 _check(lib.snats_js_ack_reply(

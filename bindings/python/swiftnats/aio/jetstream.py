@@ -304,15 +304,19 @@ class PullSubscription:
 
 async def ack_sync(msg: Msg, timeout: float) -> None:
     """The double ack of an asyncio message: the confirmation awaited, the loop free."""
-    if msg._client is None:
-        raise ValueError("the message was not received by a client")
-    if msg._ackd:
-        from ..errors import IllegalStateError  # noqa: PLC0415
+    from ..errors import IllegalStateError  # noqa: PLC0415
+    from ..msg import _ACK_LOCK  # noqa: PLC0415
 
-        raise IllegalStateError("the message was acknowledged already")
+    if msg._client is None:
+        raise IllegalStateError("the message was not received by a client")
+    if not msg.reply:
+        raise IllegalStateError("not a JetStream consumer's message: it has no reply subject")
+    with _ACK_LOCK:
+        if msg._ackd:
+            raise IllegalStateError("the message was acknowledged already")
+        msg._ackd = True
     future: "asyncio.Future[None]" = asyncio.get_running_loop().create_future()
     key = rt.register((_AckWaiter(), future))
-    msg._ackd = True
     try:
         with msg._client._use() as conn:
             _check(lib.snats_js_ack_sync_async(conn, msg.reply.encode(), rt.ms_arg(timeout), FLUSH_THUNK, key))

@@ -11,7 +11,7 @@ import functools
 from typing import Any, AsyncIterator, BinaryIO, Callable, List, Optional, TypeVar, Union
 
 from .._jsapi import Info
-from ..errors import TimeoutError
+from ..errors import SwiftNatsError, TimeoutError
 from ..obj import ObjectResult, ObjectStore as _SyncObjectStore, ObjectWatcher as _SyncObjectWatcher
 
 __all__ = ["ObjectStore", "ObjectWatcher"]
@@ -86,6 +86,8 @@ class ObjectWatcher:
                 yield await self.updates(1.0)
             except TimeoutError:
                 continue
+            except SwiftNatsError:  # stopped, or its connection closed
+                return
 
     async def stop(self) -> None:
         self._stopped = True
