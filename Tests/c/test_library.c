@@ -51,6 +51,9 @@ static void lib_status_text_names_every_status(void) {
         {SNATS_RPC_ERROR, "SNATS_RPC_ERROR"},
         {SNATS_PUBLISH_REFUSED, "SNATS_PUBLISH_REFUSED"},
         {SNATS_CALL_LOST, "SNATS_CALL_LOST"},
+        {SNATS_JS_API_ERROR, "SNATS_JS_API_ERROR"},
+        {SNATS_JS_NOT_ENABLED, "SNATS_JS_NOT_ENABLED"},
+        {SNATS_MISSED_HEARTBEAT, "SNATS_MISSED_HEARTBEAT"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *text = snats_status_text(cases[i].status);
@@ -65,7 +68,8 @@ static void lib_status_text_names_every_status(void) {
 }
 
 static void lib_status_text_unknown(void) {
-    CHECK_EQ_STR(snats_status_text((snats_status)(SNATS_CALL_LOST + 1)), "unknown status");
+    /* The status after the last one. */
+    CHECK_EQ_STR(snats_status_text((snats_status)(SNATS_MISSED_HEARTBEAT + 1)), "unknown status");
     CHECK_EQ_STR(snats_status_text((snats_status)9999), "unknown status");
     CHECK_EQ_STR(snats_status_text((snats_status)-1), "unknown status");
 }
