@@ -16,30 +16,7 @@ import swiftnats
 from swiftnats import _runtime, aio
 from swiftnats.aio.jetstream import JetStreamContext, PullSubscription
 
-
-def run(coro, timeout: float = 60):
-    async def runner():
-        asyncio.current_task().set_name("test-runner")
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(runner())
-
-
-async def until(predicate, timeout: float = 5.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not true within {timeout} s: {what or predicate}")
-        await asyncio.sleep(0.005)
-
-
-async def until_async(predicate, timeout: float = 5.0, what: str = "") -> None:
-    """As until(), with a coroutine predicate (an API call)."""
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not true within {timeout} s: {what or predicate}")
-        await asyncio.sleep(0.02)
+from aio_support import Ticker, run, until, until_async
 
 
 async def fetch_all(psub: PullSubscription, count: int, timeout: float = 5.0) -> list[aio.Msg]:
@@ -53,27 +30,6 @@ async def fetch_all(psub: PullSubscription, count: int, timeout: float = 5.0) ->
         except swiftnats.TimeoutError:
             pass
     return got
-
-
-class Ticker:
-    """A task that counts while the loop runs: how many ticks a wait let through."""
-
-    def __init__(self, interval: float = 0.01) -> None:
-        self.interval = interval
-        self.ticks = 0
-        self.task = asyncio.ensure_future(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            self.ticks += 1
-            await asyncio.sleep(self.interval)
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        try:
-            await self.task
-        except asyncio.CancelledError:
-            pass
 
 
 # -- management --------------------------------------------------------------------------------

@@ -18,34 +18,7 @@ from swiftnats.aio.jetstream import JetStreamContext
 from swiftnats.aio.kv import KeyValue, KeyWatcher
 from swiftnats.kv import BucketStatus, Entry
 
-
-def run(coro, timeout: float = 60):
-    async def runner():
-        asyncio.current_task().set_name("test-runner")
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(runner())
-
-
-class Ticker:
-    """A task that counts while the loop runs: how many ticks a wait let through."""
-
-    def __init__(self, interval: float = 0.01) -> None:
-        self.interval = interval
-        self.ticks = 0
-        self.task = asyncio.ensure_future(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            self.ticks += 1
-            await asyncio.sleep(self.interval)
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        try:
-            await self.task
-        except asyncio.CancelledError:
-            pass
+from aio_support import Ticker, run
 
 
 def with_kv(js_url, body, bucket: str = "KV", **config):

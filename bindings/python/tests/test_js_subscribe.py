@@ -20,6 +20,8 @@ from conftest import NATSServer, eventually, free_port
 from swiftnats import aio
 from swiftnats.jetstream import JetStreamContext
 
+from aio_support import run, until, until_async
+
 FAST = dict(reconnect_time_wait=0.05, reconnect_jitter=0, max_reconnect_attempts=-1)
 
 
@@ -387,30 +389,6 @@ def test_subscribe_binds_an_existing_consumer(js):
 
 
 # -- asyncio -----------------------------------------------------------------------------------
-
-
-def run(coro, timeout: float = 60):
-    async def runner():
-        asyncio.current_task().set_name("test-runner")
-        return await asyncio.wait_for(coro, timeout)
-
-    return asyncio.run(runner())
-
-
-async def until(predicate, timeout: float = 5.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not true within {timeout} s: {what or predicate}")
-        await asyncio.sleep(0.005)
-
-
-async def until_async(predicate, timeout: float = 5.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not true within {timeout} s: {what or predicate}")
-        await asyncio.sleep(0.02)
 
 
 def aio_settled(js, stream: str, consumer: str, ack_pending: int = 0, pending: int = 0):

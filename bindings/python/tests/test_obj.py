@@ -25,6 +25,8 @@ from swiftnats import aio
 from swiftnats.jetstream import JetStreamContext
 from swiftnats.obj import ObjectNotFoundError, ObjectResult, ObjectStore, ObjectWatcher
 
+from aio_support import Ticker, run
+
 HELLO_DIGEST = "SHA-256=LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="
 EMPTY_DIGEST = "SHA-256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU="
 
@@ -469,31 +471,6 @@ def test_threads_share_a_store(obs):
 
 
 # -- asyncio -----------------------------------------------------------------------------------
-
-
-def run(coro, timeout: float = 60):
-    return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-class Ticker:
-    """A task that counts while the loop runs: how many ticks a wait let through."""
-
-    def __init__(self, interval: float = 0.01) -> None:
-        self.ticks = 0
-        self.interval = interval
-        self.task = asyncio.ensure_future(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            self.ticks += 1
-            await asyncio.sleep(self.interval)
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        try:
-            await self.task
-        except asyncio.CancelledError:
-            pass
 
 
 def test_aio_buckets_and_objects(js_url, tmp_path):
