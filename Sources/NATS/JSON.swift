@@ -67,6 +67,13 @@ public final class JSONValue {
         self.raw = cjansson_incref(raw) ?? raw
     }
 
+    /// An array holding `items` (each shared, not copied).
+    public static func array(of items: [JSONValue]) -> JSONValue {
+        let array = JSONValue.array()
+        for item in items { array.append(item) }
+        return array
+    }
+
     public static func array() -> JSONValue {
         // json_array() returns NULL only when malloc fails.
         JSONValue(taking: json_array()!)

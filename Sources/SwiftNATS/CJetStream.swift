@@ -119,12 +119,6 @@ private func handOutOptional(_ value: JSONValue, _ out: JSONOut?) {
     out?.pointee = withExtendedLifetime(value) { cjansson_incref(value.raw) }
 }
 
-/// Names as a JSON array of strings.
-private func jsonArray(_ items: [JSONValue]) -> JSONValue {
-    let array = JSONValue.array()
-    for item in items { array.append(item) }
-    return array
-}
 
 // MARK: the context
 
@@ -196,13 +190,13 @@ public func snats_js_stream_info(
 
 @_cdecl("snats_js_stream_list")
 public func snats_js_stream_list(_ out: JSONOut?, _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?) -> Int32 {
-    withJSONOut(out, "infos") { jsonArray(try jetStream(pointer).streams(subject: optionalString(subject))) }
+    withJSONOut(out, "infos") { JSONValue.array(of: try jetStream(pointer).streams(subject: optionalString(subject))) }
 }
 
 @_cdecl("snats_js_stream_names")
 public func snats_js_stream_names(_ out: JSONOut?, _ pointer: OpaquePointer?, _ subject: UnsafePointer<CChar>?) -> Int32 {
     withJSONOut(out, "names") {
-        jsonArray(try jetStream(pointer).collectPages { try .streams(names: true, subject: optionalString(subject), offset: $0) })
+        JSONValue.array(of: try jetStream(pointer).collectPages { try .streams(names: true, subject: optionalString(subject), offset: $0) })
     }
 }
 
@@ -343,13 +337,13 @@ public func snats_js_consumer_info(
 
 @_cdecl("snats_js_consumer_list")
 public func snats_js_consumer_list(_ out: JSONOut?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?) -> Int32 {
-    withJSONOut(out, "infos") { jsonArray(try jetStream(pointer).consumers(stream: try requiredString(stream, "stream"))) }
+    withJSONOut(out, "infos") { JSONValue.array(of: try jetStream(pointer).consumers(stream: try requiredString(stream, "stream"))) }
 }
 
 @_cdecl("snats_js_consumer_names")
 public func snats_js_consumer_names(_ out: JSONOut?, _ pointer: OpaquePointer?, _ stream: UnsafePointer<CChar>?) -> Int32 {
     withJSONOut(out, "names") {
         let name = try requiredString(stream, "stream")
-        return jsonArray(try jetStream(pointer).collectPages { try .consumers(stream: name, names: true, offset: $0) })
+        return JSONValue.array(of: try jetStream(pointer).collectPages { try .consumers(stream: name, names: true, offset: $0) })
     }
 }

@@ -83,12 +83,6 @@ private func operation(_ name: String, _ arguments: UnsafePointer<json_t>?) thro
     }
 }
 
-private func array(_ items: [JSONValue]) -> JSONValue {
-    let array = JSONValue.array()
-    for item in items { array.append(item) }
-    return array
-}
-
 @_cdecl("snats_js_call")
 public func snats_js_call(
     _ out: JSONOut?, _ pointer: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ arguments: UnsafePointer<json_t>?
@@ -97,7 +91,7 @@ public func snats_js_call(
         let context = try jetStream(pointer)
         switch try operation(try requiredString(name, "operation"), arguments) {
         case .call(let call): return try context.perform(call)
-        case .pages(let page): return array(try context.collectPages(page))
+        case .pages(let page): return JSONValue.array(of: try context.collectPages(page))
         }
     }
 }
@@ -114,7 +108,7 @@ public func snats_js_call_async(
         case .call(let call):
             try context.perform(call) { report($0, to: callback, closure) }
         case .pages(let page):
-            try context.collectPages(page) { outcome in report(outcome.map(array), to: callback, closure) }
+            try context.collectPages(page) { outcome in report(outcome.map(JSONValue.array(of:)), to: callback, closure) }
         }
     }
 }

@@ -91,9 +91,7 @@ public func snats_kv_bucket_delete(_ pointer: OpaquePointer?, _ bucket: UnsafePo
 @_cdecl("snats_kv_bucket_names")
 public func snats_kv_bucket_names(_ out: JSONOut?, _ pointer: OpaquePointer?) -> Int32 {
     withJSONOut(out, "names") {
-        let names = JSONValue.array()
-        for name in try KeyValue.buckets(try jetStream(pointer)) { names.append(JSONValue.string(name)) }
-        return names
+        JSONValue.array(of: try KeyValue.buckets(try jetStream(pointer)).map(JSONValue.string))
     }
 }
 
@@ -156,9 +154,7 @@ public func snats_kv_get(
 @_cdecl("snats_kv_keys")
 public func snats_kv_keys(_ out: JSONOut?, _ pointer: OpaquePointer?, _ filter: UnsafePointer<CChar>?) -> Int32 {
     withJSONOut(out, "keys") {
-        let keys = JSONValue.array()
-        for key in try keyValue(pointer).keys([optionalString(filter) ?? ">"]) { keys.append(JSONValue.string(key)) }
-        return keys
+        JSONValue.array(of: try keyValue(pointer).keys([optionalString(filter) ?? ">"]).map(JSONValue.string))
     }
 }
 
@@ -419,11 +415,7 @@ public func snats_kv_keys_async(
     withStatus {
         let callback = try required(callback, "cb")
         try keyValue(pointer).keys([optionalString(filter) ?? ">"]) { outcome in
-            report(outcome.map { found in
-                let keys = JSONValue.array()
-                for key in found { keys.append(JSONValue.string(key)) }
-                return keys
-            }, to: callback, closure)
+            report(outcome.map { JSONValue.array(of: $0.map(JSONValue.string)) }, to: callback, closure)
         }
     }
 }

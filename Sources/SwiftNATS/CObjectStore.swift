@@ -115,9 +115,7 @@ public func snats_obj_bucket_delete(_ pointer: OpaquePointer?, _ bucket: UnsafeP
 @_cdecl("snats_obj_bucket_names")
 public func snats_obj_bucket_names(_ out: JSONOut?, _ pointer: OpaquePointer?) -> Int32 {
     withJSONOut(out, "names") {
-        let names = JSONValue.array()
-        for name in try ObjectStore.buckets(try jetStream(pointer)) { names.append(JSONValue.string(name)) }
-        return names
+        JSONValue.array(of: try ObjectStore.buckets(try jetStream(pointer)).map(JSONValue.string))
     }
 }
 
@@ -254,9 +252,7 @@ public func snats_obj_delete(_ pointer: OpaquePointer?, _ name: UnsafePointer<CC
 @_cdecl("snats_obj_list")
 public func snats_obj_list(_ out: JSONOut?, _ pointer: OpaquePointer?, _ showDeleted: Bool) -> Int32 {
     withJSONOut(out, "infos") {
-        let infos = JSONValue.array()
-        for info in try objectStore(pointer).list(showDeleted: showDeleted) { infos.append(info) }
-        return infos
+        JSONValue.array(of: try objectStore(pointer).list(showDeleted: showDeleted))
     }
 }
 
