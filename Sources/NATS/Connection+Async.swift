@@ -47,7 +47,7 @@ extension Connection {
     ) throws {
         guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
         let subjectText = String(decoding: subject, as: UTF8.self)
-        let token = Box<String?>(nil)
+        let token = Box<RequestToken?>(nil)
         let cancelTimer = afterDelay(milliseconds: timeoutMilliseconds) { [weak self] in
             guard let self, outcome.claim() else { return }
             if let issued = token.value { muxer.cancel(token: issued) }

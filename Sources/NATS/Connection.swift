@@ -520,21 +520,18 @@ public final class Connection {
         subject: UnsafeRawBufferPointer, headers: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
         interim: ((Message) -> Bool)? = nil, sendNow: Bool = true,
         completion: @escaping (Result<Message, NATSError>) -> Void
-    ) throws -> String {
+    ) throws -> RequestToken {
         try muxer.ensureSubscription {
-            // The handler runs on the event loop while the channel (which holds this
-            // connection) is open, so the connection outlives every call.
-            try addSubscription(subject: muxer.replyPrefix + "*", queue: nil, handler: nil) { [unowned self] message in
+            // The muxer outlives its subscription (the connection holds both). Not the
+            // connection: it is weakly referenced, which makes each retain of it slower.
+            try addSubscription(subject: muxer.replyPrefix + "*", queue: nil, handler: nil) { [unowned muxer] message in
                 muxer.deliver(message)
             }
         }
-        let (token, reply) = muxer.register(interim: interim, completion)
+        let token = muxer.register(interim: interim, completion)
         do {
-            var replyCopy = reply
-            try replyCopy.withUTF8 { replyBytes in
-                try publish(
-                    subject: subject, reply: UnsafeRawBufferPointer(replyBytes), headers: headers, payload: payload,
-                    sendNow: sendNow)
+            try muxer.withReplySubject(token) { reply in
+                try publish(subject: subject, reply: reply, headers: headers, payload: payload, sendNow: sendNow)
             }
         } catch {
             muxer.cancel(token: token)
@@ -543,7 +540,7 @@ public final class Connection {
         return token
     }
 
-    public func cancelRequest(token: String) { muxer.cancel(token: token) }
+    public func cancelRequest(token: RequestToken) { muxer.cancel(token: token) }
 
     deinit {
         // A connection dropped without close(): release the socket; threads hold no reference.

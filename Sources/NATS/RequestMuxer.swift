@@ -3,6 +3,11 @@ import Glibc
 #endif
 import NIOConcurrencyHelpers
 
+/// A request in flight, as the muxer knows it: what `Connection.cancelRequest` takes.
+public struct RequestToken: Hashable, Sendable {
+    let value: UInt64
+}
+
 /// Request/reply over one wildcard inbox subscription (`<prefix>.<nuid>.*`), as nats.go and
 /// nats.c do: each request gets a token, and replies are matched on the event loop by the
 /// last subject token, so a request costs no SUB/UNSUB round trip.
@@ -43,22 +48,29 @@ final class RequestMuxer {
         }
     }
 
-    /// Registers a waiter; returns the reply subject to publish with.
-    func register(interim: Interim? = nil, _ waiter: @escaping Waiter) -> (token: String, reply: String) {
+    /// Registers a waiter; `withReplySubject` gives the subject to publish with.
+    func register(interim: Interim? = nil, _ waiter: @escaping Waiter) -> RequestToken {
         state.withLockedValue { state in
             state.nextToken += 1
-            let token = Self.encode(state.nextToken)
             state.waiters[state.nextToken] = Entry(waiter: waiter, interim: interim)
-            return (token, replyPrefix + token)
+            return RequestToken(value: state.nextToken)
+        }
+    }
+
+    /// Lends the reply subject of `token` (`<prefix>.<nuid>.<token>`), built on the stack: a
+    /// request costs no String (an asynchronous publish is one).
+    func withReplySubject<Result>(_ token: RequestToken, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try withUnsafeTemporaryAllocation(byteCount: prefixBytes.count + Self.tokenDigitsMax, alignment: 1) { buffer in
+            prefixBytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            let digits = Self.encode(token.value, into: UnsafeMutableRawBufferPointer(rebasing: buffer[prefixBytes.count...]))
+            return try body(UnsafeRawBufferPointer(rebasing: buffer[..<(prefixBytes.count + digits)]))
         }
     }
 
     /// Forgets a waiter (timeout, failed publish); returns whether it was still waiting.
     @discardableResult
-    func cancel(token: String) -> Bool {
-        var text = token
-        guard let key = text.withUTF8({ Self.decode(UnsafeRawBufferPointer($0)) }) else { return false }
-        return state.withLockedValue { $0.waiters.removeValue(forKey: key) != nil }
+    func cancel(token: RequestToken) -> Bool {
+        state.withLockedValue { $0.waiters.removeValue(forKey: token.value) != nil }
     }
 
     /// Runs on the event loop for each message on the inbox subscription.
@@ -122,7 +134,7 @@ final class RequestMuxer {
     /// The token's value: base 62, least significant digit first (as `encode` writes it); nil
     /// for anything else.
     static func decode(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
-        guard !bytes.isEmpty, bytes.count <= 11 else { return nil }
+        guard !bytes.isEmpty, bytes.count <= tokenDigitsMax else { return nil }
         var value: UInt64 = 0
         var scale: UInt64 = 1
         for byte in bytes {
@@ -142,13 +154,19 @@ final class RequestMuxer {
         return value
     }
 
-    static func encode(_ value: UInt64) -> String {
+    /// The most base-62 digits a token has (UInt64.max).
+    static let tokenDigitsMax = 11
+
+    /// Writes `value` in base 62, least significant digit first, into `out` (at least
+    /// `tokenDigitsMax` bytes); returns how many bytes it wrote.
+    static func encode(_ value: UInt64, into out: UnsafeMutableRawBufferPointer) -> Int {
         var remaining = value
-        var bytes: [UInt8] = []
+        var count = 0
         repeat {
-            bytes.append(alphabet[Int(remaining % 62)])
+            out[count] = alphabet[Int(remaining % 62)]
+            count += 1
             remaining /= 62
         } while remaining > 0
-        return String(decoding: bytes, as: UTF8.self)
+        return count
     }
 }

@@ -24,7 +24,7 @@ public final class AsyncPublisher {
         let completion: Completion
         /// Set when the publish takes its slot: its ack's timeout counts from then.
         var deadline = Deadline.now()
-        var token: String?
+        var token: RequestToken?
         var settled = false
 
         init(subject: String, completion: @escaping Completion) {
@@ -126,15 +126,17 @@ public final class AsyncPublisher {
     /// Takes a slot for `entry`, waiting while the window is full; true when the deadline
     /// sweep must be armed.
     private func admit(_ entry: Pending) throws -> Bool {
-        // Long enough for the oldest ack to expire and the sweep to see it: a full window
-        // frees by the timeout at the latest.
-        let giveUp = Deadline.after(milliseconds: timeoutMilliseconds + 2 * sweepMilliseconds)
-        return try condition.withLock {
+        try condition.withLock {
+            var giveUp: Deadline?
             while inFlight >= window {
+                // Long enough for the oldest ack to expire and the sweep to see it: a full
+                // window frees by the timeout at the latest.
+                let limit = giveUp ?? Deadline.after(milliseconds: timeoutMilliseconds + 2 * sweepMilliseconds)
+                giveUp = limit
                 publishersWaiting += 1
-                let woken = condition.wait(until: giveUp)
+                let woken = condition.wait(until: limit)
                 publishersWaiting -= 1
-                if !woken && inFlight >= window && giveUp.remainingNanoseconds == 0 {
+                if !woken && inFlight >= window && limit.remainingNanoseconds == 0 {
                     throw JetStreamError.tooManyPending(limit: window)
                 }
             }
@@ -197,7 +199,9 @@ public final class AsyncPublisher {
     private var sweepMilliseconds: Int64 { max(10, min(timeoutMilliseconds / 4, 250)) }
 
     private func scheduleSweep() {
-        _ = connection.afterDelay(milliseconds: sweepMilliseconds) { [weak self] in self?.sweep() }
+        // Held strongly: the sweep runs while publishes wait for their outcome, and a weakly
+        // referenced object pays for every retain (Swift moves its counts to a side table).
+        _ = connection.afterDelay(milliseconds: sweepMilliseconds) { self.sweep() }
     }
 
     private func sweep() {

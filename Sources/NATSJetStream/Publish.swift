@@ -64,6 +64,7 @@ public struct PubAck: Equatable {
     /// Decodes a publish's reply: the ack, or the stream's refusal.
     static func decode(_ reply: Message, subject: String) throws -> PubAck {
         if reply.isNoResponders { throw JetStreamError.noStreamResponse(subject: subject) }
+        if let ack = reply.storage.withPayload(PubAckScanner.scan) { return ack }
         let body = try JetStream.decodeReply(reply)
         guard let stream = body.string("stream"), let sequence = body.int("seq"), sequence >= 0 else {
             throw JetStreamError.invalidResponse("a publish ack without stream or sequence")

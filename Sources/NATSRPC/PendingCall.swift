@@ -48,7 +48,7 @@ final class PendingCall {
     private let lock = Condition()
     private var namespaceIndex = 0
     private var attempt = ReplySlot()
-    private var token: String?
+    private var token: RequestToken?
     /// When the server was last heard of (the launch, or a liveness frame).
     private var lastHeard: UInt64 = 0
 
