@@ -2753,6 +2753,57 @@ snats_status snats_js_publish_async_complete(snats_jetstream *js, int64_t timeou
  *  @param js Borrowed. @param[out] pending Set (0 on failure). Blocks: no. Threads: any. */
 snats_status snats_js_publish_async_pending(snats_jetstream *js, int *pending);
 
+/**
+ * @brief The outcome of one snats_js_publish_async_tagged(), as the tagged ack handler gets it.
+ * A plain struct, 56 bytes on 64-bit platforms; a later version adds fields only behind a new
+ * handler type.
+ */
+typedef struct snats_js_pub_outcome {
+    uint64_t tag;             /**< The publish's tag. */
+    uint64_t seq;             /**< The stream sequence with SNATS_OK; else 0. */
+    const char *stream;       /**< The stream with SNATS_OK; else NULL. Records of one call with the
+                                   same stream share the pointer. */
+    const char *domain;       /**< The JetStream domain, NULL when none. */
+    const char *error;        /**< NULL with SNATS_OK; else what snats_last_error() would say. */
+    snats_status status;      /**< As the snats_js_pub_ack_handler's status. */
+    int32_t api_code;         /**< As snats_js_last_api_error()'s code; 0 when none. */
+    int32_t api_err_code;     /**< As snats_js_last_api_error()'s err_code; 0 when none. */
+    bool duplicate;           /**< With SNATS_OK: the message id was a duplicate, nothing stored. */
+} snats_js_pub_outcome;
+
+/**
+ * @brief Receives the outcomes of tagged asynchronous publishes: every outcome that came
+ *        together (often hundreds), in the order they came.
+ * @param js       The context's handle, valid during the call (even after destroy).
+ * @param outcomes @p count records, and every string in them: borrowed for the call.
+ * @param count    > 0.
+ * @param closure  The pointer given to snats_js_set_tagged_ack_handler().
+ * Threads: as snats_js_pub_ack_handler (a connection event, one at a time, interleaved in order
+ * with the outcomes of untagged publishes).
+ */
+typedef void (*snats_js_tagged_ack_handler)(snats_jetstream *js, const snats_js_pub_outcome *outcomes, size_t count,
+                                            void *closure);
+
+/**
+ * @brief Sets where the outcomes of the context's tagged publishes go (replacing the handler set
+ *        before). For bindings and loops where a call per ack costs more than the ack: one call
+ *        per batch of acks read together.
+ * @param js Borrowed. @param cb Required. @param closure Passed to @p cb.
+ * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p js or @p cb.
+ * Blocks: no. Threads: any.
+ */
+snats_status snats_js_set_tagged_ack_handler(snats_jetstream *js, snats_js_tagged_ack_handler cb, void *closure);
+
+/**
+ * @brief As snats_js_publish_async(), the outcome going to the context's tagged ack handler as
+ *        a record carrying @p tag (any value: the caller's key for this publish).
+ * @retval SNATS_ILLEGAL_STATE no tagged ack handler is set. Other statuses, the window, blocking
+ *         and threads: as snats_js_publish_async(); with SNATS_OK exactly one record will carry
+ *         @p tag, with any other status none.
+ */
+snats_status snats_js_publish_async_tagged(snats_jetstream *js, const char *subject, const snats_headers *headers,
+                                           const void *data, size_t len, const json_t *options, uint64_t tag);
+
 /** @brief The stream that stored the message. @param ack Borrowed.
  *  @return Borrowed, valid as long as @p ack; NULL for NULL. Blocks: no. Threads: any. */
 const char *snats_js_pub_ack_stream(const snats_js_pub_ack *ack);

@@ -18,18 +18,31 @@ import NATS
 public final class AsyncPublisher {
     public typealias Completion = (Result<PubAck, Error>) -> Void
 
+    /// The outcome of a tagged publish.
+    public struct TaggedOutcome {
+        public let tag: UInt64
+        public let outcome: Result<PubAck, Error>
+    }
+
+    /// Takes the outcomes of tagged publishes, many per call: for bindings where a call costs
+    /// more than an ack (one Python callback per batch instead of per publish).
+    public typealias BatchCompletion = ([TaggedOutcome]) -> Void
+
     /// One publish whose outcome is not known yet.
     private final class Pending {
         let subject: String
-        let completion: Completion
+        /// nil for a tagged publish: its outcome goes to the batch completion.
+        let completion: Completion?
+        let tag: UInt64
         /// Set when the publish takes its slot: its ack's timeout counts from then.
         var deadline = Deadline.now()
         var token: RequestToken?
         var settled = false
 
-        init(subject: String, completion: @escaping Completion) {
+        init(subject: String, completion: Completion?, tag: UInt64) {
             self.subject = subject
             self.completion = completion
+            self.tag = tag
         }
     }
 
@@ -47,6 +60,7 @@ public final class AsyncPublisher {
     private var outcomes: [(Pending, Result<Message, NATSError>)] = []
     private var drainScheduled = false
     private var sweepArmed = false
+    private var batchCompletion: BatchCompletion?
 
     init(jetStream: JetStream) {
         connection = jetStream.connection
@@ -65,9 +79,32 @@ public final class AsyncPublisher {
         _ subject: String, payload: [UInt8] = [], headers: Headers? = nil, options: PublishOptions = PublishOptions(),
         completion: @escaping Completion
     ) throws {
+        try send(Pending(subject: subject, completion: completion, tag: 0), payload, headers, options)
+    }
+
+    /// Where the outcomes of tagged publishes go, in the order they come, as many per call as
+    /// came together; runs as `publish`'s completions do (interleaved with them in order).
+    /// Replaces the one set before.
+    public func setBatchCompletion(_ completion: @escaping BatchCompletion) {
+        condition.withLock { batchCompletion = completion }
+    }
+
+    /// As `publish`, the outcome going to the batch completion with `tag` (any value: the
+    /// caller's key for this publish). Throws `illegalState` when no batch completion is set.
+    public func publish(
+        _ subject: String, payload: [UInt8] = [], headers: Headers? = nil, options: PublishOptions = PublishOptions(),
+        tag: UInt64
+    ) throws {
+        try send(Pending(subject: subject, completion: nil, tag: tag), payload, headers, options)
+    }
+
+    private func send(_ entry: Pending, _ payload: [UInt8], _ headers: Headers?, _ options: PublishOptions) throws {
+        let subject = entry.subject
         let block = try options.headerBlock(headers)
-        let entry = Pending(subject: subject, completion: completion)
+        // Armed even when the send fails below: `admit` marked the sweep armed, and without
+        // it no later publish's ack would ever time out.
         let armSweep = try admit(entry)
+        defer { if armSweep { scheduleSweep() } }
         do {
             let token = try withRequestBytes(subject, payload) { subjectBytes, payloadBytes in
                 try block.withUnsafeBytes { blockBytes in
@@ -99,7 +136,6 @@ public final class AsyncPublisher {
             }
             if undone { throw error }
         }
-        if armSweep { scheduleSweep() }
     }
 
     /// Waits until every publish made so far has its outcome and its completion has run.
@@ -127,6 +163,9 @@ public final class AsyncPublisher {
     /// sweep must be armed.
     private func admit(_ entry: Pending) throws -> Bool {
         try condition.withLock {
+            if entry.completion == nil && batchCompletion == nil {
+                throw NATSError.illegalState("tagged publishes need a batch completion first")
+            }
             var giveUp: Deadline?
             while inFlight >= window {
                 // Long enough for the oldest ack to expire and the sweep to see it: a full
@@ -172,11 +211,12 @@ public final class AsyncPublisher {
 
     /// On the completions' queue: decodes and completes what came, in order.
     private func drain() {
-        let taken: [(Pending, Result<Message, NATSError>)] = condition.withLock {
+        let (taken, batchCompletion): ([(Pending, Result<Message, NATSError>)], BatchCompletion?) = condition.withLock {
             drainScheduled = false
             defer { outcomes.removeAll(keepingCapacity: true) }
-            return outcomes
+            return (outcomes, self.batchCompletion)
         }
+        var batch: [TaggedOutcome] = []
         for (entry, result) in taken {
             let outcome: Result<PubAck, Error>
             switch result {
@@ -184,8 +224,18 @@ public final class AsyncPublisher {
             case .failure(.noResponders): outcome = .failure(JetStreamError.noStreamResponse(subject: entry.subject))
             case .failure(let error): outcome = .failure(error)
             }
-            entry.completion(outcome)
+            if let completion = entry.completion {
+                // In order: the tagged outcomes before this one go first.
+                if let batchCompletion, !batch.isEmpty {
+                    batchCompletion(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+                completion(outcome)
+            } else {
+                batch.append(TaggedOutcome(tag: entry.tag, outcome: outcome))
+            }
         }
+        if let batchCompletion, !batch.isEmpty { batchCompletion(batch) }
         condition.withLock {
             unfinished -= taken.count
             if unfinished == 0 || publishersWaiting > 0 { condition.broadcast() }

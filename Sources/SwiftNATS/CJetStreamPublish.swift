@@ -63,11 +63,22 @@ private func publishOptions(_ json: UnsafePointer<json_t>?) throws -> (PublishOp
     )
 }
 
-private func headers(_ pointer: OpaquePointer?) -> Headers? {
+/// The options of an asynchronous publish: those of a publish but `timeout_ms` (its ack
+/// waits the context's timeout).
+func asyncPublishOptions(_ json: UnsafePointer<json_t>?) throws -> PublishOptions {
+    let (options, timeout) = try publishOptions(json)
+    if timeout != nil {
+        throw NATSError.invalidArgument("an asynchronous publish waits as long as the context's timeout_ms")
+    }
+    return options
+}
+
+func swiftHeaders(_ pointer: OpaquePointer?) -> Headers? {
     pointer.map { Handle.borrow($0, as: CHeaders.self).headers }
 }
 
-private func bytes(_ data: UnsafeRawPointer?, _ length: Int) throws -> [UInt8] {
+/// The caller's bytes, copied.
+func bytes(_ data: UnsafeRawPointer?, _ length: Int) throws -> [UInt8] {
     Array(try payloadBytes(data, length))
 }
 
@@ -83,7 +94,7 @@ public func snats_js_publish(
         let context = try jetStream(pointer)
         let (publishOptions, timeout) = try publishOptions(options)
         let ack = try context.publish(
-            try requiredString(subject, "subject"), payload: try bytes(data, length), headers: headers(headerPointer),
+            try requiredString(subject, "subject"), payload: try bytes(data, length), headers: swiftHeaders(headerPointer),
             options: publishOptions, timeoutMilliseconds: timeout)
         out?.pointee = Handle.make(CPubAck(ack))
     }
@@ -97,13 +108,9 @@ public func snats_js_publish_async(
     withStatus {
         let box = try Handle.get(pointer, as: CJetStream.self, "js")
         let callback = try required(callback, "cb")
-        let (publishOptions, timeout) = try publishOptions(options)
-        if timeout != nil {
-            throw NATSError.invalidArgument("an asynchronous publish waits as long as the context's timeout_ms")
-        }
         try box.jetStream.publisher.publish(
-            try requiredString(subject, "subject"), payload: try bytes(data, length), headers: headers(headerPointer),
-            options: publishOptions
+            try requiredString(subject, "subject"), payload: try bytes(data, length), headers: swiftHeaders(headerPointer),
+            options: try asyncPublishOptions(options)
         ) { outcome in
             // The box, held by this closure, keeps the handle valid memory after destroy.
             switch outcome {

@@ -53,8 +53,6 @@ private func keyValue(_ pointer: OpaquePointer?) throws -> KeyValue {
     try Handle.get(pointer, as: CKeyValue.self, "kv").keyValue
 }
 
-private func bytes(_ data: UnsafeRawPointer?, _ length: Int) throws -> [UInt8] { Array(try payloadBytes(data, length)) }
-
 private func revisionOut(_ out: UnsafeMutablePointer<UInt64>?, _ body: () throws -> UInt64) -> Int32 {
     out?.pointee = 0
     return withStatus {

@@ -89,6 +89,55 @@ final class PublishTests: JetStreamTestCase {
         XCTAssertEqual(context.publisher.pending, 0)
     }
 
+    /// The first publish arms the deadline sweep; when it is refused (here, a bad subject), the
+    /// sweep must still run, or no later publish's ack ever times out.
+    func testAPublishRefusedFirstStillLeavesTimeoutsRunning() throws {
+        let silent = try conn.subscribe("silent.first") { _ in }
+        defer { try? silent.unsubscribe() }
+        try conn.flush(timeoutMilliseconds: 2_000)
+        let context = try JetStream(connection: conn, timeoutMilliseconds: 300)
+        XCTAssertThrowsError(try context.publisher.publish("bad..subject") { _ in XCTFail("a refused publish completed") })
+        let outcome = expectation(description: "timed out")
+        try context.publisher.publish("silent.first") { result in
+            guard case .failure(NATSError.timeout) = result else { return XCTFail("\(result)") }
+            outcome.fulfill()
+        }
+        wait(for: [outcome], timeout: 5)
+        try context.publisher.waitComplete(timeoutMilliseconds: 1_000)
+    }
+
+    func testTaggedOutcomesComeInBatchesInOrderWithUntaggedOnes() throws {
+        try addStream("TAG", subjects: ["tag.>"])
+        let order = Collector<String>()
+        let batches = Collector<Int>()
+        let context = try JetStream(connection: conn)
+        XCTAssertThrowsError(try context.publisher.publish("tag.a", tag: 1)) { error in
+            XCTAssertEqual(error as? NATSError, .illegalState("tagged publishes need a batch completion first"))
+        }
+        context.publisher.setBatchCompletion { outcomes in
+            batches.append(outcomes.count)
+            for item in outcomes {
+                guard case .success(let ack) = item.outcome else { return XCTFail("\(item.outcome)") }
+                order.append("t\(item.tag)@\(ack.sequence)")
+            }
+        }
+        var expected: [String] = []
+        for index in 0..<300 {
+            if index % 100 == 0 {
+                try context.publisher.publish("tag.plain") { result in
+                    guard case .success(let ack) = result else { return XCTFail("\(result)") }
+                    order.append("u@\(ack.sequence)")
+                }
+                expected.append("u@\(expected.count + 1)")
+            }
+            try context.publisher.publish("tag.a", payload: [UInt8(index % 256)], tag: UInt64(index))
+            expected.append("t\(index)@\(expected.count + 1)")
+        }
+        try context.publisher.waitComplete(timeoutMilliseconds: 10_000)
+        XCTAssertEqual(order.all, expected)
+        XCTAssertGreaterThan(batches.all.max() ?? 0, 1, "acks read together come in one call")
+    }
+
     func testWaitCompleteFromACompletionIsRefused() throws {
         try addStream("WC", subjects: ["wc"])
         let refused = expectation(description: "refused")

@@ -83,6 +83,7 @@ typedef struct {
     X(jetstream)            \
     X(kv)                   \
     X(js_consume)           \
+    X(js_tagged)            \
     X(obj)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
