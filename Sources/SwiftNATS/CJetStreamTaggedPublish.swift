@@ -93,9 +93,12 @@ public func snats_js_set_tagged_ack_handler(
     withStatus {
         let box = try Handle.get(pointer, as: CJetStream.self, "js")
         let callback = try required(callback, "cb")
-        // The box, held by the completion, keeps the handle valid memory after destroy.
-        box.jetStream.publisher.setBatchCompletion { outcomes in
+        // Not held by the completion (the box holds the publisher that holds it): each tagged
+        // publish holds the box instead, from its send until its record was handed over, so
+        // that the handle stays valid memory after destroy while outcomes are to come.
+        box.jetStream.publisher.setBatchCompletion { [unowned(unsafe) box] outcomes in
             deliver(outcomes, to: callback, box: box, closure: closure)
+            for _ in outcomes { Unmanaged.passUnretained(box).release() }
         }
     }
 }
@@ -106,8 +109,15 @@ public func snats_js_publish_async_tagged(
     _ length: Int, _ options: UnsafePointer<json_t>?, _ tag: UInt64
 ) -> Int32 {
     withStatus {
-        try jetStream(pointer).publisher.publish(
-            try requiredString(subject, "subject"), payload: try bytes(data, length), headers: swiftHeaders(headerPointer),
-            options: try asyncPublishOptions(options), tag: tag)
+        let box = try Handle.get(pointer, as: CJetStream.self, "js")
+        let held = Unmanaged.passRetained(box)  // released once the outcome was handed over
+        do {
+            try box.jetStream.publisher.publish(
+                try requiredString(subject, "subject"), payload: try bytes(data, length),
+                headers: swiftHeaders(headerPointer), options: try asyncPublishOptions(options), tag: tag)
+        } catch {
+            held.release()  // no outcome will come
+            throw error
+        }
     }
 }
