@@ -116,6 +116,9 @@ def bucket_settings(bucket: Optional[str], config: Any, params: Dict[str, Any],
 
 def publish_options(msg_id: Optional[str], stream: Optional[str], expected_last_seq: Optional[int],
                     expected_last_subject_seq: Optional[int], expected_last_msg_id: Optional[str]) -> Optional[Dict[str, Any]]:
+    if msg_id is None and stream is None and expected_last_seq is None and expected_last_subject_seq is None \
+            and expected_last_msg_id is None:
+        return None  # most publishes: no dictionaries made
     options = {
         "msg_id": msg_id, "expected_stream": stream, "expected_last_seq": expected_last_seq,
         "expected_last_subject_seq": expected_last_subject_seq, "expected_last_msg_id": expected_last_msg_id,

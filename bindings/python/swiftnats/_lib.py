@@ -59,6 +59,7 @@ __all__ = [
     "SERVICE_ERROR_HANDLER",
     "STATS_HANDLER",
     "PUB_ACK_HANDLER",
+    "TAGGED_ACK_HANDLER",
     "FETCH_HANDLER",
     "JS_MSG_HANDLER",
     "KV_WATCH_HANDLER",
@@ -204,6 +205,8 @@ FLUSH_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p)
 JSON_HANDLER = CFUNCTYPE(None, c_status, c_void_p, c_void_p)
 #: typedef void (*snats_js_pub_ack_handler)(snats_jetstream *, snats_status, const snats_js_pub_ack *, void *closure);
 PUB_ACK_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
+#: typedef void (*snats_js_tagged_ack_handler)(snats_jetstream *, const snats_js_pub_outcome *, size_t count, void *closure);
+TAGGED_ACK_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_size_t, c_void_p)
 #: typedef void (*snats_js_fetch_handler)(snats_jetstream *, snats_status, snats_msg **msgs, int count, void *closure);
 FETCH_HANDLER = CFUNCTYPE(None, c_void_p, c_status, POINTER(c_void_p), c_int, c_void_p)
 #: typedef void (*snats_js_msg_handler)(snats_jetstream *, snats_status, snats_msg *msg, void *closure);
@@ -530,6 +533,8 @@ SIGNATURES: Dict[str, _Sig] = {
                                           c_void_p]),
     "snats_js_publish_async_complete": (c_status, [c_handle, c_int64]),
     "snats_js_publish_async_pending": (c_status, [c_handle, POINTER(c_int)]),
+    "snats_js_set_tagged_ack_handler": (c_status, [c_handle, TAGGED_ACK_HANDLER, c_void_p]),
+    "snats_js_publish_async_tagged": (c_status, [c_handle, c_char_p, c_handle, c_void_p, c_size_t, c_json, c_uint64]),
     "snats_js_pub_ack_stream": (c_char_p, [c_handle]),
     "snats_js_pub_ack_seq": (c_uint64, [c_handle]),
     "snats_js_pub_ack_duplicate": (c_bool, [c_handle]),

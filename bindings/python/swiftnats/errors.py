@@ -571,8 +571,15 @@ def library_error(status: int) -> SwiftNatsError:
     if status in (Status.JS_API_ERROR, Status.NOT_FOUND):
         code, err_code = ctypes.c_int(), ctypes.c_int()
         lib.snats_js_last_api_error(ctypes.byref(code), ctypes.byref(err_code))
-        if code.value or err_code.value:
-            return api_error(code.value, err_code.value, detail, status)
+        return reported_error(status, detail, code.value, err_code.value)
+    return error_for_status(status, detail)
+
+
+def reported_error(status: int, detail: str, code: int, err_code: int) -> SwiftNatsError:
+    """The exception for a failure the library reported with its text and JetStream API codes
+    (0 when none), as :func:`library_error` builds it from the thread's last error."""
+    if status in (Status.JS_API_ERROR, Status.NOT_FOUND) and (code or err_code):
+        return api_error(code, err_code, detail, status)
     return error_for_status(status, detail)
 
 

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from . import _runtime as rt
 from ._jsapi import Info, PubAck, RawStreamMsg, config_document, infos, publish_options, take_json, with_json
-from ._lib import FETCH_HANDLER, JS_MSG_HANDLER, PUB_ACK_HANDLER, lib
+from ._lib import FETCH_HANDLER, JS_MSG_HANDLER, lib
 from .errors import ConnectionClosedError, NotFoundError, _check, library_error
+from ._tagged import Settled, TaggedPublisher
 from .headers import HeadersArg, c_headers
 from .msg import Msg
 
@@ -235,7 +236,7 @@ class JetStreamManagement:
 
 
 # --------------------------------------------------------------------------------------------
-# Library callbacks: a publish's ack, a fetch's messages, a stored message
+# Library callbacks: publishes' acks, a fetch's messages, a stored message
 # --------------------------------------------------------------------------------------------
 
 
@@ -247,21 +248,9 @@ def _settle_future(future: "concurrent.futures.Future[Any]", result: Any, error:
             future.set_result(result)
 
 
-def _on_pub_ack(js: Optional[int], status: int, ack: Optional[int], closure: Optional[int]) -> None:
-    try:
-        rt.enter_callback()
-        try:
-            settle = rt.lookup(closure)
-            rt.unregister(closure)  # called once
-            if settle is not None:
-                if status == 0 and ack:
-                    settle(PubAck._of(ack), None)
-                else:
-                    settle(None, library_error(status))
-        finally:
-            rt.leave_callback()
-    except BaseException:
-        rt.log.exception("swiftnats: a publish ack callback raised")
+def _settle_futures(settled: "List[Settled]") -> None:
+    for future, ack, error in settled:
+        _settle_future(future, ack, error)
 
 
 def _on_fetch(js: Optional[int], status: int, msgs: Any, count: int, closure: Optional[int]) -> None:
@@ -302,24 +291,8 @@ def _on_stored_msg(js: Optional[int], status: int, msg: Optional[int], closure: 
         rt.log.exception("swiftnats: a stored message callback raised")
 
 
-PUB_ACK_THUNK = PUB_ACK_HANDLER(_on_pub_ack)
 FETCH_THUNK = FETCH_HANDLER(_on_fetch)
 STORED_MSG_THUNK = JS_MSG_HANDLER(_on_stored_msg)
-
-
-def start_publish_async(handle: rt.Handle, subject: str, payload: Any, headers: HeadersArg,
-                        options: Optional[Dict[str, Any]], settle: Callable[[Any, Optional[BaseException]], None]) -> None:
-    """Sends one asynchronous publish whose outcome goes to ``settle(ack, error)``."""
-    subj = rt.subject_arg(subject)
-    data, size = rt.payload_arg(payload)
-    key = rt.register(settle)
-    try:
-        with c_headers(headers) as hdrs, handle.use() as js:
-            with_json(options, lambda doc: _check(
-                lib.snats_js_publish_async(js, subj, hdrs, data, size, doc, PUB_ACK_THUNK, key)))
-    except BaseException:
-        rt.unregister(key)  # with a failed status the callback never runs
-        raise
 
 
 def fetch_options(max_bytes: Optional[int], heartbeat: Optional[float], no_wait: bool) -> Optional[Dict[str, Any]]:
@@ -350,6 +323,7 @@ class JetStreamContext(JetStreamManagement):
         self._nc = nc
         self._timeout = timeout
         self._handle = create_context(nc, _context_options(domain, prefix, timeout, publish_async_max_pending))
+        self._publisher = TaggedPublisher(self._handle, _settle_futures)
 
     def close(self) -> None:
         """Frees the context (asynchronous publishes in flight still complete)."""
@@ -392,8 +366,7 @@ class JetStreamContext(JetStreamManagement):
         the same @p msg_id: the stream drops the duplicate)."""
         future: "concurrent.futures.Future[PubAck]" = concurrent.futures.Future()
         options = publish_options(msg_id, stream, expected_last_seq, expected_last_subject_seq, expected_last_msg_id)
-        start_publish_async(self._handle, subject, payload, headers, options,
-                            lambda ack, error: _settle_future(future, ack, error))
+        self._publisher.publish(subject, payload, headers, options, future)
         return future
 
     def publish_async_completed(self, timeout: float = 10.0) -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gc
 import os
 import signal
 import time
+import weakref
 
 import pytest
 import swiftnats
@@ -258,6 +260,27 @@ def test_aio_publish_acks_dedup_and_headers(js_url):
             # gathered publishes
             acks = await asyncio.gather(*(js.publish("pub.b", b"%d" % i) for i in range(50)))
             assert sorted(a.seq for a in acks) == list(range(5, 55))
+
+    run(main())
+
+
+def test_aio_context_is_collected_once_its_acks_came(js_url):
+    """The acks' handler is registered only while publishes wait: a context no publish uses any
+    more is not held by it."""
+    async def main():
+        async with await aio.connect(js_url) as nc:
+            js = nc.jetstream()
+            await js.add_stream(name="PAG", subjects=["pag"], storage="memory")
+            baseline = _runtime.registry_size()
+            futures = [await js.publish_async("pag", b"x") for _ in range(200)]
+            assert _runtime.registry_size() == baseline + 1  # one handler, not one per publish
+            await js.publish_async_completed(timeout=10)
+            assert [f.result().seq for f in futures] == list(range(1, 201))
+            assert _runtime.registry_size() == baseline
+            gone = weakref.ref(js)
+            del js
+            gc.collect()
+            assert gone() is None
 
     run(main())
 

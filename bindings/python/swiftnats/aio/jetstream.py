@@ -26,11 +26,12 @@ from ..jetstream import (
     get_msg_arguments,
     ordered_options,
     pull_consumer_config,
-    start_publish_async,
     subscription_maker,
 )
+from .._tagged import Settled, TaggedPublisher
 from ._events import FLUSH_THUNK
-from ._handlers import settle
+from ._handlers import running_loop, settle
+from ._util import set_future
 from .msg import Msg
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,6 +56,7 @@ class JetStreamContext(JetStreamManagement):
         self._room: "Optional[asyncio.Future[None]]" = None  # set while publishers wait for the window
         self._done: "Optional[asyncio.Future[None]]" = None  # set while publish_async_completed waits
         self._handle = create_context(self._nc, _context_options(domain, prefix, timeout, publish_async_max_pending))
+        self._publisher = TaggedPublisher(self._handle, self._settle_publishes)
 
     def close(self) -> None:
         self._handle.close()
@@ -109,15 +111,19 @@ class JetStreamContext(JetStreamManagement):
             await asyncio.shield(self._room)
         future: "asyncio.Future[PubAck]" = self._loop.create_future()
         options = publish_options(msg_id, stream, expected_last_seq, expected_last_subject_seq, expected_last_msg_id)
-        start_publish_async(self._handle, subject, payload, headers, options,
-                            functools.partial(self._settle_publish, future))
+        self._publisher.publish(subject, payload, headers, options, future)
         self._in_flight += 1
         return future
 
-    def _settle_publish(self, future: "asyncio.Future[PubAck]", ack: Any, error: Optional[BaseException]) -> None:
-        """On the loop's thread (the dispatch queue): one publish's outcome."""
-        self._in_flight -= 1
-        settle(future, ack, error)
+    def _settle_publishes(self, settled: List[Settled]) -> None:
+        """The outcomes of publishes, on the loop's thread (the library runs the context's
+        callbacks in the client's dispatch queue, which the loop turns)."""
+        if running_loop() is not self._loop:  # pragma: no cover - the dispatch queue runs on the loop
+            self._loop.call_soon_threadsafe(self._settle_publishes, settled)
+            return
+        self._in_flight -= len(settled)
+        for future, ack, error in settled:
+            set_future(future, ack, error)
         room, self._room = self._room, None
         if room is not None and not room.done():
             room.set_result(None)
