@@ -3167,10 +3167,22 @@ void snats_kv_entries_destroy(snats_kv_entry **entries, int count);
  *  delivery pool, or in the connection's dispatch queue), with the outcome the blocking form
  *  would return (snats_last_error() and snats_js_last_api_error() on the callback's thread say
  *  why a failure failed). SNATS_OK from the call: the callback will run exactly once; any
- *  other status: it never runs. The calls block no longer than a publish, except
- *  snats_kv_keys_async() and snats_kv_history_async(), which make a watch (two API round
- *  trips) before they return. Threads: any, callbacks included.
+ *  other status: it never runs. The calls block no longer than a publish. Threads: any,
+ *  callbacks included.
  *  @{ */
+
+/** @brief Receives an opened bucket: @p js the context's handle (valid during the call),
+ *  @p status as the blocking call's, @p kv on SNATS_OK owned by the receiver
+ *  (snats_kv_destroy()), else NULL. */
+typedef void (*snats_kv_bucket_handler)(snats_jetstream *js, snats_status status, snats_kv *kv, void *closure);
+
+/** @brief As snats_kv_bucket_create(). @param bucket Copied. @param config Copied.
+ *  @param cb Required. */
+snats_status snats_kv_bucket_create_async(snats_jetstream *js, const char *bucket, const json_t *config,
+                                          snats_kv_bucket_handler cb, void *closure);
+/** @brief As snats_kv_bucket_bind(). @param bucket Copied. @param cb Required. */
+snats_status snats_kv_bucket_bind_async(snats_jetstream *js, const char *bucket, snats_kv_bucket_handler cb,
+                                        void *closure);
 
 /** @brief Receives a revision: @p kv the bucket's handle (valid during the call), @p status as
  *  the blocking call's, @p revision the new revision (0 on failure). */
@@ -3254,10 +3266,30 @@ typedef void (*snats_kv_watch_handler)(snats_kv_watcher *watcher, const snats_kv
  *        `updates_only` (no initial values) (booleans).
  * @param cb NULL: read with snats_kv_watcher_next(). @param closure Passed to @p cb.
  * @retval SNATS_OK watching. @retval SNATS_INVALID_ARG a bad filter or option.
- * Blocks: two API round trips. Threads: any, callbacks included.
+ * Blocks: two API round trips (snats_kv_watch_async() does not). Threads: any, callbacks
+ * included.
  */
 snats_status snats_kv_watch(snats_kv_watcher **watcher, snats_kv *kv, const char *keys, const json_t *options,
                             snats_kv_watch_handler cb, void *closure);
+
+/** @brief Receives a started watch: @p kv the bucket's handle (valid during the call),
+ *  @p status as snats_kv_watch()'s, @p watcher on SNATS_OK owned by the receiver
+ *  (snats_kv_watcher_destroy()), else NULL. */
+typedef void (*snats_kv_watch_started_handler)(snats_kv *kv, snats_status status, snats_kv_watcher *watcher,
+                                               void *closure);
+
+/**
+ * @brief As snats_kv_watch(), without waiting for its consumer: @p started gets the watcher (or
+ *        why there is none) once it is made, as a connection event.
+ * @param cb As snats_kv_watch()'s. Its first calls may come before @p started's (they carry the
+ *        watcher's handle, the same as @p started will hand over).
+ * @param started Required. @param closure Passed to @p cb and @p started.
+ * @retval SNATS_OK @p started will run exactly once (with a failure: no entry ever comes).
+ * @retval SNATS_INVALID_ARG a bad filter or option (@p started never runs).
+ * Blocks: no longer than a publish. Threads: any, callbacks included.
+ */
+snats_status snats_kv_watch_async(snats_kv *kv, const char *keys, const json_t *options, snats_kv_watch_handler cb,
+                                  snats_kv_watch_started_handler started, void *closure);
 
 /**
  * @brief The next entry of a watch made without a callback.

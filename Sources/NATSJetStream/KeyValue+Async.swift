@@ -74,18 +74,42 @@ extension KeyValue {
     }
 
     /// As `keys` and `history`: what a watch delivers before its marker, gathered by a watch
-    /// whose handler collects (only making it waits, for two API round trips).
+    /// whose handler collects; nothing waits.
     func initialEntries(_ filters: [String], _ options: WatchOptions, completion: @escaping Completion<[KeyValueEntry]>) throws {
         let gathered = Gathered<KeyValueEntry>(completion)
-        let watcher = try watch(filters, options: options) { entry in
+        try watch(filters, options: options, handler: { entry in
             guard let entry else { return gathered.finish() }
             gathered.add(entry)
-        }
-        gathered.whenFinished { watcher.stop() }
-        // A watch whose consumer went, or that stays silent, must not leave the caller waiting.
-        watcher.whenEnded { gathered.fail(NATSError.connectionClosed) }
+        }, started: { outcome in
+            switch outcome {
+            case .success(let watcher):
+                gathered.whenFinished { watcher.stop() }
+                // A watch whose consumer went must not leave the caller waiting.
+                watcher.whenEnded { gathered.fail(NATSError.connectionClosed) }
+            case .failure(let error):
+                gathered.fail(error)
+            }
+        })
+        // Nor one that stays silent.
         _ = jetStream.connection.afterDelay(milliseconds: jetStream.timeoutMilliseconds) {
             gathered.fail(NATSError.timeout("the entries did not all come within \(self.jetStream.timeoutMilliseconds) ms"))
+        }
+    }
+
+    /// As the blocking `create`, without waiting: `completion` gets the bucket or the error.
+    public static func create(
+        _ jetStream: JetStream, bucket: String, config: JSONValue = JSONValue.object(), completion: @escaping Completion<KeyValue>
+    ) throws {
+        try jetStream.perform(try .addStream(try streamConfig(bucket: bucket, config))) { outcome in
+            completion(outcome.map { KeyValue(jetStream: jetStream, bucket: bucket, info: $0) })
+        }
+    }
+
+    /// As the blocking `bind`, without waiting: `completion` gets the bucket or the error.
+    public static func bind(_ jetStream: JetStream, bucket: String, completion: @escaping Completion<KeyValue>) throws {
+        try checkBucket(bucket)
+        try jetStream.perform(try .streamInfo("KV_" + bucket)) { outcome in
+            completion(outcome.map { KeyValue(jetStream: jetStream, bucket: bucket, info: $0) })
         }
     }
 

@@ -18,16 +18,13 @@ public final class KeyValue {
     /// `KeyValueConfig`: `history` (1...64, default 1), `ttl` (nanoseconds), `max_value_size`,
     /// `max_bytes`, `storage` ("file" or "memory"), `replicas`, `description`.
     public static func create(_ jetStream: JetStream, bucket: String, config: JSONValue = JSONValue.object()) throws -> KeyValue {
-        let stream = try streamConfig(bucket: bucket, config)
-        let info = try jetStream.addStream(stream)
-        return KeyValue(jetStream: jetStream, bucket: bucket, direct: info.value("config")?.bool("allow_direct") ?? false)
+        KeyValue(jetStream: jetStream, bucket: bucket, info: try jetStream.addStream(try streamConfig(bucket: bucket, config)))
     }
 
     /// Binds to an existing bucket; `notFound` (10059) when there is none.
     public static func bind(_ jetStream: JetStream, bucket: String) throws -> KeyValue {
         try checkBucket(bucket)
-        let info = try jetStream.streamInfo("KV_" + bucket)
-        return KeyValue(jetStream: jetStream, bucket: bucket, direct: info.value("config")?.bool("allow_direct") ?? false)
+        return KeyValue(jetStream: jetStream, bucket: bucket, info: try jetStream.streamInfo("KV_" + bucket))
     }
 
     public static func delete(_ jetStream: JetStream, bucket: String) throws {
@@ -38,6 +35,11 @@ public final class KeyValue {
     /// The buckets' names (streams named `KV_...`).
     public static func buckets(_ jetStream: JetStream) throws -> [String] {
         try jetStream.streamNames().filter { $0.hasPrefix("KV_") }.map { String($0.dropFirst(3)) }
+    }
+
+    /// The bucket of the stream `info` describes (reads use direct gets when it allows them).
+    convenience init(jetStream: JetStream, bucket: String, info: JSONValue) {
+        self.init(jetStream: jetStream, bucket: bucket, direct: info.value("config")?.bool("allow_direct") ?? false)
     }
 
     init(jetStream: JetStream, bucket: String, direct: Bool) {

@@ -41,21 +41,54 @@ public final class OrderedWatch<Item> {
     private var consumer: MessageConsumer?
     private var endHandlers: [() -> Void] = []
 
-    /// `config` is the ordered consumer's (filters, deliver policy, headers only); `decode`
-    /// says what a message is, how many changes follow it, and whether to leave it out.
-    init(
-        jetStream: JetStream, stream: String, config: JSONValue, updatesOnly: Bool,
-        decode: @escaping (Message) -> (item: Item, delta: UInt64, skip: Bool)?, handler: Handler?
-    ) throws {
+    private init(updatesOnly: Bool, decode: @escaping (Message) -> (item: Item, delta: UInt64, skip: Bool)?, handler: Handler?) {
         self.handler = handler
         self.decode = decode
         self.updatesOnly = updatesOnly
-        let connection = jetStream.connection
-        let made = try MessageConsumer.start(
-            jetStream: jetStream, stream: stream, consumer: nil, ordered: config, options: ConsumeOptions(maxMessages: 256)
-        ) { [self] inbox, filter in
+    }
+
+    /// `config` is the ordered consumer's (filters, deliver policy, headers only); `decode`
+    /// says what a message is, how many changes follow it, and whether to leave it out.
+    convenience init(
+        jetStream: JetStream, stream: String, config: JSONValue, updatesOnly: Bool,
+        decode: @escaping (Message) -> (item: Item, delta: UInt64, skip: Bool)?, handler: Handler?
+    ) throws {
+        self.init(updatesOnly: updatesOnly, decode: decode, handler: handler)
+        attach(
+            try MessageConsumer.start(
+                jetStream: jetStream, stream: stream, consumer: nil, ordered: config, options: Self.consumeOptions,
+                subscribe: subscriber(jetStream.connection)),
+            jetStream)
+    }
+
+    /// As the initialiser, without waiting for the consumer to be made: `completion` gets the
+    /// watch (or the error) as a connection event. Items may reach the handler before it.
+    static func start(
+        jetStream: JetStream, stream: String, config: JSONValue, updatesOnly: Bool,
+        decode: @escaping (Message) -> (item: Item, delta: UInt64, skip: Bool)?, handler: Handler?,
+        completion: @escaping (Result<OrderedWatch, Error>) -> Void
+    ) throws {
+        let watch = OrderedWatch(updatesOnly: updatesOnly, decode: decode, handler: handler)
+        try MessageConsumer.start(
+            jetStream: jetStream, stream: stream, consumer: nil, ordered: config, options: consumeOptions,
+            subscribe: watch.subscriber(jetStream.connection)
+        ) { outcome in
+            completion(outcome.map { made in
+                watch.attach(made, jetStream)
+                return watch
+            })
+        }
+    }
+
+    private static var consumeOptions: ConsumeOptions { ConsumeOptions(maxMessages: 256) }
+
+    private func subscriber(_ connection: Connection) -> (String, @escaping Subscription.Filter) throws -> Subscription {
+        { [self] inbox, filter in
             try connection.subscribe(inbox, filter: filter) { [weak self] message in self?.deliver(message) }
         }
+    }
+
+    private func attach(_ made: MessageConsumer, _ jetStream: JetStream) {
         lock.withLock { consumer = made }
         // The consumer's end (its connection closed, a restart that cannot be made) ends the
         // watch: `next` stops waiting and gatherings fail instead of waiting for ever.
@@ -172,6 +205,16 @@ public typealias KeyValueWatcher = OrderedWatch<KeyValueEntry>
 
 extension OrderedWatch where Item == KeyValueEntry {
     convenience init(_ keyValue: KeyValue, keys: [String], options: WatchOptions, handler: Handler?) throws {
+        let (config, decode) = try Self.entries(of: keyValue, keys: keys, options: options)
+        try self.init(
+            jetStream: keyValue.jetStream, stream: keyValue.streamName, config: config, updatesOnly: options.updatesOnly,
+            decode: decode, handler: handler)
+    }
+
+    /// A watch of `keys`: its consumer's configuration, and what its messages become.
+    static func entries(of keyValue: KeyValue, keys: [String], options: WatchOptions) throws
+        -> (JSONValue, (Message) -> (item: KeyValueEntry, delta: UInt64, skip: Bool)?)
+    {
         guard !keys.isEmpty else { throw NATSError.invalidArgument("a watch needs at least one key filter") }
         for key in keys { try KeyValue.checkKey(key, wildcards: true) }
         let config = JSONValue.object()
@@ -186,13 +229,10 @@ extension OrderedWatch where Item == KeyValueEntry {
         config.set("deliver_policy", options.updatesOnly ? "new" : options.includeHistory ? "all" : "last_per_subject")
         if options.metaOnly { config.set("headers_only", true) }
         let bucket = keyValue.bucket
-        try self.init(
-            jetStream: keyValue.jetStream, stream: keyValue.streamName, config: config, updatesOnly: options.updatesOnly,
-            decode: { message in
-                guard let entry = KeyValueEntry(bucket: bucket, consumed: message) else { return nil }
-                return (entry, entry.delta, options.ignoreDeletes && entry.operation != .put)
-            },
-            handler: handler)
+        return (config, { message in
+            guard let entry = KeyValueEntry(bucket: bucket, consumed: message) else { return nil }
+            return (entry, entry.delta, options.ignoreDeletes && entry.operation != .put)
+        })
     }
 }
 
@@ -202,6 +242,18 @@ extension KeyValue {
         throws -> KeyValueWatcher
     {
         try KeyValueWatcher(self, keys: keys, options: options, handler: handler)
+    }
+
+    /// As `watch`, without waiting for its consumer: `started` gets the watcher (or the error)
+    /// as a connection event; entries may reach `handler` before it does.
+    public func watch(
+        _ keys: [String] = [">"], options: WatchOptions = WatchOptions(), handler: KeyValueWatcher.Handler?,
+        started: @escaping (Result<KeyValueWatcher, Error>) -> Void
+    ) throws {
+        let (config, decode) = try KeyValueWatcher.entries(of: self, keys: keys, options: options)
+        try KeyValueWatcher.start(
+            jetStream: jetStream, stream: streamName, config: config, updatesOnly: options.updatesOnly, decode: decode,
+            handler: handler, completion: started)
     }
 
     /// The keys with a value (deleted and purged ones left out), optionally among `filters`.

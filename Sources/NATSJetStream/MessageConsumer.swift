@@ -53,25 +53,56 @@ public final class MessageConsumer {
         options: ConsumeOptions = ConsumeOptions(),
         subscribe: (_ inbox: String, _ filter: @escaping Subscription.Filter) throws -> Subscription
     ) throws -> MessageConsumer {
-        try options.validate()
-        try Names.check(stream, "stream")
-        let made: MessageConsumer
+        let made = try prepare(jetStream: jetStream, stream: stream, consumer: consumer, ordered: ordered, options: options)
         if let consumer {
-            try Names.check(consumer, "consumer")
             _ = try jetStream.consumerInfo(stream: stream, consumer: consumer)
-            made = MessageConsumer(jetStream: jetStream, stream: stream, consumer: consumer, ordered: nil, options: options)
         } else {
-            let base = ordered?.copy() ?? JSONValue.object()
-            guard base.isObject else { throw NATSError.invalidArgument("an ordered consumer's configuration is an object") }
-            made = MessageConsumer(
-                jetStream: jetStream, stream: stream, consumer: "", ordered: base, options: options)
-            let (name, info) = try made.createOrdered(afterSequence: 0)
-            made.initialPending = UInt64(max(0, info.int("num_pending") ?? 0))
-            made.consumer = name
-            made.sequence.restart(as: name)
+            made.adopt(try jetStream.perform(try made.orderedCall(afterSequence: 0)))
         }
         try made.begin(subscribe)
         return made
+    }
+
+    /// As the blocking `start`, without waiting: the consumer is looked up (or the ordered one
+    /// made) with an asynchronous API call, and `completion` gets the started consume or the
+    /// error, as a connection event. Throws what is refused before anything is sent.
+    public static func start(
+        jetStream: JetStream, stream: String, consumer: String?, ordered: JSONValue? = nil,
+        options: ConsumeOptions = ConsumeOptions(),
+        subscribe: @escaping (_ inbox: String, _ filter: @escaping Subscription.Filter) throws -> Subscription,
+        completion: @escaping (Result<MessageConsumer, Error>) -> Void
+    ) throws {
+        let made = try prepare(jetStream: jetStream, stream: stream, consumer: consumer, ordered: ordered, options: options)
+        let begin: (Result<Void, Error>) -> Void = { outcome in
+            completion(outcome.flatMap { Result { try made.begin(subscribe) }.map { made } })
+        }
+        if let consumer {
+            try jetStream.perform(try .consumerInfo(stream: stream, consumer: consumer)) { begin($0.map { _ in }) }
+        } else {
+            try jetStream.perform(try made.orderedCall(afterSequence: 0)) { begin($0.map { made.adopt($0) }) }
+        }
+    }
+
+    /// Checks the arguments and makes the (not yet started) consume.
+    private static func prepare(
+        jetStream: JetStream, stream: String, consumer: String?, ordered: JSONValue?, options: ConsumeOptions
+    ) throws -> MessageConsumer {
+        try options.validate()
+        try Names.check(stream, "stream")
+        if let consumer {
+            try Names.check(consumer, "consumer")
+            return MessageConsumer(jetStream: jetStream, stream: stream, consumer: consumer, ordered: nil, options: options)
+        }
+        let base = ordered?.copy() ?? JSONValue.object()
+        guard base.isObject else { throw NATSError.invalidArgument("an ordered consumer's configuration is an object") }
+        return MessageConsumer(jetStream: jetStream, stream: stream, consumer: "", ordered: base, options: options)
+    }
+
+    /// Takes the first ordered consumer the server made (`orderedCall`'s answer).
+    private func adopt(_ made: (name: String, info: JSONValue)) {
+        initialPending = UInt64(max(0, made.info.int("num_pending") ?? 0))
+        consumer = made.name
+        sequence.restart(as: made.name)
     }
 
     private init(jetStream: JetStream, stream: String, consumer: String, ordered: JSONValue?, options: ConsumeOptions) {
@@ -315,12 +346,10 @@ public final class MessageConsumer {
         let (old, after, done) = lock.withLock { (consumer, sequence.lastStreamSequence, stopped) }
         guard !done else { return }
         deleteOrdered(old)
-        let name = Self.orderedName()
         do {
-            try jetStream.perform(try .addConsumer(stream: stream, orderedConfiguration(name: name, afterSequence: after))) {
-                [self] outcome in
+            try jetStream.perform(try orderedCall(afterSequence: after)) { [self] outcome in
                 switch outcome {
-                case .success:
+                case .success(let (name, _)):
                     enum Next { case pull((batch: Int, bytes: Int)?), again, stopped }
                     let next: Next = lock.withLock {
                         guard !stopped else { return .stopped }
@@ -358,10 +387,11 @@ public final class MessageConsumer {
         }
     }
 
-    private func createOrdered(afterSequence: UInt64) throws -> (String, JSONValue) {
+    /// The call that makes a new ordered consumer (a new name) starting after `afterSequence`.
+    private func orderedCall(afterSequence: UInt64) throws -> APICall<(name: String, info: JSONValue)> {
         let name = Self.orderedName()
-        let info = try jetStream.perform(try .addConsumer(stream: stream, orderedConfiguration(name: name, afterSequence: afterSequence)))
-        return (name, info)
+        return try APICall<JSONValue>.addConsumer(stream: stream, orderedConfiguration(name: name, afterSequence: afterSequence))
+            .map { (name, $0) }
     }
 
     private func orderedConfiguration(name: String, afterSequence: UInt64) -> JSONValue {

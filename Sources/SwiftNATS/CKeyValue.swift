@@ -49,7 +49,7 @@ typealias CKeyValueWatcher = CWatcherBox<KeyValueEntry>
 
 public typealias CKeyValueWatchHandler = @convention(c) (OpaquePointer?, OpaquePointer?, UnsafeMutableRawPointer?) -> Void
 
-private func keyValue(_ pointer: OpaquePointer?) throws -> KeyValue {
+func keyValue(_ pointer: OpaquePointer?) throws -> KeyValue {
     try Handle.get(pointer, as: CKeyValue.self, "kv").keyValue
 }
 
@@ -260,23 +260,40 @@ public func snats_kv_watch(
     _ options: UnsafePointer<json_t>?, _ callback: CKeyValueWatchHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
     withHandleOut(out, "watcher") {
-        let bucket = try keyValue(pointer)
-        let (listed, watch) = try watchOptions(options)
+        let request = try WatchRequest(pointer, keys, options, callback, closure)
+        request.box.attach(try request.bucket.watch(request.filters, options: request.options, handler: request.handler))
+        return request.box
+    }
+}
+
+/// The arguments of snats_kv_watch(_async), checked, and the box the watcher's handle is.
+struct WatchRequest {
+    let bucket: KeyValue
+    let filters: [String]
+    let options: WatchOptions
+    let box = CKeyValueWatcher()
+    let handler: KeyValueWatcher.Handler?
+
+    init(
+        _ pointer: OpaquePointer?, _ keys: UnsafePointer<CChar>?, _ json: UnsafePointer<json_t>?,
+        _ callback: CKeyValueWatchHandler?, _ closure: UnsafeMutableRawPointer?
+    ) throws {
+        bucket = try keyValue(pointer)
+        let (listed, watch) = try watchOptions(json)
         if listed != nil && keys != nil { throw NATSError.invalidArgument("give the keys as the argument or in options, not both") }
-        let filters = listed ?? [optionalString(keys) ?? ">"]
-        let box = CKeyValueWatcher()
-        var handler: KeyValueWatcher.Handler?
-        if let callback {
-            // The box is held by the handler: its handle stays valid for every call.
-            handler = { [box] entry in
-                guard !box.isStopped else { return }
-                guard let entry else { return callback(Handle.unretained(box), nil, closure) }
-                let made = CKeyValueEntry(entry)
-                withExtendedLifetime(made) { callback(Handle.unretained(box), Handle.unretained(made), closure) }
-            }
+        filters = listed ?? [optionalString(keys) ?? ">"]
+        options = watch
+        guard let callback else {
+            handler = nil
+            return
         }
-        box.attach(try bucket.watch(filters, options: watch, handler: handler))
-        return box
+        // The box is held by the handler: its handle stays valid for every call.
+        handler = { [box] entry in
+            guard !box.isStopped else { return }
+            guard let entry else { return callback(Handle.unretained(box), nil, closure) }
+            let made = CKeyValueEntry(entry)
+            withExtendedLifetime(made) { callback(Handle.unretained(box), Handle.unretained(made), closure) }
+        }
     }
 }
 

@@ -160,6 +160,61 @@ final class KeyValueTests: JetStreamTestCase {
         wait(for: [done], timeout: 5)
     }
 
+    func testBucketsAndWatchesStartWithoutWaiting() throws {
+        let made = expectation(description: "created")
+        var created: KeyValue?
+        try KeyValue.create(js, bucket: "ASYNC", config: try JSONValue.parse(#"{"storage": "memory", "history": 3}"#)) {
+            created = try? $0.get()
+            made.fulfill()
+        }
+        wait(for: [made], timeout: 5)
+        let kv = try XCTUnwrap(created)
+        try kv.put("a", [1])
+        try kv.put("a", [2])
+
+        let bound = expectation(description: "bound")
+        try KeyValue.bind(js, bucket: "ASYNC") { outcome in
+            XCTAssertEqual(try? outcome.get().get("a").value, [2])
+            bound.fulfill()
+        }
+        let missing = expectation(description: "missing")
+        try KeyValue.bind(js, bucket: "NOPE") { outcome in
+            guard case .failure(let error as JetStreamError) = outcome else { return XCTFail("\(outcome)") }
+            XCTAssertEqual(error.errorCode, JetStreamError.ErrorCode.streamNotFound)
+            missing.fulfill()
+        }
+        wait(for: [bound, missing], timeout: 5)
+
+        let entries = Collector<String>()
+        let started = expectation(description: "started")
+        var watcher: KeyValueWatcher?
+        try kv.watch(options: WatchOptions(includeHistory: true), handler: { entry in
+            entries.append(entry.map { "\($0.key)=\($0.value)" } ?? "marker")
+        }, started: { outcome in
+            watcher = try? outcome.get()
+            started.fulfill()
+        })
+        wait(for: [started], timeout: 5)
+        defer { watcher?.stop() }
+        XCTAssertNotNil(watcher)
+        // The marker first: a change made before the initial values are read joins them.
+        var deadline = Date().addingTimeInterval(5)
+        while entries.count < 3 && Date() < deadline { usleep(10_000) }
+        try kv.put("b", [3])
+        deadline = Date().addingTimeInterval(5)
+        while entries.count < 4 && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(entries.all, ["a=[1]", "a=[2]", "marker", "b=[3]"])
+
+        // A watch whose consumer cannot be made says so to `started`, and nothing else comes.
+        try KeyValue.delete(js, bucket: "ASYNC")
+        let failed = expectation(description: "failed")
+        try kv.watch(handler: { _ in XCTFail("an entry of a watch that never started") }, started: { outcome in
+            if case .success = outcome { XCTFail("a watch of a deleted bucket started") }
+            failed.fulfill()
+        })
+        wait(for: [failed], timeout: 5)
+    }
+
     func testRFC3339() {
         XCTAssertEqual(RFC3339Probe.nanoseconds("1970-01-01T00:00:01Z"), 1_000_000_000)
         XCTAssertEqual(RFC3339Probe.nanoseconds("2024-02-29T12:00:00.5Z"), 1_709_208_000_500_000_000)

@@ -82,6 +82,7 @@ typedef struct {
     X(rpc_refs)             \
     X(jetstream)            \
     X(kv)                   \
+    X(kv_start)             \
     X(js_consume)           \
     X(js_tagged)            \
     X(obj)

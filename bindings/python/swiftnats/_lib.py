@@ -63,6 +63,8 @@ __all__ = [
     "FETCH_HANDLER",
     "JS_MSG_HANDLER",
     "KV_WATCH_HANDLER",
+    "KV_BUCKET_HANDLER",
+    "KV_WATCH_STARTED_HANDLER",
     "KV_REVISION_HANDLER",
     "KV_ENTRY_HANDLER",
     "KV_ENTRIES_HANDLER",
@@ -213,6 +215,10 @@ FETCH_HANDLER = CFUNCTYPE(None, c_void_p, c_status, POINTER(c_void_p), c_int, c_
 JS_MSG_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
 #: typedef void (*snats_kv_watch_handler)(snats_kv_watcher *, const snats_kv_entry *entry, void *closure);
 KV_WATCH_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
+#: typedef void (*snats_kv_bucket_handler)(snats_jetstream *, snats_status, snats_kv *kv, void *closure);
+KV_BUCKET_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
+#: typedef void (*snats_kv_watch_started_handler)(snats_kv *, snats_status, snats_kv_watcher *, void *closure);
+KV_WATCH_STARTED_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
 #: typedef void (*snats_kv_revision_handler)(snats_kv *, snats_status, uint64_t revision, void *closure);
 KV_REVISION_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_uint64, c_void_p)
 #: typedef void (*snats_kv_entry_handler)(snats_kv *, snats_status, const snats_kv_entry *, void *closure);
@@ -561,6 +567,8 @@ SIGNATURES: Dict[str, _Sig] = {
     # Key-Value
     "snats_kv_bucket_create": (c_status, [c_handle_p, c_handle, c_char_p, c_json]),
     "snats_kv_bucket_bind": (c_status, [c_handle_p, c_handle, c_char_p]),
+    "snats_kv_bucket_create_async": (c_status, [c_handle, c_char_p, c_json, KV_BUCKET_HANDLER, c_void_p]),
+    "snats_kv_bucket_bind_async": (c_status, [c_handle, c_char_p, KV_BUCKET_HANDLER, c_void_p]),
     "snats_kv_bucket_delete": (c_status, [c_handle, c_char_p]),
     "snats_kv_bucket_names": (c_status, [POINTER(c_json), c_handle]),
     "snats_kv_destroy": (None, [c_handle]),
@@ -593,6 +601,8 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_kv_entry_operation": (c_int, [c_handle]),
     "snats_kv_entry_destroy": (None, [c_handle]),
     "snats_kv_watch": (c_status, [c_handle_p, c_handle, c_char_p, c_json, KV_WATCH_HANDLER, c_void_p]),
+    "snats_kv_watch_async": (c_status, [c_handle, c_char_p, c_json, KV_WATCH_HANDLER, KV_WATCH_STARTED_HANDLER,
+                                        c_void_p]),
     "snats_kv_watcher_next": (c_status, [c_handle_p, c_handle, c_int64]),
     "snats_kv_watcher_stop": (c_status, [c_handle]),
     "snats_kv_watcher_destroy": (None, [c_handle]),

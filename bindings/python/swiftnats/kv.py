@@ -140,8 +140,12 @@ def open_bucket(js: "Any", bucket: str, config: Optional[Dict[str, Any]]) -> rt.
             kv_check(lib.snats_kv_bucket_bind(ctypes.byref(out), ptr, bucket.encode()))
         else:
             with_json(config, lambda doc: kv_check(lib.snats_kv_bucket_create(ctypes.byref(out), ptr, bucket.encode(), doc)))
-    return rt.Handle(rt.out_ptr(out, "bucket"), lib.snats_kv_destroy,
-                     lambda: ConnectionClosedError("the bucket handle is closed"), "kv")
+    return bucket_handle(rt.out_ptr(out, "bucket"))
+
+
+def bucket_handle(pointer: int) -> rt.Handle:
+    """The handle of an owned ``snats_kv *``."""
+    return rt.Handle(pointer, lib.snats_kv_destroy, lambda: ConnectionClosedError("the bucket handle is closed"), "kv")
 
 
 def watch_options(keys: Union[str, Sequence[str], None], include_history: bool, ignore_deletes: bool,

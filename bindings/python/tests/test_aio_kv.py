@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import os
+import signal
 import time
 from typing import List, Optional
 
@@ -570,5 +572,58 @@ def test_aio_interop_swiftnats_writes_nats_py_reads_and_watches(js_url):
         finally:
             await ours.close()
             await theirs.close()
+
+    run(main())
+
+
+def test_aio_bucket_open_watch_and_keys_do_not_block_the_loop(js_server):
+    """Opening a bucket, starting a watch and listing keys each wait for the server without
+    blocking the loop: with the server stopped (SIGSTOP) for 0.5 s, a ticker keeps ticking and
+    each call completes once the server answers."""
+    async def main():
+        async with await aio.connect(js_server.url) as nc:
+            js = nc.jetstream()
+            made = await js.create_key_value(bucket="NB", storage="memory")
+            await made.put("a", b"1")
+
+            async def stalled(call):
+                ticker = Ticker(0.01)
+                os.kill(js_server.proc.pid, signal.SIGSTOP)
+                resume = asyncio.get_running_loop().call_later(
+                    0.5, os.kill, js_server.proc.pid, signal.SIGCONT)
+                try:
+                    result = await call
+                finally:
+                    resume.cancel()
+                    os.kill(js_server.proc.pid, signal.SIGCONT)
+                await ticker.stop()
+                assert ticker.ticks >= 20, f"the loop ticked {ticker.ticks} times in 0.5 s"
+                return result
+
+            kv = await stalled(js.key_value("NB"))
+            assert (await kv.get("a")).value == b"1"
+            watcher = await stalled(kv.watchall())
+            assert (await watcher.updates(5)).key == "a"
+            assert await watcher.updates(5) is None
+            await kv.put("b", b"2")
+            assert (await watcher.updates(5)).key == "b"
+            await watcher.stop()
+            assert sorted(await stalled(kv.keys())) == ["a", "b"]
+            with pytest.raises(swiftnats.BucketNotFoundError):
+                await js.key_value("MISSING")
+
+    run(main())
+
+
+def test_aio_watch_start_failure_raises_and_releases(js_url):
+    async def main():
+        async with await aio.connect(js_url) as nc:
+            js = nc.jetstream()
+            kv = await js.create_key_value(bucket="WF", storage="memory")
+            baseline = swiftnats._runtime.registry_size()
+            await js.delete_key_value("WF")
+            with pytest.raises(swiftnats.BucketNotFoundError):
+                await kv.watchall()
+            assert swiftnats._runtime.registry_size() == baseline
 
     run(main())

@@ -150,18 +150,19 @@ class JetStreamContext(JetStreamManagement):
     # -- Key-Value ----------------------------------------------------------------------------
 
     async def create_key_value(self, config: Any = None, **params: Any) -> "KeyValue":
-        """As :meth:`swiftnats.jetstream.JetStreamContext.create_key_value` (the bucket's stream
-        is made with one blocking API call; everything after is awaited)."""
+        """As :meth:`swiftnats.jetstream.JetStreamContext.create_key_value`, awaited."""
         from ..kv import bucket_config  # noqa: PLC0415
-        from .kv import KeyValue  # noqa: PLC0415
+        from .kv import KeyValue, open_bucket  # noqa: PLC0415
 
         bucket, settings = bucket_config(config, params)
-        return KeyValue(self, bucket, settings)
+        return KeyValue(self, bucket, await open_bucket(self, bucket, settings))
 
     async def key_value(self, bucket: str) -> "KeyValue":
-        from .kv import KeyValue  # noqa: PLC0415
+        """As :meth:`swiftnats.jetstream.JetStreamContext.key_value`, awaited. Raises
+        BucketNotFoundError."""
+        from .kv import KeyValue, open_bucket  # noqa: PLC0415
 
-        return KeyValue(self, bucket)
+        return KeyValue(self, bucket, await open_bucket(self, bucket, None))
 
     async def delete_key_value(self, bucket: str) -> bool:
         from ..kv import BucketNotFoundError  # noqa: PLC0415

@@ -6,16 +6,23 @@ to the loop (no thread waits); a watch's entries come as callbacks on the loop.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import functools
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Union
 
 from .. import _runtime as rt
 from .._json import call_with_json_outcome
-from .._lib import KV_ENTRIES_HANDLER, KV_ENTRY_HANDLER, KV_REVISION_HANDLER, KV_WATCH_HANDLER, lib
+from .._lib import (
+    KV_BUCKET_HANDLER,
+    KV_ENTRIES_HANDLER,
+    KV_ENTRY_HANDLER,
+    KV_REVISION_HANDLER,
+    KV_WATCH_HANDLER,
+    KV_WATCH_STARTED_HANDLER,
+    lib,
+)
 from .._jsapi import with_json
 from ..errors import ConnectionClosedError, SwiftNatsError, TimeoutError, library_error
-from ..kv import BucketStatus, Entry, _translated, kv_check, open_bucket, watch_options
+from ..kv import BucketStatus, Entry, _translated, bucket_handle, kv_check, watch_options
 from ._handlers import settle
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,17 +65,72 @@ def _complete(closure: Optional[int], outcome: Callable[[], Any]) -> None:
         rt.log.exception("swiftnats.aio: a Key-Value completion raised")
 
 
+def _on_opened(js: Optional[int], status: int, kv: Optional[int], closure: Optional[int]) -> None:
+    """A bucket opened without waiting: its handle to the future, or (nobody waits any more)
+    closed at once."""
+    try:
+        rt.enter_callback()
+        try:
+            future = rt.lookup(closure)
+            rt.unregister(closure)
+            handle = bucket_handle(kv) if status == 0 and kv else None
+            if future is None or future.done():
+                if handle is not None:
+                    handle.close()
+            elif handle is not None:
+                settle(future, handle, None)
+            else:
+                settle(future, None, _failure(status))
+        finally:
+            rt.leave_callback()
+    except BaseException:  # pragma: no cover
+        rt.log.exception("swiftnats.aio: opening a bucket raised")
+
+
+async def open_bucket(js: "JetStreamContext", bucket: str, config: Optional[Dict[str, Any]]) -> rt.Handle:
+    """Creates (@p config given) or binds a bucket without blocking the loop; its handle."""
+    future: "asyncio.Future[rt.Handle]" = js._loop.create_future()
+    key = rt.register(future)
+    try:
+        with js._handle.use() as ptr:
+            if config is None:
+                kv_check(lib.snats_kv_bucket_bind_async(ptr, rt.text_arg(bucket, "bucket"), _OPENED_THUNK, key))
+            else:
+                with_json(config, lambda doc: kv_check(
+                    lib.snats_kv_bucket_create_async(ptr, rt.text_arg(bucket, "bucket"), doc, _OPENED_THUNK, key)))
+    except BaseException:
+        rt.unregister(key)
+        raise
+    return await future
+
+
 def _on_watch(watcher: Optional[int], entry: Optional[int], closure: Optional[int]) -> None:
     try:
         rt.enter_callback()
         try:
-            queue = rt.lookup(closure)
-            if queue is not None:
-                queue.put_nowait(Entry._of(entry) if entry else None)
+            watch = rt.lookup(closure)
+            if watch is not None:
+                watch._queue.put_nowait(Entry._of(entry) if entry else None)
         finally:
             rt.leave_callback()
     except BaseException:  # pragma: no cover
         rt.log.exception("swiftnats.aio: a watch callback raised")
+
+
+def _on_watch_started(kv: Optional[int], status: int, watcher: Optional[int], closure: Optional[int]) -> None:
+    try:
+        rt.enter_callback()
+        try:
+            watch = rt.lookup(closure)
+            if watch is None:  # pragma: no cover - registered until started says how it went
+                if watcher:
+                    lib.snats_kv_watcher_destroy(watcher)
+                return
+            watch._started_with(status, watcher)
+        finally:
+            rt.leave_callback()
+    except BaseException:  # pragma: no cover
+        rt.log.exception("swiftnats.aio: starting a watch raised")
 
 
 #: put in a watch's queue by stop(): the end, for the tasks waiting
@@ -78,16 +140,19 @@ _REVISION_THUNK = KV_REVISION_HANDLER(_on_revision)
 _ENTRY_THUNK = KV_ENTRY_HANDLER(_on_entry)
 _ENTRIES_THUNK = KV_ENTRIES_HANDLER(_on_entries)
 _WATCH_THUNK = KV_WATCH_HANDLER(_on_watch)
+_WATCH_STARTED_THUNK = KV_WATCH_STARTED_HANDLER(_on_watch_started)
+_OPENED_THUNK = KV_BUCKET_HANDLER(_on_opened)
 
 
 class KeyValue:
     """A bucket, asyncio: as :class:`swiftnats.kv.KeyValue`, every call awaited."""
 
-    def __init__(self, js: "JetStreamContext", bucket: str, config: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(self, js: "JetStreamContext", bucket: str, handle: rt.Handle) -> None:
+        """Made by ``await js.key_value()`` / ``await js.create_key_value()`` (:func:`open_bucket`)."""
         self._js = js
         self.bucket = bucket
         self._loop = js._loop
-        self._handle = open_bucket(js, bucket, config)
+        self._handle = handle
 
     def close(self) -> None:
         self._handle.close()
@@ -174,7 +239,7 @@ class KeyValue:
                     ignore_deletes: bool = False, meta_only: bool = False, updates_only: bool = False) -> "KeyWatcher":
         """Watches keys: their values, then None once, then changes (``await w.updates()``, or
         ``async for entry in w``)."""
-        return KeyWatcher(self, watch_options(keys, include_history, ignore_deletes, meta_only, updates_only))
+        return await KeyWatcher._start(self, watch_options(keys, include_history, ignore_deletes, meta_only, updates_only))
 
     async def watchall(self, **options: Any) -> "KeyWatcher":
         return await self.watch(None, **options)
@@ -183,20 +248,44 @@ class KeyValue:
 class KeyWatcher:
     """An asyncio watch (nats.py's ``KeyWatcher``): :meth:`updates`, ``async for``, :meth:`stop`."""
 
-    def __init__(self, kv: KeyValue, options: Dict[str, Any]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Made by :meth:`KeyValue.watch`."""
         self._queue: "asyncio.Queue[Any]" = asyncio.Queue()
-        self._key = rt.register(self._queue)
+        self._started: "asyncio.Future[None]" = loop.create_future()
         self._stopped = False
-        out = ctypes.c_void_p()
+        self._handle: Optional[rt.Handle] = None
+        # Registered until the watch stops: the entries and the start both come through it.
+        self._key = rt.register(self)
+
+    @classmethod
+    async def _start(cls, kv: KeyValue, options: Dict[str, Any]) -> "KeyWatcher":
+        """Starts the watch without blocking the loop: its consumer is made while the loop goes
+        on (entries may be queued before it returns)."""
+        watch = cls(kv._loop)
         try:
             with kv._handle.use() as ptr:
-                with_json(options, lambda doc: kv_check(lib.snats_kv_watch(ctypes.byref(out), ptr, None, doc, _WATCH_THUNK,
-                                                                           self._key)))
+                with_json(options, lambda doc: kv_check(lib.snats_kv_watch_async(
+                    ptr, None, doc, _WATCH_THUNK, _WATCH_STARTED_THUNK, watch._key)))
         except BaseException:
-            rt.unregister(self._key)
+            rt.unregister(watch._key)
             raise
-        self._handle = rt.Handle(rt.out_ptr(out, "watcher"), lib.snats_kv_watcher_destroy,
-                                 lambda: ConnectionClosedError("the watch is stopped"), "kv-watcher")
+        await watch._started
+        return watch
+
+    def _started_with(self, status: int, watcher: Optional[int]) -> None:
+        """On the loop (the dispatch queue): the watch's start; a watcher nobody waits for any
+        more (its task was cancelled) is stopped at once."""
+        if status == 0 and watcher:
+            self._handle = rt.Handle(watcher, lib.snats_kv_watcher_destroy,
+                                     lambda: ConnectionClosedError("the watch is stopped"), "kv-watcher")
+            if self._started.done():
+                self._end()
+            else:
+                self._started.set_result(None)
+            return
+        rt.unregister(self._key)
+        if not self._started.done():
+            self._started.set_exception(_failure(status))
 
     async def updates(self, timeout: float = 5.0) -> Optional[Entry]:
         """The next entry, or None for the marker after the initial values. Raises TimeoutError,
@@ -228,9 +317,13 @@ class KeyWatcher:
     async def stop(self) -> None:
         """Stops the watch: a task waiting in :meth:`updates` or ``async for`` ends at once
         (after what was queued)."""
+        self._end()
+
+    def _end(self) -> None:
         if self._stopped:
             return
         self._stopped = True
-        self._handle.close()
+        if self._handle is not None:
+            self._handle.close()
         rt.unregister(self._key)
         self._queue.put_nowait(_STOPPED)
