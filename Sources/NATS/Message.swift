@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOConcurrencyHelpers
 
 /// One received message. A value type over `MessageStorage`, which holds subject, reply,
@@ -159,6 +162,13 @@ public final class MessageStorage: ManagedBuffer<MessageLayout, UInt8> {
     }
 
     public var subjectPointer: UnsafePointer<CChar> { pointer(at: subjectRange.lowerBound) }
+
+    /// Whether the subject is exactly `bytes` (compared in place: no String made).
+    public func subjectEquals(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard header.subjectLength == bytes.count else { return false }
+        guard let expected = bytes.baseAddress else { return true }
+        return memcmp(subjectPointer, expected, bytes.count) == 0
+    }
     public var replyPointer: UnsafePointer<CChar>? { hasReply ? pointer(at: replyRange.lowerBound) : nil }
     public var payloadPointer: UnsafePointer<CChar> { pointer(at: payloadRange.lowerBound) }
     /// The reply subject, nil when the message has none.

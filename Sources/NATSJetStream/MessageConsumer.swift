@@ -30,7 +30,13 @@ public final class MessageConsumer {
     private var lastActivity = Deadline.now()
     private var cancelHeartbeatCheck: (() -> Void)?
     private var observer: Int?
+    /// The subscription's subject: an inbox, or for an ordered consumer `<inbox>.*`.
     private var inbox = ""
+    /// Where the current pulls are answered: the inbox, or for an ordered consumer
+    /// `<inbox>.<consumer name>`, so that the statuses for the pulls of a consumer already
+    /// replaced (a late 409, its heartbeats), which come on that subject, are told apart.
+    private var pullReply = ""
+    private var pullReplyBytes: [UInt8] = []
     private var currentSubscription: Subscription?
     /// The subscription while the consumer runs; nil once it ended.
     public var subscription: Subscription? { lock.withLock { currentSubscription } }
@@ -116,9 +122,10 @@ public final class MessageConsumer {
 
     private func begin(_ subscribe: (String, @escaping Subscription.Filter) throws -> Subscription) throws {
         inbox = connection.newInbox()
+        lock.withLock { replyForCurrentConsumer() }
         let made: Subscription
         do {
-            made = try subscribe(inbox) { [self] in filter($0) }
+            made = try subscribe(orderedConfig == nil ? inbox : inbox + ".*") { [self] in filter($0) }
         } catch {
             deleteOrdered(consumerName)
             throw error
@@ -150,6 +157,17 @@ public final class MessageConsumer {
 
     // MARK: where the messages are read
 
+    /// With the lock held: the reply subject of the current consumer's pulls.
+    private func replyForCurrentConsumer() {
+        pullReply = orderedConfig == nil ? inbox : inbox + "." + consumer
+        pullReplyBytes = Array(pullReply.utf8)
+    }
+
+    /// With the lock held: whether a status came for the current consumer's pulls.
+    private func isForCurrentPulls(_ message: Message) -> Bool {
+        pullReplyBytes.withUnsafeBytes { message.storage.subjectEquals($0) }
+    }
+
     private func filter(_ batch: [Message]) -> [Message] {
         var kept: [Message] = []
         var pull: (batch: Int, bytes: Int)?
@@ -159,8 +177,16 @@ public final class MessageConsumer {
         var pause: Pause?
         lock.withLock {
             guard !stopped else { return }
-            lastActivity = Deadline.now()
+            var heard = false
+            defer { if heard { lastActivity = Deadline.now() } }
             for message in batch {
+                // Statuses (no reply subject) for an ordered consume's replaced consumers: a
+                // late 409 or a heartbeat says nothing of the current one. (Their messages keep
+                // their stream subject; `sequence` knows them by the consumer in their reply.)
+                guard orderedConfig == nil || message.storage.replyPointer != nil || isForCurrentPulls(message) else {
+                    continue
+                }
+                heard = true
                 switch pipeline.handle(message) {
                 case .deliver:
                     guard orderedConfig != nil else {
@@ -257,13 +283,14 @@ public final class MessageConsumer {
     }
 
     private func sendPull(_ pull: (batch: Int, bytes: Int), fromEventLoop: Bool) {
-        let subject = "\(jetStream.apiPrefix)CONSUMER.MSG.NEXT.\(stream).\(lock.withLock { consumer })"
+        let (name, reply) = lock.withLock { (consumer, pullReply) }
+        let subject = "\(jetStream.apiPrefix)CONSUMER.MSG.NEXT.\(stream).\(name)"
         let body = options.pullBody(batch: pull.batch, bytes: pull.bytes)
         do {
             if fromEventLoop {
-                try connection.publishFromEventLoop(subject, reply: inbox, payload: body)
+                try connection.publishFromEventLoop(subject, reply: reply, payload: body)
             } else {
-                try connection.publish(subject, payload: body, reply: inbox)
+                try connection.publish(subject, payload: body, reply: reply)
             }
         } catch {
             // Not sent (the connection closing, a reconnect buffer full): the heartbeat check
@@ -354,6 +381,7 @@ public final class MessageConsumer {
                     let next: Next = lock.withLock {
                         guard !stopped else { return .stopped }
                         consumer = name
+                        replyForCurrentConsumer()
                         sequence.restart(as: name)
                         // Messages dropped by the subscription meanwhile (before this consumer's
                         // start) rewound the sequence: start again from there.

@@ -112,6 +112,57 @@ final class ConsumeTests: JetStreamTestCase {
         XCTAssertGreaterThan(consumer.subscription?.dropped ?? 0, 0, "the limits never dropped: the test tested nothing")
     }
 
+    /// A status for the pulls of an ordered consumer already replaced (a late 409 of the one
+    /// just deleted) must not restart the new one: each incarnation pulls with a reply subject
+    /// of its own.
+    func testAnOrderedConsumerIgnoresStatusesMeantForTheOneItReplaced() throws {
+        try addStream("OLATE", subjects: ["olate"])
+        for index in 0..<5 { _ = try js.publish("olate", payload: [UInt8(index)]) }
+        let pulls = Collector<(consumer: String, reply: String)>()
+        let spy = try conn.subscribe("$JS.API.CONSUMER.MSG.NEXT.OLATE.>") { message in
+            pulls.append((String(message.subject.split(separator: ".").last ?? ""), message.reply ?? ""))
+        }
+        let creations = Collector<String>()
+        let created = try conn.subscribe("$JS.API.CONSUMER.CREATE.OLATE.>") { creations.append($0.subject) }
+        defer {
+            try? spy.unsubscribe()
+            try? created.unsubscribe()
+        }
+        try conn.flush(timeoutMilliseconds: 2_000)
+        let got = Collector<UInt8>()
+        let consumer = try MessageConsumer.start(
+            jetStream: js, stream: "OLATE", consumer: nil, options: ConsumeOptions(expiresMilliseconds: 2_000)
+        ) { inbox, filter in
+            try self.conn.subscribe(inbox, filter: filter) { got.append($0.payload.first ?? 255) }
+        }
+        defer { consumer.stop() }
+        XCTAssertTrue(eventually(5) { got.count == 5 })
+        let first = consumer.consumerName
+        XCTAssertTrue(eventually(5) { pulls.all.contains { $0.consumer == first } })
+        let oldReply = try XCTUnwrap(pulls.all.first { $0.consumer == first }?.reply)
+
+        // Replaced: its consumer deleted under it.
+        try js.deleteConsumer(stream: "OLATE", consumer: first)
+        XCTAssertTrue(eventually(10) { consumer.consumerName != first })
+        let second = consumer.consumerName
+        XCTAssertTrue(eventually(5) { pulls.all.contains { $0.consumer == second } })
+        let made = creations.count
+        XCTAssertEqual(made, 2)
+
+        // A late status on the replaced one's pulls: nothing restarts.
+        var status = Headers()
+        status.statusCode = 409
+        status.statusDescription = "Consumer Deleted"
+        try conn.publish(oldReply, headers: status)
+        try conn.flush(timeoutMilliseconds: 2_000)
+        usleep(500_000)
+        XCTAssertEqual(creations.count, made, "a restart for a status of the consumer replaced")
+        XCTAssertEqual(consumer.consumerName, second)
+        _ = try js.publish("olate", payload: [5])
+        XCTAssertTrue(eventually(5) { got.count == 6 })
+        XCTAssertEqual(got.all, [0, 1, 2, 3, 4, 5])
+    }
+
     func testOrderedSequenceVerdicts() {
         var sequence = OrderedSequence()
         sequence.restart(as: "a")
