@@ -2761,8 +2761,8 @@ snats_status snats_js_publish_async_pending(snats_jetstream *js, int *pending);
 typedef struct snats_js_pub_outcome {
     uint64_t tag;             /**< The publish's tag. */
     uint64_t seq;             /**< The stream sequence with SNATS_OK; else 0. */
-    const char *stream;       /**< The stream with SNATS_OK; else NULL. Records of one call with the
-                                   same stream share the pointer. */
+    const char *stream;       /**< The stream with SNATS_OK; else NULL. Consecutive records of one
+                                   call with the same stream share the pointer. */
     const char *domain;       /**< The JetStream domain, NULL when none. */
     const char *error;        /**< NULL with SNATS_OK; else what snats_last_error() would say. */
     snats_status status;      /**< As the snats_js_pub_ack_handler's status. */
@@ -2786,8 +2786,9 @@ typedef void (*snats_js_tagged_ack_handler)(snats_jetstream *js, const snats_js_
 
 /**
  * @brief Sets where the outcomes of the context's tagged publishes go (replacing the handler set
- *        before). For bindings and loops where a call per ack costs more than the ack: one call
- *        per batch of acks read together.
+ *        before: outcomes still to come, of publishes made before, go to the new one with its
+ *        closure). For bindings and loops where a call per ack costs more than the ack: one
+ *        call per batch of acks read together.
  * @param js Borrowed. @param cb Required. @param closure Passed to @p cb.
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p js or @p cb.
  * Blocks: no. Threads: any.
@@ -3285,7 +3286,9 @@ typedef void (*snats_kv_watch_started_handler)(snats_kv *kv, snats_status status
  *        watcher's handle, the same as @p started will hand over).
  * @param started Required. @param closure Passed to @p cb and @p started.
  * @retval SNATS_OK @p started will run exactly once (with a failure: no entry ever comes).
- * @retval SNATS_INVALID_ARG a bad filter or option (@p started never runs).
+ * @retval SNATS_INVALID_ARG a bad filter or option, NULL @p kv or @p started.
+ * @retval SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED the request could not be sent.
+ * With any status but SNATS_OK, @p started never runs.
  * Blocks: no longer than a publish. Threads: any, callbacks included.
  */
 snats_status snats_kv_watch_async(snats_kv *kv, const char *keys, const json_t *options, snats_kv_watch_handler cb,

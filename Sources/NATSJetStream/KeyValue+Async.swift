@@ -100,17 +100,12 @@ extension KeyValue {
     public static func create(
         _ jetStream: JetStream, bucket: String, config: JSONValue = JSONValue.object(), completion: @escaping Completion<KeyValue>
     ) throws {
-        try jetStream.perform(try .addStream(try streamConfig(bucket: bucket, config))) { outcome in
-            completion(outcome.map { KeyValue(jetStream: jetStream, bucket: bucket, info: $0) })
-        }
+        try jetStream.perform(try creating(jetStream, bucket: bucket, config: config), completion: completion)
     }
 
     /// As the blocking `bind`, without waiting: `completion` gets the bucket or the error.
     public static func bind(_ jetStream: JetStream, bucket: String, completion: @escaping Completion<KeyValue>) throws {
-        try checkBucket(bucket)
-        try jetStream.perform(try .streamInfo("KV_" + bucket)) { outcome in
-            completion(outcome.map { KeyValue(jetStream: jetStream, bucket: bucket, info: $0) })
-        }
+        try jetStream.perform(try binding(jetStream, bucket: bucket), completion: completion)
     }
 
     private func lastRevision(_ key: String, completion: @escaping Completion<KeyValueEntry>) throws {

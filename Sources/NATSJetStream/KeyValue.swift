@@ -18,13 +18,24 @@ public final class KeyValue {
     /// `KeyValueConfig`: `history` (1...64, default 1), `ttl` (nanoseconds), `max_value_size`,
     /// `max_bytes`, `storage` ("file" or "memory"), `replicas`, `description`.
     public static func create(_ jetStream: JetStream, bucket: String, config: JSONValue = JSONValue.object()) throws -> KeyValue {
-        KeyValue(jetStream: jetStream, bucket: bucket, info: try jetStream.addStream(try streamConfig(bucket: bucket, config)))
+        try jetStream.perform(try creating(jetStream, bucket: bucket, config: config))
     }
 
     /// Binds to an existing bucket; `notFound` (10059) when there is none.
     public static func bind(_ jetStream: JetStream, bucket: String) throws -> KeyValue {
+        try jetStream.perform(try binding(jetStream, bucket: bucket))
+    }
+
+    /// The API call of `create` (blocking or not): the bucket's stream made, the bucket.
+    static func creating(_ jetStream: JetStream, bucket: String, config: JSONValue) throws -> APICall<KeyValue> {
+        try APICall<JSONValue>.addStream(try streamConfig(bucket: bucket, config))
+            .map { KeyValue(jetStream: jetStream, bucket: bucket, info: $0) }
+    }
+
+    /// The API call of `bind`: the bucket's stream looked up, the bucket.
+    static func binding(_ jetStream: JetStream, bucket: String) throws -> APICall<KeyValue> {
         try checkBucket(bucket)
-        return KeyValue(jetStream: jetStream, bucket: bucket, info: try jetStream.streamInfo("KV_" + bucket))
+        return try APICall<JSONValue>.streamInfo("KV_" + bucket).map { KeyValue(jetStream: jetStream, bucket: bucket, info: $0) }
     }
 
     public static func delete(_ jetStream: JetStream, bucket: String) throws {

@@ -28,12 +28,22 @@ struct PubAckScanner {
         repeat {
             guard let key = string() else { return nil }
             guard take(UInt8(ascii: ":")) else { return nil }
+            // A value it cannot read ends the scan: nothing after it is looked at.
             switch key {
-            case "stream" where stream == nil: stream = string()
-            case "seq" where sequence == nil: sequence = unsigned()
-            case "domain" where domain == nil: domain = string()
-            case "duplicate" where duplicate == nil: duplicate = boolean()
-            default: return nil
+            case "stream" where stream == nil:
+                guard let value = string() else { return nil }
+                stream = value
+            case "seq" where sequence == nil:
+                guard let value = unsigned() else { return nil }
+                sequence = value
+            case "domain" where domain == nil:
+                guard let value = string() else { return nil }
+                domain = value
+            case "duplicate" where duplicate == nil:
+                guard let value = boolean() else { return nil }
+                duplicate = value
+            default:
+                return nil
             }
         } while take(UInt8(ascii: ","))
         guard take(UInt8(ascii: "}")), index == bytes.count, let stream, let sequence else { return nil }

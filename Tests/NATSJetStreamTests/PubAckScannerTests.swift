@@ -53,6 +53,8 @@ final class PubAckScannerTests: XCTestCase {
             #"{"stream":"S","seq":1,"seq":2}"#, #"{"stream":"S","stream":"T","seq":1}"#,
             #"{"stream":"S","seq":1,"duplicate":1}"#, #"{"stream":"S","seq":1,"duplicate":tru}"#,
             #"{"stream":"S","seq":1,}"#, #"{"stream":"S","seq":1}}"#, #"{"stream":"S","seq":1"#,
+            #"{"seq":01,"seq":5,"stream":"S"}"#, #"{"stream":"S","seq":00,"seq":7}"#,
+            #"{"stream":"S\u0041","stream":"T","seq":1}"#, #"{"stream":"S","duplicate":1,"duplicate":true,"seq":1}"#,
             #"{"stream":1,"seq":1}"#, #"{"stream":null,"seq":1}"#, #"{"stream":"S","seq":1,"domain":null}"#,
         ]
         for text in others {

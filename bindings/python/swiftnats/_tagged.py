@@ -5,8 +5,10 @@ publishes (``snats_js_publish_async_tagged``) and the library hands over every a
 together in one call, as ``snats_js_pub_outcome`` records: one callback per batch, not per
 publish. Each publish's future is found by its tag.
 
-The handler's closure is registered only while publishes await their outcome: a context that
-no publish uses any more holds nothing in the closure registry, and is collected.
+The handler is given to the context once, with a closure that stays registered as long as
+the publisher lives; it holds the publisher strongly only while publishes await their
+outcome (their futures must be settled even when the context is dropped meanwhile), and
+weakly otherwise, so that a context no publish uses any more is collected.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import ctypes
 import itertools
 import struct
 import threading
+import weakref
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import _runtime as rt
@@ -35,6 +38,20 @@ def _text(address: int) -> str:
     return ctypes.string_at(address).decode("utf-8", "replace")
 
 
+class _Route:
+    """The registered closure of a publisher's acks: the publisher, strongly while it awaits
+    outcomes, weakly otherwise."""
+
+    def __init__(self, publisher: "TaggedPublisher") -> None:
+        self.weak = weakref.ref(publisher)
+        self.strong: Optional[TaggedPublisher] = None
+
+    def __call__(self, address: int, count: int) -> None:
+        publisher = self.strong or self.weak()
+        if publisher is not None:
+            publisher._deliver(address, count)
+
+
 class TaggedPublisher:
     """The asynchronous publishes of one JetStream context: ``publish`` sends one for a future;
     ``on_batch`` gets the settled ones, list by list, on the thread the library runs the
@@ -47,7 +64,8 @@ class TaggedPublisher:
         self._lock = threading.Lock()
         self._waiting: Dict[int, Any] = {}
         self._tags = itertools.count(1)
-        self._key: Optional[int] = None
+        self._route = _Route(self)
+        self._listening = False
 
     def publish(self, subject: str, payload: Any, headers: HeadersArg, options: Optional[Dict[str, Any]],
                 future: Any) -> None:
@@ -57,9 +75,10 @@ class TaggedPublisher:
         data, size = rt.payload_arg(payload)
         with self._lock:
             tag = next(self._tags)
-            if self._key is None:
+            if not self._listening:
                 self._listen()
             self._waiting[tag] = future
+            self._route.strong = self
         try:
             if headers or options:
                 with c_headers(headers) as hdrs, self._handle.use() as js:
@@ -74,30 +93,26 @@ class TaggedPublisher:
         except BaseException:
             with self._lock:
                 self._waiting.pop(tag, None)
-                self._quiet_if_idle()
+                if not self._waiting:
+                    self._route.strong = None
             raise
 
     def _listen(self) -> None:
-        """Under the lock: registers the handler's closure and gives it to the context."""
-        key = rt.register(self._deliver)
+        """Under the lock, once: registers the route (until this publisher is collected) and
+        gives it to the context."""
+        key = rt.register(self._route)
         try:
             with self._handle.use() as js:
                 _check(lib.snats_js_set_tagged_ack_handler(js, TAGGED_ACKS_THUNK, key))
         except BaseException:
             rt.unregister(key)
             raise
-        self._key = key
-
-    def _quiet_if_idle(self) -> None:
-        """Under the lock: with nothing awaited, the closure leaves the registry (the next
-        publish registers a new one)."""
-        if not self._waiting and self._key is not None:
-            rt.unregister(self._key)
-            self._key = None
+        weakref.finalize(self, rt.unregister, key)
+        self._listening = True
 
     def _deliver(self, address: int, count: int) -> None:
         settled: List[Settled] = []
-        streams: Dict[int, str] = {}  # records of one call share the pointer of their stream
+        streams: Dict[int, str] = {}  # consecutive records of one stream share its pointer
         with self._lock:
             pop = self._waiting.pop
             for tag, seq, stream, domain, error, status, code, err_code, duplicate in OUTCOME.iter_unpack(
@@ -113,7 +128,8 @@ class TaggedPublisher:
                     settled.append((future, ack, None))
                 else:
                     settled.append((future, None, reported_error(status, _text(error) if error else "", code, err_code)))
-            self._quiet_if_idle()
+            if not self._waiting:
+                self._route.strong = None
         self._on_batch(settled)
 
 

@@ -627,3 +627,31 @@ def test_aio_watch_start_failure_raises_and_releases(js_url):
             assert swiftnats._runtime.registry_size() == baseline
 
     run(main())
+
+
+def test_aio_cancelled_opens_and_watches_leave_nothing_behind(js_server):
+    """A bucket open or a watch start whose task is cancelled while the server has not answered
+    (stopped by SIGSTOP) leaves no handle, no registry key and no consumer once it answers."""
+    async def main():
+        async with await aio.connect(js_server.url) as nc:
+            js = nc.jetstream()
+            await js.create_key_value(bucket="CX", storage="memory")
+            kv = await js.key_value("CX")
+            baseline = swiftnats._runtime.registry_size()
+            os.kill(js_server.proc.pid, signal.SIGSTOP)
+            try:
+                for start in (lambda: js.key_value("CX"), lambda: kv.watchall()):
+                    with pytest.raises(asyncio.TimeoutError):
+                        await asyncio.wait_for(start(), 0.05)
+            finally:
+                os.kill(js_server.proc.pid, signal.SIGCONT)
+            await asyncio.sleep(0.5)  # the answers come, and are let go
+            assert swiftnats._runtime.registry_size() == baseline
+            info = await js.stream_info("KV_CX")
+            deadline = time.monotonic() + 5
+            while info.state.consumer_count and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                info = await js.stream_info("KV_CX")
+            assert info.state.consumer_count == 0, "the cancelled watch's consumer stayed"
+
+    run(main())

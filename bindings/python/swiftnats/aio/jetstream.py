@@ -119,7 +119,10 @@ class JetStreamContext(JetStreamManagement):
         """The outcomes of publishes, on the loop's thread (the library runs the context's
         callbacks in the client's dispatch queue, which the loop turns)."""
         if running_loop() is not self._loop:  # pragma: no cover - the dispatch queue runs on the loop
-            self._loop.call_soon_threadsafe(self._settle_publishes, settled)
+            try:
+                self._loop.call_soon_threadsafe(self._settle_publishes, settled)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
             return
         self._in_flight -= len(settled)
         for future, ack, error in settled:

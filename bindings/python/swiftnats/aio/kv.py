@@ -101,7 +101,13 @@ async def open_bucket(js: "JetStreamContext", bucket: str, config: Optional[Dict
     except BaseException:
         rt.unregister(key)
         raise
-    return await future
+    try:
+        return await future
+    except asyncio.CancelledError:
+        # Cancelled after the bucket came (the task had not resumed yet): nobody takes it.
+        if future.done() and not future.cancelled() and future.exception() is None:
+            future.result().close()
+        raise
 
 
 def _on_watch(watcher: Optional[int], entry: Optional[int], closure: Optional[int]) -> None:
@@ -122,7 +128,7 @@ def _on_watch_started(kv: Optional[int], status: int, watcher: Optional[int], cl
         rt.enter_callback()
         try:
             watch = rt.lookup(closure)
-            if watch is None:  # pragma: no cover - registered until started says how it went
+            if watch is None:  # its task was cancelled before the start came: nobody takes it
                 if watcher:
                     lib.snats_kv_watcher_destroy(watcher)
                 return
@@ -269,7 +275,13 @@ class KeyWatcher:
         except BaseException:
             rt.unregister(watch._key)
             raise
-        await watch._started
+        try:
+            await watch._started
+        except asyncio.CancelledError:
+            # Cancelled while starting, or after the start came but before the task resumed:
+            # the watch is stopped now, or at its start (_started_with).
+            watch._end()
+            raise
         return watch
 
     def _started_with(self, status: int, watcher: Optional[int]) -> None:
@@ -278,9 +290,9 @@ class KeyWatcher:
         if status == 0 and watcher:
             self._handle = rt.Handle(watcher, lib.snats_kv_watcher_destroy,
                                      lambda: ConnectionClosedError("the watch is stopped"), "kv-watcher")
-            if self._started.done():
-                self._end()
-            else:
+            if self._stopped:  # its task was cancelled meanwhile
+                self._handle.close()
+            elif not self._started.done():
                 self._started.set_result(None)
             return
         rt.unregister(self._key)
