@@ -2778,8 +2778,8 @@ typedef struct snats_js_pub_outcome {
  * @param outcomes @p count records, and every string in them: borrowed for the call.
  * @param count    > 0.
  * @param closure  The pointer given to snats_js_set_tagged_ack_handler().
- * Threads: as snats_js_pub_ack_handler (a connection event, one at a time, interleaved in order
- * with the outcomes of untagged publishes).
+ * Threads: as a snats_js_pub_ack_handler: a connection event, one at a time, interleaved in order
+ * with the outcomes of untagged publishes.
  */
 typedef void (*snats_js_tagged_ack_handler)(snats_jetstream *js, const snats_js_pub_outcome *outcomes, size_t count,
                                             void *closure);
