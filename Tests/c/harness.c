@@ -335,6 +335,39 @@ void server_stop(test_server *srv) { server_end(srv, SIGTERM); }
 
 void server_kill(test_server *srv) { server_end(srv, SIGKILL); }
 
+/* Whether every thread of @p pid is stopped ('T' or 't' in /proc/<pid>/task/<tid>/stat). */
+static bool all_threads_stopped(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *dir = opendir(path);
+    if (dir == NULL) return true; /* gone */
+    bool stopped = true;
+    struct dirent *entry;
+    while (stopped && (entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] == '.') continue;
+        char stat_path[400], text[512];
+        snprintf(stat_path, sizeof stat_path, "%s/%s/stat", path, entry->d_name);
+        FILE *file = fopen(stat_path, "r");
+        if (file == NULL) continue; /* a thread that ended */
+        size_t n = fread(text, 1, sizeof text - 1, file);
+        fclose(file);
+        text[n] = 0;
+        const char *close = strrchr(text, ')');
+        if (close != NULL && close[1] == ' ' && close[2] != 'T' && close[2] != 't') stopped = false;
+    }
+    closedir(dir);
+    return stopped;
+}
+
+void server_pause(test_server *srv) {
+    if (kill(srv->pid, SIGSTOP) != 0) FAIL("SIGSTOP to nats-server: %s", strerror(errno));
+    int64_t deadline = harness_now_ms() + 5000;
+    while (!all_threads_stopped(srv->pid)) {
+        if (harness_now_ms() > deadline) FAIL("nats-server's threads did not all stop within 5 s");
+        harness_sleep_ms(2);
+    }
+}
+
 int harness_free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) FAIL("socket: %s", strerror(errno));

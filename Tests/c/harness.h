@@ -204,6 +204,9 @@ void server_start(test_server *srv);
 void server_start_args(test_server *srv, const char *const *extra_args);
 void server_start_config(test_server *srv, const char *config_text);
 void server_stop(test_server *srv);
+/* SIGSTOP, then waits until every thread of the server has stopped (the signal is delivered
+ * asynchronously: a thread running meanwhile could still answer). SIGCONT resumes it. */
+void server_pause(test_server *srv);
 void server_kill(test_server *srv);
 
 /* The version of the nats-server the fixture runs (`nats-server --version`), as

@@ -78,7 +78,7 @@ static void kv_start_bucket_open_without_waiting(void) {
     CHECK_EQ_INT(atomic_load(&missing.calls), 1);
 
     /* A server that does not answer: the call returns at once, the handler later. */
-    CHECK(kill(f.srv.pid, SIGSTOP) == 0);
+    server_pause(&f.srv);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     CHECK_OK(snats_kv_bucket_bind_async(f.js, "OPEN", on_opened, &stalled));
@@ -215,7 +215,7 @@ static void kv_start_keys_without_waiting(void) {
     uint64_t revision = 0;
     CHECK_OK(snats_kv_put(&revision, kv, "x", "1", 1));
     keys_rec r = {0};
-    CHECK(kill(f.srv.pid, SIGSTOP) == 0);
+    server_pause(&f.srv);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     CHECK_OK(snats_kv_keys_async(kv, NULL, on_keys, &r));

@@ -203,6 +203,24 @@ def eventually(predicate: Callable[[], bool], timeout: float = 5.0, what: str = 
         time.sleep(0.005)
 
 
+def pause_server(pid: int) -> None:
+    """SIGSTOP, and waits until every thread of the server has stopped (the signal is
+    delivered asynchronously: a thread running meanwhile could still answer a request)."""
+    import signal
+
+    os.kill(pid, signal.SIGSTOP)
+    tasks = Path(f"/proc/{pid}/task")
+
+    def state(task: Path) -> str:
+        try:
+            return (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return "T"  # a thread that ended
+
+    eventually(lambda: all(state(task) in ("T", "t") for task in tasks.iterdir()), timeout=5,
+               what="every thread of the server stopped")
+
+
 def free_port() -> int:
     """A TCP port nothing listens on (bound then released)."""
     import socket

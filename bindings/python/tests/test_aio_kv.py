@@ -14,7 +14,7 @@ from typing import List, Optional
 
 import pytest
 import swiftnats
-from conftest import requires_server
+from conftest import pause_server, requires_server
 from swiftnats import aio
 from swiftnats.aio.jetstream import JetStreamContext
 from swiftnats.aio.kv import KeyValue, KeyWatcher
@@ -587,8 +587,8 @@ def test_aio_bucket_open_watch_and_keys_do_not_block_the_loop(js_server):
             await made.put("a", b"1")
 
             async def stalled(call):
+                pause_server(js_server.proc.pid)
                 ticker = Ticker(0.01)
-                os.kill(js_server.proc.pid, signal.SIGSTOP)
                 resume = asyncio.get_running_loop().call_later(
                     0.5, os.kill, js_server.proc.pid, signal.SIGCONT)
                 try:
@@ -638,7 +638,7 @@ def test_aio_cancelled_opens_and_watches_leave_nothing_behind(js_server):
             await js.create_key_value(bucket="CX", storage="memory")
             kv = await js.key_value("CX")
             baseline = swiftnats._runtime.registry_size()
-            os.kill(js_server.proc.pid, signal.SIGSTOP)
+            pause_server(js_server.proc.pid)
             try:
                 for start in (lambda: js.key_value("CX"), lambda: kv.watchall()):
                     with pytest.raises(asyncio.TimeoutError):

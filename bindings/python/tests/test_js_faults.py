@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 import swiftnats
-from conftest import NATSServer, _failed, eventually, free_port, nats_server_version
+from conftest import NATSServer, _failed, eventually, free_port, nats_server_version, pause_server
 
 #: nats-server 2.9 may keep, after a SIGKILL, messages of a work-queue stream that its consumer
 #: acknowledged before the kill: their removal is lost while the consumer's recovered ack floor
@@ -124,20 +124,8 @@ class RestartableJS:
         proc.wait(timeout=10)
 
     def pause(self) -> None:
-        """SIGSTOP, and waits until every thread of the server has stopped (the signal is
-        delivered asynchronously: a thread running meanwhile could still read a message)."""
-        pid = self.current.proc.pid
-        os.kill(pid, signal.SIGSTOP)
-
-        def state(task: Path) -> str:
-            try:
-                return task.read_text().rsplit(")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                return "T"  # a thread that ended
-
-        tasks = Path(f"/proc/{pid}/task")
-        wait_until(lambda: all(state(task / "stat") in ("T", "t") for task in tasks.iterdir()), timeout=5,
-                   what=lambda: f"server threads stopped: {[state(task / 'stat') for task in tasks.iterdir()]}")
+        """SIGSTOP, once every thread of the server has stopped (see conftest.pause_server)."""
+        pause_server(self.current.proc.pid)
 
     def stop(self) -> None:
         for srv in self.runs:
