@@ -3328,7 +3328,8 @@ void snats_kv_watcher_destroy(snats_kv_watcher *watcher);
  *  "mtime" (RFC 3339), "chunks", "digest", "deleted"}` (absent members: none). Infos handed
  *  out are new references. A missing or deleted object is SNATS_NOT_FOUND (404, 10037).
  *  Statuses otherwise, blocking and threads: as \ref jetStreamGroup says; puts and gets block
- *  for the whole transfer (and call the reader or writer on the calling thread).
+ *  for the whole transfer (and call the reader or writer on the calling thread). Each call
+ *  has an `_async` form that waits for nothing (below).
  *  @{ */
 
 typedef struct snats_obj snats_obj;
@@ -3336,12 +3337,13 @@ typedef struct snats_obj_watcher snats_obj_watcher;
 
 /** @brief Fills @p buffer with up to @p capacity bytes of the object being put.
  *  @return How many bytes it put there; 0 at the end; a negative value fails the put
- *  (SNATS_IO_ERROR; the chunks stored so far are removed). Called on the put's thread. */
+ *  (SNATS_IO_ERROR; the chunks stored so far are removed). Called on the put's thread
+ *  (snats_obj_put_async(): as a connection event, one call at a time). */
 typedef int64_t (*snats_obj_reader)(void *buffer, size_t capacity, void *closure);
 
 /** @brief Takes the next @p len bytes of the object being read (borrowed for the call).
  *  @return 0 to go on; anything else stops the get (SNATS_IO_ERROR). Called on the get's
- *  thread. */
+ *  thread (snats_obj_get_async(): as a connection event, one call at a time, in order). */
 typedef int (*snats_obj_writer)(const void *data, size_t len, void *closure);
 
 /** @brief Creates a bucket (or accepts an identical one).
@@ -3435,6 +3437,88 @@ snats_status snats_obj_watcher_next(json_t **info, snats_obj_watcher *watcher, i
 snats_status snats_obj_watcher_stop(snats_obj_watcher *watcher);
 /** @brief Stops and frees a watch. As snats_kv_watcher_destroy(). */
 void snats_obj_watcher_destroy(snats_obj_watcher *watcher);
+
+/** \name Object Store without blocking
+ *  The calls above for event loops, as \ref kvGroup's `_async` calls: each callback runs
+ *  once, as a connection event (on the delivery pool, or in the connection's dispatch queue),
+ *  with the outcome the blocking form would return (snats_last_error() and
+ *  snats_js_last_api_error() on the callback's thread say why a failure failed). SNATS_OK from
+ *  the call: the callback will run exactly once; any other status (a NULL or bad argument, a
+ *  closed connection): it never runs, and neither does a reader or writer. The calls block no
+ *  longer than a publish. Threads: any, callbacks included. Outcomes that are JSON (infos, the
+ *  list, the status) go to a ::snats_json_handler, lent for the call.
+ *  @{ */
+
+/** @brief Receives an opened bucket: @p js the context's handle (valid during the call),
+ *  @p status as the blocking call's, @p obs on SNATS_OK owned by the receiver
+ *  (snats_obj_destroy()), else NULL. */
+typedef void (*snats_obj_bucket_handler)(snats_jetstream *js, snats_status status, snats_obj *obs, void *closure);
+
+/** @brief As snats_obj_bucket_create(). @param bucket Copied. @param config Copied.
+ *  @param cb Required. */
+snats_status snats_obj_bucket_create_async(snats_jetstream *js, const char *bucket, const json_t *config,
+                                           snats_obj_bucket_handler cb, void *closure);
+/** @brief As snats_obj_bucket_bind(). @param bucket Copied. @param cb Required. */
+snats_status snats_obj_bucket_bind_async(snats_jetstream *js, const char *bucket, snats_obj_bucket_handler cb,
+                                         void *closure);
+/** @brief As snats_obj_status(): the document to @p cb. */
+snats_status snats_obj_status_async(snats_obj *obs, snats_json_handler cb, void *closure);
+/** @brief As snats_obj_info(): the info to @p cb. @param name Copied. */
+snats_status snats_obj_info_async(snats_obj *obs, const char *name, bool show_deleted, snats_json_handler cb,
+                                  void *closure);
+/** @brief As snats_obj_delete(): @p cb gets the deletion marker's info once the object's
+ *  chunks are removed. @param name Copied. */
+snats_status snats_obj_delete_async(snats_obj *obs, const char *name, snats_json_handler cb, void *closure);
+/** @brief As snats_obj_list(): the array of infos to @p cb (SNATS_TIMEOUT when the current
+ *  ones do not all come within the context's timeout). */
+snats_status snats_obj_list_async(snats_obj *obs, bool show_deleted, snats_json_handler cb, void *closure);
+/** @brief As snats_obj_add_link(): the link's info to @p cb. @param name Copied.
+ *  @param target Copied. */
+snats_status snats_obj_add_link_async(snats_obj *obs, const char *name, const json_t *target, snats_json_handler cb,
+                                      void *closure);
+/** @brief As snats_obj_add_bucket_link(). @param name Copied. @param bucket Copied. */
+snats_status snats_obj_add_bucket_link_async(snats_obj *obs, const char *name, const char *bucket,
+                                             snats_json_handler cb, void *closure);
+
+/**
+ * @brief As snats_obj_put(), without waiting: @p reader is called as a connection event (first
+ *        once the previous info is looked up, then as chunks are acknowledged), one call at a
+ *        time, with at most 16 chunks awaiting their acks; @p cb gets the new info once it is
+ *        stored, or the failure once the chunks stored so far are removed.
+ * @param meta Copied (as snats_obj_put()'s). @param reader Required; it should not block for
+ *        long (it holds up the connection's other events). @param cb Required.
+ * @param closure Passed to @p reader and @p cb; it must stay valid until @p cb has run.
+ * @retval SNATS_OK @p cb will run exactly once, after the last call of @p reader.
+ * @retval SNATS_INVALID_ARG a NULL argument, a bad meta. Others: the lookup could not be sent.
+ */
+snats_status snats_obj_put_async(snats_obj *obs, const json_t *meta, snats_obj_reader reader, snats_json_handler cb,
+                                 void *closure);
+
+/**
+ * @brief As snats_obj_get(), without waiting: @p writer is called with each chunk as it comes
+ *        (a connection event, one call at a time, in order); @p cb gets the info once the size
+ *        and digest are checked, or the failure (SNATS_TIMEOUT: no chunk came for the
+ *        context's timeout). No call of @p writer comes after @p cb.
+ * @param name Copied. @param writer Required; it should not block for long. @param cb Required.
+ * @param closure Passed to @p writer and @p cb; it must stay valid until @p cb has run.
+ * @retval SNATS_OK @p cb will run exactly once. @retval SNATS_INVALID_ARG a NULL argument.
+ */
+snats_status snats_obj_get_async(snats_obj *obs, const char *name, snats_obj_writer writer, snats_json_handler cb,
+                                 void *closure);
+
+/** @brief Receives a started watch: @p obs the bucket's handle (valid during the call),
+ *  @p status as snats_obj_watch()'s, @p watcher on SNATS_OK owned by the receiver
+ *  (snats_obj_watcher_destroy()), else NULL. */
+typedef void (*snats_obj_watch_started_handler)(snats_obj *obs, snats_status status, snats_obj_watcher *watcher,
+                                                void *closure);
+
+/** @brief As snats_obj_watch(), without waiting for its consumer: as snats_kv_watch_async().
+ *  @param options Borrowed for the call. @param cb As snats_obj_watch()'s; its first calls may
+ *  come before @p started's. @param started Required. @param closure Passed to both. */
+snats_status snats_obj_watch_async(snats_obj *obs, const json_t *options, snats_obj_watch_handler cb,
+                                   snats_obj_watch_started_handler started, void *closure);
+
+/** @} */
 
 /** @} */
 

@@ -73,26 +73,10 @@ extension KeyValue {
         }
     }
 
-    /// As `keys` and `history`: what a watch delivers before its marker, gathered by a watch
-    /// whose handler collects; nothing waits.
+    /// As `keys` and `history`: what a watch delivers before its marker, without waiting.
     func initialEntries(_ filters: [String], _ options: WatchOptions, completion: @escaping Completion<[KeyValueEntry]>) throws {
-        let gathered = Gathered<KeyValueEntry>(completion)
-        try watch(filters, options: options, handler: { entry in
-            guard let entry else { return gathered.finish() }
-            gathered.add(entry)
-        }, started: { outcome in
-            switch outcome {
-            case .success(let watcher):
-                gathered.whenFinished { watcher.stop() }
-                // A watch whose consumer went must not leave the caller waiting.
-                watcher.whenEnded { gathered.fail(NATSError.connectionClosed) }
-            case .failure(let error):
-                gathered.fail(error)
-            }
-        })
-        // Nor one that stays silent.
-        _ = jetStream.connection.afterDelay(milliseconds: jetStream.timeoutMilliseconds) {
-            gathered.fail(NATSError.timeout("the entries did not all come within \(self.jetStream.timeoutMilliseconds) ms"))
+        try gatherInitialItems(jetStream, completion: completion) { handler, started in
+            try watch(filters, options: options, handler: handler, started: started)
         }
     }
 
@@ -139,44 +123,5 @@ extension KeyValue {
         try jetStream.publisher.publish(subject(key), payload: value, headers: headers, options: options) { outcome in
             completion(outcome.map(\.sequence))
         }
-    }
-}
-
-/// The entries of a gathering watch, and its one outcome.
-private final class Gathered<Entry> {
-    private let lock = Condition()
-    private var entries: [Entry] = []
-    private var done = false
-    private var onFinish: (() -> Void)?
-    private let completion: (Result<[Entry], Error>) -> Void
-
-    init(_ completion: @escaping (Result<[Entry], Error>) -> Void) { self.completion = completion }
-
-    func add(_ entry: Entry) { lock.withLock { entries.append(entry) } }
-
-    func finish() { settle { .success($0) } }
-
-    func fail(_ error: Error) { settle { _ in .failure(error) } }
-
-    private func settle(_ outcome: ([Entry]) -> Result<[Entry], Error>) {
-        let claimed: ([Entry], (() -> Void)?)? = lock.withLock {
-            guard !done else { return nil }
-            done = true
-            defer { onFinish = nil }
-            return (entries, onFinish)
-        }
-        guard let (all, after) = claimed else { return }
-        completion(outcome(all))
-        after?()
-    }
-
-    /// Runs `body` once the gathering is over (at once when it is).
-    func whenFinished(_ body: @escaping () -> Void) {
-        let now: Bool = lock.withLock {
-            if done { return true }
-            onFinish = body
-            return false
-        }
-        if now { body() }
     }
 }

@@ -33,6 +33,15 @@ public final class ObjectStore {
     /// Creates a bucket (or accepts an identical one): `config` may hold `description`, `ttl`
     /// (nanoseconds), `max_bytes`, `storage`, `replicas`, `compression` (bool), `metadata`.
     public static func create(_ jetStream: JetStream, bucket: String, config: JSONValue = JSONValue.object()) throws -> ObjectStore {
+        try jetStream.perform(try creating(jetStream, bucket: bucket, config: config))
+    }
+
+    public static func bind(_ jetStream: JetStream, bucket: String) throws -> ObjectStore {
+        try jetStream.perform(try binding(jetStream, bucket: bucket))
+    }
+
+    /// The API call of `create`: the bucket's stream added (or found identical), the bucket.
+    static func creating(_ jetStream: JetStream, bucket: String, config: JSONValue) throws -> APICall<ObjectStore> {
         try KeyValue.checkBucket(bucket)
         guard config.isObject else { throw NATSError.invalidArgument("a bucket configuration is a JSON object") }
         let allowed: Set<String> = ["description", "ttl", "max_bytes", "storage", "replicas", "compression", "metadata", "bucket"]
@@ -57,14 +66,13 @@ public final class ObjectStore {
         if let description = config.string("description") { stream.set("description", description) }
         if config.bool("compression") == true { stream.set("compression", "s2") }
         if let metadata = config.value("metadata") { stream.set("metadata", metadata) }
-        _ = try jetStream.addStream(stream)
-        return ObjectStore(jetStream: jetStream, bucket: bucket)
+        return try APICall<JSONValue>.addStream(stream).map { _ in ObjectStore(jetStream: jetStream, bucket: bucket) }
     }
 
-    public static func bind(_ jetStream: JetStream, bucket: String) throws -> ObjectStore {
+    /// The API call of `bind`: the bucket's stream looked up, the bucket.
+    static func binding(_ jetStream: JetStream, bucket: String) throws -> APICall<ObjectStore> {
         try KeyValue.checkBucket(bucket)
-        _ = try jetStream.streamInfo("OBJ_" + bucket)
-        return ObjectStore(jetStream: jetStream, bucket: bucket)
+        return try APICall<JSONValue>.streamInfo("OBJ_" + bucket).map { _ in ObjectStore(jetStream: jetStream, bucket: bucket) }
     }
 
     public static func delete(_ jetStream: JetStream, bucket: String) throws {
@@ -132,6 +140,22 @@ public final class ObjectStore {
             _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunks))
             throw error
         }
+        let info = objectInfo(meta, nuid: nuid, size: size, chunks: count, digest: &hasher)
+        do {
+            try publishMeta(info)
+        } catch {
+            // Chunks nothing refers to: gone with the failed put.
+            _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunks))
+            throw error
+        }
+        if let old = Self.replacedChunks(previous, by: nuid) {
+            _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunkSubject(old)))
+        }
+        return info
+    }
+
+    /// The info a put stores once its chunks are in.
+    func objectInfo(_ meta: ObjectMeta, nuid: String, size: Int, chunks: Int, digest hasher: inout SHA256Hasher) -> JSONValue {
         let info = JSONValue.object()
         info.set("name", meta.name)
         if let description = meta.description { info.set("description", description) }
@@ -144,19 +168,20 @@ public final class ObjectStore {
         info.set("nuid", nuid)
         info.set("size", size)
         info.set("mtime", WallClock.rfc3339(nanoseconds: WallClock.nowNanoseconds()))
-        info.set("chunks", count)
-        info.set("digest", "SHA-256=" + Base64.encode(hasher.finish(), urlSafe: true))
-        do {
-            try publishMeta(info)
-        } catch {
-            // Chunks nothing refers to: gone with the failed put.
-            _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunks))
-            throw error
-        }
-        if let previous, previous.string("nuid") != nuid, previous.value("options")?.value("link") == nil {
-            if let old = previous.string("nuid") { _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunkSubject(old))) }
-        }
+        info.set("chunks", chunks)
+        info.set("digest", Self.digestText(&hasher))
         return info
+    }
+
+    static func digestText(_ hasher: inout SHA256Hasher) -> String {
+        "SHA-256=" + Base64.encode(hasher.finish(), urlSafe: true)
+    }
+
+    /// The nuid of the chunks a put of `nuid` leaves behind: the object's before it (a
+    /// link has none).
+    static func replacedChunks(_ previous: JSONValue?, by nuid: String) -> String? {
+        guard let previous, previous.string("nuid") != nuid, previous.value("options")?.value("link") == nil else { return nil }
+        return previous.string("nuid")
     }
 
     /// Stores `bytes` as object `name`.
@@ -176,33 +201,51 @@ public final class ObjectStore {
     }
 
     private func publishMeta(_ info: JSONValue) throws {
+        let (subject, payload, headers) = try metaMessage(info)
+        _ = try jetStream.publish(subject, payload: payload, headers: headers)
+    }
+
+    /// The message that stores `info`: it replaces the object's earlier infos (a rollup).
+    func metaMessage(_ info: JSONValue) throws -> (subject: String, payload: [UInt8], headers: Headers) {
         guard let name = info.string("name") else { throw NATSError.invalidArgument("an info without a name") }
         var headers = Headers()
         try headers.set("Nats-Rollup", "sub")
-        _ = try jetStream.publish(metaSubject(name), payload: try info.bytes(), headers: headers)
+        return (metaSubject(name), try info.bytes(), headers)
     }
 
     /// Marks the object deleted and removes its chunks.
     public func delete(_ name: String) throws {
         let info = try self.info(name)
+        let nuid = Self.markDeleted(info)
+        try publishMeta(info)
+        if let nuid { _ = try jetStream.purgeStream(streamName, PurgeRequest(filter: chunkSubject(nuid))) }
+    }
+
+    /// Turns `info` into its object's deletion marker; the nuid of the chunks to remove.
+    static func markDeleted(_ info: JSONValue) -> String? {
         let nuid = info.string("nuid")
         info.set("deleted", true)
         info.set("size", 0)
         info.set("chunks", 0)
         info.set("digest", "")
         info.set("mtime", WallClock.rfc3339(nanoseconds: WallClock.nowNanoseconds()))
-        try publishMeta(info)
-        if let nuid { _ = try jetStream.purgeStream(streamName, PurgeRequest(filter: chunkSubject(nuid))) }
+        return nuid
     }
 
     /// Adds `name` as a link to `object` (an info of this or another bucket's object).
     @discardableResult
     public func addLink(_ name: String, to object: JSONValue) throws -> JSONValue {
+        let target = try Self.linkTarget(object)
+        return try addLink(name, bucket: target.bucket, object: target.name)
+    }
+
+    /// The bucket and name a link to the object of info `object` names.
+    static func linkTarget(_ object: JSONValue) throws -> (bucket: String, name: String) {
         guard let target = object.string("name"), let targetBucket = object.string("bucket") else {
             throw NATSError.invalidArgument("a link needs the target's info (name and bucket)")
         }
         guard object.value("options")?.value("link") == nil else { throw NATSError.invalidArgument("a link cannot point to a link") }
-        return try addLink(name, bucket: targetBucket, object: target)
+        return (targetBucket, target)
     }
 
     /// Adds `name` as a link to the whole bucket `bucket`.
@@ -214,9 +257,21 @@ public final class ObjectStore {
 
     private func addLink(_ name: String, bucket targetBucket: String, object: String?) throws -> JSONValue {
         try Self.checkName(name)
-        if let existing = try? info(name), existing.value("options")?.value("link") == nil {
+        try Self.checkReplaceable(name, by: try? info(name))
+        let info = linkInfo(name, bucket: targetBucket, object: object)
+        try publishMeta(info)
+        return info
+    }
+
+    /// A link replaces a link, never an object.
+    static func checkReplaceable(_ name: String, by existing: JSONValue?) throws {
+        if let existing, existing.value("options")?.value("link") == nil {
             throw NATSError.invalidArgument("\"\(name)\" is an object, not a link: delete it first")
         }
+    }
+
+    /// The info of link `name` to `object` of `targetBucket` (the whole bucket when nil).
+    func linkInfo(_ name: String, bucket targetBucket: String, object: String?) -> JSONValue {
         let link = JSONValue.object()
         link.set("bucket", targetBucket)
         if let object { link.set("name", object) }
@@ -230,7 +285,6 @@ public final class ObjectStore {
         info.set("size", 0)
         info.set("chunks", 0)
         info.set("mtime", WallClock.rfc3339(nanoseconds: WallClock.nowNanoseconds()))
-        try publishMeta(info)
         return info
     }
 
@@ -239,23 +293,28 @@ public final class ObjectStore {
     /// The object's info; `notFound` (404, 10037) when there is none or it was deleted (unless
     /// `showDeleted`).
     public func info(_ name: String, showDeleted: Bool = false) throws -> JSONValue {
+        try jetStream.perform(try infoCall(name, showDeleted: showDeleted))
+    }
+
+    /// The API call of `info`.
+    func infoCall(_ name: String, showDeleted: Bool) throws -> APICall<JSONValue> {
         try Self.checkName(name)
-        let message: Message
-        do {
-            // The leader answers, on every server, what a missing bucket is (10059); infos are small.
-            message = try jetStream.getMessage(stream: streamName, .lastBySubject(metaSubject(name)))
-        } catch let error as JetStreamError where error.apiCode == 404 && error.errorCode != JetStreamError.ErrorCode.streamNotFound {
-            throw Self.notFound(name)
-        }
-        let info: JSONValue
-        do {
-            info = try message.storage.withPayload { try JSONValue.parse($0) }
-        } catch {
-            throw JetStreamError.invalidResponse("the info of object \"\(name)\" is not JSON")
-        }
-        guard info.isObject else { throw JetStreamError.invalidResponse("the info of object \"\(name)\" is not an object") }
-        if info.bool("deleted") == true && !showDeleted { throw Self.notFound(name) }
-        return info
+        // The leader answers, on every server, what a missing bucket is (10059); infos are small.
+        return try APICall<Message>.getMessage(stream: streamName, .lastBySubject(metaSubject(name)))
+            .mapError { error in
+                error.apiCode == 404 && error.errorCode != JetStreamError.ErrorCode.streamNotFound ? Self.notFound(name) : error
+            }
+            .map { message in
+                let info: JSONValue
+                do {
+                    info = try message.storage.withPayload { try JSONValue.parse($0) }
+                } catch {
+                    throw JetStreamError.invalidResponse("the info of object \"\(name)\" is not JSON")
+                }
+                guard info.isObject else { throw JetStreamError.invalidResponse("the info of object \"\(name)\" is not an object") }
+                if info.bool("deleted") == true && !showDeleted { throw Self.notFound(name) }
+                return info
+            }
     }
 
     static func notFound(_ name: String) -> JetStreamError {
@@ -267,23 +326,19 @@ public final class ObjectStore {
     /// info's). Returns its info.
     @discardableResult
     public func get(_ name: String, writer: (UnsafeRawBufferPointer) throws -> Void) throws -> JSONValue {
+        try get(name, writer: writer, followingLink: true)
+    }
+
+    private func get(_ name: String, writer: (UnsafeRawBufferPointer) throws -> Void, followingLink: Bool) throws -> JSONValue {
         let info = try self.info(name)
         if let link = info.value("options")?.value("link") {
-            guard let target = link.string("name") else {
-                throw NATSError.invalidArgument("\"\(name)\" links a whole bucket: open that bucket")
-            }
-            let store = link.string("bucket") == bucket ? self : ObjectStore(jetStream: jetStream, bucket: link.string("bucket") ?? bucket)
-            return try store.get(target, writer: writer)
+            let target = try Self.linkedObject(name, link, following: followingLink)
+            return try linked(link.string("bucket")).get(target, writer: writer, followingLink: false)
         }
         let chunks = info.int("chunks") ?? 0
-        let size = info.int("size") ?? 0
         guard chunks > 0, let nuid = info.string("nuid") else { return info }
-        let config = JSONValue.object()
-        config.set("filter_subject", chunkSubject(nuid))
-        config.set("deliver_policy", "all")
         let consumer = try MessageConsumer.start(
-            jetStream: jetStream, stream: streamName, consumer: nil, ordered: config,
-            options: ConsumeOptions(maxMessages: 64, maxBytes: 0)
+            jetStream: jetStream, stream: streamName, consumer: nil, ordered: chunkConsumer(nuid), options: Self.chunkConsumeOptions
         ) { inbox, filter in try self.jetStream.connection.subscribeSync(inbox, filter: filter) }
         defer { consumer.stop() }
         guard let subscription = consumer.subscription else { throw NATSError.connectionClosed }
@@ -297,12 +352,45 @@ public final class ObjectStore {
                 try writer(bytes)
             }
         }
-        let digest = "SHA-256=" + Base64.encode(hasher.finish(), urlSafe: true)
+        try Self.checkReadBack(name, info, size: read, digest: &hasher)
+        return info
+    }
+
+    /// The ordered consumer of an object's chunks.
+    func chunkConsumer(_ nuid: String) -> JSONValue {
+        let config = JSONValue.object()
+        config.set("filter_subject", chunkSubject(nuid))
+        config.set("deliver_policy", "all")
+        return config
+    }
+
+    static var chunkConsumeOptions: ConsumeOptions { ConsumeOptions(maxMessages: 64, maxBytes: 0) }
+
+    /// `invalidResponse` unless what was read has the size and digest the info says.
+    static func checkReadBack(_ name: String, _ info: JSONValue, size read: Int, digest hasher: inout SHA256Hasher) throws {
+        let digest = digestText(&hasher)
+        let size = info.int("size") ?? 0
         guard read == size, digest == info.string("digest") else {
             throw JetStreamError.invalidResponse(
                 "object \"\(name)\" read back as \(read) bytes with digest \(digest); its info says \(size) bytes, \(info.string("digest") ?? "no digest")")
         }
-        return info
+    }
+
+    /// The object a link names. Links are followed one hop: a link to a link is refused when
+    /// it is made, and one that became so later (its target deleted and made a link) must not
+    /// send a get round in circles.
+    static func linkedObject(_ name: String, _ link: JSONValue, following: Bool) throws -> String {
+        guard following else { throw JetStreamError.invalidResponse("\"\(name)\" is a link reached through another link") }
+        guard let target = link.string("name") else {
+            throw NATSError.invalidArgument("\"\(name)\" links a whole bucket: open that bucket")
+        }
+        return target
+    }
+
+    /// The store an info's link points into (this one, or another bucket of its context).
+    func linked(_ bucketName: String?) -> ObjectStore {
+        guard let bucketName, bucketName != bucket else { return self }
+        return ObjectStore(jetStream: jetStream, bucket: bucketName)
     }
 
     /// The whole object in memory.
@@ -325,24 +413,33 @@ public final class ObjectStore {
     public func watch(options: WatchOptions = WatchOptions(), handler: OrderedWatch<JSONValue>.Handler? = nil) throws
         -> OrderedWatch<JSONValue>
     {
+        let (config, decode) = watchSetup(options)
+        return try OrderedWatch(
+            jetStream: jetStream, stream: streamName, config: config, updatesOnly: options.updatesOnly, decode: decode,
+            handler: handler)
+    }
+
+    /// A watch's consumer configuration, and what its messages become.
+    func watchSetup(_ options: WatchOptions) -> (JSONValue, (Message) -> (item: JSONValue, delta: UInt64, skip: Bool)?) {
         let config = JSONValue.object()
         config.set("filter_subject", "$O.\(bucket).M.>")
         config.set("deliver_policy", options.updatesOnly ? "new" : options.includeHistory ? "all" : "last_per_subject")
-        return try OrderedWatch(
-            jetStream: jetStream, stream: streamName, config: config, updatesOnly: options.updatesOnly,
-            decode: { message in
-                guard let metadata = message.jetStreamMetadata,
-                    let info = try? message.storage.withPayload({ try JSONValue.parse($0) }), info.isObject
-                else { return nil }
-                return (info, metadata.pending, options.ignoreDeletes && info.bool("deleted") == true)
-            },
-            handler: handler)
+        return (config, { message in
+            guard let metadata = message.jetStreamMetadata,
+                let info = try? message.storage.withPayload({ try JSONValue.parse($0) }), info.isObject
+            else { return nil }
+            return (info, metadata.pending, options.ignoreDeletes && info.bool("deleted") == true)
+        })
     }
 
     /// The bucket's status: `bucket`, `description`, `ttl`, `storage`, `replicas`, `size`,
     /// `sealed`, and the stream's `info`.
     public func status() throws -> JSONValue {
-        let info = try jetStream.streamInfo(streamName)
+        status(of: try jetStream.streamInfo(streamName))
+    }
+
+    /// The bucket's status from its stream's info.
+    func status(of info: JSONValue) -> JSONValue {
         let config = info.value("config")
         let status = JSONValue.object()
         status.set("bucket", bucket)

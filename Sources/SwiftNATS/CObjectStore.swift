@@ -19,13 +19,13 @@ public typealias CObjectReader = @convention(c) (UnsafeMutableRawPointer?, Int, 
 public typealias CObjectWriter = @convention(c) (UnsafeRawPointer?, Int, UnsafeMutableRawPointer?) -> Int32
 public typealias CObjectWatchHandler = @convention(c) (OpaquePointer?, UnsafeMutablePointer<json_t>?, UnsafeMutableRawPointer?) -> Void
 
-private func objectStore(_ pointer: OpaquePointer?) throws -> ObjectStore {
+func objectStore(_ pointer: OpaquePointer?) throws -> ObjectStore {
     try Handle.get(pointer, as: CObjectStore.self, "obs").store
 }
 
 /// `meta` of a put: `name` (required), `description`, `headers` ({"Key": ["value"...]}),
 /// `metadata` ({"key": "value"}), `chunk_size`.
-private func objectMeta(_ json: UnsafePointer<json_t>?) throws -> ObjectMeta {
+func objectMeta(_ json: UnsafePointer<json_t>?) throws -> ObjectMeta {
     let options = try JSONOptions(json, allowed: ["name", "description", "headers", "metadata", "chunk_size"], "meta")
     guard let name = try options.string("name") else { throw NATSError.invalidArgument("meta needs \"name\"") }
     var meta = ObjectMeta(name: name, description: try options.string("description"))
@@ -59,6 +59,22 @@ private func infoOut(_ out: JSONOut?, _ body: () throws -> JSONValue) -> Int32 {
     return withStatus {
         let info = try body()
         if let out { out.pointee = withExtendedLifetime(info) { cjansson_incref(info.raw) } }
+    }
+}
+
+/// A C reader as a put's: a negative count (or one past the buffer) fails the put.
+func objectReader(_ reader: @escaping CObjectReader, _ closure: UnsafeMutableRawPointer?) -> ObjectUpload.Reader {
+    { buffer in
+        let count = reader(buffer.baseAddress, buffer.count, closure)
+        guard count >= 0, count <= Int64(buffer.count) else { throw NATSError.io("the reader failed (it returned \(count))") }
+        return Int(count)
+    }
+}
+
+/// A C writer as a get's: anything but 0 stops the get.
+func objectWriter(_ writer: @escaping CObjectWriter, _ closure: UnsafeMutableRawPointer?) -> ObjectDownload.Writer {
+    { bytes in
+        if writer(bytes.baseAddress, bytes.count, closure) != 0 { throw NATSError.io("the writer stopped the get") }
     }
 }
 
@@ -139,14 +155,7 @@ public func snats_obj_put(
 ) -> Int32 {
     infoOut(out) {
         let store = try objectStore(pointer)
-        let reader = try required(reader, "reader")
-        return try store.put(try objectMeta(meta)) { buffer in
-            let count = reader(buffer.baseAddress, buffer.count, closure)
-            guard count >= 0, count <= Int64(buffer.count) else {
-                throw NATSError.io("the reader failed (it returned \(count))")
-            }
-            return Int(count)
-        }
+        return try store.put(try objectMeta(meta), reader: objectReader(try required(reader, "reader"), closure))
     }
 }
 
@@ -187,10 +196,7 @@ public func snats_obj_get(
 ) -> Int32 {
     infoOut(out) {
         let store = try objectStore(pointer)
-        let writer = try required(writer, "writer")
-        return try store.get(try requiredString(name, "name")) { bytes in
-            if writer(bytes.baseAddress, bytes.count, closure) != 0 { throw NATSError.io("the writer stopped the get") }
-        }
+        return try store.get(try requiredString(name, "name"), writer: objectWriter(try required(writer, "writer"), closure))
     }
 }
 
@@ -281,22 +287,36 @@ public func snats_obj_watch(
     _ callback: CObjectWatchHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
     withHandleOut(out, "watcher") {
-        let store = try objectStore(pointer)
-        let settings = try JSONOptions(options, allowed: ["include_history", "ignore_deletes", "updates_only"], "options")
-        let watch = WatchOptions(
+        let request = try ObjectWatchRequest(pointer, options, callback, closure)
+        request.box.attach(try request.store.watch(options: request.options, handler: request.handler))
+        return request.box
+    }
+}
+
+/// The arguments of snats_obj_watch(_async), checked, and the box the watcher's handle is.
+struct ObjectWatchRequest {
+    let store: ObjectStore
+    let options: WatchOptions
+    let box = CObjectWatcher()
+    let handler: OrderedWatch<JSONValue>.Handler?
+
+    init(_ pointer: OpaquePointer?, _ json: UnsafePointer<json_t>?, _ callback: CObjectWatchHandler?, _ closure: UnsafeMutableRawPointer?)
+        throws
+    {
+        store = try objectStore(pointer)
+        let settings = try JSONOptions(json, allowed: ["include_history", "ignore_deletes", "updates_only"], "options")
+        options = WatchOptions(
             includeHistory: try settings.bool("include_history") ?? false, ignoreDeletes: try settings.bool("ignore_deletes") ?? false,
             updatesOnly: try settings.bool("updates_only") ?? false)
-        let box = CObjectWatcher()
-        var handler: OrderedWatch<JSONValue>.Handler?
-        if let callback {
-            handler = { [box] info in
-                guard !box.isStopped else { return }
-                guard let info else { return callback(Handle.unretained(box), nil, closure) }
-                withExtendedLifetime(info) { callback(Handle.unretained(box), info.raw, closure) }
-            }
+        guard let callback else {
+            handler = nil
+            return
         }
-        box.attach(try store.watch(options: watch, handler: handler))
-        return box
+        handler = { [box] info in
+            guard !box.isStopped else { return }
+            guard let info else { return callback(Handle.unretained(box), nil, closure) }
+            withExtendedLifetime(info) { callback(Handle.unretained(box), info.raw, closure) }
+        }
     }
 }
 

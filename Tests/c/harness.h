@@ -85,7 +85,8 @@ typedef struct {
     X(kv_start)             \
     X(js_consume)           \
     X(js_tagged)            \
-    X(obj)
+    X(obj)                  \
+    X(obj_async)
 
 #define HARNESS_DECLARE_FAMILY(family)        \
     extern const test_case family##_tests[];  \
