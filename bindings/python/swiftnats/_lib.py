@@ -71,6 +71,8 @@ __all__ = [
     "OBJ_READER",
     "OBJ_WRITER",
     "OBJ_WATCH_HANDLER",
+    "OBJ_BUCKET_HANDLER",
+    "OBJ_WATCH_STARTED_HANDLER",
     "LIBRARY_ENV",
 ]
 
@@ -231,6 +233,10 @@ OBJ_READER = CFUNCTYPE(c_int64, c_void_p, c_size_t, c_void_p)
 OBJ_WRITER = CFUNCTYPE(c_int, c_void_p, c_size_t, c_void_p)
 #: typedef void (*snats_obj_watch_handler)(snats_obj_watcher *, const json_t *info, void *closure);
 OBJ_WATCH_HANDLER = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
+#: typedef void (*snats_obj_bucket_handler)(snats_jetstream *, snats_status, snats_obj *obs, void *closure);
+OBJ_BUCKET_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
+#: typedef void (*snats_obj_watch_started_handler)(snats_obj *, snats_status, snats_obj_watcher *, void *closure);
+OBJ_WATCH_STARTED_HANDLER = CFUNCTYPE(None, c_void_p, c_status, c_void_p, c_void_p)
 
 # Borrowed `const char *` results are declared c_char_p: ctypes copies them into `bytes` at once.
 # Owned `char *` results (snats_json_dumps) are declared c_void_p so they can be snats_free()d.
@@ -630,6 +636,17 @@ SIGNATURES: Dict[str, _Sig] = {
     "snats_obj_watcher_next": (c_status, [POINTER(c_json), c_handle, c_int64]),
     "snats_obj_watcher_stop": (c_status, [c_handle]),
     "snats_obj_watcher_destroy": (None, [c_handle]),
+    "snats_obj_bucket_create_async": (c_status, [c_handle, c_char_p, c_json, OBJ_BUCKET_HANDLER, c_void_p]),
+    "snats_obj_bucket_bind_async": (c_status, [c_handle, c_char_p, OBJ_BUCKET_HANDLER, c_void_p]),
+    "snats_obj_status_async": (c_status, [c_handle, JSON_HANDLER, c_void_p]),
+    "snats_obj_info_async": (c_status, [c_handle, c_char_p, c_bool, JSON_HANDLER, c_void_p]),
+    "snats_obj_delete_async": (c_status, [c_handle, c_char_p, JSON_HANDLER, c_void_p]),
+    "snats_obj_list_async": (c_status, [c_handle, c_bool, JSON_HANDLER, c_void_p]),
+    "snats_obj_add_link_async": (c_status, [c_handle, c_char_p, c_json, JSON_HANDLER, c_void_p]),
+    "snats_obj_add_bucket_link_async": (c_status, [c_handle, c_char_p, c_char_p, JSON_HANDLER, c_void_p]),
+    "snats_obj_put_async": (c_status, [c_handle, c_json, OBJ_READER, JSON_HANDLER, c_void_p]),
+    "snats_obj_get_async": (c_status, [c_handle, c_char_p, OBJ_WRITER, JSON_HANDLER, c_void_p]),
+    "snats_obj_watch_async": (c_status, [c_handle, c_json, OBJ_WATCH_HANDLER, OBJ_WATCH_STARTED_HANDLER, c_void_p]),
 }
 
 

@@ -20,7 +20,7 @@ from ._json import json_value
 from ._jsapi import Info, bucket_settings, take_json, with_json
 from ._lib import OBJ_READER, OBJ_WATCH_HANDLER, OBJ_WRITER, lib
 from ._watch import Watcher
-from .errors import ConnectionClosedError, MsgNotFoundError, SwiftNatsError
+from .errors import ConnectionClosedError, MsgNotFoundError, SwiftNatsError, library_error
 from .kv import kv_check
 
 __all__ = ["ObjectStore", "ObjectResult", "ObjectWatcher", "ObjectNotFoundError"]
@@ -41,17 +41,25 @@ class ObjectResult:
     data: Optional[bytes] = None
 
 
-def _check(status: int) -> None:
+def object_error(error: SwiftNatsError) -> SwiftNatsError:
     """The KV spellings of the JetStream errors, and ObjectNotFoundError for a missing object."""
-    try:
-        kv_check(status)
-    except SwiftNatsError as error:
-        from .kv import KeyNotFoundError  # noqa: PLC0415
+    from .kv import KeyNotFoundError, _translated  # noqa: PLC0415
 
-        if isinstance(error, KeyNotFoundError):
-            raise ObjectNotFoundError(error.description, status=error.status, code=error.code,
-                                      err_code=error.err_code) from None
-        raise
+    translated = _translated(error)
+    if isinstance(translated, KeyNotFoundError):
+        return ObjectNotFoundError(translated.description, status=translated.status, code=translated.code,
+                                   err_code=translated.err_code)
+    return translated
+
+
+def _check(status: int) -> None:
+    if status != 0:
+        raise object_error(library_error(status)) from None
+
+
+def object_handle(pointer: int) -> rt.Handle:
+    """The handle of an owned ``snats_obj *``."""
+    return rt.Handle(pointer, lib.snats_obj_destroy, lambda: ConnectionClosedError("the object store handle is closed"), "obs")
 
 
 def _meta(name: str, meta: Any) -> Dict[str, Any]:
@@ -137,6 +145,13 @@ class _Writer:
             self._target.write(data)
 
 
+def status_info(doc: Dict[str, Any]) -> Info:
+    """A bucket's status as the library gives it, ``ttl`` in seconds and the stream's info."""
+    doc["ttl"] = doc.get("ttl", 0) / _NANOS
+    doc["info"] = Info.of(doc.get("info") or {})
+    return Info(doc)
+
+
 _BUCKET_SETTINGS = frozenset({"description", "ttl", "max_bytes", "storage", "replicas", "compression", "metadata"})
 
 
@@ -158,8 +173,7 @@ class ObjectStore:
                 kv_check(lib.snats_obj_bucket_bind(ctypes.byref(out), ptr, bucket.encode()))
             else:
                 with_json(config, lambda doc: kv_check(lib.snats_obj_bucket_create(ctypes.byref(out), ptr, bucket.encode(), doc)))
-        self._handle = rt.Handle(rt.out_ptr(out, "object store"), lib.snats_obj_destroy,
-                                 lambda: ConnectionClosedError("the object store handle is closed"), "obs")
+        self._handle = object_handle(rt.out_ptr(out, "object store"))
 
     def close(self) -> None:
         self._handle.close()
@@ -247,12 +261,9 @@ class ObjectStore:
         with self._handle.use() as obs:
             _check(lib.snats_obj_status(ctypes.byref(out), obs))
         try:
-            doc = json_value(out.value)
+            return status_info(json_value(out.value))
         finally:
             lib.snats_json_decref(out.value)
-        doc["ttl"] = doc.get("ttl", 0) / _NANOS
-        doc["info"] = Info.of(doc.get("info") or {})
-        return Info(doc)
 
     def watch(self, include_history: bool = False, ignore_deletes: bool = False,
               updates_only: bool = False) -> "ObjectWatcher":

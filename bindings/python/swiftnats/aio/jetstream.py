@@ -155,17 +155,19 @@ class JetStreamContext(JetStreamManagement):
     async def create_key_value(self, config: Any = None, **params: Any) -> "KeyValue":
         """As :meth:`swiftnats.jetstream.JetStreamContext.create_key_value`, awaited."""
         from ..kv import bucket_config  # noqa: PLC0415
-        from .kv import KeyValue, open_bucket  # noqa: PLC0415
+        from ._buckets import open_bucket  # noqa: PLC0415
+        from .kv import KV_BUCKETS, KeyValue  # noqa: PLC0415
 
         bucket, settings = bucket_config(config, params)
-        return KeyValue(self, bucket, await open_bucket(self, bucket, settings))
+        return KeyValue(self, bucket, await open_bucket(self, bucket, settings, KV_BUCKETS))
 
     async def key_value(self, bucket: str) -> "KeyValue":
         """As :meth:`swiftnats.jetstream.JetStreamContext.key_value`, awaited. Raises
         BucketNotFoundError."""
-        from .kv import KeyValue, open_bucket  # noqa: PLC0415
+        from ._buckets import open_bucket  # noqa: PLC0415
+        from .kv import KV_BUCKETS, KeyValue  # noqa: PLC0415
 
-        return KeyValue(self, bucket, await open_bucket(self, bucket, None))
+        return KeyValue(self, bucket, await open_bucket(self, bucket, None, KV_BUCKETS))
 
     async def delete_key_value(self, bucket: str) -> bool:
         from ..kv import BucketNotFoundError  # noqa: PLC0415
@@ -179,19 +181,21 @@ class JetStreamContext(JetStreamManagement):
     # -- Object Store -------------------------------------------------------------------------
 
     async def create_object_store(self, bucket: Optional[str] = None, config: Any = None, **params: Any) -> "ObjectStore":
-        """As :meth:`swiftnats.jetstream.JetStreamContext.create_object_store` (see
-        :mod:`swiftnats.aio.obj`: transfers run on the loop's default executor)."""
-        from ..obj import ObjectStore as SyncObjectStore, object_config  # noqa: PLC0415
-        from .obj import ObjectStore  # noqa: PLC0415
+        """As :meth:`swiftnats.jetstream.JetStreamContext.create_object_store`, awaited."""
+        from ..obj import object_config  # noqa: PLC0415
+        from ._buckets import open_bucket  # noqa: PLC0415
+        from .obj import OBJECT_BUCKETS, ObjectStore  # noqa: PLC0415
 
         name, settings = object_config(bucket, config, params)
-        return ObjectStore(await self._loop.run_in_executor(None, lambda: SyncObjectStore(self, name, settings)), self._loop)
+        return ObjectStore(self, name, await open_bucket(self, name, settings, OBJECT_BUCKETS))
 
     async def object_store(self, bucket: str) -> "ObjectStore":
-        from ..obj import ObjectStore as SyncObjectStore  # noqa: PLC0415
-        from .obj import ObjectStore  # noqa: PLC0415
+        """As :meth:`swiftnats.jetstream.JetStreamContext.object_store`, awaited. Raises
+        BucketNotFoundError."""
+        from ._buckets import open_bucket  # noqa: PLC0415
+        from .obj import OBJECT_BUCKETS, ObjectStore  # noqa: PLC0415
 
-        return ObjectStore(await self._loop.run_in_executor(None, lambda: SyncObjectStore(self, bucket)), self._loop)
+        return ObjectStore(self, bucket, await open_bucket(self, bucket, None, OBJECT_BUCKETS))
 
     async def delete_object_store(self, bucket: str) -> bool:
         from ..kv import BucketNotFoundError  # noqa: PLC0415

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .. import _runtime as rt
 from .._json import call_with_json_outcome
@@ -21,9 +21,11 @@ from .._lib import (
     lib,
 )
 from .._jsapi import with_json
-from ..errors import ConnectionClosedError, SwiftNatsError, TimeoutError, library_error
+from ..errors import SwiftNatsError, library_error
 from ..kv import BucketStatus, Entry, _translated, bucket_handle, kv_check, watch_options
+from ._buckets import BucketKind
 from ._handlers import settle
+from ._watch import LoopWatcher, watch_thunks
 
 if TYPE_CHECKING:  # pragma: no cover
     from .jetstream import JetStreamContext
@@ -65,89 +67,17 @@ def _complete(closure: Optional[int], outcome: Callable[[], Any]) -> None:
         rt.log.exception("swiftnats.aio: a Key-Value completion raised")
 
 
-def _on_opened(js: Optional[int], status: int, kv: Optional[int], closure: Optional[int]) -> None:
-    """A bucket opened without waiting: its handle to the future, or (nobody waits any more)
-    closed at once."""
-    try:
-        rt.enter_callback()
-        try:
-            future = rt.lookup(closure)
-            rt.unregister(closure)
-            handle = bucket_handle(kv) if status == 0 and kv else None
-            if future is None or future.done():
-                if handle is not None:
-                    handle.close()
-            elif handle is not None:
-                settle(future, handle, None)
-            else:
-                settle(future, None, _failure(status))
-        finally:
-            rt.leave_callback()
-    except BaseException:  # pragma: no cover
-        rt.log.exception("swiftnats.aio: opening a bucket raised")
+#: how a Key-Value bucket opens without blocking
+KV_BUCKETS = BucketKind(lambda *args: lib.snats_kv_bucket_create_async(*args),
+                        lambda *args: lib.snats_kv_bucket_bind_async(*args),
+                        bucket_handle, _failure).with_thunk(KV_BUCKET_HANDLER)
 
-
-async def open_bucket(js: "JetStreamContext", bucket: str, config: Optional[Dict[str, Any]]) -> rt.Handle:
-    """Creates (@p config given) or binds a bucket without blocking the loop; its handle."""
-    future: "asyncio.Future[rt.Handle]" = js._loop.create_future()
-    key = rt.register(future)
-    try:
-        with js._handle.use() as ptr:
-            if config is None:
-                kv_check(lib.snats_kv_bucket_bind_async(ptr, rt.text_arg(bucket, "bucket"), _OPENED_THUNK, key))
-            else:
-                with_json(config, lambda doc: kv_check(
-                    lib.snats_kv_bucket_create_async(ptr, rt.text_arg(bucket, "bucket"), doc, _OPENED_THUNK, key)))
-    except BaseException:
-        rt.unregister(key)
-        raise
-    try:
-        return await future
-    except asyncio.CancelledError:
-        # Cancelled after the bucket came (the task had not resumed yet): nobody takes it.
-        if future.done() and not future.cancelled() and future.exception() is None:
-            future.result().close()
-        raise
-
-
-def _on_watch(watcher: Optional[int], entry: Optional[int], closure: Optional[int]) -> None:
-    try:
-        rt.enter_callback()
-        try:
-            watch = rt.lookup(closure)
-            if watch is not None:
-                watch._queue.put_nowait(Entry._of(entry) if entry else None)
-        finally:
-            rt.leave_callback()
-    except BaseException:  # pragma: no cover
-        rt.log.exception("swiftnats.aio: a watch callback raised")
-
-
-def _on_watch_started(kv: Optional[int], status: int, watcher: Optional[int], closure: Optional[int]) -> None:
-    try:
-        rt.enter_callback()
-        try:
-            watch = rt.lookup(closure)
-            if watch is None:  # its task was cancelled before the start came: nobody takes it
-                if watcher:
-                    lib.snats_kv_watcher_destroy(watcher)
-                return
-            watch._started_with(status, watcher)
-        finally:
-            rt.leave_callback()
-    except BaseException:  # pragma: no cover
-        rt.log.exception("swiftnats.aio: starting a watch raised")
-
-
-#: put in a watch's queue by stop(): the end, for the tasks waiting
-_STOPPED: Any = object()
 
 _REVISION_THUNK = KV_REVISION_HANDLER(_on_revision)
 _ENTRY_THUNK = KV_ENTRY_HANDLER(_on_entry)
 _ENTRIES_THUNK = KV_ENTRIES_HANDLER(_on_entries)
-_WATCH_THUNK = KV_WATCH_HANDLER(_on_watch)
-_WATCH_STARTED_THUNK = KV_WATCH_STARTED_HANDLER(_on_watch_started)
-_OPENED_THUNK = KV_BUCKET_HANDLER(_on_opened)
+_WATCH_THUNK, _WATCH_STARTED_THUNK = watch_thunks(KV_WATCH_HANDLER, KV_WATCH_STARTED_HANDLER,
+                                                  lambda watcher: lib.snats_kv_watcher_destroy(watcher), "watch")
 
 
 class KeyValue:
@@ -251,91 +181,25 @@ class KeyValue:
         return await self.watch(None, **options)
 
 
-class KeyWatcher:
+class KeyWatcher(LoopWatcher[Entry]):
     """An asyncio watch (nats.py's ``KeyWatcher``): :meth:`updates`, ``async for``, :meth:`stop`."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Made by :meth:`KeyValue.watch`."""
-        self._queue: "asyncio.Queue[Any]" = asyncio.Queue()
-        self._started: "asyncio.Future[None]" = loop.create_future()
-        self._stopped = False
-        self._handle: Optional[rt.Handle] = None
-        # Registered until the watch stops: the entries and the start both come through it.
-        self._key = rt.register(self)
+    _destroy = staticmethod(lambda watcher: lib.snats_kv_watcher_destroy(watcher))
+    _kind = "kv-watcher"
 
     @classmethod
     async def _start(cls, kv: KeyValue, options: Dict[str, Any]) -> "KeyWatcher":
         """Starts the watch without blocking the loop: its consumer is made while the loop goes
         on (entries may be queued before it returns)."""
-        watch = cls(kv._loop)
-        try:
+        def start(key: int) -> None:
             with kv._handle.use() as ptr:
                 with_json(options, lambda doc: kv_check(lib.snats_kv_watch_async(
-                    ptr, None, doc, _WATCH_THUNK, _WATCH_STARTED_THUNK, watch._key)))
-        except BaseException:
-            rt.unregister(watch._key)
-            raise
-        try:
-            await watch._started
-        except asyncio.CancelledError:
-            # Cancelled while starting, or after the start came but before the task resumed:
-            # the watch is stopped now, or at its start (_started_with).
-            watch._end()
-            raise
-        return watch
+                    ptr, None, doc, _WATCH_THUNK, _WATCH_STARTED_THUNK, key)))
 
-    def _started_with(self, status: int, watcher: Optional[int]) -> None:
-        """On the loop (the dispatch queue): the watch's start; a watcher nobody waits for any
-        more (its task was cancelled) is stopped at once."""
-        if status == 0 and watcher:
-            self._handle = rt.Handle(watcher, lib.snats_kv_watcher_destroy,
-                                     lambda: ConnectionClosedError("the watch is stopped"), "kv-watcher")
-            if self._stopped:  # its task was cancelled meanwhile
-                self._handle.close()
-            elif not self._started.done():
-                self._started.set_result(None)
-            return
-        rt.unregister(self._key)
-        if not self._started.done():
-            self._started.set_exception(_failure(status))
+        return await cls._begin(kv._loop, start)
 
-    async def updates(self, timeout: float = 5.0) -> Optional[Entry]:
-        """The next entry, or None for the marker after the initial values. Raises TimeoutError,
-        and ConnectionClosedError once the watch is stopped and what it queued is read."""
-        if self._stopped and self._queue.empty():
-            raise ConnectionClosedError("the watch is stopped")
-        try:
-            item = await asyncio.wait_for(self._queue.get(), timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"no change within {timeout} s") from None
-        if item is _STOPPED:
-            self._queue.put_nowait(_STOPPED)  # for every other reader too
-            raise ConnectionClosedError("the watch is stopped")
-        entry: Optional[Entry] = item
-        return entry
+    def _item(self, pointer: int) -> Entry:
+        return Entry._of(pointer)
 
-    def __aiter__(self) -> AsyncIterator[Optional[Entry]]:
-        return self._entries()
-
-    async def _entries(self) -> AsyncIterator[Optional[Entry]]:
-        while True:
-            try:
-                yield await self.updates(3600.0)
-            except TimeoutError:
-                continue
-            except ConnectionClosedError:
-                return
-
-    async def stop(self) -> None:
-        """Stops the watch: a task waiting in :meth:`updates` or ``async for`` ends at once
-        (after what was queued)."""
-        self._end()
-
-    def _end(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        if self._handle is not None:
-            self._handle.close()
-        rt.unregister(self._key)
-        self._queue.put_nowait(_STOPPED)
+    def _failure(self, status: int) -> SwiftNatsError:
+        return _failure(status)
