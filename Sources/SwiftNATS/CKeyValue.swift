@@ -69,7 +69,7 @@ public func snats_kv_bucket_create(
     _ config: UnsafePointer<json_t>?
 ) -> Int32 {
     withHandleOut(out, "kv") {
-        let settings = config.map { JSONValue(retaining: UnsafeMutablePointer(mutating: $0)) } ?? JSONValue.object()
+        let settings = bucketSettings(config)
         return CKeyValue(try KeyValue.create(try jetStream(pointer), bucket: try requiredString(bucket, "bucket"), config: settings))
     }
 }

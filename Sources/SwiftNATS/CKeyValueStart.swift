@@ -9,50 +9,25 @@ import NATSJetStream
 // snats_kv_bucket_bind_async, snats_kv_watch_async): for event loops, which must not block
 // on an API round trip.
 
-public typealias CKeyValueBucketHandler = @convention(c) (OpaquePointer?, Int32, OpaquePointer?, UnsafeMutableRawPointer?) -> Void
 public typealias CKeyValueWatchStartedHandler = @convention(c) (OpaquePointer?, Int32, OpaquePointer?, UnsafeMutableRawPointer?)
     -> Void
-
-/// Hands an opened bucket to its handler: an owned `snats_kv`, or the failure's status.
-private func opened(
-    _ outcome: Result<KeyValue, Error>, box: CJetStream, to callback: CKeyValueBucketHandler, _ closure: UnsafeMutableRawPointer?
-) {
-    switch outcome {
-    case .success(let bucket):
-        lastErrorText.set("")
-        callback(Handle.unretained(box), CStatus.ok.rawValue, Handle.make(CKeyValue(bucket)), closure)
-    case .failure(let error):
-        callback(Handle.unretained(box), fail(error), nil, closure)
-    }
-}
 
 @_cdecl("snats_kv_bucket_create_async")
 public func snats_kv_bucket_create_async(
     _ pointer: OpaquePointer?, _ bucket: UnsafePointer<CChar>?, _ config: UnsafePointer<json_t>?,
-    _ callback: CKeyValueBucketHandler?, _ closure: UnsafeMutableRawPointer?
+    _ callback: CBucketHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    withStatus {
-        let box = try Handle.get(pointer, as: CJetStream.self, "js")
-        let callback = try required(callback, "cb")
-        let settings = config.map { JSONValue(retaining: UnsafeMutablePointer(mutating: $0)) } ?? JSONValue.object()
-        // The box, held by the completion, keeps the handle valid memory after destroy.
-        try KeyValue.create(box.jetStream, bucket: try requiredString(bucket, "bucket"), config: settings) { outcome in
-            opened(outcome, box: box, to: callback, closure)
-        }
+    openBucketAsync(pointer, callback, closure, wrap: CKeyValue.init) { js, done in
+        try KeyValue.create(js, bucket: try requiredString(bucket, "bucket"), config: bucketSettings(config), completion: done)
     }
 }
 
 @_cdecl("snats_kv_bucket_bind_async")
 public func snats_kv_bucket_bind_async(
-    _ pointer: OpaquePointer?, _ bucket: UnsafePointer<CChar>?, _ callback: CKeyValueBucketHandler?,
-    _ closure: UnsafeMutableRawPointer?
+    _ pointer: OpaquePointer?, _ bucket: UnsafePointer<CChar>?, _ callback: CBucketHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    withStatus {
-        let box = try Handle.get(pointer, as: CJetStream.self, "js")
-        let callback = try required(callback, "cb")
-        try KeyValue.bind(box.jetStream, bucket: try requiredString(bucket, "bucket")) { outcome in
-            opened(outcome, box: box, to: callback, closure)
-        }
+    openBucketAsync(pointer, callback, closure, wrap: CKeyValue.init) { js, done in
+        try KeyValue.bind(js, bucket: try requiredString(bucket, "bucket"), completion: done)
     }
 }
 

@@ -111,7 +111,7 @@ public func snats_obj_bucket_create(
     _ config: UnsafePointer<json_t>?
 ) -> Int32 {
     withHandleOut(out, "obs") {
-        let settings = config.map { JSONValue(retaining: UnsafeMutablePointer(mutating: $0)) } ?? JSONValue.object()
+        let settings = bucketSettings(config)
         return CObjectStore(try ObjectStore.create(try jetStream(pointer), bucket: try requiredString(bucket, "bucket"), config: settings))
     }
 }

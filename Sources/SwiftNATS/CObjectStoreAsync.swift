@@ -6,50 +6,25 @@ import NATSJetStream
 // wait for an API round trip, nor for a transfer. Each callback runs once, as a connection
 // event; puts and gets call their reader or writer as connection events too.
 
-public typealias CObjectBucketHandler = @convention(c) (OpaquePointer?, Int32, OpaquePointer?, UnsafeMutableRawPointer?) -> Void
 public typealias CObjectWatchStartedHandler = @convention(c) (OpaquePointer?, Int32, OpaquePointer?, UnsafeMutableRawPointer?)
     -> Void
-
-/// Hands an opened bucket to its handler: an owned `snats_obj`, or the failure's status.
-private func opened(
-    _ outcome: Result<ObjectStore, Error>, box: CJetStream, to callback: CObjectBucketHandler, _ closure: UnsafeMutableRawPointer?
-) {
-    switch outcome {
-    case .success(let store):
-        lastErrorText.set("")
-        callback(Handle.unretained(box), CStatus.ok.rawValue, Handle.make(CObjectStore(store)), closure)
-    case .failure(let error):
-        callback(Handle.unretained(box), fail(error), nil, closure)
-    }
-}
 
 @_cdecl("snats_obj_bucket_create_async")
 public func snats_obj_bucket_create_async(
     _ pointer: OpaquePointer?, _ bucket: UnsafePointer<CChar>?, _ config: UnsafePointer<json_t>?,
-    _ callback: CObjectBucketHandler?, _ closure: UnsafeMutableRawPointer?
+    _ callback: CBucketHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    withStatus {
-        let box = try Handle.get(pointer, as: CJetStream.self, "js")
-        let callback = try required(callback, "cb")
-        let settings = config.map { JSONValue(retaining: UnsafeMutablePointer(mutating: $0)) } ?? JSONValue.object()
-        // The box, held by the completion, keeps the handle valid memory after destroy.
-        try ObjectStore.create(box.jetStream, bucket: try requiredString(bucket, "bucket"), config: settings) { outcome in
-            opened(outcome, box: box, to: callback, closure)
-        }
+    openBucketAsync(pointer, callback, closure, wrap: CObjectStore.init) { js, done in
+        try ObjectStore.create(js, bucket: try requiredString(bucket, "bucket"), config: bucketSettings(config), completion: done)
     }
 }
 
 @_cdecl("snats_obj_bucket_bind_async")
 public func snats_obj_bucket_bind_async(
-    _ pointer: OpaquePointer?, _ bucket: UnsafePointer<CChar>?, _ callback: CObjectBucketHandler?,
-    _ closure: UnsafeMutableRawPointer?
+    _ pointer: OpaquePointer?, _ bucket: UnsafePointer<CChar>?, _ callback: CBucketHandler?, _ closure: UnsafeMutableRawPointer?
 ) -> Int32 {
-    withStatus {
-        let box = try Handle.get(pointer, as: CJetStream.self, "js")
-        let callback = try required(callback, "cb")
-        try ObjectStore.bind(box.jetStream, bucket: try requiredString(bucket, "bucket")) { outcome in
-            opened(outcome, box: box, to: callback, closure)
-        }
+    openBucketAsync(pointer, callback, closure, wrap: CObjectStore.init) { js, done in
+        try ObjectStore.bind(js, bucket: try requiredString(bucket, "bucket"), completion: done)
     }
 }
 

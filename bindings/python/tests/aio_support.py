@@ -55,3 +55,26 @@ class Ticker:
             await self.task
         except asyncio.CancelledError:
             pass
+
+
+async def stalled(pid: int, call, seconds: float = 0.5):
+    """Awaits @p call with the server @p pid stopped (SIGSTOP) for @p seconds: a ticker must
+    keep ticking meanwhile (the call does not block the loop), and the call completes once the
+    server answers. Returns its result."""
+    import os
+    import signal
+
+    from conftest import pause_server
+
+    pause_server(pid)
+    ticker = Ticker(0.01)
+    resume = asyncio.get_running_loop().call_later(seconds, os.kill, pid, signal.SIGCONT)
+    try:
+        result = await call
+    finally:
+        resume.cancel()
+        os.kill(pid, signal.SIGCONT)
+    await ticker.stop()
+    wanted = int(seconds / 0.01 * 0.4)
+    assert ticker.ticks >= wanted, f"the loop ticked {ticker.ticks} times in {seconds} s"
+    return result

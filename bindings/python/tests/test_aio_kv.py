@@ -20,7 +20,7 @@ from swiftnats.aio.jetstream import JetStreamContext
 from swiftnats.aio.kv import KeyValue, KeyWatcher
 from swiftnats.kv import BucketStatus, Entry
 
-from aio_support import Ticker, run
+from aio_support import stalled as stalled_by, Ticker, run
 
 
 def with_kv(js_url, body, bucket: str = "KV", **config):
@@ -586,19 +586,8 @@ def test_aio_bucket_open_watch_and_keys_do_not_block_the_loop(js_server):
             made = await js.create_key_value(bucket="NB", storage="memory")
             await made.put("a", b"1")
 
-            async def stalled(call):
-                pause_server(js_server.proc.pid)
-                ticker = Ticker(0.01)
-                resume = asyncio.get_running_loop().call_later(
-                    0.5, os.kill, js_server.proc.pid, signal.SIGCONT)
-                try:
-                    result = await call
-                finally:
-                    resume.cancel()
-                    os.kill(js_server.proc.pid, signal.SIGCONT)
-                await ticker.stop()
-                assert ticker.ticks >= 20, f"the loop ticked {ticker.ticks} times in 0.5 s"
-                return result
+            def stalled(call):
+                return stalled_by(js_server.proc.pid, call)
 
             kv = await stalled(js.key_value("NB"))
             assert (await kv.get("a")).value == b"1"

@@ -28,7 +28,7 @@ from swiftnats import aio
 from swiftnats.jetstream import JetStreamContext
 from swiftnats.obj import ObjectNotFoundError, ObjectResult, ObjectStore, ObjectWatcher
 
-from aio_support import Ticker, run
+from aio_support import Ticker, run, stalled as stalled_by
 from conftest import pause_server
 
 HELLO_DIGEST = "SHA-256=LPJNul-wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="
@@ -554,18 +554,8 @@ def test_aio_calls_use_no_executor_and_do_not_block_the_loop(js_server):
             loop.set_default_executor(NoExecutor())  # until the close (connecting and closing use one)
             js = nc.jetstream()
 
-            async def stalled(call):
-                pause_server(js_server.proc.pid)
-                ticker = Ticker(0.01)
-                resume = loop.call_later(0.5, os.kill, js_server.proc.pid, signal.SIGCONT)
-                try:
-                    result = await call
-                finally:
-                    resume.cancel()
-                    os.kill(js_server.proc.pid, signal.SIGCONT)
-                await ticker.stop()
-                assert ticker.ticks >= 20, f"the loop ticked {ticker.ticks} times in 0.5 s"
-                return result
+            def stalled(call):
+                return stalled_by(js_server.proc.pid, call)
 
             await stalled(js.create_object_store(bucket="files", storage="memory"))
             obs = await stalled(js.object_store("files"))
