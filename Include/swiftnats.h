@@ -3488,7 +3488,8 @@ snats_status snats_obj_add_bucket_link_async(snats_obj *obs, const char *name, c
  * @param meta Copied (as snats_obj_put()'s). @param reader Required; it should not block for
  *        long (it holds up the connection's other events). @param cb Required.
  * @param closure Passed to @p reader and @p cb; it must stay valid until @p cb has run.
- * @retval SNATS_OK @p cb will run exactly once, after the last call of @p reader.
+ * @retval SNATS_OK @p cb will run exactly once, after the last call of @p reader. A lookup
+ *         of the object it replaces failing otherwise than not-found fails it before any read.
  * @retval SNATS_INVALID_ARG a NULL argument, a bad meta. Others: the lookup could not be sent.
  */
 snats_status snats_obj_put_async(snats_obj *obs, const json_t *meta, snats_obj_reader reader, snats_json_handler cb,
@@ -3497,11 +3498,13 @@ snats_status snats_obj_put_async(snats_obj *obs, const json_t *meta, snats_obj_r
 /**
  * @brief As snats_obj_get(), without waiting: @p writer is called with each chunk as it comes
  *        (a connection event, one call at a time, in order); @p cb gets the info once the size
- *        and digest are checked, or the failure (SNATS_TIMEOUT: no chunk came for the
- *        context's timeout). No call of @p writer comes after @p cb.
+ *        and digest are checked, or the failure (SNATS_TIMEOUT: no chunk came for a whole
+ *        period of the context's timeout, checked once a period). No call of @p writer
+ *        comes after @p cb.
  * @param name Copied. @param writer Required; it should not block for long. @param cb Required.
  * @param closure Passed to @p writer and @p cb; it must stay valid until @p cb has run.
  * @retval SNATS_OK @p cb will run exactly once. @retval SNATS_INVALID_ARG a NULL argument.
+ * Others: the lookup could not be sent.
  */
 snats_status snats_obj_get_async(snats_obj *obs, const char *name, snats_obj_writer writer, snats_json_handler cb,
                                  void *closure);

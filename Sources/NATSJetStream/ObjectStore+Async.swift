@@ -64,8 +64,7 @@ extension ObjectStore {
     {
         try Self.checkName(name)
         try info(name) { [self] existing in
-            // As the blocking form: whatever the lookup's failure, there is no object to keep.
-            Self.then(Result { try Self.checkReplaceable(name, by: try? existing.get()) }, completion) {
+            Self.then(Result { try Self.checkReplaceable(name, by: try Self.existing(existing)) }, completion) {
                 let info = linkInfo(name, bucket: targetBucket, object: object)
                 try publishMeta(info) { completion($0.map { _ in info }) }
             }
@@ -101,7 +100,7 @@ extension ObjectStore {
         try Self.checkName(meta.name)
         guard meta.chunkSize > 0 else { throw NATSError.invalidArgument("chunk size must be positive") }
         let upload = ObjectUpload(store: self, meta: meta, reader: reader, completion: completion)
-        try info(meta.name, showDeleted: true) { previous in upload.begin(replacing: try? previous.get()) }
+        try info(meta.name, showDeleted: true) { previous in upload.begin(replacing: previous) }
     }
 
     /// As the blocking `get`: `writer` is called with each chunk, in order, as the chunks

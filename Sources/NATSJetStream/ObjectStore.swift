@@ -106,7 +106,7 @@ public final class ObjectStore {
     public func put(_ meta: ObjectMeta, reader: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> JSONValue {
         try Self.checkName(meta.name)
         guard meta.chunkSize > 0 else { throw NATSError.invalidArgument("chunk size must be positive") }
-        let previous = try? info(meta.name, showDeleted: true)
+        let previous = try Self.existing(Result { try self.info(meta.name, showDeleted: true) })
         let nuid = SharedNUID.next()
         let chunks = chunkSubject(nuid)
         var hasher = SHA256Hasher()
@@ -144,9 +144,13 @@ public final class ObjectStore {
         do {
             try publishMeta(info)
         } catch {
-            // Chunks nothing refers to: gone with the failed put.
-            _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunks))
-            throw error
+            // An info whose ack did not come may be stored: its chunks must then stay.
+            let stored = Self.outcomeUnknown(error) ? try? self.info(meta.name, showDeleted: true) : nil
+            if stored?.string("nuid") != nuid {
+                // Chunks nothing refers to: gone with the failed put.
+                _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunks))
+                throw error
+            }
         }
         if let old = Self.replacedChunks(previous, by: nuid) {
             _ = try? jetStream.purgeStream(streamName, PurgeRequest(filter: chunkSubject(old)))
@@ -257,7 +261,7 @@ public final class ObjectStore {
 
     private func addLink(_ name: String, bucket targetBucket: String, object: String?) throws -> JSONValue {
         try Self.checkName(name)
-        try Self.checkReplaceable(name, by: try? info(name))
+        try Self.checkReplaceable(name, by: try Self.existing(Result { try self.info(name) }))
         let info = linkInfo(name, bucket: targetBucket, object: object)
         try publishMeta(info)
         return info
@@ -315,6 +319,24 @@ public final class ObjectStore {
                 if info.bool("deleted") == true && !showDeleted { throw Self.notFound(name) }
                 return info
             }
+    }
+
+    /// A lookup's outcome as the object's info or none; a failure other than not-found leaves
+    /// what is stored unknown, and is thrown.
+    static func existing(_ lookup: Result<JSONValue, Error>) throws -> JSONValue? {
+        do {
+            return try lookup.get()
+        } catch let error as JetStreamError where error.apiCode == 404 && error.errorCode == JetStreamError.ErrorCode.messageNotFound {
+            return nil
+        }
+    }
+
+    /// Whether a publish failed without knowing if the server stored it (no ack came).
+    static func outcomeUnknown(_ error: Error) -> Bool {
+        switch error as? NATSError {
+        case .timeout, .connectionLost, .connectionClosed: return true
+        default: return false
+        }
     }
 
     static func notFound(_ name: String) -> JetStreamError {

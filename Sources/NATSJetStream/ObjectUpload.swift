@@ -56,6 +56,11 @@ struct UploadState {
         inFlight -= 1
     }
 
+    /// Before any read: the put will not go on.
+    mutating func abandon() {
+        finished = true
+    }
+
     mutating func acked(_ error: Error?) {
         inFlight -= 1
         if let error, failure == nil { failure = error }
@@ -97,9 +102,17 @@ public final class ObjectUpload {
 
     private var chunkSubject: String { store.chunkSubject(nuid) }
 
-    /// Starts the reads; `previous` is the info this put replaces.
-    func begin(replacing previous: JSONValue?) {
-        lock.withLock { self.previous = previous }
+    /// Starts the reads once the lookup of the info this put replaces came back (a lookup
+    /// that failed otherwise than not-found fails the put: the chunks it would leave behind
+    /// are unknown).
+    func begin(replacing lookup: Result<JSONValue, Error>) {
+        do {
+            let previous = try ObjectStore.existing(lookup)
+            lock.withLock { self.previous = previous }
+        } catch {
+            lock.withLock { state.abandon() }
+            return completion(.failure(error))
+        }
         pump()
     }
 
@@ -147,16 +160,30 @@ public final class ObjectUpload {
         let info = store.objectInfo(meta, nuid: nuid, size: size, chunks: chunks, digest: &hasher)
         do {
             try store.publishMeta(info) { [self] published in
-                if case .failure(let error) = published { return abandon(error) }
-                guard let old = ObjectStore.replacedChunks(lock.withLock({ previous }), by: nuid) else {
-                    return completion(.success(info))
+                guard case .failure(let error) = published else { return stored(info) }
+                guard ObjectStore.outcomeUnknown(error) else { return abandon(error) }
+                // No ack: the info may be stored all the same, and its chunks must then stay.
+                do {
+                    try store.info(meta.name, showDeleted: true) { [self] found in
+                        if (try? found.get())?.string("nuid") == nuid { return stored(info) }
+                        abandon(error)
+                    }
+                } catch {
+                    abandon(error)
                 }
-                // As the blocking put: the old chunks' purge failing leaves the put done.
-                purge(old) { [self] in completion(.success(info)) }
             }
         } catch {
             abandon(error)
         }
+    }
+
+    /// The info is in: the replaced object's chunks go (as the blocking put, their purge
+    /// failing leaves the put done).
+    private func stored(_ info: JSONValue) {
+        guard let old = ObjectStore.replacedChunks(lock.withLock({ previous }), by: nuid) else {
+            return completion(.success(info))
+        }
+        purge(old) { [self] in completion(.success(info)) }
     }
 
     /// Chunks nothing refers to go with the failed put.

@@ -139,6 +139,25 @@ final class ObjectStoreAsyncTests: JetStreamTestCase {
         XCTAssertThrowsError(try objects.put(ObjectMeta(name: "x", chunkSize: 0), reader: reader([], piece: 1)) { _ in XCTFail("ran") })
     }
 
+    /// A lookup that fails otherwise than "no such object" says nothing of what is stored: a
+    /// put or a link then fails with that cause (here the missing bucket, 10059) instead of
+    /// going on as if the name were free.
+    func testLookupsThatFailOtherwiseThanNotFoundStopPutsAndLinks() throws {
+        let objects = try store()
+        let target = try objects.put("target", [1])
+        try ObjectStore.delete(js, bucket: "ASYNC")
+        let isMissingBucket: (Error) -> Bool = { ($0 as? JetStreamError)?.errorCode == JetStreamError.ErrorCode.streamNotFound }
+        XCTAssertThrowsError(try objects.put("x", [1])) { XCTAssertTrue(isMissingBucket($0), "\($0)") }
+        XCTAssertThrowsError(try objects.addLink("l", to: target)) { XCTAssertTrue(isMissingBucket($0), "\($0)") }
+        guard case .failure(let put) = try outcome("put", { done in
+            try objects.put(ObjectMeta(name: "x"), reader: reader([1], piece: 1), completion: done)
+        }) else { return XCTFail("a put into a deleted bucket succeeded") }
+        XCTAssertTrue(isMissingBucket(put), "\(put)")
+        guard case .failure(let link) = try outcome("link", { done in try objects.addLink("l", to: target, completion: done) })
+        else { return XCTFail("a link in a deleted bucket succeeded") }
+        XCTAssertTrue(isMissingBucket(link), "\(link)")
+    }
+
     // MARK: the state machines, without sockets
 
     func testAnUploadReadsWithinItsWindowAndFinishesAfterTheLastAck() {

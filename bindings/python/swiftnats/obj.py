@@ -103,6 +103,8 @@ class _Reader:
                 self._offset += len(chunk)
             else:
                 chunk = self._file.read(capacity)  # type: ignore[union-attr]
+                if chunk is not None and len(chunk) > capacity:
+                    raise ValueError(f"read({capacity}) returned {len(chunk)} bytes")
             if chunk:
                 ctypes.memmove(buffer, bytes(chunk), len(chunk))
             return len(chunk)

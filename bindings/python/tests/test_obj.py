@@ -502,6 +502,34 @@ def test_aio_buckets_and_objects(js_url, tmp_path):
     run(main())
 
 
+class Overfilling(io.RawIOBase):
+    """A binary file whose reads give more than they are asked for."""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        return b"y" * (n + 10)
+
+
+def test_a_reader_returning_more_than_asked_fails_the_put(js_url, js):
+    """The library's buffer holds what it asked for: a file object that gives more is refused
+    before anything is copied (sync and asyncio alike)."""
+    obs = js.create_object_store(bucket="over")
+    with pytest.raises(ValueError, match="returned"):
+        obs.put("too-much", Overfilling(), meta={"options": {"max_chunk_size": 1000}})
+    assert messages(js, "over") == 0
+
+    async def main():
+        async with await aio.connect(js_url) as nc:
+            aobs = await nc.jetstream().object_store("over")
+            with pytest.raises(ValueError, match="returned"):
+                await aobs.put("too-much", Overfilling(), meta={"options": {"max_chunk_size": 1000}})
+
+    run(main())
+    assert messages(js, "over") == 0
+
+
 def test_aio_reader_raises(js_url):
     async def main():
         async with await aio.connect(js_url) as nc:

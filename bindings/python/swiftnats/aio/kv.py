@@ -59,7 +59,10 @@ def _complete(closure: Optional[int], outcome: Callable[[], Any]) -> None:
             future = rt.lookup(closure)
             rt.unregister(closure)
             if future is not None:
-                result, error = outcome()
+                try:
+                    result, error = outcome()
+                except BaseException as failure:  # the outcome unreadable: the awaiting task gets why
+                    result, error = None, failure
                 settle(future, result, error)
         finally:
             rt.leave_callback()

@@ -71,8 +71,26 @@ class _Transfer:
 
 
 def _on_chunk(data: Optional[int], length: int, closure: Optional[int]) -> int:
-    transfer = rt.lookup(closure)
-    return transfer.write(ctypes.string_at(data or 0, length) if length else b"") if transfer is not None else 1
+    """A get's chunk to its writer; anything but 0 stops the get (an exception escaping here
+    would read as 0, "go on", and lose the chunk)."""
+    try:
+        rt.enter_callback()
+        try:
+            transfer = rt.lookup(closure)
+            if transfer is None:
+                return 1
+            try:
+                chunk = ctypes.string_at(data or 0, length) if length else b""
+            except BaseException as error:
+                if transfer.writer is not None:
+                    transfer.writer.error = error
+                return 1
+            return transfer.write(chunk)
+        finally:
+            rt.leave_callback()
+    except BaseException:  # pragma: no cover
+        rt.log.exception("swiftnats.aio: an object chunk's callback raised")
+        return 1
 
 
 def _on_transfer_done(status: int, value: Optional[int], closure: Optional[int]) -> None:
@@ -82,7 +100,10 @@ def _on_transfer_done(status: int, value: Optional[int], closure: Optional[int])
             transfer = rt.lookup(closure)
             rt.unregister(closure)  # called once, after the last read or write
             if transfer is not None:
-                transfer.done(status, value)
+                try:
+                    transfer.done(status, value)
+                except BaseException as error:  # the info unreadable: the awaiting task gets why
+                    settle(transfer.future, None, error)
         finally:
             rt.leave_callback()
     except BaseException:  # pragma: no cover
