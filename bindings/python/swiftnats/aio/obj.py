@@ -85,7 +85,8 @@ def _on_chunk(data: Optional[int], length: int, closure: Optional[int]) -> int:
                 if transfer.writer is not None:
                     transfer.writer.error = error
                 return 1
-            return transfer.write(chunk)
+            written: int = transfer.write(chunk)
+            return written
         finally:
             rt.leave_callback()
     except BaseException:  # pragma: no cover
