@@ -166,6 +166,10 @@ install: build
 	install -m 0644 Include/swiftnats.h $(DESTDIR)$(PREFIX)/include/swiftnats.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' pkgconfig/swiftnats.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/swiftnats.pc
+	install -d $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats
+	sed -e 's|@VERSION@|$(VERSION)|' cmake/swiftnatsConfig.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats/swiftnatsConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|' cmake/swiftnatsConfigVersion.cmake.in \
+	    > $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats/swiftnatsConfigVersion.cmake
 	install -m 0755 $(RELEASE)/snats $(DESTDIR)$(PREFIX)/bin/snats
 	strip $(DESTDIR)$(PREFIX)/bin/snats
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null && [ "$$(id -u)" = 0 ]; then ldconfig; fi
@@ -173,7 +177,10 @@ install: build
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libswiftnats.so.0 $(DESTDIR)$(PREFIX)/lib/libswiftnats.so \
 	    $(DESTDIR)$(PREFIX)/include/swiftnats.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/swiftnats.pc \
+	    $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats/swiftnatsConfig.cmake \
+	    $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats/swiftnatsConfigVersion.cmake \
 	    $(DESTDIR)$(PREFIX)/bin/snats
+	-rmdir $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats 2>/dev/null
 
 clean:
 	rm -rf $(OUT)

@@ -21,4 +21,24 @@ done
 ldd "$out/demo" | grep -q "$prefix/lib/libswiftnats.so.0" || { echo "demo does not link the installed library" >&2; exit 1; }
 RUN_ALL="$here/bindings/c/examples/run_all.sh" BINDIR="$out" \
     "$here/scripts/with-server.sh" sh -c '"$RUN_ALL" "$NATS_URL" "$BINDIR"' 
+# The CMake route: find_package(swiftnats) and its imported target, in the example project
+# (a version the installed one does not meet must be refused).
+if command -v cmake >/dev/null; then
+    cmake -S "$here/bindings/c/cmake-example" -B "$out/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_BUILD_RPATH="$prefix/lib" >"$out/cmake.log" 2>&1 || { cat "$out/cmake.log"; exit 1; }
+    cmake --build "$out/cmake" >>"$out/cmake.log" 2>&1 || { cat "$out/cmake.log"; exit 1; }
+    ldd "$out/cmake/demo" | grep -q "$prefix/lib/libswiftnats.so.0" || { echo "the CMake demo does not link the installed library" >&2; exit 1; }
+    DEMO="$out/cmake/demo" "$here/scripts/with-server.sh" sh -c '"$DEMO" "$NATS_URL"' >"$out/cmake-demo.log" 2>&1 \
+        || { cat "$out/cmake-demo.log"; echo "the CMake-built demo failed" >&2; exit 1; }
+    mkdir -p "$out/too-new"
+    printf 'cmake_minimum_required(VERSION 3.16)\nproject(p C)\nfind_package(swiftnats 99 REQUIRED)\n' > "$out/too-new/CMakeLists.txt"
+    if cmake -S "$out/too-new" -B "$out/too-new/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null 2>&1; then
+        echo "find_package(swiftnats 99) was accepted by version $(cat "$prefix/lib/cmake/swiftnats/swiftnatsConfigVersion.cmake" | grep -o '"[0-9.]*"')" >&2
+        exit 1
+    fi
+    echo "CMake route (find_package(swiftnats), swiftnats::swiftnats): ok"
+else
+    echo "check-install.sh: no cmake, the CMake route is not checked" >&2
+    [ -z "${CI:-}" ] || exit 1
+fi
 echo "installed route: ok"

