@@ -33,7 +33,7 @@ export NATS_SERVER_BIN := $(shell scripts/find-nats-server.sh 2>/dev/null)
 # .venv beside Debian's (2.9.10), so that the suites run against both.
 CURRENT_NATS_SERVER := $(CURDIR)/.venv/bin/nats-server
 
-.PHONY: all build deps demo test test-types test-swift test-c test-python test-install test-wheel wheel test-current-server memcheck tsan asan bench bench-scale install uninstall clean
+.PHONY: all build deps demo test test-header test-types test-swift test-c test-python test-install test-wheel wheel test-current-server memcheck tsan asan bench bench-scale install uninstall clean
 
 all: build
 
@@ -61,7 +61,11 @@ $(OUT)/examples/%: bindings/c/examples/%.c Include/swiftnats.h build
 
 # ---------------------------------------------------------------- tests ---
 test: deps build
-	@$(MAKE) --no-print-directory test-types test-swift test-python test-install test-wheel memcheck test-c test-current-server
+	@$(MAKE) --no-print-directory test-header test-types test-swift test-python test-install test-wheel memcheck test-c test-current-server
+
+# The header alone as C11/C17 and C++11-20 with -pedantic, and clang's -Wdocumentation.
+test-header:
+	scripts/check-header.sh
 
 # The Python package's annotations, checked as strictly as mypy can.
 test-types:

@@ -124,7 +124,7 @@ json_t *snats_json_incref(json_t *json);
 
 /**
  * @brief Parses JSON text (any value, not only objects or arrays), strictly (RFC 8259): valid
- *        UTF-8, no `\u0000`, integers within int64, at most 2048 levels of nesting, nothing
+ *        UTF-8, no U+0000, integers within int64, at most 2048 levels of nesting, nothing
  *        after the value but whitespace. The same parser reads every JSON body the library
  *        receives (RPC requests and replies, micro documents).
  * @param[out] json On SNATS_OK a new reference; else NULL.
@@ -440,7 +440,7 @@ snats_status snats_options_set_secure(snats_options *opts, bool secure);
 snats_status snats_options_set_tls_ca_file(snats_options *opts, const char *path);
 
 /** @brief Presents a client certificate (PEM chain and PEM private key) to servers that ask.
- *  @param opts Borrowed. @param cert_path, key_path Copied; both NULL to clear.
+ *  @param opts Borrowed. @param cert_path Copied. @param key_path Copied; both NULL to clear.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL, or only one path given. */
 snats_status snats_options_set_tls_client_cert(snats_options *opts, const char *cert_path, const char *key_path);
 
@@ -491,8 +491,8 @@ snats_status snats_options_set_nkey_seed_file(snats_options *opts, const char *p
 snats_status snats_options_set_credentials_file(snats_options *opts, const char *path);
 
 /** @brief Authenticates with a user JWT and nonce signatures from the application's handlers.
- *  @param opts Borrowed. @param jwt_cb, sig_cb Both, or both NULL to clear.
- *  @param jwt_closure, sig_closure Passed to the handlers.
+ *  @param opts Borrowed. @param jwt_cb With @p sig_cb, or both NULL to clear. @param sig_cb
+ *  With @p jwt_cb. @param jwt_closure Passed to @p jwt_cb. @param sig_closure Passed to @p sig_cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL, or only one handler given. */
 snats_status snats_options_set_user_credentials_callbacks(snats_options *opts, snats_user_jwt_handler jwt_cb,
                                                           void *jwt_closure, snats_signature_handler sig_cb,
@@ -663,7 +663,7 @@ snats_status snats_publish(snats_conn *conn, const char *subject, const void *da
  * block, payload; reply 0 for none, header block 0 for a plain PUB), then the subject, reply,
  * raw header block and payload bytes, unpadded and not NUL-terminated. Records follow each
  * other and fill exactly @p len bytes. A header block starts with `NATS/1.0` and ends with
- * an empty line (`\r\n\r\n`).
+ * an empty line (CRLF CRLF).
  *
  * Records are checked one at a time as they are published: a bad record (cut short, a bad
  * subject or reply, a malformed header block, over max_payload), or one the connection
@@ -843,7 +843,8 @@ snats_status snats_conn_rtt(int64_t *rtt_us, snats_conn *conn, int64_t timeout_m
 
 /**
  * @brief Reads the traffic counters. Any out-pointer may be NULL.
- * @param[out] in_msgs, in_bytes, out_msgs, out_bytes Messages and payload bytes received and sent.
+ * @param[out] in_msgs Messages received. @param[out] in_bytes Their payload bytes.
+ * @param[out] out_msgs Messages sent. @param[out] out_bytes Their payload bytes.
  * @param conn Borrowed.
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG @p conn is NULL.
  * Blocks: no. Threads: any.
@@ -1128,8 +1129,9 @@ snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *b
  *        Never waits. One call instead of snats_dispatch_queue_dispatch() and
  *        snats_dispatch_queue_next_msgs(): a callback that the read made (a request's
  *        completion) runs in the same turn, and the descriptor is settled once, at the end.
- * @param queue Borrowed. @param max_callbacks > 0. @param buffer, capacity, max_msgs, used,
- *        count As snats_dispatch_queue_next_msgs().
+ * @param queue Borrowed. @param max_callbacks > 0. @param buffer As
+ *        snats_dispatch_queue_next_msgs()'s. @param capacity Likewise. @param max_msgs Likewise.
+ * @param[out] used Likewise. @param[out] count Likewise.
  * @param[out] ran Optional: how many callbacks ran (also with SNATS_BUFFER_TOO_SMALL).
  * @retval SNATS_OK               *ran callbacks ran and *count messages were taken (either may be 0).
  * @retval SNATS_BUFFER_TOO_SMALL the first record needs *used bytes; it stays queued (the
@@ -1154,7 +1156,8 @@ snats_status snats_dispatch_queue_wake(snats_dispatch_queue *queue);
 /**
  * @brief Messages and bytes (payload and headers) waiting in the queue's subscriptions (those
  *        bound to it, with or without a callback; connection events are not counted).
- * @param[out] msgs, bytes Current counts; either may be NULL.
+ * @param[out] msgs Current count of messages; may be NULL. @param[out] bytes Of their bytes;
+ *             may be NULL.
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG NULL @p queue.
  * Blocks: no. Threads: any.
  */
@@ -1360,7 +1363,8 @@ snats_status snats_sub_set_pending_limits(snats_sub *sub, int max_msgs, int64_t 
 
 /**
  * @brief Reads how many messages and bytes wait for delivery. Either out-pointer may be NULL.
- * @param[out] msgs, bytes Current counts. @param sub Borrowed.
+ * @param[out] msgs Current count of messages. @param[out] bytes Of their bytes. @param sub
+ *             Borrowed.
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG @p sub is NULL.
  * Blocks: no. Threads: any.
  */
@@ -1815,7 +1819,8 @@ snats_status snats_micro_request_respond_json(snats_micro_request *req, const js
  * @brief Answers with an error: headers `Nats-Service-Error: description` and
  *        `Nats-Service-Error-Code: code`, @p data as the body. Counted in num_errors, and
  *        last_error becomes "code:description".
- * @param req Borrowed. @param code, description Borrowed for the call; both non-empty.
+ * @param req Borrowed. @param code Borrowed for the call; non-empty. @param description
+ *        Borrowed for the call; non-empty.
  * @param headers Borrowed for the call: more headers to send; NULL for none.
  * @param data Borrowed for the call; NULL allowed when @p len is 0.
  * @retval SNATS_OK sent. @retval SNATS_INVALID_ARG NULL, or an empty code or description.
@@ -1879,7 +1884,8 @@ typedef void (*snats_json_handler)(snats_status status, const json_t *value, voi
 
 /**
  * @brief As snats_micro_ping() without waiting: @p cb runs once with the documents gathered.
- * @param conn Borrowed. @param name, id, timeout_ms, max_replies As snats_micro_ping().
+ * @param conn Borrowed. @param name As snats_micro_ping(). @param id As snats_micro_ping().
+ * @param timeout_ms As snats_micro_ping(). @param max_replies As snats_micro_ping().
  * @param cb Required. @param closure Passed to @p cb; must stay valid until @p cb has run.
  * @retval SNATS_OK the PING is sent; @p cb will run exactly once.
  * @retval SNATS_INVALID_ARG NULL @p conn or @p cb, an id without a name, a bad name,
@@ -2180,7 +2186,8 @@ snats_status snats_rpc_client_call(json_t **result, json_t **error, snats_rpc_cl
 /**
  * @brief Sends a call and returns at once; snats_rpc_client_get_response() collects it.
  * @param[out] id On SNATS_OK the call's id (never 0); else 0.
- * @param client Borrowed. @param method, params As snats_rpc_client_call().
+ * @param client Borrowed. @param method As snats_rpc_client_call().
+ * @param params As snats_rpc_client_call().
  * @retval SNATS_OK sent. Others as snats_rpc_client_call(), and SNATS_ILLEGAL_STATE.
  * Blocks: no. Threads: any.
  */
@@ -2191,7 +2198,8 @@ snats_status snats_rpc_client_call_async(uint64_t *id, snats_rpc_client *client,
  * @brief Waits for the outcome of a call sent with snats_rpc_client_call_async(). Once an
  *        outcome is returned the id is forgotten; after SNATS_TIMEOUT the call stays pending
  *        (ask again, or snats_rpc_client_cancel() it).
- * @param[out] result, error As snats_rpc_client_call(). @param client Borrowed.
+ * @param[out] result As snats_rpc_client_call(). @param[out] error As snats_rpc_client_call().
+ * @param client Borrowed.
  * @param id From snats_rpc_client_call_async(). @param timeout_ms > 0.
  * @retval SNATS_OK, SNATS_RPC_ERROR, SNATS_TIMEOUT, SNATS_CALL_LOST as snats_rpc_client_call()
  *         (a lost call is forgotten).
@@ -2210,7 +2218,8 @@ snats_status snats_rpc_client_cancel(snats_rpc_client *client, uint64_t id);
  * @brief Sends a call whose outcome goes to @p cb: once, with the result, the error,
  *        SNATS_TIMEOUT after @p timeout_ms, or SNATS_CALL_LOST as soon as its server went
  *        silent for two liveness intervals.
- * @param client Borrowed. @param method, params As snats_rpc_client_call(). @param timeout_ms > 0.
+ * @param client Borrowed. @param method As snats_rpc_client_call().
+ * @param params As snats_rpc_client_call(). @param timeout_ms > 0.
  * @param cb Called once. @param closure Passed to @p cb.
  * @retval SNATS_OK sent (@p cb will be called). Others as snats_rpc_client_call_async() (@p cb
  *         will not be called).
@@ -2239,7 +2248,8 @@ snats_status snats_rpc_client_call_batch(json_t **results, snats_rpc_client *cli
  * @brief Calls a streaming method; read its items with snats_rpc_stream_next(). A method that
  *        does not stream gives its result as the one item.
  * @param[out] stream On SNATS_OK owned (snats_rpc_stream_destroy()); else NULL.
- * @param client Borrowed. @param method, params As snats_rpc_client_call().
+ * @param client Borrowed. @param method As snats_rpc_client_call().
+ * @param params As snats_rpc_client_call().
  * @param timeout_ms > 0: the longest wait for each item.
  * @retval SNATS_OK sent. Others as snats_rpc_client_call_async().
  * Blocks: no. Threads: any.
@@ -2268,7 +2278,8 @@ snats_status snats_rpc_stream_next(json_t **item, json_t **error, snats_rpc_stre
  *                    stops the stream early and must be called in any case, before or after
  *                    the end (snats_rpc_stream_next() on it is SNATS_ILLEGAL_STATE). Else NULL.
  *                    @p cb may run before it is set.
- * @param client Borrowed. @param method, params As snats_rpc_client_call().
+ * @param client Borrowed. @param method As snats_rpc_client_call().
+ * @param params As snats_rpc_client_call().
  * @param timeout_ms > 0: the longest wait for each item. Past it the stream ends with
  *                   SNATS_TIMEOUT (unlike snats_rpc_stream_next(), which may be called again).
  * @param cb Required. Called with SNATS_OK and the item (borrowed for the call) for each
