@@ -1270,15 +1270,15 @@ snats_status snats_subscribe_dedicated(snats_sub **sub, snats_conn *conn, const 
  * @brief Takes the next message of a synchronous subscription, waiting for one.
  * @param[out] msg On SNATS_OK owned (snats_msg_release()); else NULL.
  * @param sub        Borrowed.
- * @param timeout_ms > 0.
+ * @param timeout_ms > 0, or 0 to poll: the message queued now, or SNATS_TIMEOUT at once.
  * @retval SNATS_OK                   *msg holds the message.
- * @retval SNATS_TIMEOUT              none within @p timeout_ms.
+ * @retval SNATS_TIMEOUT              none within @p timeout_ms (none queued, for a poll).
  * @retval SNATS_MAX_DELIVERED        the auto-unsubscribe count was delivered.
  * @retval SNATS_INVALID_SUBSCRIPTION unsubscribed (or drained and empty).
  * @retval SNATS_CONNECTION_CLOSED    the connection closed.
  * @retval SNATS_ILLEGAL_STATE        @p sub has a callback.
- * @retval SNATS_INVALID_ARG          a NULL argument or timeout_ms <= 0.
- * Blocks: up to @p timeout_ms. Threads: any.
+ * @retval SNATS_INVALID_ARG          a NULL argument or timeout_ms < 0.
+ * Blocks: up to @p timeout_ms (a poll: no). Threads: any.
  */
 snats_status snats_sub_next_msg(snats_msg **msg, snats_sub *sub, int64_t timeout_ms);
 
@@ -1298,7 +1298,7 @@ snats_status snats_sub_next_msg(snats_msg **msg, snats_sub *sub, int64_t timeout
  * @param buffer     Borrowed; written up to *used.
  * @param capacity   Bytes available at @p buffer.
  * @param max_msgs   > 0.
- * @param timeout_ms > 0.
+ * @param timeout_ms > 0, or 0 to poll (what is queued now, or SNATS_TIMEOUT at once).
  * @param[out] used  Bytes written; with SNATS_BUFFER_TOO_SMALL, the size the first record needs.
  * @param[out] count Messages written.
  * @retval SNATS_OK                   *count >= 1 messages in @p buffer.
@@ -1308,8 +1308,8 @@ snats_status snats_sub_next_msg(snats_msg **msg, snats_sub *sub, int64_t timeout
  * @retval SNATS_INVALID_SUBSCRIPTION unsubscribed (or drained and empty).
  * @retval SNATS_CONNECTION_CLOSED    the connection closed.
  * @retval SNATS_ILLEGAL_STATE        @p sub has a callback.
- * @retval SNATS_INVALID_ARG          a NULL argument, max_msgs <= 0 or timeout_ms <= 0.
- * Blocks: up to @p timeout_ms. Threads: any.
+ * @retval SNATS_INVALID_ARG          a NULL argument, max_msgs <= 0 or timeout_ms < 0.
+ * Blocks: up to @p timeout_ms (a poll: no). Threads: any.
  */
 snats_status snats_sub_next_msgs(snats_sub *sub, void *buffer, size_t capacity, size_t max_msgs,
                                  int64_t timeout_ms, size_t *used, size_t *count);

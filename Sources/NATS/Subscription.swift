@@ -394,7 +394,8 @@ public final class Subscription: DeliveryTask {
         if drained { connection.subscriptionEnded(self) }
     }
 
-    /// Waits for the next message of a synchronous subscription.
+    /// Waits for the next message of a synchronous subscription; a timeout of 0 polls (the
+    /// message queued now, or `timeout` at once).
     public func next(timeoutMilliseconds: Int64) throws -> Message {
         let taken = try take(
             maxMessages: 1, maxBytes: Int.max, size: { _ in 0 }, holdsBatch: false,
@@ -424,7 +425,7 @@ public final class Subscription: DeliveryTask {
         maxMessages: Int, maxBytes: Int, size: (Message) -> Int, holdsBatch: Bool, timeoutMilliseconds: Int64
     ) throws -> [Message] {
         guard isSynchronous else { throw NATSError.illegalState("next message called on an asynchronous subscription") }
-        guard timeoutMilliseconds > 0 else { throw NATSError.invalidArgument("timeout must be positive") }
+        guard timeoutMilliseconds >= 0 else { throw NATSError.invalidArgument("timeout must not be negative") }
         guard maxMessages > 0 else { throw NATSError.invalidArgument("maxMessages must be positive") }
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         condition.lock()
@@ -443,6 +444,11 @@ public final class Subscription: DeliveryTask {
                 if drained { connection.subscriptionEnded(self) }
                 if reachedMax { throw NATSError.maxMessagesDelivered }
                 throw connection.isClosed ? NATSError.connectionClosed : NATSError.invalidSubscription("subscription is closed")
+            }
+            if timeoutMilliseconds == 0 {
+                // A poll: what is queued now, or nothing.
+                condition.unlock()
+                throw NATSError.timeout("no message pending")
             }
             consumerWaiting = true
             let signalled = condition.wait(until: deadline)

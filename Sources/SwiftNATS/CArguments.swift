@@ -38,6 +38,12 @@ func payloadBytes(_ data: UnsafeRawPointer?, _ length: Int) throws -> UnsafeRawB
     return UnsafeRawBufferPointer(start: data, count: length)
 }
 
+/// A wait that may be 0: a poll.
+func pollOrTimeout(_ milliseconds: Int64) throws -> Int64 {
+    guard milliseconds >= 0 else { throw NATSError.invalidArgument("timeout_ms must not be negative, got \(milliseconds)") }
+    return milliseconds
+}
+
 func positiveTimeout(_ milliseconds: Int64) throws -> Int64 {
     guard milliseconds > 0 else { throw NATSError.invalidArgument("timeout_ms must be greater than 0, got \(milliseconds)") }
     return milliseconds

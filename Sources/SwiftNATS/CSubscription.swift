@@ -164,7 +164,7 @@ public func snats_sub_next_msg(
     out?.pointee = nil
     return withStatus {
         let out = try required(out, "msg")
-        let message = try subscription(pointer).next(timeoutMilliseconds: positiveTimeout(timeout))
+        let message = try subscription(pointer).next(timeoutMilliseconds: pollOrTimeout(timeout))
         out.pointee = ownedMessageHandle(message)
     }
 }
@@ -177,7 +177,7 @@ public func snats_sub_next_msgs(
     copyOutBatch(buffer, capacity, maxMessages, used, count) { limit in
         try subscription(pointer).next(
             maxMessages: maxMessages, maxBytes: limit, size: { PackedMessage.size(of: $0.storage) },
-            timeoutMilliseconds: positiveTimeout(timeout))
+            timeoutMilliseconds: pollOrTimeout(timeout))
     } write: { message, cursor in
         PackedMessage.write(message.storage, at: cursor)
     }

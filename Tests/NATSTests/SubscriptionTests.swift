@@ -104,6 +104,24 @@ final class SubscriptionTests: ServerTestCase {
         XCTAssertThrowsError(try sub.next(timeoutMilliseconds: 100))
     }
 
+    func testAZeroTimeoutPolls() throws {
+        let sub = try conn.subscribeSync("poll")
+        let started = Date()
+        for _ in 0..<100 {
+            XCTAssertThrowsError(try sub.next(timeoutMilliseconds: 0)) {
+                guard case .timeout = $0 as? NATSError else { return XCTFail("got \($0)") }
+            }
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 0.5, "a poll does not wait")
+        try conn.publish("poll", payload: Array("x".utf8))
+        try conn.flush(timeoutMilliseconds: 5_000)
+        XCTAssertTrue(eventually { sub.pendingCount.messages == 1 })
+        XCTAssertEqual(try sub.next(timeoutMilliseconds: 0).payload, Array("x".utf8))
+        XCTAssertThrowsError(try sub.next(timeoutMilliseconds: -1)) {
+            guard case .invalidArgument = $0 as? NATSError else { return XCTFail("got \($0)") }
+        }
+    }
+
     func testSubscriptionDrainDeliversQueued() throws {
         let received = Collector<Int>()
         let sub = try conn.subscribe("drain.sub") { _ in

@@ -299,7 +299,6 @@ static void sub_bad_arguments(void) {
     CHECK_STATUS(snats_sub_get_dropped(NULL, sub), SNATS_INVALID_ARG);
     CHECK_OK(snats_sub_get_pending(NULL, NULL, sub));
     CHECK_STATUS(snats_sub_next_msg(NULL, sub, 100), SNATS_INVALID_ARG);
-    CHECK_STATUS(snats_sub_next_msg(&m, sub, 0), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_sub_next_msg(&m, sub, -1), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_sub_auto_unsubscribe(sub, 0), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_sub_auto_unsubscribe(sub, -3), SNATS_INVALID_ARG);
@@ -339,6 +338,42 @@ static void sub_sync_next_msg_and_timeout(void) {
     snats_msg_release(m);
     CHECK_EQ_INT(delivered_of(sub), 2);
     CHECK_EQ_INT(pending_of(sub), 0);
+    snats_sub_destroy(sub);
+    snats_conn_destroy(c);
+    server_stop(&srv);
+}
+
+/* A zero timeout polls: SNATS_TIMEOUT at once when nothing is queued, the queued message
+ * otherwise (one and a batch alike). */
+static void sub_zero_timeout_polls(void) {
+    test_server srv;
+    server_start(&srv);
+    snats_conn *c = connect_or_fail(srv.url);
+    snats_sub *sub = NULL;
+    CHECK_OK(snats_subscribe_sync(&sub, c, "poll.x"));
+    snats_msg *m = (snats_msg *)0x1;
+    int64_t t0 = harness_now_ms();
+    for (int i = 0; i < 100; i++) CHECK_STATUS(snats_sub_next_msg(&m, sub, 0), SNATS_TIMEOUT);
+    int64_t el = harness_now_ms() - t0;
+    CHECK_NULL(m);
+    if (el > 200) FAIL("100 polls of an empty subscription took %lld ms", (long long)el);
+    unsigned char buf[256];
+    size_t used = 1, count = 1;
+    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 4, 0, &used, &count), SNATS_TIMEOUT);
+    CHECK_EQ_INT((int)count, 0);
+
+    CHECK_OK(snats_publish(c, "poll.x", "one", 3));
+    CHECK_OK(snats_publish(c, "poll.x", "two", 3));
+    CHECK_OK(snats_publish(c, "poll.x", "three", 5));
+    CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
+    CHECK_EVENTUALLY(pending_of(sub) == 3, 5000);
+    CHECK_OK(snats_sub_next_msg(&m, sub, 0));
+    CHECK_EQ_STR((const char *)snats_msg_data(m), "one");
+    snats_msg_release(m);
+    CHECK_OK(snats_sub_next_msgs(sub, buf, sizeof buf, 4, 0, &used, &count));
+    CHECK_EQ_INT((int)count, 2);
+    CHECK_STATUS(snats_sub_next_msg(&m, sub, 0), SNATS_TIMEOUT);
+    CHECK_EQ_INT(delivered_of(sub), 3);
     snats_sub_destroy(sub);
     snats_conn_destroy(c);
     server_stop(&srv);
@@ -425,7 +460,7 @@ static void sub_next_msgs_batches(void) {
     CHECK_STATUS(snats_sub_next_msgs(NULL, buf, sizeof buf, 1, 100, &used, &count), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_sub_next_msgs(sub, NULL, sizeof buf, 1, 100, &used, &count), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 0, 100, &used, &count), SNATS_INVALID_ARG);
-    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, 0, &used, &count), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, -1, &used, &count), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, 100, NULL, &count), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, 100, &used, NULL), SNATS_INVALID_ARG);
 
@@ -1120,6 +1155,7 @@ const test_case subscription_tests[] = {
     TEST(sub_queue_group_split),
     TEST(sub_bad_arguments),
     TEST(sub_sync_next_msg_and_timeout),
+    TEST(sub_zero_timeout_polls),
     TEST(sub_next_msgs_batches),
     TEST(sub_next_msg_on_async_is_illegal),
     TEST(sub_next_msg_connection_closed),

@@ -99,7 +99,7 @@ class Subscription:
 
     def next_msg(self, timeout: float = 1.0) -> Msg:
         """Takes the next message of a synchronous subscription, waiting up to @p timeout
-        seconds. Raises TimeoutError, MaxDeliveredError (auto-unsubscribe count reached),
+        seconds (0: a poll, what is queued now). Raises TimeoutError, MaxDeliveredError (auto-unsubscribe count reached),
         InvalidSubscriptionError (unsubscribed), ConnectionClosedError, or IllegalStateError
         for a subscription with a callback."""
         ms = rt.ms_arg(timeout)

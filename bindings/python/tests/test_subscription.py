@@ -28,6 +28,23 @@ def test_next_msg_timeout(nc, error):
     assert time.monotonic() - start >= 0.09
 
 
+def test_next_msg_with_zero_timeout_polls(nc):
+    sub = nc.subscribe("poll")
+    start = time.monotonic()
+    for _ in range(50):
+        with pytest.raises(swiftnats.TimeoutError):
+            sub.next_msg(timeout=0)
+    assert time.monotonic() - start < 0.5
+    nc.publish("poll", b"x")
+    nc.flush()
+    deadline = time.monotonic() + 5
+    while sub.pending[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert sub.next_msg(timeout=0).data == b"x"
+    with pytest.raises(swiftnats.InvalidArgumentError):
+        sub.next_msg(timeout=-1)
+
+
 def test_next_msg_in_order(nc):
     sub = nc.subscribe("order")
     for i in range(100):
