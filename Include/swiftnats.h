@@ -37,11 +37,29 @@ extern "C" {
 /** \defgroup libGroup Library: version, statuses, errors, JSON helpers
  *  Nothing to initialise: the library starts its network thread on the first connect, and
  *  delivery pool threads when callbacks first need them.
+ *
+ *  Callbacks and their closures, everywhere: the library never reads, writes or frees a
+ *  `closure`; it hands it to the callback given with it. The closure must stay valid as long as
+ *  that callback can run: for a one-shot completion (an `_async` call, a `_cb` gathering) until
+ *  it has run, which it does exactly once when the call returned SNATS_OK and never otherwise;
+ *  for the callbacks of a handle (a subscription's, a connection's options', a service's,
+ *  a watcher's) until that handle's destroy function has returned, which waits for a callback
+ *  running on another thread. Functions returning ::snats_status mark their result
+ *  `SNATS_NODISCARD`: a status left unread is a warning (define `SNATS_NO_NODISCARD` before
+ *  including the header to turn the mark off).
  *  @{ */
 
 #define SNATS_VERSION_MAJOR 0
 #define SNATS_VERSION_MINOR 1
 #define SNATS_VERSION_PATCH 0
+
+/** Marks a function whose ::snats_status must be read (GCC and Clang warn when it is not).
+ *  Define `SNATS_NO_NODISCARD` before including the header to turn the mark off. */
+#if defined(SNATS_NO_NODISCARD) || !(defined(__GNUC__) || defined(__clang__))
+#define SNATS_NODISCARD
+#else
+#define SNATS_NODISCARD __attribute__((warn_unused_result))
+#endif
 
 /** Outcome of a call. Values are stable; new ones are only ever appended. */
 typedef enum {
@@ -134,7 +152,7 @@ json_t *snats_json_incref(json_t *json);
  * @retval SNATS_INVALID_ARG  @p json or @p text is NULL.
  * Blocks: no. Threads: any.
  */
-snats_status snats_json_loads(json_t **json, const char *text);
+snats_status snats_json_loads(json_t **json, const char *text) SNATS_NODISCARD;
 
 /**
  * @brief Serialises JSON compactly, keys in insertion order, reals in the shortest form that
@@ -147,7 +165,7 @@ snats_status snats_json_loads(json_t **json, const char *text);
  * @retval SNATS_INVALID_ARG  a NULL argument.
  * Blocks: no. Threads: as Jansson's.
  */
-snats_status snats_json_dumps(char **text, const json_t *json);
+snats_status snats_json_dumps(char **text, const json_t *json) SNATS_NODISCARD;
 
 /**
  * @brief Frees memory the library returned as owned (snats_json_dumps()).
@@ -250,7 +268,7 @@ typedef snats_status (*snats_signature_handler)(unsigned char signature[64], con
  * @retval SNATS_OK created. @retval SNATS_INVALID_ARG @p opts is NULL.
  * Blocks: no. Threads: any.
  */
-snats_status snats_options_create(snats_options **opts);
+snats_status snats_options_create(snats_options **opts) SNATS_NODISCARD;
 
 /** @brief Destroys options. @param opts Taken; NULL is a no-op. Blocks: no. Threads: any. */
 void snats_options_destroy(snats_options *opts);
@@ -261,7 +279,7 @@ void snats_options_destroy(snats_options *opts);
  * @param opts Borrowed. @param urls Copied.
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL argument, empty list, bad scheme or port.
  */
-snats_status snats_options_set_url(snats_options *opts, const char *urls);
+snats_status snats_options_set_url(snats_options *opts, const char *urls) SNATS_NODISCARD;
 
 /**
  * @brief Sets the servers from an array of URLs. They are shuffled unless
@@ -269,30 +287,30 @@ snats_status snats_options_set_url(snats_options *opts, const char *urls);
  * @param opts Borrowed. @param urls Copied: @p count NUL-terminated URLs. @param count > 0.
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL argument, count <= 0, or a bad URL.
  */
-snats_status snats_options_set_servers(snats_options *opts, const char *const *urls, int count);
+snats_status snats_options_set_servers(snats_options *opts, const char *const *urls, int count) SNATS_NODISCARD;
 
 /** @brief Sets the client name sent in CONNECT. @param opts Borrowed. @param name Copied; NULL clears it.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_name(snats_options *opts, const char *name);
+snats_status snats_options_set_name(snats_options *opts, const char *name) SNATS_NODISCARD;
 
 /** @brief Sets how long connecting to one server (TCP and handshake) may take.
  *  @param opts Borrowed. @param timeout_ms > 0.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or timeout_ms <= 0. */
-snats_status snats_options_set_connect_timeout(snats_options *opts, int64_t timeout_ms);
+snats_status snats_options_set_connect_timeout(snats_options *opts, int64_t timeout_ms) SNATS_NODISCARD;
 
 /** @brief Sets the keep-alive PING interval. @param opts Borrowed. @param interval_ms > 0.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or interval_ms <= 0. */
-snats_status snats_options_set_ping_interval(snats_options *opts, int64_t interval_ms);
+snats_status snats_options_set_ping_interval(snats_options *opts, int64_t interval_ms) SNATS_NODISCARD;
 
 /** @brief Sets how many keep-alive PINGs may go unanswered before the connection is stale
  *  (closed with SNATS_STALE_CONNECTION). @param opts Borrowed. @param max_pings_out >= 1.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or max_pings_out < 1. */
-snats_status snats_options_set_max_pings_out(snats_options *opts, int max_pings_out);
+snats_status snats_options_set_max_pings_out(snats_options *opts, int max_pings_out) SNATS_NODISCARD;
 
 /** @brief With @p no_echo true, the server does not deliver this connection's own publishes
  *  to its own subscriptions. @param opts Borrowed.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_no_echo(snats_options *opts, bool no_echo);
+snats_status snats_options_set_no_echo(snats_options *opts, bool no_echo) SNATS_NODISCARD;
 
 /** @brief With @p send_asap true, publishes and protocol messages (SUB, PING, ...) are written
  *  to the socket on the calling thread when it is idle, as nats.c's natsOptions_SetSendAsap()
@@ -303,52 +321,52 @@ snats_status snats_options_set_no_echo(snats_options *opts, bool no_echo);
  *  always write on the event-loop thread.
  *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL.
  *  Blocks: no. Threads: any. */
-snats_status snats_options_set_send_asap(snats_options *opts, bool send_asap);
+snats_status snats_options_set_send_asap(snats_options *opts, bool send_asap) SNATS_NODISCARD;
 
 /** @brief Asks the server to acknowledge every op with +OK. @param opts Borrowed.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_verbose(snats_options *opts, bool verbose);
+snats_status snats_options_set_verbose(snats_options *opts, bool verbose) SNATS_NODISCARD;
 
 /** @brief Asks the server for strict protocol checks. @param opts Borrowed.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_pedantic(snats_options *opts, bool pedantic);
+snats_status snats_options_set_pedantic(snats_options *opts, bool pedantic) SNATS_NODISCARD;
 
 /** @brief Sets the prefix of reply inboxes ("_INBOX" by default).
  *  @param opts Borrowed. @param prefix Copied; a subject without wildcards.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL argument or invalid subject. */
-snats_status snats_options_set_inbox_prefix(snats_options *opts, const char *prefix);
+snats_status snats_options_set_inbox_prefix(snats_options *opts, const char *prefix) SNATS_NODISCARD;
 
 /** @brief Sets the default pending limits of new subscriptions; 0 means unlimited.
  *  @param opts Borrowed. @param max_msgs >= 0. @param max_bytes >= 0.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or a negative limit. */
-snats_status snats_options_set_pending_limits(snats_options *opts, int max_msgs, int64_t max_bytes);
+snats_status snats_options_set_pending_limits(snats_options *opts, int max_msgs, int64_t max_bytes) SNATS_NODISCARD;
 
 /** @brief Sets user and password for CONNECT (a URL's own user info takes precedence).
  *  @param opts Borrowed. @param user Copied; NULL clears both. @param password Copied; may be NULL.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_user_info(snats_options *opts, const char *user, const char *password);
+snats_status snats_options_set_user_info(snats_options *opts, const char *user, const char *password) SNATS_NODISCARD;
 
 /** @brief Sets the authentication token for CONNECT. @param opts Borrowed.
  *  @param token Copied; NULL clears it.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_token(snats_options *opts, const char *token);
+snats_status snats_options_set_token(snats_options *opts, const char *token) SNATS_NODISCARD;
 
 /** @brief Sets the callback run once when the connection is closed (by the application or
  *  the server). @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_closed_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+snats_status snats_options_set_closed_cb(snats_options *opts, snats_conn_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief Sets the callback run each time the link to the server is lost (reconnecting starts at
  *  the same moment, so it may already have succeeded; the reconnected callback always comes
  *  after), or before the closed callback when reconnect is off. Not run by snats_conn_close().
  *  @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_disconnected_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+snats_status snats_options_set_disconnected_cb(snats_options *opts, snats_conn_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief Sets the callback run after a reconnect: subscriptions are restored and the
  *  reconnect buffer is on its way. @param opts Borrowed. @param cb NULL clears it.
  *  @param closure Passed to @p cb. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_reconnected_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+snats_status snats_options_set_reconnected_cb(snats_options *opts, snats_conn_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief With @p retry true, a connect that reaches no server returns SNATS_OK anyway with a
  *  connection in state SNATS_CONN_RECONNECTING, which goes on trying in the background as
@@ -362,48 +380,48 @@ snats_status snats_options_set_reconnected_cb(snats_options *opts, snats_conn_ha
  *  (not when the connect succeeds at once); NULL for none. @param closure Passed to it.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_retry_on_failed_connect(snats_options *opts, bool retry, snats_conn_handler connected_cb,
-                                                       void *closure);
+                                                       void *closure) SNATS_NODISCARD;
 
 /** @brief Sets the callback run when the cluster announces servers (INFO connect_urls) that
  *  were not in the pool; read them with snats_conn_get_discovered_servers().
  *  @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_discovered_servers_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+snats_status snats_options_set_discovered_servers_cb(snats_options *opts, snats_conn_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief Sets the callback run when the server enters lame-duck mode (it is about to shut
  *  down). With reconnect on, the client then moves to another server at once.
  *  @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_lame_duck_cb(snats_options *opts, snats_conn_handler cb, void *closure);
+snats_status snats_options_set_lame_duck_cb(snats_options *opts, snats_conn_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief Turns reconnecting on (the default) or off. Off, losing the server closes the
  *  connection (disconnected, then closed callback).
  *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_allow_reconnect(snats_options *opts, bool allow);
+snats_status snats_options_set_allow_reconnect(snats_options *opts, bool allow) SNATS_NODISCARD;
 
 /** @brief Sets how many failed reconnect attempts a server may have before it leaves the pool;
  *  once the pool is empty the connection closes (closed callback). A server tried less than
  *  the reconnect wait ago is tried again only when that wait is over.
  *  @param opts Borrowed. @param attempts -1 (forever) or more; default 60.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or attempts < -1. */
-snats_status snats_options_set_max_reconnect(snats_options *opts, int attempts);
+snats_status snats_options_set_max_reconnect(snats_options *opts, int attempts) SNATS_NODISCARD;
 
 /** @brief Sets the pause after each pass through the server list while reconnecting.
  *  @param opts Borrowed. @param wait_ms >= 0; default 2000.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or wait_ms < 0. */
-snats_status snats_options_set_reconnect_wait(snats_options *opts, int64_t wait_ms);
+snats_status snats_options_set_reconnect_wait(snats_options *opts, int64_t wait_ms) SNATS_NODISCARD;
 
 /** @brief Sets the random extra pause (0..jitter) added to the reconnect wait, for plain and
  *  for tls:// servers, so that many clients do not all return at once.
  *  @param opts Borrowed. @param jitter_ms >= 0; default 100. @param jitter_tls_ms >= 0; default 1000.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or a negative value. */
-snats_status snats_options_set_reconnect_jitter(snats_options *opts, int64_t jitter_ms, int64_t jitter_tls_ms);
+snats_status snats_options_set_reconnect_jitter(snats_options *opts, int64_t jitter_ms, int64_t jitter_tls_ms) SNATS_NODISCARD;
 
 /** @brief Sets a callback that decides the pause between passes instead of wait + jitter.
  *  @param opts Borrowed. @param cb NULL clears it. @param closure Passed to @p cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
 snats_status snats_options_set_custom_reconnect_delay(snats_options *opts, snats_reconnect_delay_handler cb,
-                                                      void *closure);
+                                                      void *closure) SNATS_NODISCARD;
 
 /** @brief Sets the reconnect buffer: publishes made while reconnecting wait in it and are sent,
  *  in order, after the subscriptions once connected again. When the next publish would not
@@ -411,15 +429,15 @@ snats_status snats_options_set_custom_reconnect_delay(snats_options *opts, snats
  *  it: publishing while reconnecting then fails with SNATS_NOT_CONNECTED.
  *  @param opts Borrowed. @param bytes 0 to 2^31-1; default 8 MiB.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or out of range. */
-snats_status snats_options_set_reconnect_buffer_size(snats_options *opts, int64_t bytes);
+snats_status snats_options_set_reconnect_buffer_size(snats_options *opts, int64_t bytes) SNATS_NODISCARD;
 
 /** @brief With @p no_randomize true the server list is used in the given order.
  *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_no_randomize(snats_options *opts, bool no_randomize);
+snats_status snats_options_set_no_randomize(snats_options *opts, bool no_randomize) SNATS_NODISCARD;
 
 /** @brief With @p ignore true the servers a cluster announces are not added to the pool.
  *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_ignore_discovered_servers(snats_options *opts, bool ignore);
+snats_status snats_options_set_ignore_discovered_servers(snats_options *opts, bool ignore) SNATS_NODISCARD;
 
 /*
  * TLS. A connection uses TLS for tls:// URLs, when snats_options_set_secure() or any TLS file
@@ -432,36 +450,36 @@ snats_status snats_options_set_ignore_discovered_servers(snats_options *opts, bo
 
 /** @brief Requires TLS even for nats:// URLs (a server that offers none is an error).
  *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_secure(snats_options *opts, bool secure);
+snats_status snats_options_set_secure(snats_options *opts, bool secure) SNATS_NODISCARD;
 
 /** @brief Trusts the certificate authorities of a PEM file instead of the system's.
  *  @param opts Borrowed. @param path Copied; NULL returns to the system's.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_tls_ca_file(snats_options *opts, const char *path);
+snats_status snats_options_set_tls_ca_file(snats_options *opts, const char *path) SNATS_NODISCARD;
 
 /** @brief Presents a client certificate (PEM chain and PEM private key) to servers that ask.
  *  @param opts Borrowed. @param cert_path Copied. @param key_path Copied; both NULL to clear.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL, or only one path given. */
-snats_status snats_options_set_tls_client_cert(snats_options *opts, const char *cert_path, const char *key_path);
+snats_status snats_options_set_tls_client_cert(snats_options *opts, const char *cert_path, const char *key_path) SNATS_NODISCARD;
 
 /** @brief Sets the name expected in the server's certificate (and sent as SNI) instead of the
  *  URL's host. @param opts Borrowed. @param hostname Copied; NULL uses the URL's host.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_tls_hostname(snats_options *opts, const char *hostname);
+snats_status snats_options_set_tls_hostname(snats_options *opts, const char *hostname) SNATS_NODISCARD;
 
 /** @brief Turns the check of the certificate's host name off (the chain is still verified).
  *  @param opts Borrowed. @param verify Default true.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_tls_verify_hostname(snats_options *opts, bool verify);
+snats_status snats_options_set_tls_verify_hostname(snats_options *opts, bool verify) SNATS_NODISCARD;
 
 /** @brief Accepts any server certificate. For tests only: it defeats the point of TLS.
  *  @param opts Borrowed. @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_tls_skip_verify(snats_options *opts, bool skip);
+snats_status snats_options_set_tls_skip_verify(snats_options *opts, bool skip) SNATS_NODISCARD;
 
 /** @brief Starts TLS right after TCP connects, before INFO, for servers configured with
  *  handshake_first (nats-server 2.10.3 and later). @param opts Borrowed.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_tls_handshake_first(snats_options *opts, bool first);
+snats_status snats_options_set_tls_handshake_first(snats_options *opts, bool first) SNATS_NODISCARD;
 
 /*
  * Authentication. User and password (options or URL), a token (options, or `nats://TOKEN@host`),
@@ -478,17 +496,17 @@ snats_status snats_options_set_tls_handshake_first(snats_options *opts, bool fir
  *  neither the options nor a connection made from them need it any more); NULL clears it. Not
  *  checked until connect (SNATS_INVALID_ARG then).
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_nkey_seed(snats_options *opts, const char *seed);
+snats_status snats_options_set_nkey_seed(snats_options *opts, const char *seed) SNATS_NODISCARD;
 
 /** @brief As snats_options_set_nkey_seed(), reading the seed from a file at each handshake.
  *  @param opts Borrowed. @param path Copied; NULL clears it.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_nkey_seed_file(snats_options *opts, const char *path);
+snats_status snats_options_set_nkey_seed_file(snats_options *opts, const char *path) SNATS_NODISCARD;
 
 /** @brief Authenticates with a .creds file (user JWT and nkey seed, as `nsc` writes them), read
  *  at each handshake. @param opts Borrowed. @param path Copied; NULL clears it.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_credentials_file(snats_options *opts, const char *path);
+snats_status snats_options_set_credentials_file(snats_options *opts, const char *path) SNATS_NODISCARD;
 
 /** @brief Authenticates with a user JWT and nonce signatures from the application's handlers.
  *  @param opts Borrowed. @param jwt_cb With @p sig_cb, or both NULL to clear. @param sig_cb
@@ -496,19 +514,19 @@ snats_status snats_options_set_credentials_file(snats_options *opts, const char 
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL, or only one handler given. */
 snats_status snats_options_set_user_credentials_callbacks(snats_options *opts, snats_user_jwt_handler jwt_cb,
                                                           void *jwt_closure, snats_signature_handler sig_cb,
-                                                          void *sig_closure);
+                                                          void *sig_closure) SNATS_NODISCARD;
 
 /** @brief Authenticates as nkey user @p public_key, the application signing the nonce.
  *  @param opts Borrowed. @param public_key Copied (`U...`). @param sig_cb Both NULL to clear.
  *  @param closure Passed to @p sig_cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL, or only one of the two given. */
 snats_status snats_options_set_nkey(snats_options *opts, const char *public_key, snats_signature_handler sig_cb,
-                                    void *closure);
+                                    void *closure) SNATS_NODISCARD;
 
 /** @brief Sets the asynchronous error callback. @param opts Borrowed. @param cb NULL clears it.
  *  @param closure Passed to @p cb.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p opts is NULL. */
-snats_status snats_options_set_error_cb(snats_options *opts, snats_error_handler cb, void *closure);
+snats_status snats_options_set_error_cb(snats_options *opts, snats_error_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @} */
 
@@ -554,7 +572,7 @@ typedef enum {
  *                             unreadable credentials file, a half-given client certificate).
  * Blocks: up to the connect timeout per server. Threads: any.
  */
-snats_status snats_conn_connect(snats_conn **conn, const snats_options *opts);
+snats_status snats_conn_connect(snats_conn **conn, const snats_options *opts) SNATS_NODISCARD;
 
 /**
  * @brief Connects with default options to a comma-separated list of URLs.
@@ -565,7 +583,7 @@ snats_status snats_conn_connect(snats_conn **conn, const snats_options *opts);
  * @retval SNATS_INVALID_ARG @p conn is NULL or a URL is malformed.
  * Blocks: as snats_conn_connect(). Threads: any.
  */
-snats_status snats_conn_connect_to(snats_conn **conn, const char *urls);
+snats_status snats_conn_connect_to(snats_conn **conn, const char *urls) SNATS_NODISCARD;
 
 /**
  * @brief Flushes buffered publishes, closes the socket, ends every subscription and fails
@@ -606,7 +624,7 @@ void snats_conn_destroy(snats_conn *conn);
  * @retval SNATS_INVALID_ARG       NULL or timeout_ms <= 0.
  * Blocks: up to @p timeout_ms. Threads: any, including callbacks of other connections.
  */
-snats_status snats_conn_drain(snats_conn *conn, int64_t timeout_ms);
+snats_status snats_conn_drain(snats_conn *conn, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Reads the connection state.
@@ -614,7 +632,7 @@ snats_status snats_conn_drain(snats_conn *conn, int64_t timeout_ms);
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_conn_get_state(snats_conn_state *state, snats_conn *conn);
+snats_status snats_conn_get_state(snats_conn_state *state, snats_conn *conn) SNATS_NODISCARD;
 
 /** @brief Whether the connection is closed (true for NULL). @param conn Borrowed.
  *  Blocks: no. Threads: any. */
@@ -631,7 +649,7 @@ bool snats_conn_is_closed(snats_conn *conn);
  * Blocks: up to @p timeout_ms. Threads: any but the connection's callbacks (a callback waiting
  * for a reconnect would hold up the events it waits for).
  */
-snats_status snats_conn_wait_connected(snats_conn *conn, int64_t timeout_ms);
+snats_status snats_conn_wait_connected(snats_conn *conn, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Publishes @p len bytes on @p subject. Returns once the message is in the outbound
@@ -652,7 +670,7 @@ snats_status snats_conn_wait_connected(snats_conn *conn, int64_t timeout_ms);
  * has taken them); never while reconnecting.
  * Threads: any.
  */
-snats_status snats_publish(snats_conn *conn, const char *subject, const void *data, size_t len);
+snats_status snats_publish(snats_conn *conn, const char *subject, const void *data, size_t len) SNATS_NODISCARD;
 
 /**
  * @brief Publishes a batch of messages packed in one buffer, in order, holding the
@@ -682,7 +700,7 @@ snats_status snats_publish(snats_conn *conn, const char *subject, const void *da
  *                                 as snats_publish(), at the first record refused.
  * Blocks: as snats_publish(), between records. Threads: any.
  */
-snats_status snats_publish_packed(snats_conn *conn, const void *records, size_t len, size_t *published);
+snats_status snats_publish_packed(snats_conn *conn, const void *records, size_t len, size_t *published) SNATS_NODISCARD;
 
 /**
  * @brief Publishes with a reply subject (for a responder to answer on).
@@ -691,7 +709,7 @@ snats_status snats_publish_packed(snats_conn *conn, const void *records, size_t 
  * also for a bad @p reply.
  */
 snats_status snats_publish_request(snats_conn *conn, const char *subject, const char *reply,
-                                   const void *data, size_t len);
+                                   const void *data, size_t len) SNATS_NODISCARD;
 
 /**
  * @brief Publishes with headers (HPUB) and an optional reply subject.
@@ -701,7 +719,7 @@ snats_status snats_publish_request(snats_conn *conn, const char *subject, const 
  * counts the encoded headers too.
  */
 snats_status snats_publish_msg(snats_conn *conn, const char *subject, const char *reply,
-                               const snats_headers *headers, const void *data, size_t len);
+                               const snats_headers *headers, const void *data, size_t len) SNATS_NODISCARD;
 
 /**
  * @brief Sends a request and waits for the first reply. The reply inbox is one wildcard
@@ -725,7 +743,7 @@ snats_status snats_publish_msg(snats_conn *conn, const char *subject, const char
  * Blocks: up to @p timeout_ms. Threads: any, including this connection's callbacks.
  */
 snats_status snats_request(snats_msg **reply, snats_conn *conn, const char *subject,
-                           const void *data, size_t len, int64_t timeout_ms);
+                           const void *data, size_t len, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief As snats_request(), with headers.
@@ -734,7 +752,7 @@ snats_status snats_request(snats_msg **reply, snats_conn *conn, const char *subj
  */
 snats_status snats_request_msg(snats_msg **reply, snats_conn *conn, const char *subject,
                                const snats_headers *headers, const void *data, size_t len,
-                               int64_t timeout_ms);
+                               int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Called once with the outcome of snats_request_async() or snats_request_msg_async().
@@ -766,12 +784,13 @@ typedef void (*snats_reply_handler)(snats_conn *conn, snats_status status, snats
  * Blocks: as snats_publish(). Threads: any, callbacks included.
  */
 snats_status snats_request_async(snats_conn *conn, const char *subject, const void *data, size_t len,
-                                 int64_t timeout_ms, snats_reply_handler cb, void *closure);
+                                 int64_t timeout_ms, snats_reply_handler cb, void *closure) SNATS_NODISCARD;
 
-/** @brief As snats_request_async(), with @p headers (borrowed, copied; NULL for none). */
+/** @brief As snats_request_async(), with @p headers (borrowed, copied; NULL for none).
+ *  Blocks and threads: as snats_request_async(). */
 snats_status snats_request_msg_async(snats_conn *conn, const char *subject, const snats_headers *headers,
                                      const void *data, size_t len, int64_t timeout_ms, snats_reply_handler cb,
-                                     void *closure);
+                                     void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Sends a request whose reply is taken with the messages of the connection's dispatch
@@ -798,7 +817,7 @@ snats_status snats_request_msg_async(snats_conn *conn, const char *subject, cons
  */
 snats_status snats_request_tagged(snats_conn *conn, const char *subject, const snats_headers *headers,
                                   const void *data, size_t len, int64_t timeout_ms, uint64_t tag,
-                                  snats_reply_handler cb, void *closure);
+                                  snats_reply_handler cb, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Sends a PING and waits for the PONG: everything published before has reached the
@@ -813,7 +832,7 @@ snats_status snats_request_tagged(snats_conn *conn, const char *subject, const s
  * @retval SNATS_INVALID_ARG       NULL or timeout_ms <= 0.
  * Blocks: up to @p timeout_ms. Threads: any, including callbacks.
  */
-snats_status snats_conn_flush(snats_conn *conn, int64_t timeout_ms);
+snats_status snats_conn_flush(snats_conn *conn, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Called once with the outcome of snats_conn_flush_async(): SNATS_OK when the PONG
@@ -830,7 +849,7 @@ typedef void (*snats_flush_handler)(snats_conn *conn, snats_status status, void 
  * @retval SNATS_INVALID_ARG NULL @p conn or @p cb, or timeout_ms <= 0.
  * Blocks: no. Threads: any, callbacks included.
  */
-snats_status snats_conn_flush_async(snats_conn *conn, int64_t timeout_ms, snats_flush_handler cb, void *closure);
+snats_status snats_conn_flush_async(snats_conn *conn, int64_t timeout_ms, snats_flush_handler cb, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Measures the round trip to the server (a PING/PONG).
@@ -839,7 +858,7 @@ snats_status snats_conn_flush_async(snats_conn *conn, int64_t timeout_ms, snats_
  *         as snats_conn_flush().
  * Blocks: up to @p timeout_ms. Threads: any.
  */
-snats_status snats_conn_rtt(int64_t *rtt_us, snats_conn *conn, int64_t timeout_ms);
+snats_status snats_conn_rtt(int64_t *rtt_us, snats_conn *conn, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Reads the traffic counters. Any out-pointer may be NULL.
@@ -850,7 +869,7 @@ snats_status snats_conn_rtt(int64_t *rtt_us, snats_conn *conn, int64_t timeout_m
  * Blocks: no. Threads: any.
  */
 snats_status snats_conn_get_stats(uint64_t *in_msgs, uint64_t *in_bytes, uint64_t *out_msgs,
-                                  uint64_t *out_bytes, snats_conn *conn);
+                                  uint64_t *out_bytes, snats_conn *conn) SNATS_NODISCARD;
 
 /**
  * @brief Reads how many times the connection was re-established after losing its server.
@@ -858,7 +877,7 @@ snats_status snats_conn_get_stats(uint64_t *in_msgs, uint64_t *in_bytes, uint64_
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_conn_get_reconnects(uint64_t *reconnects, snats_conn *conn);
+snats_status snats_conn_get_reconnects(uint64_t *reconnects, snats_conn *conn) SNATS_NODISCARD;
 
 /**
  * @brief Reads how many publishes the connection accepted but knows never reached a server:
@@ -870,7 +889,7 @@ snats_status snats_conn_get_reconnects(uint64_t *reconnects, snats_conn *conn);
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_conn_get_lost_publishes(uint64_t *lost, snats_conn *conn);
+snats_status snats_conn_get_lost_publishes(uint64_t *lost, snats_conn *conn) SNATS_NODISCARD;
 
 /**
  * @brief Why the connection last lost its server, as nats.c's natsConnection_GetLastError():
@@ -887,7 +906,7 @@ snats_status snats_conn_get_lost_publishes(uint64_t *lost, snats_conn *conn);
  *         SNATS_INVALID_ARG for NULL @p conn.
  * Blocks: no. Threads: any, the connection's callbacks included.
  */
-snats_status snats_conn_last_error(snats_conn *conn, const char **text);
+snats_status snats_conn_last_error(snats_conn *conn, const char **text) SNATS_NODISCARD;
 
 /**
  * @brief Lists the server pool (configured and discovered servers) as URLs without credentials.
@@ -896,7 +915,7 @@ snats_status snats_conn_last_error(snats_conn *conn, const char **text);
  * @retval SNATS_OK listed. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_conn_get_servers(json_t **servers, snats_conn *conn);
+snats_status snats_conn_get_servers(json_t **servers, snats_conn *conn) SNATS_NODISCARD;
 
 /**
  * @brief Lists only the servers learned from the cluster (INFO connect_urls), without credentials.
@@ -905,7 +924,7 @@ snats_status snats_conn_get_servers(json_t **servers, snats_conn *conn);
  * @retval SNATS_OK listed. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_conn_get_discovered_servers(json_t **servers, snats_conn *conn);
+snats_status snats_conn_get_discovered_servers(json_t **servers, snats_conn *conn) SNATS_NODISCARD;
 
 /**
  * @brief Copies the URL of the server the connection is on, without credentials.
@@ -917,7 +936,7 @@ snats_status snats_conn_get_discovered_servers(json_t **servers, snats_conn *con
  * @retval SNATS_INVALID_ARG      a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_conn_get_connected_url(char *buffer, size_t capacity, snats_conn *conn);
+snats_status snats_conn_get_connected_url(char *buffer, size_t capacity, snats_conn *conn) SNATS_NODISCARD;
 
 /**
  * @brief Returns the server's last INFO as JSON (server_id, version, max_payload, ...).
@@ -926,7 +945,7 @@ snats_status snats_conn_get_connected_url(char *buffer, size_t capacity, snats_c
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_conn_get_server_info(json_t **info, snats_conn *conn);
+snats_status snats_conn_get_server_info(json_t **info, snats_conn *conn) SNATS_NODISCARD;
 
 /**
  * @brief Reads the server's max_payload, the largest headers + payload a publish may carry.
@@ -934,7 +953,7 @@ snats_status snats_conn_get_server_info(json_t **info, snats_conn *conn);
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_conn_get_max_payload(int64_t *max_payload, snats_conn *conn);
+snats_status snats_conn_get_max_payload(int64_t *max_payload, snats_conn *conn) SNATS_NODISCARD;
 
 /**
  * @brief Makes a unique subject under the connection's inbox prefix.
@@ -944,7 +963,7 @@ snats_status snats_conn_get_max_payload(int64_t *max_payload, snats_conn *conn);
  * @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_conn_new_inbox(char *buffer, size_t capacity, snats_conn *conn);
+snats_status snats_conn_new_inbox(char *buffer, size_t capacity, snats_conn *conn) SNATS_NODISCARD;
 
 /** @} */
 
@@ -985,14 +1004,14 @@ snats_status snats_conn_new_inbox(char *buffer, size_t capacity, snats_conn *con
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p threads < 1.
  * Blocks: no. Threads: any.
  */
-snats_status snats_set_delivery_pool_size(int threads);
+snats_status snats_set_delivery_pool_size(int threads) SNATS_NODISCARD;
 
 /**
  * @brief Reads the process-wide pool: threads alive now (lent ones included) and its size.
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_get_delivery_pool_threads(int *alive, int *size);
+snats_status snats_get_delivery_pool_threads(int *alive, int *size) SNATS_NODISCARD;
 
 /**
  * @brief Gives connections made with @p opts a delivery pool of their own, of @p threads
@@ -1000,7 +1019,7 @@ snats_status snats_get_delivery_pool_threads(int *alive, int *size);
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p opts or @p threads < 0.
  * Blocks: no. Threads: any.
  */
-snats_status snats_options_set_delivery_pool_size(snats_options *opts, int threads);
+snats_status snats_options_set_delivery_pool_size(snats_options *opts, int threads) SNATS_NODISCARD;
 
 /**
  * @brief With @p dedicated, every callback subscription of the connection gets a thread of
@@ -1008,7 +1027,7 @@ snats_status snats_options_set_delivery_pool_size(snats_options *opts, int threa
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p opts.
  * Blocks: no. Threads: any.
  */
-snats_status snats_options_set_dedicated_delivery(snats_options *opts, bool dedicated);
+snats_status snats_options_set_dedicated_delivery(snats_options *opts, bool dedicated) SNATS_NODISCARD;
 
 /**
  * @brief Binds connections made with @p opts to @p queue: their events, callback
@@ -1020,7 +1039,7 @@ snats_status snats_options_set_dedicated_delivery(snats_options *opts, bool dedi
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p opts.
  * Blocks: no. Threads: any.
  */
-snats_status snats_options_set_dispatch_queue(snats_options *opts, snats_dispatch_queue *queue);
+snats_status snats_options_set_dispatch_queue(snats_options *opts, snats_dispatch_queue *queue) SNATS_NODISCARD;
 
 /**
  * @brief With @p read, the owner of the connection's dispatch queue also reads the
@@ -1045,7 +1064,7 @@ snats_status snats_options_set_dispatch_queue(snats_options *opts, snats_dispatc
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p opts.
  * Blocks: no. Threads: any.
  */
-snats_status snats_options_set_read_on_dispatch_queue(snats_options *opts, bool read);
+snats_status snats_options_set_read_on_dispatch_queue(snats_options *opts, bool read) SNATS_NODISCARD;
 
 /**
  * @brief Makes a dispatch queue.
@@ -1059,7 +1078,7 @@ snats_status snats_options_set_read_on_dispatch_queue(snats_options *opts, bool 
  * @retval SNATS_IO_ERROR the file descriptor could not be made.
  * Blocks: no. Threads: any.
  */
-snats_status snats_dispatch_queue_create(snats_dispatch_queue **queue, int max_msgs, int64_t max_bytes);
+snats_status snats_dispatch_queue_create(snats_dispatch_queue **queue, int max_msgs, int64_t max_bytes) SNATS_NODISCARD;
 
 /**
  * @brief Releases the caller's handle. Connections and subscriptions bound to the queue keep
@@ -1080,7 +1099,7 @@ void snats_dispatch_queue_destroy(snats_dispatch_queue *queue);
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_dispatch_queue_fd(int *fd, snats_dispatch_queue *queue);
+snats_status snats_dispatch_queue_fd(int *fd, snats_dispatch_queue *queue) SNATS_NODISCARD;
 
 /**
  * @brief Runs pending callbacks on the calling thread: waits up to @p timeout_ms for work
@@ -1097,7 +1116,7 @@ snats_status snats_dispatch_queue_fd(int *fd, snats_dispatch_queue *queue);
  * may dispatch its own queue.
  */
 snats_status snats_dispatch_queue_dispatch(snats_dispatch_queue *queue, int max_callbacks, int64_t timeout_ms,
-                                           int *ran);
+                                           int *ran) SNATS_NODISCARD;
 
 /**
  * @brief Takes the messages of the subscriptions bound to @p queue without a callback
@@ -1119,7 +1138,7 @@ snats_status snats_dispatch_queue_dispatch(snats_dispatch_queue *queue, int max_
  * Blocks: up to @p timeout_ms. Threads: any (one at a time per queue: see above).
  */
 snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *buffer, size_t capacity,
-                                            size_t max_msgs, int64_t timeout_ms, size_t *used, size_t *count);
+                                            size_t max_msgs, int64_t timeout_ms, size_t *used, size_t *count) SNATS_NODISCARD;
 
 /**
  * @brief One turn of an event loop's owner, once per wake-up of the queue's descriptor:
@@ -1142,7 +1161,7 @@ snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *b
  * snats_dispatch_queue_next_msgs()).
  */
 snats_status snats_dispatch_queue_turn(snats_dispatch_queue *queue, int max_callbacks, void *buffer, size_t capacity,
-                                       size_t max_msgs, size_t *used, size_t *count, int *ran);
+                                       size_t max_msgs, size_t *used, size_t *count, int *ran) SNATS_NODISCARD;
 
 /**
  * @brief Makes a snats_dispatch_queue_dispatch() or snats_dispatch_queue_next_msgs() waiting
@@ -1151,7 +1170,7 @@ snats_status snats_dispatch_queue_turn(snats_dispatch_queue *queue, int max_call
  * @retval SNATS_OK woken. @retval SNATS_INVALID_ARG NULL @p queue.
  * Blocks: no. Threads: any.
  */
-snats_status snats_dispatch_queue_wake(snats_dispatch_queue *queue);
+snats_status snats_dispatch_queue_wake(snats_dispatch_queue *queue) SNATS_NODISCARD;
 
 /**
  * @brief Messages and bytes (payload and headers) waiting in the queue's subscriptions (those
@@ -1161,7 +1180,7 @@ snats_status snats_dispatch_queue_wake(snats_dispatch_queue *queue);
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG NULL @p queue.
  * Blocks: no. Threads: any.
  */
-snats_status snats_dispatch_queue_get_pending(int *msgs, int64_t *bytes, snats_dispatch_queue *queue);
+snats_status snats_dispatch_queue_get_pending(int *msgs, int64_t *bytes, snats_dispatch_queue *queue) SNATS_NODISCARD;
 
 /** @} */
 
@@ -1204,25 +1223,27 @@ typedef void (*snats_msg_handler)(snats_conn *conn, snats_sub *sub, snats_msg *m
  * Blocks: no. Threads: any.
  */
 snats_status snats_subscribe(snats_sub **sub, snats_conn *conn, const char *subject,
-                             snats_msg_handler cb, void *closure);
+                             snats_msg_handler cb, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief As snats_subscribe(), in queue group @p queue: each message goes to one member.
  * @param queue Copied; non-empty, no whitespace (else SNATS_INVALID_ARG).
+ * Blocks and threads: as snats_subscribe().
  */
 snats_status snats_queue_subscribe(snats_sub **sub, snats_conn *conn, const char *subject,
-                                   const char *queue, snats_msg_handler cb, void *closure);
+                                   const char *queue, snats_msg_handler cb, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Subscribes for reading with snats_sub_next_msg().
  * @param[out] sub On SNATS_OK owned (snats_sub_destroy()); else NULL.
- * Other parameters and statuses: as snats_subscribe().
+ * Other parameters, statuses, blocking and threads: as snats_subscribe().
  */
-snats_status snats_subscribe_sync(snats_sub **sub, snats_conn *conn, const char *subject);
+snats_status snats_subscribe_sync(snats_sub **sub, snats_conn *conn, const char *subject) SNATS_NODISCARD;
 
-/** @brief As snats_subscribe_sync(), in queue group @p queue (copied). */
+/** @brief As snats_subscribe_sync(), in queue group @p queue (copied). Blocks and threads: as
+ *  snats_subscribe(). */
 snats_status snats_queue_subscribe_sync(snats_sub **sub, snats_conn *conn, const char *subject,
-                                        const char *queue);
+                                        const char *queue) SNATS_NODISCARD;
 
 /**
  * @brief Subscribes with delivery through a dispatch queue: with @p cb, the callback runs in
@@ -1234,7 +1255,7 @@ snats_status snats_queue_subscribe_sync(snats_sub **sub, snats_conn *conn, const
  * Blocks: no. Threads: any.
  */
 snats_status snats_subscribe_on(snats_sub **sub, snats_conn *conn, const char *subject, const char *queue_group,
-                                snats_dispatch_queue *queue, snats_msg_handler cb, void *closure);
+                                snats_dispatch_queue *queue, snats_msg_handler cb, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Called with a batch of messages of a snats_subscribe_batch() subscription.
@@ -1255,7 +1276,7 @@ typedef void (*snats_batch_handler)(snats_conn *conn, snats_sub *sub, const void
  * Blocks: no. Threads: any.
  */
 snats_status snats_subscribe_batch(snats_sub **sub, snats_conn *conn, const char *subject, const char *queue_group,
-                                   snats_batch_handler cb, void *closure);
+                                   snats_batch_handler cb, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief As snats_subscribe() (in @p queue_group unless NULL), with a thread of its own for
@@ -1264,7 +1285,7 @@ snats_status snats_subscribe_batch(snats_sub **sub, snats_conn *conn, const char
  * Blocks: no. Threads: any.
  */
 snats_status snats_subscribe_dedicated(snats_sub **sub, snats_conn *conn, const char *subject,
-                                       const char *queue_group, snats_msg_handler cb, void *closure);
+                                       const char *queue_group, snats_msg_handler cb, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Takes the next message of a synchronous subscription, waiting for one.
@@ -1280,7 +1301,7 @@ snats_status snats_subscribe_dedicated(snats_sub **sub, snats_conn *conn, const 
  * @retval SNATS_INVALID_ARG          a NULL argument or timeout_ms < 0.
  * Blocks: up to @p timeout_ms (a poll: no). Threads: any.
  */
-snats_status snats_sub_next_msg(snats_msg **msg, snats_sub *sub, int64_t timeout_ms);
+snats_status snats_sub_next_msg(snats_msg **msg, snats_sub *sub, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Takes a batch of messages of a synchronous subscription, copied into @p buffer:
@@ -1312,7 +1333,7 @@ snats_status snats_sub_next_msg(snats_msg **msg, snats_sub *sub, int64_t timeout
  * Blocks: up to @p timeout_ms (a poll: no). Threads: any.
  */
 snats_status snats_sub_next_msgs(snats_sub *sub, void *buffer, size_t capacity, size_t max_msgs,
-                                 int64_t timeout_ms, size_t *used, size_t *count);
+                                 int64_t timeout_ms, size_t *used, size_t *count) SNATS_NODISCARD;
 
 /**
  * @brief Ends the subscription now: UNSUB, queued messages discarded, no further callbacks.
@@ -1326,7 +1347,7 @@ snats_status snats_sub_next_msgs(snats_sub *sub, void *buffer, size_t capacity, 
  * connection event): then it returns at once, and a callback of @p sub may still be running
  * elsewhere. Threads: any, including the subscription's own callback.
  */
-snats_status snats_sub_unsubscribe(snats_sub *sub);
+snats_status snats_sub_unsubscribe(snats_sub *sub) SNATS_NODISCARD;
 
 /**
  * @brief Ends the subscription after @p max messages in all (counting those delivered already);
@@ -1337,7 +1358,7 @@ snats_status snats_sub_unsubscribe(snats_sub *sub);
  * @retval SNATS_INVALID_ARG NULL or max <= 0.
  * Blocks: no. Threads: any.
  */
-snats_status snats_sub_auto_unsubscribe(snats_sub *sub, int max);
+snats_status snats_sub_auto_unsubscribe(snats_sub *sub, int max) SNATS_NODISCARD;
 
 /**
  * @brief Drains: UNSUB, wait until every message in flight has arrived and been delivered
@@ -1350,7 +1371,7 @@ snats_status snats_sub_auto_unsubscribe(snats_sub *sub, int max);
  * Blocks: up to @p timeout_ms; from the subscription's own callback it returns after the
  * server round trip and the subscription ends when its queue is empty. Threads: any.
  */
-snats_status snats_sub_drain(snats_sub *sub, int64_t timeout_ms);
+snats_status snats_sub_drain(snats_sub *sub, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Sets the pending limits of this subscription; 0 means unlimited.
@@ -1359,7 +1380,7 @@ snats_status snats_sub_drain(snats_sub *sub, int64_t timeout_ms);
  * @retval SNATS_INVALID_ARG NULL or negative.
  * Blocks: no. Threads: any.
  */
-snats_status snats_sub_set_pending_limits(snats_sub *sub, int max_msgs, int64_t max_bytes);
+snats_status snats_sub_set_pending_limits(snats_sub *sub, int max_msgs, int64_t max_bytes) SNATS_NODISCARD;
 
 /**
  * @brief Reads how many messages and bytes wait for delivery. Either out-pointer may be NULL.
@@ -1368,7 +1389,7 @@ snats_status snats_sub_set_pending_limits(snats_sub *sub, int max_msgs, int64_t 
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG @p sub is NULL.
  * Blocks: no. Threads: any.
  */
-snats_status snats_sub_get_pending(int *msgs, int64_t *bytes, snats_sub *sub);
+snats_status snats_sub_get_pending(int *msgs, int64_t *bytes, snats_sub *sub) SNATS_NODISCARD;
 
 /**
  * @brief Reads how many messages were delivered (callback called or taken by next_msg).
@@ -1376,7 +1397,7 @@ snats_status snats_sub_get_pending(int *msgs, int64_t *bytes, snats_sub *sub);
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_sub_get_delivered(uint64_t *delivered, snats_sub *sub);
+snats_status snats_sub_get_delivered(uint64_t *delivered, snats_sub *sub) SNATS_NODISCARD;
 
 /**
  * @brief Reads how many messages were dropped because the pending limits were reached.
@@ -1384,7 +1405,7 @@ snats_status snats_sub_get_delivered(uint64_t *delivered, snats_sub *sub);
  * @retval SNATS_OK read. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_sub_get_dropped(uint64_t *dropped, snats_sub *sub);
+snats_status snats_sub_get_dropped(uint64_t *dropped, snats_sub *sub) SNATS_NODISCARD;
 
 /** @brief Whether the subscription is still active (false for NULL). @param sub Borrowed.
  *  Blocks: no. Threads: any. */
@@ -1463,7 +1484,7 @@ snats_status snats_msg_release(snats_msg *msg);
  * @retval SNATS_MAX_PAYLOAD, SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED as snats_publish().
  * Blocks: as snats_publish(). Threads: any.
  */
-snats_status snats_msg_respond(const snats_msg *msg, const void *data, size_t len);
+snats_status snats_msg_respond(const snats_msg *msg, const void *data, size_t len) SNATS_NODISCARD;
 
 /** @} */
 
@@ -1479,7 +1500,7 @@ snats_status snats_msg_respond(const snats_msg *msg, const void *data, size_t le
 /** @brief Creates an empty header set. @param[out] headers On SNATS_OK owned
  *  (snats_headers_destroy()); else NULL.
  *  @retval SNATS_OK created. @retval SNATS_INVALID_ARG @p headers is NULL. */
-snats_status snats_headers_create(snats_headers **headers);
+snats_status snats_headers_create(snats_headers **headers) SNATS_NODISCARD;
 
 /** @brief Parses a raw header block, as the records of snats_sub_next_msgs() and of a dispatch
  *  queue's batches carry it (`NATS/1.0[ <status> <description>]\r\n` then `Key: value` lines),
@@ -1492,7 +1513,7 @@ snats_status snats_headers_create(snats_headers **headers);
  *  @retval SNATS_OK parsed. @retval SNATS_INVALID_ARG a NULL argument.
  *  @retval SNATS_PROTOCOL_ERROR @p block is empty or does not start with `NATS/1.0`.
  *  Blocks: no. Threads: any. */
-snats_status snats_headers_parse(snats_headers **headers, const void *block, size_t len);
+snats_status snats_headers_parse(snats_headers **headers, const void *block, size_t len) SNATS_NODISCARD;
 
 /** @brief Destroys a header set. @param headers Taken; NULL is a no-op. Never pass a
  *  message's headers (they belong to the message). */
@@ -1502,23 +1523,23 @@ void snats_headers_destroy(snats_headers *headers);
  *  @param key Copied; no whitespace, control characters or ':'. @param value Copied; no CR/LF.
  *  @retval SNATS_OK set. @retval SNATS_ILLEGAL_STATE @p headers belong to a received message.
  *  @retval SNATS_INVALID_ARG NULL argument or forbidden characters. */
-snats_status snats_headers_set(snats_headers *headers, const char *key, const char *value);
+snats_status snats_headers_set(snats_headers *headers, const char *key, const char *value) SNATS_NODISCARD;
 
 /** @brief Adds @p value after the existing values of @p key.
  *  Parameters and statuses as snats_headers_set(). */
-snats_status snats_headers_add(snats_headers *headers, const char *key, const char *value);
+snats_status snats_headers_add(snats_headers *headers, const char *key, const char *value) SNATS_NODISCARD;
 
 /** @brief Removes @p key and all its values. @param headers Borrowed. @param key Borrowed.
  *  @retval SNATS_OK removed. @retval SNATS_NOT_FOUND no such key.
  *  @retval SNATS_ILLEGAL_STATE message headers. @retval SNATS_INVALID_ARG a NULL argument. */
-snats_status snats_headers_delete(snats_headers *headers, const char *key);
+snats_status snats_headers_delete(snats_headers *headers, const char *key) SNATS_NODISCARD;
 
 /** @brief Reads the first value of @p key.
  *  @param[out] value On SNATS_OK borrowed (see the group's lifetime rule); else NULL.
  *  @param headers Borrowed. @param key Borrowed.
  *  @retval SNATS_OK found. @retval SNATS_NOT_FOUND no such key.
  *  @retval SNATS_INVALID_ARG a NULL argument. */
-snats_status snats_headers_get(const char **value, const snats_headers *headers, const char *key);
+snats_status snats_headers_get(const char **value, const snats_headers *headers, const char *key) SNATS_NODISCARD;
 
 /** @brief Counts the values of @p key (0 when absent; 0 for NULL arguments).
  *  @param headers Borrowed. @param key Borrowed. */
@@ -1530,7 +1551,7 @@ size_t snats_headers_value_count(const snats_headers *headers, const char *key);
  *  @retval SNATS_OK found. @retval SNATS_NOT_FOUND no such key or index.
  *  @retval SNATS_INVALID_ARG a NULL argument. */
 snats_status snats_headers_value_at(const char **value, const snats_headers *headers,
-                                    const char *key, size_t index);
+                                    const char *key, size_t index) SNATS_NODISCARD;
 
 /** @brief Counts distinct keys (0 for NULL). @param headers Borrowed. */
 size_t snats_headers_key_count(const snats_headers *headers);
@@ -1539,7 +1560,7 @@ size_t snats_headers_key_count(const snats_headers *headers);
  *  @param[out] key On SNATS_OK borrowed; else NULL. @param headers Borrowed. @param index From 0.
  *  @retval SNATS_OK found. @retval SNATS_NOT_FOUND index out of range.
  *  @retval SNATS_INVALID_ARG a NULL argument. */
-snats_status snats_headers_key_at(const char **key, const snats_headers *headers, size_t index);
+snats_status snats_headers_key_at(const char **key, const snats_headers *headers, size_t index) SNATS_NODISCARD;
 
 /** @brief Returns the inline status code of a received header block (503, 408, ...), else 0.
  *  @param headers Borrowed. */
@@ -1565,6 +1586,10 @@ const char *snats_headers_description(const snats_headers *headers);
  *  allows more.
  *  A service stops by itself when its connection closes, and after an asynchronous error of one
  *  of its subscriptions (a slow consumer).
+ *
+ *  Unless a function says otherwise: Blocks: no (configurations, accessors and answers; an
+ *  answer is a publish, which waits only as snats_publish() does). Threads: any, handlers and
+ *  callbacks included.
  *  @{ */
 
 typedef struct snats_service_config snats_service_config;
@@ -1627,44 +1652,48 @@ typedef json_t *(*snats_stats_handler)(const char *endpoint_name, void *closure)
  * @retval SNATS_OK created. @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: no. Threads: any.
  */
-snats_status snats_service_config_create(snats_service_config **cfg, const char *name, const char *version);
+snats_status snats_service_config_create(snats_service_config **cfg, const char *name, const char *version) SNATS_NODISCARD;
 
 /** @brief Destroys a service configuration. @param cfg Taken; NULL is a no-op. */
 void snats_service_config_destroy(snats_service_config *cfg);
 
 /** @brief Sets the description INFO reports. @param cfg Borrowed. @param description Copied; NULL for "".
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
-snats_status snats_service_config_set_description(snats_service_config *cfg, const char *description);
+snats_status snats_service_config_set_description(snats_service_config *cfg, const char *description) SNATS_NODISCARD;
 
 /** @brief Sets the service metadata. @param cfg Borrowed.
  *  @param metadata Borrowed, read before return: a JSON object of strings; NULL for {}.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p cfg, or not an object of strings. */
-snats_status snats_service_config_set_metadata(snats_service_config *cfg, const json_t *metadata);
+snats_status snats_service_config_set_metadata(snats_service_config *cfg, const json_t *metadata) SNATS_NODISCARD;
 
 /** @brief Sets the default queue group of the service's endpoints ("q" when NULL), or with
  *  @p disabled true plain subscriptions, so that every instance receives every request.
  *  @param cfg Borrowed. @param queue_group Copied; NULL or "" for the default.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
-snats_status snats_service_config_set_queue_group(snats_service_config *cfg, const char *queue_group, bool disabled);
+snats_status snats_service_config_set_queue_group(snats_service_config *cfg, const char *queue_group, bool disabled) SNATS_NODISCARD;
 
 /** @brief Sets the done callback. @param cfg Borrowed. @param cb NULL clears it.
+ *  @param closure Passed to @p cb; must stay valid until snats_service_destroy() of every
+ *  service made from @p cfg has returned.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
-snats_status snats_service_config_set_done_cb(snats_service_config *cfg, snats_service_done_handler cb, void *closure);
+snats_status snats_service_config_set_done_cb(snats_service_config *cfg, snats_service_done_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief Sets the asynchronous error callback. @param cfg Borrowed. @param cb NULL clears it.
+ *  @param closure Passed to @p cb; valid as the done callback's must be.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
 snats_status snats_service_config_set_error_cb(snats_service_config *cfg, snats_service_error_handler cb,
-                                               void *closure);
+                                               void *closure) SNATS_NODISCARD;
 
 /** @brief Sets the STATS `data` callback. @param cfg Borrowed. @param cb NULL clears it.
+ *  @param closure Passed to @p cb; valid as the done callback's must be.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
-snats_status snats_service_config_set_stats_cb(snats_service_config *cfg, snats_stats_handler cb, void *closure);
+snats_status snats_service_config_set_stats_cb(snats_service_config *cfg, snats_stats_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief Creates an endpoint configuration (all defaults: subject = endpoint name, inherited
  *  queue group, no metadata, the connection's pending limits).
  *  @param[out] cfg On SNATS_OK owned (snats_endpoint_config_destroy()); else NULL.
  *  @retval SNATS_OK created. @retval SNATS_INVALID_ARG @p cfg is NULL. */
-snats_status snats_endpoint_config_create(snats_endpoint_config **cfg);
+snats_status snats_endpoint_config_create(snats_endpoint_config **cfg) SNATS_NODISCARD;
 
 /** @brief Destroys an endpoint configuration. @param cfg Taken; NULL is a no-op. */
 void snats_endpoint_config_destroy(snats_endpoint_config *cfg);
@@ -1672,17 +1701,17 @@ void snats_endpoint_config_destroy(snats_endpoint_config *cfg);
 /** @brief Sets the subject (prefixed by the groups); NULL or "" uses the endpoint's name.
  *  @param cfg Borrowed. @param subject Copied; checked when the endpoint is added.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
-snats_status snats_endpoint_config_set_subject(snats_endpoint_config *cfg, const char *subject);
+snats_status snats_endpoint_config_set_subject(snats_endpoint_config *cfg, const char *subject) SNATS_NODISCARD;
 
 /** @brief Sets the endpoint metadata INFO reports. @param cfg Borrowed.
  *  @param metadata Borrowed, read before return: an object of strings; NULL for null.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p cfg, or not an object of strings. */
-snats_status snats_endpoint_config_set_metadata(snats_endpoint_config *cfg, const json_t *metadata);
+snats_status snats_endpoint_config_set_metadata(snats_endpoint_config *cfg, const json_t *metadata) SNATS_NODISCARD;
 
 /** @brief Sets the endpoint's queue group (NULL or "" inherits), or disables it.
  *  @param cfg Borrowed. @param queue_group Copied.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG @p cfg is NULL. */
-snats_status snats_endpoint_config_set_queue_group(snats_endpoint_config *cfg, const char *queue_group, bool disabled);
+snats_status snats_endpoint_config_set_queue_group(snats_endpoint_config *cfg, const char *queue_group, bool disabled) SNATS_NODISCARD;
 
 /** @brief Lets the handler work on up to @p concurrency requests at once (default 1: one at a
  *  time, in order). With more than 1 the endpoint gets that many threads of its own (handlers
@@ -1691,13 +1720,13 @@ snats_status snats_endpoint_config_set_queue_group(snats_endpoint_config *cfg, c
  *  handlers; the order is then lost.
  *  @param cfg Borrowed. @param concurrency 1 to 1024.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or out of range. */
-snats_status snats_endpoint_config_set_concurrency(snats_endpoint_config *cfg, int concurrency);
+snats_status snats_endpoint_config_set_concurrency(snats_endpoint_config *cfg, int concurrency) SNATS_NODISCARD;
 
 /** @brief Sets the pending limits of the endpoint's subscription (0 = unlimited); past them
  *  requests are dropped and the service's error callback hears SNATS_SLOW_CONSUMER.
  *  @param cfg Borrowed. @param max_msgs >= 0. @param max_bytes >= 0.
  *  @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL or negative. */
-snats_status snats_endpoint_config_set_pending_limits(snats_endpoint_config *cfg, int max_msgs, int64_t max_bytes);
+snats_status snats_endpoint_config_set_pending_limits(snats_endpoint_config *cfg, int max_msgs, int64_t max_bytes) SNATS_NODISCARD;
 
 /**
  * @brief Starts a service on @p conn: validates the configuration, then subscribes the nine
@@ -1709,7 +1738,7 @@ snats_status snats_endpoint_config_set_pending_limits(snats_endpoint_config *cfg
  * @retval SNATS_CONNECTION_CLOSED, SNATS_DRAINING the connection cannot subscribe.
  * Blocks: no. Threads: any.
  */
-snats_status snats_service_create(snats_service **svc, snats_conn *conn, const snats_service_config *cfg);
+snats_status snats_service_create(snats_service **svc, snats_conn *conn, const snats_service_config *cfg) SNATS_NODISCARD;
 
 /**
  * @brief Adds an endpoint, subscribed at once (also after the service started).
@@ -1724,7 +1753,7 @@ snats_status snats_service_create(snats_service **svc, snats_conn *conn, const s
  * Blocks: no. Threads: any, handlers included.
  */
 snats_status snats_service_add_endpoint(snats_endpoint **ep, snats_service *svc, const char *name,
-                                        const snats_endpoint_config *cfg, snats_micro_handler handler, void *closure);
+                                        const snats_endpoint_config *cfg, snats_micro_handler handler, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Adds a group: a subject prefix ("" adds none) with a default queue group.
@@ -1736,17 +1765,17 @@ snats_status snats_service_add_endpoint(snats_endpoint **ep, snats_service *svc,
  * @retval SNATS_ILLEGAL_STATE the service has stopped.
  */
 snats_status snats_service_add_group(snats_group **group, snats_service *svc, const char *name,
-                                     const char *queue_group, bool disabled);
+                                     const char *queue_group, bool disabled) SNATS_NODISCARD;
 
 /** @brief Adds a group inside @p parent (prefixes join with "."). Parameters and statuses as
  *  snats_service_add_group(). */
 snats_status snats_group_add_group(snats_group **group, snats_group *parent, const char *name,
-                                   const char *queue_group, bool disabled);
+                                   const char *queue_group, bool disabled) SNATS_NODISCARD;
 
 /** @brief Adds an endpoint under @p group's prefix. Parameters and statuses as
  *  snats_service_add_endpoint(). */
 snats_status snats_group_add_endpoint(snats_endpoint **ep, snats_group *group, const char *name,
-                                      const snats_endpoint_config *cfg, snats_micro_handler handler, void *closure);
+                                      const snats_endpoint_config *cfg, snats_micro_handler handler, void *closure) SNATS_NODISCARD;
 
 /** @brief Releases a group handle (not its endpoints). @param group Taken; NULL is a no-op. */
 void snats_group_destroy(snats_group *group);
@@ -1762,14 +1791,14 @@ void snats_group_destroy(snats_group *group);
  * (at most 30 s; the done callback then runs when they return); from one of the service's own
  * handlers it does not wait. Threads: any, handlers included.
  */
-snats_status snats_service_stop(snats_service *svc);
+snats_status snats_service_stop(snats_service *svc) SNATS_NODISCARD;
 
 /** @brief Whether the service has stopped (true for NULL). @param svc Borrowed. */
 bool snats_service_is_stopped(snats_service *svc);
 
 /** @brief Zeroes every endpoint's counters and restarts the `started` clock.
  *  @param svc Borrowed. @retval SNATS_OK reset. @retval SNATS_INVALID_ARG @p svc is NULL. */
-snats_status snats_service_reset(snats_service *svc);
+snats_status snats_service_reset(snats_service *svc) SNATS_NODISCARD;
 
 /** @brief Stops (as snats_service_stop()) and frees the service. @param svc Taken; NULL is a
  *  no-op. Its endpoint handles are invalid afterwards. Blocks: as snats_service_stop().
@@ -1782,11 +1811,11 @@ const char *snats_service_id(snats_service *svc);
 
 /** @brief This instance's INFO document. @param[out] info On SNATS_OK a new reference; else NULL.
  *  @param svc Borrowed. @retval SNATS_OK made. @retval SNATS_INVALID_ARG a NULL argument. */
-snats_status snats_service_get_info(json_t **info, snats_service *svc);
+snats_status snats_service_get_info(json_t **info, snats_service *svc) SNATS_NODISCARD;
 
 /** @brief This instance's STATS document. @param[out] stats On SNATS_OK a new reference; else NULL.
  *  @param svc Borrowed. @retval SNATS_OK made. @retval SNATS_INVALID_ARG a NULL argument. */
-snats_status snats_service_get_stats(json_t **stats, snats_service *svc);
+snats_status snats_service_get_stats(json_t **stats, snats_service *svc) SNATS_NODISCARD;
 
 /** @brief The endpoint's name. @param ep Borrowed. @return Borrowed, valid while its service
  *  handle is; NULL for NULL. */
@@ -1809,11 +1838,11 @@ const snats_msg *snats_micro_request_msg(snats_micro_request *req);
  * Blocks: no. Threads: any, also after the handler returned (with a retained request).
  */
 snats_status snats_micro_request_respond(snats_micro_request *req, const snats_headers *headers,
-                                         const void *data, size_t len);
+                                         const void *data, size_t len) SNATS_NODISCARD;
 
 /** @brief Answers with a JSON document. @param req Borrowed. @param json Borrowed for the call.
  *  @retval SNATS_OK sent; others as snats_micro_request_respond(). */
-snats_status snats_micro_request_respond_json(snats_micro_request *req, const json_t *json);
+snats_status snats_micro_request_respond_json(snats_micro_request *req, const json_t *json) SNATS_NODISCARD;
 
 /**
  * @brief Answers with an error: headers `Nats-Service-Error: description` and
@@ -1827,7 +1856,7 @@ snats_status snats_micro_request_respond_json(snats_micro_request *req, const js
  * Others as snats_micro_request_respond().
  */
 snats_status snats_micro_request_respond_error(snats_micro_request *req, const char *code, const char *description,
-                                               const snats_headers *headers, const void *data, size_t len);
+                                               const snats_headers *headers, const void *data, size_t len) SNATS_NODISCARD;
 
 /** @brief Keeps a request beyond its handler call, for an answer from another thread or an
  *  event loop. The endpoint counts it in flight until it is answered: its processing time runs
@@ -1857,15 +1886,15 @@ void snats_micro_request_release(snats_micro_request *req);
  * Blocks: up to @p timeout_ms (returns early when no service exists). Threads: any.
  */
 snats_status snats_micro_ping(json_t **replies, snats_conn *conn, const char *name, const char *id,
-                              int64_t timeout_ms, int max_replies);
+                              int64_t timeout_ms, int max_replies) SNATS_NODISCARD;
 
-/** @brief As snats_micro_ping(), gathering INFO documents. */
+/** @brief As snats_micro_ping(), gathering INFO documents. Blocks: as snats_micro_ping(). */
 snats_status snats_micro_info(json_t **replies, snats_conn *conn, const char *name, const char *id,
-                              int64_t timeout_ms, int max_replies);
+                              int64_t timeout_ms, int max_replies) SNATS_NODISCARD;
 
-/** @brief As snats_micro_ping(), gathering STATS documents. */
+/** @brief As snats_micro_ping(), gathering STATS documents. Blocks: as snats_micro_ping(). */
 snats_status snats_micro_stats(json_t **replies, snats_conn *conn, const char *name, const char *id,
-                               int64_t timeout_ms, int max_replies);
+                               int64_t timeout_ms, int max_replies) SNATS_NODISCARD;
 
 /**
  * @brief Receives the outcome of a gathering that does not block: snats_micro_ping_cb() and
@@ -1895,15 +1924,15 @@ typedef void (*snats_json_handler)(snats_status status, const json_t *value, voi
  * Blocks: no. Threads: any, callbacks included.
  */
 snats_status snats_micro_ping_cb(snats_conn *conn, const char *name, const char *id, int64_t timeout_ms,
-                                 int max_replies, snats_json_handler cb, void *closure);
+                                 int max_replies, snats_json_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief As snats_micro_ping_cb(), gathering INFO documents. */
 snats_status snats_micro_info_cb(snats_conn *conn, const char *name, const char *id, int64_t timeout_ms,
-                                 int max_replies, snats_json_handler cb, void *closure);
+                                 int max_replies, snats_json_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief As snats_micro_ping_cb(), gathering STATS documents. */
 snats_status snats_micro_stats_cb(snats_conn *conn, const char *name, const char *id, int64_t timeout_ms,
-                                  int max_replies, snats_json_handler cb, void *closure);
+                                  int max_replies, snats_json_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @} */
 
@@ -1928,6 +1957,10 @@ snats_status snats_micro_stats_cb(snats_conn *conn, const char *name, const char
  *  SNATS_RPC_ERROR with `*error` = `{"code": int, "message": string, "data": any}` (a new
  *  reference, when @p error is not NULL); any other status is a local failure (SNATS_TIMEOUT,
  *  SNATS_CONNECTION_CLOSED, ...) with both outputs NULL.
+ *
+ *  Unless a function says otherwise: Blocks: no (accessors, registrations and answers; an
+ *  answer is a publish, which waits only as snats_publish() does). Threads: any, handlers and
+ *  callbacks included.
  *  @{ */
 
 typedef struct snats_rpc_server snats_rpc_server;
@@ -1977,7 +2010,7 @@ typedef void (*snats_rpc_callback)(snats_status status, const json_t *result, co
  * Blocks: no. Threads: any.
  */
 snats_status snats_rpc_server_create(snats_rpc_server **server, snats_conn *conn, const char *namespace_,
-                                     const char *root);
+                                     const char *root) SNATS_NODISCARD;
 
 /** @brief Stops (as snats_rpc_server_stop()) and frees the server. @param server Taken; NULL is
  *  a no-op. Blocks: as snats_rpc_server_stop(). Threads: any, but not its own handlers. */
@@ -2009,7 +2042,7 @@ void snats_rpc_server_destroy(snats_rpc_server *server);
  */
 snats_status snats_rpc_server_register(snats_rpc_server *server, const char *method, const json_t *params,
                                        const char *description, int concurrency, snats_rpc_handler handler,
-                                       void *closure);
+                                       void *closure) SNATS_NODISCARD;
 
 /**
  * @brief As snats_rpc_server_register(), for a method that streams its result (its handler
@@ -2020,7 +2053,7 @@ snats_status snats_rpc_server_register(snats_rpc_server *server, const char *met
  */
 snats_status snats_rpc_server_register_stream(snats_rpc_server *server, const char *method, const json_t *params,
                                               const char *description, int concurrency, snats_rpc_handler handler,
-                                              void *closure);
+                                              void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Starts serving every registered method: creates the micro service and its endpoints
@@ -2032,7 +2065,7 @@ snats_status snats_rpc_server_register_stream(snats_rpc_server *server, const ch
  * @retval SNATS_CONNECTION_CLOSED, SNATS_DRAINING the connection cannot subscribe.
  * Blocks: for a flush (at most 5 s). Threads: any.
  */
-snats_status snats_rpc_server_start(snats_rpc_server *server, const char *prefix);
+snats_status snats_rpc_server_start(snats_rpc_server *server, const char *prefix) SNATS_NODISCARD;
 
 /**
  * @brief Stops serving: the micro service drains (calls already received are answered) and
@@ -2040,7 +2073,7 @@ snats_status snats_rpc_server_start(snats_rpc_server *server, const char *prefix
  * @param server Borrowed. @retval SNATS_OK stopped. @retval SNATS_INVALID_ARG @p server is NULL.
  * Blocks: as snats_service_stop(). Threads: any.
  */
-snats_status snats_rpc_server_stop(snats_rpc_server *server);
+snats_status snats_rpc_server_stop(snats_rpc_server *server) SNATS_NODISCARD;
 
 /** @brief The running micro service's instance id. @param server Borrowed.
  *  @return Borrowed, valid until the server is started again or destroyed; NULL when not
@@ -2068,7 +2101,7 @@ const json_t *snats_rpc_request_params(snats_rpc_request *req);
  *         the endpoint counts an error, and the connection's error callback hears of it.
  * Blocks: no. Threads: any (a retained request from any thread).
  */
-snats_status snats_rpc_request_respond(snats_rpc_request *req, const json_t *result);
+snats_status snats_rpc_request_respond(snats_rpc_request *req, const json_t *result) SNATS_NODISCARD;
 
 /**
  * @brief Sends one item of a streamed result. A caller reading a stream
@@ -2079,7 +2112,7 @@ snats_status snats_rpc_request_respond(snats_rpc_request *req, const json_t *res
  * @retval SNATS_OK sent (or kept for a plain caller). Others as snats_rpc_request_respond();
  *         an item that could not be sent was not counted: the stream goes on without it.
  */
-snats_status snats_rpc_request_send_item(snats_rpc_request *req, const json_t *item);
+snats_status snats_rpc_request_send_item(snats_rpc_request *req, const json_t *item) SNATS_NODISCARD;
 
 /**
  * @brief Ends a streamed result: a caller reading the stream gets the end frame (after zero
@@ -2089,7 +2122,7 @@ snats_status snats_rpc_request_send_item(snats_rpc_request *req, const json_t *i
  * @retval SNATS_OK sent. Others as snats_rpc_request_respond().
  * Blocks: no. Threads: any (a retained request from any thread).
  */
-snats_status snats_rpc_request_end_stream(snats_rpc_request *req);
+snats_status snats_rpc_request_end_stream(snats_rpc_request *req) SNATS_NODISCARD;
 
 /**
  * @brief Fails the call as a crashed handler: code -32603, message "Internal error: <message>";
@@ -2099,7 +2132,7 @@ snats_status snats_rpc_request_end_stream(snats_rpc_request *req);
  * @retval SNATS_OK sent. @retval SNATS_INVALID_ARG NULL @p req or @p message.
  * Others as snats_rpc_request_respond().
  */
-snats_status snats_rpc_request_fail(snats_rpc_request *req, const char *message, const char *traceback);
+snats_status snats_rpc_request_fail(snats_rpc_request *req, const char *message, const char *traceback) SNATS_NODISCARD;
 
 /**
  * @brief Answers with an error of any code (JSON-RPC reserves -32768..-32000; servers use
@@ -2109,7 +2142,7 @@ snats_status snats_rpc_request_fail(snats_rpc_request *req, const char *message,
  * @retval SNATS_OK sent. @retval SNATS_INVALID_ARG NULL @p req or @p message.
  * Others as snats_rpc_request_respond().
  */
-snats_status snats_rpc_request_error(snats_rpc_request *req, int code, const char *message, const json_t *details);
+snats_status snats_rpc_request_error(snats_rpc_request *req, int code, const char *message, const json_t *details) SNATS_NODISCARD;
 
 /** @brief Keeps a call beyond its handler, to answer it later from any thread.
  *  @param req Borrowed. @return @p req (NULL for NULL); release with snats_rpc_request_release().
@@ -2126,7 +2159,7 @@ void snats_rpc_request_release(snats_rpc_request *req);
  * @retval SNATS_OK created. @retval SNATS_INVALID_ARG a NULL argument or a bad namespace.
  * Blocks: no. Threads: any.
  */
-snats_status snats_rpc_client_create(snats_rpc_client **client, snats_conn *conn, const char *namespace_);
+snats_status snats_rpc_client_create(snats_rpc_client **client, snats_conn *conn, const char *namespace_) SNATS_NODISCARD;
 
 /**
  * @brief Creates a client of a namespace group: each call goes to the first namespace that
@@ -2138,12 +2171,13 @@ snats_status snats_rpc_client_create(snats_rpc_client **client, snats_conn *conn
  * Blocks: no. Threads: any.
  */
 snats_status snats_rpc_client_create_group(snats_rpc_client **client, snats_conn *conn,
-                                           const char *const *namespaces, int count, const char *root);
+                                           const char *const *namespaces, int count, const char *root) SNATS_NODISCARD;
 
 /** @brief Forgets the client's pending calls, fails its waiting callback calls with
  *  SNATS_ILLEGAL_STATE (their callbacks run on this thread before it returns), and frees it.
  *  @param client Taken; NULL is a no-op.
- *  Threads: any, but not its own callbacks. */
+ *  Blocks: while those callbacks run, and until a callback of the client running on another
+ *  thread has returned. Threads: any, but not its own callbacks. */
 void snats_rpc_client_destroy(snats_rpc_client *client);
 
 /**
@@ -2161,7 +2195,7 @@ void snats_rpc_client_destroy(snats_rpc_client *client);
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG a NULL client, or an interval out of range.
  * Blocks: no. Threads: any.
  */
-snats_status snats_rpc_client_set_heartbeat(snats_rpc_client *client, int64_t interval_ms);
+snats_status snats_rpc_client_set_heartbeat(snats_rpc_client *client, int64_t interval_ms) SNATS_NODISCARD;
 
 /**
  * @brief Calls @p method and waits for its outcome.
@@ -2181,7 +2215,7 @@ snats_status snats_rpc_client_set_heartbeat(snats_rpc_client *client, int64_t in
  * Blocks: up to @p timeout_ms. Threads: any, callbacks included.
  */
 snats_status snats_rpc_client_call(json_t **result, json_t **error, snats_rpc_client *client, const char *method,
-                                   const json_t *params, int64_t timeout_ms);
+                                   const json_t *params, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Sends a call and returns at once; snats_rpc_client_get_response() collects it.
@@ -2192,7 +2226,7 @@ snats_status snats_rpc_client_call(json_t **result, json_t **error, snats_rpc_cl
  * Blocks: no. Threads: any.
  */
 snats_status snats_rpc_client_call_async(uint64_t *id, snats_rpc_client *client, const char *method,
-                                         const json_t *params);
+                                         const json_t *params) SNATS_NODISCARD;
 
 /**
  * @brief Waits for the outcome of a call sent with snats_rpc_client_call_async(). Once an
@@ -2207,12 +2241,12 @@ snats_status snats_rpc_client_call_async(uint64_t *id, snats_rpc_client *client,
  * Blocks: up to @p timeout_ms. Threads: any.
  */
 snats_status snats_rpc_client_get_response(json_t **result, json_t **error, snats_rpc_client *client, uint64_t id,
-                                           int64_t timeout_ms);
+                                           int64_t timeout_ms) SNATS_NODISCARD;
 
 /** @brief Forgets a pending call; its reply, if any, is dropped. @param client Borrowed.
  *  @retval SNATS_OK forgotten. @retval SNATS_NOT_FOUND no pending call has @p id.
  *  @retval SNATS_INVALID_ARG @p client is NULL. Blocks: no. */
-snats_status snats_rpc_client_cancel(snats_rpc_client *client, uint64_t id);
+snats_status snats_rpc_client_cancel(snats_rpc_client *client, uint64_t id) SNATS_NODISCARD;
 
 /**
  * @brief Sends a call whose outcome goes to @p cb: once, with the result, the error,
@@ -2226,7 +2260,7 @@ snats_status snats_rpc_client_cancel(snats_rpc_client *client, uint64_t id);
  * Blocks: no. Threads: any.
  */
 snats_status snats_rpc_client_call_cb(snats_rpc_client *client, const char *method, const json_t *params,
-                                      int64_t timeout_ms, snats_rpc_callback cb, void *closure);
+                                      int64_t timeout_ms, snats_rpc_callback cb, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Sends every call at once and waits for all of them (@p timeout_ms in total).
@@ -2242,7 +2276,7 @@ snats_status snats_rpc_client_call_cb(snats_rpc_client *client, const char *meth
  * Blocks: up to @p timeout_ms. Threads: any.
  */
 snats_status snats_rpc_client_call_batch(json_t **results, snats_rpc_client *client, const json_t *calls,
-                                         int64_t timeout_ms);
+                                         int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Calls a streaming method; read its items with snats_rpc_stream_next(). A method that
@@ -2255,7 +2289,7 @@ snats_status snats_rpc_client_call_batch(json_t **results, snats_rpc_client *cli
  * Blocks: no. Threads: any.
  */
 snats_status snats_rpc_client_call_stream(snats_rpc_stream **stream, snats_rpc_client *client, const char *method,
-                                          const json_t *params, int64_t timeout_ms);
+                                          const json_t *params, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Waits for the next item of a stream.
@@ -2269,7 +2303,7 @@ snats_status snats_rpc_client_call_stream(snats_rpc_stream **stream, snats_rpc_c
  * @retval SNATS_INVALID_ARG a NULL argument.
  * Blocks: up to the stream's timeout. Threads: any, one at a time per stream.
  */
-snats_status snats_rpc_stream_next(json_t **item, json_t **error, snats_rpc_stream *stream);
+snats_status snats_rpc_stream_next(json_t **item, json_t **error, snats_rpc_stream *stream) SNATS_NODISCARD;
 
 /**
  * @brief Calls a streaming method without waiting: @p cb gets each item, then the end or the
@@ -2296,7 +2330,7 @@ snats_status snats_rpc_stream_next(json_t **item, json_t **error, snats_rpc_stre
  */
 snats_status snats_rpc_client_call_stream_cb(snats_rpc_stream **stream, snats_rpc_client *client,
                                              const char *method, const json_t *params, int64_t timeout_ms,
-                                             snats_rpc_callback cb, void *closure);
+                                             snats_rpc_callback cb, void *closure) SNATS_NODISCARD;
 
 /** @brief Stops reading (items still coming are dropped) and frees the stream. For a stream of
  *         snats_rpc_client_call_stream_cb(), its callback is not called after this returns
@@ -2317,7 +2351,7 @@ void snats_rpc_stream_destroy(snats_rpc_stream *stream);
  * @retval SNATS_CONNECTION_CLOSED, SNATS_NOT_CONNECTED the connection cannot ask.
  * Blocks: up to @p timeout_ms per namespace. Threads: any.
  */
-snats_status snats_rpc_client_describe(json_t **methods, snats_rpc_client *client, int64_t timeout_ms);
+snats_status snats_rpc_client_describe(json_t **methods, snats_rpc_client *client, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief As snats_rpc_client_describe() without waiting: every namespace is asked at once and
@@ -2331,7 +2365,7 @@ snats_status snats_rpc_client_describe(json_t **methods, snats_rpc_client *clien
  * Blocks: no. Threads: any, callbacks included.
  */
 snats_status snats_rpc_client_describe_cb(snats_rpc_client *client, int64_t timeout_ms, snats_json_handler cb,
-                                           void *closure);
+                                           void *closure) SNATS_NODISCARD;
 
 /** @name References: calls back to the caller
  *  A caller lends methods of its own as a *reference*, puts the reference's JSON in a call's
@@ -2376,7 +2410,7 @@ typedef struct snats_rpc_ref snats_rpc_ref;
  * Blocks: no. Threads: any, handlers included.
  */
 snats_status snats_rpc_ref_create(snats_rpc_ref **ref, snats_conn *conn, const json_t *methods, int function,
-                                  snats_rpc_handler handler, void *closure);
+                                  snats_rpc_handler handler, void *closure) SNATS_NODISCARD;
 
 /** @brief The reference as JSON, to put in a call's params. @param ref Borrowed.
  *  @return Borrowed, valid as long as @p ref (json_incref() it to keep it longer); NULL for a
@@ -2407,7 +2441,7 @@ void snats_rpc_ref_destroy(snats_rpc_ref *ref);
  * Blocks: no. Threads: any, handlers included. snats_rpc_client_describe() of it fails with
  * SNATS_ILLEGAL_STATE: the reference lists its methods itself.
  */
-snats_status snats_rpc_client_create_from_ref(snats_rpc_client **client, snats_conn *conn, const json_t *ref);
+snats_status snats_rpc_client_create_from_ref(snats_rpc_client **client, snats_conn *conn, const json_t *ref) SNATS_NODISCARD;
 
 /** @} */
 
@@ -2454,7 +2488,7 @@ typedef struct snats_js_pub_ack snats_js_pub_ack;
  * @retval SNATS_CONNECTION_CLOSED @p conn is closed.
  * Blocks: no (nothing is sent). Threads: any.
  */
-snats_status snats_jetstream_create(snats_jetstream **js, snats_conn *conn, const json_t *options);
+snats_status snats_jetstream_create(snats_jetstream **js, snats_conn *conn, const json_t *options) SNATS_NODISCARD;
 
 /** @brief Frees a context. Asynchronous publishes and fetches in flight still complete (their
  *  callbacks get the context's handle, valid memory until the last has run).
@@ -2479,7 +2513,7 @@ void snats_js_last_api_error(int *code, int *err_code);
  * @param js Borrowed.
  * Statuses, blocking and threads: as the group says.
  */
-snats_status snats_js_account_info(json_t **info, snats_jetstream *js);
+snats_status snats_js_account_info(json_t **info, snats_jetstream *js) SNATS_NODISCARD;
 
 /** \name Streams
  *  @{ */
@@ -2498,18 +2532,18 @@ snats_status snats_js_account_info(json_t **info, snats_jetstream *js);
  *         configuration, 10065 subjects overlap another stream's, ...
  * Other statuses, blocking and threads: as the group says.
  */
-snats_status snats_js_stream_add(json_t **info, snats_jetstream *js, const json_t *config);
+snats_status snats_js_stream_add(json_t **info, snats_jetstream *js, const json_t *config) SNATS_NODISCARD;
 
 /** @brief Changes a stream's configuration (the whole `StreamConfig`, with its `name`).
  *  @param[out] info As snats_js_stream_add(). @retval SNATS_NOT_FOUND no such stream.
  *  Other parameters, statuses, blocking and threads: as snats_js_stream_add(). */
-snats_status snats_js_stream_update(json_t **info, snats_jetstream *js, const json_t *config);
+snats_status snats_js_stream_update(json_t **info, snats_jetstream *js, const json_t *config) SNATS_NODISCARD;
 
 /** @brief Deletes a stream, its messages and its consumers.
  *  @param js Borrowed. @param name Borrowed for the call.
  *  @retval SNATS_OK deleted. @retval SNATS_NOT_FOUND no such stream.
  *  Other statuses, blocking and threads: as the group says. */
-snats_status snats_js_stream_delete(snats_jetstream *js, const char *name);
+snats_status snats_js_stream_delete(snats_jetstream *js, const char *name) SNATS_NODISCARD;
 
 /**
  * @brief A stream's info: `config`, `state` (`messages`, `bytes`, `first_seq`, `last_seq`,
@@ -2521,17 +2555,17 @@ snats_status snats_js_stream_delete(snats_jetstream *js, const char *name);
  * @retval SNATS_NOT_FOUND no such stream.
  * Other statuses, blocking and threads: as the group says.
  */
-snats_status snats_js_stream_info(json_t **info, snats_jetstream *js, const char *name, const json_t *options);
+snats_status snats_js_stream_info(json_t **info, snats_jetstream *js, const char *name, const json_t *options) SNATS_NODISCARD;
 
 /** @brief Every stream's info, as an array (all pages of `STREAM.LIST`: one request per page).
  *  @param[out] infos On SNATS_OK a new reference to an array (empty when there are none).
  *  @param js Borrowed. @param subject Borrowed; NULL for all, else only the streams listening on
  *  subjects that match it. Statuses, blocking (per page) and threads: as the group says. */
-snats_status snats_js_stream_list(json_t **infos, snats_jetstream *js, const char *subject);
+snats_status snats_js_stream_list(json_t **infos, snats_jetstream *js, const char *subject) SNATS_NODISCARD;
 
 /** @brief The streams' names, as an array of strings. Parameters, statuses, blocking and
  *  threads: as snats_js_stream_list(). */
-snats_status snats_js_stream_names(json_t **names, snats_jetstream *js, const char *subject);
+snats_status snats_js_stream_names(json_t **names, snats_jetstream *js, const char *subject) SNATS_NODISCARD;
 
 /**
  * @brief Removes messages from a stream.
@@ -2543,7 +2577,7 @@ snats_status snats_js_stream_names(json_t **names, snats_jetstream *js, const ch
  * @retval SNATS_NOT_FOUND no such stream. Other statuses, blocking and threads: as the group
  *         says.
  */
-snats_status snats_js_stream_purge(uint64_t *purged, snats_jetstream *js, const char *name, const json_t *options);
+snats_status snats_js_stream_purge(uint64_t *purged, snats_jetstream *js, const char *name, const json_t *options) SNATS_NODISCARD;
 
 /**
  * @brief Reads a stored message through the stream's leader (`STREAM.MSG.GET`).
@@ -2560,14 +2594,14 @@ snats_status snats_js_stream_purge(uint64_t *purged, snats_jetstream *js, const 
  * Other statuses, blocking and threads: as the group says.
  */
 snats_status snats_js_stream_get_msg(snats_msg **msg, snats_jetstream *js, const char *stream, uint64_t seq,
-                                     const char *subject);
+                                     const char *subject) SNATS_NODISCARD;
 
 /** @brief As snats_js_stream_get_msg(), answered by any replica (`DIRECT.GET`): faster, for
  *  streams created with `"allow_direct": true`. Other streams get no answer: SNATS_JS_NOT_ENABLED
  *  (2.10+ servers answer "no responders") or SNATS_TIMEOUT (2.9 servers answer nothing). A
  *  missing message is SNATS_NOT_FOUND (err_code 10037). */
 snats_status snats_js_stream_direct_get(snats_msg **msg, snats_jetstream *js, const char *stream, uint64_t seq,
-                                        const char *subject);
+                                        const char *subject) SNATS_NODISCARD;
 
 /**
  * @brief Receives the outcome of snats_js_stream_get_msg_async().
@@ -2584,14 +2618,14 @@ typedef void (*snats_js_msg_handler)(snats_jetstream *js, snats_status status, s
  *  exactly once. Any other status (as snats_js_stream_get_msg()): it never runs.
  *  Blocks: no. Threads: any, callbacks included. */
 snats_status snats_js_stream_get_msg_async(snats_jetstream *js, const char *stream, uint64_t seq, const char *subject,
-                                           bool direct, snats_js_msg_handler cb, void *closure);
+                                           bool direct, snats_js_msg_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief Deletes one stored message (a missing one is SNATS_NOT_FOUND, err_code 10037, whatever
  *  the server's own code for it). @param js Borrowed. @param stream Borrowed for the call.
  *  @param seq > 0. @param erase Also overwrites its bytes on disk (slower).
  *  @retval SNATS_NOT_FOUND no such stream or message. Other statuses, blocking and threads: as
  *  the group says. */
-snats_status snats_js_stream_delete_msg(snats_jetstream *js, const char *stream, uint64_t seq, bool erase);
+snats_status snats_js_stream_delete_msg(snats_jetstream *js, const char *stream, uint64_t seq, bool erase) SNATS_NODISCARD;
 
 /** @} */
 
@@ -2618,29 +2652,29 @@ snats_status snats_js_stream_delete_msg(snats_jetstream *js, const char *stream,
  * @retval SNATS_INVALID_SUBJECT a bad `filter_subject` or `filter_subjects` entry.
  * Other statuses, blocking and threads: as the group says.
  */
-snats_status snats_js_consumer_add(json_t **info, snats_jetstream *js, const char *stream, const json_t *config);
+snats_status snats_js_consumer_add(json_t **info, snats_jetstream *js, const char *stream, const json_t *config) SNATS_NODISCARD;
 
 /** @brief Changes a named consumer's configuration (fails on 2.10+ servers when it does not
  *  exist). Parameters, statuses, blocking and threads: as snats_js_consumer_add(). */
-snats_status snats_js_consumer_update(json_t **info, snats_jetstream *js, const char *stream, const json_t *config);
+snats_status snats_js_consumer_update(json_t **info, snats_jetstream *js, const char *stream, const json_t *config) SNATS_NODISCARD;
 
 /** @brief Deletes a consumer. @param js Borrowed. @param stream Borrowed for the call. @param consumer Borrowed for the call.
  *  @retval SNATS_NOT_FOUND no such stream or consumer. Other statuses, blocking and threads: as
  *  the group says. */
-snats_status snats_js_consumer_delete(snats_jetstream *js, const char *stream, const char *consumer);
+snats_status snats_js_consumer_delete(snats_jetstream *js, const char *stream, const char *consumer) SNATS_NODISCARD;
 
 /** @brief A consumer's info. @param[out] info On SNATS_OK a new reference; else NULL.
  *  @retval SNATS_NOT_FOUND no such stream or consumer (err_code 10014). Other parameters,
  *  statuses, blocking and threads: as snats_js_consumer_delete(). */
-snats_status snats_js_consumer_info(json_t **info, snats_jetstream *js, const char *stream, const char *consumer);
+snats_status snats_js_consumer_info(json_t **info, snats_jetstream *js, const char *stream, const char *consumer) SNATS_NODISCARD;
 
 /** @brief Every consumer's info of a stream, as an array (all pages). @param[out] infos On
  *  SNATS_OK a new reference. @param js Borrowed. @param stream Borrowed for the call.
  *  Statuses, blocking (per page) and threads: as the group says. */
-snats_status snats_js_consumer_list(json_t **infos, snats_jetstream *js, const char *stream);
+snats_status snats_js_consumer_list(json_t **infos, snats_jetstream *js, const char *stream) SNATS_NODISCARD;
 
 /** @brief A stream's consumers' names, as an array of strings. As snats_js_consumer_list(). */
-snats_status snats_js_consumer_names(json_t **names, snats_jetstream *js, const char *stream);
+snats_status snats_js_consumer_names(json_t **names, snats_jetstream *js, const char *stream) SNATS_NODISCARD;
 
 /** @} */
 
@@ -2664,7 +2698,7 @@ snats_status snats_js_consumer_names(json_t **names, snats_jetstream *js, const 
  * @retval SNATS_INVALID_ARG also: an unknown operation, a missing or unknown argument.
  * Other statuses, blocking and threads: as the group and the typed function say.
  */
-snats_status snats_js_call(json_t **result, snats_jetstream *js, const char *operation, const json_t *arguments);
+snats_status snats_js_call(json_t **result, snats_jetstream *js, const char *operation, const json_t *arguments) SNATS_NODISCARD;
 
 /**
  * @brief Starts a management operation; @p cb runs once with its answer or failure.
@@ -2678,7 +2712,7 @@ snats_status snats_js_call(json_t **result, snats_jetstream *js, const char *ope
  * Blocks: no. Threads: any, callbacks included.
  */
 snats_status snats_js_call_async(snats_jetstream *js, const char *operation, const json_t *arguments,
-                                 snats_json_handler cb, void *closure);
+                                 snats_json_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @} */
 
@@ -2713,7 +2747,7 @@ snats_status snats_js_call_async(snats_jetstream *js, const char *operation, con
  * Blocks: until the ack, up to the timeout. Threads: any, callbacks included.
  */
 snats_status snats_js_publish(snats_js_pub_ack **ack, snats_jetstream *js, const char *subject,
-                              const snats_headers *headers, const void *data, size_t len, const json_t *options);
+                              const snats_headers *headers, const void *data, size_t len, const json_t *options) SNATS_NODISCARD;
 
 /**
  * @brief Receives the outcome of one snats_js_publish_async().
@@ -2751,18 +2785,18 @@ typedef void (*snats_js_pub_ack_handler)(snats_jetstream *js, snats_status statu
  */
 snats_status snats_js_publish_async(snats_jetstream *js, const char *subject, const snats_headers *headers,
                                     const void *data, size_t len, const json_t *options,
-                                    snats_js_pub_ack_handler cb, void *closure);
+                                    snats_js_pub_ack_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief Waits until every asynchronous publish of the context made so far has its outcome and
  *  its callback has returned. @param js Borrowed. @param timeout_ms > 0.
  *  @retval SNATS_OK all done. @retval SNATS_TIMEOUT some still wait.
  *  @retval SNATS_ILLEGAL_STATE called from one of the context's ack callbacks (it would wait
  *  for itself). Blocks: up to @p timeout_ms. Threads: any other. */
-snats_status snats_js_publish_async_complete(snats_jetstream *js, int64_t timeout_ms);
+snats_status snats_js_publish_async_complete(snats_jetstream *js, int64_t timeout_ms) SNATS_NODISCARD;
 
 /** @brief How many asynchronous publishes of the context await their ack.
  *  @param js Borrowed. @param[out] pending Set (0 on failure). Blocks: no. Threads: any. */
-snats_status snats_js_publish_async_pending(snats_jetstream *js, int *pending);
+snats_status snats_js_publish_async_pending(snats_jetstream *js, int *pending) SNATS_NODISCARD;
 
 /**
  * @brief The outcome of one snats_js_publish_async_tagged(), as the tagged ack handler gets it.
@@ -2804,7 +2838,7 @@ typedef void (*snats_js_tagged_ack_handler)(snats_jetstream *js, const snats_js_
  * @retval SNATS_OK set. @retval SNATS_INVALID_ARG NULL @p js or @p cb.
  * Blocks: no. Threads: any.
  */
-snats_status snats_js_set_tagged_ack_handler(snats_jetstream *js, snats_js_tagged_ack_handler cb, void *closure);
+snats_status snats_js_set_tagged_ack_handler(snats_jetstream *js, snats_js_tagged_ack_handler cb, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief As snats_js_publish_async(), the outcome going to the context's tagged ack handler as
@@ -2814,7 +2848,7 @@ snats_status snats_js_set_tagged_ack_handler(snats_jetstream *js, snats_js_tagge
  *         @p tag, with any other status none.
  */
 snats_status snats_js_publish_async_tagged(snats_jetstream *js, const char *subject, const snats_headers *headers,
-                                           const void *data, size_t len, const json_t *options, uint64_t tag);
+                                           const void *data, size_t len, const json_t *options, uint64_t tag) SNATS_NODISCARD;
 
 /** @brief The stream that stored the message. @param ack Borrowed.
  *  @return Borrowed, valid as long as @p ack; NULL for NULL. Blocks: no. Threads: any. */
@@ -2872,7 +2906,7 @@ void snats_js_pub_ack_destroy(snats_js_pub_ack *ack);
  * Blocks: up to @p expires_ms (+1 s). Threads: any, callbacks included.
  */
 snats_status snats_js_fetch(snats_msg **msgs, int batch, int *count, snats_jetstream *js, const char *stream,
-                            const char *consumer, int64_t expires_ms, const json_t *options);
+                            const char *consumer, int64_t expires_ms, const json_t *options) SNATS_NODISCARD;
 
 /**
  * @brief Receives the outcome of snats_js_fetch_async().
@@ -2893,7 +2927,7 @@ typedef void (*snats_js_fetch_handler)(snats_jetstream *js, snats_status status,
  *  runs. Blocks: no. Threads: any, callbacks included. */
 snats_status snats_js_fetch_async(snats_jetstream *js, const char *stream, const char *consumer, int batch,
                                   int64_t expires_ms, const json_t *options, snats_js_fetch_handler cb,
-                                  void *closure);
+                                  void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Acknowledges a consumer's message: done, it will not come again.
@@ -2903,27 +2937,27 @@ snats_status snats_js_fetch_async(snats_jetstream *js, const char *stream, const
  * @retval SNATS_INVALID_ARG NULL. Other statuses: as snats_publish().
  * Blocks: as snats_publish(). Threads: any, callbacks included.
  */
-snats_status snats_js_msg_ack(snats_msg *msg);
+snats_status snats_js_msg_ack(snats_msg *msg) SNATS_NODISCARD;
 
 /** @brief Acknowledges and waits for the server to confirm it recorded the ack (a double ack):
  *  once this returns SNATS_OK, the message will not come again. @param timeout_ms > 0.
  *  @retval SNATS_TIMEOUT no confirmation (the ack may be lost: it can be sent again).
  *  Other statuses: as snats_js_msg_ack() and snats_request(). Blocks: up to @p timeout_ms. */
-snats_status snats_js_msg_ack_sync(snats_msg *msg, int64_t timeout_ms);
+snats_status snats_js_msg_ack_sync(snats_msg *msg, int64_t timeout_ms) SNATS_NODISCARD;
 
 /** @brief Asks for the message again, after @p delay_ms (0: at once, or after the consumer's
  *  backoff). Final, as an ack. @param delay_ms >= 0. Statuses, blocking and threads: as
  *  snats_js_msg_ack(). */
-snats_status snats_js_msg_nak(snats_msg *msg, int64_t delay_ms);
+snats_status snats_js_msg_nak(snats_msg *msg, int64_t delay_ms) SNATS_NODISCARD;
 
 /** @brief Stops delivering the message (no redelivery). @param reason Borrowed; NULL for none:
  *  it goes to the server's term advisory (servers before 2.10.4 get no reason). Final.
  *  Statuses, blocking and threads: as snats_js_msg_ack(). */
-snats_status snats_js_msg_term(snats_msg *msg, const char *reason);
+snats_status snats_js_msg_term(snats_msg *msg, const char *reason) SNATS_NODISCARD;
 
 /** @brief Still working on it: the consumer's ack wait starts again. Not final: may be sent any
  *  number of times before the ack. Statuses, blocking and threads: as snats_js_msg_ack(). */
-snats_status snats_js_msg_in_progress(snats_msg *msg);
+snats_status snats_js_msg_in_progress(snats_msg *msg) SNATS_NODISCARD;
 
 /** @brief The kinds of snats_js_ack_reply(). */
 typedef enum {
@@ -2945,7 +2979,7 @@ typedef enum {
  * Other statuses, blocking and threads: as snats_js_msg_ack() / snats_js_msg_ack_sync().
  */
 snats_status snats_js_ack_reply(snats_conn *conn, const char *reply, int kind, int64_t delay_ms,
-                                const char *reason, int64_t timeout_ms);
+                                const char *reason, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief As snats_js_ack_reply() with SNATS_JS_ACK and a timeout, without blocking: @p cb runs
@@ -2958,7 +2992,7 @@ snats_status snats_js_ack_reply(snats_conn *conn, const char *reply, int kind, i
  *         it never runs. Blocks: no. Threads: any, callbacks included.
  */
 snats_status snats_js_ack_sync_async(snats_conn *conn, const char *reply, int64_t timeout_ms, snats_flush_handler cb,
-                                     void *closure);
+                                     void *closure) SNATS_NODISCARD;
 
 /**
  * @brief The JetStream metadata of a consumer's message, from its reply subject.
@@ -2969,10 +3003,10 @@ snats_status snats_js_ack_sync_async(snats_conn *conn, const char *reply, int64_
  * @retval SNATS_INVALID_ARG NULL, or not a JetStream consumer's message.
  * Blocks: no. Threads: any.
  */
-snats_status snats_js_msg_metadata(json_t **meta, snats_msg *msg);
+snats_status snats_js_msg_metadata(json_t **meta, snats_msg *msg) SNATS_NODISCARD;
 
 /** @brief As snats_js_msg_metadata(), from a reply subject (borrowed for the call). */
-snats_status snats_js_metadata(json_t **meta, const char *reply);
+snats_status snats_js_metadata(json_t **meta, const char *reply) SNATS_NODISCARD;
 
 /** @} */
 
@@ -3028,12 +3062,12 @@ snats_status snats_js_metadata(json_t **meta, const char *reply);
  * Threads: any, callbacks included.
  */
 snats_status snats_js_consume(snats_sub **sub, snats_jetstream *js, const char *stream, const char *consumer,
-                              const json_t *options, snats_msg_handler cb, void *closure);
+                              const json_t *options, snats_msg_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief As snats_js_consume(), delivering batches of records (as snats_subscribe_batch()).
  *  @param cb Required. */
 snats_status snats_js_consume_batch(snats_sub **sub, snats_jetstream *js, const char *stream, const char *consumer,
-                                    const json_t *options, snats_batch_handler cb, void *closure);
+                                    const json_t *options, snats_batch_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief As snats_js_consume(), bound to a dispatch queue (as snats_subscribe_on()): with
  *  @p cb, callbacks run in snats_dispatch_queue_dispatch(); without, the messages come out of
@@ -3041,7 +3075,7 @@ snats_status snats_js_consume_batch(snats_sub **sub, snats_jetstream *js, const 
  *  the subscription. */
 snats_status snats_js_consume_on(snats_sub **sub, snats_jetstream *js, const char *stream, const char *consumer,
                                  const json_t *options, snats_dispatch_queue *queue, snats_msg_handler cb,
-                                 void *closure);
+                                 void *closure) SNATS_NODISCARD;
 
 /**
  * @brief Subscribes to a push consumer (one with a `deliver_subject`): a subscription on that
@@ -3060,12 +3094,12 @@ snats_status snats_js_consume_on(snats_sub **sub, snats_jetstream *js, const cha
  * Blocks: one API round trip. Threads: any, callbacks included.
  */
 snats_status snats_js_push_subscribe(snats_sub **sub, snats_jetstream *js, const char *stream, const char *consumer,
-                                     snats_dispatch_queue *queue, snats_msg_handler cb, void *closure);
+                                     snats_dispatch_queue *queue, snats_msg_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief As snats_js_push_subscribe(), delivering batches of records (as
  *  snats_subscribe_batch()). @param cb Required. */
 snats_status snats_js_push_subscribe_batch(snats_sub **sub, snats_jetstream *js, const char *stream,
-                                           const char *consumer, snats_batch_handler cb, void *closure);
+                                           const char *consumer, snats_batch_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @} */
 
@@ -3108,17 +3142,17 @@ typedef enum {
  * @retval SNATS_JS_API_ERROR the bucket exists with another configuration (10058).
  * @retval SNATS_INVALID_ARG a bad name, an unknown setting, or a setting of the wrong type.
  */
-snats_status snats_kv_bucket_create(snats_kv **kv, snats_jetstream *js, const char *bucket, const json_t *config);
+snats_status snats_kv_bucket_create(snats_kv **kv, snats_jetstream *js, const char *bucket, const json_t *config) SNATS_NODISCARD;
 
 /** @brief Opens an existing bucket. @param[out] kv As snats_kv_bucket_create().
  *  @retval SNATS_NOT_FOUND no such bucket (10059). */
-snats_status snats_kv_bucket_bind(snats_kv **kv, snats_jetstream *js, const char *bucket);
+snats_status snats_kv_bucket_bind(snats_kv **kv, snats_jetstream *js, const char *bucket) SNATS_NODISCARD;
 
 /** @brief Deletes a bucket and every key. @retval SNATS_NOT_FOUND no such bucket. */
-snats_status snats_kv_bucket_delete(snats_jetstream *js, const char *bucket);
+snats_status snats_kv_bucket_delete(snats_jetstream *js, const char *bucket) SNATS_NODISCARD;
 
 /** @brief The buckets' names, as a JSON array of strings (a new reference). */
-snats_status snats_kv_bucket_names(json_t **names, snats_jetstream *js);
+snats_status snats_kv_bucket_names(json_t **names, snats_jetstream *js) SNATS_NODISCARD;
 
 /** @brief Frees a bucket handle (the bucket stays). @param kv Taken; NULL is a no-op.
  *  Blocks: no. Threads: any. */
@@ -3126,22 +3160,22 @@ void snats_kv_destroy(snats_kv *kv);
 
 /** @brief The bucket's status: `bucket`, `values` (revisions stored), `history`, `ttl`,
  *  `bytes`, `backing_store`, `is_compressed`, and `info` (the stream's info). A new reference. */
-snats_status snats_kv_status(json_t **status, snats_kv *kv);
+snats_status snats_kv_status(json_t **status, snats_kv *kv) SNATS_NODISCARD;
 
 /** @brief Stores a value. @param[out] revision When not NULL, the new revision (0 on failure).
  *  @param kv Borrowed. @param key Borrowed for the call. @param data Borrowed for the call;
  *  NULL allowed when @p len is 0. @retval SNATS_JS_API_ERROR the bucket refused it (larger
  *  than its `max_value_size`, the bucket full...). */
-snats_status snats_kv_put(uint64_t *revision, snats_kv *kv, const char *key, const void *data, size_t len);
+snats_status snats_kv_put(uint64_t *revision, snats_kv *kv, const char *key, const void *data, size_t len) SNATS_NODISCARD;
 
 /** @brief Stores a value only if the key has none (never written, deleted or purged).
  *  @retval SNATS_JS_API_ERROR it has one (err_code 10071). Otherwise as snats_kv_put(). */
-snats_status snats_kv_create(uint64_t *revision, snats_kv *kv, const char *key, const void *data, size_t len);
+snats_status snats_kv_create(uint64_t *revision, snats_kv *kv, const char *key, const void *data, size_t len) SNATS_NODISCARD;
 
 /** @brief Stores a value only if the key's last revision is @p last (compare-and-set).
  *  @retval SNATS_JS_API_ERROR it is not (err_code 10071). Otherwise as snats_kv_put(). */
 snats_status snats_kv_update(uint64_t *revision, snats_kv *kv, const char *key, const void *data, size_t len,
-                             uint64_t last);
+                             uint64_t last) SNATS_NODISCARD;
 
 /**
  * @brief The key's current value, or the one at @p revision.
@@ -3149,18 +3183,18 @@ snats_status snats_kv_update(uint64_t *revision, snats_kv *kv, const char *key, 
  * @param kv Borrowed. @param key Borrowed for the call. @param revision 0: the current one.
  * @retval SNATS_NOT_FOUND no value (or @p revision is another key's).
  */
-snats_status snats_kv_get(snats_kv_entry **entry, snats_kv *kv, const char *key, uint64_t revision);
+snats_status snats_kv_get(snats_kv_entry **entry, snats_kv *kv, const char *key, uint64_t revision) SNATS_NODISCARD;
 
 /** @brief Marks a key deleted (its history stays). @param last 0, or only if this is the key's
  *  last revision (else SNATS_JS_API_ERROR, 10071). */
-snats_status snats_kv_delete(snats_kv *kv, const char *key, uint64_t last);
+snats_status snats_kv_delete(snats_kv *kv, const char *key, uint64_t last) SNATS_NODISCARD;
 
 /** @brief Marks a key purged and drops its earlier revisions. @param last As snats_kv_delete(). */
-snats_status snats_kv_purge(snats_kv *kv, const char *key, uint64_t last);
+snats_status snats_kv_purge(snats_kv *kv, const char *key, uint64_t last) SNATS_NODISCARD;
 
 /** @brief The keys that have a value, as a JSON array of strings (a new reference).
  *  @param filter Borrowed for the call; NULL for all, else a key filter with wildcards. */
-snats_status snats_kv_keys(json_t **keys, snats_kv *kv, const char *filter);
+snats_status snats_kv_keys(json_t **keys, snats_kv *kv, const char *filter) SNATS_NODISCARD;
 
 /**
  * @brief Every revision kept of a key, oldest first (deletes and purges included).
@@ -3169,7 +3203,7 @@ snats_status snats_kv_keys(json_t **keys, snats_kv *kv, const char *filter);
  * @param[out] count Set to the number of entries (0 on failure).
  * @retval SNATS_NOT_FOUND the key has no revision.
  */
-snats_status snats_kv_history(snats_kv_entry ***entries, int *count, snats_kv *kv, const char *key);
+snats_status snats_kv_history(snats_kv_entry ***entries, int *count, snats_kv *kv, const char *key) SNATS_NODISCARD;
 
 /** @brief Frees an array from snats_kv_history() and its entries. NULL is a no-op. */
 void snats_kv_entries_destroy(snats_kv_entry **entries, int count);
@@ -3191,10 +3225,10 @@ typedef void (*snats_kv_bucket_handler)(snats_jetstream *js, snats_status status
 /** @brief As snats_kv_bucket_create(). @param bucket Copied. @param config Copied.
  *  @param cb Required. */
 snats_status snats_kv_bucket_create_async(snats_jetstream *js, const char *bucket, const json_t *config,
-                                          snats_kv_bucket_handler cb, void *closure);
+                                          snats_kv_bucket_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_kv_bucket_bind(). @param bucket Copied. @param cb Required. */
 snats_status snats_kv_bucket_bind_async(snats_jetstream *js, const char *bucket, snats_kv_bucket_handler cb,
-                                        void *closure);
+                                        void *closure) SNATS_NODISCARD;
 
 /** @brief Receives a revision: @p kv the bucket's handle (valid during the call), @p status as
  *  the blocking call's, @p revision the new revision (0 on failure). */
@@ -3209,26 +3243,26 @@ typedef void (*snats_kv_entries_handler)(snats_kv *kv, snats_status status, cons
 
 /** @brief As snats_kv_put(). @param key Copied. @param data Copied. @param cb Required. */
 snats_status snats_kv_put_async(snats_kv *kv, const char *key, const void *data, size_t len,
-                                snats_kv_revision_handler cb, void *closure);
+                                snats_kv_revision_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_kv_create(). @param key Copied. @param data Copied. @param cb Required. */
 snats_status snats_kv_create_async(snats_kv *kv, const char *key, const void *data, size_t len,
-                                   snats_kv_revision_handler cb, void *closure);
+                                   snats_kv_revision_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_kv_update(). @param key Copied. @param data Copied. @param cb Required. */
 snats_status snats_kv_update_async(snats_kv *kv, const char *key, const void *data, size_t len, uint64_t last,
-                                   snats_kv_revision_handler cb, void *closure);
+                                   snats_kv_revision_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_kv_delete() (or, with @p purge, snats_kv_purge()); the revision of the
  *  marker. @param key Copied. @param cb Required. */
 snats_status snats_kv_delete_async(snats_kv *kv, const char *key, uint64_t last, bool purge,
-                                   snats_kv_revision_handler cb, void *closure);
+                                   snats_kv_revision_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_kv_get(). @param key Copied. @param cb Required. */
 snats_status snats_kv_get_async(snats_kv *kv, const char *key, uint64_t revision, snats_kv_entry_handler cb,
-                                void *closure);
+                                void *closure) SNATS_NODISCARD;
 /** @brief As snats_kv_status(): the document to a ::snats_json_handler. */
-snats_status snats_kv_status_async(snats_kv *kv, snats_json_handler cb, void *closure);
+snats_status snats_kv_status_async(snats_kv *kv, snats_json_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_kv_keys(): the array to a ::snats_json_handler. @param filter Copied. */
-snats_status snats_kv_keys_async(snats_kv *kv, const char *filter, snats_json_handler cb, void *closure);
+snats_status snats_kv_keys_async(snats_kv *kv, const char *filter, snats_json_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_kv_history(). @param key Copied. @param cb Required. */
-snats_status snats_kv_history_async(snats_kv *kv, const char *key, snats_kv_entries_handler cb, void *closure);
+snats_status snats_kv_history_async(snats_kv *kv, const char *key, snats_kv_entries_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @} */
 
@@ -3282,7 +3316,7 @@ typedef void (*snats_kv_watch_handler)(snats_kv_watcher *watcher, const snats_kv
  * included.
  */
 snats_status snats_kv_watch(snats_kv_watcher **watcher, snats_kv *kv, const char *keys, const json_t *options,
-                            snats_kv_watch_handler cb, void *closure);
+                            snats_kv_watch_handler cb, void *closure) SNATS_NODISCARD;
 
 /** @brief Receives a started watch: @p kv the bucket's handle (valid during the call),
  *  @p status as snats_kv_watch()'s, @p watcher on SNATS_OK owned by the receiver
@@ -3303,7 +3337,7 @@ typedef void (*snats_kv_watch_started_handler)(snats_kv *kv, snats_status status
  * Blocks: no longer than a publish. Threads: any, callbacks included.
  */
 snats_status snats_kv_watch_async(snats_kv *kv, const char *keys, const json_t *options, snats_kv_watch_handler cb,
-                                  snats_kv_watch_started_handler started, void *closure);
+                                  snats_kv_watch_started_handler started, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief The next entry of a watch made without a callback.
@@ -3315,11 +3349,11 @@ snats_status snats_kv_watch_async(snats_kv *kv, const char *keys, const json_t *
  * @retval SNATS_ILLEGAL_STATE the watch has a callback.
  * Blocks: up to @p timeout_ms. Threads: any.
  */
-snats_status snats_kv_watcher_next(snats_kv_entry **entry, snats_kv_watcher *watcher, int64_t timeout_ms);
+snats_status snats_kv_watcher_next(snats_kv_entry **entry, snats_kv_watcher *watcher, int64_t timeout_ms) SNATS_NODISCARD;
 
 /** @brief Stops a watch (its consumer goes); a callback running on another thread is waited
  *  for. Blocks: an UNSUB and that wait. Threads: any. */
-snats_status snats_kv_watcher_stop(snats_kv_watcher *watcher);
+snats_status snats_kv_watcher_stop(snats_kv_watcher *watcher) SNATS_NODISCARD;
 
 /** @brief Stops and frees a watch. @param watcher Taken; NULL is a no-op. Not from its own
  *  callback. Blocks: as snats_kv_watcher_stop(). Threads: any. */
@@ -3363,18 +3397,18 @@ typedef int (*snats_obj_writer)(const void *data, size_t len, void *closure);
  *  Borrowed; NULL or any of `description`, `ttl` (nanoseconds), `max_bytes`, `storage` ("file"
  *  or "memory"), `replicas`, `compression` (bool), `metadata`.
  *  @retval SNATS_INVALID_ARG a bad name or an unknown setting. */
-snats_status snats_obj_bucket_create(snats_obj **obs, snats_jetstream *js, const char *bucket, const json_t *config);
+snats_status snats_obj_bucket_create(snats_obj **obs, snats_jetstream *js, const char *bucket, const json_t *config) SNATS_NODISCARD;
 /** @brief Opens an existing bucket. @retval SNATS_NOT_FOUND no such bucket (10059). */
-snats_status snats_obj_bucket_bind(snats_obj **obs, snats_jetstream *js, const char *bucket);
+snats_status snats_obj_bucket_bind(snats_obj **obs, snats_jetstream *js, const char *bucket) SNATS_NODISCARD;
 /** @brief Deletes a bucket and its objects. @retval SNATS_NOT_FOUND no such bucket. */
-snats_status snats_obj_bucket_delete(snats_jetstream *js, const char *bucket);
+snats_status snats_obj_bucket_delete(snats_jetstream *js, const char *bucket) SNATS_NODISCARD;
 /** @brief The buckets' names, as a JSON array of strings (a new reference). */
-snats_status snats_obj_bucket_names(json_t **names, snats_jetstream *js);
+snats_status snats_obj_bucket_names(json_t **names, snats_jetstream *js) SNATS_NODISCARD;
 /** @brief Frees a bucket handle (the bucket stays). @param obs Taken; NULL is a no-op. */
 void snats_obj_destroy(snats_obj *obs);
 /** @brief `{"bucket", "description", "ttl", "storage", "replicas", "size", "sealed", "info"}`
  *  (`info`: the stream's). A new reference. */
-snats_status snats_obj_status(json_t **status, snats_obj *obs);
+snats_status snats_obj_status(json_t **status, snats_obj *obs) SNATS_NODISCARD;
 
 /**
  * @brief Stores an object read from @p reader, in chunks, with its digest; replaces the object
@@ -3387,15 +3421,15 @@ snats_status snats_obj_status(json_t **status, snats_obj *obs);
  * @retval SNATS_IO_ERROR the reader failed. @retval SNATS_JS_API_ERROR the bucket refused a
  *         chunk (full, ...). A failure removes the chunks already stored.
  */
-snats_status snats_obj_put(json_t **info, snats_obj *obs, const json_t *meta, snats_obj_reader reader, void *closure);
+snats_status snats_obj_put(json_t **info, snats_obj *obs, const json_t *meta, snats_obj_reader reader, void *closure) SNATS_NODISCARD;
 /** @brief Stores @p len bytes as object @p name. @param data Borrowed for the call. */
-snats_status snats_obj_put_bytes(json_t **info, snats_obj *obs, const char *name, const void *data, size_t len);
+snats_status snats_obj_put_bytes(json_t **info, snats_obj *obs, const char *name, const void *data, size_t len) SNATS_NODISCARD;
 /** @brief Stores what a descriptor reads until its end. @param fd Read from, not closed.
  *  @retval SNATS_IO_ERROR reading failed. */
-snats_status snats_obj_put_fd(json_t **info, snats_obj *obs, const json_t *meta, int fd);
+snats_status snats_obj_put_fd(json_t **info, snats_obj *obs, const json_t *meta, int fd) SNATS_NODISCARD;
 /** @brief Stores a file. @param path Borrowed for the call. @retval SNATS_IO_ERROR it cannot be
  *  opened or read. */
-snats_status snats_obj_put_file(json_t **info, snats_obj *obs, const json_t *meta, const char *path);
+snats_status snats_obj_put_file(json_t **info, snats_obj *obs, const json_t *meta, const char *path) SNATS_NODISCARD;
 
 /**
  * @brief Reads an object into @p writer, chunk by chunk (following a link to an object), and
@@ -3407,29 +3441,29 @@ snats_status snats_obj_put_file(json_t **info, snats_obj *obs, const json_t *met
  * @retval SNATS_PROTOCOL_ERROR the bytes read do not match the info's size or digest (the
  *         writer has had them). @retval SNATS_INVALID_ARG @p name links a whole bucket.
  */
-snats_status snats_obj_get(json_t **info, snats_obj *obs, const char *name, snats_obj_writer writer, void *closure);
+snats_status snats_obj_get(json_t **info, snats_obj *obs, const char *name, snats_obj_writer writer, void *closure) SNATS_NODISCARD;
 /** @brief Reads an object into memory. @param[out] data On SNATS_OK malloc'd bytes (never NULL,
  *  even empty: snats_free()); else NULL. @param[out] len Their count. */
-snats_status snats_obj_get_bytes(json_t **info, void **data, size_t *len, snats_obj *obs, const char *name);
+snats_status snats_obj_get_bytes(json_t **info, void **data, size_t *len, snats_obj *obs, const char *name) SNATS_NODISCARD;
 /** @brief Writes an object to a descriptor (not closed). @retval SNATS_IO_ERROR writing failed. */
-snats_status snats_obj_get_fd(json_t **info, snats_obj *obs, const char *name, int fd);
+snats_status snats_obj_get_fd(json_t **info, snats_obj *obs, const char *name, int fd) SNATS_NODISCARD;
 /** @brief Writes an object to a file (created or truncated, mode 0644). */
-snats_status snats_obj_get_file(json_t **info, snats_obj *obs, const char *name, const char *path);
+snats_status snats_obj_get_file(json_t **info, snats_obj *obs, const char *name, const char *path) SNATS_NODISCARD;
 
 /** @brief An object's info. @param show_deleted Also a deleted object's (its `deleted` true).
  *  @retval SNATS_NOT_FOUND no such object. */
-snats_status snats_obj_info(json_t **info, snats_obj *obs, const char *name, bool show_deleted);
+snats_status snats_obj_info(json_t **info, snats_obj *obs, const char *name, bool show_deleted) SNATS_NODISCARD;
 /** @brief Marks an object deleted and removes its chunks. @retval SNATS_NOT_FOUND none. */
-snats_status snats_obj_delete(snats_obj *obs, const char *name);
+snats_status snats_obj_delete(snats_obj *obs, const char *name) SNATS_NODISCARD;
 /** @brief The objects' infos, as a JSON array (a new reference). @param show_deleted Also the
  *  deleted ones. */
-snats_status snats_obj_list(json_t **infos, snats_obj *obs, bool show_deleted);
+snats_status snats_obj_list(json_t **infos, snats_obj *obs, bool show_deleted) SNATS_NODISCARD;
 /** @brief Adds @p name as a link to an object. @param target Borrowed: the target's info (from
  *  this or another bucket). @retval SNATS_INVALID_ARG @p target is a link, or @p name is an
  *  object. */
-snats_status snats_obj_add_link(json_t **info, snats_obj *obs, const char *name, const json_t *target);
+snats_status snats_obj_add_link(json_t **info, snats_obj *obs, const char *name, const json_t *target) SNATS_NODISCARD;
 /** @brief Adds @p name as a link to the bucket @p bucket. */
-snats_status snats_obj_add_bucket_link(json_t **info, snats_obj *obs, const char *name, const char *bucket);
+snats_status snats_obj_add_bucket_link(json_t **info, snats_obj *obs, const char *name, const char *bucket) SNATS_NODISCARD;
 
 /** @brief Receives a watch's infos: @p info lent for the call (json_incref() to keep it), NULL
  *  once after the current ones. Threads: as a subscription's callbacks. */
@@ -3441,11 +3475,11 @@ typedef void (*snats_obj_watch_handler)(snats_obj_watcher *watcher, const json_t
  *  `updates_only` (booleans). @param cb NULL: read with snats_obj_watcher_next().
  *  Blocks: two API round trips. */
 snats_status snats_obj_watch(snats_obj_watcher **watcher, snats_obj *obs, const json_t *options,
-                             snats_obj_watch_handler cb, void *closure);
+                             snats_obj_watch_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief The next info (a new reference), or NULL for the marker. As snats_kv_watcher_next(). */
-snats_status snats_obj_watcher_next(json_t **info, snats_obj_watcher *watcher, int64_t timeout_ms);
+snats_status snats_obj_watcher_next(json_t **info, snats_obj_watcher *watcher, int64_t timeout_ms) SNATS_NODISCARD;
 /** @brief Stops a watch. As snats_kv_watcher_stop(). */
-snats_status snats_obj_watcher_stop(snats_obj_watcher *watcher);
+snats_status snats_obj_watcher_stop(snats_obj_watcher *watcher) SNATS_NODISCARD;
 /** @brief Stops and frees a watch. As snats_kv_watcher_destroy(). */
 void snats_obj_watcher_destroy(snats_obj_watcher *watcher);
 
@@ -3468,28 +3502,28 @@ typedef void (*snats_obj_bucket_handler)(snats_jetstream *js, snats_status statu
 /** @brief As snats_obj_bucket_create(). @param bucket Copied. @param config Copied.
  *  @param cb Required. */
 snats_status snats_obj_bucket_create_async(snats_jetstream *js, const char *bucket, const json_t *config,
-                                           snats_obj_bucket_handler cb, void *closure);
+                                           snats_obj_bucket_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_obj_bucket_bind(). @param bucket Copied. @param cb Required. */
 snats_status snats_obj_bucket_bind_async(snats_jetstream *js, const char *bucket, snats_obj_bucket_handler cb,
-                                         void *closure);
+                                         void *closure) SNATS_NODISCARD;
 /** @brief As snats_obj_status(): the document to @p cb. */
-snats_status snats_obj_status_async(snats_obj *obs, snats_json_handler cb, void *closure);
+snats_status snats_obj_status_async(snats_obj *obs, snats_json_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_obj_info(): the info to @p cb. @param name Copied. */
 snats_status snats_obj_info_async(snats_obj *obs, const char *name, bool show_deleted, snats_json_handler cb,
-                                  void *closure);
+                                  void *closure) SNATS_NODISCARD;
 /** @brief As snats_obj_delete(): @p cb gets the deletion marker's info once the object's
  *  chunks are removed. @param name Copied. */
-snats_status snats_obj_delete_async(snats_obj *obs, const char *name, snats_json_handler cb, void *closure);
+snats_status snats_obj_delete_async(snats_obj *obs, const char *name, snats_json_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_obj_list(): the array of infos to @p cb (SNATS_TIMEOUT when the current
  *  ones do not all come within the context's timeout). */
-snats_status snats_obj_list_async(snats_obj *obs, bool show_deleted, snats_json_handler cb, void *closure);
+snats_status snats_obj_list_async(snats_obj *obs, bool show_deleted, snats_json_handler cb, void *closure) SNATS_NODISCARD;
 /** @brief As snats_obj_add_link(): the link's info to @p cb. @param name Copied.
  *  @param target Copied. */
 snats_status snats_obj_add_link_async(snats_obj *obs, const char *name, const json_t *target, snats_json_handler cb,
-                                      void *closure);
+                                      void *closure) SNATS_NODISCARD;
 /** @brief As snats_obj_add_bucket_link(). @param name Copied. @param bucket Copied. */
 snats_status snats_obj_add_bucket_link_async(snats_obj *obs, const char *name, const char *bucket,
-                                             snats_json_handler cb, void *closure);
+                                             snats_json_handler cb, void *closure) SNATS_NODISCARD;
 
 /**
  * @brief As snats_obj_put(), without waiting: @p reader is called as a connection event (first
@@ -3504,7 +3538,7 @@ snats_status snats_obj_add_bucket_link_async(snats_obj *obs, const char *name, c
  * @retval SNATS_INVALID_ARG a NULL argument, a bad meta. Others: the lookup could not be sent.
  */
 snats_status snats_obj_put_async(snats_obj *obs, const json_t *meta, snats_obj_reader reader, snats_json_handler cb,
-                                 void *closure);
+                                 void *closure) SNATS_NODISCARD;
 
 /**
  * @brief As snats_obj_get(), without waiting: @p writer is called with each chunk as it comes
@@ -3518,7 +3552,7 @@ snats_status snats_obj_put_async(snats_obj *obs, const json_t *meta, snats_obj_r
  * Others: the lookup could not be sent.
  */
 snats_status snats_obj_get_async(snats_obj *obs, const char *name, snats_obj_writer writer, snats_json_handler cb,
-                                 void *closure);
+                                 void *closure) SNATS_NODISCARD;
 
 /** @brief Receives a started watch: @p obs the bucket's handle (valid during the call),
  *  @p status as snats_obj_watch()'s, @p watcher on SNATS_OK owned by the receiver
@@ -3530,7 +3564,7 @@ typedef void (*snats_obj_watch_started_handler)(snats_obj *obs, snats_status sta
  *  @param options Borrowed for the call. @param cb As snats_obj_watch()'s; its first calls may
  *  come before @p started's. @param started Required. @param closure Passed to both. */
 snats_status snats_obj_watch_async(snats_obj *obs, const json_t *options, snats_obj_watch_handler cb,
-                                   snats_obj_watch_started_handler started, void *closure);
+                                   snats_obj_watch_started_handler started, void *closure) SNATS_NODISCARD;
 
 /** @} */
 

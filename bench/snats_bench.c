@@ -70,6 +70,8 @@ static snats_conn *bench_connect(const char *url, const char *name) {
 static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
 static atomic_llong received;
+/* Requests whose answer could not be sent (said at the end, never dropped silently). */
+static atomic_llong unanswered;
 static long long target;
 static double t_last;
 
@@ -93,14 +95,15 @@ static void on_request(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *c
     (void)conn;
     (void)sub;
     (void)closure;
-    if (snats_msg_reply(msg) != NULL) snats_msg_respond(msg, snats_msg_data(msg), snats_msg_data_len(msg));
+    if (snats_msg_reply(msg) != NULL && snats_msg_respond(msg, snats_msg_data(msg), snats_msg_data_len(msg)) != SNATS_OK)
+        atomic_fetch_add(&unanswered, 1);
 }
 
 /* ---------------- rpc ---------------- */
 
 static void on_echo(snats_rpc_request *req, const json_t *params, void *closure) {
     (void)closure;
-    snats_rpc_request_respond(req, json_array_get(params, 0));
+    if (snats_rpc_request_respond(req, json_array_get(params, 0)) != SNATS_OK) atomic_fetch_add(&unanswered, 1);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -227,7 +230,7 @@ int main(int argc, char **argv) {
         long long got = atomic_load(&received);
         if (got < target) {
             uint64_t dropped = 0;
-            snats_sub_get_dropped(&dropped, sub);
+            if (snats_sub_get_dropped(&dropped, sub) != SNATS_OK) dropped = 0;
             fprintf(stderr, "pubsub: only %lld/%lld received (client dropped %llu); slow consumer?\n", got,
                     target, (unsigned long long)dropped);
             printf("RESULT client=%s mode=pubsub size=%d count=%lld secs=nan msgs_per_s=nan mb_per_s=nan "
@@ -276,5 +279,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     free(payload);
+    if (atomic_load(&unanswered) > 0) {
+        fprintf(stderr, "%lld answers could not be sent\n", (long long)atomic_load(&unanswered));
+        return 1;
+    }
     return 0;
 }

@@ -34,6 +34,11 @@ typedef struct {
     int received;
 } inbox_state;
 
+/* An answer that cannot be sent is said, never dropped silently. */
+static void report(snats_status status, const char *what) {
+    if (status != SNATS_OK) fprintf(stderr, "%s: %s (%s)\n", what, snats_status_text(status), snats_last_error());
+}
+
 static void on_update(snats_conn *conn, snats_sub *sub, snats_msg *msg, void *closure) {
     (void)conn;
     (void)sub;
@@ -85,7 +90,7 @@ static void rpc_add(snats_rpc_request *req, const json_t *params, void *closure)
     (void)closure;
     json_t *sum = json_integer(json_integer_value(json_object_get(params, "a")) +
                                json_integer_value(json_object_get(params, "b")));
-    snats_rpc_request_respond(req, sum);
+    report(snats_rpc_request_respond(req, sum), "demo: answering math.add");
     json_decref(sum);
 }
 

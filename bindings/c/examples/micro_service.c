@@ -29,6 +29,11 @@
         }                                                                                        \
     } while (0)
 
+/* An answer that cannot be sent is said, never dropped silently. */
+static void report(snats_status status, const char *what) {
+    if (status != SNATS_OK) fprintf(stderr, "%s: %s (%s)\n", what, snats_status_text(status), snats_last_error());
+}
+
 /* Runs on the endpoint's library thread, one request at a time. */
 static void upper(snats_micro_request *req, void *closure) {
     (void)closure;
@@ -37,13 +42,14 @@ static void upper(snats_micro_request *req, void *closure) {
     char *out = malloc(len + 1);
     if (out == NULL) return;
     for (size_t i = 0; i < len; i++) out[i] = (char)toupper(((const unsigned char *)snats_msg_data(msg))[i]);
-    snats_micro_request_respond(req, NULL, out, len);
+    report(snats_micro_request_respond(req, NULL, out, len), "micro_service: answering upper");
     free(out);
 }
 
 static void fail(snats_micro_request *req, void *closure) {
     (void)closure;
-    snats_micro_request_respond_error(req, "400", "this endpoint always fails", NULL, NULL, 0);
+    report(snats_micro_request_respond_error(req, "400", "this endpoint always fails", NULL, NULL, 0),
+           "micro_service: answering fail");
 }
 
 static void print_json(const char *title, json_t *json) {

@@ -24,13 +24,18 @@
         }                                                                                      \
     } while (0)
 
+/* An answer that cannot be sent is said, never dropped silently. */
+static void report(snats_status status, const char *what) {
+    if (status != SNATS_OK) fprintf(stderr, "%s: %s (%s)\n", what, snats_status_text(status), snats_last_error());
+}
+
 /* The function lent to countdown: the server calls it back with n .. 1. */
 static void on_tick(snats_rpc_request *req, const json_t *params, void *closure) {
     json_int_t *ticks = closure;
     json_int_t tick = json_integer_value(json_array_get(params, 0));
     printf("countdown: %lld\n", (long long)tick);
     *ticks = *ticks * 10 + tick; /* one call at a time: no lock needed */
-    snats_rpc_request_respond(req, NULL);
+    report(snats_rpc_request_respond(req, NULL), "rpc_client: answering a tick");
 }
 
 static void expect(int ok, const char *what) {

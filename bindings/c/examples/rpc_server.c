@@ -37,6 +37,11 @@
         }                                                                                      \
     } while (0)
 
+/* An answer that cannot be sent is said, never dropped silently. */
+static void report(snats_status status, const char *what) {
+    if (status != SNATS_OK) fprintf(stderr, "%s: %s (%s)\n", what, snats_status_text(status), snats_last_error());
+}
+
 /* a and b from {"a": .., "b": ..} or [a, b]; the parameter description has checked them. */
 static void operands(const json_t *params, double *a, double *b) {
     if (json_is_array(params)) {
@@ -59,14 +64,15 @@ static void arithmetic(snats_rpc_request *req, const json_t *params, void *closu
     case '*': result = a * b; break;
     case '/':
         if (b == 0) {
-            snats_rpc_request_fail(req, "division by zero", "rpc_server.c: arithmetic(): b == 0");
+            report(snats_rpc_request_fail(req, "division by zero", "rpc_server.c: arithmetic(): b == 0"),
+                   "rpc_server: failing a division");
             return;
         }
         result = a / b;
         break;
     }
     json_t *value = json_real(result);
-    snats_rpc_request_respond(req, value);
+    report(snats_rpc_request_respond(req, value), "rpc_server: answering arithmetic");
     json_decref(value);
 }
 
@@ -75,7 +81,8 @@ static void range(snats_rpc_request *req, const json_t *params, void *closure) {
     (void)closure;
     json_int_t n = json_integer_value(json_is_array(params) ? json_array_get(params, 0) : json_object_get(params, "n"));
     if (n < 0 || n > 100000) {
-        snats_rpc_request_error(req, -32602, "Invalid params: n must be between 0 and 100000", NULL);
+        report(snats_rpc_request_error(req, -32602, "Invalid params: n must be between 0 and 100000", NULL),
+               "rpc_server: refusing range");
         return;
     }
     for (json_int_t i = 0; i < n; i++) {
@@ -84,7 +91,7 @@ static void range(snats_rpc_request *req, const json_t *params, void *closure) {
         json_decref(item);
         if (status != SNATS_OK) return; /* unanswered: the library answers -32603 */
     }
-    snats_rpc_request_end_stream(req); /* n == 0: an empty stream */
+    report(snats_rpc_request_end_stream(req), "rpc_server: ending range"); /* n == 0: an empty stream */
 }
 
 /* Calls the caller back: notify(i) for i = n .. 1 through a client of the reference it lent. */
@@ -94,7 +101,8 @@ static void countdown(snats_rpc_request *req, const json_t *params, void *closur
     const json_t *notify = json_is_array(params) ? json_array_get(params, 1) : json_object_get(params, "notify");
     snats_rpc_client *back = NULL;
     if (snats_rpc_client_create_from_ref(&back, conn, notify) != SNATS_OK) {
-        snats_rpc_request_error(req, -32602, "Invalid params: notify must be a reference", NULL);
+        report(snats_rpc_request_error(req, -32602, "Invalid params: notify must be a reference", NULL),
+               "rpc_server: refusing countdown");
         return;
     }
     for (json_int_t i = json_integer_value(n); i > 0; i--) {
@@ -109,13 +117,13 @@ static void countdown(snats_rpc_request *req, const json_t *params, void *closur
             snprintf(message, sizeof message, "calling back the caller failed: %s", snats_status_text(status));
             json_decref(error);
             snats_rpc_client_destroy(back);
-            snats_rpc_request_fail(req, message, NULL);
+            report(snats_rpc_request_fail(req, message, NULL), "rpc_server: failing countdown");
             return;
         }
     }
     snats_rpc_client_destroy(back);
     json_t *value = json_string("liftoff");
-    snats_rpc_request_respond(req, value);
+    report(snats_rpc_request_respond(req, value), "rpc_server: answering countdown");
     json_decref(value);
 }
 
@@ -123,7 +131,7 @@ static void whoami(snats_rpc_request *req, const json_t *params, void *closure) 
     (void)params;
     (void)closure;
     json_t *value = json_pack("{s:i}", "pid", (int)getpid());
-    snats_rpc_request_respond(req, value);
+    report(snats_rpc_request_respond(req, value), "rpc_server: answering whoami");
     json_decref(value);
 }
 

@@ -19,7 +19,7 @@ def _prototypes():
     """{name: (return type, [parameter declarations])} of every snats_ function in the header."""
     src = re.sub(r"/\*.*?\*/", "", HEADER.read_text(), flags=re.S)
     protos = {}
-    for m in re.finditer(r"^([A-Za-z_][\w \t]*?[\s*]+)(snats_\w+)\s*\(([^)]*)\)\s*;", src, flags=re.M):
+    for m in re.finditer(r"^([A-Za-z_][\w \t]*?[\s*]+)(snats_\w+)\s*\(([^)]*)\)\s*(?:SNATS_NODISCARD\s*)?;", src, flags=re.M):
         params = " ".join(m.group(3).split())
         protos[m.group(2)] = (
             " ".join(m.group(1).split()),
@@ -161,3 +161,30 @@ def test_json_loads_invalid():
     handle = json_new("text")
     assert handle is not None
     _lib.lib.snats_json_decref(handle)
+
+
+def _documentation():
+    """{name: (its doc comment, its group's introduction)} of every snats_ function."""
+    text = HEADER.read_text()
+    groups = [(m.start(), m.group(0)) for m in re.finditer(r"/\*\* \\defgroup .*?@\{ \*/", text, flags=re.S)]
+    docs = {}
+    for m in re.finditer(r"(/\*\*(?:(?!\*/).)*\*/)\s*\n[A-Za-z_][\w \t]*?[\s*]+(snats_\w+)\s*\(", text, flags=re.S):
+        intro = ""
+        for start, body in groups:
+            if start < m.start():
+                intro = body
+        docs[m.group(2)] = (m.group(1), intro)
+    return docs
+
+
+def test_every_function_says_whether_it_blocks():
+    """The header is the manual: each function says whether it blocks, or its group says it
+    for every function that does not (``Blocks:`` in the group's introduction, or the words
+    "unless a function says otherwise")."""
+    docs = _documentation()
+    assert set(PROTOTYPES) <= set(docs), sorted(set(PROTOTYPES) - set(docs))
+    says = re.compile(r"\bBlocks\b|\bblocks?\b|blocking and threads|Never waits|waits for nothing|does not block", re.I)
+    silent = sorted(name for name, (doc, intro) in docs.items()
+                    if name in PROTOTYPES and not says.search(doc)
+                    and not re.search(r"Blocks:|Unless a function says otherwise|blocking and threads: as", intro))
+    assert silent == []
