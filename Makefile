@@ -18,6 +18,8 @@
 #   make install PREFIX=/usr/local DESTDIR=   /   make uninstall
 
 PREFIX  ?= /usr/local
+DOCDIR  ?= $(PREFIX)/share/doc/swiftnats
+PYTHON3 ?= python3
 DESTDIR ?=
 SWIFT   ?= swift
 
@@ -176,6 +178,12 @@ install: build
 	    > $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats/swiftnatsConfigVersion.cmake
 	install -m 0755 $(RELEASE)/snats $(DESTDIR)$(PREFIX)/bin/snats
 	strip $(DESTDIR)$(PREFIX)/bin/snats
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/cmake-example
+	$(RELEASE)/snats --experimental-dump-help | $(PYTHON3) scripts/gen-man.py $(VERSION) > $(DESTDIR)$(PREFIX)/share/man/man1/snats.1
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 bindings/c/examples/*.c $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0755 bindings/c/examples/run_all.sh $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 bindings/c/cmake-example/CMakeLists.txt $(DESTDIR)$(DOCDIR)/cmake-example/
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 uninstall:
@@ -185,6 +193,8 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats/swiftnatsConfigVersion.cmake \
 	    $(DESTDIR)$(PREFIX)/bin/snats
 	-rmdir $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats 2>/dev/null
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/snats.1
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf $(OUT)

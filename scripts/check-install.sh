@@ -41,4 +41,26 @@ else
     echo "check-install.sh: no cmake, the CMake route is not checked" >&2
     [ -z "${CI:-}" ] || exit 1
 fi
+# The man page and the documents: a page section for every command snats has (from its own
+# parser), rendered without warnings when man is there; the documents the header names.
+page="$prefix/share/man/man1/snats.1"
+[ -s "$page" ] || { echo "no $page" >&2; exit 1; }
+"$prefix/bin/snats" --experimental-dump-help | python3 -c '
+import json, sys
+def leaves(c, path):
+    subs = [s for s in c.get("subcommands", []) if s["commandName"] != "help"]
+    return [p for s in subs for p in leaves(s, path + [s["commandName"]])] if subs else [path]
+for path in leaves(json.load(sys.stdin)["command"], []):
+    print("snats " + " ".join(path))' > "$out/commands"
+while read -r command; do
+    grep -qx ".SS $command" "$page" || { echo "snats.1 lacks \"$command\"" >&2; exit 1; }
+done < "$out/commands"
+if command -v man >/dev/null; then
+    warnings=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null || true)
+    [ -z "$warnings" ] || { echo "snats.1: $warnings" >&2; exit 1; }
+fi
+for doc in README.md ARCHITECTURE.md RPC.md JETSTREAM.md examples/demo.c examples/run_all.sh cmake-example/CMakeLists.txt; do
+    [ -s "$prefix/share/doc/swiftnats/$doc" ] || { echo "share/doc/swiftnats/$doc is not installed" >&2; exit 1; }
+done
+echo "man page ($(wc -l < "$out/commands") commands) and documents: ok"
 echo "installed route: ok"
