@@ -35,7 +35,7 @@ export NATS_SERVER_BIN := $(shell scripts/find-nats-server.sh 2>/dev/null)
 # .venv beside Debian's (2.9.10), so that the suites run against both.
 CURRENT_NATS_SERVER := $(CURDIR)/.venv/bin/nats-server
 
-.PHONY: all build deps demo test test-header test-types test-swift test-c test-python test-install test-wheel wheel test-current-server memcheck tsan asan bench bench-scale install uninstall clean
+.PHONY: all build deps demo static test-static test test-header test-types test-swift test-c test-python test-install test-wheel wheel test-current-server memcheck tsan asan bench bench-scale install uninstall clean
 
 all: build
 
@@ -64,6 +64,16 @@ $(OUT)/examples/%: bindings/c/examples/%.c Include/swiftnats.h build
 # ---------------------------------------------------------------- tests ---
 test: deps build
 	@$(MAKE) --no-print-directory test-header test-types test-swift test-python test-install test-wheel memcheck test-c test-current-server
+
+# libswiftnats.a for a plain C link, the Swift runtime inside (scripts/build-static.sh), and the
+# demo linked with it by gcc -static and run against a throwaway server.
+static: build
+	scripts/build-static.sh $(RELEASE) $(OUT)/static
+
+test-static: static
+	gcc -static -std=c11 -Wall -Wextra -Werror -I Include -o $(OUT)/static/demo bindings/c/examples/demo.c \
+	    $(OUT)/static/libswiftnats.a -ljansson -lstdc++ -lm -ldl -lpthread
+	DEMO=$(CURDIR)/$(OUT)/static/demo scripts/with-server.sh sh -c '"$$DEMO" "$$NATS_URL"'
 
 # The header alone as C11/C17 and C++11-20 with -pedantic, and clang's -Wdocumentation.
 test-header:
