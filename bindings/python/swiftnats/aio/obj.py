@@ -149,11 +149,10 @@ class ObjectStore:
         """Stores @p data (bytes, str, or a binary file object read until its end) as @p name,
         in chunks; replaces an object of that name. Returns its info."""
         transfer = _Transfer(self._loop.create_future(), reader=_Reader(data))
-        holder: List[int] = []
 
         def start(obs: int, key: int) -> int:
-            with_json(_meta(name, meta), lambda doc: holder.append(lib.snats_obj_put_async(obs, doc, _READ_THUNK, _DONE_THUNK, key)))
-            return holder[0]
+            status: int = with_json(_meta(name, meta), lambda doc: lib.snats_obj_put_async(obs, doc, _READ_THUNK, _DONE_THUNK, key))
+            return status
 
         return await self._transfer(transfer, start)
 
@@ -197,11 +196,10 @@ class ObjectStore:
     async def add_link(self, name: str, target: Info) -> Info:
         """Adds @p name as a link to the object whose info is @p target."""
         arg = rt.text_arg(name, "name")
-        holder: List[int] = []
 
         def start(obs: int, thunk: Any, key: int) -> int:
-            with_json(dict(target), lambda doc: holder.append(lib.snats_obj_add_link_async(obs, arg, doc, thunk, key)))
-            return holder[0]
+            status: int = with_json(dict(target), lambda doc: lib.snats_obj_add_link_async(obs, arg, doc, thunk, key))
+            return status
 
         return Info(await self._json(start))
 
