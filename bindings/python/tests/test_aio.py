@@ -979,6 +979,29 @@ def test_a_blocking_call_on_the_loop_reads_its_socket(nats_server):
 # -- interoperation with nats-py -------------------------------------------------------------
 
 
+PROBE = b"probe: is the subscription live?"
+
+
+async def until_nats_py_listens(ours, their_sub, subject):
+    """nats-py 2.16's flush() can return before the server has its SUB: _send_ping writes PING
+    straight to the socket while SUB still waits in the flusher task's buffer, so the PONG can
+    answer a PING that overtook the SUB (1 run in about 100 lost the first messages, CI included).
+    Publish probes until one arrives; from then on the server routes the subject to nats-py, and
+    every subscription nats-py made before their_sub too (one socket, written in order)."""
+    import nats.errors
+
+    deadline = asyncio.get_running_loop().time() + 5
+    while True:
+        await ours.publish(subject, PROBE)
+        await ours.flush()
+        try:
+            if (await their_sub.next_msg(timeout=0.05)).data == PROBE:
+                return
+        except nats.errors.TimeoutError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+
+
 def test_interop_with_nats_py(nats_server):
     nats = pytest.importorskip("nats")
 
@@ -1009,15 +1032,18 @@ def test_interop_with_nats_py(nats_server):
             async def their_answer(msg):
                 await msg.respond(b"py:" + msg.data)
 
-            # Read with next_msg: a nats-py callback subscription misses messages now and then
-            # (about 1 run in 100, nats-py publishing as well: /tmp-style loops of this test).
-            their_sub = await theirs.subscribe("interop.theirs")
             await theirs.subscribe("interop.py", cb=their_answer)
+            their_sub = await theirs.subscribe("interop.theirs")
             await theirs.flush()
+            await until_nats_py_listens(ours, their_sub, "interop.theirs")
             for i in range(100):
                 await ours.publish("interop.theirs", b"%d" % i)
             await ours.flush()
-            seen = [(await their_sub.next_msg(timeout=5)).data for _ in range(100)]
+            seen = []
+            while len(seen) < 100:
+                data = (await their_sub.next_msg(timeout=5)).data
+                if data != PROBE:  # a probe slower than until_nats_py_listens waited for
+                    seen.append(data)
             assert seen == [b"%d" % i for i in range(100)]
             assert (await ours.request("interop.py", b"q", timeout=5)).data == b"py:q"
             replies = await asyncio.gather(*(ours.request("interop.py", b"%d" % i, timeout=5) for i in range(50)))
