@@ -1,0 +1,238 @@
+// swiftnats C++ layer: statuses as exceptions and std::error_code, payload and string
+// arguments, Jansson values. Included by <swiftnats.hpp>; not meant to be included alone.
+#ifndef SWIFTNATS_ERROR_HPP
+#define SWIFTNATS_ERROR_HPP
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include <swiftnats.h>
+
+namespace snats {
+
+using std::chrono::milliseconds;
+
+/** The library's statuses as a std::error_category: value() is the ::snats_status. */
+inline const std::error_category &category() noexcept {
+    struct Category final : std::error_category {
+        const char *name() const noexcept override { return "swiftnats"; }
+        std::string message(int value) const override { return snats_status_text(static_cast<snats_status>(value)); }
+    };
+    static const Category instance;
+    return instance;
+}
+
+/** The error_code of a status: empty (false) for SNATS_OK. */
+inline std::error_code make_error_code(snats_status status) noexcept {
+    return status == SNATS_OK ? std::error_code() : std::error_code(static_cast<int>(status), category());
+}
+
+/** True when @p ec holds @p status of this library. */
+inline bool is(const std::error_code &ec, snats_status status) noexcept {
+    return ec.category() == category() && ec.value() == static_cast<int>(status);
+}
+
+
+/** A failed call: what() is snats_last_error()'s message when the call failed. */
+class Error : public std::runtime_error {
+public:
+    Error(snats_status status, const std::string &text)
+        : std::runtime_error(text.empty() ? std::string(snats_status_text(status)) : text), status_(status) {}
+    snats_status status() const noexcept { return status_; }
+    std::error_code code() const noexcept { return make_error_code(status_); }
+
+private:
+    snats_status status_;
+};
+
+/** SNATS_JS_API_ERROR: the JetStream API's answer carried an error. */
+class JsApiError : public Error {
+public:
+    JsApiError(const std::string &text, int code, int err_code)
+        : Error(SNATS_JS_API_ERROR, text), code_(code), err_code_(err_code) {}
+    int api_code() const noexcept { return code_; }          /**< e.g. 404 */
+    int api_err_code() const noexcept { return err_code_; }  /**< e.g. 10059 (stream not found) */
+
+private:
+    int code_, err_code_;
+};
+
+class Payload;
+
+namespace detail {
+
+// A call's outcome: the library's status, or this layer's own refusal of an argument before
+// the library saw it (a NUL inside a string), which snats_last_error() knows nothing about.
+struct Outcome {
+    Outcome(snats_status status) noexcept : status(status) {}  // NOLINT: implicit by design
+    Outcome(snats_status status, const char *refusal) noexcept : status(status), refusal(refusal) {}
+    snats_status status;
+    const char *refusal = nullptr;
+};
+
+#define SNATS_CPP_NUL_INSIDE "a string argument has a NUL byte inside"
+inline const Outcome nul_inside{SNATS_INVALID_ARG, SNATS_CPP_NUL_INSIDE};
+
+// What last_error() reports after a non-throwing form: the refusal, or nothing (the library's).
+inline thread_local const char *last_refusal = nullptr;
+
+[[noreturn]] inline void throw_status(Outcome outcome) {
+    last_refusal = outcome.refusal;
+    std::string text = outcome.refusal ? outcome.refusal : snats_last_error();
+    if (outcome.status == SNATS_JS_API_ERROR) {
+        int code = 0, err_code = 0;
+        snats_js_last_api_error(&code, &err_code);
+        throw JsApiError(text, code, err_code);
+    }
+    throw Error(outcome.status, text);
+}
+
+// For the statuses a callback wrapper has no one to give to: an answer refused because the
+// handler already gave one.
+inline void discard(snats_status) noexcept {}
+
+inline void check(Outcome outcome) {
+    if (outcome.status != SNATS_OK) throw_status(outcome);
+}
+
+/** The non-throwing forms: the status as an error_code. */
+inline void report(Outcome outcome, std::error_code &ec) noexcept {
+    last_refusal = outcome.refusal;
+    ec = make_error_code(outcome.status);
+}
+
+// Nothing escapes a callback into the library: what a callback throws is handed to this
+// function (the connection's error handler, or stderr), whatever it is.
+inline std::string describe(std::exception_ptr error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception &e) {
+        return e.what();
+    } catch (...) {
+        return "an exception that is not a std::exception";
+    }
+}
+
+/** A string argument as the C API wants it: NUL-terminated, no NUL inside (a subject cut
+ *  short at an embedded NUL would name another subject). Short strings stay on the stack. */
+class CString {
+public:
+    explicit CString(std::string_view text) {
+        valid_ = std::memchr(text.data(), '\0', text.size()) == nullptr || text.empty();
+        if (text.size() < sizeof small_) {
+            if (!text.empty()) std::memcpy(small_, text.data(), text.size());
+            small_[text.size()] = '\0';
+            pointer_ = small_;
+        } else {
+            large_.assign(text);
+            pointer_ = large_.c_str();
+        }
+    }
+    CString(const CString &) = delete;
+    CString &operator=(const CString &) = delete;
+    const char *c_str() const noexcept { return pointer_; }
+    /** NULL for an empty string: for the C arguments where NULL means "none". */
+    const char *or_null() const noexcept { return *pointer_ ? pointer_ : nullptr; }
+    bool valid() const noexcept { return valid_; }
+
+private:
+    char small_[128];
+    std::string large_;
+    const char *pointer_;
+    bool valid_;
+};
+
+template <class E> constexpr bool one_byte_elements() {
+    if constexpr (std::is_void_v<E> || std::is_function_v<E>) return false;
+    else return sizeof(E) == 1;
+}
+template <class T, class = void> struct is_byte_range : std::false_type {};
+template <class T>
+struct is_byte_range<T, std::void_t<decltype(std::declval<const T &>().data()), decltype(std::declval<const T &>().size())>>
+    : std::bool_constant<std::is_pointer_v<decltype(std::declval<const T &>().data())> &&
+                         one_byte_elements<std::remove_pointer_t<decltype(std::declval<const T &>().data())>>() &&
+                         !std::is_convertible_v<const T &, std::string_view> && !std::is_same_v<T, Payload>> {};
+
+} // namespace detail
+
+/** A payload argument: bytes the library copies before the call returns. From a string, a
+ *  string_view, a literal, any contiguous container of 1-byte elements (std::vector<char>,
+ *  std::vector<std::byte>, std::array<uint8_t, N>...) or a pointer and a length. */
+class Payload {
+public:
+    Payload() noexcept = default;
+    Payload(const void *data, size_t size) noexcept : data_(data), size_(size) {}
+    Payload(std::string_view text) noexcept : data_(text.data()), size_(text.size()) {}
+    Payload(const char *text) noexcept : Payload(std::string_view(text ? text : "")) {}
+    Payload(const std::string &text) noexcept : data_(text.data()), size_(text.size()) {}
+    template <class Range, std::enable_if_t<detail::is_byte_range<Range>::value, int> = 0>
+    Payload(const Range &bytes) noexcept : data_(bytes.data()), size_(bytes.size()) {}
+    const void *data() const noexcept { return data_; }
+    size_t size() const noexcept { return size_; }
+
+private:
+    const void *data_ = nullptr;
+    size_t size_ = 0;
+};
+
+/** A reference to a Jansson value (json_t): copying adds a reference, destruction drops one.
+ *  An empty Json (no value) stands for NULL where the C API takes an optional json_t. */
+class Json {
+public:
+    Json() noexcept = default;
+    /** Takes over one reference the caller owns. */
+    static Json adopt(json_t *value) noexcept { return Json(value); }
+    /** Adds a reference to a value the caller only borrows. */
+    static Json borrow(const json_t *value) noexcept { return Json(snats_json_incref(const_cast<json_t *>(value))); }
+    /** Parses JSON text (ASCII or UTF-8); throws Error(SNATS_INVALID_JSON) when it is not. */
+    static Json parse(std::string_view text) {
+        detail::CString c(text);
+        if (!c.valid()) throw Error(SNATS_INVALID_JSON, "JSON text with a NUL byte inside");
+        json_t *value = nullptr;
+        detail::check(snats_json_loads(&value, c.c_str()));
+        return Json(value);
+    }
+    Json(const Json &other) noexcept : value_(other.value_ ? snats_json_incref(other.value_) : nullptr) {}
+    Json(Json &&other) noexcept : value_(std::exchange(other.value_, nullptr)) {}
+    Json &operator=(Json other) noexcept {
+        std::swap(value_, other.value_);
+        return *this;
+    }
+    ~Json() { snats_json_decref(value_); }
+
+    json_t *get() const noexcept { return value_; }
+    explicit operator bool() const noexcept { return value_ != nullptr; }
+    /** Gives up the reference: the caller owns it. */
+    json_t *release() noexcept { return std::exchange(value_, nullptr); }
+    /** Compact JSON text ("null" for an empty Json). */
+    std::string dump() const {
+        if (!value_) return "null";
+        char *text = nullptr;
+        detail::check(snats_json_dumps(&text, value_));
+        std::string out(text);
+        snats_free(text);
+        return out;
+    }
+
+private:
+    explicit Json(json_t *value) noexcept : value_(value) {}
+    json_t *value_ = nullptr;
+};
+
+/** The calling thread's message for its last failed call: after a non-throwing form set an
+ *  error_code, what went wrong (snats_last_error(), or this layer's own refusal). */
+inline std::string last_error() {
+    return detail::last_refusal ? detail::last_refusal : snats_last_error();
+}
+
+} // namespace snats
+
+#endif
