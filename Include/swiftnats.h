@@ -5,7 +5,8 @@
  * Conventions, true of every function below unless its comment says otherwise:
  *  - Fallible functions return ::snats_status; ::SNATS_OK is 0. On failure,
  *    snats_last_error() has a message for the calling thread.
- *  - Out-parameters come first. On failure an out-pointer is set to NULL (or 0).
+ *  - Out-parameters come first (a caller's buffer with its capacity among them). On failure
+ *    an out-pointer is set to NULL (or 0).
  *  - Ownership words: *owned* (the caller releases it with the named function),
  *    *borrowed* (valid only as long as stated), *copied* (the library copies it; the caller
  *    may free it on return).
@@ -689,10 +690,10 @@ snats_status snats_publish(snats_conn *conn, const char *subject, const void *da
  * subject or reply, a malformed header block, over max_payload), or one the connection
  * refuses, ends the call with its status; the records before it are published and counted
  * in @p published, those after it are not.
+ * @param[out] published Optional (NULL for none): records published, also on failure.
  * @param conn      Borrowed.
  * @param records   Borrowed for the call (copied); NULL allowed when @p len is 0.
  * @param len       Bytes of @p records.
- * @param[out] published Optional (NULL for none): records published, also on failure.
  * @retval SNATS_OK                every record buffered.
  * @retval SNATS_INVALID_SUBJECT   a record's subject or reply is invalid.
  * @retval SNATS_MAX_PAYLOAD       a record's header block + payload exceed max_payload.
@@ -702,7 +703,7 @@ snats_status snats_publish(snats_conn *conn, const char *subject, const void *da
  *                                 as snats_publish(), at the first record refused.
  * Blocks: as snats_publish(), between records. Threads: any.
  */
-snats_status snats_publish_packed(snats_conn *conn, const void *records, size_t len, size_t *published) SNATS_NODISCARD;
+snats_status snats_publish_packed(size_t *published, snats_conn *conn, const void *records, size_t len) SNATS_NODISCARD;
 
 /**
  * @brief Publishes with a reply subject (for a responder to answer on).
@@ -900,15 +901,15 @@ snats_status snats_conn_get_lost_publishes(uint64_t *lost, snats_conn *conn) SNA
  *        -ERR), SNATS_PROTOCOL_ERROR, SNATS_TLS_ERROR; after a close that was not asked for,
  *        what closed it (SNATS_NO_SERVER when reconnecting gave up). Set before the
  *        disconnected and closed callbacks run, so they can call it.
- * @param conn Borrowed.
  * @param[out] text May be NULL. Set to the reason's text ("" with SNATS_OK), owned by the
  *             library and valid on this thread until its next call of this function.
+ * @param conn Borrowed.
  * @return The reason's status; SNATS_OK while a link is up (a reconnect clears the reason, as
  *         nats.go clears its last error) and after snats_conn_close() while connected.
  *         SNATS_INVALID_ARG for NULL @p conn.
  * Blocks: no. Threads: any, the connection's callbacks included.
  */
-snats_status snats_conn_last_error(snats_conn *conn, const char **text) SNATS_NODISCARD;
+snats_status snats_conn_last_error(const char **text, snats_conn *conn) SNATS_NODISCARD;
 
 /**
  * @brief Lists the server pool (configured and discovered servers) as URLs without credentials.
@@ -1106,10 +1107,10 @@ snats_status snats_dispatch_queue_fd(int *fd, snats_dispatch_queue *queue) SNATS
 /**
  * @brief Runs pending callbacks on the calling thread: waits up to @p timeout_ms for work
  *        (0: not at all), then runs up to @p max_callbacks, one subscription's in order.
+ * @param[out] ran      Optional: how many ran.
  * @param queue         Borrowed.
  * @param max_callbacks > 0.
  * @param timeout_ms    >= 0.
- * @param[out] ran      Optional: how many ran.
  * @retval SNATS_OK          *ran callbacks ran: 0 when nothing came within @p timeout_ms or
  *                           snats_dispatch_queue_wake() was called.
  * @retval SNATS_INVALID_ARG NULL @p queue, @p max_callbacks < 1 or @p timeout_ms < 0.
@@ -1117,8 +1118,8 @@ snats_status snats_dispatch_queue_fd(int *fd, snats_dispatch_queue *queue) SNATS
  * may dispatch one queue (a subscription's callbacks still run one at a time). A callback
  * may dispatch its own queue.
  */
-snats_status snats_dispatch_queue_dispatch(snats_dispatch_queue *queue, int max_callbacks, int64_t timeout_ms,
-                                           int *ran) SNATS_NODISCARD;
+snats_status snats_dispatch_queue_dispatch(int *ran, snats_dispatch_queue *queue, int max_callbacks,
+                                           int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Takes the messages of the subscriptions bound to @p queue without a callback
@@ -1131,16 +1132,18 @@ snats_status snats_dispatch_queue_dispatch(snats_dispatch_queue *queue, int max_
  * message as snats_sub_next_msgs() writes it. Replies come first.
  * Until the next call on @p queue (from any thread: take batches from one thread at a time),
  * a drain counts the messages as still being handled.
+ * @param[out] buffer Written up to *used. @param capacity Bytes available at @p buffer.
  * @param[out] used  Bytes written; with SNATS_BUFFER_TOO_SMALL, the size the first record needs.
  * @param[out] count Messages written.
+ * @param queue Borrowed. @param max_msgs > 0. @param timeout_ms >= 0.
  * @retval SNATS_OK               *count messages: 0 when none came within @p timeout_ms or
  *                                snats_dispatch_queue_wake() was called.
  * @retval SNATS_BUFFER_TOO_SMALL the first record needs *used bytes; it stays queued.
  * @retval SNATS_INVALID_ARG      a NULL argument, @p max_msgs < 1 or @p timeout_ms < 0.
  * Blocks: up to @p timeout_ms. Threads: any (one at a time per queue: see above).
  */
-snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *buffer, size_t capacity,
-                                            size_t max_msgs, int64_t timeout_ms, size_t *used, size_t *count) SNATS_NODISCARD;
+snats_status snats_dispatch_queue_next_msgs(void *buffer, size_t capacity, size_t *used, size_t *count,
+                                            snats_dispatch_queue *queue, size_t max_msgs, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief One turn of an event loop's owner, once per wake-up of the queue's descriptor:
@@ -1150,10 +1153,11 @@ snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *b
  *        Never waits. One call instead of snats_dispatch_queue_dispatch() and
  *        snats_dispatch_queue_next_msgs(): a callback that the read made (a request's
  *        completion) runs in the same turn, and the descriptor is settled once, at the end.
- * @param queue Borrowed. @param max_callbacks > 0. @param buffer As
- *        snats_dispatch_queue_next_msgs()'s. @param capacity Likewise. @param max_msgs Likewise.
+ * @param[out] buffer As snats_dispatch_queue_next_msgs()'s. @param capacity Likewise.
  * @param[out] used Likewise. @param[out] count Likewise.
  * @param[out] ran Optional: how many callbacks ran (also with SNATS_BUFFER_TOO_SMALL).
+ * @param queue Borrowed. @param max_callbacks > 0. @param max_msgs As
+ *        snats_dispatch_queue_next_msgs()'s.
  * @retval SNATS_OK               *ran callbacks ran and *count messages were taken (either may be 0).
  * @retval SNATS_BUFFER_TOO_SMALL the first record needs *used bytes; it stays queued (the
  *                                callbacks have run).
@@ -1162,8 +1166,8 @@ snats_status snats_dispatch_queue_next_msgs(snats_dispatch_queue *queue, void *b
  * Blocks: while the callbacks run. Threads: any, one at a time per queue (as
  * snats_dispatch_queue_next_msgs()).
  */
-snats_status snats_dispatch_queue_turn(snats_dispatch_queue *queue, int max_callbacks, void *buffer, size_t capacity,
-                                       size_t max_msgs, size_t *used, size_t *count, int *ran) SNATS_NODISCARD;
+snats_status snats_dispatch_queue_turn(void *buffer, size_t capacity, size_t *used, size_t *count, int *ran,
+                                       snats_dispatch_queue *queue, int max_callbacks, size_t max_msgs) SNATS_NODISCARD;
 
 /**
  * @brief Makes a snats_dispatch_queue_dispatch() or snats_dispatch_queue_next_msgs() waiting
@@ -1317,13 +1321,13 @@ snats_status snats_sub_next_msg(snats_msg **msg, snats_sub *sub, int64_t timeout
  * drain counts the batch as still being handled (as a running callback), so that a binding
  * that runs callbacks on its own thread has run them all when snats_sub_drain() or
  * snats_conn_drain() returns.
- * @param sub        Borrowed.
- * @param buffer     Borrowed; written up to *used.
+ * @param[out] buffer Borrowed; written up to *used.
  * @param capacity   Bytes available at @p buffer.
- * @param max_msgs   > 0.
- * @param timeout_ms > 0, or 0 to poll (what is queued now, or SNATS_TIMEOUT at once).
  * @param[out] used  Bytes written; with SNATS_BUFFER_TOO_SMALL, the size the first record needs.
  * @param[out] count Messages written.
+ * @param sub        Borrowed.
+ * @param max_msgs   > 0.
+ * @param timeout_ms > 0, or 0 to poll (what is queued now, or SNATS_TIMEOUT at once).
  * @retval SNATS_OK                   *count >= 1 messages in @p buffer.
  * @retval SNATS_BUFFER_TOO_SMALL     the first message needs *used bytes; it stays queued.
  * @retval SNATS_TIMEOUT              none within @p timeout_ms.
@@ -1334,8 +1338,8 @@ snats_status snats_sub_next_msg(snats_msg **msg, snats_sub *sub, int64_t timeout
  * @retval SNATS_INVALID_ARG          a NULL argument, max_msgs <= 0 or timeout_ms < 0.
  * Blocks: up to @p timeout_ms (a poll: no). Threads: any.
  */
-snats_status snats_sub_next_msgs(snats_sub *sub, void *buffer, size_t capacity, size_t max_msgs,
-                                 int64_t timeout_ms, size_t *used, size_t *count) SNATS_NODISCARD;
+snats_status snats_sub_next_msgs(void *buffer, size_t capacity, size_t *used, size_t *count, snats_sub *sub,
+                                 size_t max_msgs, int64_t timeout_ms) SNATS_NODISCARD;
 
 /**
  * @brief Ends the subscription now: UNSUB, queued messages discarded, no further callbacks.

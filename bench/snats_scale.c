@@ -86,7 +86,7 @@ static void *drain_queue(void *arg) {
     snats_dispatch_queue *queue = arg;
     while (!atomic_load(&stop_draining)) {
         int ran = 0;
-        snats_status s = snats_dispatch_queue_dispatch(queue, 4096, 100, &ran);
+        snats_status s = snats_dispatch_queue_dispatch(&ran, queue, 4096, 100);
         if (s != SNATS_OK) {
             fprintf(stderr, "snats_scale: dispatch failed: %s (%s)\n", snats_status_text(s), snats_last_error());
             exit(2);

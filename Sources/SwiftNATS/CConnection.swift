@@ -217,7 +217,7 @@ public func snats_publish(
 
 @_cdecl("snats_publish_packed")
 public func snats_publish_packed(
-    _ pointer: OpaquePointer?, _ records: UnsafeRawPointer?, _ length: Int, _ published: UnsafeMutablePointer<Int>?
+    _ published: UnsafeMutablePointer<Int>?, _ pointer: OpaquePointer?, _ records: UnsafeRawPointer?, _ length: Int
 ) -> Int32 {
     published?.pointee = 0
     return withStatus {
@@ -340,7 +340,7 @@ public func snats_conn_get_lost_publishes(_ out: UnsafeMutablePointer<UInt64>?, 
 }
 
 @_cdecl("snats_conn_last_error")
-public func snats_conn_last_error(_ pointer: OpaquePointer?, _ text: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> Int32 {
+public func snats_conn_last_error(_ text: UnsafeMutablePointer<UnsafePointer<CChar>?>?, _ pointer: OpaquePointer?) -> Int32 {
     text?.pointee = nil
     do {
         let reason = try connection(pointer).disconnectReason

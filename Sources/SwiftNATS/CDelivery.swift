@@ -78,7 +78,7 @@ public func snats_dispatch_queue_fd(_ fd: UnsafeMutablePointer<Int32>?, _ pointe
 
 @_cdecl("snats_dispatch_queue_dispatch")
 public func snats_dispatch_queue_dispatch(
-    _ pointer: OpaquePointer?, _ maxCallbacks: Int32, _ timeout: Int64, _ ran: UnsafeMutablePointer<Int32>?
+    _ ran: UnsafeMutablePointer<Int32>?, _ pointer: OpaquePointer?, _ maxCallbacks: Int32, _ timeout: Int64
 ) -> Int32 {
     ran?.pointee = 0
     return withStatus {
@@ -104,8 +104,8 @@ private func writeRecord(_ item: (tag: UInt64, message: Message), at cursor: Uns
 
 @_cdecl("snats_dispatch_queue_next_msgs")
 public func snats_dispatch_queue_next_msgs(
-    _ pointer: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ maxMessages: Int,
-    _ timeout: Int64, _ used: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?
+    _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ used: UnsafeMutablePointer<Int>?,
+    _ count: UnsafeMutablePointer<Int>?, _ pointer: OpaquePointer?, _ maxMessages: Int, _ timeout: Int64
 ) -> Int32 {
     copyOutBatch(buffer, capacity, maxMessages, used, count) { limit in
         try dispatchQueue(pointer).nextBatch(
@@ -115,9 +115,9 @@ public func snats_dispatch_queue_next_msgs(
 
 @_cdecl("snats_dispatch_queue_turn")
 public func snats_dispatch_queue_turn(
-    _ pointer: OpaquePointer?, _ maxCallbacks: Int32, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int,
-    _ maxMessages: Int, _ used: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?,
-    _ ran: UnsafeMutablePointer<Int32>?
+    _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ used: UnsafeMutablePointer<Int>?,
+    _ count: UnsafeMutablePointer<Int>?, _ ran: UnsafeMutablePointer<Int32>?, _ pointer: OpaquePointer?,
+    _ maxCallbacks: Int32, _ maxMessages: Int
 ) -> Int32 {
     var callbacks = 0
     defer { ran?.pointee = Int32(clamping: callbacks) }

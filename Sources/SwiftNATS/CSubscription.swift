@@ -171,8 +171,8 @@ public func snats_sub_next_msg(
 
 @_cdecl("snats_sub_next_msgs")
 public func snats_sub_next_msgs(
-    _ pointer: OpaquePointer?, _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ maxMessages: Int,
-    _ timeout: Int64, _ used: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?
+    _ buffer: UnsafeMutableRawPointer?, _ capacity: Int, _ used: UnsafeMutablePointer<Int>?,
+    _ count: UnsafeMutablePointer<Int>?, _ pointer: OpaquePointer?, _ maxMessages: Int, _ timeout: Int64
 ) -> Int32 {
     copyOutBatch(buffer, capacity, maxMessages, used, count) { limit in
         try subscription(pointer).next(

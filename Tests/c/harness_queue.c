@@ -27,6 +27,6 @@ void harness_dispatch_until(snats_dispatch_queue *q, atomic_int *counter, int wa
     int64_t deadline = harness_now_ms() + harness_ms(10000);
     while (atomic_load(counter) < want) {
         if (harness_now_ms() > deadline) FAIL("%d of %d after dispatching", atomic_load(counter), want);
-        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, NULL));
+        CHECK_OK(snats_dispatch_queue_dispatch(NULL, q, 64, 50));
     }
 }

@@ -145,7 +145,7 @@ int fd_ready(int fd, int timeout_ms) {
 void turn_empty(snats_dispatch_queue *q) {
     size_t used = 99, count = 99;
     int ran = 99;
-    CHECK_OK(snats_dispatch_queue_turn(q, 64, g_buf, sizeof g_buf, MAX_RECS, &used, &count, &ran));
+    CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, q, 64, MAX_RECS));
     if (ran != 0 || count != 0 || used != 0) FAIL("an idle turn ran %d callback(s), took %zu record(s)", ran, count);
 }
 
@@ -182,7 +182,7 @@ void wait_closed(qt *t) {
         if (harness_now_ms() > deadline) FAIL("the closed callback did not run");
         fd_ready(t->qfd, 5);
         size_t used = 0, count = 0;
-        CHECK_OK(snats_dispatch_queue_turn(t->q, 64, g_buf, sizeof g_buf, MAX_RECS, &used, &count, NULL));
+        CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, NULL, t->q, 64, MAX_RECS));
         if (count != 0) FAIL("%zu record(s) came while closing", count);
     }
 }
@@ -237,10 +237,10 @@ size_t qt_step(qt *t, via v, int wait_ms, int *ran) {
     size_t used = 0, count = 0;
     int r = 0;
     if (v == VIA_TURN) {
-        CHECK_OK(snats_dispatch_queue_turn(t->q, 64, g_buf, sizeof g_buf, MAX_RECS, &used, &count, &r));
+        CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &r, t->q, 64, MAX_RECS));
     } else {
-        CHECK_OK(snats_dispatch_queue_dispatch(t->q, 64, 0, &r));
-        CHECK_OK(snats_dispatch_queue_next_msgs(t->q, g_buf, sizeof g_buf, MAX_RECS, 0, &used, &count));
+        CHECK_OK(snats_dispatch_queue_dispatch(&r, t->q, 64, 0));
+        CHECK_OK(snats_dispatch_queue_next_msgs(g_buf, sizeof g_buf, &used, &count, t->q, MAX_RECS, 0));
     }
     parse_batch(g_buf, used, count);
     if (ran != NULL) *ran = r;

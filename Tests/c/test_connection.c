@@ -567,7 +567,7 @@ static void conn_publish_packed(void) {
     pack_record(&p, "packed.b", NULL, "NATS/1.0\r\nK: v\r\n\r\n", "three", 5);
     pack_record(&p, "packed.b", NULL, NULL, NULL, 0);
     size_t published = 99;
-    CHECK_OK(snats_publish_packed(c, p.bytes, p.len, &published));
+    CHECK_OK(snats_publish_packed(&published, c, p.bytes, p.len));
     CHECK_EQ_INT(published, 4);
 
     const char *subjects[] = {"packed.a", "packed.a", "packed.b", "packed.b"};
@@ -593,9 +593,9 @@ static void conn_publish_packed(void) {
     CHECK_EQ_INT(out_bytes, 11);
 
     /* Nothing to publish is fine; the count is optional. */
-    CHECK_OK(snats_publish_packed(c, NULL, 0, &published));
+    CHECK_OK(snats_publish_packed(&published, c, NULL, 0));
     CHECK_EQ_INT(published, 0);
-    CHECK_OK(snats_publish_packed(c, p.bytes, p.len, NULL));
+    CHECK_OK(snats_publish_packed(NULL, c, p.bytes, p.len));
     snats_sub_destroy(sub);
     snats_conn_destroy(c);
     server_stop(&srv);
@@ -631,7 +631,7 @@ static void conn_publish_packed_stops_at_bad_record(void) {
         pack_record(&p, bad[i].subject, bad[i].reply, bad[i].header, big, bad[i].payload_len);
         pack_record(&p, "pk", NULL, NULL, "after", 5);
         size_t published = 99;
-        snats_status st = snats_publish_packed(c, p.bytes, p.len, &published);
+        snats_status st = snats_publish_packed(&published, c, p.bytes, p.len);
         if (st != bad[i].expected)
             FAIL("bad record %zu: %s, expected %s", i, snats_status_text(st), snats_status_text(bad[i].expected));
         CHECK_EQ_INT(published, 1);
@@ -644,9 +644,9 @@ static void conn_publish_packed_stops_at_bad_record(void) {
     pack_record(&p, "pk", NULL, NULL, "before", 6);
     pack_record(&p, "pk", NULL, NULL, "whole", 5);
     size_t published = 99;
-    CHECK_STATUS(snats_publish_packed(c, p.bytes, p.len - 1, &published), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_publish_packed(&published, c, p.bytes, p.len - 1), SNATS_INVALID_ARG);
     CHECK_EQ_INT(published, 1);
-    CHECK_STATUS(snats_publish_packed(c, p.bytes, 16 + 2 + 6 + 3, &published), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_publish_packed(&published, c, p.bytes, 16 + 2 + 6 + 3), SNATS_INVALID_ARG);
     CHECK_EQ_INT(published, 1);
     sent += 2;
 
@@ -672,12 +672,12 @@ static void conn_publish_packed_bad_args(void) {
     packed_records p = {.len = 0};
     pack_record(&p, "pk", NULL, NULL, "x", 1);
     size_t published = 99;
-    CHECK_STATUS(snats_publish_packed(NULL, p.bytes, p.len, &published), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_publish_packed(&published, NULL, p.bytes, p.len), SNATS_INVALID_ARG);
     CHECK_EQ_INT(published, 0);
-    CHECK_STATUS(snats_publish_packed(c, NULL, p.len, &published), SNATS_INVALID_ARG);
-    CHECK_STATUS(snats_publish_packed(c, p.bytes, 3, &published), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_publish_packed(&published, c, NULL, p.len), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_publish_packed(&published, c, p.bytes, 3), SNATS_INVALID_ARG);
     snats_conn_close(c);
-    CHECK_STATUS(snats_publish_packed(c, p.bytes, p.len, &published), SNATS_CONNECTION_CLOSED);
+    CHECK_STATUS(snats_publish_packed(&published, c, p.bytes, p.len), SNATS_CONNECTION_CLOSED);
     CHECK_EQ_INT(published, 0);
     snats_conn_destroy(c);
     server_stop(&srv);

@@ -73,7 +73,7 @@ static void dispatch_until(snats_dispatch_queue *q, atomic_int *done, int want, 
         if (harness_now_ms() > deadline) FAIL("dispatch: %d of %d callbacks after %lld ms", atomic_load(done), want,
                                               (long long)harness_ms(timeout_ms));
         int ran = -1;
-        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, &ran));
+        CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 50));
         CHECK(ran >= 0 && ran <= 64);
     }
 }
@@ -310,7 +310,7 @@ static void *queue_driver(void *arg) {
     int64_t deadline = harness_now_ms() + harness_ms(20000);
     while (atomic_load(&d->o->done) < ORDER_MSGS && harness_now_ms() < deadline) {
         int ran = 0;
-        snats_status s = snats_dispatch_queue_dispatch(d->q, 7, 20, &ran);
+        snats_status s = snats_dispatch_queue_dispatch(&ran, d->q, 7, 20);
         if (s != SNATS_OK || ran < 0 || ran > 7) atomic_fetch_add(&d->failures, 1);
     }
     return NULL;
@@ -487,7 +487,7 @@ static void delivery_queue_fd_with_epoll(void) {
         CHECK(got[0].events & EPOLLIN);
         wakeups++;
         int ran = -1;
-        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+        CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 0));
         CHECK(ran >= 0 && ran <= 64);
         total += ran;
     }
@@ -498,11 +498,11 @@ static void delivery_queue_fd_with_epoll(void) {
     /* All taken: the fd is quiet, and a dispatch without waiting runs nothing. */
     CHECK_EQ_INT(epoll_wait(ep, got, 4, 0), 0);
     int ran = -1;
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 0));
     CHECK_EQ_INT(ran, 0);
     int64_t started = harness_now_ms();
     ran = -1;
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, &ran)); /* waits, then nothing */
+    CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 50)); /* waits, then nothing */
     CHECK_EQ_INT(ran, 0);
     CHECK(harness_now_ms() - started >= 40);
     CHECK_EQ_INT(epoll_wait(ep, got, 4, 0), 0);
@@ -511,7 +511,7 @@ static void delivery_queue_fd_with_epoll(void) {
     /* More work makes it readable again. */
     CHECK_OK(snats_publish(c, "epoll.msgs", "100", 3));
     CHECK_EQ_INT(epoll_wait(ep, got, 4, (int)harness_ms(5000)), 1);
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 0));
     CHECK_EQ_INT(ran, 1);
     CHECK_EQ_INT(epoll_wait(ep, got, 4, 0), 0);
 
@@ -569,12 +569,12 @@ static void delivery_queue_batches_tagged(void) {
     size_t used = 99, count = 99;
     /* Empty: nothing after the wait, or at once without one. */
     int64_t started = harness_now_ms();
-    CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 10, 100, &used, &count));
+    CHECK_OK(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, q, 10, 100));
     CHECK(harness_now_ms() - started >= 90);
     CHECK_EQ_INT(used, 0);
     CHECK_EQ_INT(count, 0);
     used = count = 99;
-    CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 10, 0, &used, &count));
+    CHECK_OK(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, q, 10, 0));
     CHECK_EQ_INT(used, 0);
     CHECK_EQ_INT(count, 0);
 
@@ -596,7 +596,7 @@ static void delivery_queue_batches_tagged(void) {
     while (next[1] + next[2] < 2 * TAGGED_EACH) {
         if (harness_now_ms() > deadline) FAIL("only %d + %d records", next[1], next[2]);
         /* Small batches, so that the records of one call mix both subscriptions. */
-        CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 7, harness_ms(5000), &used, &count));
+        CHECK_OK(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, q, 7, harness_ms(5000)));
         CHECK(count >= 1 && count <= 7);
         batches++;
         const unsigned char *p = buf;
@@ -616,7 +616,7 @@ static void delivery_queue_batches_tagged(void) {
     CHECK_EQ_INT(next[2], TAGGED_EACH);
     CHECK(batches >= (2 * TAGGED_EACH + 6) / 7);
     CHECK_EQ_INT(queue_pending(q), 0);
-    CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 10, 0, &used, &count));
+    CHECK_OK(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, q, 10, 0));
     CHECK_EQ_INT(count, 0);
 
     /* A buffer too small for the first record: its size is told, and it stays queued. */
@@ -625,13 +625,13 @@ static void delivery_queue_batches_tagged(void) {
     CHECK_EVENTUALLY(queue_pending(q) == 1, 5000);
     size_t need = 8 + 16 + strlen("tagged.a") + 4;
     used = count = 99;
-    CHECK_STATUS(snats_dispatch_queue_next_msgs(q, buf, 5, 10, harness_ms(1000), &used, &count), SNATS_BUFFER_TOO_SMALL);
+    CHECK_STATUS(snats_dispatch_queue_next_msgs(buf, 5, &used, &count, q, 10, harness_ms(1000)), SNATS_BUFFER_TOO_SMALL);
     CHECK_EQ_INT(used, need);
     CHECK_EQ_INT(count, 0);
-    CHECK_STATUS(snats_dispatch_queue_next_msgs(q, buf, need - 1, 10, 0, &used, &count), SNATS_BUFFER_TOO_SMALL);
+    CHECK_STATUS(snats_dispatch_queue_next_msgs(buf, need - 1, &used, &count, q, 10, 0), SNATS_BUFFER_TOO_SMALL);
     CHECK_EQ_INT(used, need);
     CHECK_EQ_INT(queue_pending(q), 1);
-    CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, need, 10, 0, &used, &count));
+    CHECK_OK(snats_dispatch_queue_next_msgs(buf, need, &used, &count, q, 10, 0));
     CHECK_EQ_INT(count, 1);
     CHECK_EQ_INT(used, need);
     batch_record r;
@@ -663,11 +663,11 @@ static void *queue_waiter(void *arg) {
     if (w->batches) {
         unsigned char buf[256];
         size_t used = 99, count = 99;
-        atomic_store(&w->status, snats_dispatch_queue_next_msgs(w->q, buf, sizeof buf, 10, harness_ms(20000), &used, &count));
+        atomic_store(&w->status, snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, w->q, 10, harness_ms(20000)));
         atomic_store(&w->got, (int)count + (int)used);
     } else {
         int ran = 99;
-        atomic_store(&w->status, snats_dispatch_queue_dispatch(w->q, 64, harness_ms(20000), &ran));
+        atomic_store(&w->status, snats_dispatch_queue_dispatch(&ran, w->q, 64, harness_ms(20000)));
         atomic_store(&w->got, ran);
     }
     atomic_store(&w->elapsed, harness_now_ms() - started);
@@ -694,11 +694,11 @@ static void delivery_queue_wake_ends_a_wait(void) {
     CHECK_OK(snats_dispatch_queue_wake(q));
     int64_t started = harness_now_ms();
     int ran = -1;
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, harness_ms(20000), &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, harness_ms(20000)));
     CHECK_EQ_INT(ran, 0);
     CHECK(harness_now_ms() - started < harness_ms(10000));
     started = harness_now_ms();
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 50));
     CHECK(harness_now_ms() - started >= 40);
     /* The fd does not turn readable for a wake. */
     int fd = -1;
@@ -706,7 +706,7 @@ static void delivery_queue_wake_ends_a_wait(void) {
     CHECK_OK(snats_dispatch_queue_wake(q));
     struct pollfd p = {.fd = fd, .events = POLLIN};
     CHECK_EQ_INT(poll(&p, 1, 0), 0);
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, harness_ms(20000), &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, harness_ms(20000)));
     CHECK_EQ_INT(ran, 0);
     snats_dispatch_queue_destroy(q);
 }
@@ -783,7 +783,7 @@ static void delivery_queue_limits_report_slow_consumer(void) {
     CHECK_EQ_INT(queue_pending(q), 0);
     static unsigned char buf[4096];
     size_t used = 0, count = 0;
-    CHECK_OK(snats_dispatch_queue_next_msgs(bq, buf, sizeof buf, 100, harness_ms(1000), &used, &count));
+    CHECK_OK(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, bq, 100, harness_ms(1000)));
     CHECK_EQ_INT(count, 10);
     CHECK_EQ_INT(queue_pending(bq), 0);
     CHECK_OK(snats_publish(c, "limits.cb", "x", 1));
@@ -866,7 +866,7 @@ static void delivery_connection_events_on_queue(void) {
     CHECK_EQ_INT(atomic_load(&e.closed), 1);
     CHECK_EQ_INT(atomic_load(&e.wrong_thread), 0);
     int ran = -1;
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 100, &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 100));
     CHECK_EQ_INT(ran, 0);
     CHECK_EQ_INT(atomic_load(&e.closed), 1); /* once */
     p.revents = 0;
@@ -989,7 +989,7 @@ static void drain_from_callback(where w, const char *mode) {
     harness_sleep_ms(100);
     if (q != NULL) {
         int ran = -1;
-        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+        CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 0));
         CHECK_EQ_INT(ran, 0);
     }
     CHECK_EQ_INT(atomic_load(&s.calls), 5);
@@ -1028,7 +1028,7 @@ static void close_from_callback(where w, bool conn_on_queue, const char *mode) {
     harness_sleep_ms(100);
     if (q != NULL) {
         int ran = -1;
-        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+        CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 0));
         CHECK_EQ_INT(ran, 0);
     }
     CHECK_EQ_INT(atomic_load(&s.calls), 1);
@@ -1117,26 +1117,26 @@ static void delivery_bad_arguments(void) {
     CHECK(fd >= 0);
 
     int ran = 99;
-    CHECK_INVALID(snats_dispatch_queue_dispatch(NULL, 1, 0, &ran));
+    CHECK_INVALID(snats_dispatch_queue_dispatch(&ran, NULL, 1, 0));
     CHECK_EQ_INT(ran, 0);
-    CHECK_INVALID(snats_dispatch_queue_dispatch(q, 0, 0, &ran));
-    CHECK_INVALID(snats_dispatch_queue_dispatch(q, -1, 0, &ran));
-    CHECK_INVALID(snats_dispatch_queue_dispatch(q, 1, -1, &ran));
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 1, 0, NULL));
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 1, 10, NULL));
+    CHECK_INVALID(snats_dispatch_queue_dispatch(&ran, q, 0, 0));
+    CHECK_INVALID(snats_dispatch_queue_dispatch(&ran, q, -1, 0));
+    CHECK_INVALID(snats_dispatch_queue_dispatch(&ran, q, 1, -1));
+    CHECK_OK(snats_dispatch_queue_dispatch(NULL, q, 1, 0));
+    CHECK_OK(snats_dispatch_queue_dispatch(NULL, q, 1, 10));
     CHECK_INVALID(snats_dispatch_queue_wake(NULL));
 
     unsigned char buf[64];
     size_t used = 99, count = 99;
-    CHECK_INVALID(snats_dispatch_queue_next_msgs(NULL, buf, sizeof buf, 1, 0, &used, &count));
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, NULL, 1, 0));
     CHECK_EQ_INT(used, 0);
     CHECK_EQ_INT(count, 0);
-    CHECK_INVALID(snats_dispatch_queue_next_msgs(q, NULL, sizeof buf, 1, 0, &used, &count));
-    CHECK_INVALID(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 0, 0, &used, &count));
-    CHECK_INVALID(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 1, -1, &used, &count));
-    CHECK_INVALID(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 1, 0, NULL, &count));
-    CHECK_INVALID(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 1, 0, &used, NULL));
-    CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 1, 0, &used, &count));
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(NULL, sizeof buf, &used, &count, q, 1, 0));
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, q, 0, 0));
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, q, 1, -1));
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(buf, sizeof buf, NULL, &count, q, 1, 0));
+    CHECK_INVALID(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, NULL, q, 1, 0));
+    CHECK_OK(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, q, 1, 0));
     CHECK_EQ_INT(count, 0);
 
     int msgs = 99;
@@ -1251,7 +1251,7 @@ static void delivery_queue_owner_reads_the_socket(void) {
 
     /* One dispatch makes this thread the owner: from now on only this thread reads c. */
     int ran = -1;
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 0));
     CHECK_EQ_INT(ran, 0);
     static epoll_ctx e;
     e.owner = pthread_self();
@@ -1288,7 +1288,7 @@ static void delivery_queue_owner_reads_the_socket(void) {
     CHECK_OK(snats_msg_release(reply));
     CHECK_EQ_INT(in_msgs_of(c), 11);
     /* Everything read and run: the descriptor is quiet again. */
-    CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 0, &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(&ran, q, 64, 0));
     CHECK_EQ_INT(ran, 0);
     pfd.revents = 0;
     CHECK_EQ_INT(poll(&pfd, 1, 0), 0);
@@ -1336,7 +1336,7 @@ static void *owner_loop(void *arg) {
             }
             atomic_fetch_add(&l->wakeups, 1);
             int ran = -1;
-            CHECK_OK(snats_dispatch_queue_dispatch(l->q, 64, 0, &ran));
+            CHECK_OK(snats_dispatch_queue_dispatch(&ran, l->q, 64, 0));
             CHECK(ran >= 0 && ran <= 64);
             atomic_fetch_add(&l->ran, ran);
         }
@@ -1527,7 +1527,7 @@ static void delivery_send_asap_publishes_arrive_in_order(void) {
                 p += record;
             }
             size_t published = 0;
-            CHECK_OK(snats_publish_packed(c, packed, (size_t)(p - packed), &published));
+            CHECK_OK(snats_publish_packed(&published, c, packed, (size_t)(p - packed)));
             CHECK_EQ_INT(published, ASAP_RUN);
             batches++;
         }

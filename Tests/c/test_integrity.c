@@ -222,7 +222,7 @@ static void on_error(snats_conn *conn, snats_sub *sub, snats_status status, cons
 static void on_disconnected(snats_conn *conn, void *closure) {
     events *e = closure;
     const char *text = NULL;
-    snats_status s = snats_conn_last_error(conn, &text);
+    snats_status s = snats_conn_last_error(&text, conn);
     pthread_mutex_lock(&e->mu);
     e->disconnect_status = s;
     snprintf(e->disconnect_text, sizeof e->disconnect_text, "%s", text ? text : "(null)");
@@ -237,7 +237,7 @@ static void on_reconnected(snats_conn *conn, void *closure) {
 
 static void on_closed(snats_conn *conn, void *closure) {
     events *e = closure;
-    e->closed_status = snats_conn_last_error(conn, NULL);
+    e->closed_status = snats_conn_last_error(NULL, conn);
     atomic_fetch_add(&e->closed, 1);
 }
 
@@ -291,7 +291,7 @@ static void integrity_replay_against_smaller_max_payload(void) {
     start_with(&srv, port, NULL);
     static events ev;
     snats_conn *c = connect_watched(srv.url, &ev);
-    CHECK_STATUS(snats_conn_last_error(c, NULL), SNATS_OK);
+    CHECK_STATUS(snats_conn_last_error(NULL, c), SNATS_OK);
     snats_sub *sub = NULL;
     CHECK_OK(snats_subscribe_sync(&sub, c, "replay.>"));
     CHECK_OK(snats_conn_flush(c, harness_ms(5000)));
@@ -338,7 +338,7 @@ static void integrity_replay_against_smaller_max_payload(void) {
     CHECK_OK(snats_conn_get_lost_publishes(&lost, c));
     CHECK_EQ_INT(lost, (uint64_t)refused);
     CHECK_EQ_INT(atomic_load(&ev.disconnected), 1); /* no second outage */
-    CHECK_STATUS(snats_conn_last_error(c, NULL), SNATS_OK); /* connected again */
+    CHECK_STATUS(snats_conn_last_error(NULL, c), SNATS_OK); /* connected again */
     CHECK_STATUS(snats_conn_get_lost_publishes(NULL, c), SNATS_INVALID_ARG);
     CHECK_STATUS(snats_conn_last_error(NULL, NULL), SNATS_INVALID_ARG);
     snats_sub_destroy(sub);

@@ -544,7 +544,7 @@ static void js_consume_on_queue_callback(void) {
     CHECK_EVENTUALLY(consumer_int(f.js, "Q", "dur", "num_ack_pending") == 0, 5000);
     /* Dispatching through pull expiries and heartbeats: nothing more. */
     int64_t until = harness_now_ms() + harness_ms(1500);
-    while (harness_now_ms() < until) CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 50, NULL));
+    while (harness_now_ms() < until) CHECK_OK(snats_dispatch_queue_dispatch(NULL, q, 64, 50));
     CHECK_EQ_INT(atomic_load(&l.count), 200);
     publish_range(f.js, "q.x", 200, 210);
     harness_dispatch_until(q, &l.count, 210);
@@ -580,7 +580,7 @@ static void js_consume_on_queue_tagged(void) {
     while (atomic_load(&l.count) < 300) {
         if (harness_now_ms() > deadline) FAIL("%d of 300 records", atomic_load(&l.count));
         size_t used = 0, count = 0;
-        CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 128, 100, &used, &count));
+        CHECK_OK(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, q, 128, 100));
         const unsigned char *p = buf, *end = buf + used;
         for (size_t i = 0; i < count; i++) {
             record r;
@@ -601,7 +601,7 @@ static void js_consume_on_queue_tagged(void) {
     int64_t until = harness_now_ms() + harness_ms(1500);
     while (harness_now_ms() < until) {
         size_t used = 0, count = 0;
-        CHECK_OK(snats_dispatch_queue_next_msgs(q, buf, sizeof buf, 128, 50, &used, &count));
+        CHECK_OK(snats_dispatch_queue_next_msgs(buf, sizeof buf, &used, &count, q, 128, 50));
         if (count != 0) FAIL("%zu record(s) with nothing published", count);
     }
     snats_sub_destroy(sub);

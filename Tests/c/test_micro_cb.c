@@ -377,7 +377,7 @@ static void micro_discovery_cb_on_dispatch_queue(void) {
     CHECK_EQ_INT(json_array_size(st.value), 0);
     json_decref(st.value);
     int ran = -1;
-    CHECK_OK(snats_dispatch_queue_dispatch(t.q, 64, 100, &ran));
+    CHECK_OK(snats_dispatch_queue_dispatch(&ran, t.q, 64, 100));
     CHECK_EQ_INT(atomic_load(&st.calls), 1);
     disco_queue_down(&t);
 }

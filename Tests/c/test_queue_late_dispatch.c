@@ -78,7 +78,7 @@ static uint64_t in_msgs_of(snats_conn *c) {
 /* Keeps dispatching for @p ms: a second call of a callback, or a late one, would run now. */
 static void dispatch_for(snats_dispatch_queue *q, int64_t ms) {
     int64_t until = harness_now_ms() + ms;
-    while (harness_now_ms() < until) CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 10, NULL));
+    while (harness_now_ms() < until) CHECK_OK(snats_dispatch_queue_dispatch(NULL, q, 64, 10));
 }
 
 /* The responders (the "calc" RPC server, which is also a micro service, rpc.calc.silent that
@@ -114,7 +114,7 @@ static void qld_open(qld *t, bool owner_first) {
     t->f.c = harness_connect_on_queue(t->f.srv.url, t->q, true, on_closed, NULL);
     if (owner_first) {
         int ran = -1;
-        CHECK_OK(snats_dispatch_queue_dispatch(t->q, 64, 0, &ran));
+        CHECK_OK(snats_dispatch_queue_dispatch(&ran, t->q, 64, 0));
         CHECK_EQ_INT(ran, 0);
     }
     CHECK_OK(snats_rpc_client_create(&t->f.client, t->f.c, "calc"));
@@ -481,7 +481,7 @@ static void dispatch_until_all_ended(snats_dispatch_queue *q, int64_t timeout_ms
     int64_t deadline = harness_now_ms() + timeout_ms;
     for (count_ended(); atomic_load(&g_all_ended) < 4; count_ended()) {
         if (harness_now_ms() > deadline) FAIL("%d of 4 calls ended after dispatching", atomic_load(&g_all_ended));
-        CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 5, NULL));
+        CHECK_OK(snats_dispatch_queue_dispatch(NULL, q, 64, 5));
     }
 }
 
@@ -512,7 +512,7 @@ static void unanswered_all_along(qld *t) {
     while (atomic_load(&g_silent_request.calls) == 0 || atomic_load(&g_silent_call.calls) == 0 ||
            atomic_load(&g_silent_stream.ended) == 0) {
         if (harness_now_ms() > deadline) FAIL("dispatching all along: the silent calls did not end");
-        CHECK_OK(snats_dispatch_queue_dispatch(t->q, 64, 5, NULL));
+        CHECK_OK(snats_dispatch_queue_dispatch(NULL, t->q, 64, 5));
         int64_t now = harness_now_ms();
         if (ended_at[0] == 0 && atomic_load(&g_silent_request.calls)) ended_at[0] = g_silent_request.at;
         if (ended_at[1] == 0 && atomic_load(&g_silent_call.calls)) ended_at[1] = g_silent_call.at;

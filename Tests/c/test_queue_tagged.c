@@ -51,9 +51,9 @@ static void queue_tagged_reply_in_batch(void) {
             size_t used = 0, count = 0;
             int ran = -1;
             if (v == VIA_NEXT_MSGS) {
-                CHECK_OK(snats_dispatch_queue_next_msgs(t.q, g_buf, sizeof g_buf, 64, 0, &used, &count));
+                CHECK_OK(snats_dispatch_queue_next_msgs(g_buf, sizeof g_buf, &used, &count, t.q, 64, 0));
             } else {
-                CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, sizeof g_buf, 64, &used, &count, &ran));
+                CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, t.q, 64, 64));
                 CHECK_EQ_INT(ran, 0);
             }
             if (count != 7) FAIL("%s: %zu record(s) in the batch, expected the reply and 6 messages", what, count);
@@ -271,8 +271,8 @@ static void queue_tagged_many_in_flight(void) {
             /* Small batches in a small buffer, alternating the two ways to take them. */
             fd_ready(t.qfd, 5);
             size_t used = 0, count = 0;
-            if (batches % 2 == 0) CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, 2048, 16, &used, &count, NULL));
-            else CHECK_OK(snats_dispatch_queue_next_msgs(t.q, g_buf, 2048, 16, 0, &used, &count));
+            if (batches % 2 == 0) CHECK_OK(snats_dispatch_queue_turn(g_buf, 2048, &used, &count, NULL, t.q, 64, 16));
+            else CHECK_OK(snats_dispatch_queue_next_msgs(g_buf, 2048, &used, &count, t.q, 16, 0));
             batches++;
             CHECK(count <= 16);
             parse_batch(g_buf, used, count);

@@ -60,7 +60,7 @@ static void queue_turn_runs_completion_and_takes_batch(void) {
         CHECK_EQ_INT(atomic_load(&a.calls), 0);
         size_t used = 0, count = 0;
         int ran = -1;
-        CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, sizeof g_buf, 64, &used, &count, &ran));
+        CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, t.q, 64, 64));
         if (ran != 1 || count != 3) FAIL("%s: the turn ran %d callback(s) and took %zu message(s), expected 1 and 3",
                                          what, ran, count);
         CHECK_EQ_INT(atomic_load(&a.calls), 1);
@@ -87,7 +87,7 @@ static void queue_turn_runs_completion_and_takes_batch(void) {
         while (atomic_load(&a.calls) == 0) {
             if (harness_now_ms() > deadline) FAIL("%s: the completion did not run", what);
             ran = -1;
-            CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, sizeof g_buf, 64, &used, &count, &ran));
+            CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, t.q, 64, 64));
             CHECK_EQ_INT(count, 0);
             /* The turn that read the reply ran its completion. */
             if (read && in_msgs_of(t.c) > in_before && atomic_load(&a.calls) == 0)
@@ -138,11 +138,11 @@ static void queue_turn_never_blocks_and_bad_arguments(void) {
     CHECK_OK(snats_dispatch_queue_create(&q, 0, 0));
     idle_turns(q, "empty queue");
     size_t used = 99, count = 99;
-    CHECK_OK(snats_dispatch_queue_turn(q, 1, g_buf, sizeof g_buf, 1, &used, &count, NULL)); /* ran optional */
+    CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, NULL, q, 1, 1)); /* ran optional */
     CHECK_EQ_INT(used, 0);
     CHECK_EQ_INT(count, 0);
     int ran = 99;
-    CHECK_INVALID(snats_dispatch_queue_turn(NULL, 64, g_buf, sizeof g_buf, 64, &used, &count, &ran));
+    CHECK_INVALID(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, NULL, 64, 64));
     CHECK_EQ_INT(used, 0);
     CHECK_EQ_INT(count, 0);
     snats_dispatch_queue_destroy(q);
@@ -169,21 +169,21 @@ static void queue_turn_never_blocks_and_bad_arguments(void) {
         unsigned char small[64];
         used = count = 99;
         ran = 99;
-        CHECK_INVALID(snats_dispatch_queue_turn(t.q, 0, g_buf, sizeof g_buf, 64, &used, &count, &ran));
+        CHECK_INVALID(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, t.q, 0, 64));
         CHECK_EQ_INT(used, 0);
         CHECK_EQ_INT(count, 0);
         CHECK_EQ_INT(ran, 0);
-        CHECK_INVALID(snats_dispatch_queue_turn(t.q, -1, g_buf, sizeof g_buf, 64, &used, &count, &ran));
-        CHECK_INVALID(snats_dispatch_queue_turn(t.q, 64, g_buf, sizeof g_buf, 0, &used, &count, &ran));
-        CHECK_INVALID(snats_dispatch_queue_turn(t.q, 64, NULL, sizeof g_buf, 64, &used, &count, &ran));
-        CHECK_INVALID(snats_dispatch_queue_turn(t.q, 64, small, sizeof small, 64, NULL, &count, &ran));
-        CHECK_INVALID(snats_dispatch_queue_turn(t.q, 64, small, sizeof small, 64, &used, NULL, &ran));
-        CHECK_INVALID(snats_dispatch_queue_turn(t.q, 64, NULL, 0, 64, NULL, NULL, NULL));
+        CHECK_INVALID(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, t.q, -1, 64));
+        CHECK_INVALID(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, t.q, 64, 0));
+        CHECK_INVALID(snats_dispatch_queue_turn(NULL, sizeof g_buf, &used, &count, &ran, t.q, 64, 64));
+        CHECK_INVALID(snats_dispatch_queue_turn(small, sizeof small, NULL, &count, &ran, t.q, 64, 64));
+        CHECK_INVALID(snats_dispatch_queue_turn(small, sizeof small, &used, NULL, &ran, t.q, 64, 64));
+        CHECK_INVALID(snats_dispatch_queue_turn(NULL, 0, NULL, NULL, NULL, t.q, 64, 64));
         CHECK_EQ_INT(atomic_load(&g_cb_msgs), 0);
         CHECK_EQ_INT(queue_pending(t.q), 2);
         CHECK_EQ_INT(fd_ready(t.qfd, 0), 1);
         /* ran NULL is fine. */
-        CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, sizeof g_buf, 64, &used, &count, NULL));
+        CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, NULL, t.q, 64, 64));
         CHECK_EQ_INT(atomic_load(&g_cb_msgs), 1);
         CHECK_EQ_INT(count, 1);
         parse_batch(g_buf, used, count);
@@ -235,19 +235,19 @@ static void queue_turn_buffer_too_small(void) {
         /* The reply comes first, and does not fit: the callbacks have run all the same. */
         size_t used = 0, count = 99;
         int ran = -1;
-        CHECK_STATUS(snats_dispatch_queue_turn(t.q, 64, g_buf, 64, 64, &used, &count, &ran), SNATS_BUFFER_TOO_SMALL);
+        CHECK_STATUS(snats_dispatch_queue_turn(g_buf, 64, &used, &count, &ran, t.q, 64, 64), SNATS_BUFFER_TOO_SMALL);
         size_t need = used;
         if (need <= 64 + BIG) FAIL("%s: the reply record needs %zu bytes", what, need);
         CHECK_EQ_INT(count, 0);
         CHECK_EQ_INT(ran, 2);
         CHECK_EQ_INT(atomic_load(&g_cb_msgs), 2);
         if (fd_ready(t.qfd, 0) != 1) FAIL("%s: the descriptor is not readable with the reply record still queued", what);
-        CHECK_STATUS(snats_dispatch_queue_turn(t.q, 64, g_buf, need - 1, 64, &used, &count, &ran), SNATS_BUFFER_TOO_SMALL);
+        CHECK_STATUS(snats_dispatch_queue_turn(g_buf, need - 1, &used, &count, &ran, t.q, 64, 64), SNATS_BUFFER_TOO_SMALL);
         CHECK_EQ_INT(used, need);
         CHECK_EQ_INT(ran, 0);
         if (fd_ready(t.qfd, 0) != 1) FAIL("%s: the descriptor is not readable with the reply record still queued", what);
         /* Room for it exactly: the reply alone. */
-        CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, need, 64, &used, &count, &ran));
+        CHECK_OK(snats_dispatch_queue_turn(g_buf, need, &used, &count, &ran, t.q, 64, 64));
         CHECK_EQ_INT(count, 1);
         CHECK_EQ_INT(used, need);
         parse_batch(g_buf, used, count);
@@ -256,11 +256,11 @@ static void queue_turn_buffer_too_small(void) {
         /* The subscription's message, the same way. */
         size_t need_msg = 8 + 16 + strlen("qt.msgs") + BIG;
         if (fd_ready(t.qfd, 0) != 1) FAIL("%s: the descriptor is not readable with a message still queued", what);
-        CHECK_STATUS(snats_dispatch_queue_turn(t.q, 64, g_buf, 100, 64, &used, &count, NULL), SNATS_BUFFER_TOO_SMALL);
+        CHECK_STATUS(snats_dispatch_queue_turn(g_buf, 100, &used, &count, NULL, t.q, 64, 64), SNATS_BUFFER_TOO_SMALL);
         CHECK_EQ_INT(used, need_msg);
         CHECK_EQ_INT(queue_pending(t.q), 1);
         if (fd_ready(t.qfd, 0) != 1) FAIL("%s: the descriptor is not readable with a message still queued", what);
-        CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, need_msg, 64, &used, &count, &ran));
+        CHECK_OK(snats_dispatch_queue_turn(g_buf, need_msg, &used, &count, &ran, t.q, 64, 64));
         CHECK_EQ_INT(count, 1);
         CHECK_EQ_INT(used, need_msg);
         CHECK_EQ_INT(ran, 0);
@@ -283,7 +283,7 @@ static void queue_turn_buffer_too_small(void) {
         if (read) CHECK_EQ_INT(in_msgs_of(t.c), in_before);
         snats_status s;
         int64_t deadline = harness_now_ms() + harness_ms(5000);
-        while ((s = snats_dispatch_queue_turn(t.q, 64, g_buf, 64, 64, &used, &count, &ran)) == SNATS_OK) {
+        while ((s = snats_dispatch_queue_turn(g_buf, 64, &used, &count, &ran, t.q, 64, 64)) == SNATS_OK) {
             CHECK_EQ_INT(count, 0); /* only a part of it was in the socket yet */
             if (harness_now_ms() > deadline) FAIL("%s: the big reply did not come", what);
             fd_ready(t.qfd, 5);
@@ -294,7 +294,7 @@ static void queue_turn_buffer_too_small(void) {
         if (fd_ready(t.qfd, 0) != 1)
             FAIL("%s: after SNATS_BUFFER_TOO_SMALL the descriptor is not readable, with the reply record still "
                  "queued", what);
-        CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, need, 64, &used, &count, &ran));
+        CHECK_OK(snats_dispatch_queue_turn(g_buf, need, &used, &count, &ran, t.q, 64, 64));
         CHECK_EQ_INT(count, 1);
         CHECK_EQ_INT(used, need);
         parse_batch(g_buf, used, count);
@@ -335,7 +335,7 @@ static void queue_turn_descriptor_settles(void) {
         int64_t deadline = harness_now_ms() + harness_ms(5000);
         for (count = 0; count == 0;) {
             if (harness_now_ms() > deadline) FAIL("%s: the message did not come", what);
-            CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, sizeof g_buf, 64, &used, &count, &ran));
+            CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, t.q, 64, 64));
         }
         CHECK_EQ_INT(count, 1);
         expect_quiet(&t, what, "the turn that took the message");
@@ -348,7 +348,7 @@ static void queue_turn_descriptor_settles(void) {
         deadline = harness_now_ms() + harness_ms(5000);
         for (count = 0; count == 0;) {
             if (harness_now_ms() > deadline) FAIL("%s: the reply did not come", what);
-            CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, sizeof g_buf, 64, &used, &count, &ran));
+            CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, t.q, 64, 64));
             if (count == 0) fd_ready(t.qfd, 5);
         }
         CHECK_EQ_INT(count, 1);
@@ -364,7 +364,7 @@ static void queue_turn_descriptor_settles(void) {
         deadline = harness_now_ms() + harness_ms(5000);
         while (atomic_load(&a.calls) == 0) {
             if (harness_now_ms() > deadline) FAIL("%s: the completion did not run", what);
-            CHECK_OK(snats_dispatch_queue_turn(t.q, 64, g_buf, sizeof g_buf, 64, &used, &count, &ran));
+            CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, t.q, 64, 64));
             CHECK_EQ_INT(count, 0);
             if (ran == 0) fd_ready(t.qfd, 5);
         }
@@ -385,7 +385,7 @@ static void queue_turn_descriptor_settles(void) {
         /* One callback and two records a turn: the reply and 6 messages, 3 callbacks. */
         size_t want_counts[4] = {2, 2, 2, 1};
         for (int round = 0; round < 4; round++) {
-            CHECK_OK(snats_dispatch_queue_turn(t.q, 1, g_buf, sizeof g_buf, 2, &used, &count, &ran));
+            CHECK_OK(snats_dispatch_queue_turn(g_buf, sizeof g_buf, &used, &count, &ran, t.q, 1, 2));
             CHECK_EQ_INT(count, want_counts[round]);
             CHECK_EQ_INT(ran, round < 3 ? 1 : 0);
             parse_batch(g_buf, used, count);
@@ -462,7 +462,7 @@ static bool loop_turn(loop_ctx *l, int ep, int want) {
     l->wakeups++;
     size_t used = 0, count = 0;
     int ran = -1;
-    CHECK_OK(snats_dispatch_queue_turn(l->t->q, 64, g_buf, 8192, 128, &used, &count, &ran));
+    CHECK_OK(snats_dispatch_queue_turn(g_buf, 8192, &used, &count, &ran, l->t->q, 64, 128));
     CHECK(ran >= 0 && ran <= 64);
     l->turns++;
     parse_batch(g_buf, used, count);

@@ -588,7 +588,7 @@ static void reconnect_background_gives_up_and_closes(void) {
     CHECK_EVENTUALLY(atomic_load(&g_ev.closed) == 1, 5000);
     CHECK(snats_conn_is_closed(c));
     CHECK_EQ_INT(state_of(c), SNATS_CONN_CLOSED);
-    CHECK_STATUS(snats_conn_last_error(c, NULL), SNATS_NO_SERVER);
+    CHECK_STATUS(snats_conn_last_error(NULL, c), SNATS_NO_SERVER);
     CHECK_STATUS(snats_conn_wait_connected(c, 0), SNATS_CONNECTION_CLOSED);
     CHECK_STATUS(snats_conn_wait_connected(c, 100), SNATS_CONNECTION_CLOSED);
     CHECK_STATUS(snats_publish(c, "x", "1", 1), SNATS_CONNECTION_CLOSED);

@@ -141,7 +141,7 @@ static void rpc_stream_and_describe_cb_on_dispatch_queue(void) {
     stream = rcb_start_stream(f.client, "count", "[20]", harness_ms(5000), &st);
     harness_sleep_ms(200);
     snats_rpc_stream_destroy(stream);
-    for (int i = 0; i < 5; i++) CHECK_OK(snats_dispatch_queue_dispatch(q, 64, 20, NULL));
+    for (int i = 0; i < 5; i++) CHECK_OK(snats_dispatch_queue_dispatch(NULL, q, 64, 20));
     CHECK_EQ_INT(atomic_load(&st.calls), 0);
     rcb_stream_free(&st);
 

@@ -359,7 +359,7 @@ static void sub_zero_timeout_polls(void) {
     if (el > 200) FAIL("100 polls of an empty subscription took %lld ms", (long long)el);
     unsigned char buf[256];
     size_t used = 1, count = 1;
-    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 4, 0, &used, &count), SNATS_TIMEOUT);
+    CHECK_STATUS(snats_sub_next_msgs(buf, sizeof buf, &used, &count, sub, 4, 0), SNATS_TIMEOUT);
     CHECK_EQ_INT((int)count, 0);
 
     CHECK_OK(snats_publish(c, "poll.x", "one", 3));
@@ -370,7 +370,7 @@ static void sub_zero_timeout_polls(void) {
     CHECK_OK(snats_sub_next_msg(&m, sub, 0));
     CHECK_EQ_STR((const char *)snats_msg_data(m), "one");
     snats_msg_release(m);
-    CHECK_OK(snats_sub_next_msgs(sub, buf, sizeof buf, 4, 0, &used, &count));
+    CHECK_OK(snats_sub_next_msgs(buf, sizeof buf, &used, &count, sub, 4, 0));
     CHECK_EQ_INT((int)count, 2);
     CHECK_STATUS(snats_sub_next_msg(&m, sub, 0), SNATS_TIMEOUT);
     CHECK_EQ_INT(delivered_of(sub), 3);
@@ -406,7 +406,7 @@ static void sub_next_msgs_batches(void) {
     CHECK_OK(snats_subscribe_sync(&sub, c, "batch.>"));
     unsigned char buf[256];
     size_t used = 99, count = 99;
-    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 10, 200, &used, &count), SNATS_TIMEOUT);
+    CHECK_STATUS(snats_sub_next_msgs(buf, sizeof buf, &used, &count, sub, 10, 200), SNATS_TIMEOUT);
     CHECK_EQ_INT(used, 0);
     CHECK_EQ_INT(count, 0);
 
@@ -423,7 +423,7 @@ static void sub_next_msgs_batches(void) {
     while (pending_of(sub) < 4 && harness_now_ms() < deadline) harness_sleep_ms(5);
 
     /* at most 3 by count */
-    CHECK_OK(snats_sub_next_msgs(sub, buf, sizeof buf, 3, harness_ms(5000), &used, &count));
+    CHECK_OK(snats_sub_next_msgs(buf, sizeof buf, &used, &count, sub, 3, harness_ms(5000)));
     CHECK_EQ_INT(count, 3);
     char subject[64], reply[64], data[64];
     uint32_t header_len = 0;
@@ -446,27 +446,27 @@ static void sub_next_msgs_batches(void) {
 
     /* a buffer too small for the first record: its size is told and it stays queued */
     size_t need = 16 + strlen("batch.d") + 4;
-    CHECK_STATUS(snats_sub_next_msgs(sub, buf, need - 1, 10, harness_ms(5000), &used, &count), SNATS_BUFFER_TOO_SMALL);
+    CHECK_STATUS(snats_sub_next_msgs(buf, need - 1, &used, &count, sub, 10, harness_ms(5000)), SNATS_BUFFER_TOO_SMALL);
     CHECK_EQ_INT(used, need);
     CHECK_EQ_INT(count, 0);
     CHECK_EQ_INT(pending_of(sub), 1);
-    CHECK_OK(snats_sub_next_msgs(sub, buf, need, 10, harness_ms(5000), &used, &count));
+    CHECK_OK(snats_sub_next_msgs(buf, need, &used, &count, sub, 10, harness_ms(5000)));
     CHECK_EQ_INT(count, 1);
     CHECK_EQ_INT(used, need);
     read_record(buf, subject, reply, &header_len, data);
     CHECK_EQ_STR(data, "four");
 
     /* bad arguments */
-    CHECK_STATUS(snats_sub_next_msgs(NULL, buf, sizeof buf, 1, 100, &used, &count), SNATS_INVALID_ARG);
-    CHECK_STATUS(snats_sub_next_msgs(sub, NULL, sizeof buf, 1, 100, &used, &count), SNATS_INVALID_ARG);
-    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 0, 100, &used, &count), SNATS_INVALID_ARG);
-    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, -1, &used, &count), SNATS_INVALID_ARG);
-    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, 100, NULL, &count), SNATS_INVALID_ARG);
-    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, 100, &used, NULL), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(buf, sizeof buf, &used, &count, NULL, 1, 100), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(NULL, sizeof buf, &used, &count, sub, 1, 100), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(buf, sizeof buf, &used, &count, sub, 0, 100), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(buf, sizeof buf, &used, &count, sub, 1, -1), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(buf, sizeof buf, NULL, &count, sub, 1, 100), SNATS_INVALID_ARG);
+    CHECK_STATUS(snats_sub_next_msgs(buf, sizeof buf, &used, NULL, sub, 1, 100), SNATS_INVALID_ARG);
 
     /* the end of the subscription ends the batches */
     CHECK_OK(snats_sub_unsubscribe(sub));
-    CHECK_STATUS(snats_sub_next_msgs(sub, buf, sizeof buf, 1, 100, &used, &count), SNATS_INVALID_SUBSCRIPTION);
+    CHECK_STATUS(snats_sub_next_msgs(buf, sizeof buf, &used, &count, sub, 1, 100), SNATS_INVALID_SUBSCRIPTION);
     snats_sub_destroy(sub);
     snats_conn_destroy(c);
     server_stop(&srv);

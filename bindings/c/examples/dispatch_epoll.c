@@ -81,7 +81,7 @@ static int run_until(int ep, snats_dispatch_queue *queue, const int *value, int 
         }
         if (n == 0) continue;
         /* Readable: run what waits, up to 256 callbacks, without blocking the loop. */
-        CHECK(snats_dispatch_queue_dispatch(queue, 256, 0, NULL));
+        CHECK(snats_dispatch_queue_dispatch(NULL, queue, 256, 0));
     }
     return 0;
 }

@@ -94,7 +94,7 @@ static void on_queue_readable(uv_poll_t *handle, int status, int events) {
         stop_watching(st);
         return;
     }
-    if (events & UV_READABLE) CHECK(snats_dispatch_queue_dispatch(st->queue, 256, 0, NULL));
+    if (events & UV_READABLE) CHECK(snats_dispatch_queue_dispatch(NULL, st->queue, 256, 0));
 }
 
 static void on_timeout(uv_timer_t *timer) {

@@ -65,8 +65,8 @@ class DispatchQueue(Generic[_M]):
         tags, the messages and their sizes (as the pending limits count them). Empty when
         none came or the queue was woken. One thread at a time."""
         return self._batch(lambda: lib.snats_dispatch_queue_next_msgs(
-            self.ptr, self._buf, self._capacity, BATCH_MSGS, timeout_ms,
-            ctypes.byref(self._used), ctypes.byref(self._count)), client)
+            self._buf, self._capacity, ctypes.byref(self._used), ctypes.byref(self._count),
+            self.ptr, BATCH_MSGS, timeout_ms), client)
 
     def turn(self, max_callbacks: int, client: Any) -> Tuple[int, List[int], List[_M], List[int]]:
         """One turn of the owner (snats_dispatch_queue_turn()): reads the sockets, runs up to
@@ -78,8 +78,8 @@ class DispatchQueue(Generic[_M]):
         def call() -> int:
             nonlocal total
             st = lib.snats_dispatch_queue_turn(
-                self.ptr, max_callbacks, self._buf, self._capacity, BATCH_MSGS,
-                ctypes.byref(self._used), ctypes.byref(self._count), ctypes.byref(ran))
+                self._buf, self._capacity, ctypes.byref(self._used), ctypes.byref(self._count),
+                ctypes.byref(ran), self.ptr, max_callbacks, BATCH_MSGS)
             total += ran.value  # they ran even when the batch did not fit
             return st  # type: ignore[no-any-return]
 
@@ -118,7 +118,7 @@ class DispatchQueue(Generic[_M]):
         """Runs pending C callbacks (connection events, micro and RPC handlers, completions)
         on this thread; returns how many ran."""
         ran = ctypes.c_int()
-        _check(lib.snats_dispatch_queue_dispatch(self.ptr, max_callbacks, timeout_ms, ctypes.byref(ran)))
+        _check(lib.snats_dispatch_queue_dispatch(ctypes.byref(ran), self.ptr, max_callbacks, timeout_ms))
         return ran.value
 
     def wake(self) -> None:

@@ -150,7 +150,7 @@ def disconnect_reason(conn: Optional[int]) -> Optional[SwiftNatsError]:
     if not conn:
         return None
     text = ctypes.c_char_p()
-    status = lib.snats_conn_last_error(conn, ctypes.byref(text))
+    status = lib.snats_conn_last_error(ctypes.byref(text), conn)
     if status == 0:
         return None
     return error_for_status(status, (text.value or b"").decode("utf-8", "replace"))

@@ -206,7 +206,7 @@ class Outbox:
             offset = 0
             while offset < len(records):
                 rest = records[offset:] if offset else records
-                status = lib.snats_publish_packed(ptr, rest, len(rest), ctypes.byref(published))
+                status = lib.snats_publish_packed(ctypes.byref(published), ptr, rest, len(rest))
                 if status == Status.OK:
                     break
                 detail = _last_error()
