@@ -38,8 +38,9 @@ extern "C" {
 /** \defgroup libGroup Library: version, statuses, errors, JSON helpers
  *  Nothing to initialise: the library starts its network thread on the first connect, and
  *  delivery pool threads when callbacks first need them. The documents this header names
- *  (docs/RPC.md, docs/JETSTREAM.md, ...) and the C examples are installed under
- *  `<prefix>/share/doc/swiftnats`.
+ *  (docs/RPC.md, docs/JETSTREAM.md, ...) and the C and C++ examples are installed under
+ *  `<prefix>/share/doc/swiftnats`. From C++17, `swiftnats.hpp` wraps this API in RAII handles
+ *  that take any callable.
  *
  *  Callbacks and their closures, everywhere: the library never reads, writes or frees a
  *  `closure`; it hands it to the callback given with it. The closure must stay valid as long as
