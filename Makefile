@@ -200,9 +200,10 @@ bench-scale: build
 install: build static
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libswiftnats.so.0
-	strip --strip-debug $(DESTDIR)$(PREFIX)/lib/libswiftnats.so.0
+	strip --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libswiftnats.so.0
 	ln -sf libswiftnats.so.0 $(DESTDIR)$(PREFIX)/lib/libswiftnats.so
 	install -m 0644 $(OUT)/static/libswiftnats.a $(DESTDIR)$(PREFIX)/lib/libswiftnats.a
+	strip --strip-unneeded $(DESTDIR)$(PREFIX)/lib/libswiftnats.a
 	install -d $(DESTDIR)$(PREFIX)/include/swiftnats
 	install -m 0644 Include/swiftnats.h Include/swiftnats.hpp $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 Include/swiftnats/*.hpp $(DESTDIR)$(PREFIX)/include/swiftnats/

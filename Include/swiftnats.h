@@ -47,8 +47,10 @@ extern "C" {
  *  that callback can run: for a one-shot completion (an `_async` call, a `_cb` gathering) until
  *  it has run, which it does exactly once when the call returned SNATS_OK and never otherwise;
  *  for the callbacks of a handle (a subscription's, a connection's options', a service's,
- *  a watcher's) until that handle's destroy function has returned, which waits for a callback
- *  running on another thread. Functions returning ::snats_status mark their result
+ *  a watcher's) until that handle's destroy function has returned and its last callback has
+ *  returned: the destroy functions wait for a callback running on another thread, except where
+ *  they say otherwise (snats_sub_destroy() on a callback thread of its connection,
+ *  snats_service_destroy() once its 30 s wait is over). Functions returning ::snats_status mark their result
  *  `SNATS_NODISCARD`: a status left unread is a warning (define `SNATS_NO_NODISCARD` before
  *  including the header to turn the mark off).
  *  @{ */

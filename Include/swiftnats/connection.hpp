@@ -21,15 +21,19 @@ public:
         options.url(urls);
         return connect(options);
     }
+    /** Connects with @p options; the connection keeps its own copies of their callables. */
     static Connection connect(const Options &options) {
+        std::shared_ptr<detail::ConnShared> shared;
         snats_conn *conn = nullptr;
-        detail::check(snats_conn_connect(&conn, options.options_));
-        return Connection(conn, options.shared_);
+        detail::check(start(&conn, options, shared));
+        return Connection(conn, std::move(shared));
     }
+    /** The non-throwing form (it throws only std::bad_alloc). */
     static Connection connect(const Options &options, std::error_code &ec) {
+        std::shared_ptr<detail::ConnShared> shared;
         snats_conn *conn = nullptr;
-        detail::report(snats_conn_connect(&conn, options.options_), ec);
-        return conn ? Connection(conn, options.shared_) : Connection();
+        detail::report(start(&conn, options, shared), ec);
+        return conn ? Connection(conn, std::move(shared)) : Connection();
     }
     Connection(Connection &&other) noexcept : conn_(std::exchange(other.conn_, nullptr)), shared_(std::move(other.shared_)) {}
     Connection &operator=(Connection &&other) noexcept {
@@ -47,7 +51,8 @@ public:
     void publish(std::string_view subject, Payload data = {}) {
         detail::check(publish_status(subject, {}, nullptr, data));
     }
-    void publish(std::string_view subject, Payload data, std::error_code &ec) noexcept {
+    /** The non-throwing form (it throws only std::bad_alloc, for a subject of 128 bytes or more). */
+    void publish(std::string_view subject, Payload data, std::error_code &ec) {
         detail::report(publish_status(subject, {}, nullptr, data), ec);
     }
     void publish(std::string_view subject, Payload data, const HeadersView &headers) {
@@ -69,7 +74,7 @@ public:
         detail::check(request_status(&reply, subject, headers.get(), data, timeout));
         return Msg::adopt(reply);
     }
-    Msg request(std::string_view subject, Payload data, milliseconds timeout, std::error_code &ec) noexcept {
+    Msg request(std::string_view subject, Payload data, milliseconds timeout, std::error_code &ec) {
         snats_msg *reply = nullptr;
         detail::report(request_status(&reply, subject, nullptr, data, timeout), ec);
         return Msg::adopt(reply);
@@ -166,7 +171,7 @@ public:
         detail::check(!s.valid() || !q.valid() ? detail::nul_inside
                       : queue.empty()          ? snats_subscribe_sync(&sub, conn_, s.c_str())
                                                : snats_queue_subscribe_sync(&sub, conn_, s.c_str(), q.c_str()));
-        return Subscription(sub, nullptr);
+        return Subscription(sub, detail::Registered());
     }
 
     snats_conn *get() const noexcept { return conn_; }
@@ -174,18 +179,25 @@ public:
     const std::shared_ptr<detail::ConnShared> &shared() const noexcept { return shared_; }
 
 private:
+    // Moved-from Options must not mean the defaults (NULL options connect to 127.0.0.1:4222).
+    static detail::Outcome start(snats_conn **conn, const Options &options, std::shared_ptr<detail::ConnShared> &shared) {
+        if (!options.options_ || !options.shared_) return detail::Outcome(SNATS_INVALID_ARG, "these Options were moved from");
+        shared = std::make_shared<detail::ConnShared>(*options.shared_);
+        snats_status status = shared->install(options.options_);
+        return status != SNATS_OK ? status : snats_conn_connect(conn, options.options_);
+    }
     Connection(snats_conn *conn, std::shared_ptr<detail::ConnShared> shared) noexcept
         : conn_(conn), shared_(std::move(shared)) {}
 
     detail::Outcome publish_status(std::string_view subject, std::string_view reply, const snats_headers *headers,
-                                   Payload data) noexcept {
+                                   Payload data) {
         detail::CString s(subject), r(reply);
         if (!s.valid() || !r.valid()) return detail::nul_inside;
         if (!headers && reply.empty()) return snats_publish(conn_, s.c_str(), data.data(), data.size());
         return snats_publish_msg(conn_, s.c_str(), r.or_null(), headers, data.data(), data.size());
     }
     detail::Outcome request_status(snats_msg **reply, std::string_view subject, const snats_headers *headers,
-                                   Payload data, milliseconds timeout) noexcept {
+                                   Payload data, milliseconds timeout) {
         detail::CString s(subject);
         if (!s.valid()) return detail::nul_inside;
         return snats_request_msg(reply, conn_, s.c_str(), headers, data.data(), data.size(), timeout.count());
@@ -193,10 +205,11 @@ private:
     Subscription subscribe_with(std::string_view subject, std::string_view queue, MsgHandler fn) {
         detail::CString s(subject), q(queue);
         if (!s.valid() || !q.valid()) detail::check(detail::nul_inside);
-        auto state = std::make_unique<Subscription::State>(Subscription::State{std::move(fn), shared_});
+        if (!fn) detail::check(detail::Outcome(SNATS_INVALID_ARG, "no message handler"));
+        detail::Registered state(std::make_shared<Subscription::State>(Subscription::State{std::move(fn), shared_}));
         snats_sub *sub = nullptr;
-        detail::check(queue.empty() ? snats_subscribe(&sub, conn_, s.c_str(), &Subscription::deliver, state.get())
-                                    : snats_queue_subscribe(&sub, conn_, s.c_str(), q.c_str(), &Subscription::deliver, state.get()));
+        detail::check(queue.empty() ? snats_subscribe(&sub, conn_, s.c_str(), &Subscription::deliver, state.closure())
+                                    : snats_queue_subscribe(&sub, conn_, s.c_str(), q.c_str(), &Subscription::deliver, state.closure()));
         return Subscription(sub, std::move(state));
     }
     template <class Fn> static void on_reply(snats_conn *, snats_status status, snats_msg *reply, void *closure) {

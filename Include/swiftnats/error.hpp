@@ -6,7 +6,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <exception>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -126,7 +130,7 @@ inline std::string describe(std::exception_ptr error) {
 class CString {
 public:
     explicit CString(std::string_view text) {
-        valid_ = std::memchr(text.data(), '\0', text.size()) == nullptr || text.empty();
+        valid_ = text.empty() || std::memchr(text.data(), '\0', text.size()) == nullptr;
         if (text.size() < sizeof small_) {
             if (!text.empty()) std::memcpy(small_, text.data(), text.size());
             small_[text.size()] = '\0';
@@ -217,9 +221,8 @@ public:
         if (!value_) return "null";
         char *text = nullptr;
         detail::check(snats_json_dumps(&text, value_));
-        std::string out(text);
-        snats_free(text);
-        return out;
+        std::unique_ptr<char, void (*)(void *)> owned(text, snats_free);
+        return std::string(owned.get());
     }
 
 private:
@@ -233,6 +236,88 @@ inline std::string last_error() {
     return detail::last_refusal ? detail::last_refusal : snats_last_error();
 }
 
+namespace detail {
+
+/**
+ * The state behind a handle's callbacks (a subscription's handler, a service's endpoints...),
+ * found from the C closure, which is a number, never an address: a destroy function may return
+ * while the library still runs (or is about to run) a callback of the handle (snats_sub_destroy
+ * on a callback thread of its connection, snats_service_destroy after its wait). The handle
+ * removes its entry when destroyed; a callback holds its own reference while it runs, and one
+ * that comes after the removal finds nothing and does nothing (its handle is gone). Numbers are
+ * never reused, so a late callback cannot reach another handle's state.
+ */
+class Registry {
+public:
+    template <class T> static void *add(std::shared_ptr<T> state) {
+        uint64_t id = next().fetch_add(1, std::memory_order_relaxed);
+        Shard &s = shard(id);
+        std::lock_guard<std::mutex> guard(s.lock);
+        s.items.emplace(id, std::move(state));
+        return reinterpret_cast<void *>(static_cast<uintptr_t>(id));
+    }
+    template <class T> static std::shared_ptr<T> find(void *closure) noexcept {
+        uint64_t id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(closure));
+        Shard &s = shard(id);
+        std::lock_guard<std::mutex> guard(s.lock);
+        auto it = s.items.find(id);
+        return it == s.items.end() ? nullptr : std::static_pointer_cast<T>(it->second);
+    }
+    static void remove(void *closure) noexcept {
+        if (!closure) return;
+        uint64_t id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(closure));
+        Shard &s = shard(id);
+        std::shared_ptr<void> gone;  // freed after the lock: its destructor may be long
+        std::lock_guard<std::mutex> guard(s.lock);
+        auto it = s.items.find(id);
+        if (it != s.items.end()) {
+            gone = std::move(it->second);
+            s.items.erase(it);
+        }
+    }
+
+private:
+    struct Shard {
+        std::mutex lock;
+        std::unordered_map<uint64_t, std::shared_ptr<void>> items;
+    };
+    static Shard &shard(uint64_t id) noexcept {
+        static Shard shards[16];
+        return shards[id % 16];
+    }
+    static std::atomic<uint64_t> &next() noexcept {
+        static std::atomic<uint64_t> counter{1};
+        return counter;
+    }
+};
+
+/** A registry entry owned by a handle: removed when the handle goes. Move-only. */
+class Registered {
+public:
+    Registered() noexcept = default;
+    template <class T> explicit Registered(std::shared_ptr<T> state) : closure_(Registry::add(std::move(state))) {}
+    Registered(Registered &&other) noexcept : closure_(std::exchange(other.closure_, nullptr)) {}
+    Registered &operator=(Registered &&other) noexcept {
+        std::swap(closure_, other.closure_);
+        return *this;
+    }
+    Registered(const Registered &) = delete;
+    Registered &operator=(const Registered &) = delete;
+    ~Registered() { Registry::remove(closure_); }
+    void *closure() const noexcept { return closure_; }
+
+private:
+    void *closure_ = nullptr;
+};
+
+} // namespace detail
+
 } // namespace snats
+
+/** `ec == SNATS_TIMEOUT` and `std::error_code ec = SNATS_TIMEOUT;` work as for std::errc. */
+namespace std {
+template <> struct is_error_code_enum<snats_status> : true_type {};
+} // namespace std
+inline std::error_code make_error_code(snats_status status) noexcept { return snats::make_error_code(status); }
 
 #endif

@@ -28,7 +28,8 @@ struct PubAck {
     }
 };
 
-/** A JetStream context on a connection (snats_jetstream); the connection must outlive it. */
+/** A JetStream context on a connection (snats_jetstream); the connection must outlive it, and
+ *  it must outlive the KeyValue and ObjectStore buckets made from it. */
 class JetStream {
 public:
     /** @p options: NULL-able {"domain", "api_prefix", "timeout"...} as snats_jetstream_create(). */
@@ -36,6 +37,11 @@ public:
         detail::check(snats_jetstream_create(&js_, conn.get(), options.get()));
     }
     JetStream(JetStream &&other) noexcept : js_(std::exchange(other.js_, nullptr)), conn_(std::move(other.conn_)) {}
+    JetStream &operator=(JetStream &&other) noexcept {
+        std::swap(js_, other.js_);
+        std::swap(conn_, other.conn_);
+        return *this;
+    }
     JetStream(const JetStream &) = delete;
     JetStream &operator=(const JetStream &) = delete;
     ~JetStream() { snats_jetstream_destroy(js_); }
@@ -49,9 +55,8 @@ public:
         snats_js_pub_ack *ack = nullptr;
         detail::check(s.valid() ? snats_js_publish(&ack, js_, s.c_str(), headers.get(), data.data(), data.size(), options.get())
                                 : detail::nul_inside);
-        PubAck out = PubAck::of(ack);
-        snats_js_pub_ack_destroy(ack);
-        return out;
+        std::unique_ptr<snats_js_pub_ack, void (*)(snats_js_pub_ack *)> owned(ack, snats_js_pub_ack_destroy);
+        return PubAck::of(ack);
     }
     /** Publishes without waiting: @p fn(status, const PubAck &) runs once with the outcome.
      *  Blocks only while the window of acks awaited is full. */
@@ -127,25 +132,27 @@ public:
         if (!s.valid() || !c.valid()) detail::check(detail::nul_inside);
         if (batch <= 0) detail::check(detail::Outcome(SNATS_INVALID_ARG, "fetch: batch must be > 0"));
         std::vector<snats_msg *> slots(static_cast<size_t>(batch), nullptr);
+        std::vector<Msg> out;
+        out.reserve(static_cast<size_t>(batch));  // before the fetch: nothing can throw after it
         int count = 0;
         snats_status status = snats_js_fetch(slots.data(), batch, &count, js_, s.c_str(), c.c_str(), expires.count(), options.get());
-        std::vector<Msg> out;
-        out.reserve(static_cast<size_t>(count));
         for (int i = 0; i < count; i++) out.push_back(Msg::adopt(slots[static_cast<size_t>(i)]));
         if (status != SNATS_TIMEOUT) detail::check(status);
         return out;
     }
     /**
      * Consumes a pull consumer continuously: @p fn runs for each message, as a subscription's
-     * handler does (acks are yours unless the consumer acks none). @p options:
+     * handler does (acks are yours unless the consumer acks none). An empty @p consumer: an
+     * ordered consumer of the stream (options {"ordered": {...}}), as snats_js_consume(). @p options:
      * {"max_messages", "max_bytes", "expires", "heartbeat"...} as snats_js_consume().
      */
     Subscription consume(std::string_view stream, std::string_view consumer, MsgHandler fn, const Json &options = Json()) {
         detail::CString s(stream), c(consumer);
         if (!s.valid() || !c.valid()) detail::check(detail::nul_inside);
-        auto state = std::make_unique<Subscription::State>(Subscription::State{std::move(fn), conn_});
+        if (!fn) detail::check(detail::Outcome(SNATS_INVALID_ARG, "no message handler"));
+        detail::Registered state(std::make_shared<Subscription::State>(Subscription::State{std::move(fn), conn_}));
         snats_sub *sub = nullptr;
-        detail::check(snats_js_consume(&sub, js_, s.c_str(), c.c_str(), options.get(), &Subscription::deliver, state.get()));
+        detail::check(snats_js_consume(&sub, js_, s.c_str(), c.or_null(), options.get(), &Subscription::deliver, state.closure()));
         return Subscription(sub, std::move(state));
     }
     /** Any JetStream API call ("STREAM.INFO.ORDERS"...) with its JSON arguments. */

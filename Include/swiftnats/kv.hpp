@@ -22,8 +22,8 @@ public:
     KvEntry &operator=(const KvEntry &) = delete;
     ~KvEntry() { snats_kv_entry_destroy(entry_); }
 
-    std::string_view bucket() const noexcept { return snats_kv_entry_bucket(entry_); }
-    std::string_view key() const noexcept { return snats_kv_entry_key(entry_); }
+    std::string_view bucket() const noexcept { return text(snats_kv_entry_bucket(entry_)); }
+    std::string_view key() const noexcept { return text(snats_kv_entry_key(entry_)); }
     std::string_view value() const noexcept {
         return std::string_view(static_cast<const char *>(snats_kv_entry_value(entry_)), snats_kv_entry_value_len(entry_));
     }
@@ -38,6 +38,7 @@ public:
     snats_kv_entry *release() noexcept { return std::exchange(entry_, nullptr); }
 
 private:
+    static std::string_view text(const char *value) noexcept { return value ? value : ""; }
     snats_kv_entry *entry_;
 };
 
@@ -46,6 +47,12 @@ private:
 class KvWatcher {
 public:
     KvWatcher(KvWatcher &&other) noexcept : watcher_(std::exchange(other.watcher_, nullptr)), state_(std::move(other.state_)) {}
+    KvWatcher &operator=(KvWatcher &&other) noexcept {
+        KvWatcher gone(std::move(*this));
+        watcher_ = std::exchange(other.watcher_, nullptr);
+        state_ = std::move(other.state_);
+        return *this;
+    }
     KvWatcher(const KvWatcher &) = delete;
     KvWatcher &operator=(const KvWatcher &) = delete;
     ~KvWatcher() { snats_kv_watcher_destroy(watcher_); }
@@ -64,9 +71,10 @@ public:
         std::function<void(const KvEntry *)> fn;
         std::shared_ptr<detail::ConnShared> conn;
     };
-    KvWatcher(snats_kv_watcher *watcher, std::unique_ptr<State> state) noexcept : watcher_(watcher), state_(std::move(state)) {}
-    static void deliver(snats_kv_watcher *, const snats_kv_entry *entry, void *closure) {
-        auto *state = static_cast<State *>(closure);
+    KvWatcher(snats_kv_watcher *watcher, detail::Registered state) noexcept : watcher_(watcher), state_(std::move(state)) {}
+    static void deliver(snats_kv_watcher *, const snats_kv_entry *entry, void *closure) noexcept {
+        std::shared_ptr<State> state = detail::Registry::find<State>(closure);
+        if (!state) return;  // the watcher is gone
         // Lent for the call: a KvEntry that does not free it.
         KvEntry lent(const_cast<snats_kv_entry *>(entry));
         try {
@@ -79,10 +87,10 @@ public:
 
 private:
     snats_kv_watcher *watcher_;
-    std::unique_ptr<State> state_;
+    detail::Registered state_;  // after watcher_: removed once the watch is destroyed
 };
 
-/** A Key-Value bucket (snats_kv). */
+/** A Key-Value bucket (snats_kv): must outlive its watchers, and its JetStream must outlive it. */
 class KeyValue {
 public:
     /** Creates the bucket (@p config: {"history", "ttl", "max_bytes", ...}) or binds it. */
@@ -104,6 +112,11 @@ public:
         detail::check(b.valid() ? snats_kv_bucket_delete(js.get(), b.c_str()) : detail::nul_inside);
     }
     KeyValue(KeyValue &&other) noexcept : kv_(std::exchange(other.kv_, nullptr)), conn_(std::move(other.conn_)) {}
+    KeyValue &operator=(KeyValue &&other) noexcept {
+        std::swap(kv_, other.kv_);
+        std::swap(conn_, other.conn_);
+        return *this;
+    }
     KeyValue(const KeyValue &) = delete;
     KeyValue &operator=(const KeyValue &) = delete;
     ~KeyValue() { snats_kv_destroy(kv_); }
@@ -151,6 +164,12 @@ public:
         int count = 0;
         detail::check(k.valid() ? snats_kv_history(&entries, &count, kv_, k.c_str()) : detail::nul_inside);
         std::vector<KvEntry> out;
+        try {
+            out.reserve(static_cast<size_t>(count));
+        } catch (...) {
+            snats_kv_entries_destroy(entries, count);
+            throw;
+        }
         // The entries change hands one by one; the array itself is then freed empty.
         for (int i = 0; i < count; i++) out.emplace_back(std::exchange(entries[i], nullptr));
         snats_kv_entries_destroy(entries, count);
@@ -162,7 +181,8 @@ public:
         return Json::adopt(status);
     }
     /**
-     * Watches @p keys (a subject filter, ">" for all): @p fn(const KvEntry *) runs for each
+     * Watches @p keys (a subject filter, ">" for all; empty to give them as {"keys": [...]} in
+     * @p options): @p fn(const KvEntry *) runs for each
      * entry, lent for the call, and once with nullptr after the initial values. Without @p fn,
      * read the watcher with KvWatcher::next(). @p options: {"include_history", "updates_only",
      * "ignore_deletes", "meta_only"}.
@@ -170,10 +190,11 @@ public:
     KvWatcher watch(std::string_view keys, std::function<void(const KvEntry *)> fn = nullptr, const Json &options = Json()) {
         detail::CString k(keys);
         if (!k.valid()) detail::check(detail::nul_inside);
-        std::unique_ptr<KvWatcher::State> state;
-        if (fn) state = std::make_unique<KvWatcher::State>(KvWatcher::State{std::move(fn), conn_});
+        detail::Registered state;
+        snats_kv_watch_handler deliver = fn ? &KvWatcher::deliver : nullptr;
+        if (fn) state = detail::Registered(std::make_shared<KvWatcher::State>(KvWatcher::State{std::move(fn), conn_}));
         snats_kv_watcher *watcher = nullptr;
-        detail::check(snats_kv_watch(&watcher, kv_, k.c_str(), options.get(), state ? &KvWatcher::deliver : nullptr, state.get()));
+        detail::check(snats_kv_watch(&watcher, kv_, k.or_null(), options.get(), deliver, state.closure()));
         return KvWatcher(watcher, std::move(state));
     }
     snats_kv *get() const noexcept { return kv_; }

@@ -150,7 +150,7 @@ public:
     /** The status code of a status message (503 no responders, 408, 409...), or 0. */
     int status_code() const noexcept { return msg_ ? snats_msg_status_code(msg_) : 0; }
 
-    /** Publishes @p data to the reply subject. Throws Error (SNATS_ILLEGAL_STATE: no reply subject). */
+    /** Publishes @p data to the reply subject. Throws Error (SNATS_INVALID_ARG: no reply subject). */
     void respond(Payload data = {}) const { detail::check(snats_msg_respond(msg_, data.data(), data.size())); }
     void respond(Payload data, std::error_code &ec) const noexcept {
         detail::report(snats_msg_respond(msg_, data.data(), data.size()), ec);

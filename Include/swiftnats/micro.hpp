@@ -24,11 +24,21 @@ public:
         if (owned_) snats_micro_request_release(req_);
     }
 
-    /** The request message (subject, data, headers), valid as long as this Request. */
-    Msg msg() const noexcept { return Msg::lend(const_cast<snats_msg *>(snats_micro_request_msg(req_))); }
-    std::string_view data() const noexcept { return msg().data(); }
-    std::string_view subject() const noexcept { return msg().subject(); }
-    HeadersView headers() const noexcept { return msg().headers(); }
+    /** The request message (subject, data, headers), a reference of its own. */
+    Msg msg() const noexcept {
+        const snats_msg *msg = req_ ? snats_micro_request_msg(req_) : nullptr;
+        return Msg::adopt(msg ? snats_msg_retain(const_cast<snats_msg *>(msg)) : nullptr);
+    }
+    /** The payload, valid as long as this Request. */
+    std::string_view data() const noexcept {
+        const snats_msg *msg = raw();
+        return msg ? std::string_view(static_cast<const char *>(snats_msg_data(msg)), snats_msg_data_len(msg)) : std::string_view();
+    }
+    std::string_view subject() const noexcept {
+        const char *subject = raw() ? snats_msg_subject(raw()) : nullptr;
+        return subject ? subject : "";
+    }
+    HeadersView headers() const noexcept { return HeadersView(raw() ? snats_msg_headers(raw()) : nullptr); }
 
     /** Answers (once). Throws Error (SNATS_ILLEGAL_STATE: already answered). */
     void respond(Payload data, const HeadersView &headers = HeadersView()) const {
@@ -45,6 +55,7 @@ public:
     snats_micro_request *get() const noexcept { return req_; }
 
 private:
+    const snats_msg *raw() const noexcept { return req_ ? snats_micro_request_msg(req_) : nullptr; }
     Request(snats_micro_request *req, bool owned) noexcept : req_(req), owned_(owned) {}
     snats_micro_request *req_;
     bool owned_;
@@ -60,6 +71,10 @@ class EndpointConfig {
 public:
     EndpointConfig() { detail::check(snats_endpoint_config_create(&cfg_)); }
     EndpointConfig(EndpointConfig &&other) noexcept : cfg_(std::exchange(other.cfg_, nullptr)) {}
+    EndpointConfig &operator=(EndpointConfig &&other) noexcept {
+        std::swap(cfg_, other.cfg_);
+        return *this;
+    }
     EndpointConfig(const EndpointConfig &) = delete;
     EndpointConfig &operator=(const EndpointConfig &) = delete;
     ~EndpointConfig() { snats_endpoint_config_destroy(cfg_); }
@@ -94,63 +109,100 @@ private:
 };
 
 namespace detail {
-// The handlers of a service and its groups, kept until the service and every group are gone.
-struct ServiceShared {
-    struct Endpoint {
-        Handler handler;
-        std::shared_ptr<snats::detail::ConnShared> conn;
-    };
-    std::mutex lock;
-    std::vector<std::unique_ptr<Endpoint>> endpoints;
+// An endpoint's handler, found through the registry (a service's destroy may return while a
+// handler still runs: snats_service_destroy waits 30 s at most).
+struct Endpoint {
+    Handler handler;
     std::shared_ptr<snats::detail::ConnShared> conn;
-    std::function<void()> done;
-    std::function<void(snats_status, std::string_view text, std::string_view endpoint)> error;
 
-    static void handle(snats_micro_request *req, void *closure) {
-        auto *endpoint = static_cast<Endpoint *>(closure);
+    static void handle(snats_micro_request *req, void *closure) noexcept {
+        std::shared_ptr<Endpoint> endpoint = snats::detail::Registry::find<Endpoint>(closure);
+        if (!endpoint) {
+            // The service is gone: the caller still gets an answer.
+            snats::detail::discard(snats_micro_request_respond_error(req, "503", "the service is gone", nullptr, nullptr, 0));
+            return;
+        }
         try {
             endpoint->handler(Request::lend(req));
         } catch (...) {
-            std::string text = snats::detail::describe(std::current_exception());
-            // Answers the caller unless the handler already did (then this call is refused).
-            snats::detail::discard(snats_micro_request_respond_error(req, "500", text.c_str(), nullptr, nullptr, 0));
+            try {
+                std::string text = snats::detail::describe(std::current_exception());
+                if (text.empty()) text = "the handler threw an exception with no message";
+                // Answers the caller unless the handler already did (then this is refused).
+                snats::detail::discard(snats_micro_request_respond_error(req, "500", text.c_str(), nullptr, nullptr, 0));
+            } catch (...) {
+                snats::detail::discard(snats_micro_request_respond_error(req, "500", "the handler threw", nullptr, nullptr, 0));
+            }
             if (endpoint->conn) endpoint->conn->report("a micro endpoint handler", std::current_exception());
         }
     }
-    static void on_done(snats_service *, void *closure) {
-        auto *shared = static_cast<ServiceShared *>(closure);
+};
+
+// A service's done and error callables, one copy per service.
+struct ServiceEvents {
+    std::function<void()> done;
+    std::function<void(snats_status, std::string_view text, std::string_view endpoint)> error;
+    std::shared_ptr<snats::detail::ConnShared> conn;
+
+    static void on_done(snats_service *, void *closure) noexcept {
+        std::shared_ptr<ServiceEvents> events = snats::detail::Registry::find<ServiceEvents>(closure);
+        if (!events || !events->done) return;
         try {
-            if (shared->done) shared->done();
+            events->done();
         } catch (...) {
-            if (shared->conn) shared->conn->report("a service's done callback", std::current_exception());
+            if (events->conn) events->conn->report("a service's done callback", std::current_exception());
         }
     }
-    static void on_error(snats_service *, snats_endpoint *ep, snats_status status, const char *text, void *closure) {
-        auto *shared = static_cast<ServiceShared *>(closure);
+    static void on_error(snats_service *, snats_endpoint *ep, snats_status status, const char *text, void *closure) noexcept {
+        std::shared_ptr<ServiceEvents> events = snats::detail::Registry::find<ServiceEvents>(closure);
+        if (!events || !events->error) return;
         try {
             const char *name = ep ? snats_endpoint_name(ep) : nullptr;
-            if (shared->error) shared->error(status, text ? text : "", name ? name : "");
+            events->error(status, text ? text : "", name ? name : "");
         } catch (...) {
-            if (shared->conn) shared->conn->report("a service's error callback", std::current_exception());
+            if (events->conn) events->conn->report("a service's error callback", std::current_exception());
         }
     }
-    Endpoint *keep(Handler handler) {
+};
+
+// What a service and its groups share: the registry entries of its callables, removed when the
+// last of them is gone.
+struct ServiceShared {
+    std::mutex lock;
+    std::vector<snats::detail::Registered> endpoints;
+    snats::detail::Registered events;
+    std::shared_ptr<snats::detail::ConnShared> conn;
+
+    void *keep(Handler handler) {
+        if (!handler) snats::detail::check(snats::detail::Outcome(SNATS_INVALID_ARG, "no endpoint handler"));
+        snats::detail::Registered entry(std::make_shared<Endpoint>(Endpoint{std::move(handler), conn}));
+        void *closure = entry.closure();
         std::lock_guard<std::mutex> guard(lock);
-        endpoints.push_back(std::make_unique<Endpoint>(Endpoint{std::move(handler), conn}));
-        return endpoints.back().get();
+        endpoints.push_back(std::move(entry));
+        return closure;
     }
 };
+
+inline ServiceShared &valid(const std::shared_ptr<ServiceShared> &shared) {
+    if (!shared) snats::detail::check(snats::detail::Outcome(SNATS_INVALID_ARG, "this service (or group) was moved from"));
+    return *shared;
+}
 } // namespace detail
 
-/** A service's settings (snats_service_config). */
+/** A service's settings (snats_service_config). Not for use by two threads at once. */
 class Config {
 public:
-    Config(std::string_view name, std::string_view version) : shared_(std::make_shared<detail::ServiceShared>()) {
+    Config(std::string_view name, std::string_view version) {
         snats::detail::CString n(name), v(version);
         snats::detail::check(n.valid() && v.valid() ? snats_service_config_create(&cfg_, n.c_str(), v.c_str())
                                                      : snats::detail::nul_inside);
     }
-    Config(Config &&other) noexcept : cfg_(std::exchange(other.cfg_, nullptr)), shared_(std::move(other.shared_)) {}
+    Config(Config &&other) noexcept : cfg_(std::exchange(other.cfg_, nullptr)), events_(std::move(other.events_)) {}
+    Config &operator=(Config &&other) noexcept {
+        std::swap(cfg_, other.cfg_);
+        std::swap(events_, other.events_);
+        return *this;
+    }
     Config(const Config &) = delete;
     Config &operator=(const Config &) = delete;
     ~Config() { snats_service_config_destroy(cfg_); }
@@ -169,16 +221,15 @@ public:
         snats::detail::check(q.valid() ? snats_service_config_set_queue_group(cfg_, q.or_null(), disabled) : snats::detail::nul_inside);
         return *this;
     }
-    /** Runs once the service has stopped and its handlers have returned. */
+    /** Runs once the service has stopped and its handlers have returned (not when the Service
+     *  object was destroyed first). Each service made with this Config has its own copy. */
     Config &on_done(std::function<void()> fn) {
-        shared_->done = std::move(fn);
-        snats::detail::check(snats_service_config_set_done_cb(cfg_, &detail::ServiceShared::on_done, shared_.get()));
+        events_.done = std::move(fn);
         return *this;
     }
     /** (status, text, endpoint name or ""): a failure the service met (an answer it could not send...). */
     Config &on_error(std::function<void(snats_status, std::string_view, std::string_view)> fn) {
-        shared_->error = std::move(fn);
-        snats::detail::check(snats_service_config_set_error_cb(cfg_, &detail::ServiceShared::on_error, shared_.get()));
+        events_.error = std::move(fn);
         return *this;
     }
     snats_service_config *get() const noexcept { return cfg_; }
@@ -186,13 +237,18 @@ public:
 private:
     friend class Service;
     snats_service_config *cfg_ = nullptr;
-    std::shared_ptr<detail::ServiceShared> shared_;
+    detail::ServiceEvents events_;
 };
 
 /** A group of endpoints under a subject prefix (snats_group). Must not outlive its Service. */
 class Group {
 public:
     Group(Group &&other) noexcept : group_(std::exchange(other.group_, nullptr)), shared_(std::move(other.shared_)) {}
+    Group &operator=(Group &&other) noexcept {
+        std::swap(group_, other.group_);
+        std::swap(shared_, other.shared_);
+        return *this;
+    }
     Group(const Group &) = delete;
     Group &operator=(const Group &) = delete;
     ~Group() { snats_group_destroy(group_); }
@@ -201,9 +257,9 @@ public:
     void add_endpoint(std::string_view name, Handler handler, const EndpointConfig *config = nullptr) {
         snats::detail::CString n(name);
         if (!n.valid()) snats::detail::check(snats::detail::nul_inside);
-        auto *endpoint = shared_->keep(std::move(handler));
+        void *closure = detail::valid(shared_).keep(std::move(handler));
         snats::detail::check(snats_group_add_endpoint(nullptr, group_, n.c_str(), config ? config->get() : nullptr,
-                                                      &detail::ServiceShared::handle, endpoint));
+                                                      &detail::Endpoint::handle, closure));
     }
     Group add_group(std::string_view name, std::string_view queue = {}, bool disabled = false) {
         snats::detail::CString n(name), q(queue);
@@ -225,24 +281,40 @@ private:
 class Service {
 public:
     /** Starts the service on @p conn (which must outlive it). */
-    static Service create(Connection &conn, Config &config) {
-        config.shared_->conn = conn.shared();
+    static Service create(Connection &conn, const Config &config) {
+        if (!config.cfg_) snats::detail::check(snats::detail::Outcome(SNATS_INVALID_ARG, "this Config was moved from"));
+        auto shared = std::make_shared<detail::ServiceShared>();
+        shared->conn = conn.shared();
+        auto events = std::make_shared<detail::ServiceEvents>(config.events_);
+        events->conn = conn.shared();
+        shared->events = snats::detail::Registered(events);
+        void *closure = shared->events.closure();
+        // The C configuration is copied by the create: the closures point at this service's copy.
+        snats::detail::check(snats_service_config_set_done_cb(config.cfg_, events->done ? &detail::ServiceEvents::on_done : nullptr, closure));
+        snats::detail::check(snats_service_config_set_error_cb(config.cfg_, events->error ? &detail::ServiceEvents::on_error : nullptr, closure));
         snats_service *svc = nullptr;
         snats::detail::check(snats_service_create(&svc, conn.get(), config.cfg_));
-        return Service(svc, config.shared_);
+        return Service(svc, std::move(shared));
     }
     Service(Service &&other) noexcept : svc_(std::exchange(other.svc_, nullptr)), shared_(std::move(other.shared_)) {}
+    Service &operator=(Service &&other) noexcept {
+        Service gone(std::move(*this));
+        svc_ = std::exchange(other.svc_, nullptr);
+        shared_ = std::move(other.shared_);
+        return *this;
+    }
     Service(const Service &) = delete;
     Service &operator=(const Service &) = delete;
-    /** Stops the service and waits for running handlers. */
+    /** Stops the service and waits for running handlers (30 s at most: a handler still running
+     *  then keeps its callable alive until it returns). Not from one of its own handlers. */
     ~Service() { snats_service_destroy(svc_); }
 
     void add_endpoint(std::string_view name, Handler handler, const EndpointConfig *config = nullptr) {
         snats::detail::CString n(name);
         if (!n.valid()) snats::detail::check(snats::detail::nul_inside);
-        auto *endpoint = shared_->keep(std::move(handler));
+        void *closure = detail::valid(shared_).keep(std::move(handler));
         snats::detail::check(snats_service_add_endpoint(nullptr, svc_, n.c_str(), config ? config->get() : nullptr,
-                                                        &detail::ServiceShared::handle, endpoint));
+                                                        &detail::Endpoint::handle, closure));
     }
     Group add_group(std::string_view name, std::string_view queue = {}, bool disabled = false) {
         snats::detail::CString n(name), q(queue);

@@ -27,6 +27,10 @@ public:
         detail::check(b.valid() ? snats_obj_bucket_delete(js.get(), b.c_str()) : detail::nul_inside);
     }
     ObjectStore(ObjectStore &&other) noexcept : obs_(std::exchange(other.obs_, nullptr)) {}
+    ObjectStore &operator=(ObjectStore &&other) noexcept {
+        std::swap(obs_, other.obs_);
+        return *this;
+    }
     ObjectStore(const ObjectStore &) = delete;
     ObjectStore &operator=(const ObjectStore &) = delete;
     ~ObjectStore() { snats_obj_destroy(obs_); }
@@ -46,15 +50,8 @@ public:
         size_t len = 0;
         detail::check(n.valid() ? snats_obj_get_bytes(&info, &data, &len, obs_, n.c_str()) : detail::nul_inside);
         snats_json_decref(info);
-        std::string out;
-        try {
-            out.assign(static_cast<const char *>(data), len);
-        } catch (...) {
-            snats_free(data);
-            throw;
-        }
-        snats_free(data);
-        return out;
+        std::unique_ptr<void, void (*)(void *)> owned(data, snats_free);
+        return std::string(static_cast<const char *>(data), len);
     }
     /** Streams the object from a file (or into one). */
     Json put_file(const Json &meta, std::string_view path) {

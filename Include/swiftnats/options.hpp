@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 #include "error.hpp"
 
@@ -13,12 +14,21 @@ namespace snats {
 
 namespace detail {
 
-// What a connection's C++ callbacks need, shared by its Options, the Connection and every
-// handle made from it, and kept until the last of them (and so the library's last call) is gone.
+// What a connection's C++ callbacks need, one per connection (copied from the Options at
+// connect, so that changing the Options later changes no live connection), shared by the
+// Connection and every handle made from it, and kept while the library can call them.
 struct ConnShared {
     std::function<void()> closed, disconnected, reconnected, discovered_servers, lame_duck;
     std::function<void(snats_status, std::string_view text, std::string_view subject)> error;
     std::atomic<uint64_t> callback_exceptions{0};
+    // The error callable is called from the library's events and from any thread where a C++
+    // callback threw: one call at a time, as the C error callback's contract promises.
+    std::recursive_mutex error_lock;
+
+    ConnShared() = default;
+    ConnShared(const ConnShared &other)
+        : closed(other.closed), disconnected(other.disconnected), reconnected(other.reconnected),
+          discovered_servers(other.discovered_servers), lame_duck(other.lame_duck), error(other.error) {}
 
     // A C++ callback threw: count it, then tell the error handler (or stderr when there is none,
     // or when the handler throws too). Never lets anything out.
@@ -31,16 +41,17 @@ struct ConnShared {
         }
     }
 
-    // A failure no caller is there to receive (an answer a handler's result could not become):
-    // to the error handler as SNATS_ERR, or stderr.
-    void tell(std::string text) noexcept {
+    // A failure no caller is there to receive: to the error handler as SNATS_ERR, or stderr.
+    void tell(const std::string &text) noexcept {
         try {
+            std::lock_guard<std::recursive_mutex> guard(error_lock);
             if (error) {
                 try {
                     error(SNATS_ERR, text, {});
                     return;
                 } catch (...) {
-                    text += " (and the error handler threw too)";
+                    std::fprintf(stderr, "%s (and the error handler threw too)\n", text.c_str());
+                    return;
                 }
             }
             std::fprintf(stderr, "%s\n", text.c_str());
@@ -49,21 +60,37 @@ struct ConnShared {
         }
     }
 
-    static void on_closed(snats_conn *, void *self) { static_cast<ConnShared *>(self)->run(&ConnShared::closed, "closed callback"); }
-    static void on_disconnected(snats_conn *, void *self) { static_cast<ConnShared *>(self)->run(&ConnShared::disconnected, "disconnected callback"); }
-    static void on_reconnected(snats_conn *, void *self) { static_cast<ConnShared *>(self)->run(&ConnShared::reconnected, "reconnected callback"); }
-    static void on_discovered(snats_conn *, void *self) { static_cast<ConnShared *>(self)->run(&ConnShared::discovered_servers, "discovered servers callback"); }
-    static void on_lame_duck(snats_conn *, void *self) { static_cast<ConnShared *>(self)->run(&ConnShared::lame_duck, "lame duck callback"); }
-    static void on_error(snats_conn *, snats_sub *sub, snats_status status, const char *text, void *self) {
+    static void on_closed(snats_conn *, void *self) noexcept { static_cast<ConnShared *>(self)->run(&ConnShared::closed, "closed callback"); }
+    static void on_disconnected(snats_conn *, void *self) noexcept { static_cast<ConnShared *>(self)->run(&ConnShared::disconnected, "disconnected callback"); }
+    static void on_reconnected(snats_conn *, void *self) noexcept { static_cast<ConnShared *>(self)->run(&ConnShared::reconnected, "reconnected callback"); }
+    static void on_discovered(snats_conn *, void *self) noexcept { static_cast<ConnShared *>(self)->run(&ConnShared::discovered_servers, "discovered servers callback"); }
+    static void on_lame_duck(snats_conn *, void *self) noexcept { static_cast<ConnShared *>(self)->run(&ConnShared::lame_duck, "lame duck callback"); }
+    static void on_error(snats_conn *, snats_sub *sub, snats_status status, const char *text, void *self) noexcept {
         auto *shared = static_cast<ConnShared *>(self);
         try {
+            std::lock_guard<std::recursive_mutex> guard(shared->error_lock);
             const char *subject = sub ? snats_sub_subject(sub) : nullptr;
             if (shared->error) shared->error(status, text ? text : "", subject ? subject : "");
         } catch (...) {
             shared->callback_exceptions.fetch_add(1, std::memory_order_relaxed);
-            std::fprintf(stderr, "swiftnats: the error handler threw: %s (reporting %s)\n",
-                         describe(std::current_exception()).c_str(), text ? text : "");
+            std::fprintf(stderr, "swiftnats: the error handler threw (reporting %s)\n", text ? text : "");
         }
+    }
+
+    // Points the C options' callbacks at this state: at connect, for the connection it serves.
+    snats_status install(snats_options *options) noexcept {
+        snats_status status = SNATS_OK;
+        // Every callback, set or cleared: none may still point at another connection's state.
+        auto set = [&](bool wanted, snats_status (*setter)(snats_options *, snats_conn_handler, void *), snats_conn_handler cb) {
+            if (status == SNATS_OK) status = setter(options, wanted ? cb : nullptr, this);
+        };
+        set(bool(closed), snats_options_set_closed_cb, &on_closed);
+        set(bool(disconnected), snats_options_set_disconnected_cb, &on_disconnected);
+        set(bool(reconnected), snats_options_set_reconnected_cb, &on_reconnected);
+        set(bool(discovered_servers), snats_options_set_discovered_servers_cb, &on_discovered);
+        set(bool(lame_duck), snats_options_set_lame_duck_cb, &on_lame_duck);
+        if (status == SNATS_OK) status = snats_options_set_error_cb(options, error ? &on_error : nullptr, this);
+        return status;
     }
 
 private:
@@ -96,7 +123,7 @@ Outcome start_once(Fn &&fn, std::shared_ptr<ConnShared> shared, const char *wher
 template <class Fn, class... Args> void finish_once(void *closure, Args &&...args) noexcept {
     std::unique_ptr<Once<Fn>> once(static_cast<Once<Fn> *>(closure));
     try {
-        once->fn(std::forward<Args>(args)...);
+        std::move(once->fn)(std::forward<Args>(args)...);
     } catch (...) {
         if (once->shared) once->shared->report(once->where, std::current_exception());
     }
@@ -106,8 +133,9 @@ template <class Fn, class... Args> void finish_once(void *closure, Args &&...arg
 
 /**
  * Connection options (snats_options). Setters return *this for chaining and throw Error on a
- * bad value. The callbacks are any callables (capturing lambdas included); the connections made
- * with these options keep them for as long as the library can call them.
+ * bad value. The callbacks are any copyable callables (capturing lambdas included); each
+ * connection made with these options keeps its own copies for as long as the library can call
+ * them. Not for use by two threads at once.
  */
 class Options {
 public:
@@ -167,40 +195,21 @@ public:
         return *this;
     }
 
-    // Connection events: each callable runs as the C header's snats_conn_handler says.
-    Options &on_closed(std::function<void()> fn) {
-        shared_->closed = std::move(fn);
-        detail::check(snats_options_set_closed_cb(options_, &detail::ConnShared::on_closed, shared_.get()));
-        return *this;
-    }
-    Options &on_disconnected(std::function<void()> fn) {
-        shared_->disconnected = std::move(fn);
-        detail::check(snats_options_set_disconnected_cb(options_, &detail::ConnShared::on_disconnected, shared_.get()));
-        return *this;
-    }
-    Options &on_reconnected(std::function<void()> fn) {
-        shared_->reconnected = std::move(fn);
-        detail::check(snats_options_set_reconnected_cb(options_, &detail::ConnShared::on_reconnected, shared_.get()));
-        return *this;
-    }
-    Options &on_discovered_servers(std::function<void()> fn) {
-        shared_->discovered_servers = std::move(fn);
-        detail::check(snats_options_set_discovered_servers_cb(options_, &detail::ConnShared::on_discovered, shared_.get()));
-        return *this;
-    }
-    Options &on_lame_duck(std::function<void()> fn) {
-        shared_->lame_duck = std::move(fn);
-        detail::check(snats_options_set_lame_duck_cb(options_, &detail::ConnShared::on_lame_duck, shared_.get()));
-        return *this;
-    }
+    // Connection events: each callable runs as the C header's snats_conn_handler says. Each
+    // connection made with these options gets its own copy of them.
+    Options &on_closed(std::function<void()> fn) { return event(&detail::ConnShared::closed, std::move(fn)); }
+    Options &on_disconnected(std::function<void()> fn) { return event(&detail::ConnShared::disconnected, std::move(fn)); }
+    Options &on_reconnected(std::function<void()> fn) { return event(&detail::ConnShared::reconnected, std::move(fn)); }
+    Options &on_discovered_servers(std::function<void()> fn) { return event(&detail::ConnShared::discovered_servers, std::move(fn)); }
+    Options &on_lame_duck(std::function<void()> fn) { return event(&detail::ConnShared::lame_duck, std::move(fn)); }
     /**
-     * Asynchronous errors: (status, text, subject of the subscription concerned or ""). Also
-     * receives what a C++ callback of this connection threw, as SNATS_ERR with "... threw: what()"
-     * (without a handler, that goes to stderr): exceptions never cross into the library.
+     * Asynchronous errors: (status, text, subject of the subscription concerned or ""), one call
+     * at a time. Also receives what a C++ callback of the connection threw, as SNATS_ERR with
+     * "... threw: what()" (without a handler, that goes to stderr): exceptions never cross into
+     * the library.
      */
     Options &on_error(std::function<void(snats_status, std::string_view, std::string_view)> fn) {
-        shared_->error = std::move(fn);
-        detail::check(snats_options_set_error_cb(options_, &detail::ConnShared::on_error, shared_.get()));
+        valid().error = std::move(fn);
         return *this;
     }
 
@@ -208,6 +217,14 @@ public:
 
 private:
     friend class Connection;
+    detail::ConnShared &valid() {
+        if (!shared_) detail::check(detail::Outcome(SNATS_INVALID_ARG, "these Options were moved from"));
+        return *shared_;
+    }
+    Options &event(std::function<void()> detail::ConnShared::*member, std::function<void()> fn) {
+        valid().*member = std::move(fn);
+        return *this;
+    }
     Options &text(snats_status (*set)(snats_options *, const char *), std::string_view value) {
         detail::CString c(value);
         detail::check(c.valid() ? set(options_, c.c_str()) : detail::nul_inside);

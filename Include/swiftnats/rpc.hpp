@@ -82,34 +82,38 @@ private:
 };
 
 namespace detail {
+// A method's handler, found through the registry (a server's destroy may return while a
+// handler still runs, as a micro service's does).
 struct Method {
     std::function<Json(const Json &)> returning;   // add(): the result is the answer
     std::function<void(const Request &)> answering;  // add_request(), add_stream(): it answers
     std::shared_ptr<snats::detail::ConnShared> conn;
 
-    static void handle(snats_rpc_request *req, const json_t *params, void *closure) {
-        auto *method = static_cast<Method *>(closure);
-        Request request = Request::lend(req);
+    static void handle(snats_rpc_request *req, const json_t *params, void *closure) noexcept {
+        std::shared_ptr<Method> method = snats::detail::Registry::find<Method>(closure);
+        if (!method) {
+            snats::detail::discard(snats_rpc_request_fail(req, "the server is gone", nullptr));
+            return;
+        }
         try {
             if (method->returning) {
-                Json result = method->returning(Json::borrow(params));
-                if (snats_rpc_request_respond(req, result.get()) != SNATS_OK) {
-                    // The caller must not wait for an answer that was never sent (a result the
-                    // wire cannot carry, a closed connection): an error answer, and a report.
-                    std::string text = std::string("the result of ") + std::string(request.method()) +
-                                       " could not be sent: " + snats_last_error();
-                    snats::detail::discard(snats_rpc_request_fail(req, text.c_str(), nullptr));
-                    if (method->conn) method->conn->tell("swiftnats: " + text);
-                }
+                // A result that cannot be sent is answered -32603 and reported by the library.
+                snats::detail::discard(snats_rpc_request_respond(req, method->returning(Json::borrow(params)).get()));
             } else {
-                method->answering(request);
+                method->answering(Request::lend(req));
             }
         } catch (const Fail &fail) {
-            snats::detail::discard(snats_rpc_request_error(req, fail.code(), fail.what(), fail.details().get()));
+            snats::detail::discard(snats_rpc_request_error(req, fail.code(), *fail.what() ? fail.what() : "failed",
+                                                           fail.details().get()));
         } catch (...) {
-            std::string text = snats::detail::describe(std::current_exception());
-            // Refused when the handler had answered already: the caller has its answer then.
-            snats::detail::discard(snats_rpc_request_fail(req, text.c_str(), nullptr));
+            try {
+                std::string text = snats::detail::describe(std::current_exception());
+                if (text.empty()) text = "the handler threw an exception with no message";
+                // Refused when the handler had answered already: the caller has its answer then.
+                snats::detail::discard(snats_rpc_request_fail(req, text.c_str(), nullptr));
+            } catch (...) {
+                snats::detail::discard(snats_rpc_request_fail(req, "the handler threw", nullptr));
+            }
             if (method->conn) method->conn->report("an RPC method handler", std::current_exception());
         }
     }
@@ -126,7 +130,16 @@ public:
                                                      : snats::detail::nul_inside);
     }
     Server(Server &&other) noexcept
-        : server_(std::exchange(other.server_, nullptr)), conn_(std::move(other.conn_)), methods_(std::move(other.methods_)) {}
+        : server_(std::exchange(other.server_, nullptr)), conn_(std::move(other.conn_)), lock_(std::move(other.lock_)),
+          methods_(std::move(other.methods_)) {}
+    Server &operator=(Server &&other) noexcept {
+        Server gone(std::move(*this));
+        server_ = std::exchange(other.server_, nullptr);
+        conn_ = std::move(other.conn_);
+        lock_ = std::move(other.lock_);
+        methods_ = std::move(other.methods_);
+        return *this;
+    }
     Server(const Server &) = delete;
     Server &operator=(const Server &) = delete;
     ~Server() { snats_rpc_server_destroy(server_); }
@@ -164,19 +177,20 @@ private:
                        int concurrency, bool stream) {
         snats::detail::CString n(name), d(description);
         if (!n.valid() || !d.valid()) snats::detail::check(snats::detail::nul_inside);
-        std::lock_guard<std::mutex> guard(*lock_);
-        methods_.push_back(std::make_unique<detail::Method>(std::move(method)));
+        if (!method.returning && !method.answering) snats::detail::check(snats::detail::Outcome(SNATS_INVALID_ARG, "no method handler"));
+        if (!lock_) snats::detail::check(snats::detail::Outcome(SNATS_INVALID_ARG, "this server was moved from"));
+        snats::detail::Registered entry(std::make_shared<detail::Method>(std::move(method)));
         auto register_method = stream ? snats_rpc_server_register_stream : snats_rpc_server_register;
-        snats_status status = register_method(server_, n.c_str(), params.get(), d.or_null(), concurrency,
-                                              &detail::Method::handle, methods_.back().get());
-        if (status != SNATS_OK) methods_.pop_back();
-        snats::detail::check(status);
+        std::lock_guard<std::mutex> guard(*lock_);
+        snats::detail::check(register_method(server_, n.c_str(), params.get(), d.or_null(), concurrency,
+                                             &detail::Method::handle, entry.closure()));
+        methods_.push_back(std::move(entry));
         return *this;
     }
     snats_rpc_server *server_ = nullptr;
     std::shared_ptr<snats::detail::ConnShared> conn_;
     std::unique_ptr<std::mutex> lock_ = std::make_unique<std::mutex>();
-    std::vector<std::unique_ptr<detail::Method>> methods_;  // after server_: outlive its destroy
+    std::vector<snats::detail::Registered> methods_;  // after server_: removed once it is destroyed
 };
 
 /** A streamed result being read (snats_rpc_stream). */
@@ -184,6 +198,10 @@ class Stream {
 public:
     explicit Stream(snats_rpc_stream *stream) noexcept : stream_(stream) {}
     Stream(Stream &&other) noexcept : stream_(std::exchange(other.stream_, nullptr)) {}
+    Stream &operator=(Stream &&other) noexcept {
+        std::swap(stream_, other.stream_);
+        return *this;
+    }
     Stream(const Stream &) = delete;
     Stream &operator=(const Stream &) = delete;
     ~Stream() { snats_rpc_stream_destroy(stream_); }
@@ -212,6 +230,12 @@ public:
         snats::detail::check(n.valid() ? snats_rpc_client_create(&client_, conn.get(), n.c_str()) : snats::detail::nul_inside);
     }
     Client(Client &&other) noexcept : client_(std::exchange(other.client_, nullptr)), conn_(std::move(other.conn_)) {}
+    Client &operator=(Client &&other) noexcept {
+        Client gone(std::move(*this));
+        client_ = std::exchange(other.client_, nullptr);
+        conn_ = std::move(other.conn_);
+        return *this;
+    }
     Client(const Client &) = delete;
     Client &operator=(const Client &) = delete;
     /** Fails the calls still waiting (their callbacks run, on this thread) and frees the client. */

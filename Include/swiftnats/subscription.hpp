@@ -11,8 +11,10 @@ namespace snats {
 using MsgHandler = std::function<void(const Msg &)>;
 
 /**
- * A subscription (snats_sub): move-only. Destroying it unsubscribes and waits for a callback
- * running on another thread (so what the callable captured may go right after).
+ * A subscription (snats_sub): move-only. Destroying it unsubscribes; no call of its handler
+ * starts after that, and the handler (with what it captured) is freed when a call still
+ * running returns (or at once). What the handler captures by reference must outlive such a
+ * call: snats_sub_destroy() waits for it, except on a callback thread of the connection.
  */
 class Subscription {
 public:
@@ -27,7 +29,7 @@ public:
     }
     Subscription(const Subscription &) = delete;
     Subscription &operator=(const Subscription &) = delete;
-    ~Subscription() { snats_sub_destroy(sub_); }
+    ~Subscription() { snats_sub_destroy(sub_); }  // then state_ goes: see detail::Registry
 
     explicit operator bool() const noexcept { return sub_ != nullptr; }
     /** Still receiving: not unsubscribed, drained, or done with its auto-unsubscribe count. */
@@ -80,15 +82,16 @@ public:
         MsgHandler handler;
         std::shared_ptr<detail::ConnShared> shared;
     };
-    static void deliver(snats_conn *, snats_sub *, snats_msg *msg, void *closure) {
-        auto *state = static_cast<State *>(closure);
+    static void deliver(snats_conn *, snats_sub *, snats_msg *msg, void *closure) noexcept {
+        std::shared_ptr<State> state = detail::Registry::find<State>(closure);
+        if (!state) return;  // the Subscription is gone: unsubscribed
         try {
             state->handler(Msg::lend(msg));
         } catch (...) {
-            state->shared->report("a subscription's message handler", std::current_exception());
+            if (state->shared) state->shared->report("a subscription's message handler", std::current_exception());
         }
     }
-    Subscription(snats_sub *sub, std::unique_ptr<State> state) noexcept : sub_(sub), state_(std::move(state)) {}
+    Subscription(snats_sub *sub, detail::Registered state) noexcept : sub_(sub), state_(std::move(state)) {}
 
 private:
     uint64_t counter(snats_status (*get)(uint64_t *, snats_sub *)) const {
@@ -97,7 +100,7 @@ private:
         return value;
     }
     snats_sub *sub_ = nullptr;
-    std::unique_ptr<State> state_;  // after sub_: freed once snats_sub_destroy has returned
+    detail::Registered state_;  // after sub_: removed once snats_sub_destroy has returned
 };
 
 } // namespace snats
