@@ -16,7 +16,8 @@
  *  - Strings are std::string_view; one holding a NUL byte is refused (SNATS_INVALID_ARG), never
  *    cut short. Payloads are snats::Payload: any string or contiguous byte container, copied by
  *    the library before the call returns. Timeouts are std::chrono durations (milliseconds).
- *  - Callbacks are any callables, capturing lambdas included. They run where the C header says
+ *  - Callbacks are any copyable callables, capturing lambdas included (the one-shot completions
+ *    of request_async, call_async and publish_async may be move-only). They run where the C header says
  *    (the delivery pool, never the network thread). An exception a callback throws never
  *    reaches the library: it is counted (Connection::callback_exceptions()) and reported to the
  *    connection's Options::on_error handler (stderr without one); a micro or RPC handler that

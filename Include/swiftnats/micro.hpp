@@ -187,6 +187,37 @@ inline ServiceShared &valid(const std::shared_ptr<ServiceShared> &shared) {
     if (!shared) snats::detail::check(snats::detail::Outcome(SNATS_INVALID_ARG, "this service (or group) was moved from"));
     return *shared;
 }
+
+// A service's and a group's add_endpoint and add_group: the same but for the C function.
+template <class Parent>
+void add_endpoint(snats_status (*add)(snats_endpoint **, Parent *, const char *, const snats_endpoint_config *,
+                                      snats_micro_handler, void *),
+                  Parent *parent, const std::shared_ptr<ServiceShared> &shared, std::string_view name, Handler handler,
+                  const snats_endpoint_config *config) {
+    snats::detail::CString n(name);
+    if (!n.valid()) snats::detail::check(snats::detail::nul_inside);
+    void *closure = valid(shared).keep(std::move(handler));
+    snats::detail::check(add(nullptr, parent, n.c_str(), config, &Endpoint::handle, closure));
+}
+
+template <class Parent>
+snats_group *add_group(snats_status (*add)(snats_group **, Parent *, const char *, const char *, bool), Parent *parent,
+                       std::string_view name, std::string_view queue, bool disabled) {
+    snats::detail::CString n(name), q(queue);
+    snats_group *group = nullptr;
+    snats::detail::check(n.valid() && q.valid() ? add(&group, parent, n.c_str(), q.or_null(), disabled) : snats::detail::nul_inside);
+    return group;
+}
+
+// The discovery calls (PING, INFO, STATS): the same but for the C function.
+inline Json discover(snats_status (*ask)(json_t **, snats_conn *, const char *, const char *, int64_t, int), snats_conn *conn,
+                     milliseconds timeout, std::string_view name, std::string_view id, int max_replies) {
+    snats::detail::CString n(name), i(id);
+    json_t *replies = nullptr;
+    snats::detail::check(n.valid() && i.valid() ? ask(&replies, conn, n.or_null(), i.or_null(), timeout.count(), max_replies)
+                                                : snats::detail::nul_inside);
+    return Json::adopt(replies);
+}
 } // namespace detail
 
 /** A service's settings (snats_service_config). Not for use by two threads at once. */
@@ -255,18 +286,10 @@ public:
 
     /** Adds endpoint @p name (subject: the group's prefix + name, unless @p config says). */
     void add_endpoint(std::string_view name, Handler handler, const EndpointConfig *config = nullptr) {
-        snats::detail::CString n(name);
-        if (!n.valid()) snats::detail::check(snats::detail::nul_inside);
-        void *closure = detail::valid(shared_).keep(std::move(handler));
-        snats::detail::check(snats_group_add_endpoint(nullptr, group_, n.c_str(), config ? config->get() : nullptr,
-                                                      &detail::Endpoint::handle, closure));
+        detail::add_endpoint(snats_group_add_endpoint, group_, shared_, name, std::move(handler), config ? config->get() : nullptr);
     }
     Group add_group(std::string_view name, std::string_view queue = {}, bool disabled = false) {
-        snats::detail::CString n(name), q(queue);
-        snats_group *group = nullptr;
-        snats::detail::check(n.valid() && q.valid() ? snats_group_add_group(&group, group_, n.c_str(), q.or_null(), disabled)
-                                                     : snats::detail::nul_inside);
-        return Group(group, shared_);
+        return Group(detail::add_group(snats_group_add_group, group_, name, queue, disabled), shared_);
     }
     snats_group *get() const noexcept { return group_; }
 
@@ -310,18 +333,10 @@ public:
     ~Service() { snats_service_destroy(svc_); }
 
     void add_endpoint(std::string_view name, Handler handler, const EndpointConfig *config = nullptr) {
-        snats::detail::CString n(name);
-        if (!n.valid()) snats::detail::check(snats::detail::nul_inside);
-        void *closure = detail::valid(shared_).keep(std::move(handler));
-        snats::detail::check(snats_service_add_endpoint(nullptr, svc_, n.c_str(), config ? config->get() : nullptr,
-                                                        &detail::Endpoint::handle, closure));
+        detail::add_endpoint(snats_service_add_endpoint, svc_, shared_, name, std::move(handler), config ? config->get() : nullptr);
     }
     Group add_group(std::string_view name, std::string_view queue = {}, bool disabled = false) {
-        snats::detail::CString n(name), q(queue);
-        snats_group *group = nullptr;
-        snats::detail::check(n.valid() && q.valid() ? snats_service_add_group(&group, svc_, n.c_str(), q.or_null(), disabled)
-                                                     : snats::detail::nul_inside);
-        return Group(group, shared_);
+        return Group(detail::add_group(snats_service_add_group, svc_, name, queue, disabled), shared_);
     }
     void stop() { snats::detail::check(snats_service_stop(svc_)); }
     bool stopped() const noexcept { return !svc_ || snats_service_is_stopped(svc_); }
@@ -352,30 +367,15 @@ private:
  *  @p timeout, at most @p max_replies (0: no limit), as a JSON array. */
 inline Json ping(Connection &conn, milliseconds timeout, std::string_view name = {}, std::string_view id = {},
                  int max_replies = 0) {
-    snats::detail::CString n(name), i(id);
-    json_t *replies = nullptr;
-    snats::detail::check(n.valid() && i.valid()
-                             ? snats_micro_ping(&replies, conn.get(), n.or_null(), i.or_null(), timeout.count(), max_replies)
-                             : snats::detail::nul_inside);
-    return Json::adopt(replies);
+    return detail::discover(snats_micro_ping, conn.get(), timeout, name, id, max_replies);
 }
 inline Json info(Connection &conn, milliseconds timeout, std::string_view name = {}, std::string_view id = {},
                  int max_replies = 0) {
-    snats::detail::CString n(name), i(id);
-    json_t *replies = nullptr;
-    snats::detail::check(n.valid() && i.valid()
-                             ? snats_micro_info(&replies, conn.get(), n.or_null(), i.or_null(), timeout.count(), max_replies)
-                             : snats::detail::nul_inside);
-    return Json::adopt(replies);
+    return detail::discover(snats_micro_info, conn.get(), timeout, name, id, max_replies);
 }
 inline Json stats(Connection &conn, milliseconds timeout, std::string_view name = {}, std::string_view id = {},
                   int max_replies = 0) {
-    snats::detail::CString n(name), i(id);
-    json_t *replies = nullptr;
-    snats::detail::check(n.valid() && i.valid()
-                             ? snats_micro_stats(&replies, conn.get(), n.or_null(), i.or_null(), timeout.count(), max_replies)
-                             : snats::detail::nul_inside);
-    return Json::adopt(replies);
+    return detail::discover(snats_micro_stats, conn.get(), timeout, name, id, max_replies);
 }
 
 } // namespace snats::micro
