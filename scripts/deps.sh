@@ -18,6 +18,8 @@ pkg-config --exists jansson 2>/dev/null || apt_packages+=(libjansson-dev)
 # libuv: the C example dispatch_libuv (a dispatch queue's fd in a uv_poll_t), built by test-install.
 pkg-config --exists libuv 2>/dev/null || apt_packages+=(libuv1-dev)
 command -v gcc >/dev/null 2>&1 || apt_packages+=(gcc)
+# The C++ layer's suite (make test-cpp) and the static link (libstdc++.a) need g++.
+command -v g++ >/dev/null 2>&1 || apt_packages+=(g++)
 # cmake: the CMake route of the installed library (find_package(swiftnats)), made by test-install.
 command -v cmake >/dev/null 2>&1 || apt_packages+=(cmake)
 command -v valgrind >/dev/null 2>&1 || apt_packages+=(valgrind)
