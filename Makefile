@@ -236,6 +236,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/swiftnats
 	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/snats.1
 	rm -rf $(DESTDIR)$(DOCDIR)
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 
 clean:
 	rm -rf $(OUT)

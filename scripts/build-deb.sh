@@ -65,14 +65,23 @@ take libswiftnats-dev usr/lib/libswiftnats.so usr/include usr/lib/pkgconfig/swif
 if [ -e "$stage/usr/lib/libswiftnats.a" ]; then take libswiftnats-dev usr/lib/libswiftnats.a; fi
 take swiftnats-tools usr/bin/snats usr/share/man/man1/snats.1
 gzip -9n "$tmp/debian/swiftnats-tools/usr/share/man/man1/snats.1"
-for pkg in libswiftnats0 libswiftnats-dev swiftnats-tools; do copyright "$pkg"; done
+for pkg in libswiftnats0 libswiftnats-dev swiftnats-tools; do
+    copyright "$pkg"
+    # Debian wants a changelog in every binary package: this build's one entry.
+    printf 'swiftnats (%s) unstable; urgency=medium\n\n  * Built from the swiftnats tree (make deb).\n\n -- swiftnats developers <swiftnats@users.noreply.github.com>  %s\n' \
+        "$version" "$(date -R -u ${SOURCE_DATE_EPOCH:+-d "@$SOURCE_DATE_EPOCH"})" |
+        gzip -9n > "$tmp/debian/$pkg/usr/share/doc/$pkg/changelog.gz"
+done
 
 # Whatever `make install` stages later must be given a package here, not dropped silently.
 left=$(cd "$stage" && find usr ! -type d | sort | comm -23 - <(sort -u "$tmp/taken"))
 [ -z "$left" ] || die "staged but in no package (give them one in this script):"$'\n'"$left"
 
 # The library's shlibs (what packages built against it depend on) and the ldconfig trigger.
-echo "libswiftnats 0 libswiftnats0 (>= $version)" > "$tmp/debian/libswiftnats0/DEBIAN/shlibs"
+# Before 1.0 a minor version may change the ABI under the same soname (0.2 moved out-parameters
+# first): what is built against 0.N takes any 0.N.x, never 0.(N+1).
+next_minor=$(awk -F. '{ printf "%d.%d", $1, $2 + 1 }' <<<"${version%%-*}")
+echo "libswiftnats 0 libswiftnats0 (>= ${version%%-*}), libswiftnats0 (<< $next_minor)" > "$tmp/debian/libswiftnats0/DEBIAN/shlibs"
 echo "activate-noawait ldconfig" > "$tmp/debian/libswiftnats0/DEBIAN/triggers"
 
 # Depends from the ELF files' NEEDED entries, as Debian's own packages compute them.
@@ -88,9 +97,12 @@ tools_depends=$(shlibdeps "debian/swiftnats-tools/usr/bin/snats")
 # control PKG SECTION DEPENDS SUMMARY DESCRIPTION: normalises the tree, writes DEBIAN/, builds.
 control() {
     local pkg=$1 root=$tmp/debian/$1 size
-    find "$root" -type d -exec chmod 0755 {} +
+    # =755: a plain 0755 keeps a setgid bit the checkout's directories may carry.
+    find "$root" -type d -exec chmod =755 {} +
     find "$root" -type f -perm /u+x -exec chmod 0755 {} +
     find "$root" -type f ! -perm /u+x -exec chmod 0644 {} +
+    # Shared libraries are not executables (Debian policy 10.9).
+    find "$root" -type f -name '*.so.*' -exec chmod 0644 {} +
     # Installed-Size as dpkg-gencontrol counts it: KiB per file rounded up, 1 per dir or link.
     size=$(cd "$root" && find usr \( -type f -printf 'f %s\n' \) -o -printf 'o\n' |
         awk '{ n += ($1 == "f" ? int(($2 + 1023) / 1024) : 1) } END { print n }')
@@ -123,7 +135,7 @@ headers, reconnect, TLS and every NATS authentication scheme; the NATS Service A
 JSON-RPC layer; JetStream, the Key-Value store and the Object Store. It is written in Swift and \
 exported as a plain C library; the Swift runtime is linked in, so no Swift toolchain is needed. \
 This package holds the shared library."
-control libswiftnats-dev libdevel "libswiftnats0 (= $version), libjansson-dev, pkgconf | pkg-config" \
+control libswiftnats-dev libdevel "libswiftnats0 (= $version), libjansson-dev, pkgconf | pkg-config, libstdc++-dev" \
     "NATS client library with a C ABI - development files" \
     "swiftnats is a client for the NATS messaging system, written in Swift and exported as a \
 plain C library. This package holds the C header, the link-time library, the pkg-config file \

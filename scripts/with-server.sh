@@ -12,13 +12,15 @@ dir=$(mktemp -d)
 "$server" -a 127.0.0.1 -p -1 --ports_file_dir "$dir" -js -sd "$dir/jetstream" >"$dir/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+# The ports file is written while we may read it: wait until it names the URL.
+NATS_URL=
 for _ in $(seq 1 200); do
     ports=$(ls "$dir"/*.ports 2>/dev/null | head -n 1)
-    [ -n "$ports" ] && break
+    [ -n "$ports" ] && NATS_URL=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$ports")
+    [ -n "$NATS_URL" ] && break
     sleep 0.05
 done
-[ -n "${ports:-}" ] || { echo "nats-server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
-NATS_URL=$(sed -n 's/.*"nats":\["\([^"]*\)".*/\1/p' "$ports")
+[ -n "$NATS_URL" ] || { echo "nats-server did not start:" >&2; cat "$dir/server.log" >&2; exit 1; }
 export NATS_URL
 echo "(throwaway nats-server $("$server" --version | awk '{print $2}') at $NATS_URL)"
 "$@"

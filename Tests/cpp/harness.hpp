@@ -26,8 +26,13 @@ struct Failure {
 
 [[noreturn]] void fail(const char *file, int line, const std::string &what);
 
-// Waits up to 5 s for @p done (callbacks run on the library's threads).
+// Waits up to 5 s (times slow()) for @p done (callbacks run on the library's threads).
 bool eventually(const std::function<bool()> &done);
+
+// How much slower than normal the run is (SNATS_TEST_SLOW, 10 under valgrind): every wait the
+// suite gives the library scales with it, through T().
+int slow();
+inline std::chrono::milliseconds T(std::chrono::milliseconds wait) { return wait * slow(); }
 
 using namespace std::chrono_literals;
 

@@ -21,8 +21,17 @@ void fail(const char *file, int line, const std::string &what) {
     throw Failure{std::string(file) + ":" + std::to_string(line) + ": " + what};
 }
 
+int slow() {
+    static const int factor = [] {
+        const char *text = std::getenv("SNATS_TEST_SLOW");
+        int value = text ? std::atoi(text) : 1;
+        return value > 0 ? value : 1;
+    }();
+    return factor;
+}
+
 bool eventually(const std::function<bool()> &done) {
-    auto deadline = std::chrono::steady_clock::now() + 5s;
+    auto deadline = std::chrono::steady_clock::now() + T(5s);
     while (!done()) {
         if (std::chrono::steady_clock::now() > deadline) return false;
         std::this_thread::sleep_for(5ms);

@@ -23,7 +23,7 @@ TEST(publish_subscribe_with_a_capturing_lambda) {
     nc.publish("cpp.ps", bytes);
     nc.publish("cpp.ps", array);
     nc.publish("cpp.ps");
-    nc.flush(2s);
+    nc.flush(T(2s));
     EXPECT(eventually([&] {
         std::lock_guard<std::mutex> guard(lock);
         return got.size() == 5;
@@ -43,7 +43,7 @@ TEST(headers_round_trip) {
     snats::Headers headers{{"Key", "one"}, {"Key", "two"}, {"Other", "x"}};
     headers.set("Other", "y").erase("Missing");
     nc.publish("cpp.h", "body", headers);
-    auto msg = sub.next_msg(2s);
+    auto msg = sub.next_msg(T(2s));
     EXPECT_EQ(msg.data(), "body");
     EXPECT(msg.headers().get("Key") == std::optional<std::string_view>("one"));
     EXPECT_EQ(msg.headers().values("Key").size(), 2u);
@@ -56,14 +56,14 @@ TEST(headers_round_trip) {
 TEST(request_reply_sync_and_async) {
     auto nc = snats::Connection::connect(url());
     auto responder = nc.subscribe("cpp.echo", [](const snats::Msg &msg) { msg.respond(std::string("re:") + std::string(msg.data())); });
-    nc.flush(2s);
-    auto reply = nc.request("cpp.echo", "q", 2s);
+    nc.flush(T(2s));
+    auto reply = nc.request("cpp.echo", "q", T(2s));
     EXPECT_EQ(reply.data(), "re:q");
 
     std::atomic<int> done{0};
     std::string async_data;
     snats_status async_status = SNATS_ERR;
-    nc.request_async("cpp.echo", "a", 2s, [&](snats_status status, const snats::Msg &msg) {
+    nc.request_async("cpp.echo", "a", T(2s), [&](snats_status status, const snats::Msg &msg) {
         async_status = status;
         async_data = std::string(msg.data());
         done = 1;
@@ -74,7 +74,7 @@ TEST(request_reply_sync_and_async) {
 
     // No responders reaches the completion too, with an empty message.
     std::atomic<int> nobody{0};
-    nc.request_async("cpp.nobody", "", 2s, [&](snats_status status, const snats::Msg &msg) {
+    nc.request_async("cpp.nobody", "", T(2s), [&](snats_status status, const snats::Msg &msg) {
         nobody = status == SNATS_NO_RESPONDERS && !msg ? 1 : 2;
     });
     EXPECT(eventually([&] { return nobody.load() != 0; }));
@@ -83,9 +83,9 @@ TEST(request_reply_sync_and_async) {
 
 TEST(failures_throw_or_set_an_error_code) {
     auto nc = snats::Connection::connect(url());
-    EXPECT_STATUS(nc.request("cpp.nobody", "", 1s), snats::Error, SNATS_NO_RESPONDERS);
+    EXPECT_STATUS(nc.request("cpp.nobody", "", T(1s)), snats::Error, SNATS_NO_RESPONDERS);
     std::error_code ec;
-    auto none = nc.request("cpp.nobody", "", 1s, ec);
+    auto none = nc.request("cpp.nobody", "", T(1s), ec);
     EXPECT(!none);
     EXPECT(snats::is(ec, SNATS_NO_RESPONDERS));
     EXPECT(ec.category() == snats::category());
@@ -101,11 +101,11 @@ TEST(failures_throw_or_set_an_error_code) {
     nc.publish(std::string_view("cpp.nul\0", 8), "x", ec);
     EXPECT(snats::is(ec, SNATS_INVALID_ARG));
     EXPECT(snats::last_error().find("NUL") != std::string::npos);
-    nc.flush(2s);
-    EXPECT_STATUS(sub.next_msg(0ms), snats::Error, SNATS_TIMEOUT);
+    nc.flush(T(2s));
+    EXPECT_STATUS(sub.next_msg(T(0ms)), snats::Error, SNATS_TIMEOUT);
 
     // A zero timeout polls; the non-throwing form gives an empty message.
-    auto polled = sub.next_msg(0ms, ec);
+    auto polled = sub.next_msg(T(0ms), ec);
     EXPECT(!polled && snats::is(ec, SNATS_TIMEOUT));
 
     // Handles left empty by a move refuse calls instead of crashing.
@@ -134,7 +134,7 @@ TEST(a_throwing_callback_is_counted_and_reported_never_crosses_into_the_library)
     nc.publish("cpp.throw", "boom");
     nc.publish("cpp.throw", "int");
     nc.publish("cpp.throw", "fine");
-    nc.flush(2s);
+    nc.flush(T(2s));
     EXPECT(eventually([&] { return seen.load() == 3; }));  // delivery goes on after a throw
     EXPECT(eventually([&] { return nc.callback_exceptions() == 2; }));
     std::lock_guard<std::mutex> guard(lock);
@@ -145,7 +145,7 @@ TEST(a_throwing_callback_is_counted_and_reported_never_crosses_into_the_library)
 
     // A request_async completion that throws is reported the same way.
     std::atomic<bool> ran{false};
-    nc.request_async("cpp.nobody", "", 1s, [&](snats_status, const snats::Msg &) {
+    nc.request_async("cpp.nobody", "", T(1s), [&](snats_status, const snats::Msg &) {
         ran = true;
         throw std::logic_error("completion");
     });
@@ -162,7 +162,7 @@ TEST(a_message_copied_in_a_callback_outlives_it) {
         kept.push_back(msg);  // a copy: a reference of its own
     });
     for (int i = 0; i < 50; i++) nc.publish("cpp.keep", std::to_string(i));
-    nc.flush(2s);
+    nc.flush(T(2s));
     EXPECT(eventually([&] {
         std::lock_guard<std::mutex> guard(lock);
         return kept.size() == 50;
@@ -180,9 +180,9 @@ TEST(queue_groups_share_the_messages) {
     std::atomic<int> a{0}, b{0};
     auto first = nc.queue_subscribe("cpp.q", "workers", [&](const snats::Msg &) { a++; });
     auto second = nc.queue_subscribe("cpp.q", "workers", [&](const snats::Msg &) { b++; });
-    nc.flush(2s);
+    nc.flush(T(2s));
     for (int i = 0; i < 100; i++) nc.publish("cpp.q", "x");
-    nc.flush(2s);
+    nc.flush(T(2s));
     EXPECT(eventually([&] { return a + b == 100; }));
     EXPECT_STATUS(nc.queue_subscribe("cpp.q", "", [](const snats::Msg &) {}), snats::Error, SNATS_INVALID_ARG);
 }
@@ -197,11 +197,11 @@ TEST(connection_events_and_information) {
     EXPECT(nc.connected_url().find("127.0.0.1") != std::string::npos);
     EXPECT(nc.new_inbox().rfind("_INBOX.", 0) == 0);
     EXPECT(json_is_object(nc.server_info().get()));
-    EXPECT(nc.rtt(2s).count() > 0);
+    EXPECT(nc.rtt(T(2s)).count() > 0);
     nc.publish("cpp.stats", "12345");
-    nc.flush(2s);
+    nc.flush(T(2s));
     EXPECT(nc.stats().out_msgs >= 1);
-    nc.drain(2s);
+    nc.drain(T(2s));
     EXPECT(eventually([&] { return closed.load(); }));
     EXPECT(nc.closed());
 }

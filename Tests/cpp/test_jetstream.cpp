@@ -26,23 +26,23 @@ TEST(jetstream_publish_fetch_and_ack) {
             if (status == SNATS_OK && a.stream == "CPPORDERS") acked++;
         });
     }
-    js.publish_async_complete(5s);
+    js.publish_async_complete(T(5s));
     EXPECT_EQ(acked.load(), 20);
     EXPECT_STATUS(js.publish("cppnostream.x", "x"), snats::Error, SNATS_NO_RESPONDERS);
 
     js.add_consumer("CPPORDERS", snats::Json::parse(R"({"durable_name": "worker", "ack_policy": "explicit"})"));
-    auto msgs = js.fetch("CPPORDERS", "worker", 10, 2s);
+    auto msgs = js.fetch("CPPORDERS", "worker", 10, T(2s));
     EXPECT_EQ(msgs.size(), 10u);
     EXPECT_EQ(msgs[0].data(), "one");
     for (size_t i = 0; i < 9; i++) msgs[i].ack();
-    msgs[9].ack_sync(2s);
+    msgs[9].ack_sync(T(2s));
     EXPECT_STATUS(msgs[9].ack(), snats::Error, SNATS_ILLEGAL_STATE);
     auto meta = msgs[9].metadata();
     EXPECT_EQ(std::string(json_string_value(json_object_get(meta.get(), "stream"))), "CPPORDERS");
-    auto rest = js.fetch("CPPORDERS", "worker", 100, 1s);
+    auto rest = js.fetch("CPPORDERS", "worker", 100, T(1s));
     EXPECT_EQ(rest.size(), 12u);  // 2 + 20 - 10
     for (auto &msg : rest) msg.ack();
-    EXPECT(js.fetch("CPPORDERS", "worker", 5, 300ms).empty());  // nothing left: no exception
+    EXPECT(js.fetch("CPPORDERS", "worker", 5, T(300ms)).empty());  // nothing left: no exception
     auto info = js.stream_info("CPPORDERS");
     EXPECT_EQ(json_integer_value(json_object_get(json_object_get(info.get(), "state"), "messages")), 22);
     EXPECT_EQ(js.get_msg("CPPORDERS", 1).data(), "one");
@@ -116,10 +116,10 @@ TEST(key_value_bucket) {
         EXPECT_EQ(seen[1], "color=blue");
     }
     auto sync_watch = kv.watch("color");
-    auto first = sync_watch.next(2s);
+    auto first = sync_watch.next(T(2s));
     EXPECT(first && first->value() == "blue");
-    EXPECT(!sync_watch.next(2s));  // the end of the initial values
-    EXPECT_STATUS(sync_watch.next(100ms), snats::Error, SNATS_TIMEOUT);
+    EXPECT(!sync_watch.next(T(2s)));  // the end of the initial values
+    EXPECT_STATUS(sync_watch.next(T(100ms)), snats::Error, SNATS_TIMEOUT);
     EXPECT_STATUS(snats::js::KeyValue::bind(js, "cppnokv"), snats::Error, SNATS_NOT_FOUND);
     watcher.stop();
     snats::js::KeyValue::remove_bucket(js, "cppkv");

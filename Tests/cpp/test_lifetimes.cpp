@@ -17,7 +17,7 @@ TEST(a_subscription_destroyed_from_another_callback_keeps_its_running_handler_al
     std::optional<snats::Subscription> slow;
     slow.emplace(nc.subscribe("cpp.life.slow", [captured = expected, &slow_started, &slow_read, expected](const snats::Msg &) {
         slow_started = true;
-        std::this_thread::sleep_for(300ms);
+        std::this_thread::sleep_for(T(300ms));
         slow_read = captured == expected;  // the capture, after its Subscription is gone
     }));
     std::atomic<bool> destroyed{false};
@@ -26,7 +26,7 @@ TEST(a_subscription_destroyed_from_another_callback_keeps_its_running_handler_al
         destroyed = true;
     });
     nc.publish("cpp.life.slow", "");
-    nc.flush(2s);
+    nc.flush(T(2s));
     EXPECT(eventually([&] { return slow_started.load(); }));
     nc.publish("cpp.life.kill", "");
     EXPECT(eventually([&] { return destroyed.load(); }));
@@ -45,9 +45,9 @@ TEST(a_handler_may_destroy_its_own_subscription) {
     }));
     nc.publish("cpp.life.once", "");
     nc.publish("cpp.life.once", "");
-    nc.flush(2s);
+    nc.flush(T(2s));
     EXPECT(eventually([&] { return nc.callback_exceptions() == 1; }));
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(T(100ms));
     EXPECT_EQ(calls.load(), 1);
 }
 
@@ -62,7 +62,7 @@ TEST(a_request_message_kept_from_a_handler_outlives_it) {
         kept.push_back(req.msg());
         req.respond("ok");
     });
-    for (int i = 0; i < 5; i++) nc.request("keep", "payload-" + std::to_string(i), 2s);
+    for (int i = 0; i < 5; i++) nc.request("keep", "payload-" + std::to_string(i), T(2s));
     std::lock_guard<std::mutex> guard(lock);
     EXPECT_EQ(kept.size(), 5u);
     EXPECT_EQ(kept[3].data(), "payload-3");
@@ -87,7 +87,7 @@ TEST(moved_from_handles_refuse_instead_of_crashing) {
 
     EXPECT_STATUS(nc.subscribe("cpp.x", nullptr), snats::Error, SNATS_INVALID_ARG);
     snats::Subscription sub;
-    EXPECT_STATUS(sub.next_msg(0ms), snats::Error, SNATS_INVALID_ARG);
+    EXPECT_STATUS(sub.next_msg(T(0ms)), snats::Error, SNATS_INVALID_ARG);
     EXPECT(!sub.valid() && sub.subject().empty());
 
     snats::js::JetStream js(nc);
@@ -109,7 +109,7 @@ TEST(each_connection_has_its_own_copy_of_the_options_callables) {
     auto b = snats::Connection::connect(options);
     a.close();
     EXPECT(eventually([&] { return first.load() == 1; }));
-    std::this_thread::sleep_for(50ms);
+    std::this_thread::sleep_for(T(50ms));
     EXPECT_EQ(second.load(), 0);
     options.on_closed(nullptr);  // clears it for the next connection; b keeps its own
     b.close();
@@ -122,20 +122,20 @@ TEST(handlers_that_throw_without_a_message_still_answer) {
     snats::micro::Config config("cppempty", "1.0.0");
     auto service = snats::micro::Service::create(nc, config);
     service.add_endpoint("empty", [](const snats::micro::Request &) { throw std::runtime_error(""); });
-    auto reply = nc.request("empty", "", 2s);
+    auto reply = nc.request("empty", "", T(2s));
     EXPECT(reply.headers().get("Nats-Service-Error-Code") == std::optional<std::string_view>("500"));
     snats::rpc::Server server(nc, "cppempty");
     server.add("empty", [](const snats::Json &) -> snats::Json { throw std::runtime_error(""); });
     server.start();
     snats::rpc::Client client(nc, "cppempty");
-    EXPECT_STATUS(client.call("empty", snats::Json(), 2s), snats::rpc::RpcError, SNATS_RPC_ERROR);
+    EXPECT_STATUS(client.call("empty", snats::Json(), T(2s)), snats::rpc::RpcError, SNATS_RPC_ERROR);
 }
 
 TEST(error_codes_compare_with_statuses_and_one_shot_callables_may_be_move_only) {
     auto nc = snats::Connection::connect(url());
     std::error_code ec;
     auto sub = nc.subscribe_sync("cpp.ec");
-    sub.next_msg(0ms, ec);
+    sub.next_msg(T(0ms), ec);
     EXPECT(ec == SNATS_TIMEOUT);
     EXPECT(ec != SNATS_NO_RESPONDERS);
     std::error_code direct = SNATS_MAX_PAYLOAD;
@@ -143,7 +143,7 @@ TEST(error_codes_compare_with_statuses_and_one_shot_callables_may_be_move_only) 
 
     auto token = std::make_unique<int>(7);
     std::atomic<int> got{0};
-    nc.request_async("cpp.nobody", "", 1s, [token = std::move(token), &got](snats_status status, const snats::Msg &) {
+    nc.request_async("cpp.nobody", "", T(1s), [token = std::move(token), &got](snats_status status, const snats::Msg &) {
         got = status == SNATS_NO_RESPONDERS ? *token : -1;
     });
     EXPECT(eventually([&] { return got.load() != 0; }));
@@ -179,7 +179,7 @@ TEST(an_ordered_consumer_and_a_watch_of_several_keys) {
     kv.put("c", "3");
     auto watcher = kv.watch("", nullptr, snats::Json::parse(R"({"keys": ["a", "c"]})"));
     std::vector<std::string> keys;
-    while (auto entry = watcher.next(2s)) keys.emplace_back(entry->key());
+    while (auto entry = watcher.next(T(2s))) keys.emplace_back(entry->key());
     EXPECT_EQ(keys.size(), 2u);
     snats::js::KeyValue::remove_bucket(js, "cppkeys");
 }

@@ -31,12 +31,12 @@ TEST(micro_service_endpoints_groups_and_discovery) {
         later.emplace_back([kept = req] { kept.respond("later"); });
     });
 
-    EXPECT_EQ(nc.request("echo", "hi", 2s).data(), "hi!");
-    EXPECT_EQ(nc.request("math.double", "21", 2s).data(), "42");
-    EXPECT_EQ(nc.request("later", "", 2s).data(), "later");
+    EXPECT_EQ(nc.request("echo", "hi", T(2s)).data(), "hi!");
+    EXPECT_EQ(nc.request("math.double", "21", T(2s)).data(), "42");
+    EXPECT_EQ(nc.request("later", "", T(2s)).data(), "later");
     for (auto &thread : later) thread.join();
 
-    auto pings = snats::micro::ping(nc, 500ms, "cppsvc");
+    auto pings = snats::micro::ping(nc, T(500ms), "cppsvc");
     EXPECT_EQ(json_array_size(pings.get()), 1u);
     auto info = service.info();
     EXPECT_EQ(std::string(json_string_value(json_object_get(info.get(), "version"))), "1.2.3");
@@ -53,11 +53,11 @@ TEST(a_throwing_micro_handler_answers_with_an_error) {
     auto service = snats::micro::Service::create(nc, config);
     service.add_endpoint("bad", [](const snats::micro::Request &) { throw std::runtime_error("handler broke"); });
     service.add_endpoint("custom", [](const snats::micro::Request &req) { req.respond_error("409", "conflict", "body"); });
-    auto reply = nc.request("bad", "", 2s);
+    auto reply = nc.request("bad", "", T(2s));
     EXPECT(reply.headers().get("Nats-Service-Error-Code") == std::optional<std::string_view>("500"));
     EXPECT(reply.headers().get("Nats-Service-Error") == std::optional<std::string_view>("handler broke"));
     EXPECT(eventually([&] { return nc.callback_exceptions() == 1; }));
-    auto custom = nc.request("custom", "", 2s);
+    auto custom = nc.request("custom", "", T(2s));
     EXPECT(custom.headers().get("Nats-Service-Error-Code") == std::optional<std::string_view>("409"));
     EXPECT_EQ(custom.data(), "body");
     auto stats = service.stats();
@@ -91,9 +91,9 @@ TEST(rpc_methods_results_errors_streams_and_async_calls) {
     EXPECT(!server.id().empty());
 
     snats::rpc::Client client(nc, "cppns");
-    EXPECT_EQ(json_integer_value(client.call("add", snats::Json::parse("[1, 2, 39]"), 2s).get()), 42);
+    EXPECT_EQ(json_integer_value(client.call("add", snats::Json::parse("[1, 2, 39]"), T(2s)).get()), 42);
     try {
-        client.call("refuse", snats::Json(), 2s);
+        client.call("refuse", snats::Json(), T(2s));
         EXPECT(!"refuse did not throw");
     } catch (const snats::rpc::RpcError &e) {
         EXPECT_EQ(e.code(), -32000);
@@ -101,7 +101,7 @@ TEST(rpc_methods_results_errors_streams_and_async_calls) {
         EXPECT(e.error().dump().find("test") != std::string::npos);
     }
     try {
-        client.call("broken", snats::Json(), 2s);
+        client.call("broken", snats::Json(), T(2s));
         EXPECT(!"broken did not throw");
     } catch (const snats::rpc::RpcError &e) {
         EXPECT_EQ(e.code(), -32603);
@@ -109,30 +109,30 @@ TEST(rpc_methods_results_errors_streams_and_async_calls) {
     }
     EXPECT(eventually([&] { return nc.callback_exceptions() == 1; }));
     try {
-        client.call("missing", snats::Json(), 2s);
+        client.call("missing", snats::Json(), T(2s));
         EXPECT(!"missing did not throw");
     } catch (const snats::rpc::RpcError &e) {
         EXPECT_EQ(e.code(), -32601);
     }
-    EXPECT_EQ(client.call("deferred", snats::Json(), 2s).dump(), R"("from a thread")");
+    EXPECT_EQ(client.call("deferred", snats::Json(), T(2s)).dump(), R"("from a thread")");
 
-    auto stream = client.call_stream("count", snats::Json::parse(R"({"n": 5})"), 2s);
+    auto stream = client.call_stream("count", snats::Json::parse(R"({"n": 5})"), T(2s));
     std::vector<json_int_t> items;
     while (auto item = stream.next()) items.push_back(json_integer_value(item->get()));
     EXPECT_EQ(items.size(), 5u);
     EXPECT_EQ(items[4], 4);
 
     std::atomic<int> outcome{0};
-    client.call_async("add", snats::Json::parse("[20, 22]"), 2s,
+    client.call_async("add", snats::Json::parse("[20, 22]"), T(2s),
                       [&](snats_status status, const snats::Json &result, const snats::Json &error) {
                           outcome = status == SNATS_OK && !error ? static_cast<int>(json_integer_value(result.get())) : -1;
                       });
     EXPECT(eventually([&] { return outcome.load() != 0; }));
     EXPECT_EQ(outcome.load(), 42);
 
-    auto methods = client.describe(2s);
+    auto methods = client.describe(T(2s));
     EXPECT(methods.dump().find("adds numbers") != std::string::npos);
-    auto batch = client.call_batch(snats::Json::parse(R"([{"method": "add", "params": [1, 1]}, {"method": "missing"}])"), 2s);
+    auto batch = client.call_batch(snats::Json::parse(R"([{"method": "add", "params": [1, 1]}, {"method": "missing"}])"), T(2s));
     EXPECT_EQ(json_array_size(batch.get()), 2u);
     EXPECT_EQ(json_integer_value(json_object_get(json_array_get(batch.get(), 0), "result")), 2);
     EXPECT(json_object_get(json_array_get(batch.get(), 1), "error") != nullptr);
