@@ -56,7 +56,7 @@ extern "C" {
  *  @{ */
 
 #define SNATS_VERSION_MAJOR 0
-#define SNATS_VERSION_MINOR 1
+#define SNATS_VERSION_MINOR 2
 #define SNATS_VERSION_PATCH 0
 
 /** Marks a function whose ::snats_status must be read (GCC and Clang warn when it is not).

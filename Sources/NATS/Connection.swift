@@ -562,7 +562,7 @@ extension NATSError {
 /// The library version, also sent in CONNECT.
 public enum SwiftNATSVersion {
     public static let major = 0
-    public static let minor = 1
+    public static let minor = 2
     public static let patch = 0
     public static let string = "\(major).\(minor).\(patch)"
 }

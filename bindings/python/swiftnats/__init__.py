@@ -25,7 +25,7 @@ from .rpc import RPC, AsyncRPC  # noqa: E402
 from . import jetstream, kv, obj  # noqa: E402
 from .kv import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "connect",
