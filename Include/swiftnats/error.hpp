@@ -82,8 +82,7 @@ struct Outcome {
     const char *refusal = nullptr;
 };
 
-#define SNATS_CPP_NUL_INSIDE "a string argument has a NUL byte inside"
-inline const Outcome nul_inside{SNATS_INVALID_ARG, SNATS_CPP_NUL_INSIDE};
+inline const Outcome nul_inside{SNATS_INVALID_ARG, "a string argument has a NUL byte inside"};
 
 // What last_error() reports after a non-throwing form: the refusal, or nothing (the library's).
 inline thread_local const char *last_refusal = nullptr;
